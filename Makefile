@@ -1,0 +1,58 @@
+# Guichet — `make run` and `make test` do all set-up on a machine with python3 and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-dev translations messages migrate demo lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+install-dev: $(VENV)/.installed-dev
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+translations: install
+	$(BIN)/pybabel compile -d app/locales -D messages --statistics 2>&1 | grep -v "^$$" || true
+	@test -f app/locales/fr/LC_MESSAGES/messages.mo
+
+# Developer tool: collect new strings into the catalogues (then translate app/locales/fr).
+messages: install
+	$(BIN)/pybabel extract --no-location --omit-header -F babel.cfg -o app/locales/messages.pot app templates
+	$(BIN)/pybabel update --no-fuzzy-matching --omit-header -i app/locales/messages.pot -d app/locales -D messages
+
+migrate: install
+	$(BIN)/guichet migrate
+
+demo: migrate
+	$(BIN)/guichet demo --if-empty
+
+run: install translations demo
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/guichet serve
+
+test: install-dev translations
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install-dev translations
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

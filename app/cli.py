@@ -1,0 +1,144 @@
+"""The ``guichet`` command: serve, migrate, demo, create-admin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+
+from app.settings import ConfigError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        print(f"guichet: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+async def _with_database(settings: Settings, work):
+    from app.core import db
+
+    engine = db.bind(db.engine_from_url(settings.database_url))
+    await db.start(engine, pool_size=2)
+    try:
+        return await work()
+    finally:
+        await db.stop(engine)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from app.core import db
+
+    settings = _settings()
+    if settings.is_sqlite:
+        db.create_sqlite_file(settings.database_url)
+    try:
+        asyncio.run(_with_database(settings, db.migrate))
+    except (OSError, RuntimeError) as exc:
+        print(f"guichet: migration failed: {exc}", file=sys.stderr)
+        return 1
+    print("guichet: database is up to date")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app import demo
+
+    settings = _settings()
+    if settings.production:
+        print("guichet: refusing to load demo data when GUICHET_ENV=production", file=sys.stderr)
+        return 2
+    loaded = asyncio.run(_with_database(settings, lambda: demo.load(if_empty=args.if_empty)))
+    if loaded:
+        print(demo.accounts_text())
+    else:
+        print("guichet: the database already holds data; demo not loaded")
+        if args.if_empty:
+            print(demo.accounts_text())
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from app.accounts.services import AccountError, create_user
+    from app.accounts.tables import StaffRole
+
+    settings = _settings()
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password (12 characters or more): ")
+    try:
+        asyncio.run(
+            _with_database(
+                settings,
+                lambda: create_user(
+                    email=args.email, full_name=args.name, password=password, roles=[StaffRole.admin]
+                ),
+            )
+        )
+    except AccountError as exc:
+        print(f"guichet: cannot create the admin: {exc.code}", file=sys.stderr)
+        return 1
+    print(f"guichet: admin {args.email} created")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.core.logs import configure_logging
+
+    _settings()  # fail fast with one clear line
+    configure_logging()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="guichet", description="Guichet grant portal")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the web application")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply pending database migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    demo = sub.add_parser("demo", help="load the demo data (refused in production)")
+    demo.add_argument("--if-empty", action="store_true", help="only when the database has no user")
+    demo.set_defaults(func=cmd_demo)
+
+    admin = sub.add_parser("create-admin", help="create an administrator account")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", required=True, help="full name")
+    admin.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    admin.set_defaults(func=cmd_create_admin)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Error pages: HTML in the user's language for people, a partial for htmx.
+
+Litestar answers errors with JSON by default; every client of Guichet's pages gets
+HTML instead, and a stack trace is never shown, only logged with the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from app.core import i18n
+from app.core.i18n import gettext_noop as N_
+from app.core.web import base_context, is_partial_request
+
+log = logging.getLogger("guichet.errors")
+
+SIGN_IN_PATH = "/connexion"
+
+# (title, explanation) per status; translated when shown.
+MESSAGES: dict[int, tuple[str, str]] = {
+    400: (N_("Bad request"), N_("The request could not be understood. Please check what you entered and try again.")),
+    401: (N_("Please sign in"), N_("You need to sign in to see this page.")),
+    403: (N_("Access refused"), N_("You are not allowed to do this. If you came from a form, reload the page and try again.")),
+    404: (N_("Page not found"), N_("This page does not exist, or you do not have access to it.")),
+    405: (N_("Method not allowed"), N_("This address does not accept this kind of request.")),
+    413: (N_("File or form too large"), N_("What you sent is larger than the allowed limit. Please send something smaller.")),
+    422: (N_("Invalid data"), N_("Some of what you entered is not valid. Please correct it and try again.")),
+    429: (N_("Too many attempts"), N_("Too many attempts in a short time. Please wait a moment before trying again.")),
+    500: (N_("Something went wrong"), N_("An unexpected error occurred on our side. It has been logged; please try again later.")),
+    503: (N_("Service unavailable"), N_("The service is temporarily unavailable. Please try again in a few moments.")),
+}
+
+_PASSED_HEADERS = ("retry-after", "allow")
+
+
+def _status_of(exc: Exception) -> int:
+    return exc.status_code if isinstance(exc, HTTPException) else HTTP_500_INTERNAL_SERVER_ERROR
+
+
+def html_exception_handler(request: Request, exc: Exception) -> Response:
+    status = _status_of(exc)
+    i18n.activate(i18n.locale_from_cookie(request.cookies))
+    error_id = None
+    if status >= 500:
+        error_id = secrets.token_hex(6)
+        log.error(
+            "unhandled error",
+            exc_info=exc,
+            extra={"error_id": error_id, "path": request.url.path, "method": request.method},
+        )
+
+    if isinstance(exc, NotAuthorizedException) and request.method in ("GET", "HEAD"):
+        return _redirect_to_sign_in(request)
+
+    headers = {}
+    if isinstance(exc, HTTPException) and exc.headers:
+        headers = {k: v for k, v in exc.headers.items() if k.lower() in _PASSED_HEADERS}
+
+    title, text = MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
+    partial = is_partial_request(request)
+    if partial:
+        # htmx swaps the message into the main region, whatever the original target.
+        headers.update({"HX-Retarget": "#main", "HX-Reswap": "innerHTML"})
+    context = {
+        **base_context(request),
+        "status_code": status,
+        "title": i18n.gettext(title),
+        "text": i18n.gettext(text),
+        "error_id": error_id,
+    }
+    try:
+        template = request.app.template_engine.get_template(
+            "errors/_error.html" if partial else "errors/error.html"
+        )
+        body = template.render(**context)
+        media_type = MediaType.HTML
+    except Exception:
+        log.exception("error page could not be rendered")
+        body, media_type = f"{status} {context['title']}", MediaType.TEXT
+    return Response(content=body, status_code=status, media_type=media_type, headers=headers)
+
+
+def _redirect_to_sign_in(request: Request) -> Response:
+    target = f"{SIGN_IN_PATH}?suivant={request.url.path}"
+    if request.headers.get("hx-request") == "true":
+        return Response(content="", status_code=200, headers={"HX-Redirect": target})
+    return Response(content="", status_code=303, headers={"Location": target})

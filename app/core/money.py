@@ -1,0 +1,116 @@
+"""Money: integer cents inside, ``Decimal`` at the edges, French formatting.
+
+The only place amounts are parsed, formatted or written in words.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from babel.numbers import format_currency
+from num2words import num2words
+
+from app.core.i18n import babel_locale
+
+MAX_CENTS = 10**15  # ten thousand billion euros: above any envelope, within BIGINT
+
+
+class AmountError(ValueError):
+    """The text is not an amount; ``code`` says why, for a translated message."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+# Spaces people and software put between thousands: space, NBSP, narrow NBSP, thin space.
+_GROUP_SPACES = re.compile(r"[ \u00a0\u202f\u2009]")
+_PLAIN = re.compile(r"^(?P<sign>-?)(?P<units>\d+)(?:[.,](?P<cents>\d{1,2}))?$")
+_GROUPED = re.compile(r"^(?P<sign>-?)(?P<units>\d{1,3}(?:[.,]\d{3})+)(?:[.,](?P<cents>\d{1,2}))?$")
+
+
+def parse_amount(text: str, *, allow_negative: bool = False) -> int:
+    """Read « 200 000 », « 1 250,50 € », « 1250.5 », « 1.250,50 » as cents.
+
+    Refuses anything ambiguous or with more than two decimals."""
+    value = _GROUP_SPACES.sub("", (text or "").strip())
+    value = value.removesuffix("€").removesuffix("EUR").strip()
+    value = _GROUP_SPACES.sub("", value)
+    if not value:
+        raise AmountError("empty")
+    match = _PLAIN.match(value)
+    if match is None:
+        match = _GROUPED.match(value)
+        if match is None or _mixed_separators(match["units"], value):
+            raise AmountError("invalid")
+        if match["cents"] is None and len(re.findall(r"[.,]", match["units"])) == 1:
+            # « 1,250 » / « 1.250 »: a thousand or one and a quarter? Ask again.
+            raise AmountError("ambiguous")
+    units = int(re.sub(r"[.,]", "", match["units"]))
+    cents = int((match["cents"] or "0").ljust(2, "0"))
+    total = units * 100 + cents
+    if match["sign"]:
+        if not allow_negative:
+            raise AmountError("negative")
+        total = -total
+    if abs(total) >= MAX_CENTS:
+        raise AmountError("too_large")
+    return total
+
+
+def _mixed_separators(units: str, whole: str) -> bool:
+    """« 1,250,50 » or « 1.250.50 »: the same mark cannot both group and mark cents."""
+    group_marks = set(re.findall(r"[.,]", units))
+    if len(group_marks) > 1:
+        return True
+    decimal_part = whole[len(whole) - 3 :] if re.search(r"[.,]\d{1,2}$", whole) else ""
+    return bool(decimal_part) and decimal_part[0] in group_marks
+
+
+def to_decimal(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+def from_decimal(amount: Decimal) -> int:
+    try:
+        quantized = amount.quantize(Decimal("0.01"))
+    except InvalidOperation as exc:
+        raise AmountError("invalid") from exc
+    if quantized != amount:
+        raise AmountError("invalid")
+    return int(quantized * 100)
+
+
+def format_amount(cents: int, locale: str | None = None) -> str:
+    """« 200 000,00 € » in French (narrow no-break spaces between thousands)."""
+    return format_currency(to_decimal(cents), "EUR", locale=locale or babel_locale())
+
+
+def amount_in_words(cents: int, lang: str = "fr") -> str:
+    """« deux cent mille euros »; cents are read only when there are some.
+
+    num2words reads an int as cents and adds « et zéro centimes » to whole amounts,
+    so euros and cents are spelled separately here."""
+    euros, rest = divmod(abs(cents), 100)
+    if lang == "fr":
+        words = f"{num2words(euros, lang='fr')} euro{'s' if euros > 1 else ''}"
+        if rest:
+            words += f" et {num2words(rest, lang='fr')} centime{'s' if rest > 1 else ''}"
+    else:
+        words = f"{num2words(euros, lang='en')} euro{'s' if euros != 1 else ''}"
+        if rest:
+            words += f" and {num2words(rest, lang='en')} cent{'s' if rest != 1 else ''}"
+    return words
+
+
+def split_by_percentages(total_cents: int, percentages: list[Decimal]) -> list[int]:
+    """Cents for each share of ``total_cents``; the parts add up exactly to the total,
+    the rounding remainder going to the last part."""
+    if not percentages:
+        raise ValueError("no shares")
+    if sum(percentages) != 100:
+        raise ValueError("shares must add up to 100 %")
+    parts = [int(total_cents * p / 100) for p in percentages[:-1]]
+    parts.append(total_cents - sum(parts))
+    return parts

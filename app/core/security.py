@@ -1,0 +1,173 @@
+"""Passwords, security headers, CSRF and server-side sessions that rotate their id."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
+from litestar.datastructures import MutableScopeHeaders
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
+from litestar.types import Empty, Message, Scope
+
+from app.settings import Settings
+
+# OWASP's minimum for argon2id: m=19 MiB, t=2, p=1. Raising these makes every stored
+# hash "need rehash", and sign-in upgrades it.
+PASSWORD_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+# A valid hash to verify against when the account does not exist, so that sign-in
+# takes the same time for known and unknown emails.
+_DUMMY_HASH = PASSWORD_HASHER.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return PASSWORD_HASHER.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    try:
+        return PASSWORD_HASHER.verify(stored_hash or _DUMMY_HASH, password) and bool(stored_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_needs_rehash(stored_hash: str) -> bool:
+    return PASSWORD_HASHER.check_needs_rehash(stored_hash)
+
+
+# --- Headers ---------------------------------------------------------------------
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    )
+)
+
+
+def security_headers(settings: Settings):
+    """A ``before_send`` hook: every response, pages, errors and static files alike,
+    gets the baseline headers; dynamic responses are never stored by a cache."""
+    fixed = [
+        ("content-security-policy", CONTENT_SECURITY_POLICY),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+        ("x-frame-options", "DENY"),
+        ("cross-origin-opener-policy", "same-origin"),
+        ("permissions-policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+    ]
+    if settings.production:
+        fixed.append(("strict-transport-security", "max-age=63072000; includeSubDomains"))
+
+    async def hook(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in fixed:
+            headers[name] = value
+        if not scope.get("path", "").startswith("/static/"):
+            headers["cache-control"] = "no-store"
+            headers.add("vary", "HX-Request")
+
+    return hook
+
+
+# --- CSRF --------------------------------------------------------------------------
+
+
+def csrf_config(settings: Settings) -> CSRFConfig:
+    """Double-submit token: hidden ``_csrf_token`` field in plain forms, ``x-csrftoken``
+    header on htmx requests (set once on <body> with ``hx-headers``)."""
+    return CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name="guichet_csrf",
+        header_name="x-csrftoken",
+        cookie_secure=settings.production,
+        cookie_samesite="lax",
+        cookie_httponly=True,
+    )
+
+
+# --- Sessions ----------------------------------------------------------------------
+
+_ROTATE = "guichet.session.rotate"
+_KNOWN = "guichet.session.known"
+_NEW_ID = "guichet.session.new_id"
+
+
+def rotate_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Give this session a new id when the response is sent, and drop the old one.
+
+    Called at sign-in and at every privilege change (session-fixation defence)."""
+    connection.scope[_ROTATE] = True  # type: ignore[literal-required]
+
+
+class RotatingSessionBackend(ServerSideSessionBackend):
+    """Litestar's server-side backend keeps whatever id the client sends. This one
+    only keeps an id the store knows, and issues a fresh one on ``rotate_session``:
+    a planted id never becomes anyone's session."""
+
+    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+        data = await super().load_from_connection(connection)
+        if data:
+            connection.scope[_KNOWN] = True  # type: ignore[literal-required]
+        return data
+
+    def get_session_id(self, connection: ASGIConnection) -> str:
+        scope = connection.scope
+        if new_id := scope.get(_NEW_ID):
+            return new_id
+        cookie_id = connection.cookies.get(self.config.key)
+        if cookie_id and scope.get(_KNOWN) and not scope.get(_ROTATE):
+            return cookie_id
+        new_id = self.generate_session_id()
+        scope[_NEW_ID] = new_id  # type: ignore[literal-required]
+        return new_id
+
+    async def store_in_message(self, scope_session, message, connection) -> None:
+        scope = connection.scope
+        old_id = connection.cookies.get(self.config.key)
+        if not scope_session or scope_session is Empty:
+            # Anonymous visitors get no session at all; an emptied one is deleted.
+            if old_id:
+                await super().store_in_message(Empty, message, connection)
+            return
+        if scope.get(_ROTATE) and old_id:
+            store = self.config.get_store_from_app(scope["app"])
+            await self.delete(old_id, store=store)
+        await super().store_in_message(scope_session, message, connection)
+
+
+@dataclass
+class RotatingSessionConfig(ServerSideSessionConfig):
+    _backend_class = RotatingSessionBackend
+
+
+SESSION_ABSOLUTE_LIFETIME_S = 12 * 3600
+
+
+def session_config(settings: Settings) -> RotatingSessionConfig:
+    return RotatingSessionConfig(
+        key="guichet_session",
+        max_age=SESSION_ABSOLUTE_LIFETIME_S,
+        secure=settings.production,
+        httponly=True,
+        samesite="lax",
+        store="sessions",
+    )

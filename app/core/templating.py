@@ -1,0 +1,54 @@
+"""The Jinja environment: autoescape, translations, filters, cache-busted static URLs."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from app.core import i18n
+from app.core.money import format_amount
+from app.settings import STATIC_DIR, TEMPLATES_DIR
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@cache
+def static_url(path: str) -> str:
+    """``/static/<path>?v=<hash>``: the content hash busts caches on every change."""
+    file = (STATIC_DIR / path).resolve()
+    if not file.is_relative_to(STATIC_DIR) or not file.is_file():
+        raise FileNotFoundError(f"static file not found: {path}")
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()[:12]
+    return f"/static/{path}?v={digest}"
+
+
+def paris_datetime(value: datetime, fmt: str = "medium") -> str:
+    """A date-time shown in Paris time, in the user's language."""
+    return format_datetime(value.astimezone(PARIS), fmt, locale=i18n.babel_locale())
+
+
+def build_environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(("html", "xml"), default_for_string=True),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
+    )
+    env.globals.update(
+        static=static_url,
+        get_locale=i18n.get_locale,
+        LOCALES=i18n.LOCALES,
+        LOCALE_NAMES=i18n.LOCALE_NAMES,
+    )
+    env.filters.update(money=format_amount, paris_datetime=paris_datetime)
+    return env

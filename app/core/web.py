@@ -1,0 +1,68 @@
+"""Page rendering shared by every controller: one context, full page or htmx partial."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.response import Template
+from litestar.utils.scope.state import ScopeState
+from markupsafe import Markup, escape
+
+from app.core import i18n
+
+FLASH_KEY = "_flash"
+
+
+def is_partial_request(request: Request) -> bool:
+    """An htmx request that swaps part of the page (not boosted navigation, not a
+    history restore, which both need the whole page)."""
+    headers = request.headers
+    return (
+        headers.get("hx-request") == "true"
+        and headers.get("hx-boosted") != "true"
+        and headers.get("hx-history-restore-request") != "true"
+    )
+
+
+def csrf_token(request: Request) -> str:
+    token = ScopeState.from_scope(request.scope).csrf_token
+    if not isinstance(token, str):
+        token = request.cookies.get("guichet_csrf", "")
+    return token
+
+
+def flash(request: Request, message: str, category: str = "success") -> None:
+    """Queue a message shown once on the next page (announced via aria-live)."""
+    request.session.setdefault(FLASH_KEY, []).append([category, message])
+
+
+def _pop_flashes(request: Request) -> list[list[str]]:
+    session = request.scope.get("session")
+    if not isinstance(session, dict):
+        return []
+    return session.pop(FLASH_KEY, [])
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    token = csrf_token(request)
+    return {
+        "request": request,
+        "current_user": request.scope.get("user"),
+        "csrf_token": token,
+        "csrf_input": Markup(f'<input type="hidden" name="_csrf_token" value="{escape(token)}">'),
+        "layout": "partial.html" if is_partial_request(request) else "base.html",
+        "flashes": _pop_flashes(request),
+        "locale": i18n.get_locale(),
+        "current_path": request.url.path,
+    }
+
+
+def render(
+    request: Request, template: str, *, status_code: int = 200, **context: Any
+) -> Template:
+    return Template(
+        template_name=template,
+        context={**base_context(request), **context},
+        status_code=status_code,
+    )

@@ -1,0 +1,14 @@
+from piccolo.columns import Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Funder(Table):
+    """A public funder (région, département, commune, foundation) that publishes calls."""
+
+    name = Varchar(length=200, unique=True)
+    slug = Varchar(length=80, unique=True, index=True)
+    kind = Varchar(length=40)  # région, département, commune, fondation...
+    address = Text(default="")
+    website = Varchar(length=300, default="")
+    created_at = Timestamptz(default=TimestamptzNow())

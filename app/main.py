@@ -1,0 +1,81 @@
+"""create_app(): plugins, middleware, routers — nothing else."""
+
+from __future__ import annotations
+
+from litestar import Litestar, Request
+from litestar.config.allowed_hosts import AllowedHostsConfig
+from litestar.datastructures import CacheControlHeader, State
+from litestar.middleware import DefineMiddleware
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.stores.file import FileStore
+from litestar.stores.redis import RedisStore
+from litestar.template.config import TemplateConfig
+
+from app.accounts.guards import PUBLIC, deny_by_default
+from app.accounts.routes import ROUTES as ACCOUNT_ROUTES
+from app.accounts.sessions import SessionUserMiddleware
+from app.core import db, i18n
+from app.core.errors import html_exception_handler
+from app.core.logs import access_log
+from app.core.security import csrf_config, security_headers, session_config
+from app.core.templating import build_environment
+from app.settings import STATIC_DIR, Settings, load_settings
+from app.site.routes import ROUTES as SITE_ROUTES
+
+DB_POOL_SIZE = 10
+
+
+async def activate_locale(request: Request) -> None:
+    i18n.activate(i18n.locale_from_cookie(request.cookies))
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    engine = db.bind(db.engine_from_url(settings.database_url))
+
+    if settings.redis_url:
+        session_store = RedisStore.with_client(url=settings.redis_url, namespace="guichet:sessions")
+    else:
+        session_store = FileStore(settings.sessions_dir, create_directories=True)
+
+    static_router = create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        opt={**PUBLIC, "skip_session": True},
+        include_in_schema=False,
+        # URLs carry a content hash (templating.static_url): cache them for a year.
+        cache_control=CacheControlHeader(max_age=365 * 24 * 3600, public=True),
+    )
+
+    async def start_database() -> None:
+        await db.start(engine, DB_POOL_SIZE)
+
+    async def stop_database() -> None:
+        await db.stop(engine)
+
+    return Litestar(
+        route_handlers=[*SITE_ROUTES, *ACCOUNT_ROUTES, static_router],
+        plugins=[HTMXPlugin()],
+        template_config=TemplateConfig(
+            instance=JinjaTemplateEngine.from_environment(build_environment())
+        ),
+        middleware=[
+            session_config(settings).middleware,
+            DefineMiddleware(SessionUserMiddleware, exclude=["^/static/", "^/healthz"]),
+        ],
+        guards=[deny_by_default],
+        csrf_config=csrf_config(settings),
+        allowed_hosts=AllowedHostsConfig(allowed_hosts=list(settings.allowed_hosts)),
+        stores={"sessions": session_store},
+        before_request=activate_locale,
+        before_send=[security_headers(settings), access_log],
+        exception_handlers={Exception: html_exception_handler},
+        request_max_body_size=settings.max_body_bytes,
+        on_startup=[start_database],
+        on_shutdown=[stop_database],
+        state=State({"settings": settings}),
+        openapi_config=None,
+        debug=False,
+    )

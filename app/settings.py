@@ -1,0 +1,151 @@
+"""One typed settings object, read once from the environment.
+
+A bad or missing value raises ``ConfigError`` with one line naming the variable;
+the CLI prints that line and exits, so nothing starts half-configured.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = BASE_DIR / "templates"
+STATIC_DIR = BASE_DIR / "static"
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"
+
+ENVIRONMENTS = ("development", "production", "test")
+DEFAULT_HOSTS = ("localhost", "127.0.0.1", "[::1]", "testserver.local")
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or wrong; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: str
+    database_url: str
+    data_dir: Path
+    secret_key: str
+    redis_url: str | None
+    smtp_url: str | None
+    allowed_hosts: tuple[str, ...]
+    max_body_bytes: int
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The database file for a ``sqlite:///relative`` or ``sqlite:////absolute`` URL."""
+        path = Path(self.database_url.removeprefix("sqlite:///"))
+        return path if path.is_absolute() else BASE_DIR / path
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.data_dir / "sessions"
+
+
+def _database_url(value: str) -> str:
+    scheme = urlsplit(value).scheme
+    if scheme == "sqlite":
+        if not value.startswith("sqlite:///") or value == "sqlite:///":
+            raise ConfigError(
+                "DATABASE_URL: a SQLite URL reads sqlite:///relative/path.sqlite3 "
+                "or sqlite:////absolute/path.sqlite3"
+            )
+        return value
+    if scheme in ("postgresql", "postgres"):
+        if not urlsplit(value).hostname and "host=" not in value:
+            raise ConfigError("DATABASE_URL: the PostgreSQL URL has no host")
+        return value
+    raise ConfigError(
+        f"DATABASE_URL: unsupported scheme {scheme!r}; use sqlite:///... or postgresql://..."
+    )
+
+
+def _optional_url(name: str, value: str | None, schemes: tuple[str, ...]) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ConfigError(f"{name}: expected a URL like {schemes[0]}://host:port, got {value!r}")
+    return value
+
+
+def _secret_key(env: str, value: str | None, data_dir: Path) -> str:
+    if value:
+        if len(value) < 32:
+            raise ConfigError("SECRET_KEY: must be at least 32 characters long")
+        return value
+    if env == "production":
+        raise ConfigError("SECRET_KEY: required when GUICHET_ENV=production")
+    # Development convenience: one random key kept in the data dir, created on first run.
+    key_file = data_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting; raise ``ConfigError`` naming the first bad variable."""
+    environ = os.environ if environ is None else environ
+    env = environ.get("GUICHET_ENV", "development")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"GUICHET_ENV: expected one of {', '.join(ENVIRONMENTS)}, got {env!r}")
+
+    database_url = _database_url(environ.get("DATABASE_URL", "sqlite:///var/guichet.sqlite3"))
+
+    data_dir = Path(environ.get("GUICHET_DATA_DIR", "var"))
+    if not data_dir.is_absolute():
+        data_dir = BASE_DIR / data_dir
+    if data_dir.exists() and not data_dir.is_dir():
+        raise ConfigError(f"GUICHET_DATA_DIR: {data_dir} exists and is not a directory")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"GUICHET_DATA_DIR: cannot create {data_dir}: {exc.strerror}") from None
+    if not os.access(data_dir, os.W_OK):
+        raise ConfigError(f"GUICHET_DATA_DIR: {data_dir} is not writable")
+
+    hosts_value = environ.get("ALLOWED_HOSTS", "")
+    if hosts_value:
+        allowed_hosts = tuple(h.strip() for h in hosts_value.split(",") if h.strip())
+    elif env == "production":
+        raise ConfigError("ALLOWED_HOSTS: required when GUICHET_ENV=production (e.g. guichet.example.fr)")
+    else:
+        allowed_hosts = DEFAULT_HOSTS
+
+    raw_limit = environ.get("MAX_BODY_BYTES", str(1024 * 1024))
+    if not raw_limit.isdigit() or int(raw_limit) < 1024:
+        raise ConfigError("MAX_BODY_BYTES: expected a whole number of bytes, at least 1024")
+
+    return Settings(
+        env=env,
+        database_url=database_url,
+        data_dir=data_dir,
+        secret_key=_secret_key(env, environ.get("SECRET_KEY"), data_dir),
+        redis_url=_optional_url("REDIS_URL", environ.get("REDIS_URL"), ("redis", "rediss")),
+        smtp_url=_optional_url("SMTP_URL", environ.get("SMTP_URL"), ("smtp", "smtps")),
+        allowed_hosts=allowed_hosts,
+        max_body_bytes=int(raw_limit),
+    )

@@ -1,0 +1,63 @@
+"""Public pages of the site: home, funders, language switch, health check."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Request, Response, get
+from litestar.datastructures import Cookie
+from litestar.params import FromQuery
+from litestar.response import Redirect, Template
+
+from app.accounts.guards import PUBLIC
+from app.core import db, i18n
+from app.core.forms import safe_next
+from app.core.web import render
+from app.funders.services import list_funders
+
+log = logging.getLogger("guichet.site")
+
+HOME = "/"
+FUNDERS = "/financeurs"
+LANGUAGE = "/langue"
+HEALTH = "/healthz"
+
+
+@get(HOME, opt=PUBLIC, include_in_schema=False, name="site:home")
+async def home(request: Request) -> Template:
+    return render(request, "site/home.html", funders=await list_funders())
+
+
+@get(FUNDERS, opt=PUBLIC, include_in_schema=False, name="site:funders")
+async def funders(request: Request) -> Template:
+    return render(request, "site/funders.html", funders=await list_funders())
+
+
+@get(LANGUAGE, opt=PUBLIC, include_in_schema=False, name="site:language")
+async def switch_language(
+    lang: FromQuery[str] = i18n.DEFAULT_LOCALE, suivant: FromQuery[str | None] = None
+) -> Redirect:
+    """Remember the chosen language (a preference cookie: no server state changes)."""
+    locale = lang if lang in i18n.LOCALES else i18n.DEFAULT_LOCALE
+    cookie = Cookie(
+        key=i18n.LOCALE_COOKIE,
+        value=locale,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        path="/",
+    )
+    return Redirect(safe_next(suivant), status_code=303, cookies=[cookie])
+
+
+@get(HEALTH, opt={**PUBLIC, "skip_session": True}, include_in_schema=False, name="site:health")
+async def health() -> Response:
+    try:
+        await db.ping()
+    except Exception as exc:
+        log.warning("health check failed: %s", type(exc).__name__)
+        return Response({"status": "unavailable"}, status_code=503)
+    return Response({"status": "ok"})
+
+
+ROUTES = [home, funders, switch_language, health]
