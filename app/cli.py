@@ -76,7 +76,10 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
             _with_database(
                 settings,
                 lambda: create_user(
-                    email=args.email, full_name=args.name, password=password, roles=[StaffRole.admin]
+                    email=args.email,
+                    full_name=args.name,
+                    password=password,
+                    roles=[StaffRole.admin],
                 ),
             )
         )

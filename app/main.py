@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from litestar import Litestar, Request
-from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.htmx import HTMXPlugin
@@ -19,7 +18,12 @@ from app.accounts.sessions import SessionUserMiddleware
 from app.core import db, i18n
 from app.core.errors import html_exception_handler
 from app.core.logs import access_log
-from app.core.security import csrf_config, security_headers, session_config
+from app.core.security import (
+    allowed_hosts_middleware,
+    csrf_config,
+    security_headers,
+    session_config,
+)
 from app.core.templating import build_environment
 from app.settings import STATIC_DIR, Settings, load_settings
 from app.site.routes import ROUTES as SITE_ROUTES
@@ -62,12 +66,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             instance=JinjaTemplateEngine.from_environment(build_environment())
         ),
         middleware=[
+            allowed_hosts_middleware(settings),
             session_config(settings).middleware,
             DefineMiddleware(SessionUserMiddleware, exclude=["^/static/", "^/healthz"]),
         ],
         guards=[deny_by_default],
         csrf_config=csrf_config(settings),
-        allowed_hosts=AllowedHostsConfig(allowed_hosts=list(settings.allowed_hosts)),
+        logging_config=None,
         stores={"sessions": session_store},
         before_request=activate_locale,
         before_send=[security_headers(settings), access_log],

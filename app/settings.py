@@ -131,7 +131,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if hosts_value:
         allowed_hosts = tuple(h.strip() for h in hosts_value.split(",") if h.strip())
     elif env == "production":
-        raise ConfigError("ALLOWED_HOSTS: required when GUICHET_ENV=production (e.g. guichet.example.fr)")
+        raise ConfigError(
+            "ALLOWED_HOSTS: required when GUICHET_ENV=production (e.g. guichet.example.fr)"
+        )
     else:
         allowed_hosts = DEFAULT_HOSTS
 

@@ -16,7 +16,7 @@ _seq = itertools.count(1)
 
 def run(client, func, /, *args, **kwargs):
     """Run ``await func(*args, **kwargs)`` in the loop the app runs in."""
-    return client.portal.call(functools.partial(func, *args, **kwargs))
+    return client.blocking_portal.call(functools.partial(func, *args, **kwargs))
 
 
 def make_user(client, roles: Iterable[StaffRole | str] = (), **fields) -> dict:
@@ -41,7 +41,11 @@ def csrf_token(client) -> str:
 def sign_in(client, user: dict) -> None:
     response = client.post(
         "/connexion",
-        data={"email": user["email"], "password": user["password"], "_csrf_token": csrf_token(client)},
+        data={
+            "email": user["email"],
+            "password": user["password"],
+            "_csrf_token": csrf_token(client),
+        },
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
@@ -54,3 +58,21 @@ def sign_out(client) -> None:
 def text_of(html: str) -> str:
     """Visible text, whitespace collapsed (for assertions on what people read)."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def set_cookie(client, name: str, value: str) -> None:
+    """Set a cookie the way the browser holds the server's (same domain)."""
+    client.cookies.set(name, value, domain="testserver.local", path="/")
+
+
+def page_with_session(client, session_id: str, path: str = "/") -> str:
+    """What someone holding only ``session_id`` sees at ``path`` (cookies restored after)."""
+    saved = [(c.name, c.value, c.domain, c.path) for c in client.cookies.jar]
+    client.cookies.clear()
+    set_cookie(client, "guichet_session", session_id)
+    try:
+        return client.get(path).text
+    finally:
+        client.cookies.clear()
+        for name, value, domain, cookie_path in saved:
+            client.cookies.set(name, value, domain=domain, path=cookie_path)

@@ -42,9 +42,7 @@ async def sign_in(request: Request, data: URLEncodedBody[dict[str, str]]) -> Tem
             form.error("email", _("Email address or password incorrect."))
             log.info("sign-in refused", extra={"event": "sign_in_failed"})
     if user_id is None:
-        return render(
-            request, "accounts/sign_in.html", status_code=422, form=form, next=next_path
-        )
+        return render(request, "accounts/sign_in.html", status_code=422, form=form, next=next_path)
     start_session(request, user_id)
     log.info("signed in", extra={"event": "sign_in", "user_id": user_id})
     flash(request, _("You are signed in."))

@@ -77,9 +77,11 @@ async def authenticate(email: str, password: str) -> int | None:
 
     The hash is checked even for unknown emails (same timing), and upgraded when
     the hashing parameters changed."""
-    row = await User.select(User.id, User.password_hash, User.is_active).where(
-        User.email == normalise_email(email)
-    ).first()
+    row = (
+        await User.select(User.id, User.password_hash, User.is_active)
+        .where(User.email == normalise_email(email))
+        .first()
+    )
     stored = row["password_hash"] if row else None
     if not verify_password(stored, password) or not row or not row["is_active"]:
         return None
@@ -93,9 +95,11 @@ async def authenticate(email: str, password: str) -> int | None:
 async def load_current_user(user_id: int) -> CurrentUser | None:
     """The active person with this id and their roles (one query)."""
     rows = await RoleGrant.select(RoleGrant.role).where(RoleGrant.user == user_id)
-    user = await User.select(User.id, User.email, User.full_name, User.language).where(
-        (User.id == user_id) & (User.is_active.eq(True))
-    ).first()
+    user = (
+        await User.select(User.id, User.email, User.full_name, User.language)
+        .where((User.id == user_id) & (User.is_active.eq(True)))
+        .first()
+    )
     if user is None:
         return None
     return CurrentUser(

@@ -26,7 +26,11 @@ def start_session(connection: ASGIConnection, user_id: int) -> None:
     """Sign in: a new session id, a clean session, the time of authentication."""
     rotate_session(connection)
     now = int(time.time())
-    connection.scope["session"] = {SESSION_USER: user_id, SESSION_AUTH_AT: now, SESSION_SEEN_AT: now}
+    connection.scope["session"] = {
+        SESSION_USER: user_id,
+        SESSION_AUTH_AT: now,
+        SESSION_SEEN_AT: now,
+    }
 
 
 def end_session(connection: ASGIConnection) -> None:

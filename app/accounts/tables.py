@@ -1,4 +1,4 @@
-from enum import Enum
+from enum import StrEnum
 
 from piccolo.columns import Boolean, ForeignKey, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
@@ -6,7 +6,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 
-class StaffRole(str, Enum):
+class StaffRole(StrEnum):
     """Roles granted by an admin. Applicants act through organisation membership."""
 
     reviewer = "reviewer"

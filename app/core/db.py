@@ -93,7 +93,7 @@ async def start(engine: Engine, pool_size: int) -> None:
 
 
 async def stop(engine: Engine) -> None:
-    if isinstance(engine, PostgresEngine):
+    if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()
 
 

@@ -23,16 +23,39 @@ SIGN_IN_PATH = "/connexion"
 
 # (title, explanation) per status; translated when shown.
 MESSAGES: dict[int, tuple[str, str]] = {
-    400: (N_("Bad request"), N_("The request could not be understood. Please check what you entered and try again.")),
+    400: (
+        N_("Bad request"),
+        N_("The request could not be understood. Please check what you entered and try again."),
+    ),
     401: (N_("Please sign in"), N_("You need to sign in to see this page.")),
-    403: (N_("Access refused"), N_("You are not allowed to do this. If you came from a form, reload the page and try again.")),
+    403: (
+        N_("Access refused"),
+        N_(
+            "You are not allowed to do this. If you came from a form, reload the page and try again."
+        ),
+    ),
     404: (N_("Page not found"), N_("This page does not exist, or you do not have access to it.")),
     405: (N_("Method not allowed"), N_("This address does not accept this kind of request.")),
-    413: (N_("File or form too large"), N_("What you sent is larger than the allowed limit. Please send something smaller.")),
-    422: (N_("Invalid data"), N_("Some of what you entered is not valid. Please correct it and try again.")),
-    429: (N_("Too many attempts"), N_("Too many attempts in a short time. Please wait a moment before trying again.")),
-    500: (N_("Something went wrong"), N_("An unexpected error occurred on our side. It has been logged; please try again later.")),
-    503: (N_("Service unavailable"), N_("The service is temporarily unavailable. Please try again in a few moments.")),
+    413: (
+        N_("File or form too large"),
+        N_("What you sent is larger than the allowed limit. Please send something smaller."),
+    ),
+    422: (
+        N_("Invalid data"),
+        N_("Some of what you entered is not valid. Please correct it and try again."),
+    ),
+    429: (
+        N_("Too many attempts"),
+        N_("Too many attempts in a short time. Please wait a moment before trying again."),
+    ),
+    500: (
+        N_("Something went wrong"),
+        N_("An unexpected error occurred on our side. It has been logged; please try again later."),
+    ),
+    503: (
+        N_("Service unavailable"),
+        N_("The service is temporarily unavailable. Please try again in a few moments."),
+    ),
 }
 
 _PASSED_HEADERS = ("retry-after", "allow")

@@ -11,11 +11,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
+from litestar.exceptions import ClientException
 from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
 )
-from litestar.types import Empty, Message, Scope
+from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 
 from app.settings import Settings
 
@@ -86,6 +87,45 @@ def security_headers(settings: Settings):
             headers.add("vary", "HX-Request")
 
     return hook
+
+
+# --- Allowed hosts -------------------------------------------------------------------
+
+
+def _host_without_port(host: str) -> str:
+    if host.startswith("["):  # [::1]:8000
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def host_is_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    name = _host_without_port(host.strip().lower())
+    if not name:
+        return False
+    for pattern in allowed:
+        if pattern == "*" or name == pattern:
+            return True
+        if pattern.startswith("*.") and name.endswith(pattern[1:]):
+            return True
+    return False
+
+
+def allowed_hosts_middleware(settings: Settings):
+    """Refuse a request for a host we do not serve (Host-header poisoning of links
+    in e-mails). Litestar's own check compares the port too and answers in JSON;
+    this one raises, so the refusal is the HTML 400 page."""
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+                if not host_is_allowed(host, settings.allowed_hosts):
+                    raise ClientException("invalid host header")
+            await app(scope, receive, send)
+
+        return middleware
+
+    return factory
 
 
 # --- CSRF --------------------------------------------------------------------------

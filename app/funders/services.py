@@ -7,9 +7,9 @@ from app.funders.tables import Funder
 
 
 async def list_funders() -> list[dict]:
-    return await Funder.select(Funder.id, Funder.name, Funder.slug, Funder.kind, Funder.website).order_by(
-        Funder.name
-    )
+    return await Funder.select(
+        Funder.id, Funder.name, Funder.slug, Funder.kind, Funder.website
+    ).order_by(Funder.name)
 
 
 async def ensure_funder(*, name: str, slug: str, kind: str, address: str, website: str) -> int:

@@ -1,0 +1,113 @@
+"""The `guichet` command on an empty database: migrate, demo, create-admin, --help."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def guichet(*args, env=None, stdin=None):
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def empty_env(databases, tmp_path_factory):
+    return {
+        "DATABASE_URL": databases.empty_url(),
+        "GUICHET_DATA_DIR": str(tmp_path_factory.mktemp("cli-data")),
+        "GUICHET_ENV": "development",
+    }
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate", "demo", "create-admin"])
+def test_every_command_has_help(command):
+    result = guichet(command, "--help")
+    assert result.returncode == 0
+    assert "usage: guichet " + command in result.stdout
+
+
+def test_migrate_then_demo_on_an_empty_database(empty_env):
+    first = guichet("migrate", env=empty_env)
+    assert first.returncode == 0, first.stderr
+    again = guichet("migrate", env=empty_env)  # idempotent
+    assert again.returncode == 0, again.stderr
+
+    demo = guichet("demo", "--if-empty", env=empty_env)
+    assert demo.returncode == 0, demo.stderr
+    assert "admin@demo.guichet.test" in demo.stdout
+    assert "demo-guichet-2026" in demo.stdout
+
+    second = guichet("demo", "--if-empty", env=empty_env)
+    assert "already holds data" in second.stdout
+
+
+def test_create_admin(empty_env):
+    result = guichet(
+        "create-admin",
+        "--email",
+        "Chef@Example.fr",
+        "--name",
+        "Chef Test",
+        "--password-stdin",
+        env=empty_env,
+        stdin="a long enough password\n",
+    )
+    assert result.returncode == 0, result.stderr
+    duplicate = guichet(
+        "create-admin",
+        "--email",
+        "chef@example.fr",
+        "--name",
+        "Chef Test",
+        "--password-stdin",
+        env=empty_env,
+        stdin="a long enough password\n",
+    )
+    assert duplicate.returncode == 1 and "email_taken" in duplicate.stderr
+    short = guichet(
+        "create-admin",
+        "--email",
+        "x@example.fr",
+        "--name",
+        "X",
+        "--password-stdin",
+        env=empty_env,
+        stdin="short\n",
+    )
+    assert short.returncode == 1 and "password_too_short" in short.stderr
+
+
+def test_demo_is_refused_in_production(empty_env):
+    env = {
+        **empty_env,
+        "GUICHET_ENV": "production",
+        "SECRET_KEY": "p" * 40,
+        "ALLOWED_HOSTS": "x.fr",
+    }
+    result = guichet("demo", env=env)
+    assert result.returncode == 2
+    assert "refusing" in result.stderr
+
+
+def test_bad_configuration_stops_with_one_line(empty_env):
+    result = guichet("migrate", env={**empty_env, "DATABASE_URL": "oracle://db"})
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "DATABASE_URL" in result.stderr
+
+
+def test_unreachable_database_is_one_clear_line(empty_env):
+    env = {**empty_env, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/nothing"}
+    result = guichet("migrate", env=env)
+    assert result.returncode == 1
+    assert "migration failed" in result.stderr
+    assert "Traceback" not in result.stderr

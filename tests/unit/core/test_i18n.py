@@ -1,0 +1,37 @@
+"""Every translatable string has its French text, and the catalogue is compiled."""
+
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from app.core import i18n
+from app.settings import BASE_DIR, LOCALES_DIR
+
+METHODS = [("**.py", "python"), ("**.html", "jinja2")]
+
+
+def extracted_messages() -> set[str]:
+    found = set()
+    for folder in ("app", "templates"):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(BASE_DIR / folder), METHODS
+        ):
+            found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def test_every_message_in_the_code_has_a_french_translation():
+    with (LOCALES_DIR / "fr/LC_MESSAGES/messages.po").open("rb") as fh:
+        catalogue = read_po(fh, locale="fr")
+    translated = {m.id for m in catalogue if m.id and m.string and not m.fuzzy}
+    missing = sorted(extracted_messages() - translated)
+    assert not missing, f"run `make messages` and translate: {missing}"
+
+
+def test_french_catalogue_is_compiled_and_used():
+    assert Path(LOCALES_DIR / "fr/LC_MESSAGES/messages.mo").exists()
+    with i18n.use_locale("fr"):
+        assert i18n.gettext("Page not found") == "Page introuvable"
+    with i18n.use_locale("en"):
+        assert i18n.gettext("Page not found") == "Page not found"

@@ -1,0 +1,119 @@
+"""Money: parsing, formatting, words, splits."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.core.money import (
+    MAX_CENTS,
+    AmountError,
+    amount_in_words,
+    format_amount,
+    parse_amount,
+    split_by_percentages,
+)
+
+NNBSP, NBSP = "\u202f", "\u00a0"
+
+
+@pytest.mark.parametrize(
+    ("text", "cents"),
+    [
+        ("200 000", 20_000_000),
+        ("200 000,00 €", 20_000_000),
+        (f"200{NNBSP}000,00{NBSP}€", 20_000_000),
+        ("1 250,50 €", 125_050),
+        ("1250.5", 125_050),
+        ("1.250,50", 125_050),
+        ("1,250.50", 125_050),
+        ("0,05", 5),
+        ("26 000 000", 2_600_000_000),
+        ("  42  ", 4200),
+        ("42 EUR", 4200),
+    ],
+)
+def test_parses_the_ways_people_type_amounts(text, cents):
+    assert parse_amount(text) == cents
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("", "empty"),
+        ("abc", "invalid"),
+        ("1,2,3", "invalid"),
+        ("12,345", "ambiguous"),
+        ("1.250", "ambiguous"),
+        ("1,250,50", "invalid"),
+        ("10,999", "ambiguous"),
+        ("1,234", "ambiguous"),
+        ("1,2345", "invalid"),
+        ("-5", "negative"),
+        ("1e5", "invalid"),
+        ("99999999999999999", "too_large"),
+    ],
+)
+def test_refuses_what_is_not_an_amount(text, code):
+    with pytest.raises(AmountError) as err:
+        parse_amount(text)
+    assert err.value.code == code
+
+
+def test_french_format_uses_narrow_and_normal_no_break_spaces():
+    assert format_amount(20_000_000, "fr_FR") == f"200{NNBSP}000,00{NBSP}€"
+    assert format_amount(125_050, "en_GB") == "€1,250.50"
+
+
+@given(st.integers(min_value=0, max_value=MAX_CENTS - 1))
+def test_what_is_shown_in_french_reads_back_the_same(cents):
+    assert parse_amount(format_amount(cents, "fr_FR")) == cents
+
+
+@given(st.integers(min_value=0, max_value=MAX_CENTS - 1))
+def test_what_is_shown_in_english_reads_back_the_same(cents):
+    assert parse_amount(format_amount(cents, "en_GB").replace("€", "")) == cents
+
+
+@pytest.mark.parametrize(
+    ("cents", "words"),
+    [
+        (20_000_000, "deux cent mille euros"),
+        (100, "un euro"),
+        (101, "un euro et un centime"),
+        (2_600_000_000, "vingt-six millions euros"),
+        (125_050, "mille deux cent cinquante euros et cinquante centimes"),
+    ],
+)
+def test_amount_in_words_never_says_zero_centime(cents, words):
+    assert amount_in_words(cents) == words
+    assert "zéro" not in amount_in_words(cents)
+
+
+@given(
+    st.integers(min_value=0, max_value=MAX_CENTS),
+    st.lists(st.integers(min_value=1, max_value=100), min_size=1, max_size=6),
+)
+def test_splits_add_up_exactly_and_the_remainder_goes_last(total, weights):
+    # Turn arbitrary weights into percentages that add up to exactly 100.
+    raw = [Decimal(w) * 100 / sum(weights) for w in weights]
+    shares = [p.quantize(Decimal("0.01")) for p in raw[:-1]]
+    shares.append(Decimal(100) - sum(shares))
+    if shares[-1] <= 0:
+        return
+    parts = split_by_percentages(total, shares)
+    assert sum(parts) == total
+    for part, share in zip(parts[:-1], shares[:-1], strict=True):
+        assert part == int(total * share / 100)
+
+
+def test_50_30_20_of_200_000_euros():
+    assert split_by_percentages(20_000_000, [Decimal(50), Decimal(30), Decimal(20)]) == [
+        10_000_000,
+        6_000_000,
+        4_000_000,
+    ]
+    assert split_by_percentages(
+        100, [Decimal(1) / 3 * 100, Decimal(1) / 3 * 100, 100 - 2 * (Decimal(1) / 3 * 100)]
+    ) == [33, 33, 34]
