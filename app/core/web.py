@@ -50,7 +50,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "request": request,
         "current_user": request.scope.get("user"),
         "csrf_token": token,
-        "csrf_input": Markup('<input type="hidden" name="_csrf_token" value="{}">').format(token),
+        "csrf_field": Markup('<input type="hidden" name="_csrf_token" value="{}">').format(token),
         "layout": "partial.html" if is_partial_request(request) else "base.html",
         "flashes": _pop_flashes(request),
         "locale": i18n.get_locale(),

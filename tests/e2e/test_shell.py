@@ -70,3 +70,17 @@ def test_sign_in_with_the_keyboard_and_a_demo_account(live_server, watched: Watc
     page.get_by_text("Vous êtes connecté·e.").wait_for()
     assert page.get_by_text("Dominique Fictif", exact=True).is_visible()
     watched.assert_clean()
+
+
+def test_sign_in_and_out_without_javascript(live_server, browser):
+    context = browser.new_context(locale="fr-FR", java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server + "/connexion")
+    page.get_by_label("Adresse électronique").fill("porteur@demo.guichet.test")
+    page.get_by_label("Mot de passe").fill("demo-guichet-2026")
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_text("Vous êtes connecté·e.").wait_for()
+    page.get_by_role("button", name="Se déconnecter").click()
+    page.wait_for_url(live_server + "/")
+    assert page.get_by_role("link", name="Se connecter").first.is_visible()
+    context.close()

@@ -108,3 +108,35 @@ def test_authenticated_pages_are_not_cached(client):
     assert response.headers["cache-control"] == "no-store"
     assert user["full_name"] in response.text
     sign_out(client)
+
+
+def test_plain_forms_carry_the_token_as_a_hidden_field(client):
+    html = client.get("/connexion").text
+    assert f'<input type="hidden" name="_csrf_token" value="{csrf_token(client)}">' in html
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("localhost", True),
+        ("localhost:8000", True),
+        ("127.0.0.1:8765", True),
+        ("[::1]:8000", True),
+        ("LOCALHOST", True),
+        ("evil.example", False),
+        ("localhost.evil.example", False),
+        ("", False),
+    ],
+)
+def test_host_check_ignores_the_port_only(host, allowed):
+    from app.core.security import host_is_allowed
+    from app.settings import DEFAULT_HOSTS
+
+    assert host_is_allowed(host, DEFAULT_HOSTS) is allowed
+
+
+def test_wildcard_subdomains():
+    from app.core.security import host_is_allowed
+
+    assert host_is_allowed("guichet.region.fr", ("*.region.fr",))
+    assert not host_is_allowed("region.fr.evil.example", ("*.region.fr",))
