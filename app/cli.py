@@ -90,12 +90,30 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_answers(settings: Settings) -> bool:
+    from app.core import db
+
+    try:
+        asyncio.run(_with_database(settings, db.ping))
+    except Exception as exc:
+        print(
+            f"guichet: the database at DATABASE_URL does not answer or is not migrated "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+            "run `guichet migrate`",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.core.logs import configure_logging
 
-    _settings()  # fail fast with one clear line
+    settings = _settings()  # fail fast with one clear line
+    if not _database_answers(settings):
+        return 1
     configure_logging()
     uvicorn.run(
         "app.main:create_app",

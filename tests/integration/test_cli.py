@@ -111,3 +111,11 @@ def test_unreachable_database_is_one_clear_line(empty_env):
     assert result.returncode == 1
     assert "migration failed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_to_start_without_a_migrated_database(databases, tmp_path):
+    env = {"DATABASE_URL": databases.empty_url(), "GUICHET_DATA_DIR": str(tmp_path), "PORT": "1"}
+    result = guichet("serve", env=env)
+    assert result.returncode == 1
+    assert "guichet migrate" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
