@@ -10,7 +10,9 @@ DB = engine_from_url(os.environ.get("DATABASE_URL", "sqlite:///var/guichet.sqlit
 
 APP_REGISTRY = AppRegistry(
     apps=[
+        "app.core.piccolo_app",
         "app.accounts.piccolo_app",
         "app.funders.piccolo_app",
+        "app.organisations.piccolo_app",
     ]
 )

@@ -129,6 +129,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from app.core import audit
+
+    return asyncio.run(_with_database(_settings(), audit.verify_command))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="guichet", description="Guichet grant portal")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     admin.set_defaults(func=cmd_create_admin)
+    audit_cmd = sub.add_parser("audit", help="the audit trail")
+    audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check the hash chain; name the first broken link")
+    verify.set_defaults(func=cmd_audit_verify)
     return parser
 
 

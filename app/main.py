@@ -12,12 +12,15 @@ from litestar.stores.file import FileStore
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 
+from app.accounts.admin import ROUTES as ADMIN_ROUTES
 from app.accounts.guards import PUBLIC, deny_by_default
 from app.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from app.accounts.sessions import SessionUserMiddleware
 from app.core import db, i18n
-from app.core.errors import html_exception_handler
+from app.core.errors import RedirectRequired, html_exception_handler, redirect_handler
 from app.core.logs import access_log
+from app.core.outbox import outbox_lifespan
+from app.core.ratelimit import RateLimiter
 from app.core.security import (
     allowed_hosts_middleware,
     csrf_config,
@@ -25,6 +28,7 @@ from app.core.security import (
     session_config,
 )
 from app.core.templating import build_environment
+from app.organisations.routes import ROUTES as ORGANISATION_ROUTES
 from app.settings import STATIC_DIR, Settings, load_settings
 from app.site.routes import ROUTES as SITE_ROUTES
 
@@ -56,11 +60,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def start_database() -> None:
         await db.start(engine, DB_POOL_SIZE)
 
+    rate_limiter = RateLimiter(settings.redis_url)
+
     async def stop_database() -> None:
+        await rate_limiter.close()
         await db.stop(engine)
 
     return Litestar(
-        route_handlers=[*SITE_ROUTES, *ACCOUNT_ROUTES, static_router],
+        route_handlers=[
+            *SITE_ROUTES,
+            *ACCOUNT_ROUTES,
+            *ADMIN_ROUTES,
+            *ORGANISATION_ROUTES,
+            static_router,
+        ],
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(
             instance=JinjaTemplateEngine.from_environment(build_environment())
@@ -76,11 +89,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores={"sessions": session_store},
         before_request=activate_locale,
         before_send=[security_headers(settings), access_log],
-        exception_handlers={Exception: html_exception_handler},
+        exception_handlers={RedirectRequired: redirect_handler, Exception: html_exception_handler},
         request_max_body_size=settings.max_body_bytes,
+        lifespan=[outbox_lifespan(settings)],
         on_startup=[start_database],
         on_shutdown=[stop_database],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "rate_limiter": rate_limiter}),
         openapi_config=None,
         debug=False,
     )

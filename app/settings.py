@@ -36,6 +36,8 @@ class Settings:
     smtp_url: str | None
     allowed_hosts: tuple[str, ...]
     max_body_bytes: int
+    base_url: str
+    email_from: str  # empty: ne-pas-repondre@<host of base_url> (see core.outbox)
 
     @property
     def production(self) -> bool:
@@ -141,13 +143,35 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not raw_limit.isdigit() or int(raw_limit) < 1024:
         raise ConfigError("MAX_BODY_BYTES: expected a whole number of bytes, at least 1024")
 
+    secret_key = _secret_key(env, environ.get("SECRET_KEY"), data_dir)
+
+    base_url = environ.get("GUICHET_BASE_URL", "").rstrip("/")
+    if base_url:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            raise ConfigError(
+                "GUICHET_BASE_URL: expected the site's address, like https://guichet.example.fr"
+            )
+    elif env == "production":
+        raise ConfigError(
+            "GUICHET_BASE_URL: required when GUICHET_ENV=production (links in e-mails)"
+        )
+    else:
+        base_url = f"http://localhost:{environ.get('PORT', '8000')}"
+
+    email_from = environ.get("EMAIL_FROM", "").strip()
+    if email_from and ("@" not in email_from or any(c.isspace() for c in email_from)):
+        raise ConfigError("EMAIL_FROM: expected an address like ne-pas-repondre@guichet.example.fr")
+
     return Settings(
         env=env,
         database_url=database_url,
         data_dir=data_dir,
-        secret_key=_secret_key(env, environ.get("SECRET_KEY"), data_dir),
+        secret_key=secret_key,
         redis_url=_optional_url("REDIS_URL", environ.get("REDIS_URL"), ("redis", "rediss")),
         smtp_url=_optional_url("SMTP_URL", environ.get("SMTP_URL"), ("smtp", "smtps")),
         allowed_hosts=allowed_hosts,
         max_body_bytes=int(raw_limit),
+        base_url=base_url,
+        email_from=email_from,
     )

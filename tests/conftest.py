@@ -101,6 +101,15 @@ class Databases:
             asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def pytest_collection_modifyitems(items):
+    """Browser tests are marked e2e and run last: Playwright's sync API keeps an event
+    loop in the main thread while it is open."""
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: "/e2e/" in str(item.fspath))
+
+
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory) -> Iterator[Databases]:
     dbs = Databases(tmp_path_factory.mktemp("databases"))

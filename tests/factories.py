@@ -76,3 +76,69 @@ def page_with_session(client, session_id: str, path: str = "/") -> str:
         client.cookies.clear()
         for name, value, domain, cookie_path in saved:
             client.cookies.set(name, value, domain=domain, path=cookie_path)
+
+
+def emails_to(client, address: str) -> list[dict]:
+    """The messages the outbox holds for ``address``, oldest first."""
+    from app.core.tables import OutboxMessage
+
+    return run(
+        client,
+        lambda: (
+            OutboxMessage.select(
+                OutboxMessage.subject,
+                OutboxMessage.body_text,
+                OutboxMessage.body_html,
+                OutboxMessage.template,
+            )
+            .where(OutboxMessage.to_address == address.lower())
+            .order_by(OutboxMessage.id)
+            .run()
+        ),
+    )
+
+
+def link_in(email: dict) -> str:
+    """The local part (path and query) of the first Guichet link in an e-mail."""
+    match = re.search(r"https?://[^/\s]+(/\S+)", email["body_text"])
+    assert match, email["body_text"]
+    return match.group(1)
+
+
+def post_form(client, path: str, data: dict | None = None, **kwargs):
+    """POST a form with the CSRF token, as the browser does."""
+    kwargs.setdefault("follow_redirects", False)
+    return client.post(path, data={**(data or {}), "_csrf_token": csrf_token(client)}, **kwargs)
+
+
+def make_organisation(client, owner: dict, **overrides) -> int:
+    """An organisation owned by ``owner`` (valid, unique identifiers)."""
+    from stdnum import luhn
+
+    from app.accounts.services import Actor
+    from app.organisations.services import clean_organisation, create_organisation
+
+    n = next(_seq)
+    siren8 = f"{70000000 + n:08d}"
+    siren = siren8 + luhn.calc_check_digit(siren8)
+    base = siren + "0001"
+    values = {
+        "name": f"Association {n}",
+        "legal_form": "association",
+        "siret": base + luhn.calc_check_digit(base),
+        "rna": f"W75{n:07d}",
+        "street": "1 rue de la Paix",
+        "postcode": "75002",
+        "city": "Paris",
+        "legal_rep_name": "Présidence Test",
+        "legal_rep_title": "Président·e",
+        "contact_email": f"contact{n}@asso.test",
+        "phone": "01 00 00 00 00",
+        "iban": "FR7630006000011234567890189",
+        "bic": "AGRIFRPP",
+        "description": "",
+    }
+    values.update(overrides)
+    cleaned, errors = clean_organisation(values)
+    assert not errors, errors
+    return run(client, create_organisation, cleaned, actor=Actor(user_id=owner["id"]))

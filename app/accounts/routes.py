@@ -1,29 +1,131 @@
-"""Sign-in and sign-out pages."""
+"""Account pages: sign-in (with two-factor), sign-up, e-mail confirmation, password
+reset, staff invitations, profile, security and personal data."""
 
 from __future__ import annotations
 
-import logging
+import json
+from base64 import b64encode
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlencode
 
-from litestar import Request, get, post
+import segno
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app.accounts import services
-from app.accounts.guards import PUBLIC
-from app.accounts.sessions import end_session, start_session
+from app.accounts.guards import ENROLMENT, PUBLIC, SECURITY_PAGE
+from app.accounts.services import AccountError, Actor, SignInResult
+from app.accounts.sessions import (
+    confirm_recent_authentication,
+    end_session,
+    pending_second_factor,
+    refresh_session,
+    start_second_factor,
+    start_session,
+)
+from app.accounts.tables import TokenPurpose
+from app.core import i18n
 from app.core.forms import FormState, safe_next
 from app.core.i18n import gettext as _
+from app.core.i18n import gettext_noop as N_
+from app.core.ratelimit import Limit
 from app.core.web import flash, render
 
-log = logging.getLogger("guichet.accounts")
-
 SIGN_IN = "/connexion"
+SECOND_FACTOR = "/connexion/verification"
+REAUTH = "/connexion/confirmer"
 SIGN_OUT = "/deconnexion"
+SIGN_UP = "/inscription"
+CONFIRM_EMAIL = "/compte/confirmer"
+RESEND_CONFIRMATION = "/compte/confirmer/renvoyer"
+FORGOT_PASSWORD = "/mot-de-passe-oublie"
+NEW_PASSWORD = "/mot-de-passe/nouveau"
+STAFF_INVITATION = "/invitation"
+ACCOUNT = "/compte"
+CHANGE_PASSWORD = "/compte/mot-de-passe"
+SECURITY = SECURITY_PAGE
+TOTP_ENABLE = "/compte/securite/activer"
+TOTP_DISABLE = "/compte/securite/desactiver"
+PERSONAL_DATA = "/compte/donnees"
+PERSONAL_DATA_EXPORT = "/compte/donnees/export.json"
+ERASE = "/compte/supprimer"
+
+# Brute-force limits (per IP and per account).
+SIGN_IN_PER_IP = Limit("sign_in_ip", 30, 15 * 60)
+SIGN_IN_FAILURES_PER_ACCOUNT = Limit("sign_in_account", 5, 15 * 60)
+SIGN_UP_PER_IP = Limit("sign_up_ip", 10, 3600)
+RESET_PER_IP = Limit("reset_ip", 10, 3600)
+RESET_PER_ACCOUNT = Limit("reset_account", 3, 3600)
+SECOND_FACTOR_PER_ACCOUNT = Limit("second_factor_account", 5, 15 * 60)
+
+ERRORS = {
+    "password_too_short": N_("Choose a password of at least 12 characters."),
+    "password_too_long": N_("Choose a password of at most 128 characters."),
+    "password_common": N_(
+        "This password is too common: choose another one, for example a few unrelated words."
+    ),
+    "password_wrong": N_("The password is not correct."),
+    "token_invalid": N_(
+        "This link is not valid. Check that you copied it whole, or ask for a new one."
+    ),
+    "token_used": N_("This link has already been used. Ask for a new one if you need it."),
+    "token_expired": N_("This link has expired. Ask for a new one."),
+    "totp_wrong": N_(
+        "This code is not correct. Check the time on your phone and type the current code."
+    ),
+    "email_taken": N_("An account already uses this email address."),
+    "last_admin": N_("This is the last administrator: give the role to someone else first."),
+    "roles_required": N_("Choose at least one role."),
+    "user_not_found": N_("This person does not exist."),
+}
+
+
+def error_text(exc: AccountError) -> str:
+    return _(ERRORS.get(exc.code, N_("Something is not valid.")))
+
+
+def actor(request: Request) -> Actor:
+    user = request.scope.get("user")
+    if user is None:
+        return Actor(user_id=None, ip=client_ip(request))
+    return Actor(user_id=user.id, ip=client_ip(request), label=user.email)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def limiter(request: Request):
+    return request.app.state.rate_limiter
+
+
+def base_url(request: Request) -> str:
+    return request.app.state.settings.base_url
+
+
+def require_email(form: FormState, name: str = "email") -> None:
+    value = form.values.get(name, "")
+    if not value:
+        form.error(name, _("Enter your email address."))
+    elif "@" not in value or len(value) > 254 or any(c.isspace() for c in value):
+        form.error(name, _("Enter an email address like nom@exemple.fr."))
+
+
+# --- Sign-in ----------------------------------------------------------------------------
 
 
 @get(SIGN_IN, opt=PUBLIC, include_in_schema=False, name="accounts:sign-in")
 async def sign_in_page(request: Request, suivant: FromQuery[str | None] = None) -> Template:
-    return render(request, "accounts/sign_in.html", form=FormState(), next=safe_next(suivant))
+    return render(
+        request,
+        "accounts/sign_in.html",
+        form=FormState(),
+        next=safe_next(suivant),
+        unverified=False,
+    )
 
 
 @post(SIGN_IN, opt=PUBLIC, include_in_schema=False, name="accounts:sign-in-post")
@@ -35,24 +137,586 @@ async def sign_in(request: Request, data: URLEncodedBody[dict[str, str]]) -> Tem
         form.error("email", _("Enter your email address."))
     if not password:
         form.error("password", _("Enter your password."))
-    user_id = None
+    result = SignInResult(user_id=None)
     if form.ok:
-        user_id = await services.authenticate(form.values["email"], password)
-        if user_id is None:
+        email = services.normalise_email(form.values["email"])
+        await limiter(request).check(SIGN_IN_PER_IP, client_ip(request))
+        # Too many failures on this account: refuse without checking the password.
+        await limiter(request).refuse_if_blocked(SIGN_IN_FAILURES_PER_ACCOUNT, email)
+        result = await services.authenticate(email, password, actor=actor(request))
+        if result.user_id is not None:
+            await limiter(request).reset(SIGN_IN_FAILURES_PER_ACCOUNT, email)
+        elif result.unverified:
+            form.error("email", _("Confirm your email address first: use the link we sent you."))
+        else:
+            await limiter(request).hit(SIGN_IN_FAILURES_PER_ACCOUNT, email)
             form.error("email", _("Email address or password incorrect."))
-            log.info("sign-in refused", extra={"event": "sign_in_failed"})
-    if user_id is None:
-        return render(request, "accounts/sign_in.html", status_code=422, form=form, next=next_path)
-    start_session(request, user_id)
-    log.info("signed in", extra={"event": "sign_in", "user_id": user_id})
+    if result.user_id is None:
+        return render(
+            request,
+            "accounts/sign_in.html",
+            status_code=422,
+            form=form,
+            next=next_path,
+            unverified=result.unverified,
+        )
+    if result.needs_second_factor:
+        start_second_factor(request, result.user_id)
+        return Redirect(f"{SECOND_FACTOR}?{urlencode({'suivant': next_path})}", status_code=303)
+    return await _complete_sign_in(request, result.user_id, next_path)
+
+
+async def _complete_sign_in(request: Request, user_id: int, next_path: str) -> Redirect:
+    user = await services.load_current_user(user_id)
+    if user is None:
+        raise NotAuthorizedException()
+    start_session(request, user)
+    await services.record_sign_in(user_id, actor=Actor(user_id, client_ip(request)))
+    i18n.activate(user.language)
     flash(request, _("You are signed in."))
+    response = Redirect(next_path, status_code=303)
+    response.set_cookie(
+        i18n.LOCALE_COOKIE, user.language, max_age=365 * 24 * 3600, httponly=True, samesite="lax"
+    )
+    return response
+
+
+@get(SECOND_FACTOR, opt=PUBLIC, include_in_schema=False, name="accounts:second-factor")
+async def second_factor_page(
+    request: Request, suivant: FromQuery[str | None] = None
+) -> Template | Redirect:
+    if pending_second_factor(request) is None:
+        return Redirect(SIGN_IN, status_code=303)
+    return render(request, "accounts/second_factor.html", form=FormState(), next=safe_next(suivant))
+
+
+@post(SECOND_FACTOR, opt=PUBLIC, include_in_schema=False, name="accounts:second-factor-post")
+async def second_factor(
+    request: Request, data: URLEncodedBody[dict[str, str]]
+) -> Template | Redirect:
+    user_id = pending_second_factor(request)
+    if user_id is None:
+        flash(request, _("Your sign-in took too long: please start again."), "error")
+        return Redirect(SIGN_IN, status_code=303)
+    next_path = safe_next(data.get("next"))
+    form = FormState()
+    code = data.get("code", "").strip()
+    await limiter(request).refuse_if_blocked(SECOND_FACTOR_PER_ACCOUNT, str(user_id))
+    if not code:
+        form.error(
+            "code", _("Enter the code shown by your authentication app, or a recovery code.")
+        )
+    elif not await services.verify_second_factor(
+        user_id, code, actor=Actor(user_id, client_ip(request))
+    ):
+        await limiter(request).hit(SECOND_FACTOR_PER_ACCOUNT, str(user_id))
+        form.error(
+            "code",
+            _("This code is not correct. Check the time on your phone and type the current code."),
+        )
+    if not form.ok:
+        return render(
+            request, "accounts/second_factor.html", status_code=422, form=form, next=next_path
+        )
+    return await _complete_sign_in(request, user_id, next_path)
+
+
+@get(REAUTH, include_in_schema=False, opt=ENROLMENT, name="accounts:reauth")
+async def reauth_page(request: Request, suivant: FromQuery[str | None] = None) -> Template:
+    return render(request, "accounts/reauth.html", form=FormState(), next=safe_next(suivant))
+
+
+@post(REAUTH, include_in_schema=False, opt=ENROLMENT, name="accounts:reauth-post")
+async def reauth(request: Request, data: URLEncodedBody[dict[str, str]]) -> Template | Redirect:
+    user = request.user
+    next_path = safe_next(data.get("next"))
+    form = FormState()
+    await limiter(request).refuse_if_blocked(SIGN_IN_FAILURES_PER_ACCOUNT, user.email)
+    if not await services.check_password(user.id, data.get("password", "")):
+        await limiter(request).hit(SIGN_IN_FAILURES_PER_ACCOUNT, user.email)
+        form.error("password", _("The password is not correct."))
+        return render(request, "accounts/reauth.html", status_code=422, form=form, next=next_path)
+    await limiter(request).reset(SIGN_IN_FAILURES_PER_ACCOUNT, user.email)
+    confirm_recent_authentication(request)
+    flash(request, _("Password confirmed. You can go on."))
     return Redirect(next_path, status_code=303)
 
 
-@post(SIGN_OUT, include_in_schema=False, name="accounts:sign-out")
+@post(SIGN_OUT, include_in_schema=False, opt=ENROLMENT, name="accounts:sign-out")
 async def sign_out(request: Request) -> Redirect:
+    await services.record_sign_out(request.user.id, actor=actor(request))
     end_session(request)
     return Redirect("/", status_code=303)
 
 
-ROUTES = [sign_in_page, sign_in, sign_out]
+# --- Sign-up and e-mail confirmation ---------------------------------------------------------
+
+
+@get(SIGN_UP, opt=PUBLIC, include_in_schema=False, name="accounts:sign-up")
+async def sign_up_page(request: Request) -> Template:
+    return render(request, "accounts/sign_up.html", form=FormState())
+
+
+@post(SIGN_UP, opt=PUBLIC, include_in_schema=False, name="accounts:sign-up-post")
+async def sign_up(request: Request, data: URLEncodedBody[dict[str, str]]) -> Template:
+    form = FormState(
+        values={
+            "full_name": data.get("full_name", "").strip(),
+            "email": data.get("email", "").strip(),
+        }
+    )
+    password = data.get("password", "")
+    if not form.values["full_name"]:
+        form.error("full_name", _("Enter your first and last name."))
+    elif len(form.values["full_name"]) > 200:
+        form.error("full_name", _("Enter at most 200 characters."))
+    require_email(form)
+    if not password:
+        form.error("password", _("Choose a password."))
+    else:
+        try:
+            services.check_password_rules(password, email=form.values["email"])
+        except AccountError as exc:
+            form.error("password", error_text(exc))
+    if data.get("accept_terms") != "yes":
+        form.error("accept_terms", _("Confirm that you have read how your personal data is used."))
+    if not form.ok:
+        return render(request, "accounts/sign_up.html", status_code=422, form=form)
+    await limiter(request).check(SIGN_UP_PER_IP, client_ip(request))
+    await services.register_applicant(
+        email=form.values["email"],
+        full_name=form.values["full_name"],
+        password=password,
+        language=i18n.get_locale(),
+        base_url=base_url(request),
+        actor=actor(request),
+    )
+    return render(
+        request, "accounts/check_email.html", email=form.values["email"], reason="sign_up"
+    )
+
+
+@post(RESEND_CONFIRMATION, opt=PUBLIC, include_in_schema=False, name="accounts:resend-confirmation")
+async def resend_confirmation(request: Request, data: URLEncodedBody[dict[str, str]]) -> Template:
+    email = data.get("email", "").strip()
+    await limiter(request).check(RESET_PER_IP, client_ip(request))
+    if email:
+        await limiter(request).check(RESET_PER_ACCOUNT, services.normalise_email(email))
+        await services.resend_verification(
+            email=email, base_url=base_url(request), actor=actor(request)
+        )
+    return render(request, "accounts/check_email.html", email=email, reason="sign_up")
+
+
+@get(CONFIRM_EMAIL, opt=PUBLIC, include_in_schema=False, name="accounts:confirm-email")
+async def confirm_email_page(request: Request, jeton: FromQuery[str] = "") -> Template:
+    """Shows a button: the token is used by the POST, never by a mail scanner's GET."""
+    try:
+        await services.token_owner(jeton, TokenPurpose.verify_email)
+    except AccountError as exc:
+        return render(
+            request, "accounts/token_problem.html", status_code=400, message=error_text(exc)
+        )
+    return render(request, "accounts/confirm_email.html", token=jeton)
+
+
+@post(CONFIRM_EMAIL, opt=PUBLIC, include_in_schema=False, name="accounts:confirm-email-post")
+async def confirm_email(
+    request: Request, data: URLEncodedBody[dict[str, str]]
+) -> Template | Redirect:
+    try:
+        await services.confirm_email(data.get("token", ""), actor=actor(request))
+    except AccountError as exc:
+        return render(
+            request, "accounts/token_problem.html", status_code=400, message=error_text(exc)
+        )
+    flash(request, _("Your email address is confirmed. You can sign in."))
+    return Redirect(SIGN_IN, status_code=303)
+
+
+# --- Password reset -------------------------------------------------------------------------
+
+
+@get(FORGOT_PASSWORD, opt=PUBLIC, include_in_schema=False, name="accounts:forgot-password")
+async def forgot_password_page(request: Request) -> Template:
+    return render(request, "accounts/forgot_password.html", form=FormState())
+
+
+@post(FORGOT_PASSWORD, opt=PUBLIC, include_in_schema=False, name="accounts:forgot-password-post")
+async def forgot_password(request: Request, data: URLEncodedBody[dict[str, str]]) -> Template:
+    form = FormState(values={"email": data.get("email", "").strip()})
+    require_email(form)
+    if not form.ok:
+        return render(request, "accounts/forgot_password.html", status_code=422, form=form)
+    await limiter(request).check(RESET_PER_IP, client_ip(request))
+    await limiter(request).check(RESET_PER_ACCOUNT, services.normalise_email(form.values["email"]))
+    await services.request_password_reset(
+        email=form.values["email"], base_url=base_url(request), actor=actor(request)
+    )
+    return render(request, "accounts/check_email.html", email=form.values["email"], reason="reset")
+
+
+@get(NEW_PASSWORD, opt=PUBLIC, include_in_schema=False, name="accounts:new-password")
+async def new_password_page(request: Request, jeton: FromQuery[str] = "") -> Template:
+    try:
+        owner = await services.token_owner(jeton, TokenPurpose.reset_password)
+    except AccountError as exc:
+        return render(
+            request, "accounts/token_problem.html", status_code=400, message=error_text(exc)
+        )
+    return render(
+        request,
+        "accounts/new_password.html",
+        form=FormState(),
+        token=jeton,
+        email=owner["email"],
+        action=NEW_PASSWORD,
+    )
+
+
+@post(NEW_PASSWORD, opt=PUBLIC, include_in_schema=False, name="accounts:new-password-post")
+async def new_password(
+    request: Request, data: URLEncodedBody[dict[str, str]]
+) -> Template | Redirect:
+    return await _set_password_from_token(
+        request,
+        data,
+        TokenPurpose.reset_password,
+        services.reset_password,
+        NEW_PASSWORD,
+        _("Your password has been changed. You can sign in."),
+    )
+
+
+async def _set_password_from_token(
+    request, data, purpose, service, action, done_message
+) -> Template | Redirect:
+    token = data.get("token", "")
+    password = data.get("password", "")
+    form = FormState()
+    try:
+        owner = await services.token_owner(token, purpose)
+    except AccountError as exc:
+        return render(
+            request, "accounts/token_problem.html", status_code=400, message=error_text(exc)
+        )
+    if password != data.get("password_again", ""):
+        form.error("password_again", _("The two passwords are different."))
+    try:
+        if form.ok:
+            await service(token, password, actor=actor(request))
+    except AccountError as exc:
+        if exc.code.startswith("token_"):
+            return render(
+                request, "accounts/token_problem.html", status_code=400, message=error_text(exc)
+            )
+        form.error("password", error_text(exc))
+    if not form.ok:
+        return render(
+            request,
+            "accounts/new_password.html",
+            status_code=422,
+            form=form,
+            token=token,
+            email=owner["email"],
+            action=action,
+        )
+    end_session(request)
+    flash(request, done_message)
+    return Redirect(SIGN_IN, status_code=303)
+
+
+# --- Staff invitation -------------------------------------------------------------------------
+
+
+@get(STAFF_INVITATION, opt=PUBLIC, include_in_schema=False, name="accounts:staff-invitation")
+async def staff_invitation_page(request: Request, jeton: FromQuery[str] = "") -> Template:
+    try:
+        owner = await services.token_owner(jeton, TokenPurpose.staff_invitation)
+    except AccountError as exc:
+        return render(
+            request, "accounts/token_problem.html", status_code=400, message=error_text(exc)
+        )
+    return render(
+        request,
+        "accounts/new_password.html",
+        form=FormState(),
+        token=jeton,
+        email=owner["email"],
+        action=STAFF_INVITATION,
+        invitation=True,
+    )
+
+
+@post(STAFF_INVITATION, opt=PUBLIC, include_in_schema=False, name="accounts:staff-invitation-post")
+async def staff_invitation(
+    request: Request, data: URLEncodedBody[dict[str, str]]
+) -> Template | Redirect:
+    return await _set_password_from_token(
+        request,
+        data,
+        TokenPurpose.staff_invitation,
+        services.accept_staff_invitation,
+        STAFF_INVITATION,
+        _("Welcome! Your password is set. You can sign in."),
+    )
+
+
+# --- Profile and password -----------------------------------------------------------------------
+
+
+@get(ACCOUNT, include_in_schema=False, opt=ENROLMENT, name="accounts:account")
+async def account_page(request: Request) -> Template:
+    user = request.user
+    return render(
+        request,
+        "accounts/account.html",
+        form=FormState(values={"full_name": user.full_name, "language": user.language}),
+        password_form=FormState(),
+    )
+
+
+@post(ACCOUNT, include_in_schema=False, opt=ENROLMENT, name="accounts:account-post")
+async def update_account(
+    request: Request, data: URLEncodedBody[dict[str, str]]
+) -> Template | Redirect:
+    form = FormState(
+        values={
+            "full_name": data.get("full_name", "").strip(),
+            "language": data.get("language", ""),
+        }
+    )
+    if not form.values["full_name"]:
+        form.error("full_name", _("Enter your first and last name."))
+    elif len(form.values["full_name"]) > 200:
+        form.error("full_name", _("Enter at most 200 characters."))
+    if form.values["language"] not in i18n.LOCALES:
+        form.error("language", _("Choose a language from the list."))
+    if not form.ok:
+        return render(
+            request, "accounts/account.html", status_code=422, form=form, password_form=FormState()
+        )
+    await services.update_profile(
+        request.user.id,
+        full_name=form.values["full_name"],
+        language=form.values["language"],
+        actor=actor(request),
+    )
+    i18n.activate(form.values["language"])
+    flash(request, _("Your details are saved."))
+    response = Redirect(ACCOUNT, status_code=303)
+    response.set_cookie(
+        i18n.LOCALE_COOKIE,
+        form.values["language"],
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+@post(CHANGE_PASSWORD, include_in_schema=False, opt=ENROLMENT, name="accounts:change-password")
+async def change_password(
+    request: Request, data: URLEncodedBody[dict[str, str]]
+) -> Template | Redirect:
+    user = request.user
+    form = FormState()
+    new = data.get("new_password", "")
+    if new != data.get("new_password_again", ""):
+        form.error("new_password_again", _("The two passwords are different."))
+    if form.ok:
+        try:
+            await services.change_password(
+                user.id, data.get("current_password", ""), new, actor=actor(request)
+            )
+        except AccountError as exc:
+            form.error(
+                "current_password" if exc.code == "password_wrong" else "new_password",
+                error_text(exc),
+            )
+    if not form.ok:
+        return render(
+            request,
+            "accounts/account.html",
+            status_code=422,
+            form=FormState(values={"full_name": user.full_name, "language": user.language}),
+            password_form=form,
+        )
+    refresh_session(request, await services.load_current_user(user.id))
+    flash(request, _("Your password has been changed. Your other sessions have been closed."))
+    return Redirect(ACCOUNT, status_code=303)
+
+
+# --- Two-factor ------------------------------------------------------------------------------------
+
+SESSION_TOTP_SECRET = "totp_setup_secret"
+
+
+def _qr_data_uri(uri: str) -> str:
+    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#1e1e1e", light="#ffffff")
+    return "data:image/svg+xml;base64," + b64encode(svg.encode()).decode()
+
+
+def _security_context(request: Request) -> dict[str, Any]:
+    user = request.user
+    context: dict[str, Any] = {"form": FormState(), "recovery_codes": None}
+    if not user.totp_enabled:
+        secret = request.session.get(SESSION_TOTP_SECRET) or services.new_totp_secret()
+        request.session[SESSION_TOTP_SECRET] = secret
+        uri = services.totp_uri(secret, user.email)
+        context.update(
+            secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+            qr=_qr_data_uri(uri),
+        )
+    return context
+
+
+@get(SECURITY, include_in_schema=False, opt=ENROLMENT, name="accounts:security")
+async def security_page(request: Request) -> Template:
+    context = _security_context(request)
+    context["must_enrol"] = await services.must_enrol_totp(request.user)
+    if request.user.totp_enabled:
+        context["remaining_codes"] = await services.remaining_recovery_codes(request.user.id)
+    return render(request, "accounts/security.html", **context)
+
+
+@post(TOTP_ENABLE, include_in_schema=False, opt=ENROLMENT, name="accounts:totp-enable")
+async def totp_enable(request: Request, data: URLEncodedBody[dict[str, str]]) -> Template:
+    user = request.user
+    secret = request.session.get(SESSION_TOTP_SECRET)
+    if user.totp_enabled or not secret:
+        return Redirect(SECURITY, status_code=303)
+    try:
+        codes = await services.enable_totp(
+            user.id, secret, data.get("code", ""), actor=actor(request)
+        )
+    except AccountError as exc:
+        context = _security_context(request)
+        context["form"].error("code", error_text(exc))
+        context["must_enrol"] = await services.must_enrol_totp(user)
+        return render(request, "accounts/security.html", status_code=422, **context)
+    request.session.pop(SESSION_TOTP_SECRET, None)
+    fresh = await services.load_current_user(user.id)
+    refresh_session(request, fresh)
+    request.scope["user"] = fresh
+    return render(
+        request,
+        "accounts/security.html",
+        form=FormState(),
+        recovery_codes=codes,
+        must_enrol=False,
+        remaining_codes=len(codes),
+    )
+
+
+@post(TOTP_DISABLE, include_in_schema=False, opt=ENROLMENT, name="accounts:totp-disable")
+async def totp_disable(
+    request: Request, data: URLEncodedBody[dict[str, str]]
+) -> Template | Redirect:
+    user = request.user
+    if not await services.check_password(user.id, data.get("password", "")):
+        context = (
+            _security_context(request)
+            if not user.totp_enabled
+            else {"form": FormState(), "recovery_codes": None}
+        )
+        context["form"].error("password", _("The password is not correct."))
+        context["must_enrol"] = False
+        context["remaining_codes"] = await services.remaining_recovery_codes(user.id)
+        return render(request, "accounts/security.html", status_code=422, **context)
+    await services.disable_totp(user.id, actor=actor(request))
+    refresh_session(request, await services.load_current_user(user.id))
+    flash(request, _("Two-step verification is turned off."))
+    return Redirect(SECURITY, status_code=303)
+
+
+# --- Personal data -------------------------------------------------------------------------------
+
+
+@get(PERSONAL_DATA, include_in_schema=False, opt=ENROLMENT, name="accounts:personal-data")
+async def personal_data_page(request: Request) -> Template:
+    keep = await services.must_keep_records(request.user.id)
+    return render(request, "accounts/personal_data.html", form=FormState(), keep_records=keep)
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+@get(
+    PERSONAL_DATA_EXPORT,
+    include_in_schema=False,
+    opt=ENROLMENT,
+    name="accounts:personal-data-export",
+)
+async def personal_data_export(request: Request) -> Response:
+    data = await services.export_personal_data(request.user.id)
+    body = json.dumps(data, default=_json_default, ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="guichet-mes-donnees.json"'},
+    )
+
+
+@post(ERASE, include_in_schema=False, opt=ENROLMENT, name="accounts:erase")
+async def erase(request: Request, data: URLEncodedBody[dict[str, str]]) -> Template | Redirect:
+    form = FormState()
+    if data.get("confirm") != "yes":
+        form.error("confirm", _("Tick the box to confirm."))
+    outcome = None
+    if form.ok:
+        try:
+            outcome = await services.erase_account(
+                request.user.id, data.get("password", ""), actor=actor(request)
+            )
+        except AccountError as exc:
+            form.error("password", error_text(exc))
+    if outcome is None:
+        keep = await services.must_keep_records(request.user.id)
+        return render(
+            request, "accounts/personal_data.html", status_code=422, form=form, keep_records=keep
+        )
+    end_session(request)
+    flash(
+        request,
+        _("Your account has been deleted.")
+        if outcome == "deleted"
+        else _(
+            "Your account has been closed and your identity removed from the records we must keep."
+        ),
+    )
+    return Redirect("/", status_code=303)
+
+
+ROUTES = [
+    sign_in_page,
+    sign_in,
+    second_factor_page,
+    second_factor,
+    reauth_page,
+    reauth,
+    sign_out,
+    sign_up_page,
+    sign_up,
+    resend_confirmation,
+    confirm_email_page,
+    confirm_email,
+    forgot_password_page,
+    forgot_password,
+    new_password_page,
+    new_password,
+    staff_invitation_page,
+    staff_invitation,
+    account_page,
+    update_account,
+    change_password,
+    security_page,
+    totp_enable,
+    totp_disable,
+    personal_data_page,
+    personal_data_export,
+    erase,
+]

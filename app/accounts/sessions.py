@@ -12,25 +12,70 @@ from app.core.security import SESSION_ABSOLUTE_LIFETIME_S, rotate_session
 
 IDLE_TIMEOUT_STAFF_S = 30 * 60
 IDLE_TIMEOUT_APPLICANT_S = 2 * 3600
+SECOND_FACTOR_WINDOW_S = 5 * 60
+REAUTH_AFTER_S = 15 * 60
 
 SESSION_USER = "uid"
+SESSION_VERSION = "ver"
 SESSION_AUTH_AT = "auth_at"
 SESSION_SEEN_AT = "seen_at"
+SESSION_REAUTH_AT = "reauth_at"
+SESSION_PENDING_USER = "pending_uid"
+SESSION_PENDING_AT = "pending_at"
 
 
 def idle_timeout(user: CurrentUser) -> int:
     return IDLE_TIMEOUT_STAFF_S if user.is_staff else IDLE_TIMEOUT_APPLICANT_S
 
 
-def start_session(connection: ASGIConnection, user_id: int) -> None:
+def start_session(connection: ASGIConnection, user: CurrentUser) -> None:
     """Sign in: a new session id, a clean session, the time of authentication."""
     rotate_session(connection)
     now = int(time.time())
     connection.scope["session"] = {
-        SESSION_USER: user_id,
+        SESSION_USER: user.id,
+        SESSION_VERSION: user.session_version,
         SESSION_AUTH_AT: now,
         SESSION_SEEN_AT: now,
     }
+
+
+def start_second_factor(connection: ASGIConnection, user_id: int) -> None:
+    """Password accepted, second factor pending: nobody is signed in yet."""
+    rotate_session(connection)
+    connection.scope["session"] = {
+        SESSION_PENDING_USER: user_id,
+        SESSION_PENDING_AT: int(time.time()),
+    }
+
+
+def pending_second_factor(connection: ASGIConnection) -> int | None:
+    session = connection.scope.get("session") or {}
+    user_id = session.get(SESSION_PENDING_USER)
+    started = int(session.get(SESSION_PENDING_AT, 0))
+    if isinstance(user_id, int) and time.time() - started <= SECOND_FACTOR_WINDOW_S:
+        return user_id
+    return None
+
+
+def refresh_session(connection: ASGIConnection, user: CurrentUser) -> None:
+    """After a change that ended the person's sessions (password, two-factor), keep
+    this one: new id, new version, authenticated now."""
+    session = dict(connection.scope.get("session") or {})
+    start_session(connection, user)
+    for key, value in session.items():
+        connection.scope["session"].setdefault(key, value)
+
+
+def confirm_recent_authentication(connection: ASGIConnection) -> None:
+    """The password was typed again (the absolute lifetime still counts from sign-in)."""
+    connection.scope["session"][SESSION_REAUTH_AT] = int(time.time())
+
+
+def authenticated_recently(connection: ASGIConnection) -> bool:
+    session = connection.scope.get("session") or {}
+    last = max(int(session.get(SESSION_AUTH_AT, 0)), int(session.get(SESSION_REAUTH_AT, 0)))
+    return time.time() - last <= REAUTH_AFTER_S
 
 
 def end_session(connection: ASGIConnection) -> None:
@@ -50,6 +95,7 @@ class SessionUserMiddleware(AbstractAuthenticationMiddleware):
         now = int(time.time())
         expired = (
             user is None
+            or session.get(SESSION_VERSION) != user.session_version
             or now - int(session.get(SESSION_AUTH_AT, 0)) > SESSION_ABSOLUTE_LIFETIME_S
             or now - int(session.get(SESSION_SEEN_AT, 0)) > idle_timeout(user)
         )

@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-from piccolo.columns import Boolean, ForeignKey, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -15,20 +15,59 @@ class StaffRole(StrEnum):
     admin = "admin"
 
 
+class TokenPurpose(StrEnum):
+    verify_email = "verify_email"
+    reset_password = "reset_password"
+    staff_invitation = "staff_invitation"
+
+
 class User(Table, tablename="guichet_user"):
     email = Varchar(length=254, unique=True, index=True)
     full_name = Varchar(length=200)
     # None until an invited person sets a password.
-    password_hash = Varchar(length=255, null=True, default=None)
+    password_hash = Varchar(length=255, null=True, default=None, secret=True)
     language = Varchar(length=2, default="fr")
     is_active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
     last_login_at = Timestamptz(null=True, default=None)
+    email_verified_at = Timestamptz(null=True, default=None)
+    # Bumped on password change, disabling and role changes: every session that
+    # carries an older value ends at its next request.
+    session_version = Integer(default=1)
+    totp_secret = Varchar(length=64, null=True, default=None, secret=True)
+    totp_enabled_at = Timestamptz(null=True, default=None)
+    # Set when the person asked for erasure and records had to be kept.
+    pseudonymised_at = Timestamptz(null=True, default=None)
 
 
 class RoleGrant(Table, tablename="role_grant"):
-    # A person's roles go with the person; deleting a person is pseudonymisation
-    # (see the README), so the cascade only runs for accounts that hold no records.
+    # Roles go with the person (a deleted account holds no records: see the README).
     user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
     role = Varchar(length=20, choices=StaffRole)
     granted_at = Timestamptz(default=TimestamptzNow())
+
+
+class AccountToken(Table, tablename="account_token"):
+    """Single-use e-mailed tokens; only their SHA-256 is stored."""
+
+    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    purpose = Varchar(length=30, choices=TokenPurpose)
+    token_hash = Varchar(length=64, unique=True, index=True, secret=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class RecoveryCode(Table, tablename="recovery_code"):
+    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    code_hash = Varchar(length=64, secret=True)
+    used_at = Timestamptz(null=True, default=None)
+
+
+class SiteSetting(Table, tablename="site_setting"):
+    """Settings an admin changes at run time (e.g. mandatory two-factor)."""
+
+    key = Varchar(length=80, unique=True)
+    value = JSON(default="null")
+    updated_at = Timestamptz(default=TimestamptzNow())
+    updated_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)

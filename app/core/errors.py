@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from urllib.parse import urlencode
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
@@ -61,6 +62,19 @@ MESSAGES: dict[int, tuple[str, str]] = {
 _PASSED_HEADERS = ("retry-after", "allow")
 
 
+class RedirectRequired(Exception):
+    """Raised by a guard that sends the person elsewhere first (confirm the password,
+    set up two-factor); answered with a redirect, or HX-Redirect for htmx."""
+
+    def __init__(self, location: str):
+        super().__init__(location)
+        self.location = location
+
+
+def redirect_handler(request: Request, exc: RedirectRequired) -> Response:
+    return _redirect(request, exc.location)
+
+
 def _status_of(exc: Exception) -> int:
     return exc.status_code if isinstance(exc, HTTPException) else HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -109,7 +123,10 @@ def html_exception_handler(request: Request, exc: Exception) -> Response:
 
 
 def _redirect_to_sign_in(request: Request) -> Response:
-    target = f"{SIGN_IN_PATH}?suivant={request.url.path}"
+    return _redirect(request, f"{SIGN_IN_PATH}?{urlencode({'suivant': request.url.path})}")
+
+
+def _redirect(request: Request, target: str) -> Response:
     if request.headers.get("hx-request") == "true":
         return Response(content="", status_code=200, headers={"HX-Redirect": target})
     return Response(content="", status_code=303, headers={"Location": target})

@@ -92,6 +92,7 @@ def test_demo_is_refused_in_production(empty_env):
         "GUICHET_ENV": "production",
         "SECRET_KEY": "p" * 40,
         "ALLOWED_HOSTS": "x.fr",
+        "GUICHET_BASE_URL": "https://x.fr",
     }
     result = guichet("demo", env=env)
     assert result.returncode == 2
@@ -119,3 +120,12 @@ def test_serve_refuses_to_start_without_a_migrated_database(databases, tmp_path)
     assert result.returncode == 1
     assert "guichet migrate" in result.stderr
     assert result.stderr.strip().count("\n") == 0
+
+
+def test_audit_verify_checks_the_chain(empty_env):
+    assert guichet("migrate", env=empty_env).returncode == 0
+    guichet("demo", "--if-empty", env=empty_env)
+    result = guichet("audit", "verify", env=empty_env)
+    assert result.returncode == 0, result.stderr
+    assert "audit chain intact" in result.stdout
+    assert guichet("audit", "--help").returncode == 0

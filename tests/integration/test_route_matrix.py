@@ -1,30 +1,139 @@
-"""Every route × every role (and anonymous): the expected status.
+"""Every route × every role (and anonymous), on their own and on others' objects.
 
-The matrix is checked against the router: a route without an entry fails here,
-so nobody adds a page without deciding who may open it."""
+The matrix is checked against the router: a route without an entry fails here, so
+nobody adds a page without deciding who may open it. Objects someone may not see
+answer 404; pages for signed-in people send anonymous visitors to sign in (303),
+and refuse an anonymous form (401); staff pages refuse other roles (403)."""
 
 import pytest
 
-from tests.factories import csrf_token, make_user, sign_in
+from app.organisations.tables import MemberInvitation, Membership
+from tests.factories import csrf_token, make_organisation, make_user, run, sign_in
 
-ROLES = ["anonymous", "applicant", "reviewer", "officer", "finance", "admin"]
-ALL = dict.fromkeys(ROLES)
+ROLES = ["anonymous", "owner", "stranger", "reviewer", "officer", "finance", "admin"]
+SIGNED_IN = ROLES[1:]
 
 
 def same(status):
     return dict.fromkeys(ROLES, status)
 
 
-# (method, path template) -> (concrete path, {role: expected status})
+def page(status=200):
+    """A page for anyone signed in."""
+    return {**dict.fromkeys(SIGNED_IN, status), "anonymous": 303}
+
+
+def form(status):
+    """A form for anyone signed in."""
+    return {**dict.fromkeys(SIGNED_IN, status), "anonymous": 401}
+
+
+def only(allowed, status, *, others=403, anonymous=303):
+    return {
+        **{r: (status if r in allowed else others) for r in SIGNED_IN},
+        "anonymous": anonymous,
+    }
+
+
+STAFF_VIEWERS = ("owner", "officer", "finance", "admin")
+
+# (method, route path) -> (concrete path, expected status by role)
 MATRIX = {
     ("GET", "/"): ("/", same(200)),
     ("GET", "/financeurs"): ("/financeurs", same(200)),
     ("GET", "/langue"): ("/langue?lang=fr", same(303)),
     ("GET", "/healthz"): ("/healthz", same(200)),
+    ("GET", "/static"): ("/static/css/guichet.css", same(200)),
+    # Accounts
     ("GET", "/connexion"): ("/connexion", same(200)),
     ("POST", "/connexion"): ("/connexion", same(422)),
-    ("POST", "/deconnexion"): ("/deconnexion", {**same(303), "anonymous": 401}),
-    ("GET", "/static"): ("/static/css/guichet.css", same(200)),
+    ("GET", "/connexion/verification"): ("/connexion/verification", same(303)),
+    ("POST", "/connexion/verification"): ("/connexion/verification", same(303)),
+    ("GET", "/connexion/confirmer"): ("/connexion/confirmer", page()),
+    ("POST", "/connexion/confirmer"): ("/connexion/confirmer", form(422)),
+    ("POST", "/deconnexion"): ("/deconnexion", form(303)),
+    ("GET", "/inscription"): ("/inscription", same(200)),
+    ("POST", "/inscription"): ("/inscription", same(422)),
+    ("GET", "/compte/confirmer"): ("/compte/confirmer?jeton=forged", same(400)),
+    ("POST", "/compte/confirmer"): ("/compte/confirmer", same(400)),
+    ("POST", "/compte/confirmer/renvoyer"): ("/compte/confirmer/renvoyer", same(200)),
+    ("GET", "/mot-de-passe-oublie"): ("/mot-de-passe-oublie", same(200)),
+    ("POST", "/mot-de-passe-oublie"): ("/mot-de-passe-oublie", same(422)),
+    ("GET", "/mot-de-passe/nouveau"): ("/mot-de-passe/nouveau?jeton=forged", same(400)),
+    ("POST", "/mot-de-passe/nouveau"): ("/mot-de-passe/nouveau", same(400)),
+    ("GET", "/invitation"): ("/invitation?jeton=forged", same(400)),
+    ("POST", "/invitation"): ("/invitation", same(400)),
+    ("GET", "/compte"): ("/compte", page()),
+    ("POST", "/compte"): ("/compte", form(422)),
+    ("POST", "/compte/mot-de-passe"): ("/compte/mot-de-passe", form(422)),
+    ("GET", "/compte/securite"): ("/compte/securite", page()),
+    ("POST", "/compte/securite/activer"): ("/compte/securite/activer", form(422)),
+    ("POST", "/compte/securite/desactiver"): ("/compte/securite/desactiver", form(422)),
+    ("GET", "/compte/donnees"): ("/compte/donnees", page()),
+    ("GET", "/compte/donnees/export.json"): ("/compte/donnees/export.json", page()),
+    ("POST", "/compte/supprimer"): ("/compte/supprimer", form(422)),
+    # Admin and audit trail
+    ("GET", "/admin/utilisateurs"): ("/admin/utilisateurs", only(["admin"], 200)),
+    ("GET", "/admin/utilisateurs/inviter"): ("/admin/utilisateurs/inviter", only(["admin"], 200)),
+    ("POST", "/admin/utilisateurs/inviter"): (
+        "/admin/utilisateurs/inviter",
+        only(["admin"], 422, anonymous=401),
+    ),
+    ("GET", "/admin/utilisateurs/{user_id:int}"): (
+        "/admin/utilisateurs/{victim}",
+        only(["admin"], 200),
+    ),
+    ("POST", "/admin/utilisateurs/{user_id:int}/roles"): (
+        "/admin/utilisateurs/{victim}/roles",
+        only(["admin"], 404, anonymous=401),
+    ),
+    ("POST", "/admin/utilisateurs/{user_id:int}/statut"): (
+        "/admin/utilisateurs/{victim}/statut",
+        only(["admin"], 303, anonymous=401),
+    ),
+    ("GET", "/admin/reglages"): ("/admin/reglages", only(["admin"], 200)),
+    ("POST", "/admin/reglages"): ("/admin/reglages", only(["admin"], 303, anonymous=401)),
+    ("GET", "/journal"): ("/journal", only(["officer", "admin"], 200)),
+    ("GET", "/journal/export.csv"): ("/journal/export.csv", only(["officer", "admin"], 200)),
+    # Organisations (the owner's organisation A)
+    ("GET", "/structures"): ("/structures", page()),
+    ("GET", "/structures/nouvelle"): ("/structures/nouvelle", page()),
+    ("POST", "/structures/nouvelle"): ("/structures/nouvelle", form(422)),
+    ("GET", "/structures/{org_id:int}"): (
+        "/structures/{org}",
+        only(STAFF_VIEWERS, 200, others=404),
+    ),
+    ("GET", "/structures/{org_id:int}/modifier"): (
+        "/structures/{org}/modifier",
+        only(["owner"], 200, others=404),
+    ),
+    ("POST", "/structures/{org_id:int}/modifier"): (
+        "/structures/{org}/modifier",
+        only(["owner"], 422, others=404, anonymous=401),
+    ),
+    ("POST", "/structures/{org_id:int}/membres/inviter"): (
+        "/structures/{org}/membres/inviter",
+        only(["owner"], 422, others=404, anonymous=401),
+    ),
+    # Staff may see the organisation, so they are told they are not owners (303 + message).
+    ("POST", "/structures/{org_id:int}/membres/{membership_id:int}/retirer"): (
+        "/structures/{org}/membres/{membership}/retirer",
+        only(STAFF_VIEWERS, 303, others=404, anonymous=401),
+    ),
+    ("POST", "/structures/{org_id:int}/membres/{membership_id:int}/role"): (
+        "/structures/{org}/membres/{membership}/role",
+        form(404),
+    ),
+    ("POST", "/structures/{org_id:int}/invitations/{invitation_id:int}/annuler"): (
+        "/structures/{org}/invitations/{invitation}/annuler",
+        only(STAFF_VIEWERS, 303, others=404, anonymous=401),
+    ),
+    ("POST", "/structures/{org_id:int}/choisir"): (
+        "/structures/{org}/choisir",
+        only(["owner"], 303, others=404, anonymous=401),
+    ),
+    ("GET", "/structures/invitation"): ("/structures/invitation?jeton=forged", same(400)),
+    ("POST", "/structures/invitation"): ("/structures/invitation", form(400)),
 }
 
 
@@ -34,9 +143,7 @@ def app_routes(app):
         for method in getattr(route, "methods", ()):
             if method in ("HEAD", "OPTIONS"):
                 continue
-            path = route.path
-            if path.startswith("/static"):
-                path = "/static"
+            path = "/static" if route.path.startswith("/static") else route.path
             found.add((method, path))
     return found
 
@@ -49,26 +156,79 @@ def test_every_route_has_an_entry(app):
 
 
 @pytest.fixture(scope="module")
-def people(client):
+def world(client):
     roles = {
-        "applicant": [],
+        "owner": [],
+        "stranger": [],
         "reviewer": ["reviewer"],
         "officer": ["officer"],
         "finance": ["finance"],
         "admin": ["admin"],
     }
-    return {name: make_user(client, roles=r) for name, r in roles.items()}
+    people = {name: make_user(client, roles=r) for name, r in roles.items()}
+    org = make_organisation(client, people["owner"])
+    make_organisation(client, people["stranger"])
+    membership = run(
+        client,
+        lambda: (
+            Membership.select(Membership.id).where(Membership.organisation == org).first().run()
+        ),
+    )
+    invitation = run(
+        client,
+        lambda: (
+            MemberInvitation.insert(
+                MemberInvitation(
+                    organisation=org,
+                    email="guest@asso.test",
+                    role="member",
+                    token_hash="0" * 64,
+                    expires_at=__import__("datetime").datetime(
+                        2100, 1, 1, tzinfo=__import__("datetime").UTC
+                    ),
+                )
+            )
+            .returning(MemberInvitation.id)
+            .run()
+        ),
+    )[0]["id"]
+    victim = make_user(client)
+    ids = {
+        "org": org,
+        "membership": membership["id"],
+        "invitation": invitation,
+        "victim": victim["id"],
+    }
+    client.app.state.rate_limiter._counts.clear()
+    sessions = {}
+    for name, person in people.items():
+        client.cookies.clear()
+        sign_in(client, person)
+        sessions[name] = dict(client.cookies.items())
+    client.cookies.clear()
+    return {"people": people, "ids": ids, "sessions": sessions}
+
+
+def use(client, world, role):
+    client.cookies.clear()
+    for name, value in world["sessions"].get(role, {}).items():
+        client.cookies.set(name, value, domain="testserver.local", path="/")
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("route", sorted(MATRIX))
-def test_access(client, people, role, route):
+def test_access(client, world, role, route):
     method, _template = route
     path, expected = MATRIX[route]
-    client.cookies.clear()
-    if role != "anonymous":
-        sign_in(client, people[role])
+    path = path.format(**world["ids"])
+    use(client, world, role)
     kwargs = {"data": {"_csrf_token": csrf_token(client)}} if method == "POST" else {}
     response = client.request(method, path, follow_redirects=False, **kwargs)
-    assert response.status_code == expected[role], (role, method, path)
+    assert response.status_code == expected[role], (role, method, path, response.text[:300])
+    if role != "anonymous":
+        if route == ("POST", "/deconnexion"):
+            client.cookies.clear()
+            sign_in(client, world["people"][role])
+        # Signing out, or a new session id (choosing an organisation), changes the cookie.
+        world["sessions"][role] = dict(client.cookies.items())
     client.cookies.clear()

@@ -26,6 +26,11 @@ def test_defaults_are_sqlite_under_var_and_a_generated_secret(tmp_path):
         ({"GUICHET_ENV": "prod"}, "GUICHET_ENV"),
         ({"GUICHET_ENV": "production", "ALLOWED_HOSTS": "x.fr"}, "SECRET_KEY"),
         ({"GUICHET_ENV": "production", "SECRET_KEY": "k" * 40}, "ALLOWED_HOSTS"),
+        (
+            {"GUICHET_ENV": "production", "SECRET_KEY": "k" * 40, "ALLOWED_HOSTS": "x.fr"},
+            "GUICHET_BASE_URL",
+        ),
+        ({"GUICHET_BASE_URL": "guichet.example.fr"}, "GUICHET_BASE_URL"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
         ({"SMTP_URL": "mail.example.fr"}, "SMTP_URL"),
@@ -54,6 +59,7 @@ def test_production_settings(tmp_path):
             GUICHET_ENV="production",
             SECRET_KEY="s" * 40,
             ALLOWED_HOSTS="guichet.example.fr",
+            GUICHET_BASE_URL="https://guichet.example.fr",
         )
     )
     assert settings.production and settings.allowed_hosts == ("guichet.example.fr",)

@@ -1,0 +1,283 @@
+"""Admin pages: people, invitations, roles, disabling, settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlencode
+
+from litestar import Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Stream, Template
+
+from app.accounts import services
+from app.accounts.guards import require_recent_authentication, require_role
+from app.accounts.routes import ERRORS, actor, base_url, error_text, require_email
+from app.accounts.services import AccountError
+from app.accounts.tables import StaffRole
+from app.core import audit
+from app.core.forms import FormState
+from app.core.i18n import gettext as _
+from app.core.i18n import gettext_noop as N_
+from app.core.templating import PARIS
+from app.core.web import flash, render
+
+USERS = "/admin/utilisateurs"
+INVITE = "/admin/utilisateurs/inviter"
+USER = "/admin/utilisateurs/{user_id:int}"
+USER_ROLES = "/admin/utilisateurs/{user_id:int}/roles"
+USER_STATUS = "/admin/utilisateurs/{user_id:int}/statut"
+SETTINGS = "/admin/reglages"
+
+PAGE_SIZE = 50
+ADMIN = [require_role(StaffRole.admin.value)]
+SENSITIVE = [require_role(StaffRole.admin.value), require_recent_authentication]
+
+ROLE_LABELS = {
+    StaffRole.reviewer.value: N_("reviewer"),
+    StaffRole.officer.value: N_("officer"),
+    StaffRole.finance.value: N_("finance"),
+    StaffRole.admin.value: N_("administrator"),
+}
+
+
+def role_options() -> list[tuple[str, str]]:
+    return [(value, _(label)) for value, label in ROLE_LABELS.items()]
+
+
+def _user_url(user_id: int) -> str:
+    return USER.replace("{user_id:int}", str(user_id))
+
+
+@get(USERS, guards=ADMIN, include_in_schema=False, name="admin:users")
+async def users(
+    request: Request, role: FromQuery[str] = "", q: FromQuery[str] = "", page: FromQuery[int] = 1
+) -> Template:
+    role = role if role in ROLE_LABELS else ""
+    page = max(page, 1)
+    rows, total = await services.list_users(
+        role=role or None, q=q.strip()[:100], limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    return render(
+        request,
+        "admin/users.html",
+        users=rows,
+        total=total,
+        role=role,
+        q=q,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        roles=role_options(),
+        role_labels=ROLE_LABELS,
+    )
+
+
+@get(INVITE, guards=ADMIN, include_in_schema=False, name="admin:invite")
+async def invite_page(request: Request) -> Template:
+    return render(
+        request,
+        "admin/invite.html",
+        form=FormState(values={"language": "fr"}),
+        roles=role_options(),
+        chosen=[],
+    )
+
+
+@post(INVITE, guards=SENSITIVE, include_in_schema=False, name="admin:invite-post")
+async def invite(request: Request) -> Template | Redirect:
+    data = await request.form()
+    chosen = [r for r in data.getall("roles", []) if r in ROLE_LABELS]
+    form = FormState(
+        values={k: (data.get(k) or "").strip() for k in ("email", "full_name", "language")}
+    )
+    require_email(form)
+    if not form.values["full_name"]:
+        form.error("full_name", _("Enter the first and last name."))
+    if form.values["language"] not in ("fr", "en"):
+        form.error("language", _("Choose a language from the list."))
+    if not chosen:
+        form.error("roles", _(ERRORS["roles_required"]))
+    if form.ok:
+        user_id = await services.invite_staff(
+            email=form.values["email"],
+            full_name=form.values["full_name"],
+            roles=chosen,
+            language=form.values["language"],
+            base_url=base_url(request),
+            actor=actor(request),
+        )
+        flash(request, _("Invitation sent to %(email)s.") % {"email": form.values["email"]})
+        return Redirect(_user_url(user_id), status_code=303)
+    return render(
+        request,
+        "admin/invite.html",
+        status_code=422,
+        form=form,
+        roles=role_options(),
+        chosen=chosen,
+    )
+
+
+@get(USER, guards=ADMIN, include_in_schema=False, name="admin:user")
+async def user_detail(request: Request, user_id: FromPath[int]) -> Template:
+    person = await services.get_user(user_id)
+    if person is None:
+        raise NotFoundException()
+    return render(
+        request, "admin/user.html", person=person, roles=role_options(), role_labels=ROLE_LABELS
+    )
+
+
+@post(USER_ROLES, guards=SENSITIVE, include_in_schema=False, name="admin:user-roles")
+async def user_roles(
+    request: Request, user_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Redirect:
+    role = data.get("role", "")
+    if role not in ROLE_LABELS or data.get("action") not in ("grant", "revoke"):
+        raise NotFoundException()
+    try:
+        if data["action"] == "grant":
+            await services.grant_role(user_id, role, actor=actor(request))
+        else:
+            await services.revoke_role(user_id, role, actor=actor(request))
+    except AccountError as exc:
+        if exc.code == "user_not_found":
+            raise NotFoundException() from None
+        flash(request, error_text(exc), "error")
+    else:
+        flash(request, _("The roles are updated. The person's open sessions have been closed."))
+    return Redirect(_user_url(user_id), status_code=303)
+
+
+@post(USER_STATUS, guards=SENSITIVE, include_in_schema=False, name="admin:user-status")
+async def user_status(
+    request: Request, user_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Redirect:
+    active = data.get("active") == "yes"
+    try:
+        await services.set_active(user_id, active, actor=actor(request))
+    except AccountError as exc:
+        if exc.code == "user_not_found":
+            raise NotFoundException() from None
+        flash(request, error_text(exc), "error")
+    else:
+        flash(
+            request,
+            _("The account is enabled.")
+            if active
+            else _("The account is disabled and its sessions are closed."),
+        )
+    return Redirect(_user_url(user_id), status_code=303)
+
+
+@get(SETTINGS, guards=ADMIN, include_in_schema=False, name="admin:settings")
+async def settings_page(request: Request) -> Template:
+    mandatory = await services.get_setting(services.SETTING_MANDATORY_TOTP, False)
+    return render(request, "admin/settings.html", mandatory_totp=bool(mandatory))
+
+
+@post(SETTINGS, guards=SENSITIVE, include_in_schema=False, name="admin:settings-post")
+async def save_settings(request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
+    await services.set_setting(
+        services.SETTING_MANDATORY_TOTP, data.get("mandatory_totp") == "yes", actor=actor(request)
+    )
+    flash(request, _("The settings are saved."))
+    return Redirect(SETTINGS, status_code=303)
+
+
+ROUTES = [
+    users,
+    invite_page,
+    invite,
+    user_detail,
+    user_roles,
+    user_status,
+    settings_page,
+    save_settings,
+]
+
+
+# --- Audit trail (officers and admins) -------------------------------------------------------
+
+JOURNAL = "/journal"
+JOURNAL_EXPORT = "/journal/export.csv"
+STAFF_AUDITORS = [require_role(StaffRole.officer.value, StaffRole.admin.value)]
+
+
+def _paris_day(value: str, *, end: bool = False) -> datetime | None:
+    """The UTC instant a Paris day starts (or the next one starts, for ``end``)."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return None
+    if end:
+        day += timedelta(days=1)
+    return datetime.combine(day, time.min, tzinfo=PARIS).astimezone(UTC)
+
+
+async def _journal_filters(values: dict[str, str]) -> tuple[dict, FormState]:
+    form = FormState(
+        values={
+            k: (values.get(k) or "").strip()[:254]
+            for k in ("object_type", "object_id", "acteur", "du", "au")
+        }
+    )
+    filters: dict = {}
+    if form.values["object_type"]:
+        filters["object_type"] = form.values["object_type"]
+    if form.values["object_id"]:
+        filters["object_id"] = form.values["object_id"]
+    if form.values["acteur"]:
+        actor_id = await services.user_id_by_email(form.values["acteur"])
+        if actor_id is None and form.values["acteur"].isdigit():
+            actor_id = int(form.values["acteur"])
+        if actor_id is None:
+            form.error("acteur", _("No account has this email address."))
+        else:
+            filters["actor_id"] = actor_id
+    for name, key, end in (("du", "since", False), ("au", "until", True)):
+        if form.values[name]:
+            instant = _paris_day(form.values[name], end=end)
+            if instant is None:
+                form.error(name, _("Enter a date like 2026-11-26."))
+            else:
+                filters[key] = instant
+    return filters, form
+
+
+@get(JOURNAL, guards=STAFF_AUDITORS, include_in_schema=False, name="audit:journal")
+async def journal(request: Request, page: FromQuery[int] = 1) -> Template:
+    filters, form = await _journal_filters(dict(request.query_params))
+    page = max(page, 1)
+    entries, total = ([], 0)
+    if form.ok:
+        entries, total = await audit.search(
+            **filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+    query = urlencode({k: v for k, v in form.values.items() if v})
+    return render(
+        request,
+        "admin/journal.html",
+        status_code=200 if form.ok else 422,
+        form=form,
+        entries=entries,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        query=query,
+    )
+
+
+@get(JOURNAL_EXPORT, guards=STAFF_AUDITORS, include_in_schema=False, name="audit:journal-export")
+async def journal_export(request: Request) -> Stream:
+    filters, form = await _journal_filters(dict(request.query_params))
+    if not form.ok:
+        filters = {"object_id": "\x00none"}  # a wrong filter exports nothing, never everything
+    return Stream(
+        audit.stream_csv(**filters),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="guichet-journal.csv"'},
+    )
+
+
+ROUTES += [journal, journal_export]

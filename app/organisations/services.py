@@ -1,0 +1,468 @@
+"""Organisations (associations, SCIC, companies...) and their members.
+
+Every query that reads an organisation filters by what the person may see: members
+see their organisations; finance, officers and admins see all (IBAN masked except for
+members and finance). Anything else is "not found".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from app.accounts.services import Actor, CurrentUser, keep_records_when, normalise_email
+from app.accounts.tables import StaffRole, User
+from app.core import audit
+from app.core.db import for_update, write_transaction
+from app.core.outbox import enqueue_email
+from app.organisations.tables import (
+    LegalForm,
+    MemberInvitation,
+    MemberRole,
+    Membership,
+    Organisation,
+)
+from app.organisations.validators import (
+    IdentifierError,
+    clean_bic,
+    clean_iban,
+    clean_rna,
+    clean_siret,
+    format_iban,
+    format_siret,
+    mask_iban,
+)
+
+INVITATION_LIFETIME = timedelta(days=7)
+ASSOCIATION_FORMS = {LegalForm.association.value, LegalForm.association_rup.value}
+# Staff who may look at any organisation's page.
+STAFF_VIEWERS = (StaffRole.officer.value, StaffRole.finance.value, StaffRole.admin.value)
+# Who sees the full IBAN besides the members.
+IBAN_READERS = (StaffRole.finance.value,)
+
+FIELDS = (
+    "name",
+    "legal_form",
+    "siret",
+    "rna",
+    "street",
+    "postcode",
+    "city",
+    "legal_rep_name",
+    "legal_rep_title",
+    "contact_email",
+    "phone",
+    "iban",
+    "bic",
+    "description",
+)
+REQUIRED = (
+    "name",
+    "legal_form",
+    "siret",
+    "street",
+    "postcode",
+    "city",
+    "legal_rep_name",
+    "legal_rep_title",
+    "contact_email",
+    "phone",
+    "iban",
+    "bic",
+)
+MAX_LENGTHS = {
+    "name": 200,
+    "street": 200,
+    "postcode": 10,
+    "city": 100,
+    "legal_rep_name": 200,
+    "legal_rep_title": 100,
+    "contact_email": 254,
+    "phone": 30,
+    "description": 2000,
+}
+
+
+class OrganisationError(ValueError):
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def clean_organisation(values: dict[str, str]) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Check an organisation form; return the stored values and, per field, an error
+    code (``required``, ``too_long``, ``siret_length``, ``iban_checksum``...)."""
+    cleaned: dict[str, str | None] = {k: (values.get(k) or "").strip() for k in FIELDS}
+    errors: dict[str, str] = {}
+    for name in REQUIRED:
+        if not cleaned[name]:
+            errors[name] = "required"
+    for name, limit in MAX_LENGTHS.items():
+        if len(cleaned[name] or "") > limit:
+            errors[name] = "too_long"
+    if cleaned["legal_form"] and cleaned["legal_form"] not in {f.value for f in LegalForm}:
+        errors["legal_form"] = "choice"
+    for name, clean in (("siret", clean_siret), ("iban", clean_iban), ("bic", clean_bic)):
+        if cleaned[name] and name not in errors:
+            try:
+                cleaned[name] = clean(cleaned[name])
+            except IdentifierError as exc:
+                errors[name] = exc.code
+    if cleaned["rna"]:
+        try:
+            cleaned["rna"] = clean_rna(cleaned["rna"])
+        except IdentifierError as exc:
+            errors["rna"] = exc.code
+    elif cleaned["legal_form"] in ASSOCIATION_FORMS:
+        errors["rna"] = "rna_required"
+    if not cleaned["rna"]:
+        cleaned["rna"] = None
+    email = cleaned["contact_email"] or ""
+    if email and ("@" not in email or any(c.isspace() for c in email)):
+        errors["contact_email"] = "email"
+    postcode = cleaned["postcode"] or ""
+    if postcode and not (postcode.isdigit() and len(postcode) == 5):
+        errors.setdefault("postcode", "postcode")
+    return cleaned, errors
+
+
+async def create_organisation(values: dict[str, str | None], *, actor: Actor) -> int:
+    """Create an organisation from cleaned values; its creator is its first owner."""
+    async with write_transaction():
+        if await Organisation.exists().where(Organisation.siret == values["siret"]):
+            raise OrganisationError("siret_taken")
+        rows = await Organisation.insert(
+            Organisation(**values, created_by=actor.user_id)
+        ).returning(Organisation.id)
+        org_id = rows[0]["id"]
+        await Membership.insert(
+            Membership(organisation=org_id, user=actor.user_id, role=MemberRole.owner.value)
+        )
+        await audit.record(
+            "organisations.created",
+            actor_id=actor.user_id,
+            actor_label=actor.label,
+            ip=actor.ip,
+            object_type="organisation",
+            object_id=org_id,
+            summary={"name": values["name"], "siret": values["siret"]},
+        )
+    return org_id
+
+
+async def update_organisation(org_id: int, values: dict[str, str | None], *, actor: Actor) -> None:
+    """Owners change the organisation's details; the IBAN change is audited, masked."""
+    async with write_transaction():
+        await _require_owner(org_id, actor.user_id)
+        if await Organisation.exists().where(
+            (Organisation.siret == values["siret"]) & (Organisation.id != org_id)
+        ):
+            raise OrganisationError("siret_taken")
+        before = (
+            await Organisation.select(*[getattr(Organisation, f) for f in FIELDS])
+            .where(Organisation.id == org_id)
+            .first()
+        )
+        changed = sorted(k for k in FIELDS if before[k] != values[k])
+        await Organisation.update({getattr(Organisation, k): v for k, v in values.items()}).where(
+            Organisation.id == org_id
+        )
+        summary = {"changed": changed}
+        if "iban" in changed:
+            summary["iban"] = mask_iban(values["iban"] or "")
+        await audit.record(
+            "organisations.updated",
+            actor_id=actor.user_id,
+            actor_label=actor.label,
+            ip=actor.ip,
+            object_type="organisation",
+            object_id=org_id,
+            summary=summary,
+        )
+
+
+async def _membership(org_id: int, user_id: int | None) -> dict | None:
+    if user_id is None:
+        return None
+    return (
+        await Membership.select(Membership.id, Membership.role)
+        .where((Membership.organisation == org_id) & (Membership.user == user_id))
+        .first()
+    )
+
+
+async def _require_owner(org_id: int, user_id: int | None) -> None:
+    membership = await _membership(org_id, user_id)
+    if membership is None or membership["role"] != MemberRole.owner.value:
+        raise OrganisationError("not_owner")
+
+
+@dataclass(frozen=True, slots=True)
+class OrganisationView:
+    """An organisation as one person may see it."""
+
+    data: dict
+    my_role: str | None  # owner / member / None for staff
+    iban_visible: bool
+
+    @property
+    def is_owner(self) -> bool:
+        return self.my_role == MemberRole.owner.value
+
+    @property
+    def siret_shown(self) -> str:
+        return format_siret(self.data["siret"])
+
+    @property
+    def iban_shown(self) -> str:
+        return format_iban(self.data["iban"]) if self.iban_visible else mask_iban(self.data["iban"])
+
+
+async def organisation_for(user: CurrentUser, org_id: int) -> OrganisationView | None:
+    """The organisation if this person may see it, else None (answered as 404)."""
+    membership = await _membership(org_id, user.id)
+    if membership is None and not user.has_role(*STAFF_VIEWERS):
+        return None
+    data = await Organisation.select().where(Organisation.id == org_id).first()
+    if data is None:
+        return None
+    role = membership["role"] if membership else None
+    return OrganisationView(
+        data=data, my_role=role, iban_visible=role is not None or user.has_role(*IBAN_READERS)
+    )
+
+
+async def organisations_of(user_id: int) -> list[dict]:
+    """The person's organisations with their role there (one query)."""
+    return (
+        await Membership.select(
+            Membership.organisation.id.as_alias("id"),
+            Membership.organisation.name.as_alias("name"),
+            Membership.organisation.city.as_alias("city"),
+            Membership.role,
+        )
+        .where(Membership.user == user_id)
+        .order_by(Membership.organisation.name)
+    )
+
+
+async def members(org_id: int) -> list[dict]:
+    return (
+        await Membership.select(
+            Membership.id,
+            Membership.role,
+            Membership.joined_at,
+            Membership.user.id.as_alias("user_id"),
+            Membership.user.full_name.as_alias("full_name"),
+            Membership.user.email.as_alias("email"),
+        )
+        .where(Membership.organisation == org_id)
+        .order_by(Membership.joined_at)
+    )
+
+
+async def pending_invitations(org_id: int) -> list[dict]:
+    return (
+        await MemberInvitation.select(
+            MemberInvitation.id,
+            MemberInvitation.email,
+            MemberInvitation.role,
+            MemberInvitation.expires_at,
+        )
+        .where(
+            (MemberInvitation.organisation == org_id)
+            & MemberInvitation.accepted_at.is_null()
+            & MemberInvitation.cancelled_at.is_null()
+            & (MemberInvitation.expires_at > now())
+        )
+        .order_by(MemberInvitation.created_at)
+    )
+
+
+async def invite_member(org_id: int, *, email: str, role: str, base_url: str, actor: Actor) -> None:
+    """An owner invites someone by e-mail (link valid 7 days)."""
+    email = normalise_email(email)
+    role = MemberRole(role).value
+    raw = secrets.token_urlsafe(32)
+    async with write_transaction():
+        await _require_owner(org_id, actor.user_id)
+        already = await Membership.exists().where(
+            (Membership.organisation == org_id) & (Membership.user.email == email)
+        )
+        if already:
+            raise OrganisationError("already_member")
+        org = await Organisation.select(Organisation.name).where(Organisation.id == org_id).first()
+        inviter = await User.select(User.full_name).where(User.id == actor.user_id).first()
+        invitee = await User.select(User.language).where(User.email == email).first()
+        await MemberInvitation.insert(
+            MemberInvitation(
+                organisation=org_id,
+                email=email,
+                role=role,
+                token_hash=_hash(raw),
+                invited_by=actor.user_id,
+                expires_at=now() + INVITATION_LIFETIME,
+            )
+        )
+        await enqueue_email(
+            to=email,
+            template="member_invitation",
+            language=invitee["language"] if invitee else "fr",
+            context={
+                "organisation": org["name"],
+                "inviter": inviter["full_name"] if inviter else "",
+                "url": f"{base_url}/structures/invitation?jeton={raw}",
+            },
+        )
+        await audit.record(
+            "organisations.member_invited",
+            actor_id=actor.user_id,
+            actor_label=actor.label,
+            ip=actor.ip,
+            object_type="organisation",
+            object_id=org_id,
+            summary={"role": role},
+        )
+
+
+async def invitation_by_token(raw: str) -> dict:
+    row = (
+        await MemberInvitation.select(
+            MemberInvitation.id,
+            MemberInvitation.email,
+            MemberInvitation.role,
+            MemberInvitation.expires_at,
+            MemberInvitation.accepted_at,
+            MemberInvitation.cancelled_at,
+            MemberInvitation.organisation.id.as_alias("organisation_id"),
+            MemberInvitation.organisation.name.as_alias("organisation_name"),
+        )
+        .where(MemberInvitation.token_hash == _hash(raw or ""))
+        .first()
+    )
+    if row is None or row["cancelled_at"] is not None:
+        raise OrganisationError("token_invalid")
+    if row["accepted_at"] is not None:
+        raise OrganisationError("token_used")
+    if row["expires_at"] <= now():
+        raise OrganisationError("token_expired")
+    return row
+
+
+async def accept_invitation(raw: str, user: CurrentUser, *, actor: Actor) -> int:
+    """Join the organisation; the invitation was for this person's e-mail address."""
+    async with write_transaction():
+        invitation = await invitation_by_token(raw)
+        locked = await for_update(
+            MemberInvitation.select(MemberInvitation.accepted_at).where(
+                MemberInvitation.id == invitation["id"]
+            )
+        ).first()
+        if locked["accepted_at"] is not None:
+            raise OrganisationError("token_used")
+        if normalise_email(user.email) != invitation["email"]:
+            raise OrganisationError("wrong_account")
+        org_id = invitation["organisation_id"]
+        await MemberInvitation.update({MemberInvitation.accepted_at: now()}).where(
+            MemberInvitation.id == invitation["id"]
+        )
+        if await _membership(org_id, user.id) is None:
+            await Membership.insert(
+                Membership(organisation=org_id, user=user.id, role=invitation["role"])
+            )
+        await audit.record(
+            "organisations.member_joined",
+            actor_id=user.id,
+            actor_label=user.email,
+            ip=actor.ip,
+            object_type="organisation",
+            object_id=org_id,
+            summary={"role": invitation["role"]},
+        )
+    return org_id
+
+
+async def cancel_invitation(org_id: int, invitation_id: int, *, actor: Actor) -> None:
+    async with write_transaction():
+        await _require_owner(org_id, actor.user_id)
+        await MemberInvitation.update({MemberInvitation.cancelled_at: now()}).where(
+            (MemberInvitation.id == invitation_id) & (MemberInvitation.organisation == org_id)
+        )
+
+
+async def _owner_count(org_id: int) -> int:
+    return await Membership.count().where(
+        (Membership.organisation == org_id) & (Membership.role == MemberRole.owner.value)
+    )
+
+
+async def remove_member(org_id: int, membership_id: int, *, actor: Actor) -> None:
+    """An owner removes a member, or a member leaves; an organisation always keeps an owner."""
+    async with write_transaction():
+        target = await for_update(
+            Membership.select(Membership.id, Membership.user, Membership.role).where(
+                (Membership.id == membership_id) & (Membership.organisation == org_id)
+            )
+        ).first()
+        if target is None:
+            raise OrganisationError("not_found")
+        if target["user"] != actor.user_id:
+            await _require_owner(org_id, actor.user_id)
+        if target["role"] == MemberRole.owner.value and await _owner_count(org_id) <= 1:
+            raise OrganisationError("last_owner")
+        await Membership.delete().where(Membership.id == membership_id)
+        await audit.record(
+            "organisations.member_removed",
+            actor_id=actor.user_id,
+            actor_label=actor.label,
+            ip=actor.ip,
+            object_type="organisation",
+            object_id=org_id,
+            summary={"user": target["user"]},
+        )
+
+
+async def change_member_role(org_id: int, membership_id: int, role: str, *, actor: Actor) -> None:
+    role = MemberRole(role).value
+    async with write_transaction():
+        await _require_owner(org_id, actor.user_id)
+        target = await for_update(
+            Membership.select(Membership.id, Membership.user, Membership.role).where(
+                (Membership.id == membership_id) & (Membership.organisation == org_id)
+            )
+        ).first()
+        if target is None:
+            raise OrganisationError("not_found")
+        demoting = target["role"] == MemberRole.owner.value and role != MemberRole.owner.value
+        if demoting and await _owner_count(org_id) <= 1:
+            raise OrganisationError("last_owner")
+        await Membership.update({Membership.role: role}).where(Membership.id == membership_id)
+        await audit.record(
+            "organisations.member_role_changed",
+            actor_id=actor.user_id,
+            actor_label=actor.label,
+            ip=actor.ip,
+            object_type="organisation",
+            object_id=org_id,
+            summary={"user": target["user"], "role": role},
+        )
+
+
+async def is_member(org_id: int, user_id: int) -> bool:
+    return await _membership(org_id, user_id) is not None
+
+
+@keep_records_when
+async def _member_of_an_organisation(user_id: int) -> bool:
+    """What a person did for an organisation (applications, acceptances) is kept."""
+    return await Membership.exists().where(Membership.user == user_id)

@@ -1,0 +1,237 @@
+"""Audit trail rules that need no database: hashing, verification, refusals, CSV."""
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from app.core import audit
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def make_chain(count: int) -> list[dict]:
+    """Rows as the database returns them, chained the way ``record`` chains them."""
+    rows, prev = [], audit.GENESIS_HASH
+    for n in range(count):
+        salt = f"{n:032x}"
+        label, ip = f"person{n}@example.fr", "203.0.113.7"
+        summary = audit.summary_json({"n": n, "status": "published"})
+        digest = audit.actor_digest(salt, label, ip)
+        row = {
+            "id": n + 1,
+            "created_at": T0 + timedelta(seconds=n),
+            "actor": n + 10,
+            "actor_ref": n + 10,
+            "actor_label": label,
+            "ip": ip,
+            "actor_salt": salt,
+            "actor_digest": digest,
+            "action": "calls.published",
+            "object_type": "call",
+            "object_id": str(n),
+            "summary": summary,
+            "prev_hash": prev,
+        }
+        row["hash"] = audit.entry_hash(
+            prev,
+            created_at=row["created_at"],
+            actor_ref=row["actor_ref"],
+            actor_digest=digest,
+            action=row["action"],
+            object_type=row["object_type"],
+            object_id=row["object_id"],
+            summary=summary,
+        )
+        rows.append(row)
+        prev = row["hash"]
+    return rows
+
+
+def first_break(rows: list[dict]) -> tuple[int | None, str]:
+    prev = audit.GENESIS_HASH
+    for row in rows:
+        reason = audit.check_entry(row, prev)
+        if reason:
+            return row["id"], reason
+        prev = row["hash"]
+    return None, ""
+
+
+def test_canonical_json_is_one_spelling_per_value():
+    assert audit.canonical_json({"b": 1, "a": "é"}) == '{"a":"é","b":1}'
+    with pytest.raises(ValueError):
+        audit.canonical_json({"x": float("nan")})
+
+
+def test_an_intact_chain_holds():
+    assert first_break(make_chain(5)) == (None, "")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("summary", '{"n":2,"status":"draft"}'),
+        ("action", "calls.deleted"),
+        ("object_id", "99"),
+        ("created_at", T0 + timedelta(days=1)),
+        ("actor_ref", 1),
+    ],
+)
+def test_a_changed_field_breaks_that_entry(field, value):
+    rows = make_chain(5)
+    rows[2][field] = value
+    entry_id, reason = first_break(rows)
+    assert entry_id == 3
+    assert "content changed" in reason
+
+
+def test_summary_rewritten_with_other_spacing_still_holds():
+    rows = make_chain(3)
+    rows[1]["summary"] = '{ "status": "published", "n": 1 }'
+    assert first_break(rows) == (None, "")
+
+
+def test_a_removed_entry_breaks_the_next_link():
+    rows = make_chain(5)
+    del rows[2]
+    entry_id, reason = first_break(rows)
+    assert entry_id == 4
+    assert "link broken" in reason
+
+
+def test_a_removed_first_entry_is_seen():
+    assert first_break(make_chain(3)[1:])[0] == 2
+
+
+def test_pointing_an_entry_at_someone_else_is_seen():
+    rows = make_chain(3)
+    rows[1]["actor"] = 999
+    assert first_break(rows) == (2, "actor changed (does not match the actor recorded)")
+
+
+def test_a_deleted_account_nulls_the_actor_and_the_chain_holds():
+    rows = make_chain(3)
+    rows[1]["actor"] = None
+    assert first_break(rows) == (None, "")
+
+
+def test_a_changed_label_or_ip_is_seen():
+    rows = make_chain(3)
+    rows[1]["actor_label"] = "someone.else@example.fr"
+    assert "digest mismatch" in first_break(rows)[1]
+    rows = make_chain(3)
+    rows[1]["ip"] = "198.51.100.1"
+    assert "digest mismatch" in first_break(rows)[1]
+
+
+def test_pseudonymised_entries_hold_but_a_label_without_salt_does_not():
+    rows = make_chain(3)
+    rows[1].update(actor=None, actor_label=audit.PSEUDONYMISED_LABEL, ip=None, actor_salt=None)
+    assert first_break(rows) == (None, "")
+    rows[1]["actor_label"] = "forged@example.fr"
+    assert first_break(rows)[0] == 2
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "password",
+        "new_password",
+        "passwordHash",
+        "resetToken",
+        "token_hash",
+        "api_secret",
+        "totp",
+        "totp_uri",
+        "otp",
+        "iban",
+        "IBAN",
+        "code",
+        "recovery_codes",
+        "verification-code",
+        "apiKey",
+        "private_key",
+    ],
+)
+def test_secret_looking_keys_are_refused(key):
+    assert audit.looks_secret(key)
+    with pytest.raises(ValueError, match="secret-looking"):
+        audit.summary_json({key: "x"})
+
+
+@pytest.mark.parametrize(
+    "key", ["role", "status", "amount_cents", "postcode", "email", "value", "kept", "roles", "from"]
+)
+def test_ordinary_keys_pass(key):
+    assert not audit.looks_secret(key)
+    audit.summary_json({key: "x"})
+
+
+def test_secret_keys_are_refused_at_any_depth():
+    with pytest.raises(ValueError):
+        audit.summary_json({"bank": {"details": [{"iban": "x"}]}})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FR7630006000011234567890189",
+        "FR76 3000 6000 0112 3456 7890 189",
+        "paid to fr7630006000011234567890189 today",
+        "DE89 3704 0044 0532 0130 00 (main account)",
+    ],
+)
+def test_full_ibans_are_refused(text):
+    assert audit.contains_iban(text)
+    with pytest.raises(ValueError, match="IBAN"):
+        audit.summary_json({"note": text})
+
+
+@pytest.mark.parametrize(
+    "text", ["FR76 **** **** **** **** **** 189", "FR7630006000011234567890188", "CALL2026-0042"]
+)
+def test_masked_or_invalid_ibans_pass(text):
+    assert not audit.contains_iban(text)
+
+
+def test_summary_turns_dates_and_decimals_into_stored_strings():
+    text = audit.summary_json({"at": T0, "amount": Decimal("12.50"), "tags": ("a", "b")})
+    assert text == '{"amount":"12.50","at":"2026-11-26T12:00:00+00:00","tags":["a","b"]}'
+
+
+def test_summary_must_be_short_plain_data():
+    with pytest.raises(ValueError, match="too long"):
+        audit.summary_json({"note": "x" * 5000})
+    with pytest.raises(ValueError, match="plain data"):
+        audit.summary_json({"what": object()})
+    with pytest.raises(ValueError):
+        audit.summary_json(["not", "a", "dict"])  # type: ignore[arg-type]
+    assert audit.summary_json(None) == "{}"
+
+
+def test_csv_rows_quote_and_neutralise_formulas():
+    entry = {
+        "id": 7,
+        "created_at": T0,
+        "actor_id": None,
+        "actor_label": '=HYPERLINK("http://x")',
+        "ip": None,
+        "action": "calls.published",
+        "object_type": "call",
+        "object_id": "-1",
+        "summary": {"title": 'Le numérique, "pour tous"'},
+        "hash": "ab" * 32,
+    }
+    lines = list(audit.csv_rows([entry]))
+    assert lines[0] == ",".join(audit.CSV_COLUMNS) + "\r\n"
+    parsed = list(csv.reader(io.StringIO("".join(lines))))
+    assert len(parsed) == 2
+    row = dict(zip(audit.CSV_COLUMNS, parsed[1], strict=True))
+    assert row["actor_label"].startswith("'=")
+    assert row["object_id"] == "'-1"
+    assert row["created_at"] == "2026-11-26T12:00:00+00:00"
+    assert row["summary"] == '{"title":"Le numérique, \\"pour tous\\""}'
+    assert row["ip"] == ""
