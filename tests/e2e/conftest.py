@@ -6,10 +6,15 @@ REQUIRE_BROWSER=1 (as in .ci/run), where that is a failure."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 import httpx
@@ -33,8 +38,35 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class Live:
+    url: str
+    data_dir: Path
+
+    def emails_to(self, address: str, timeout_s: float = 15) -> list[EmailMessage]:
+        """The messages the server's outbox sender wrote for ``address`` (.eml files)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            found = []
+            for path in sorted(
+                (self.data_dir / "outbox").glob("*.eml"), key=lambda p: p.stat().st_mtime
+            ):
+                message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+                if message["To"] == address:
+                    found.append(message)
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.3)
+
+    def link_in(self, message: EmailMessage) -> str:
+        text = message.get_body(preferencelist=("plain",)).get_content()
+        match = re.search(r"https?://[^/\s]+(/\S+)", text)
+        assert match, text
+        return self.url + match.group(1)
+
+
 @pytest.fixture(scope="session")
-def live_server(databases, tmp_path_factory):
+def live(databases, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("e2e-data")
     port = _free_port()
     env = {
@@ -68,10 +100,15 @@ def live_server(databases, tmp_path_factory):
             server.kill()
             pytest.fail("server did not start:\n" + Path(log.name).read_text())
         time.sleep(0.2)
-    yield base
+    yield Live(url=base, data_dir=data_dir)
     server.terminate()
     server.wait(timeout=30)
     log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(live) -> str:
+    return live.url
 
 
 @pytest.fixture(scope="session")
