@@ -14,5 +14,6 @@ APP_REGISTRY = AppRegistry(
         "app.accounts.piccolo_app",
         "app.funders.piccolo_app",
         "app.organisations.piccolo_app",
+        "app.calls.piccolo_app",
     ]
 )

@@ -93,6 +93,12 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 def _database_answers(settings: Settings) -> bool:
     from app.core import db
 
+    if settings.is_sqlite and not settings.sqlite_path.exists():
+        print(
+            f"guichet: no database at {settings.sqlite_path}; run `guichet migrate`",
+            file=sys.stderr,
+        )
+        return False
     try:
         asyncio.run(_with_database(settings, db.ping))
     except Exception as exc:

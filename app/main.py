@@ -16,6 +16,7 @@ from app.accounts.admin import ROUTES as ADMIN_ROUTES
 from app.accounts.guards import PUBLIC, deny_by_default
 from app.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from app.accounts.sessions import SessionUserMiddleware
+from app.calls.routes import ROUTES as CALL_ROUTES
 from app.core import db, i18n
 from app.core.errors import RedirectRequired, html_exception_handler, redirect_handler
 from app.core.logs import access_log
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *ACCOUNT_ROUTES,
             *ADMIN_ROUTES,
             *ORGANISATION_ROUTES,
+            *CALL_ROUTES,
             static_router,
         ],
         plugins=[HTMXPlugin()],

@@ -142,3 +142,51 @@ def make_organisation(client, owner: dict, **overrides) -> int:
     cleaned, errors = clean_organisation(values)
     assert not errors, errors
     return run(client, create_organisation, cleaned, actor=Actor(user_id=owner["id"]))
+
+
+def make_call(client, officer: dict, *, publish: bool = False, **overrides) -> int:
+    """A call with one section and one field, open for 30 days (published if asked)."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.accounts.services import Actor
+    from app.calls import formspec, services
+    from app.funders.services import ensure_funder
+
+    n = next(_seq)
+    funder = run(
+        client,
+        ensure_funder,
+        name=f"Région {n}",
+        slug=f"region-{n}",
+        kind="région",
+        address="",
+        website="",
+    )
+    values = {
+        "funder": funder,
+        "title": f"Appel à projets {n}",
+        "reference_prefix": f"AAP{n}-2026",
+        "summary": "Un appel pour tester.",
+        "body": "Texte **complet**.",
+        "envelope_cents": 100_000_000,
+        "min_award_cents": 1_000_000,
+        "max_award_cents": 20_000_000,
+        "max_rate_bp": 8000,
+        "opens_at": datetime.now(UTC) - timedelta(days=1),
+        "closes_at": datetime.now(UTC) + timedelta(days=30),
+    }
+    values.update(overrides)
+    actor = Actor(user_id=officer["id"])
+    call_id = run(client, services.create_call, values, actor=actor)
+
+    def with_field(form: dict) -> dict:
+        form = formspec.add_section(form, "Le projet")
+        field = formspec.clean_field(
+            {"type": "long_text", "label": "Description", "required": "yes"}, form
+        )
+        return formspec.add_field(form, form["sections"][0]["key"], field)
+
+    run(client, services.change_form, call_id, with_field, actor=actor)
+    if publish:
+        run(client, services.transition, call_id, "publish", actor=actor)
+    return call_id

@@ -98,16 +98,20 @@ async def invite(request: Request) -> Template | Redirect:
     if not chosen:
         form.error("roles", _(ERRORS["roles_required"]))
     if form.ok:
-        user_id = await services.invite_staff(
-            email=form.values["email"],
-            full_name=form.values["full_name"],
-            roles=chosen,
-            language=form.values["language"],
-            base_url=base_url(request),
-            actor=actor(request),
-        )
-        flash(request, _("Invitation sent to %(email)s.") % {"email": form.values["email"]})
-        return Redirect(_user_url(user_id), status_code=303)
+        try:
+            user_id = await services.invite_staff(
+                email=form.values["email"],
+                full_name=form.values["full_name"],
+                roles=chosen,
+                language=form.values["language"],
+                base_url=base_url(request),
+                actor=actor(request),
+            )
+        except AccountError as exc:
+            form.error("email", error_text(exc))
+        else:
+            flash(request, _("Invitation sent to %(email)s.") % {"email": form.values["email"]})
+            return Redirect(_user_url(user_id), status_code=303)
     return render(
         request,
         "admin/invite.html",

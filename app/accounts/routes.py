@@ -16,7 +16,12 @@ from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app.accounts import services
-from app.accounts.guards import ENROLMENT, PUBLIC, SECURITY_PAGE
+from app.accounts.guards import (
+    ENROLMENT,
+    PUBLIC,
+    SECURITY_PAGE,
+    require_recent_authentication,
+)
 from app.accounts.services import AccountError, Actor, SignInResult
 from app.accounts.sessions import (
     confirm_recent_authentication,
@@ -28,7 +33,7 @@ from app.accounts.sessions import (
 )
 from app.accounts.tables import TokenPurpose
 from app.core import i18n
-from app.core.forms import FormState, safe_next
+from app.core.forms import FormState, safe_next, valid_email
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.ratelimit import Limit
@@ -55,7 +60,7 @@ ERASE = "/compte/supprimer"
 
 # Brute-force limits (per IP and per account).
 SIGN_IN_PER_IP = Limit("sign_in_ip", 30, 15 * 60)
-SIGN_IN_FAILURES_PER_ACCOUNT = Limit("sign_in_account", 5, 15 * 60)
+SIGN_IN_ATTEMPTS_PER_ACCOUNT = Limit("sign_in_account", 5, 15 * 60)
 SIGN_UP_PER_IP = Limit("sign_up_ip", 10, 3600)
 RESET_PER_IP = Limit("reset_ip", 10, 3600)
 RESET_PER_ACCOUNT = Limit("reset_account", 3, 3600)
@@ -80,6 +85,9 @@ ERRORS = {
     "last_admin": N_("This is the last administrator: give the role to someone else first."),
     "roles_required": N_("Choose at least one role."),
     "user_not_found": N_("This person does not exist."),
+    "email_unconfirmed": N_(
+        "This address has an account that is not confirmed yet: ask the person to confirm it first."
+    ),
 }
 
 
@@ -106,11 +114,21 @@ def base_url(request: Request) -> str:
     return request.app.state.settings.base_url
 
 
+async def password_ok(request: Request, password: str) -> bool:
+    """The signed-in person's password, under the same brute-force limit as sign-in."""
+    email = request.user.email
+    await limiter(request).check(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email)
+    if await services.check_password(request.user.id, password):
+        await limiter(request).reset(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email)
+        return True
+    return False
+
+
 def require_email(form: FormState, name: str = "email") -> None:
     value = form.values.get(name, "")
     if not value:
         form.error(name, _("Enter your email address."))
-    elif "@" not in value or len(value) > 254 or any(c.isspace() for c in value):
+    elif not valid_email(value):
         form.error(name, _("Enter an email address like nom@exemple.fr."))
 
 
@@ -141,15 +159,15 @@ async def sign_in(request: Request, data: URLEncodedBody[dict[str, str]]) -> Tem
     if form.ok:
         email = services.normalise_email(form.values["email"])
         await limiter(request).check(SIGN_IN_PER_IP, client_ip(request))
-        # Too many failures on this account: refuse without checking the password.
-        await limiter(request).refuse_if_blocked(SIGN_IN_FAILURES_PER_ACCOUNT, email)
+        # Counted before the password is checked, so parallel guesses are counted too;
+        # a success clears the count.
+        await limiter(request).check(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email)
         result = await services.authenticate(email, password, actor=actor(request))
         if result.user_id is not None:
-            await limiter(request).reset(SIGN_IN_FAILURES_PER_ACCOUNT, email)
+            await limiter(request).reset(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email)
         elif result.unverified:
             form.error("email", _("Confirm your email address first: use the link we sent you."))
         else:
-            await limiter(request).hit(SIGN_IN_FAILURES_PER_ACCOUNT, email)
             form.error("email", _("Email address or password incorrect."))
     if result.user_id is None:
         return render(
@@ -201,15 +219,11 @@ async def second_factor(
     next_path = safe_next(data.get("next"))
     form = FormState()
     code = data.get("code", "").strip()
-    await limiter(request).refuse_if_blocked(SECOND_FACTOR_PER_ACCOUNT, str(user_id))
     if not code:
         form.error(
             "code", _("Enter the code shown by your authentication app, or a recovery code.")
         )
-    elif not await services.verify_second_factor(
-        user_id, code, actor=Actor(user_id, client_ip(request))
-    ):
-        await limiter(request).hit(SECOND_FACTOR_PER_ACCOUNT, str(user_id))
+    elif not await _second_factor_ok(request, user_id, code):
         form.error(
             "code",
             _("This code is not correct. Check the time on your phone and type the current code."),
@@ -221,6 +235,15 @@ async def second_factor(
     return await _complete_sign_in(request, user_id, next_path)
 
 
+async def _second_factor_ok(request: Request, user_id: int, code: str) -> bool:
+    # Counted before the code is checked: parallel guesses are counted too.
+    await limiter(request).check(SECOND_FACTOR_PER_ACCOUNT, str(user_id))
+    if await services.verify_second_factor(user_id, code, actor=Actor(user_id, client_ip(request))):
+        await limiter(request).reset(SECOND_FACTOR_PER_ACCOUNT, str(user_id))
+        return True
+    return False
+
+
 @get(REAUTH, include_in_schema=False, opt=ENROLMENT, name="accounts:reauth")
 async def reauth_page(request: Request, suivant: FromQuery[str | None] = None) -> Template:
     return render(request, "accounts/reauth.html", form=FormState(), next=safe_next(suivant))
@@ -228,15 +251,11 @@ async def reauth_page(request: Request, suivant: FromQuery[str | None] = None) -
 
 @post(REAUTH, include_in_schema=False, opt=ENROLMENT, name="accounts:reauth-post")
 async def reauth(request: Request, data: URLEncodedBody[dict[str, str]]) -> Template | Redirect:
-    user = request.user
     next_path = safe_next(data.get("next"))
     form = FormState()
-    await limiter(request).refuse_if_blocked(SIGN_IN_FAILURES_PER_ACCOUNT, user.email)
-    if not await services.check_password(user.id, data.get("password", "")):
-        await limiter(request).hit(SIGN_IN_FAILURES_PER_ACCOUNT, user.email)
+    if not await password_ok(request, data.get("password", "")):
         form.error("password", _("The password is not correct."))
         return render(request, "accounts/reauth.html", status_code=422, form=form, next=next_path)
-    await limiter(request).reset(SIGN_IN_FAILURES_PER_ACCOUNT, user.email)
     confirm_recent_authentication(request)
     flash(request, _("Password confirmed. You can go on."))
     return Redirect(next_path, status_code=303)
@@ -525,6 +544,7 @@ async def change_password(
     if new != data.get("new_password_again", ""):
         form.error("new_password_again", _("The two passwords are different."))
     if form.ok:
+        await limiter(request).check(SIGN_IN_ATTEMPTS_PER_ACCOUNT, user.email)
         try:
             await services.change_password(
                 user.id, data.get("current_password", ""), new, actor=actor(request)
@@ -580,7 +600,13 @@ async def security_page(request: Request) -> Template:
     return render(request, "accounts/security.html", **context)
 
 
-@post(TOTP_ENABLE, include_in_schema=False, opt=ENROLMENT, name="accounts:totp-enable")
+@post(
+    TOTP_ENABLE,
+    include_in_schema=False,
+    opt=ENROLMENT,
+    guards=[require_recent_authentication],
+    name="accounts:totp-enable",
+)
 async def totp_enable(request: Request, data: URLEncodedBody[dict[str, str]]) -> Template:
     user = request.user
     secret = request.session.get(SESSION_TOTP_SECRET)
@@ -609,12 +635,18 @@ async def totp_enable(request: Request, data: URLEncodedBody[dict[str, str]]) ->
     )
 
 
-@post(TOTP_DISABLE, include_in_schema=False, opt=ENROLMENT, name="accounts:totp-disable")
+@post(
+    TOTP_DISABLE,
+    include_in_schema=False,
+    opt=ENROLMENT,
+    guards=[require_recent_authentication],
+    name="accounts:totp-disable",
+)
 async def totp_disable(
     request: Request, data: URLEncodedBody[dict[str, str]]
 ) -> Template | Redirect:
     user = request.user
-    if not await services.check_password(user.id, data.get("password", "")):
+    if not await password_ok(request, data.get("password", "")):
         context = (
             _security_context(request)
             if not user.totp_enabled
@@ -668,6 +700,7 @@ async def erase(request: Request, data: URLEncodedBody[dict[str, str]]) -> Templ
         form.error("confirm", _("Tick the box to confirm."))
     outcome = None
     if form.ok:
+        await limiter(request).check(SIGN_IN_ATTEMPTS_PER_ACCOUNT, request.user.email)
         try:
             outcome = await services.erase_account(
                 request.user.id, data.get("password", ""), actor=actor(request)

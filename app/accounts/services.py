@@ -29,7 +29,7 @@ from app.accounts.tables import (
 )
 from app.core import audit
 from app.core.db import for_update, write_transaction
-from app.core.outbox import enqueue_email
+from app.core.outbox import enqueue_email, forget_address
 from app.core.security import hash_password, password_needs_rehash, verify_password
 
 MIN_PASSWORD_LENGTH = 12
@@ -457,17 +457,30 @@ async def invite_staff(
     *, email: str, full_name: str, roles: Iterable[str], language: str, base_url: str, actor: Actor
 ) -> int:
     """Invite a staff member: a new account gets a 7-day link to set a password; an
-    existing account gets the roles at once."""
+    existing, confirmed account gets the roles at once and is told by e-mail. An
+    unconfirmed account is refused: whoever created it may not own the address."""
     email = normalise_email(email)
     role_values = sorted({StaffRole(r).value for r in roles})
     if not role_values:
         raise AccountError("roles_required")
     async with write_transaction():
-        existing = await User.select(User.id, User.language).where(User.email == email).first()
+        existing = (
+            await User.select(User.id, User.language, User.email_verified_at, User.password_hash)
+            .where(User.email == email)
+            .first()
+        )
         if existing:
+            if existing["email_verified_at"] is None and existing["password_hash"] is not None:
+                raise AccountError("email_unconfirmed")
             user_id = existing["id"]
             for role in role_values:
                 await _grant(user_id, role, actor)
+            await enqueue_email(
+                to=email,
+                template="roles_granted",
+                language=existing["language"],
+                context={"roles": role_values, "url": f"{base_url}/connexion"},
+            )
             return user_id
         rows = await User.insert(
             User(email=email, full_name=full_name.strip(), password_hash=None, language=language)
@@ -630,21 +643,30 @@ def totp_uri(secret: str, email: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=TOTP_ISSUER)
 
 
-def _totp_ok(secret: str, code: str) -> bool:
+def totp_step(secret: str, code: str, at: datetime | None = None) -> int | None:
+    """The time step (now, or one either side for clock drift) whose code this is."""
     code = "".join(code.split())
-    return len(code) == 6 and code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(at or now())
+    for step in (current, current - 1, current + 1):
+        if secrets.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
 
 
 async def enable_totp(user_id: int, secret: str, code: str, *, actor: Actor) -> list[str]:
     """Turn two-factor on once the person proves their app has the secret; return
     recovery codes, shown once (only their hashes are kept)."""
-    if not _totp_ok(secret, code):
+    step = totp_step(secret, code)
+    if step is None:
         raise AccountError("totp_wrong")
     codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODE_COUNT)]
     async with write_transaction():
-        await User.update({User.totp_secret: secret, User.totp_enabled_at: now()}).where(
-            User.id == user_id
-        )
+        await User.update(
+            {User.totp_secret: secret, User.totp_enabled_at: now(), User.totp_last_step: step}
+        ).where(User.id == user_id)
         await RecoveryCode.delete().where(RecoveryCode.user == user_id)
         for c in codes:
             await RecoveryCode.insert(RecoveryCode(user=user_id, code_hash=_token_hash(c)))
@@ -666,8 +688,12 @@ async def disable_totp(user_id: int, *, actor: Actor) -> None:
 async def verify_second_factor(user_id: int, code: str, *, actor: Actor) -> bool:
     """A TOTP code, or an unused recovery code (then used up)."""
     async with write_transaction():
-        row = await User.select(User.totp_secret).where(User.id == user_id).first()
-        if row and row["totp_secret"] and _totp_ok(row["totp_secret"], code):
+        row = await for_update(
+            User.select(User.totp_secret, User.totp_last_step).where(User.id == user_id)
+        ).first()
+        step = totp_step(row["totp_secret"], code) if row and row["totp_secret"] else None
+        if step is not None and step > row["totp_last_step"]:
+            await User.update({User.totp_last_step: step}).where(User.id == user_id)
             return True
         candidate = _token_hash(code.strip().lower())
         recovery = await for_update(
@@ -779,8 +805,23 @@ async def must_keep_records(user_id: int) -> bool:
     return False
 
 
+ErasureHook = Callable[[int, str], Awaitable[None]]
+_erasure_hooks: list[ErasureHook] = []
+
+
+def on_erasure(hook: ErasureHook) -> ErasureHook:
+    """Later domains register here how to forget a person's address or name in
+    their own records when the person is erased."""
+    _erasure_hooks.append(hook)
+    return hook
+
+
 def _pseudonym(user_id: int) -> tuple[str, str]:
-    return f"compte-supprime-{user_id}@invalid", f"Compte supprimé n° {user_id}"
+    # .invalid is refused at sign-up, and the random part makes it unguessable anyway.
+    return (
+        f"compte-supprime-{user_id}-{secrets.token_hex(4)}@guichet.invalid",
+        f"Compte supprimé n° {user_id}",
+    )
 
 
 async def erase_account(user_id: int, password: str, *, actor: Actor) -> str:
@@ -793,8 +834,13 @@ async def erase_account(user_id: int, password: str, *, actor: Actor) -> str:
         if await _is_last_active_admin(user_id):
             raise AccountError("last_admin")
         keep_records = await must_keep_records(user_id)
-        # Who they were disappears from the trail too (the chain stays valid).
-        await audit.pseudonymise_actor(user_id, by_actor_id=actor.user_id, ip=actor.ip)
+        # Who they were disappears from the trail too (the chain stays valid), and
+        # from the e-mails and invitations sent to their address.
+        await audit.pseudonymise_actor(user_id, by_actor_id=actor.user_id)
+        email_row = await User.select(User.email).where(User.id == user_id).first()
+        await forget_address(email_row["email"])
+        for forget in _erasure_hooks:
+            await forget(user_id, email_row["email"])
         if not keep_records:
             await User.delete().where(User.id == user_id)
             return "deleted"

@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Boolean, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -36,6 +36,8 @@ class User(Table, tablename="guichet_user"):
     session_version = Integer(default=1)
     totp_secret = Varchar(length=64, null=True, default=None, secret=True)
     totp_enabled_at = Timestamptz(null=True, default=None)
+    # The last time step whose code was accepted: a code works once.
+    totp_last_step = BigInt(default=0)
     # Set when the person asked for erasure and records had to be kept.
     pseudonymised_at = Timestamptz(null=True, default=None)
 

@@ -261,8 +261,9 @@ async def record(
 async def pseudonymise_actor(
     user_id: int, *, by_actor_id: int | None = None, by_label: str = "", ip: str | None = None
 ) -> int:
-    """Erase who a person was from the entries they made (label and ip), keeping the
-    chain valid; records the erasure itself. Returns how many entries changed.
+    """Erase who a person was from the entries they made, and the IP of anonymous
+    entries about their account (sign-up, failed sign-ins), keeping the chain valid;
+    records the erasure itself. Returns how many entries changed.
 
     Call it when the person's account is erased or pseudonymised, in that transaction."""
     async with write_transaction():
@@ -275,7 +276,15 @@ async def pseudonymise_actor(
                     AuditEntry.actor_salt: None,
                 }
             )
-            .where(AuditEntry.actor_ref == user_id, AuditEntry.actor_salt.is_not_null())
+            .where(
+                (AuditEntry.actor_ref == user_id)
+                | (
+                    (AuditEntry.object_type == "user")
+                    & (AuditEntry.object_id == str(user_id))
+                    & AuditEntry.actor_ref.is_null()
+                ),
+                AuditEntry.actor_salt.is_not_null(),
+            )
             .returning(AuditEntry.id)
         )
         await record(

@@ -3,6 +3,7 @@ user's language, 422 for a refused form (htmx swaps it too: see base.html's conf
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -22,9 +23,26 @@ class FormState:
         return not self.errors
 
 
+def valid_email(text: str) -> bool:
+    """One plain address a person can receive mail at: no list, no display name,
+    nothing under the reserved ``.invalid`` domain (used for erased accounts)."""
+    text = text.strip()
+    return (
+        0 < len(text) <= 254
+        and text.count("@") == 1
+        and re.fullmatch(
+            r"[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+\.[^@\s<>,;:\"()\[\]\\.]+", text
+        )
+        is not None
+        and not text.lower().endswith(".invalid")
+    )
+
+
 def safe_next(target: str | None, default: str = "/") -> str:
     """A local path to go back to after a form, never another site."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or any(c in target for c in "\r\n\x00"):

@@ -233,6 +233,37 @@ async def enqueue_email(*, to: str, template: str, language: str, context: dict)
     return rows[0]["id"]
 
 
+ERASED_ADDRESS = "effacee@guichet.invalid"
+
+
+async def forget_address(address: str) -> int:
+    """A person was erased: drop their address and the bodies of messages to them;
+    those not sent yet are never sent. Returns how many messages changed."""
+    async with write_transaction():
+        await OutboxMessage.update(
+            {
+                OutboxMessage.status: OutboxStatus.failed,
+                OutboxMessage.last_error: "recipient erased",
+            }
+        ).where(
+            (OutboxMessage.to_address == address)
+            & OutboxMessage.status.is_in([OutboxStatus.pending, OutboxStatus.sending])
+        )
+        changed = (
+            await OutboxMessage.update(
+                {
+                    OutboxMessage.to_address: ERASED_ADDRESS,
+                    OutboxMessage.body_text: "",
+                    OutboxMessage.body_html: "",
+                    OutboxMessage.subject: "",
+                }
+            )
+            .where(OutboxMessage.to_address == address)
+            .returning(OutboxMessage.id)
+        )
+    return len(changed)
+
+
 async def requeue(outbox_id: int) -> bool:
     """Send an ``uncertain`` or ``failed`` message again (a person decided to)."""
     async with write_transaction():

@@ -46,21 +46,6 @@ class RateLimiter:
                 self._counts[name] = (count, (window + 1) * limit.window_s)
         return retry_after if count > limit.max_hits else 0
 
-    async def blocked(self, limit: Limit, key: str) -> int:
-        """Seconds to wait if ``key`` is already over the limit (counts nothing)."""
-        now = time.time()
-        window = int(now // limit.window_s)
-        name = f"guichet:rl:{limit.name}:{key}:{window}"
-        if self._redis is not None:
-            count = int(await self._redis.get(name) or 0)
-        else:
-            count = self._counts.get(name, (0, 0.0))[0]
-        return max(1, int((window + 1) * limit.window_s - now)) if count >= limit.max_hits else 0
-
-    async def refuse_if_blocked(self, limit: Limit, key: str) -> None:
-        if wait := await self.blocked(limit, key):
-            raise TooManyRequestsException(headers={"Retry-After": str(wait)})
-
     async def check(self, limit: Limit, key: str) -> None:
         """Count a hit and refuse with 429 (and Retry-After) when over the limit."""
         wait = await self.hit(limit, key)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from decimal import Decimal
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_timedelta
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from app.core import i18n
 from app.core.money import format_amount
@@ -32,6 +35,31 @@ def paris_datetime(value: datetime, fmt: str = "medium") -> str:
     return format_datetime(value.astimezone(PARIS), fmt, locale=i18n.babel_locale())
 
 
+# CommonMark without raw HTML; markdown-it refuses javascript:/data: links itself.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False})
+
+
+def render_markdown(text: str) -> Markup:
+    """Officers' Markdown as HTML, safe: raw HTML in the text is shown as text."""
+    return Markup(_MARKDOWN.render(text or ""))  # noqa: S704 - html disabled above
+
+
+def time_left(value: datetime, now: datetime) -> str:
+    """« 3 jours », « 5 heures »: how long until ``value``."""
+    delta = value - now
+    if delta.total_seconds() <= 0:
+        return ""
+    return format_timedelta(delta, threshold=1.5, locale=i18n.babel_locale())
+
+
+def format_decimal_percent(basis_points: int) -> str:
+    from babel.numbers import format_percent
+
+    return format_percent(
+        Decimal(basis_points) / 10_000, locale=i18n.babel_locale(), decimal_quantization=False
+    )
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -50,5 +78,11 @@ def build_environment() -> Environment:
         LOCALES=i18n.LOCALES,
         LOCALE_NAMES=i18n.LOCALE_NAMES,
     )
-    env.filters.update(money=format_amount, paris_datetime=paris_datetime)
+    env.filters.update(
+        money=format_amount,
+        paris_datetime=paris_datetime,
+        markdown=render_markdown,
+        percent=format_decimal_percent,
+    )
+    env.globals.update(time_left=time_left)
     return env

@@ -9,11 +9,12 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from app.accounts.guards import PUBLIC
-from app.accounts.routes import actor, base_url, require_email
+from app.accounts.guards import PUBLIC, require_recent_authentication
+from app.accounts.routes import actor, base_url, limiter, require_email
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
+from app.core.ratelimit import Limit
 from app.core.security import rotate_session
 from app.core.web import flash, render
 from app.organisations import services
@@ -32,6 +33,8 @@ CHOOSE = "/structures/{org_id:int}/choisir"
 JOIN = "/structures/invitation"
 
 SESSION_ORG = "org"
+# Invitation e-mails carry text the inviter chose: not a spam relay.
+INVITATIONS_PER_PERSON = Limit("member_invitations", 20, 24 * 3600)
 
 LEGAL_FORMS = [
     (LegalForm.association.value, N_("Association (loi 1901)")),
@@ -175,7 +178,12 @@ async def edit_page(request: Request, org_id: FromPath[int]) -> Template:
     )
 
 
-@post(EDIT, include_in_schema=False, name="organisations:edit-post")
+@post(
+    EDIT,
+    guards=[require_recent_authentication],
+    include_in_schema=False,
+    name="organisations:edit-post",
+)
 async def edit(
     request: Request, org_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
 ) -> Template | Redirect:
@@ -213,6 +221,7 @@ async def invite(
     if form.values["role"] not in {r.value for r in MemberRole}:
         form.error("role", _("Choose an option from the list."))
     if form.ok:
+        await limiter(request).check(INVITATIONS_PER_PERSON, str(request.user.id))
         try:
             await services.invite_member(
                 org_id,

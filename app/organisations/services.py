@@ -12,7 +12,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from app.accounts.services import Actor, CurrentUser, keep_records_when, normalise_email
+from app.accounts.services import (
+    Actor,
+    CurrentUser,
+    keep_records_when,
+    normalise_email,
+    on_erasure,
+)
 from app.accounts.tables import StaffRole, User
 from app.core import audit
 from app.core.db import for_update, write_transaction
@@ -179,7 +185,8 @@ async def update_organisation(org_id: int, values: dict[str, str | None], *, act
         )
         summary = {"changed": changed}
         if "iban" in changed:
-            summary["iban"] = mask_iban(values["iban"] or "")
+            summary["new_bank_account"] = mask_iban(values["iban"] or "")
+            await _tell_owners_iban_changed(org_id, values, actor)
         await audit.record(
             "organisations.updated",
             actor_id=actor.user_id,
@@ -188,6 +195,25 @@ async def update_organisation(org_id: int, values: dict[str, str | None], *, act
             object_type="organisation",
             object_id=org_id,
             summary=summary,
+        )
+
+
+async def _tell_owners_iban_changed(org_id: int, values: dict, actor: Actor) -> None:
+    """Bank details decide where the money goes: every owner hears of a change."""
+    owners = await Membership.select(
+        Membership.user.email.as_alias("email"), Membership.user.language.as_alias("language")
+    ).where((Membership.organisation == org_id) & (Membership.role == MemberRole.owner.value))
+    who = await User.select(User.full_name).where(User.id == actor.user_id).first()
+    for owner in owners:
+        await enqueue_email(
+            to=owner["email"],
+            template="iban_changed",
+            language=owner["language"],
+            context={
+                "organisation": values["name"],
+                "iban": mask_iban(values["iban"] or ""),
+                "who": who["full_name"] if who else "",
+            },
         )
 
 
@@ -400,6 +426,11 @@ async def cancel_invitation(org_id: int, invitation_id: int, *, actor: Actor) ->
         )
 
 
+async def _lock_organisation(org_id: int) -> None:
+    """Serialise changes of members of one organisation (the last-owner rule)."""
+    await for_update(Organisation.select(Organisation.id).where(Organisation.id == org_id)).first()
+
+
 async def _owner_count(org_id: int) -> int:
     return await Membership.count().where(
         (Membership.organisation == org_id) & (Membership.role == MemberRole.owner.value)
@@ -409,6 +440,7 @@ async def _owner_count(org_id: int) -> int:
 async def remove_member(org_id: int, membership_id: int, *, actor: Actor) -> None:
     """An owner removes a member, or a member leaves; an organisation always keeps an owner."""
     async with write_transaction():
+        await _lock_organisation(org_id)
         target = await for_update(
             Membership.select(Membership.id, Membership.user, Membership.role).where(
                 (Membership.id == membership_id) & (Membership.organisation == org_id)
@@ -435,6 +467,7 @@ async def remove_member(org_id: int, membership_id: int, *, actor: Actor) -> Non
 async def change_member_role(org_id: int, membership_id: int, role: str, *, actor: Actor) -> None:
     role = MemberRole(role).value
     async with write_transaction():
+        await _lock_organisation(org_id)
         await _require_owner(org_id, actor.user_id)
         target = await for_update(
             Membership.select(Membership.id, Membership.user, Membership.role).where(
@@ -460,6 +493,14 @@ async def change_member_role(org_id: int, membership_id: int, role: str, *, acto
 
 async def is_member(org_id: int, user_id: int) -> bool:
     return await _membership(org_id, user_id) is not None
+
+
+@on_erasure
+async def _forget_invitations(user_id: int, email: str) -> None:
+    """The invitations sent to an erased person no longer name them."""
+    await MemberInvitation.update({MemberInvitation.email: "effacee@guichet.invalid"}).where(
+        MemberInvitation.email == email
+    )
 
 
 @keep_records_when

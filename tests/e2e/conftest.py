@@ -43,8 +43,11 @@ class Live:
     url: str
     data_dir: Path
 
-    def emails_to(self, address: str, timeout_s: float = 15) -> list[EmailMessage]:
-        """The messages the server's outbox sender wrote for ``address`` (.eml files)."""
+    def emails_to(
+        self, address: str, subject: str = "", timeout_s: float = 20
+    ) -> list[EmailMessage]:
+        """The messages the server's outbox sender wrote for ``address`` (.eml files)
+        whose subject starts with ``subject``, waiting until there is one."""
         deadline = time.monotonic() + timeout_s
         while True:
             found = []
@@ -52,7 +55,7 @@ class Live:
                 (self.data_dir / "outbox").glob("*.eml"), key=lambda p: p.stat().st_mtime
             ):
                 message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-                if message["To"] == address:
+                if message["To"] == address and message["Subject"].startswith(subject):
                     found.append(message)
             if found or time.monotonic() > deadline:
                 return found

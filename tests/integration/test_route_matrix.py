@@ -5,10 +5,14 @@ nobody adds a page without deciding who may open it. Objects someone may not see
 answer 404; pages for signed-in people send anonymous visitors to sign in (303),
 and refuse an anonymous form (401); staff pages refuse other roles (403)."""
 
+import json
+
 import pytest
 
+from app.calls import formspec
+from app.calls.tables import Call
 from app.organisations.tables import MemberInvitation, Membership
-from tests.factories import csrf_token, make_organisation, make_user, run, sign_in
+from tests.factories import csrf_token, make_call, make_organisation, make_user, run, sign_in
 
 ROLES = ["anonymous", "owner", "stranger", "reviewer", "officer", "finance", "admin"]
 SIGNED_IN = ROLES[1:]
@@ -36,6 +40,7 @@ def only(allowed, status, *, others=403, anonymous=303):
 
 
 STAFF_VIEWERS = ("owner", "officer", "finance", "admin")
+CALL_STAFF = ("officer", "admin")
 
 # (method, route path) -> (concrete path, expected status by role)
 MATRIX = {
@@ -133,6 +138,76 @@ MATRIX = {
         only(["owner"], 303, others=404, anonymous=401),
     ),
     ("GET", "/structures/invitation"): ("/structures/invitation?jeton=forged", same(400)),
+    # Calls: officers and admins prepare them (the draft call D, the published call P)
+    ("GET", "/instruction/appels"): ("/instruction/appels", only(CALL_STAFF, 200)),
+    ("GET", "/instruction/appels/nouveau"): ("/instruction/appels/nouveau", only(CALL_STAFF, 200)),
+    ("POST", "/instruction/appels/nouveau"): (
+        "/instruction/appels/nouveau",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}"): (
+        "/instruction/appels/{draft}",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}"): (
+        "/instruction/appels/{draft}",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/etat"): (
+        "/instruction/appels/{draft}/etat",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/dupliquer"): (
+        "/instruction/appels/{draft}/dupliquer",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/eligibilite"): (
+        "/instruction/appels/{draft}/eligibilite",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/eligibilite/{key:str}/supprimer"): (
+        "/instruction/appels/{draft}/eligibilite/qnone/supprimer",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/documents"): (
+        "/instruction/appels/{draft}/documents",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/documents/{key:str}/supprimer"): (
+        "/instruction/appels/{draft}/documents/dnone/supprimer",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}/formulaire"): (
+        "/instruction/appels/{draft}/formulaire",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/formulaire/sections"): (
+        "/instruction/appels/{draft}/formulaire/sections",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/formulaire/champs"): (
+        "/instruction/appels/{draft}/formulaire/champs",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}/formulaire/champs/{key:str}"): (
+        "/instruction/appels/{draft}/formulaire/champs/{field}",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/formulaire/champs/{key:str}"): (
+        "/instruction/appels/{draft}/formulaire/champs/{field}",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/formulaire/champs/{key:str}/supprimer"): (
+        "/instruction/appels/{draft}/formulaire/champs/fnone/supprimer",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/formulaire/champs/{key:str}/deplacer"): (
+        "/instruction/appels/{draft}/formulaire/champs/{field}/deplacer",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    # Anyone reads the published calls; a draft is not found.
+    ("GET", "/appels"): ("/appels", same(200)),
+    ("GET", "/appels/{call_id:int}"): ("/appels/{published}", same(200)),
     ("POST", "/structures/invitation"): ("/structures/invitation", form(400)),
 }
 
@@ -193,11 +268,18 @@ def world(client):
         ),
     )[0]["id"]
     victim = make_user(client)
+    draft = make_call(client, people["officer"])
+    published = make_call(client, people["officer"], publish=True)
+    row = run(client, lambda: Call.select(Call.form).where(Call.id == draft).first().run())
+    form = json.loads(row["form"]) if isinstance(row["form"], str) else row["form"]
     ids = {
         "org": org,
         "membership": membership["id"],
         "invitation": invitation,
         "victim": victim["id"],
+        "draft": draft,
+        "published": published,
+        "field": formspec.fields_of(form)[0]["key"],
     }
     client.app.state.rate_limiter._counts.clear()
     sessions = {}

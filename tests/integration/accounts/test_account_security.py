@@ -69,6 +69,11 @@ def enable_totp(client, user) -> tuple[str, list[str]]:
     return secret, codes
 
 
+def next_code(secret: str) -> str:
+    """The code of the next 30-second step (accepted for clock drift, not yet used)."""
+    return pyotp.TOTP(secret).at(time.time() + 30)
+
+
 def _secret_from_page(html: str) -> str:
     import re
 
@@ -86,7 +91,10 @@ def test_two_factor_sign_in_with_a_code_or_a_single_use_recovery_code(client):
     assert user["full_name"] not in client.get("/").text  # not signed in yet
     wrong = post_form(client, "/connexion/verification", {"code": "000000"})
     assert wrong.status_code == 422
-    ok = post_form(client, "/connexion/verification", {"code": pyotp.TOTP(secret).now()})
+    # The code used to turn it on cannot be used again: the next one (clock drift) can.
+    reused = post_form(client, "/connexion/verification", {"code": pyotp.TOTP(secret).now()})
+    assert reused.status_code == 422
+    ok = post_form(client, "/connexion/verification", {"code": next_code(secret)})
     assert ok.status_code == 303
     assert user["full_name"] in client.get("/").text
     sign_out(client)
@@ -119,7 +127,7 @@ def test_mandatory_two_factor_sends_finance_staff_to_enrolment(client):
     sign_out(client)
     secret, _codes = enable_totp(client, admin)
     attempt(client, admin["email"], admin["password"])
-    post_form(client, "/connexion/verification", {"code": pyotp.TOTP(secret).now()})
+    post_form(client, "/connexion/verification", {"code": next_code(secret)})
     assert post_form(client, "/admin/reglages", {}).status_code == 303  # back to optional
     sign_out(client)
 
@@ -261,3 +269,42 @@ def test_sign_in_and_out_are_audited_without_secrets(client):
     assert user["password"] not in str(entries)
     assert run(client, audit.verify_chain).ok
     assert csrf_token(client)
+
+
+def test_failed_second_factors_lock_the_pending_sign_in(client):
+    user = make_user(client, roles=["reviewer"])
+    secret, _codes = enable_totp(client, user)
+    attempt(client, user["email"], user["password"])
+    for _ in range(5):
+        assert post_form(client, "/connexion/verification", {"code": "000000"}).status_code == 422
+    locked = post_form(client, "/connexion/verification", {"code": next_code(secret)})
+    assert locked.status_code == 429
+    client.cookies.clear()
+    client.app.state.rate_limiter._counts.clear()
+
+
+def test_turning_on_two_step_verification_asks_for_a_recent_password(client, monkeypatch):
+    user = make_user(client)
+    sign_in(client, user)
+    client.get("/compte/securite")
+    later = time.time() + 16 * 60
+    monkeypatch.setattr(sessions.time, "time", lambda: later)
+    response = post_form(client, "/compte/securite/activer", {"code": "123456"})
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/connexion/confirmer")
+    monkeypatch.undo()
+    client.cookies.clear()
+
+
+def test_an_erased_address_cannot_be_squatted(client):
+    response = post_form(
+        client,
+        "/inscription",
+        {
+            "full_name": "Squatter",
+            "email": "compte-supprime-3@guichet.invalid",
+            "password": "a long enough pass",
+            "accept_terms": "yes",
+        },
+    )
+    assert response.status_code == 422

@@ -209,3 +209,62 @@ def test_choosing_an_organisation_rotates_the_session(client):
     assert client.cookies.get("guichet_session") != before
     assert "Vous agissez pour cette structure." in client.get("/structures").text
     sign_out(client)
+
+
+def test_changing_the_iban_needs_a_recent_password_and_tells_every_owner(client, monkeypatch):
+    import time
+
+    from app.accounts import sessions
+
+    owner = make_user(client)
+    org_id = make_organisation(client, owner)
+    co_owner = make_user(client)
+    run(
+        client,
+        lambda: Membership.insert(
+            Membership(organisation=org_id, user=co_owner["id"], role="owner")
+        ).run(),
+    )
+    sign_in(client, owner)
+    page = client.get(f"/structures/{org_id}/modifier").text
+    import re
+
+    values = dict(re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', page))
+    values.update(
+        {
+            "legal_form": "association",
+            "description": "",
+            "iban": "DE89370400440532013000",
+            "bic": "COBADEFFXXX",
+        }
+    )
+    later = time.time() + 16 * 60
+    monkeypatch.setattr(sessions.time, "time", lambda: later)
+    stale = post_form(client, f"/structures/{org_id}/modifier", values)
+    assert stale.status_code == 303 and stale.headers["location"].startswith("/connexion/confirmer")
+    monkeypatch.undo()
+    done = post_form(client, f"/structures/{org_id}/modifier", values)
+    assert done.status_code == 303, done.text
+    for person in (owner, co_owner):
+        (message,) = [
+            m for m in emails_to(client, person["email"]) if m["template"] == "iban_changed"
+        ]
+        assert "DE89" in message["body_text"] and "532013000" not in message["body_text"]
+    sign_out(client)
+
+
+def test_invitations_are_limited_per_person(client):
+    owner = make_user(client)
+    org_id = make_organisation(client, owner)
+    sign_in(client, owner)
+    statuses = [
+        post_form(
+            client,
+            f"/structures/{org_id}/membres/inviter",
+            {"email": f"guest{i}@asso.test", "role": "member"},
+        ).status_code
+        for i in range(21)
+    ]
+    assert statuses[:20] == [303] * 20 and statuses[20] == 429
+    sign_out(client)
+    client.app.state.rate_limiter._counts.clear()

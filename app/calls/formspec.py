@@ -1,0 +1,318 @@
+"""The application form of a call, as data: sections of typed fields with optional
+visibility conditions. Pure functions, no database: define, change compatibly,
+validate answers.
+
+A form is ``{"sections": [{"key", "title", "fields": [field, ...]}]}`` and a field is
+``{"key", "type", "label", "help", "required", "max_length", "choices", "condition"}``
+where ``condition`` is ``None`` or ``{"field": key, "equals": value}`` (« afficher si
+X = valeur »).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from copy import deepcopy
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+from app.core.money import AmountError, parse_amount
+
+FIELD_TYPES = (
+    "short_text",
+    "long_text",
+    "number",
+    "money",
+    "date",
+    "single_choice",
+    "multiple_choice",
+    "yes_no",
+    "email",
+    "url",
+    "file",
+)
+CHOICE_TYPES = ("single_choice", "multiple_choice")
+SHORT_TEXT_MAX = 300
+LONG_TEXT_MAX = 20_000
+MAX_FIELDS = 200
+
+
+class FormError(ValueError):
+    """A change to a form, or an answer, is not acceptable; ``code`` says why."""
+
+    def __init__(self, code: str, field: str | None = None):
+        super().__init__(code)
+        self.code = code
+        self.field = field
+
+
+def new_key() -> str:
+    return "f" + secrets.token_hex(4)
+
+
+def empty_form() -> dict:
+    return {"sections": []}
+
+
+def fields_of(form: dict) -> list[dict]:
+    return [field for section in form.get("sections", []) for field in section.get("fields", [])]
+
+
+def field_by_key(form: dict, key: str) -> dict | None:
+    return next((f for f in fields_of(form) if f["key"] == key), None)
+
+
+def clean_field(values: dict[str, Any], form: dict, *, key: str | None = None) -> dict:
+    """A field definition from the builder's form; raises ``FormError``."""
+    kind = values.get("type", "")
+    if kind not in FIELD_TYPES:
+        raise FormError("field_type", "type")
+    label = (values.get("label") or "").strip()
+    if not label:
+        raise FormError("label_required", "label")
+    if len(label) > 300:
+        raise FormError("too_long", "label")
+    choices: list[str] = []
+    if kind in CHOICE_TYPES:
+        raw = values.get("choices") or ""
+        choices = [
+            c.strip() for c in (raw.splitlines() if isinstance(raw, str) else raw) if c.strip()
+        ]
+        if len(choices) < 2:
+            raise FormError("choices_required", "choices")
+        if len(set(choices)) != len(choices):
+            raise FormError("choices_unique", "choices")
+    max_length = None
+    if kind == "long_text":
+        raw_max = str(values.get("max_length") or "").strip()
+        if raw_max:
+            if not raw_max.isdigit() or not 1 <= int(raw_max) <= LONG_TEXT_MAX:
+                raise FormError("max_length", "max_length")
+            max_length = int(raw_max)
+    condition = None
+    condition_field = (values.get("condition_field") or "").strip()
+    if condition_field:
+        target = field_by_key(form, condition_field)
+        if target is None or target["key"] == key:
+            raise FormError("condition_field", "condition_field")
+        if target["type"] not in (*CHOICE_TYPES, "yes_no"):
+            raise FormError("condition_type", "condition_field")
+        expected = (values.get("condition_value") or "").strip()
+        allowed = target["choices"] if target["type"] in CHOICE_TYPES else ["yes", "no"]
+        if expected not in allowed:
+            raise FormError("condition_value", "condition_value")
+        condition = {"field": condition_field, "equals": expected}
+    return {
+        "key": key or new_key(),
+        "type": kind,
+        "label": label,
+        "help": (values.get("help") or "").strip()[:1000],
+        "required": values.get("required") in (True, "yes", "on", "1"),
+        "max_length": max_length,
+        "choices": choices,
+        "condition": condition,
+    }
+
+
+def add_section(form: dict, title: str) -> dict:
+    title = title.strip()
+    if not title:
+        raise FormError("label_required", "title")
+    form = deepcopy(form)
+    form["sections"].append({"key": "s" + secrets.token_hex(4), "title": title[:200], "fields": []})
+    return form
+
+
+def add_field(form: dict, section_key: str, field: dict) -> dict:
+    form = deepcopy(form)
+    if len(fields_of(form)) >= MAX_FIELDS:
+        raise FormError("too_many_fields")
+    section = next((s for s in form["sections"] if s["key"] == section_key), None)
+    if section is None:
+        raise FormError("section_not_found", "section")
+    section["fields"].append(field)
+    return form
+
+
+def replace_field(form: dict, field: dict) -> dict:
+    form = deepcopy(form)
+    for section in form["sections"]:
+        for i, existing in enumerate(section["fields"]):
+            if existing["key"] == field["key"]:
+                section["fields"][i] = field
+                return form
+    raise FormError("field_not_found")
+
+
+def remove_field(form: dict, key: str) -> dict:
+    if any((f.get("condition") or {}).get("field") == key for f in fields_of(form)):
+        raise FormError("field_used_in_condition")
+    form = deepcopy(form)
+    for section in form["sections"]:
+        section["fields"] = [f for f in section["fields"] if f["key"] != key]
+    return form
+
+
+def move_field(form: dict, key: str, offset: int) -> dict:
+    """Move a field up (-1) or down (+1) within its section, or into the next one."""
+    form = deepcopy(form)
+    flat = [
+        (si, fi)
+        for si, s in enumerate(form["sections"])
+        for fi, f in enumerate(s["fields"])
+        if f["key"] == key
+    ]
+    if not flat:
+        raise FormError("field_not_found")
+    si, fi = flat[0]
+    fields = form["sections"][si]["fields"]
+    target = fi + offset
+    if 0 <= target < len(fields):
+        fields[fi], fields[target] = fields[target], fields[fi]
+    elif target < 0 and si > 0:
+        form["sections"][si - 1]["fields"].append(fields.pop(fi))
+    elif target >= len(fields) and si < len(form["sections"]) - 1:
+        form["sections"][si + 1]["fields"].insert(0, fields.pop(fi))
+    return form
+
+
+def check_compatible(old: dict, new: dict) -> None:
+    """After publication, a change must keep every existing answer valid: no field
+    removed, no type changed, no field newly required, no choice removed, no
+    shorter limit. Labels, help, order and new optional fields are fine."""
+    new_fields = {f["key"]: f for f in fields_of(new)}
+    for before in fields_of(old):
+        after = new_fields.get(before["key"])
+        if after is None:
+            raise FormError("published_remove", before["key"])
+        if after["type"] != before["type"]:
+            raise FormError("published_type", before["key"])
+        if after["required"] and not before["required"]:
+            raise FormError("published_required", before["key"])
+        if set(before.get("choices") or []) - set(after.get("choices") or []):
+            raise FormError("published_choices", before["key"])
+        if after.get("max_length") and (
+            not before.get("max_length") or after["max_length"] < before["max_length"]
+        ):
+            raise FormError("published_max_length", before["key"])
+        if after.get("condition") != before.get("condition"):
+            raise FormError("published_condition", before["key"])
+    old_keys = {f["key"] for f in fields_of(old)}
+    for key, after in new_fields.items():
+        if key not in old_keys and after["required"]:
+            raise FormError("published_new_required", key)
+
+
+# --- Answers --------------------------------------------------------------------------
+
+
+def is_visible(field: dict, answers: dict[str, Any]) -> bool:
+    condition = field.get("condition")
+    if not condition:
+        return True
+    value = answers.get(condition["field"])
+    if isinstance(value, list):
+        return condition["equals"] in value
+    return value == condition["equals"]
+
+
+def clean_answer(field: dict, raw: Any) -> Any:
+    """The stored form of one answer (None when empty); raises ``FormError``."""
+    kind = field["type"]
+    if kind == "multiple_choice":
+        values = [v for v in (raw if isinstance(raw, list) else [raw] if raw else []) if v]
+        if any(v not in field["choices"] for v in values):
+            raise FormError("choice", field["key"])
+        return [c for c in field["choices"] if c in values] or None
+    text = (raw or "").strip() if isinstance(raw, str) else ""
+    if not text:
+        return None
+    if kind == "short_text":
+        if len(text) > SHORT_TEXT_MAX:
+            raise FormError("too_long", field["key"])
+        return text
+    if kind == "long_text":
+        limit = field.get("max_length") or LONG_TEXT_MAX
+        if len(text) > limit:
+            raise FormError("too_long", field["key"])
+        return text
+    if kind == "number":
+        try:
+            number = Decimal(text.replace(",", ".").replace("\u202f", "").replace(" ", ""))
+        except InvalidOperation:
+            raise FormError("number", field["key"]) from None
+        if not number.is_finite() or abs(number) > Decimal(10) ** 12:
+            raise FormError("number", field["key"])
+        return str(number.normalize()) if number != number.to_integral() else str(int(number))
+    if kind == "money":
+        try:
+            return parse_amount(text)
+        except AmountError as exc:
+            raise FormError("money_" + exc.code, field["key"]) from None
+    if kind == "date":
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise FormError("date", field["key"]) from None
+    if kind == "single_choice":
+        if text not in field["choices"]:
+            raise FormError("choice", field["key"])
+        return text
+    if kind == "yes_no":
+        if text not in ("yes", "no"):
+            raise FormError("choice", field["key"])
+        return text
+    if kind == "email":
+        if len(text) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
+            raise FormError("email", field["key"])
+        return text
+    if kind == "url":
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(text) > 2000:
+            raise FormError("url", field["key"])
+        return text
+    if kind == "file":
+        return None  # files are attachments, not answers
+    raise FormError("field_type", field["key"])
+
+
+def clean_answers(form: dict, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every answer the form knows, cleaned; and an error code per wrong field. Hidden
+    fields (condition not met) keep nothing. Missing required answers are not errors
+    here: a draft may be incomplete (see ``missing_answers``)."""
+    answers: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field in fields_of(form):
+        if field["type"] == "file":
+            continue
+        try:
+            value = clean_answer(field, raw.get(field["key"]))
+        except FormError as exc:
+            errors[field["key"]] = exc.code
+            value = None
+        if value is not None:
+            answers[field["key"]] = value
+    # Conditions are evaluated on the cleaned answers, in order.
+    for field in fields_of(form):
+        if not is_visible(field, answers):
+            answers.pop(field["key"], None)
+            errors.pop(field["key"], None)
+    return answers, errors
+
+
+def missing_answers(form: dict, answers: dict[str, Any], files: set[str]) -> list[dict]:
+    """The required, visible fields without an answer (or without a file)."""
+    missing = []
+    for field in fields_of(form):
+        if not field["required"] or not is_visible(field, answers):
+            continue
+        present = (
+            field["key"] in files
+            if field["type"] == "file"
+            else answers.get(field["key"]) not in (None, [], "")
+        )
+        if not present:
+            missing.append(field)
+    return missing

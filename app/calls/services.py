@@ -1,0 +1,443 @@
+"""Calls for projects: settings, eligibility, documents, the form and its versions,
+publication. No HTTP here; every change is audited."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.accounts.services import Actor
+from app.calls import formspec
+from app.calls.states import CALL_TRANSITIONS
+from app.calls.tables import Call, CallStatus, FormVersion
+from app.core import audit
+from app.core.db import for_update, write_transaction
+from app.core.money import AmountError, parse_amount
+from app.funders.tables import Funder
+
+PARIS = ZoneInfo("Europe/Paris")
+DOCUMENT_KINDS = ("pdf", "image", "office", "opendocument")
+MAX_DOCUMENT_MB = 50
+
+SETTINGS_FIELDS = (
+    "funder",
+    "title",
+    "reference_prefix",
+    "summary",
+    "body",
+    "envelope",
+    "min_award",
+    "max_award",
+    "max_rate",
+    "opens_at",
+    "closes_at",
+)
+
+
+class CallError(ValueError):
+    def __init__(self, code: str, field: str | None = None):
+        super().__init__(code)
+        self.code = code
+        self.field = field
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def paris_datetime(text: str) -> datetime:
+    """A date-time typed in Paris time (``2017-03-17T12:00``) as an aware UTC instant.
+
+    Refuses a time that does not exist (the hour skipped when summer time starts);
+    an ambiguous one (the hour repeated in autumn) is read as the first."""
+    try:
+        naive = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CallError("datetime") from None
+    if naive.tzinfo is not None:
+        raise CallError("datetime")
+    local = naive.replace(tzinfo=PARIS, fold=0)
+    if local.astimezone(UTC).astimezone(PARIS).replace(tzinfo=None) != naive:
+        raise CallError("datetime_gap")
+    return local.astimezone(UTC)
+
+
+def to_paris_input(value: datetime) -> str:
+    return value.astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
+
+
+def clean_settings(values: dict[str, str], funder_ids: set[int]) -> tuple[dict, dict[str, str]]:
+    """Check the settings form of a call; return the stored values and an error code
+    per field."""
+    errors: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
+    raw = {k: (values.get(k) or "").strip() for k in SETTINGS_FIELDS}
+    try:
+        funder = int(raw["funder"])
+        if funder not in funder_ids:
+            raise ValueError
+        cleaned["funder"] = funder
+    except ValueError:
+        errors["funder"] = "choice"
+    for name, limit in (("title", 250), ("summary", 2000), ("body", 50_000)):
+        if name == "title" and not raw[name]:
+            errors[name] = "required"
+        elif len(raw[name]) > limit:
+            errors[name] = "too_long"
+        cleaned[name] = raw[name]
+    prefix = raw["reference_prefix"].upper()
+    if not re.fullmatch(r"[A-Z0-9][A-Z0-9-]{1,18}", prefix):
+        errors["reference_prefix"] = "reference_prefix"
+    cleaned["reference_prefix"] = prefix
+    for name in ("envelope", "min_award", "max_award"):
+        try:
+            cleaned[f"{name}_cents"] = parse_amount(raw[name])
+        except AmountError as exc:
+            errors[name] = "required" if exc.code == "empty" else "money_" + exc.code
+    if not errors.keys() & {"min_award", "max_award", "envelope"}:
+        if cleaned["min_award_cents"] > cleaned["max_award_cents"]:
+            errors["max_award"] = "max_below_min"
+        elif cleaned["max_award_cents"] > cleaned["envelope_cents"]:
+            errors["max_award"] = "max_above_envelope"
+    try:
+        rate = Decimal(raw["max_rate"].replace(",", ".").rstrip("% ").strip())
+        if not rate.is_finite() or not Decimal(0) < rate <= Decimal(100):
+            raise InvalidOperation
+        cleaned["max_rate_bp"] = int(rate * 100)
+    except InvalidOperation:
+        errors["max_rate"] = "rate"
+    for name in ("opens_at", "closes_at"):
+        if not raw[name]:
+            errors[name] = "required"
+            continue
+        try:
+            cleaned[name] = paris_datetime(raw[name])
+        except CallError as exc:
+            errors[name] = exc.code
+    if (
+        "opens_at" in cleaned
+        and "closes_at" in cleaned
+        and cleaned["closes_at"] <= cleaned["opens_at"]
+    ):
+        errors["closes_at"] = "closes_before_opens"
+    return cleaned, errors
+
+
+def _columns(cleaned: dict) -> dict:
+    return {getattr(Call, k): v for k, v in cleaned.items()}
+
+
+async def funders() -> list[dict]:
+    return await Funder.select(Funder.id, Funder.name).order_by(Funder.name)
+
+
+async def create_call(cleaned: dict, *, actor: Actor) -> int:
+    async with write_transaction():
+        rows = await Call.insert(Call(**cleaned, created_by=actor.user_id)).returning(Call.id)
+        call_id = rows[0]["id"]
+        await _audit("calls.created", actor, call_id, title=cleaned["title"])
+    return call_id
+
+
+async def update_settings(call_id: int, cleaned: dict, *, actor: Actor) -> None:
+    async with write_transaction():
+        call = await _locked(call_id)
+        if call["status"] == CallStatus.archived:
+            raise CallError("archived")
+        changed = sorted(k for k, v in cleaned.items() if call.get(k) != v)
+        await Call.update({**_columns(cleaned), Call.updated_at: now()}).where(Call.id == call_id)
+        await _audit("calls.settings_changed", actor, call_id, changed=changed)
+
+
+async def _locked(call_id: int) -> dict:
+    call = await for_update(Call.select().where(Call.id == call_id)).first()
+    if call is None:
+        raise CallError("not_found")
+    for key in ("eligibility", "form", "documents", "rubric"):
+        call[key] = _json(call[key])
+    return call
+
+
+async def _audit(action: str, actor: Actor, call_id: int, **summary: Any) -> None:
+    await audit.record(
+        action,
+        actor_id=actor.user_id,
+        actor_label=actor.label,
+        ip=actor.ip,
+        object_type="call",
+        object_id=call_id,
+        summary=summary or None,
+    )
+
+
+async def get_call(call_id: int) -> dict | None:
+    call = (
+        await Call.select(
+            *Call.all_columns(),
+            Call.funder.name.as_alias("funder_name"),
+            Call.funder.address.as_alias("funder_address"),
+        )
+        .where(Call.id == call_id)
+        .first()
+    )
+    if call:
+        for key in ("eligibility", "form", "documents", "rubric"):
+            call[key] = _json(call[key])
+    return call
+
+
+async def staff_calls() -> list[dict]:
+    return await Call.select(
+        Call.id,
+        Call.title,
+        Call.status,
+        Call.opens_at,
+        Call.closes_at,
+        Call.envelope_cents,
+        Call.funder.name.as_alias("funder_name"),
+    ).order_by(Call.closes_at, ascending=False)
+
+
+async def open_calls(at: datetime | None = None) -> list[dict]:
+    """Published calls open now (between their dates), soonest deadline first."""
+    at = at or now()
+    return (
+        await Call.select(
+            Call.id,
+            Call.title,
+            Call.summary,
+            Call.closes_at,
+            Call.opens_at,
+            Call.min_award_cents,
+            Call.max_award_cents,
+            Call.funder.name.as_alias("funder_name"),
+        )
+        .where(
+            (Call.status == CallStatus.published) & (Call.opens_at <= at) & (Call.closes_at > at)
+        )
+        .order_by(Call.closes_at)
+    )
+
+
+async def public_call(call_id: int) -> dict | None:
+    """A call anyone may read: published, closed or archived (never a draft)."""
+    call = await get_call(call_id)
+    if call is None or call["status"] == CallStatus.draft:
+        return None
+    return call
+
+
+def is_open(call: dict, at: datetime | None = None) -> bool:
+    at = at or now()
+    return call["status"] == CallStatus.published and call["opens_at"] <= at < call["closes_at"]
+
+
+# --- Eligibility and documents ------------------------------------------------------------
+
+
+async def add_eligibility_question(call_id: int, values: dict[str, str], *, actor: Actor) -> None:
+    label = (values.get("label") or "").strip()
+    blocking = values.get("blocking") or ""
+    explanation = (values.get("explanation") or "").strip()
+    if not label or len(label) > 300:
+        raise CallError("required" if not label else "too_long", "label")
+    if blocking not in ("yes", "no"):
+        raise CallError("choice", "blocking")
+    if not explanation:
+        raise CallError("required", "explanation")
+    async with write_transaction():
+        call = await _locked(call_id)
+        _editable(call)
+        questions = [
+            *call["eligibility"],
+            {
+                "key": "q" + secrets.token_hex(4),
+                "label": label,
+                "blocking": blocking,
+                "explanation": explanation[:1000],
+            },
+        ]
+        await Call.update({Call.eligibility: json.dumps(questions)}).where(Call.id == call_id)
+        await _audit("calls.eligibility_changed", actor, call_id, count=len(questions))
+
+
+async def remove_eligibility_question(call_id: int, key: str, *, actor: Actor) -> None:
+    async with write_transaction():
+        call = await _locked(call_id)
+        _editable(call)
+        questions = [q for q in call["eligibility"] if q["key"] != key]
+        await Call.update({Call.eligibility: json.dumps(questions)}).where(Call.id == call_id)
+        await _audit("calls.eligibility_changed", actor, call_id, count=len(questions))
+
+
+def _editable(call: dict) -> None:
+    """Eligibility and documents are fixed once applicants may have answered."""
+    if call["status"] != CallStatus.draft:
+        raise CallError("published_locked")
+
+
+async def add_document(call_id: int, values: dict[str, Any], *, actor: Actor) -> None:
+    label = (values.get("label") or "").strip()
+    kinds = [k for k in values.get("kinds", []) if k in DOCUMENT_KINDS]
+    if not label or len(label) > 200:
+        raise CallError("required" if not label else "too_long", "label")
+    if not kinds:
+        raise CallError("kinds", "kinds")
+    raw_mb = str(values.get("max_mb") or "").strip()
+    if not raw_mb.isdigit() or not 1 <= int(raw_mb) <= MAX_DOCUMENT_MB:
+        raise CallError("max_mb", "max_mb")
+    document = {
+        "key": "d" + secrets.token_hex(4),
+        "label": label,
+        "required": values.get("required") == "yes",
+        "kinds": kinds,
+        "max_mb": int(raw_mb),
+    }
+    async with write_transaction():
+        call = await _locked(call_id)
+        _editable(call)
+        await Call.update({Call.documents: json.dumps([*call["documents"], document])}).where(
+            Call.id == call_id
+        )
+        await _audit("calls.documents_changed", actor, call_id, added=label)
+
+
+async def remove_document(call_id: int, key: str, *, actor: Actor) -> None:
+    async with write_transaction():
+        call = await _locked(call_id)
+        _editable(call)
+        documents = [d for d in call["documents"] if d["key"] != key]
+        await Call.update({Call.documents: json.dumps(documents)}).where(Call.id == call_id)
+        await _audit("calls.documents_changed", actor, call_id, removed=key)
+
+
+# --- The form --------------------------------------------------------------------------------
+
+
+async def change_form(call_id: int, change, *, actor: Actor) -> None:
+    """Apply ``change(form) -> form``. Once published, only changes that keep every
+    existing answer valid are accepted, and each makes a new form version."""
+    async with write_transaction():
+        call = await _locked(call_id)
+        if call["status"] in (CallStatus.closed, CallStatus.archived):
+            raise CallError("closed_locked")
+        new_form = change(call["form"])
+        if call["status"] == CallStatus.published:
+            formspec.check_compatible(call["form"], new_form)
+        await Call.update({Call.form: json.dumps(new_form), Call.updated_at: now()}).where(
+            Call.id == call_id
+        )
+        if call["status"] == CallStatus.published:
+            await _new_version(call_id, new_form, call["documents"])
+        await _audit("calls.form_changed", actor, call_id, fields=len(formspec.fields_of(new_form)))
+
+
+async def _new_version(call_id: int, form: dict, documents: list) -> int:
+    last = (
+        await FormVersion.select(FormVersion.number)
+        .where(FormVersion.call == call_id)
+        .order_by(FormVersion.number, ascending=False)
+        .first()
+    )
+    number = (last["number"] if last else 0) + 1
+    rows = await FormVersion.insert(
+        FormVersion(
+            call=call_id, number=number, form=json.dumps(form), documents=json.dumps(documents)
+        )
+    ).returning(FormVersion.id)
+    return rows[0]["id"]
+
+
+async def current_form_version(call_id: int) -> dict | None:
+    row = (
+        await FormVersion.select()
+        .where(FormVersion.call == call_id)
+        .order_by(FormVersion.number, ascending=False)
+        .first()
+    )
+    if row:
+        row["form"], row["documents"] = _json(row["form"]), _json(row["documents"])
+    return row
+
+
+async def form_version(version_id: int) -> dict:
+    row = await FormVersion.select().where(FormVersion.id == version_id).first()
+    row["form"], row["documents"] = _json(row["form"]), _json(row["documents"])
+    return row
+
+
+# --- Life cycle --------------------------------------------------------------------------------
+
+
+async def transition(call_id: int, action: str, *, actor: Actor) -> str:
+    """Publish, close or archive, as the state table allows."""
+    if action not in CALL_TRANSITIONS:
+        raise CallError("transition")
+    source, target = CALL_TRANSITIONS[action]
+    async with write_transaction():
+        call = await _locked(call_id)
+        if call["status"] != source:
+            raise CallError("transition")
+        if action == "publish":
+            if not formspec.fields_of(call["form"]):
+                raise CallError("form_empty")
+            await _new_version(call_id, call["form"], call["documents"])
+        await Call.update({Call.status: target, Call.updated_at: now()}).where(Call.id == call_id)
+        await _audit(f"calls.{target}", actor, call_id)
+    return target
+
+
+async def duplicate(call_id: int, *, actor: Actor) -> int:
+    """Next year's edition: same settings, texts, eligibility, documents, form and
+    rubric, one year later, as a draft."""
+    async with write_transaction():
+        call = await _locked(call_id)
+        copy = {
+            "funder": call["funder"],
+            "title": f"{call['title']} (copie)"[:250],
+            "reference_prefix": _next_prefix(call["reference_prefix"]),
+            "summary": call["summary"],
+            "body": call["body"],
+            "envelope_cents": call["envelope_cents"],
+            "min_award_cents": call["min_award_cents"],
+            "max_award_cents": call["max_award_cents"],
+            "max_rate_bp": call["max_rate_bp"],
+            "opens_at": _plus_one_year(call["opens_at"]),
+            "closes_at": _plus_one_year(call["closes_at"]),
+            "eligibility": json.dumps(call["eligibility"]),
+            "form": json.dumps(call["form"]),
+            "documents": json.dumps(call["documents"]),
+            "rubric": json.dumps(call["rubric"]),
+        }
+        rows = await Call.insert(Call(**copy, created_by=actor.user_id)).returning(Call.id)
+        new_id = rows[0]["id"]
+        await _audit("calls.duplicated", actor, new_id, source=call_id)
+    return new_id
+
+
+def _plus_one_year(value: datetime) -> datetime:
+    local = value.astimezone(PARIS)
+    try:
+        shifted = local.replace(year=local.year + 1)
+    except ValueError:  # 29 February
+        shifted = local.replace(year=local.year + 1, day=28)
+    # Same wall-clock time in Paris, whatever the summer-time offset that day.
+    return shifted.replace(tzinfo=None).replace(tzinfo=PARIS).astimezone(UTC)
+
+
+def _next_prefix(prefix: str) -> str:
+    match = re.search(r"(\d{4})$", prefix)
+    return prefix[: match.start()] + str(int(match.group(1)) + 1) if match else prefix
+
+
+def time_left(closes_at: datetime, at: datetime | None = None) -> timedelta:
+    return max(closes_at - (at or now()), timedelta(0))
