@@ -15,5 +15,6 @@ APP_REGISTRY = AppRegistry(
         "app.funders.piccolo_app",
         "app.organisations.piccolo_app",
         "app.calls.piccolo_app",
+        "app.applications.piccolo_app",
     ]
 )

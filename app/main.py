@@ -16,6 +16,7 @@ from app.accounts.admin import ROUTES as ADMIN_ROUTES
 from app.accounts.guards import PUBLIC, deny_by_default
 from app.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from app.accounts.sessions import SessionUserMiddleware
+from app.applications.routes import ROUTES as APPLICATION_ROUTES
 from app.calls.routes import ROUTES as CALL_ROUTES
 from app.core import db, i18n
 from app.core.errors import RedirectRequired, html_exception_handler, redirect_handler
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *ADMIN_ROUTES,
             *ORGANISATION_ROUTES,
             *CALL_ROUTES,
+            *APPLICATION_ROUTES,
             static_router,
         ],
         plugins=[HTMXPlugin()],

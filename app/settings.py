@@ -157,7 +157,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "GUICHET_BASE_URL: required when GUICHET_ENV=production (links in e-mails)"
         )
     else:
-        base_url = f"http://localhost:{environ.get('PORT', '8000')}"
+        base_url = f"http://{environ.get('HOST', '127.0.0.1')}:{environ.get('PORT', '8000')}"
 
     email_from = environ.get("EMAIL_FROM", "").strip()
     if email_from and ("@" not in email_from or any(c.isspace() for c in email_from)):

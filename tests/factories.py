@@ -187,6 +187,56 @@ def make_call(client, officer: dict, *, publish: bool = False, **overrides) -> i
         return formspec.add_field(form, form["sections"][0]["key"], field)
 
     run(client, services.change_form, call_id, with_field, actor=actor)
+    run(
+        client,
+        services.add_document,
+        call_id,
+        {"label": "Statuts", "required": "yes", "kinds": ["pdf"], "max_mb": "1"},
+        actor=actor,
+    )
     if publish:
         run(client, services.transition, call_id, "publish", actor=actor)
     return call_id
+
+
+def make_application(client, owner: dict, org_id: int, call_id: int) -> int:
+    from app.accounts.services import Actor, load_current_user
+    from app.applications import services
+
+    user = run(client, load_current_user, owner["id"])
+    return run(
+        client,
+        services.start_application,
+        call_id,
+        org_id,
+        user=user,
+        actor=Actor(user_id=owner["id"]),
+    )
+
+
+MINIMAL_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def attach_pdf(
+    client, owner: dict, app_id: int, document_key: str, name: str = "statuts.pdf"
+) -> int:
+    """Attach a small PDF through the real storage and service."""
+    from app.accounts.services import Actor, load_current_user
+    from app.applications import services
+    from app.applications.routes import _Stored
+    from app.core.storage import FileStorage
+
+    stored = FileStorage.of_app(client.app).store_bytes(MINIMAL_PDF, filename=name, kinds={"pdf"})
+    user = run(client, load_current_user, owner["id"])
+    return run(
+        client,
+        services.add_attachment,
+        app_id,
+        document_key,
+        _Stored(stored),
+        user=user,
+        actor=Actor(user_id=owner["id"]),
+    )

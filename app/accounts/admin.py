@@ -90,7 +90,7 @@ async def invite(request: Request) -> Template | Redirect:
     form = FormState(
         values={k: (data.get(k) or "").strip() for k in ("email", "full_name", "language")}
     )
-    require_email(form)
+    require_email(form, own=False)
     if not form.values["full_name"]:
         form.error("full_name", _("Enter the first and last name."))
     if form.values["language"] not in ("fr", "en"):

@@ -4,7 +4,6 @@ reset, staff invitations, profile, security and personal data."""
 from __future__ import annotations
 
 import json
-from base64 import b64encode
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -85,6 +84,9 @@ ERRORS = {
     "last_admin": N_("This is the last administrator: give the role to someone else first."),
     "roles_required": N_("Choose at least one role."),
     "user_not_found": N_("This person does not exist."),
+    "last_owner_of_organisation": N_(
+        "You are the only owner of an organisation: make another member its owner first (« My organisations »)."
+    ),
     "email_unconfirmed": N_(
         "This address has an account that is not confirmed yet: ask the person to confirm it first."
     ),
@@ -124,10 +126,14 @@ async def password_ok(request: Request, password: str) -> bool:
     return False
 
 
-def require_email(form: FormState, name: str = "email") -> None:
+def require_email(form: FormState, name: str = "email", *, own: bool = True) -> None:
+    """``own``: the person's own address (else someone else's, as in invitations)."""
     value = form.values.get(name, "")
     if not value:
-        form.error(name, _("Enter your email address."))
+        form.error(
+            name,
+            _("Enter your email address.") if own else _("Enter the email address of the person."),
+        )
     elif not valid_email(value):
         form.error(name, _("Enter an email address like nom@exemple.fr."))
 
@@ -573,8 +579,7 @@ SESSION_TOTP_SECRET = "totp_setup_secret"
 
 
 def _qr_data_uri(uri: str) -> str:
-    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#1e1e1e", light="#ffffff")
-    return "data:image/svg+xml;base64," + b64encode(svg.encode()).decode()
+    return segno.make(uri, error="m").svg_data_uri(scale=5, dark="#1e1e1e", light="#ffffff")
 
 
 def _security_context(request: Request) -> dict[str, Any]:

@@ -816,6 +816,17 @@ def on_erasure(hook: ErasureHook) -> ErasureHook:
     return hook
 
 
+ErasureBlocker = Callable[[int], Awaitable[str | None]]
+_erasure_blockers: list[ErasureBlocker] = []
+
+
+def block_erasure_when(check: ErasureBlocker) -> ErasureBlocker:
+    """Later domains register what must be settled before a person can be erased
+    (an organisation left without an owner...): the check returns an error code."""
+    _erasure_blockers.append(check)
+    return check
+
+
 def _pseudonym(user_id: int) -> tuple[str, str]:
     # .invalid is refused at sign-up, and the random part makes it unguessable anyway.
     return (
@@ -833,6 +844,9 @@ async def erase_account(user_id: int, password: str, *, actor: Actor) -> str:
             raise AccountError("password_wrong")
         if await _is_last_active_admin(user_id):
             raise AccountError("last_admin")
+        for blocker in _erasure_blockers:
+            if code := await blocker(user_id):
+                raise AccountError(code)
         keep_records = await must_keep_records(user_id)
         # Who they were disappears from the trail too (the chain stays valid), and
         # from the e-mails and invitations sent to their address.

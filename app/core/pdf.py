@@ -125,9 +125,10 @@ def register_fonts() -> None:
 
 @cache
 def covered_characters() -> frozenset[int]:
-    """Code points every face we use can draw."""
+    """Code points both text faces (regular, bold) can draw. (The mono face only ever
+    shows hexadecimal fingerprints.)"""
     register_fonts()
-    faces = [pdfmetrics.getFont(name).face for name in _FONT_FILES]  # type: ignore[attr-defined]
+    faces = [pdfmetrics.getFont(name).face for name in (FONT, FONT_BOLD)]  # type: ignore[attr-defined]
     common = set(faces[0].charToGlyph)
     for face in faces[1:]:
         common &= set(face.charToGlyph)
@@ -138,8 +139,8 @@ def covered_characters() -> frozenset[int]:
 
 
 def printable(text: str) -> str:
-    """The text with control characters dropped (tabs become spaces, line breaks kept)
-    and characters the font cannot draw replaced by U+FFFD."""
+    """The text with control and invisible format characters dropped (tabs become
+    spaces, line breaks kept) and characters the font cannot draw replaced by U+FFFD."""
     covered = covered_characters()
     out = []
     for char in unicodedata.normalize("NFC", str(text)):
@@ -147,11 +148,11 @@ def printable(text: str) -> str:
             out.append(" ")
         elif char == "\n":
             out.append(char)
-        elif unicodedata.category(char) in ("Cc", "Cs"):
-            continue
+        elif unicodedata.category(char) in ("Cc", "Cs", "Cf"):
+            continue  # controls; invisible format marks (bidi overrides, zero-width)
         elif ord(char) in covered:
             out.append(char)
-        elif unicodedata.category(char) != "Cf":  # invisible format marks just go
+        else:
             out.append(REPLACEMENT)
     return "".join(out)
 

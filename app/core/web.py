@@ -59,8 +59,14 @@ def base_context(request: Request) -> dict[str, Any]:
 
 
 def render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> Template:
+    headers = {}
+    if status_code >= 400 and request.headers.get("hx-request") == "true":
+        # A refused form comes back on the POST's address: keep the page's address in
+        # the bar, so that reloading shows the page, not « method not allowed ».
+        headers["HX-Push-Url"] = "false"
     return Template(
         template_name=template,
         context={**base_context(request), **context},
         status_code=status_code,
+        headers=headers,
     )

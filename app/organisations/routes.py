@@ -53,6 +53,7 @@ FIELD_ERRORS = {
     "choice": N_("Choose an option from the list."),
     "email": N_("Enter an email address like nom@exemple.fr."),
     "postcode": N_("Enter a French postcode of 5 digits."),
+    "phone": N_("Enter a phone number, e.g. 01 23 45 67 89."),
     "siret_empty": N_("Enter the SIRET number."),
     "siret_digits": N_("The SIRET number contains only digits."),
     "siret_length": N_("The SIRET number must have 14 digits."),
@@ -101,11 +102,31 @@ async def _visible(request: Request, org_id: int) -> services.OrganisationView:
     return view
 
 
+# « This field is required » said with the field's name, for the error summary.
+REQUIRED = {
+    "name": N_("Enter the name of the organisation."),
+    "legal_form": N_("Choose the legal form."),
+    "street": N_("Enter the street and number."),
+    "postcode": N_("Enter the postcode."),
+    "city": N_("Enter the town."),
+    "legal_rep_name": N_("Enter the name of the legal representative."),
+    "legal_rep_title": N_("Enter the capacity of the legal representative."),
+    "contact_email": N_("Enter the contact email."),
+    "phone": N_("Enter the phone number."),
+    "bic": N_("Enter the BIC."),
+}
+
+
 def _form_from(data: dict[str, str]) -> tuple[FormState, dict]:
     cleaned, codes = services.clean_organisation(data)
     form = FormState(values={k: (data.get(k) or "").strip() for k in services.FIELDS})
-    for name, code in codes.items():
-        form.error(name, _(FIELD_ERRORS.get(code, FIELD_ERRORS["required"])))
+    # In the order of the form, so the summary reads top to bottom.
+    for name in services.FIELDS:
+        code = codes.get(name)
+        if code == "required" and name in REQUIRED:
+            form.error(name, _(REQUIRED[name]))
+        elif code:
+            form.error(name, _(FIELD_ERRORS.get(code, FIELD_ERRORS["required"])))
     return form, cleaned
 
 
@@ -217,7 +238,7 @@ async def invite(
     if not view.is_owner:
         raise NotFoundException()
     form = FormState(values={"email": data.get("email", "").strip(), "role": data.get("role", "")})
-    require_email(form)
+    require_email(form, own=False)
     if form.values["role"] not in {r.value for r in MemberRole}:
         form.error("role", _("Choose an option from the list."))
     if form.ok:

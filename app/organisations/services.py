@@ -8,6 +8,7 @@ members and finance). Anything else is "not found".
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from app.accounts.services import (
     Actor,
     CurrentUser,
+    block_erasure_when,
     keep_records_when,
     normalise_email,
     on_erasure,
@@ -53,6 +55,7 @@ FIELDS = (
     "legal_form",
     "siret",
     "rna",
+    "description",
     "street",
     "postcode",
     "city",
@@ -62,7 +65,6 @@ FIELDS = (
     "phone",
     "iban",
     "bic",
-    "description",
 )
 REQUIRED = (
     "name",
@@ -136,6 +138,9 @@ def clean_organisation(values: dict[str, str]) -> tuple[dict[str, str | None], d
     email = cleaned["contact_email"] or ""
     if email and ("@" not in email or any(c.isspace() for c in email)):
         errors["contact_email"] = "email"
+    phone = cleaned["phone"] or ""
+    if phone and not re.fullmatch(r"\+?[0-9 .()-]{6,30}", phone):
+        errors["phone"] = "phone"
     postcode = cleaned["postcode"] or ""
     if postcode and not (postcode.isdigit() and len(postcode) == 5):
         errors.setdefault("postcode", "postcode")
@@ -501,6 +506,23 @@ async def _forget_invitations(user_id: int, email: str) -> None:
     await MemberInvitation.update({MemberInvitation.email: "effacee@guichet.invalid"}).where(
         MemberInvitation.email == email
     )
+
+
+@block_erasure_when
+async def _last_owner(user_id: int) -> str | None:
+    """An organisation always keeps an owner, even when one erases their account."""
+    owned = Membership.select(Membership.organisation).where(
+        (Membership.user == user_id) & (Membership.role == MemberRole.owner.value)
+    )
+    others = await Membership.count().where(
+        Membership.organisation.is_in(owned)
+        & (Membership.role == MemberRole.owner.value)
+        & (Membership.user != user_id)
+    )
+    mine = await Membership.count().where(
+        (Membership.user == user_id) & (Membership.role == MemberRole.owner.value)
+    )
+    return "last_owner_of_organisation" if mine and others < mine else None
 
 
 @keep_records_when

@@ -12,7 +12,16 @@ import pytest
 from app.calls import formspec
 from app.calls.tables import Call
 from app.organisations.tables import MemberInvitation, Membership
-from tests.factories import csrf_token, make_call, make_organisation, make_user, run, sign_in
+from tests.factories import (
+    attach_pdf,
+    csrf_token,
+    make_application,
+    make_call,
+    make_organisation,
+    make_user,
+    run,
+    sign_in,
+)
 
 ROLES = ["anonymous", "owner", "stranger", "reviewer", "officer", "finance", "admin"]
 SIGNED_IN = ROLES[1:]
@@ -208,6 +217,59 @@ MATRIX = {
     # Anyone reads the published calls; a draft is not found.
     ("GET", "/appels"): ("/appels", same(200)),
     ("GET", "/appels/{call_id:int}"): ("/appels/{published}", same(200)),
+    # Applications: the owner's organisation's draft A (and W, to withdraw)
+    ("GET", "/appels/{call_id:int}/candidater"): ("/appels/{published}/candidater", page()),
+    ("POST", "/appels/{call_id:int}/candidater"): ("/appels/{published}/candidater", form(422)),
+    ("GET", "/dossiers"): ("/dossiers", page()),
+    ("GET", "/dossiers/{app_id:int}"): ("/dossiers/{app}", only(["owner"], 200, others=404)),
+    ("POST", "/dossiers/{app_id:int}"): (
+        "/dossiers/{app}",
+        only(["owner"], 409, others=404, anonymous=401),
+    ),
+    ("POST", "/dossiers/{app_id:int}/enregistrer"): (
+        "/dossiers/{app}/enregistrer",
+        only(["owner"], 409, others=404, anonymous=401),
+    ),
+    ("POST", "/dossiers/{app_id:int}/pieces/{key:str}"): (
+        "/dossiers/{app}/pieces/{document}",
+        only(["owner"], 400, others=404, anonymous=401),
+    ),
+    ("GET", "/dossiers/{app_id:int}/pieces/{attachment_id:int}"): (
+        "/dossiers/{app}/pieces/{attachment}",
+        only(("owner", "officer", "admin"), 200, others=404),
+    ),
+    ("GET", "/dossiers/{app_id:int}/accuse-de-reception.pdf"): (
+        "/dossiers/{app}/accuse-de-reception.pdf",
+        only((), 200, others=404),
+    ),
+    ("GET", "/dossiers/{app_id:int}/deposer"): (
+        "/dossiers/{app}/deposer",
+        only(["owner"], 200, others=404),
+    ),
+    ("POST", "/dossiers/{app_id:int}/deposer"): (
+        "/dossiers/{app}/deposer",
+        only(["owner"], 422, others=404, anonymous=401),
+    ),
+    ("POST", "/dossiers/{app_id:int}/retirer"): (
+        "/dossiers/{withdrawable}/retirer",
+        only(["owner"], 303, others=404, anonymous=401),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}/dossiers"): (
+        "/instruction/appels/{published}/dossiers",
+        only(CALL_STAFF, 200),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}/dossiers/export.csv"): (
+        "/instruction/appels/{published}/dossiers/export.csv",
+        only(CALL_STAFF, 200),
+    ),
+    ("GET", "/instruction/dossiers/{app_id:int}"): (
+        "/instruction/dossiers/{app}",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/instruction/dossiers/{app_id:int}/a-completer"): (
+        "/instruction/dossiers/{app}/a-completer",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
     ("POST", "/structures/invitation"): ("/structures/invitation", form(400)),
 }
 
@@ -272,7 +334,24 @@ def world(client):
     published = make_call(client, people["officer"], publish=True)
     row = run(client, lambda: Call.select(Call.form).where(Call.id == draft).first().run())
     form = json.loads(row["form"]) if isinstance(row["form"], str) else row["form"]
+    call_row = run(
+        client, lambda: Call.select(Call.documents).where(Call.id == published).first().run()
+    )
+    documents = (
+        json.loads(call_row["documents"])
+        if isinstance(call_row["documents"], str)
+        else call_row["documents"]
+    )
+    app = make_application(client, people["owner"], org, published)
+    withdrawable = make_application(
+        client, people["owner"], org, make_call(client, people["officer"], publish=True)
+    )
+    attachment = attach_pdf(client, people["owner"], app, documents[0]["key"])
     ids = {
+        "app": app,
+        "withdrawable": withdrawable,
+        "attachment": attachment,
+        "document": documents[0]["key"],
         "org": org,
         "membership": membership["id"],
         "invitation": invitation,

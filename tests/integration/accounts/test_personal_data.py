@@ -39,9 +39,28 @@ def test_erasure_without_records_deletes_the_account(client):
     client.cookies.clear()
 
 
+def test_the_only_owner_of_an_organisation_cannot_erase_their_account(client):
+    owner = make_user(client)
+    make_organisation(client, owner)
+    sign_in(client, owner)
+    refused = post_form(
+        client, "/compte/supprimer", {"password": owner["password"], "confirm": "yes"}
+    )
+    assert refused.status_code == 422 and "seul propriétaire" in refused.text
+    client.cookies.clear()
+
+
 def test_erasure_of_a_member_pseudonymises_and_keeps_the_records(client):
-    user = make_user(client)
-    org_id = make_organisation(client, user)
+    from app.organisations.tables import Membership
+
+    owner, user = make_user(client), make_user(client)
+    org_id = make_organisation(client, owner)
+    run(
+        client,
+        lambda: Membership.insert(
+            Membership(organisation=org_id, user=user["id"], role="member")
+        ).run(),
+    )
     sign_in(client, user)
     done = post_form(client, "/compte/supprimer", {"password": user["password"], "confirm": "yes"})
     assert done.status_code == 303

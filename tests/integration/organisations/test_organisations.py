@@ -42,7 +42,7 @@ def test_invalid_identifiers_are_refused_with_a_clear_message_and_the_form_kept(
         ({"iban": "FR76300060000112345678901"}, "L’IBAN n’a pas la longueur"),
         ({"bic": "AGRI"}, "Le BIC comporte 8 ou 11 caractères."),
         ({"postcode": "9239"}, "code postal français de 5 chiffres"),
-        ({"name": ""}, "Ce champ est obligatoire."),
+        ({"name": ""}, "Indiquez le nom de la structure."),
     ]
     for change, message in cases:
         response = post_form(client, "/structures/nouvelle", {**VALID, **change})

@@ -1,0 +1,699 @@
+"""Application pages: eligibility, the draft (autosaved), documents, submission with
+its receipt, withdrawal; the staff's table, export and file view."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Stream, Template
+
+from app.accounts.guards import require_role
+from app.accounts.routes import actor, base_url
+from app.applications import budget as budgets
+from app.applications import services, states
+from app.applications.receipts import Receipts
+from app.applications.services import ApplicationError, Conflict, Ineligible, TableQuery
+from app.calls import formspec
+from app.calls import services as calls
+from app.calls.routes import ERRORS as CALL_ERRORS
+from app.calls.routes import KIND_LABELS
+from app.core import storage
+from app.core.forms import FormState
+from app.core.i18n import gettext as _
+from app.core.i18n import gettext_noop as N_
+from app.core.money import AmountError, parse_amount, to_decimal
+from app.core.templating import PARIS
+from app.core.web import flash, is_partial_request, render
+
+APPLY = "/appels/{call_id:int}/candidater"
+MINE = "/dossiers"
+DRAFT = "/dossiers/{app_id:int}"
+AUTOSAVE = "/dossiers/{app_id:int}/enregistrer"
+SUBMIT = "/dossiers/{app_id:int}/deposer"
+WITHDRAW = "/dossiers/{app_id:int}/retirer"
+UPLOAD = "/dossiers/{app_id:int}/pieces/{key:str}"
+DOWNLOAD = "/dossiers/{app_id:int}/pieces/{attachment_id:int}"
+RECEIPT = "/dossiers/{app_id:int}/accuse-de-reception.pdf"
+STAFF_TABLE = "/instruction/appels/{call_id:int}/dossiers"
+STAFF_EXPORT = "/instruction/appels/{call_id:int}/dossiers/export.csv"
+STAFF_FILE = "/instruction/dossiers/{app_id:int}"
+SEND_BACK = "/instruction/dossiers/{app_id:int}/a-completer"
+
+STAFF = [require_role("officer", "admin")]
+
+ERRORS = {
+    **CALL_ERRORS,
+    "number": N_("Enter a number, e.g. 10 or 2,5."),
+    "date": N_("Enter a date, e.g. 17/03/2017."),
+    "email": N_("Enter an email address like nom@exemple.fr."),
+    "url": N_("Enter a web address starting with https://"),
+    "call_closed": N_("This call is not open."),
+    "not_member": N_("Choose one of your organisations."),
+    "not_editable": N_("This file can no longer be changed."),
+    "deadline_passed": N_(
+        "The deadline has passed: the file cannot be submitted any more. Your draft is kept."
+    ),
+    "not_withdrawable": N_("This file can no longer be withdrawn."),
+    "message_required": N_("Write a message for the applicant."),
+    "deadline_past": N_("Choose a deadline in the future."),
+    "title_missing": N_("Give your project a title."),
+    "answer_missing": N_("Answer « %(label)s »."),
+    "document_missing": N_("Attach « %(label)s »."),
+    "requested_missing": N_("Enter the amount you request."),
+    "requested_below_min": N_("The amount requested is below the call's minimum."),
+    "requested_above_max": N_("The amount requested is above the call's maximum."),
+    "charges_missing": N_("Fill in the expenses of the budget."),
+    "not_balanced": N_(
+        "The budget is not balanced: total expenses and total revenue must be equal."
+    ),
+    "in_kind_not_balanced": N_("Contributions in kind (86 and 87) must be equal."),
+    "rate_above_cap": N_(
+        "The amount requested is above the call's maximum share of the project's cost."
+    ),
+    "transition": N_("This change of status is not possible now."),
+    "upload_empty": N_("The file is empty."),
+    "upload_executable": N_("This file is a program: it is refused."),
+    "upload_unknown_type": N_("This kind of file is not accepted here."),
+    "upload_kind_not_allowed": N_("This kind of file is not accepted here."),
+    "upload_archive_suspicious": N_("This file looks damaged or suspicious."),
+    "upload_corrupt": N_("This file looks damaged or suspicious."),
+    "upload_macros": N_("Documents with macros are refused."),
+    "upload_missing": N_("Choose a file."),
+    "upload_file_too_large": N_("The file is larger than the limit for this document."),
+}
+
+
+def error_text(code: str, **values) -> str:
+    text = _(ERRORS.get(code, N_("Something is not valid.")))
+    return text % values if values else text
+
+
+def _url(template: str, **ids) -> str:
+    for name, value in ids.items():
+        template = template.replace("{" + name + ":int}", str(value))
+    return template
+
+
+async def _visible(request: Request, app_id: int) -> dict:
+    """An application this person may read (members of its organisation, staff)."""
+    app = await services.application_for(request.user, app_id)
+    if app is None:
+        raise NotFoundException()
+    return app
+
+
+async def _own(request: Request, app_id: int) -> dict:
+    """An application of one of this person's organisations: the applicant's pages
+    and actions. Staff work from /instruction."""
+    app = await services.application_for(request.user, app_id)
+    if app is None or not await services.is_member(request.user.id, app["organisation"]):
+        raise NotFoundException()
+    return app
+
+
+# --- Eligibility ----------------------------------------------------------------------------
+
+
+@get(APPLY, include_in_schema=False, name="applications:apply")
+async def apply_page(request: Request, call_id: FromPath[int]) -> Template:
+    call = await calls.public_call(call_id)
+    if call is None:
+        raise NotFoundException()
+    organisations = await services.member_organisations(request.user.id)
+    current = request.session.get("org") or {}
+    return render(
+        request,
+        "applications/apply.html",
+        call=call,
+        organisations=organisations,
+        org_options=[(str(o["id"]), o["name"]) for o in organisations],
+        form=FormState(values={"organisation": str(current.get("id", ""))}),
+        is_open=calls.is_open(call),
+    )
+
+
+@post(APPLY, include_in_schema=False, name="applications:apply-post")
+async def apply(
+    request: Request, call_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Template | Redirect:
+    call = await calls.public_call(call_id)
+    if call is None:
+        raise NotFoundException()
+    organisations = await services.member_organisations(request.user.id)
+    form = FormState(values=dict(data))
+    try:
+        errors = services.check_eligibility(call["eligibility"], data)
+    except Ineligible as blocked:
+        return render(
+            request,
+            "applications/ineligible.html",
+            status_code=422,
+            call=call,
+            question=blocked.question,
+        )
+    for key in errors:
+        form.error(key, _("Answer yes or no."))
+    org_ids = {str(o["id"]) for o in organisations}
+    if data.get("organisation") not in org_ids:
+        form.error("organisation", error_text("not_member"))
+    if form.ok:
+        try:
+            app_id = await services.start_application(
+                call_id, int(data["organisation"]), user=request.user, actor=actor(request)
+            )
+        except ApplicationError as exc:
+            form.error("organisation", error_text(exc.code))
+    if not form.ok:
+        return render(
+            request,
+            "applications/apply.html",
+            status_code=422,
+            call=call,
+            organisations=organisations,
+            org_options=[(str(o["id"]), o["name"]) for o in organisations],
+            form=form,
+            is_open=calls.is_open(call),
+        )
+    return Redirect(_url(DRAFT, app_id=app_id), status_code=303)
+
+
+# --- The draft -----------------------------------------------------------------------------------
+
+
+@get(MINE, include_in_schema=False, name="applications:mine")
+async def mine(request: Request) -> Template:
+    return render(
+        request,
+        "applications/mine.html",
+        applications=await services.applications_of(request.user.id),
+        labels=states.LABELS,
+    )
+
+
+def _values_of(app: dict) -> dict:
+    """The form's values as the person sees them (amounts the French way)."""
+    values: dict = {"title": app["title"]}
+    for key, value in app["answers"].items():
+        field = formspec.field_by_key(app["form"], key)
+        if field and field["type"] == "money":
+            values[key] = _amount_text(value)
+        else:
+            values[key] = value
+    budget = budgets.from_json(app["budget"], app["requested_cents"])
+    for key, cents in budget.charges.items():
+        values[budgets.field_name("charges", key)] = _amount_text(cents)
+    for key, cents in budget.produits.items():
+        values[budgets.field_name("produits", key)] = _amount_text(cents)
+    values["requested"] = _amount_text(budget.requested) if budget.requested else ""
+    return values
+
+
+def _amount_text(cents: int) -> str:
+    value = to_decimal(cents)
+    text = f"{value:,.2f}".replace(",", " ").replace(".", ",")
+    return text[:-3] if text.endswith(",00") else text
+
+
+def _form_from_request(data) -> dict:
+    raw: dict = {}
+    for key in data:
+        values = data.getall(key)
+        raw[key] = values if len(values) > 1 else values[0]
+    return raw
+
+
+async def _draft_page(
+    request: Request,
+    app: dict,
+    *,
+    form: FormState | None = None,
+    status_code: int = 200,
+    conflict: dict | None = None,
+    upload_error: tuple[str, str] | None = None,
+) -> Template:
+    values_form = form or FormState(values=_values_of(app))
+    budget = (
+        budgets.parse(values_form.values)[0]
+        if form
+        else budgets.from_json(app["budget"], app["requested_cents"])
+    )
+    return render(
+        request,
+        "applications/draft.html",
+        status_code=status_code,
+        app=app,
+        form=values_form,
+        budget=budget,
+        budget_lines=budgets,
+        editable=services.is_editable(app),
+        attachments={a["document_key"]: a for a in await services.current_attachments(app["id"])},
+        labels=states.LABELS,
+        status=services.applicant_status(app),
+        kind_labels=KIND_LABELS,
+        conflict=conflict,
+        conflict_values=_values_of(conflict) if conflict else {},
+        now=services.now(),
+        upload_error=upload_error,
+        accept=storage.accept_attribute,
+    )
+
+
+@get(DRAFT, include_in_schema=False, name="applications:draft")
+async def draft(request: Request, app_id: FromPath[int]) -> Template:
+    return await _draft_page(request, await _own(request, app_id))
+
+
+def _errors_to_form(form: FormState, errors: dict[str, str]) -> None:
+    for key, code in errors.items():
+        form.error(key, error_text(code))
+
+
+@post(DRAFT, include_in_schema=False, name="applications:save")
+async def save(request: Request, app_id: FromPath[int]) -> Template | Redirect:
+    """The plain « Enregistrer » button: works without JavaScript."""
+    app = await _own(request, app_id)
+    raw = _form_from_request(await request.form())
+    form = FormState(values=raw)
+    try:
+        version = int(raw.get("version") or 0)
+        saved = await services.save_draft(
+            app_id, user=request.user, version=version, raw=raw, actor=actor(request)
+        )
+    except ApplicationError as exc:
+        if exc.code == "invalid":
+            _errors_to_form(form, exc.detail)
+        else:
+            form.error("title", error_text(exc.code))
+        return await _draft_page(request, app, form=form, status_code=422)
+    except Conflict as conflict:
+        # Keep what this person typed, show the other version beside it.
+        form.values["version"] = str(conflict.current["version"])
+        return await _draft_page(
+            request, conflict.current, form=form, status_code=409, conflict=conflict.current
+        )
+    flash(request, _("Saved at %(time)s.") % {"time": _clock(saved.at)})
+    return Redirect(_url(DRAFT, app_id=app_id), status_code=303)
+
+
+def _clock(at: datetime) -> str:
+    return at.astimezone(PARIS).strftime("%H:%M")
+
+
+@post(AUTOSAVE, include_in_schema=False, name="applications:autosave")
+async def autosave(request: Request, app_id: FromPath[int]) -> Template:
+    """htmx autosave on change: answers with a status line (and the new version)."""
+    await _own(request, app_id)
+    raw = _form_from_request(await request.form())
+    context: dict = {"app_id": app_id}
+    status_code = 200
+    try:
+        saved = await services.save_draft(
+            app_id,
+            user=request.user,
+            version=int(raw.get("version") or 0),
+            raw=raw,
+            actor=actor(request),
+        )
+        context.update(state="saved", time=_clock(saved.at), version=saved.version)
+    except ApplicationError as exc:
+        context.update(
+            state="invalid" if exc.code == "invalid" else "refused",
+            count=len(exc.detail or {}) if exc.code == "invalid" else 0,
+            message=error_text(exc.code),
+        )
+        status_code = 422
+    except Conflict as conflict:
+        context.update(state="conflict", time=_clock(conflict.current["updated_at"]))
+        status_code = 409
+    return render(request, "applications/_autosave.html", status_code=status_code, **context)
+
+
+# --- Documents -------------------------------------------------------------------------------
+
+MAX_UPLOAD = calls.MAX_DOCUMENT_MB * storage.MB
+
+
+@post(
+    UPLOAD,
+    opt={"exclude_from_csrf": True},
+    request_max_body_size=storage.body_limit(MAX_UPLOAD),
+    include_in_schema=False,
+    name="applications:upload",
+)
+async def upload(
+    request: Request, app_id: FromPath[int], key: FromPath[str]
+) -> Template | Redirect:
+    """Streamed straight to storage (size, type and CSRF checked while reading)."""
+    app = await _own(request, app_id)
+    document = services.document_spec(app, key)
+    if document is None:
+        raise NotFoundException()
+    error = None
+    if not services.is_editable(app):
+        error = "not_editable"
+    else:
+        try:
+            received = await storage.receive_upload(
+                request, max_bytes=document["max_mb"] * storage.MB, kinds=set(document["kinds"])
+            )
+        except (storage.UploadRefused, storage.UploadTooLarge) as exc:
+            error = "upload_" + exc.code
+        else:
+            stored = received.file("file")
+            if stored is None:
+                error = "upload_missing"
+            else:
+                try:
+                    await services.add_attachment(
+                        app_id, key, _Stored(stored), user=request.user, actor=actor(request)
+                    )
+                except BaseException:
+                    storage.FileStorage.of_app(request.app).delete(stored.storage_id)
+                    raise
+    if error:
+        return await _draft_page(
+            request,
+            app,
+            status_code=422 if error != "upload_file_too_large" else 413,
+            upload_error=(key, error_text(error)),
+        )
+    flash(request, _("The document « %(label)s » is attached.") % {"label": document["label"]})
+    return Redirect(_url(DRAFT, app_id=app_id) + f"#document-{key}", status_code=303)
+
+
+class _Stored:
+    """The stored file as the service records it."""
+
+    def __init__(self, stored: storage.StoredFile):
+        self.storage_id = stored.storage_id
+        self.original_name = stored.filename
+        self.size = stored.size
+        self.sha256 = stored.sha256
+        self.kind = stored.kind
+        self.content_type = stored.content_type
+
+
+@get(DOWNLOAD, include_in_schema=False, name="applications:download")
+async def download(
+    request: Request, app_id: FromPath[int], attachment_id: FromPath[int]
+) -> Response:
+    attachment = await services.attachment_for(request.user, app_id, attachment_id)
+    if attachment is None:
+        raise NotFoundException()
+    return storage.FileStorage.of_app(request.app).download(
+        attachment["storage_id"],
+        filename=attachment["original_name"],
+        content_type=attachment["content_type"],
+    )
+
+
+@get(RECEIPT, include_in_schema=False, name="applications:receipt")
+async def receipt(request: Request, app_id: FromPath[int]) -> Response:
+    app = await _visible(request, app_id)
+    if not app["receipt_file"]:
+        raise NotFoundException()
+    return storage.FileStorage.of_app(request.app).download(
+        app["receipt_file"],
+        filename=f"accuse-de-reception-{app['reference']}.pdf",
+        content_type="application/pdf",
+    )
+
+
+# --- Submission ---------------------------------------------------------------------------------
+
+
+def _problem_texts(problems) -> list[tuple[str, str]]:
+    return [
+        (p.anchor, error_text(p.code, label=p.label) if p.label else error_text(p.code))
+        for p in problems
+    ]
+
+
+@get(SUBMIT, include_in_schema=False, name="applications:submit")
+async def submit_page(request: Request, app_id: FromPath[int]) -> Template:
+    app = await _own(request, app_id)
+    problems = await services.submission_problems(app)
+    return render(
+        request,
+        "applications/submit.html",
+        app=app,
+        problems=_problem_texts(problems),
+        editable=services.is_editable(app),
+        now=services.now(),
+    )
+
+
+@post(SUBMIT, include_in_schema=False, name="applications:submit-post")
+async def submit(request: Request, app_id: FromPath[int]) -> Template | Redirect:
+    app = await _own(request, app_id)
+    try:
+        await services.submit(
+            app_id,
+            user=request.user,
+            actor=actor(request),
+            receipts=Receipts(request.app.state.settings),
+        )
+    except ApplicationError as exc:
+        problems = (
+            _problem_texts(exc.detail) if exc.code == "incomplete" else [("", error_text(exc.code))]
+        )
+        return render(
+            request,
+            "applications/submit.html",
+            status_code=422,
+            app=app,
+            problems=problems,
+            editable=services.is_editable(app),
+            now=services.now(),
+        )
+    flash(
+        request,
+        _("Your file is submitted. You will receive an acknowledgement of receipt by email."),
+    )
+    return Redirect(_url(DRAFT, app_id=app_id), status_code=303)
+
+
+@post(WITHDRAW, include_in_schema=False, name="applications:withdraw")
+async def withdraw(request: Request, app_id: FromPath[int]) -> Redirect:
+    await _own(request, app_id)
+    try:
+        await services.withdraw(app_id, user=request.user, actor=actor(request))
+    except ApplicationError as exc:
+        if exc.code == "not_found":
+            raise NotFoundException() from None
+        flash(request, error_text(exc.code), "error")
+    else:
+        flash(request, _("Your file is withdrawn."))
+    return Redirect(_url(DRAFT, app_id=app_id), status_code=303)
+
+
+# --- Staff -----------------------------------------------------------------------------------------
+
+
+def _table_query(params: dict[str, str]) -> tuple[TableQuery, FormState]:
+    form = FormState(
+        values={
+            k: (params.get(k) or "").strip()[:100]
+            for k in ("status", "organisation", "q", "min", "max", "from", "to", "sort", "order")
+        }
+    )
+    query = TableQuery(
+        status=form.values["status"] if form.values["status"] in states.LABELS else "",
+        organisation=form.values["organisation"],
+        q=form.values["q"],
+        sort=form.values["sort"] if form.values["sort"] in services.SORTS else "reference",
+        descending=form.values["order"] == "desc",
+    )
+    for name, attr in (("min", "min_cents"), ("max", "max_cents")):
+        if form.values[name]:
+            try:
+                setattr(query, attr, parse_amount(form.values[name]))
+            except AmountError as exc:
+                form.error(name, error_text("money_" + exc.code))
+    for name, attr, end in (("from", "submitted_from", False), ("to", "submitted_until", True)):
+        if form.values[name]:
+            try:
+                setattr(
+                    query,
+                    attr,
+                    calls.paris_datetime(form.values[name] + ("T23:59:59" if end else "T00:00")),
+                )
+            except calls.CallError:
+                form.error(name, error_text("date"))
+    try:
+        query.page = max(1, int(params.get("page") or 1))
+    except ValueError:
+        query.page = 1
+    return query, form
+
+
+@get(STAFF_TABLE, guards=STAFF, include_in_schema=False, name="applications:staff-table")
+async def staff_table(request: Request, call_id: FromPath[int]) -> Template:
+    call = await calls.get_call(call_id)
+    if call is None:
+        raise NotFoundException()
+    query, form = _table_query(dict(request.query_params))
+    rows, total = await services.staff_table(call_id, query)
+    params = {k: v for k, v in form.values.items() if v}
+    template = (
+        "applications/_staff_rows.html"
+        if is_partial_request(request)
+        else "applications/staff_table.html"
+    )
+    return render(
+        request,
+        template,
+        call=call,
+        rows=rows,
+        total=total,
+        form=form,
+        query=query,
+        pages=max(1, -(-total // services.PAGE_SIZE)),
+        labels=states.LABELS,
+        params=params,
+        sorts=list(services.SORTS),
+    )
+
+
+@get(STAFF_EXPORT, guards=STAFF, include_in_schema=False, name="applications:staff-export")
+async def staff_export(request: Request, call_id: FromPath[int]) -> Stream:
+    if await calls.get_call(call_id) is None:
+        raise NotFoundException()
+    query, _form = _table_query(dict(request.query_params))
+
+    async def lines() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+
+        def flush() -> str:
+            text = buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+            return text
+
+        writer.writerow(
+            [
+                "reference",
+                "organisation",
+                "siret",
+                "title",
+                "status",
+                "requested_eur",
+                "submitted_at",
+            ]
+        )
+        yield "\ufeff" + flush()
+        async for row in services.iter_table(call_id, query):
+            writer.writerow(
+                [
+                    row["reference"] or "",
+                    _cell(row["organisation_name"]),
+                    row["siret"],
+                    _cell(row["title"]),
+                    row["status"],
+                    f"{to_decimal(row['requested_cents']):.2f}",
+                    row["submitted_at"].isoformat() if row["submitted_at"] else "",
+                ]
+            )
+            yield flush()
+
+    return Stream(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="dossiers-appel-{call_id}.csv"'},
+    )
+
+
+def _cell(text: str) -> str:
+    """A spreadsheet runs a cell that starts like a formula: keep it text."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@get(STAFF_FILE, guards=STAFF, include_in_schema=False, name="applications:staff-file")
+async def staff_file(request: Request, app_id: FromPath[int]) -> Template:
+    app = await _visible(request, app_id)
+    return render(
+        request,
+        "applications/staff_file.html",
+        app=app,
+        labels=states.LABELS,
+        attachments=await services.attachment_history(app_id),
+        history=await services.history(app_id),
+        budget=budgets.from_json(app["budget"], app["requested_cents"]),
+        budget_lines=budgets,
+        form=FormState(),
+        fields=formspec.fields_of(app["form"]),
+        can_send_back=states.can("request_completion", app["status"], "officer"),
+    )
+
+
+@post(SEND_BACK, guards=STAFF, include_in_schema=False, name="applications:send-back")
+async def send_back(
+    request: Request, app_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Template | Redirect:
+    app = await _visible(request, app_id)
+    form = FormState(
+        values={"message": data.get("message", ""), "complete_by": data.get("complete_by", "")}
+    )
+    complete_by = None
+    try:
+        complete_by = calls.paris_datetime(form.values["complete_by"])
+    except calls.CallError as exc:
+        form.error("complete_by", error_text(exc.code))
+    if form.ok:
+        try:
+            await services.request_completion(
+                app_id,
+                message=form.values["message"],
+                complete_by=complete_by,
+                user=request.user,
+                actor=actor(request),
+                base_url=base_url(request),
+            )
+        except ApplicationError as exc:
+            form.error(
+                "message" if exc.code == "message_required" else "complete_by", error_text(exc.code)
+            )
+    if not form.ok:
+        return render(
+            request,
+            "applications/staff_file.html",
+            status_code=422,
+            app=app,
+            labels=states.LABELS,
+            attachments=await services.attachment_history(app_id),
+            history=await services.history(app_id),
+            budget=budgets.from_json(app["budget"], app["requested_cents"]),
+            budget_lines=budgets,
+            form=form,
+            fields=formspec.fields_of(app["form"]),
+            can_send_back=True,
+        )
+    flash(request, _("The file is sent back to the applicant."))
+    return Redirect(_url(STAFF_FILE, app_id=app_id), status_code=303)
+
+
+ROUTES = [
+    apply_page,
+    apply,
+    mine,
+    draft,
+    save,
+    autosave,
+    upload,
+    download,
+    receipt,
+    submit_page,
+    submit,
+    withdraw,
+    staff_table,
+    staff_export,
+    staff_file,
+    send_back,
+]

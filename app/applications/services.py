@@ -1,0 +1,691 @@
+"""Applications: eligibility, drafts saved without lost updates, the forecast budget,
+attachments, submission with its receipt, withdrawal, « à compléter », and the
+staff's table. No HTTP here; every change of state is audited."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app.accounts.services import Actor, CurrentUser
+from app.applications import budget as budgets
+from app.applications import states
+from app.applications.tables import Application, ApplicationStatus, Attachment
+from app.calls import formspec
+from app.calls import services as calls
+from app.calls.tables import Call, CallStatus
+from app.core import audit
+from app.core.db import for_update, write_transaction
+from app.core.outbox import enqueue_email
+from app.organisations.tables import Membership, Organisation
+
+STAFF_ROLES = ("officer", "admin")
+PAGE_SIZE = 50
+SORTS = {
+    "reference": Application.reference,
+    "organisation": Application.organisation.name,
+    "title": Application.title,
+    "requested": Application.requested_cents,
+    "submitted": Application.submitted_at,
+    "updated": Application.updated_at,
+    "status": Application.status,
+}
+
+
+class ApplicationError(ValueError):
+    def __init__(self, code: str, detail: Any = None):
+        super().__init__(code)
+        self.code = code
+        self.detail = detail
+
+
+class Conflict(Exception):
+    """Someone else saved the draft since this person loaded it."""
+
+    def __init__(self, current: dict):
+        super().__init__("conflict")
+        self.current = current
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else (value or {})
+
+
+async def _audit(action: str, actor: Actor, app_id: int, **summary: Any) -> None:
+    await audit.record(
+        action,
+        actor_id=actor.user_id,
+        actor_label=actor.label,
+        ip=actor.ip,
+        object_type="application",
+        object_id=app_id,
+        summary=summary or None,
+    )
+
+
+# --- Starting: eligibility --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ineligible(Exception):
+    """A blocking eligibility answer: nothing is created."""
+
+    question: dict
+
+
+async def member_organisations(user_id: int) -> list[dict]:
+    return (
+        await Membership.select(
+            Membership.organisation.id.as_alias("id"), Membership.organisation.name.as_alias("name")
+        )
+        .where(Membership.user == user_id)
+        .order_by(Membership.organisation.name)
+    )
+
+
+def check_eligibility(questions: list[dict], answers: dict[str, str]) -> dict[str, str]:
+    """An error code per unanswered question; raises ``Ineligible`` on a blocking answer."""
+    errors = {}
+    for question in questions:
+        answer = answers.get(question["key"])
+        if answer not in ("yes", "no"):
+            errors[question["key"]] = "choice"
+        elif answer == question["blocking"]:
+            raise Ineligible(question)
+    return errors
+
+
+async def start_application(
+    call_id: int, organisation_id: int, *, user: CurrentUser, actor: Actor
+) -> int:
+    """Create the organisation's draft for this call (or return the one it has)."""
+    async with write_transaction():
+        call = await calls.get_call(call_id)
+        if call is None or not calls.is_open(call):
+            raise ApplicationError("call_closed")
+        if not await Membership.exists().where(
+            (Membership.organisation == organisation_id) & (Membership.user == user.id)
+        ):
+            raise ApplicationError("not_member")
+        existing = (
+            await Application.select(Application.id)
+            .where(
+                (Application.call == call_id)
+                & (Application.organisation == organisation_id)
+                & (Application.status != ApplicationStatus.withdrawn)
+            )
+            .first()
+        )
+        if existing:
+            return existing["id"]
+        version = await calls.current_form_version(call_id)
+        rows = await Application.insert(
+            Application(
+                call=call_id,
+                organisation=organisation_id,
+                form_version=version["id"],
+                created_by=user.id,
+                updated_by=user.id,
+            )
+        ).returning(Application.id)
+        app_id = rows[0]["id"]
+        await _audit(
+            "applications.started", actor, app_id, call=call_id, organisation=organisation_id
+        )
+    return app_id
+
+
+# --- Reading, with access checked in the query -----------------------------------------------
+
+
+async def application_for(user: CurrentUser, app_id: int) -> dict | None:
+    """The application if this person may see it: a member of its organisation, or
+    an officer or admin. Anyone else gets None (answered as 404)."""
+    query = Application.select(
+        *Application.all_columns(),
+        Application.organisation.name.as_alias("organisation_name"),
+        Application.call.title.as_alias("call_title"),
+        Application.call.closes_at.as_alias("call_closes_at"),
+        Application.call.status.as_alias("call_status"),
+        Application.call.opens_at.as_alias("call_opens_at"),
+        Application.call.min_award_cents.as_alias("call_min_award_cents"),
+        Application.call.max_award_cents.as_alias("call_max_award_cents"),
+        Application.call.max_rate_bp.as_alias("call_max_rate_bp"),
+        Application.call.funder.name.as_alias("funder_name"),
+        Application.call.funder.address.as_alias("funder_address"),
+        Application.organisation.street.as_alias("organisation_street"),
+        Application.organisation.postcode.as_alias("organisation_postcode"),
+        Application.organisation.city.as_alias("organisation_city"),
+        Application.form_version.form.as_alias("form"),
+        Application.form_version.documents.as_alias("documents"),
+    ).where(Application.id == app_id)
+    if not user.has_role(*STAFF_ROLES):
+        members = Membership.select(Membership.organisation).where(Membership.user == user.id)
+        query = query.where(Application.organisation.is_in(members))
+    row = await query.first()
+    if row is None:
+        return None
+    for key in ("answers", "budget", "form"):
+        row[key] = _json(row[key])
+    row["documents"] = _json(row["documents"]) or []
+    return row
+
+
+async def applications_of(user_id: int) -> list[dict]:
+    members = Membership.select(Membership.organisation).where(Membership.user == user_id)
+    return (
+        await Application.select(
+            Application.id,
+            Application.reference,
+            Application.title,
+            Application.status,
+            Application.updated_at,
+            Application.call.title.as_alias("call_title"),
+            Application.call.closes_at.as_alias("call_closes_at"),
+            Application.organisation.name.as_alias("organisation_name"),
+        )
+        .where(Application.organisation.is_in(members))
+        .order_by(Application.updated_at, ascending=False)
+    )
+
+
+def is_editable(app: dict, at: datetime | None = None) -> bool:
+    at = at or now()
+    if app["status"] == ApplicationStatus.draft:
+        return app["call_status"] == CallStatus.published and at < app["call_closes_at"]
+    if app["status"] == ApplicationStatus.to_complete:
+        return app["complete_by"] is None or at < app["complete_by"]
+    return False
+
+
+def applicant_status(app: dict) -> str:
+    """Decisions stay private until published: applicants see « under review »."""
+    if app["status"] in ("reviewed", "awarded", "rejected", "waitlisted") and not app.get(
+        "decision_published"
+    ):
+        return "in_review"
+    return app["status"]
+
+
+# --- Saving a draft --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    version: int
+    at: datetime
+
+
+async def save_draft(
+    app_id: int, *, user: CurrentUser, version: int, raw: dict[str, Any], actor: Actor
+) -> Saved:
+    """Save answers, title and budget together, or nothing.
+
+    ``version`` is the one the person started from: if someone saved since, the save
+    is refused with ``Conflict`` (carrying the other version), never overwritten."""
+    app = await application_for(user, app_id)
+    if app is None:
+        raise ApplicationError("not_found")
+    if not is_editable(app):
+        raise ApplicationError("not_editable")
+    answers, errors = formspec.clean_answers(app["form"], raw)
+    budget, budget_errors = budgets.parse(raw)
+    title = (raw.get("title") or "").strip()
+    if len(title) > 250:
+        errors["title"] = "too_long"
+    errors.update(budget_errors)
+    if errors:
+        raise ApplicationError("invalid", errors)
+    at = now()
+    async with write_transaction():
+        updated = (
+            await Application.update(
+                {
+                    Application.answers: json.dumps(answers),
+                    Application.budget: json.dumps(budget.as_json()),
+                    Application.requested_cents: budget.requested,
+                    Application.title: title,
+                    Application.version: Application.version + 1,
+                    Application.updated_at: at,
+                    Application.updated_by: user.id,
+                }
+            )
+            .where(
+                (Application.id == app_id)
+                & (Application.version == version)
+                & Application.status.is_in(list(states.EDITABLE))
+            )
+            .returning(Application.version)
+        )
+        if not updated:
+            current = await application_for(user, app_id)
+            raise Conflict(current)
+    return Saved(version=updated[0]["version"], at=at)
+
+
+# --- Attachments ------------------------------------------------------------------------------
+
+
+async def current_attachments(app_id: int) -> list[dict]:
+    return (
+        await Attachment.select(
+            Attachment.id,
+            Attachment.document_key,
+            Attachment.original_name,
+            Attachment.size,
+            Attachment.sha256,
+            Attachment.kind,
+            Attachment.uploaded_at,
+        )
+        .where((Attachment.application == app_id) & Attachment.superseded_at.is_null())
+        .order_by(Attachment.id)
+    )
+
+
+async def attachment_history(app_id: int) -> list[dict]:
+    return (
+        await Attachment.select(
+            Attachment.id,
+            Attachment.document_key,
+            Attachment.original_name,
+            Attachment.size,
+            Attachment.sha256,
+            Attachment.uploaded_at,
+            Attachment.superseded_at,
+        )
+        .where(Attachment.application == app_id)
+        .order_by(Attachment.id)
+    )
+
+
+def document_spec(app: dict, key: str) -> dict | None:
+    """The call's document (or the form's file field) this key names."""
+    for document in app["documents"]:
+        if document["key"] == key:
+            return document
+    field = formspec.field_by_key(app["form"], key)
+    if field and field["type"] == "file":
+        return {
+            "key": key,
+            "label": field["label"],
+            "required": field["required"],
+            "kinds": ["pdf", "image", "office", "opendocument"],
+            "max_mb": 20,
+        }
+    return None
+
+
+async def add_attachment(
+    app_id: int, document_key: str, stored: Any, *, user: CurrentUser, actor: Actor
+) -> int:
+    """Attach a stored file; the previous version of that document is kept, superseded."""
+    async with write_transaction():
+        row = await for_update(
+            Application.select(Application.status).where(Application.id == app_id)
+        ).first()
+        if row is None or row["status"] not in states.EDITABLE:
+            raise ApplicationError("not_editable")
+        await Attachment.update({Attachment.superseded_at: now()}).where(
+            (Attachment.application == app_id)
+            & (Attachment.document_key == document_key)
+            & Attachment.superseded_at.is_null()
+        )
+        rows = await Attachment.insert(
+            Attachment(
+                application=app_id,
+                document_key=document_key,
+                storage_id=stored.storage_id,
+                original_name=stored.original_name,
+                size=stored.size,
+                sha256=stored.sha256,
+                kind=stored.kind,
+                content_type=stored.content_type,
+                uploaded_by=user.id,
+            )
+        ).returning(Attachment.id)
+        await Application.update(
+            {Application.updated_at: now(), Application.updated_by: user.id}
+        ).where(Application.id == app_id)
+        await _audit(
+            "applications.document_added",
+            actor,
+            app_id,
+            document=document_key,
+            sha256=stored.sha256,
+        )
+    return rows[0]["id"]
+
+
+async def attachment_for(user: CurrentUser, app_id: int, attachment_id: int) -> dict | None:
+    """A document of an application this person may see, else None."""
+    if await application_for(user, app_id) is None:
+        return None
+    return (
+        await Attachment.select()
+        .where((Attachment.id == attachment_id) & (Attachment.application == app_id))
+        .first()
+    )
+
+
+# --- Submission --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    code: str
+    anchor: str  # the id of the field to fix
+    label: str = ""
+
+
+async def submission_problems(app: dict) -> list[Problem]:
+    """Everything missing or wrong, with where to fix it."""
+    found: list[Problem] = []
+    if not app["title"]:
+        found.append(Problem("title_missing", "field-title"))
+    attachments = {a["document_key"] for a in await current_attachments(app["id"])}
+    for field in formspec.missing_answers(app["form"], app["answers"], attachments):
+        found.append(Problem("answer_missing", f"field-{field['key']}", field["label"]))
+    for document in app["documents"]:
+        if document["required"] and document["key"] not in attachments:
+            found.append(
+                Problem("document_missing", f"document-{document['key']}", document["label"])
+            )
+    budget = budgets.from_json(app["budget"], app["requested_cents"])
+    for code in budgets.problems(
+        budget,
+        min_cents=app["call_min_award_cents"],
+        max_cents=app["call_max_award_cents"],
+        max_rate_bp=app["call_max_rate_bp"],
+    ):
+        found.append(Problem(code, "budget"))
+    return found
+
+
+def content_hash(app: dict, attachments: list[dict]) -> str:
+    """SHA-256 of what was submitted: answers, budget and every document's hash."""
+    content = {
+        "reference": app["reference"],
+        "title": app["title"],
+        "requested_cents": app["requested_cents"],
+        "answers": app["answers"],
+        "budget": app["budget"],
+        "form_version": app["form_version"],
+        "documents": sorted((a["document_key"], a["sha256"]) for a in attachments),
+    }
+    return hashlib.sha256(
+        json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+
+
+async def _next_reference(call_id: int, prefix: str) -> str:
+    count = await Application.count().where(
+        (Application.call == call_id) & Application.reference.is_not_null()
+    )
+    return f"{prefix}-{count + 1:04d}"
+
+
+async def submit(app_id: int, *, user: CurrentUser, actor: Actor, receipts) -> dict:
+    """Submit before the deadline (server clock, to the second) with nothing missing;
+    the file gets its reference number, the SHA-256 of its content and a receipt.
+
+    ``receipts`` (``applications.receipts.Receipts``) writes the receipt PDF; it is
+    removed again if the transaction fails."""
+    written: str | None = None
+    try:
+        async with write_transaction():
+            app = await application_for(user, app_id)
+            if app is None:
+                raise ApplicationError("not_found")
+            # One submitter at a time per call: reference numbers never collide.
+            await for_update(Call.select(Call.id).where(Call.id == app["call"])).first()
+            app = await application_for(user, app_id)
+            if app is None:
+                raise ApplicationError("not_found")
+            at = now()
+            if not states.can("submit", app["status"], "applicant"):
+                raise ApplicationError("not_editable")
+            if app["status"] == ApplicationStatus.draft and at >= app["call_closes_at"]:
+                raise ApplicationError("deadline_passed")
+            if (
+                app["status"] == ApplicationStatus.to_complete
+                and app["complete_by"]
+                and at >= app["complete_by"]
+            ):
+                raise ApplicationError("deadline_passed")
+            problems = await submission_problems(app)
+            if problems:
+                raise ApplicationError("incomplete", problems)
+            call = await calls.get_call(app["call"])
+            app["reference"] = app["reference"] or await _next_reference(
+                app["call"], call["reference_prefix"]
+            )
+            attachments = await current_attachments(app_id)
+            app["content_sha256"] = content_hash(app, attachments)
+            app["submitted_at"] = at
+            written = await receipts.write(app, attachments)
+            await Application.update(
+                {
+                    Application.status: ApplicationStatus.submitted,
+                    Application.reference: app["reference"],
+                    Application.submitted_at: at,
+                    Application.content_sha256: app["content_sha256"],
+                    Application.receipt_file: written,
+                    Application.version: Application.version + 1,
+                    Application.updated_at: at,
+                    Application.updated_by: user.id,
+                }
+            ).where(Application.id == app_id)
+            await _audit(
+                "applications.submitted",
+                actor,
+                app_id,
+                reference=app["reference"],
+                sha256=app["content_sha256"],
+            )
+            members = await Membership.select(
+                Membership.user.email.as_alias("email"),
+                Membership.user.language.as_alias("language"),
+            ).where(Membership.organisation == app["organisation"])
+            for member in members:
+                await enqueue_email(
+                    to=member["email"],
+                    template="application_submitted",
+                    language=member["language"],
+                    context={
+                        "reference": app["reference"],
+                        "call": app["call_title"],
+                        "title": app["title"],
+                        "organisation": app["organisation_name"],
+                        "sha256": app["content_sha256"],
+                        "submitted_at": at.isoformat(),
+                    },
+                )
+    except BaseException:
+        if written:
+            receipts.discard(written)
+        raise
+    return app
+
+
+async def withdraw(app_id: int, *, user: CurrentUser, actor: Actor) -> None:
+    async with write_transaction():
+        app = await application_for(user, app_id)
+        if app is None or not await is_member(user.id, app["organisation"]):
+            raise ApplicationError("not_found")
+        if not states.can("withdraw", app["status"], "applicant"):
+            raise ApplicationError("not_withdrawable")
+        await Application.update(
+            {
+                Application.status: ApplicationStatus.withdrawn,
+                Application.updated_at: now(),
+                Application.version: Application.version + 1,
+            }
+        ).where(Application.id == app_id)
+        await _audit("applications.withdrawn", actor, app_id, previous=app["status"])
+
+
+async def is_member(user_id: int, organisation_id: int) -> bool:
+    return await Membership.exists().where(
+        (Membership.organisation == organisation_id) & (Membership.user == user_id)
+    )
+
+
+async def request_completion(
+    app_id: int,
+    *,
+    message: str,
+    complete_by: datetime,
+    user: CurrentUser,
+    actor: Actor,
+    base_url: str,
+) -> None:
+    """An officer sends the file back « à compléter » with a message and a deadline."""
+    if not message.strip():
+        raise ApplicationError("message_required")
+    if complete_by <= now():
+        raise ApplicationError("deadline_past")
+    async with write_transaction():
+        app = await application_for(user, app_id)
+        if app is None:
+            raise ApplicationError("not_found")
+        if not states.can("request_completion", app["status"], "officer"):
+            raise ApplicationError("transition")
+        await Application.update(
+            {
+                Application.status: ApplicationStatus.to_complete,
+                Application.completion_message: message.strip()[:5000],
+                Application.complete_by: complete_by,
+                Application.version: Application.version + 1,
+                Application.updated_at: now(),
+            }
+        ).where(Application.id == app_id)
+        await _audit("applications.sent_back", actor, app_id, complete_by=complete_by.isoformat())
+        members = await Membership.select(
+            Membership.user.email.as_alias("email"), Membership.user.language.as_alias("language")
+        ).where(Membership.organisation == app["organisation"])
+        for member in members:
+            await enqueue_email(
+                to=member["email"],
+                template="application_to_complete",
+                language=member["language"],
+                context={
+                    "reference": app["reference"],
+                    "message": message.strip(),
+                    "url": f"{base_url}/dossiers/{app_id}",
+                },
+            )
+
+
+async def history(app_id: int) -> list[dict]:
+    entries, _total = await audit.search(object_type="application", object_id=app_id, limit=200)
+    return entries
+
+
+# --- Staff table -------------------------------------------------------------------------------
+
+
+@dataclass
+class TableQuery:
+    status: str = ""
+    organisation: str = ""
+    q: str = ""
+    min_cents: int | None = None
+    max_cents: int | None = None
+    submitted_from: datetime | None = None
+    submitted_until: datetime | None = None
+    sort: str = "reference"
+    descending: bool = False
+    page: int = 1
+
+
+def _table_conditions(call_id: int, query: TableQuery) -> list:
+    conditions = [Application.call == call_id]
+    if query.status:
+        conditions.append(Application.status == query.status)
+    if query.organisation:
+        conditions.append(Application.organisation.name.ilike(f"%{query.organisation}%"))
+    if query.q:
+        pattern = f"%{query.q}%"
+        conditions.append(
+            Application.title.ilike(pattern)
+            | Application.reference.ilike(pattern)
+            | Application.organisation.name.ilike(pattern)
+        )
+    if query.min_cents is not None:
+        conditions.append(Application.requested_cents >= query.min_cents)
+    if query.max_cents is not None:
+        conditions.append(Application.requested_cents <= query.max_cents)
+    if query.submitted_from is not None:
+        conditions.append(Application.submitted_at >= query.submitted_from)
+    if query.submitted_until is not None:
+        conditions.append(Application.submitted_at < query.submitted_until)
+    return conditions
+
+
+TABLE_COLUMNS = (
+    Application.id,
+    Application.reference,
+    Application.title,
+    Application.status,
+    Application.requested_cents,
+    Application.submitted_at,
+    Application.updated_at,
+)
+
+
+async def staff_table(call_id: int, query: TableQuery) -> tuple[list[dict], int]:
+    """One page of the call's applications, filtered and sorted in SQL (two queries,
+    whatever the number of rows)."""
+    conditions = _table_conditions(call_id, query)
+    column = SORTS.get(query.sort, Application.reference)
+    rows = (
+        await Application.select(
+            *TABLE_COLUMNS, Application.organisation.name.as_alias("organisation_name")
+        )
+        .where(*conditions)
+        .order_by(column, ascending=not query.descending)
+        .order_by(Application.id)
+        .limit(PAGE_SIZE)
+        .offset((max(query.page, 1) - 1) * PAGE_SIZE)
+    )
+    total = await Application.count().where(*conditions)
+    return rows, total
+
+
+async def iter_table(call_id: int, query: TableQuery, batch_size: int = 500) -> AsyncIterator[dict]:
+    """Every matching application, in id order, ``batch_size`` at a time (exports)."""
+    conditions = _table_conditions(call_id, query)
+    last_id = 0
+    while True:
+        rows = (
+            await Application.select(
+                *TABLE_COLUMNS,
+                Application.organisation.name.as_alias("organisation_name"),
+                Application.organisation.siret.as_alias("siret"),
+            )
+            .where(Application.id > last_id, *conditions)
+            .order_by(Application.id)
+            .limit(batch_size)
+        )
+        for row in rows:
+            yield row
+        if len(rows) < batch_size:
+            return
+        last_id = rows[-1]["id"]
+
+
+async def organisation_name(organisation_id: int) -> str:
+    row = (
+        await Organisation.select(Organisation.name)
+        .where(Organisation.id == organisation_id)
+        .first()
+    )
+    return row["name"] if row else ""

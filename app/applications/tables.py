@@ -1,0 +1,69 @@
+from enum import StrEnum
+
+from piccolo.columns import JSON, BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from app.accounts.tables import User
+from app.calls.tables import Call, FormVersion
+from app.organisations.tables import Organisation
+
+
+class ApplicationStatus(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    to_complete = "to_complete"
+    eligible = "eligible"
+    ineligible = "ineligible"
+    in_review = "in_review"
+    reviewed = "reviewed"
+    awarded = "awarded"
+    rejected = "rejected"
+    waitlisted = "waitlisted"
+    withdrawn = "withdrawn"
+
+
+class Application(Table):
+    """A file (dossier de candidature) of one organisation to one call. Never deleted:
+    calls, organisations and form versions it points to are kept (RESTRICT)."""
+
+    call = ForeignKey(Call, on_delete=OnDelete.restrict, index=True)
+    organisation = ForeignKey(Organisation, on_delete=OnDelete.restrict, index=True)
+    form_version = ForeignKey(FormVersion, on_delete=OnDelete.restrict)
+    status = Varchar(
+        length=12, choices=ApplicationStatus, default=ApplicationStatus.draft, index=True
+    )
+    reference = Varchar(length=30, null=True, default=None, unique=True)
+    title = Varchar(length=250, default="")
+    requested_cents = BigInt(default=0, index=True)
+    answers = JSON(default="{}")
+    budget = JSON(default="{}")
+    # Optimistic concurrency: a save names the version it started from.
+    version = Integer(default=1)
+    created_at = Timestamptz(default=TimestamptzNow())
+    created_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    updated_at = Timestamptz(default=TimestamptzNow(), index=True)
+    updated_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    submitted_at = Timestamptz(null=True, default=None, index=True)
+    content_sha256 = Varchar(length=64, null=True, default=None)
+    receipt_file = Varchar(length=64, null=True, default=None)
+    # Sent back « à compléter »: the officer's message and the response deadline.
+    completion_message = Text(default="")
+    complete_by = Timestamptz(null=True, default=None)
+
+
+class Attachment(Table):
+    """A document of an application; replacing one keeps the previous version."""
+
+    application = ForeignKey(Application, on_delete=OnDelete.restrict, index=True)
+    document_key = Varchar(length=20)
+    storage_id = Varchar(length=64, unique=True)
+    original_name = Varchar(length=255)
+    size = BigInt()
+    sha256 = Varchar(length=64)
+    kind = Varchar(length=20)
+    content_type = Varchar(length=100)
+    uploaded_at = Timestamptz(default=TimestamptzNow())
+    uploaded_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    superseded_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,389 @@
+"""An association's journey: eligibility, draft, budget, documents, submission with
+its receipt, deadline; and the staff's table."""
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+from pypdf import PdfReader
+
+from app.applications.tables import Application, Attachment
+from app.calls import services as calls
+from app.calls.tables import Call
+from app.core.money import format_amount
+from tests.factories import (
+    MINIMAL_PDF,
+    csrf_token,
+    emails_to,
+    make_application,
+    make_call,
+    make_organisation,
+    make_user,
+    post_form,
+    run,
+    sign_in,
+    sign_out,
+)
+
+
+def call_of(client, call_id):
+    return run(client, calls.get_call, call_id)
+
+
+def field_key(client, call_id):
+    return call_of(client, call_id)["form"]["sections"][0]["fields"][0]["key"]
+
+
+def draft_of(client, app_id):
+    row = run(client, lambda: Application.select().where(Application.id == app_id).first().run())
+    row["answers"] = (
+        json.loads(row["answers"]) if isinstance(row["answers"], str) else row["answers"]
+    )
+    return row
+
+
+BALANCED = {
+    "title": "École du web",
+    "requested": "200 000",
+    "budget_charges_64": "180 000",
+    "budget_charges_60": "70 000",
+    "budget_produits_74_etat": "50 000",
+}
+
+
+def test_a_blocking_eligibility_answer_creates_nothing(client):
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    org = make_organisation(client, owner)
+    call_id = make_call(client, officer)
+    run(
+        client,
+        calls.add_eligibility_question,
+        call_id,
+        {
+            "label": "Existe depuis un an ?",
+            "blocking": "no",
+            "explanation": "Réservé aux structures d’un an.",
+        },
+        actor=calls.Actor(user_id=officer["id"]),
+    )
+    run(client, calls.transition, call_id, "publish", actor=calls.Actor(user_id=officer["id"]))
+    key = call_of(client, call_id)["eligibility"][0]["key"]
+    sign_in(client, owner)
+    response = post_form(
+        client, f"/appels/{call_id}/candidater", {"organisation": str(org), key: "no"}
+    )
+    assert response.status_code == 422
+    assert "Réservé aux structures d’un an." in response.text
+    assert run(client, lambda: Application.count().where(Application.call == call_id).run()) == 0
+    ok = post_form(client, f"/appels/{call_id}/candidater", {"organisation": str(org), key: "yes"})
+    assert ok.status_code == 303 and ok.headers["location"].startswith("/dossiers/")
+    sign_out(client)
+
+
+def test_the_journey_to_a_submitted_file_with_its_receipt(client):
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    org = make_organisation(client, owner, name="Le PoleS test")
+    call_id = make_call(client, officer, publish=True, max_award_cents=30_000_000)
+    app_id = make_application(client, owner, org, call_id)
+    sign_in(client, owner)
+
+    # Nothing filled: the summary lists each missing part with a link to it.
+    summary = client.get(f"/dossiers/{app_id}/deposer")
+    assert "Donnez un titre à votre projet." in summary.text
+    assert "Répondez à « Description »." in summary.text
+    assert "Joignez « Statuts »." in summary.text
+    assert "Indiquez le montant demandé." in summary.text
+
+    # The plain « Enregistrer » button (no JavaScript).
+    key = field_key(client, call_id)
+    version = draft_of(client, app_id)["version"]
+    saved = post_form(
+        client,
+        f"/dossiers/{app_id}",
+        {**BALANCED, key: "Former des développeurs web.", "version": str(version)},
+    )
+    assert saved.status_code == 303
+    row = draft_of(client, app_id)
+    assert (
+        row["requested_cents"] == 20_000_000
+        and row["answers"][key] == "Former des développeurs web."
+    )
+    page = client.get(f"/dossiers/{app_id}").text
+    assert 'value="200 000"' in page  # shown back the French way
+    assert format_amount(25_000_000, "fr_FR") in page  # totals
+
+    # Upload the required document (streamed, CSRF as the first field).
+    document = call_of(client, call_id)["documents"][0]["key"]
+    uploaded = client.post(
+        f"/dossiers/{app_id}/pieces/{document}",
+        files=[
+            ("_csrf_token", (None, csrf_token(client))),
+            ("file", ("statuts.pdf", MINIMAL_PDF, "application/pdf")),
+        ],
+        follow_redirects=False,
+    )
+    assert uploaded.status_code == 303, uploaded.text
+
+    done = post_form(client, f"/dossiers/{app_id}/deposer")
+    assert done.status_code == 303, done.text
+    row = draft_of(client, app_id)
+    assert row["status"] == "submitted"
+    prefix = call_of(client, call_id)["reference_prefix"]
+    assert row["reference"] == f"{prefix}-0001"
+    assert len(row["content_sha256"]) == 64
+
+    receipt = client.get(f"/dossiers/{app_id}/accuse-de-reception.pdf")
+    assert receipt.status_code == 200 and receipt.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(receipt.content)).pages)
+    assert "Accusé de réception" in text
+    assert row["reference"] in text and row["content_sha256"] in text.replace("\n", "")
+    assert "200\u202f000,00" in text and "Le PoleS test" in text
+
+    (message,) = [
+        m for m in emails_to(client, owner["email"]) if m["template"] == "application_submitted"
+    ]
+    assert row["reference"] in message["subject"]
+
+    # Submitted: read-only.
+    assert (
+        post_form(
+            client, f"/dossiers/{app_id}", {**BALANCED, "version": str(row["version"])}
+        ).status_code
+        == 422
+    )
+    sign_out(client)
+
+
+def test_a_stale_save_is_refused_and_shows_the_other_version(client):
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    org = make_organisation(client, owner)
+    call_id = make_call(client, officer, publish=True)
+    app_id = make_application(client, owner, org, call_id)
+    key = field_key(client, call_id)
+    start = draft_of(client, app_id)["version"]
+    sign_in(client, owner)
+    first = post_form(
+        client,
+        f"/dossiers/{app_id}/enregistrer",
+        {"title": "Version A", key: "Texte A", "version": str(start)},
+    )
+    assert first.status_code == 200 and "Enregistré à" in first.text
+    assert f'value="{start + 1}"' in first.text and 'hx-swap-oob="true"' in first.text
+    stale = post_form(
+        client,
+        f"/dossiers/{app_id}/enregistrer",
+        {"title": "Version B", key: "Texte B", "version": str(start)},
+    )
+    assert stale.status_code == 409 and "Non enregistré" in stale.text
+    assert draft_of(client, app_id)["title"] == "Version A"
+    page = post_form(
+        client, f"/dossiers/{app_id}", {"title": "Version B", key: "Texte B", "version": str(start)}
+    )
+    assert page.status_code == 409
+    assert 'value="Version B"' in page.text  # what was typed is kept
+    assert "Texte A" in page.text  # the other version is shown
+    sign_out(client)
+
+
+def test_bad_amounts_are_refused_field_by_field_and_nothing_is_saved(client):
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    org = make_organisation(client, owner)
+    call_id = make_call(client, officer, publish=True)
+    app_id = make_application(client, owner, org, call_id)
+    version = draft_of(client, app_id)["version"]
+    sign_in(client, owner)
+    response = post_form(
+        client,
+        f"/dossiers/{app_id}",
+        {"title": "T", "requested": "12,345", "budget_charges_60": "abc", "version": str(version)},
+    )
+    assert response.status_code == 422
+    assert "Milliers ou décimales" in response.text and "Indiquez un montant" in response.text
+    assert 'value="abc"' in response.text
+    assert draft_of(client, app_id)["version"] == version
+    sign_out(client)
+
+
+def test_budget_rules_block_submission(client):
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    org = make_organisation(client, owner)
+    call_id = make_call(client, officer, publish=True, max_rate_bp=5000)
+    app_id = make_application(client, owner, org, call_id)
+    sign_in(client, owner)
+    version = draft_of(client, app_id)["version"]
+    post_form(
+        client,
+        f"/dossiers/{app_id}",
+        {
+            "title": "T",
+            "requested": "100 000",
+            "budget_charges_60": "150 000",
+            "budget_charges_86": "10 000",
+            "version": str(version),
+        },
+    )
+    summary = client.get(f"/dossiers/{app_id}/deposer").text
+    assert "n’est pas équilibré" in summary
+    assert "contributions en nature (86 et 87)" in summary
+    assert "part maximale" in summary  # 100 000 of 150 000 > 50 %
+    sign_out(client)
+
+
+def test_disguised_executable_and_oversized_files_are_refused_and_leave_nothing(client, settings):
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    org = make_organisation(client, owner)
+    call_id = make_call(client, officer, publish=True)
+    app_id = make_application(client, owner, org, call_id)
+    document = call_of(client, call_id)["documents"][0]["key"]
+    files_dir = settings.data_dir / "files"
+    before = sorted(p for p in files_dir.rglob("*") if p.is_file()) if files_dir.exists() else []
+    sign_in(client, owner)
+
+    def send(name, content):
+        return client.post(
+            f"/dossiers/{app_id}/pieces/{document}",
+            files=[
+                ("_csrf_token", (None, csrf_token(client))),
+                ("file", (name, content, "application/pdf")),
+            ],
+            follow_redirects=False,
+        )
+
+    exe = send("programme.pdf", b"MZ\x90\x00" + b"\x00" * 2000)
+    assert exe.status_code == 422 and "programme" in exe.text
+    big = send("gros.pdf", b"%PDF-1.4\n" + b"0" * (1024 * 1024 + 10))  # the document allows 1 MB
+    assert big.status_code == 413 and "dépasse la taille" in big.text
+    after = sorted(p for p in files_dir.rglob("*") if p.is_file()) if files_dir.exists() else []
+    assert after == before
+    assert (
+        run(client, lambda: Attachment.count().where(Attachment.application == app_id).run()) == 0
+    )
+    sign_out(client)
+
+
+def test_after_the_deadline_submission_is_refused_and_the_draft_kept(client):
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    org = make_organisation(client, owner)
+    call_id = make_call(client, officer, publish=True)
+    app_id = make_application(client, owner, org, call_id)
+    run(
+        client,
+        lambda: (
+            Call.update({Call.closes_at: datetime.now(UTC) - timedelta(seconds=1)})
+            .where(Call.id == call_id)
+            .run()
+        ),
+    )
+    sign_in(client, owner)
+    response = post_form(client, f"/dossiers/{app_id}/deposer")
+    assert response.status_code == 422
+    assert "date limite est passée" in response.text
+    assert draft_of(client, app_id)["status"] == "draft"
+    assert "ne peut plus être modifié" in client.get(f"/dossiers/{app_id}").text
+    sign_out(client)
+
+
+def test_staff_table_filters_and_exports(client):
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    call_id = make_call(client, officer, publish=True)
+    ids = []
+    for i in range(3):
+        org = make_organisation(client, owner, name=f"Association {i} filtre")
+        ids.append(make_application(client, owner, org, call_id))
+    run(
+        client,
+        lambda: (
+            Application.update({Application.requested_cents: 5_000_000})
+            .where(Application.id == ids[0])
+            .run()
+        ),
+    )
+    sign_in(client, officer)
+    table = client.get(f"/instruction/appels/{call_id}/dossiers")
+    assert "3 dossiers" in table.text
+    filtered = client.get(f"/instruction/appels/{call_id}/dossiers", params={"min": "40 000"})
+    assert "1 dossier" in filtered.text and "Association 0 filtre" in filtered.text
+    partial = client.get(
+        f"/instruction/appels/{call_id}/dossiers",
+        params={"q": "Association 1"},
+        headers={"hx-request": "true"},
+    )
+    assert (
+        "<html" not in partial.text
+        and "Association 1 filtre" in partial.text
+        and "Association 2 filtre" not in partial.text
+    )
+    export = client.get(f"/instruction/appels/{call_id}/dossiers/export.csv")
+    lines = export.text.lstrip("\ufeff").strip().splitlines()
+    assert lines[0].startswith("reference;organisation;siret") and len(lines) == 4
+    assert any(";50000.00;" in line for line in lines)
+    bad = client.get(f"/instruction/appels/{call_id}/dossiers", params={"min": "abc"})
+    assert "Indiquez un montant" in bad.text
+    sign_out(client)
+
+
+def test_other_organisations_cannot_reach_a_file_or_its_documents(client):
+    officer, owner, stranger = (
+        make_user(client, roles=["officer"]),
+        make_user(client),
+        make_user(client),
+    )
+    org = make_organisation(client, owner)
+    call_id = make_call(client, officer, publish=True)
+    app_id = make_application(client, owner, org, call_id)
+    from tests.factories import attach_pdf
+
+    document = call_of(client, call_id)["documents"][0]["key"]
+    attachment = attach_pdf(client, owner, app_id, document)
+    sign_in(client, stranger)
+    assert client.get(f"/dossiers/{app_id}").status_code == 404
+    assert client.get(f"/dossiers/{app_id}/pieces/{attachment}").status_code == 404
+    sign_out(client)
+    sign_in(client, owner)
+    download = client.get(f"/dossiers/{app_id}/pieces/{attachment}")
+    assert download.status_code == 200 and download.content == MINIMAL_PDF
+    assert download.headers["content-disposition"].startswith("attachment")
+    sign_out(client)
+
+
+def test_withdraw_and_send_back_to_complete(client):
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    org = make_organisation(client, owner)
+    call_id = make_call(client, officer, publish=True)
+    app_id = make_application(client, owner, org, call_id)
+    run(
+        client,
+        lambda: (
+            Application.update({Application.status: "submitted", Application.reference: "X-1"})
+            .where(Application.id == app_id)
+            .run()
+        ),
+    )
+    sign_in(client, officer)
+    later = (
+        (datetime.now(UTC) + timedelta(days=10)).astimezone(calls.PARIS).strftime("%Y-%m-%dT%H:%M")
+    )
+    assert (
+        post_form(
+            client,
+            f"/instruction/dossiers/{app_id}/a-completer",
+            {"message": "", "complete_by": later},
+        ).status_code
+        == 422
+    )
+    sent = post_form(
+        client,
+        f"/instruction/dossiers/{app_id}/a-completer",
+        {"message": "Le RIB manque.", "complete_by": later},
+    )
+    assert sent.status_code == 303
+    sign_out(client)
+    assert draft_of(client, app_id)["status"] == "to_complete"
+    assert any(
+        m["template"] == "application_to_complete" for m in emails_to(client, owner["email"])
+    )
+    sign_in(client, owner)
+    assert "Le RIB manque." in client.get(f"/dossiers/{app_id}").text
+    assert post_form(client, f"/dossiers/{app_id}/retirer").status_code == 303
+    assert draft_of(client, app_id)["status"] == "withdrawn"
+    sign_out(client)
