@@ -52,7 +52,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if settings.production:
         print("guichet: refusing to load demo data when GUICHET_ENV=production", file=sys.stderr)
         return 2
-    loaded = asyncio.run(_with_database(settings, lambda: demo.load(if_empty=args.if_empty)))
+    loaded = asyncio.run(
+        _with_database(settings, lambda: demo.load(if_empty=args.if_empty, settings=settings))
+    )
     if loaded:
         print(demo.accounts_text())
     else:

@@ -9,10 +9,26 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from app.accounts.services import Actor, count_users, create_user, user_id_by_email
+import anyio
+from stdnum import iban, luhn
+
+from app.accounts.services import (
+    Actor,
+    count_users,
+    create_user,
+    load_current_user,
+    user_id_by_email,
+)
 from app.accounts.tables import StaffRole
+from app.applications import services as applications
+from app.applications.receipts import Receipts
+from app.applications.services import member_organisations
+from app.applications.tables import Application
 from app.calls import formspec
 from app.calls import services as calls
+from app.calls.tables import Call
+from app.core.pdf import LetterBuilder, Letterhead
+from app.core.storage import FileStorage
 from app.funders.services import ensure_funder, list_funders
 from app.organisations.services import clean_organisation, create_organisation
 
@@ -113,11 +129,10 @@ ORGANISATIONS = [
 
 
 def _demo_form() -> dict:
-    form = formspec.add_section(formspec.empty_form(), "Le projet")
+    form = formspec.add_section(formspec.empty_form(), "Description")
     form = formspec.add_section(form, "Le public et les territoires")
     project, public = form["sections"][0]["key"], form["sections"][1]["key"]
     fields = [
-        (project, {"type": "short_text", "label": "Titre du projet", "required": "yes"}),
         (
             project,
             {
@@ -204,7 +219,6 @@ async def _demo_call(
     opens: datetime,
     closes: datetime,
     region: str,
-    status: str,
 ) -> int:
     call_id = await calls.create_call(
         {
@@ -244,12 +258,231 @@ async def _demo_call(
         await calls.add_document(call_id, document, actor=officer)
     await calls.change_form(call_id, lambda _form: _demo_form(), actor=officer)
     await calls.transition(call_id, "publish", actor=officer)
-    if status == "closed":
-        await calls.transition(call_id, "close", actor=officer)
     return call_id
 
 
-async def load(*, if_empty: bool = True) -> bool:
+POLES_PROJECT = {
+    "title": "L'école du web dans les quartiers prioritaires",
+    "requested": 200_000,
+    "total": 260_000,
+    "answers": {
+        "Titre du projet": "L'école du web",
+        "Résumé du projet": (
+            "Une formation de 10 mois au métier d'intégrateur-développeur web, en chantier "
+            "d'insertion de 12 personnes, en cinq phases : bases du numérique, code intensif, "
+            "production collective, stage en entreprise, recherche d'emploi."
+        ),
+        "Date de démarrage prévue": "2017-09-04",
+        "Durée de la formation (en mois)": "10",
+        "Site web du projet": "https://www.poles.demo.guichet.test",
+        "Publics visés": ["Demandeurs d'emploi", "Jeunes de 16 à 25 ans"],
+        "Le projet se déroule-t-il dans des quartiers prioritaires ?": "yes",
+        "Quels quartiers ?": (
+            "Écoles à Villeneuve-la-Garenne, Pantin et Pierrefitte-sur-Seine ; "
+            "ouvertures prévues à Poissy et Vitry-sur-Seine."
+        ),
+    },
+}
+R2K_PROJECT = {
+    "title": "Chantier connecté",
+    "requested": 60_000,
+    "total": 90_000,
+    "answers": {
+        "Titre du projet": "Chantier connecté",
+        "Résumé du projet": (
+            "Un chantier d'insertion des métiers du bâtiment où les jeunes sans baccalauréat "
+            "apprennent aussi les outils numériques du métier."
+        ),
+        "Date de démarrage prévue": "2027-02-01",
+        "Durée de la formation (en mois)": "6",
+        "Publics visés": ["Jeunes de 16 à 25 ans"],
+        "Le projet se déroule-t-il dans des quartiers prioritaires ?": "no",
+    },
+}
+COOPAXIS_PROJECT = {
+    "title": "Brigades numériques",
+    "requested": 45_000,
+    "total": 70_000,
+    "answers": {
+        "Titre du projet": "Brigades numériques",
+        "Résumé du projet": "Huit semaines pour les 18-25 ans : découvrir les métiers du numérique à Tours.",
+        "Durée de la formation (en mois)": "2",
+    },
+}
+
+# Other applicants to the 2017 call: fictitious associations (names are placeholders).
+_OTHER = [
+    ("Les Ateliers du Code", "Saint-Denis", "93200"),
+    ("Cap Numérique 94", "Créteil", "94000"),
+    ("Réseau Passerelles Numériques", "Paris", "75011"),
+    ("Codeurs Solidaires", "Montreuil", "93100"),
+    ("Fabrique Digitale de l'Essonne", "Évry-Courcouronnes", "91000"),
+    ("Tremplin Web", "Cergy", "95000"),
+    ("Association Pixel Emploi", "Nanterre", "92000"),
+    ("Numérique Pour Tous 77", "Meaux", "77100"),
+    ("Les Bâtisseurs du Web", "Argenteuil", "95100"),
+    ("Data Insertion", "Aubervilliers", "93300"),
+    ("Clic Formation", "Versailles", "78000"),
+    ("Compétences Connectées", "Ivry-sur-Seine", "94200"),
+    ("Mix Numérique", "Bobigny", "93000"),
+    ("Ecole Ouverte du Code", "Paris", "75019"),
+    ("Femmes et Numérique IDF", "Paris", "75013"),
+    ("Sésame Digital", "Sarcelles", "95200"),
+    ("Atelier Réparation Numérique", "Clichy", "92110"),
+    ("Parcours Tech", "Évry-Courcouronnes", "91000"),
+    ("Réseau des Médiateurs", "Saint-Ouen-sur-Seine", "93400"),
+    ("Boussole Numérique", "Melun", "77000"),
+    ("Développeurs de Demain", "Massy", "91300"),
+    ("Le Labo des Métiers", "Trappes", "78190"),
+    ("Formation Sans Frontière", "Paris", "75020"),
+    ("Graines de Codeurs", "Vitry-sur-Seine", "94400"),
+    ("Passeport Emploi Numérique", "Gennevilliers", "92230"),
+    ("Coding Quartiers", "Grigny", "91350"),
+    ("Studio Insertion", "Mantes-la-Jolie", "78200"),
+    ("Inclusion Web Val-d'Oise", "Garges-lès-Gonesse", "95140"),
+    ("Réseau Apprendre Ensemble", "Champigny-sur-Marne", "94500"),
+    ("Digital Égalité", "Noisy-le-Grand", "93160"),
+]
+OTHER_APPLICANTS = [
+    (
+        name,
+        city,
+        postcode,
+        {
+            "title": f"Former au numérique à {city}",
+            "requested": 20_000 + (n * 37_000) % 480_000,
+            "total": (20_000 + (n * 37_000) % 480_000) * 10 // 8 + 5_000,
+            "answers": {
+                "Titre du projet": f"Former au numérique à {city}",
+                "Résumé du projet": f"Un parcours de formation aux métiers du numérique porté par {name}.",
+                "Date de démarrage prévue": "2017-10-02",
+                "Durée de la formation (en mois)": str(3 + n % 9),
+                "Publics visés": ["Demandeurs d'emploi"],
+                "Le projet se déroule-t-il dans des quartiers prioritaires ?": "no",
+            },
+        },
+    )
+    for n, (name, city, postcode) in enumerate(_OTHER, start=1)
+]
+
+
+def _fictitious_organisation(n: int, name: str, city: str, postcode: str, email: str) -> dict:
+    """Well-formed but fictitious identifiers (valid check digits)."""
+    siren8 = f"{84_000_000 + n * 1_013:08d}"
+    siren = siren8 + luhn.calc_check_digit(siren8)
+    siret = siren + "00013"
+    siret = siret[:13] + luhn.calc_check_digit(siret[:13])
+    bban = f"30004{n:05d}{n:011d}{n % 97:02d}"
+    return {
+        "name": name,
+        "legal_form": "association",
+        "siret": siret,
+        "rna": f"W{postcode[:2]}{n:07d}",
+        "street": f"{n} rue de la République",
+        "postcode": postcode,
+        "city": city,
+        "legal_rep_name": f"Présidence Démo {n}",
+        "legal_rep_title": "Président·e",
+        "contact_email": email,
+        "phone": f"01 00 00 {n:02d} {n:02d}",
+        "iban": "FR" + iban.calc_check_digits("FR00" + bban) + bban,
+        "bic": "BNPAFRPP",
+        "description": "",
+    }
+
+
+def _document_pdf(title: str) -> bytes:
+    """A one-page PDF standing for a document an association would upload."""
+    letter = LetterBuilder(letterhead=Letterhead(name="Document de démonstration"), title=title)
+    letter.paragraph(f"{title} — pièce fictive créée pour la démonstration de Guichet.")
+    return letter.build()
+
+
+def _budget_values(requested: int, total: int) -> dict[str, str]:
+    """A balanced CERFA budget around ``requested`` (whole euros)."""
+    staff = total * 60 // 100
+    purchases = total * 15 // 100
+    services = total * 10 // 100
+    other = total - staff - purchases - services
+    state = (total - requested) * 2 // 3
+    fees = total - requested - state
+    return {
+        "requested": str(requested),
+        "budget_charges_64": str(staff),
+        "budget_charges_60": str(purchases),
+        "budget_charges_61": str(services),
+        "budget_charges_62": str(other),
+        "budget_produits_74_etat": str(state),
+        "budget_produits_75": str(fees),
+    }
+
+
+def _answers(form: dict, project: dict) -> dict:
+    by_label = {f["label"]: f["key"] for f in formspec.fields_of(form)}
+    return {
+        by_label[label]: value for label, value in project["answers"].items() if label in by_label
+    }
+
+
+async def _apply(
+    call_id: int, email: str, project: dict, receipts, storage, *, submit: bool
+) -> int:
+    user = await load_current_user(await user_id_by_email(email))
+    org = (await member_organisations(user.id))[0]["id"]
+    actor = Actor(user_id=user.id, label=email)
+    app_id = await applications.start_application(call_id, org, user=user, actor=actor)
+    app = await applications.application_for(user, app_id)
+    raw = {
+        "title": project["title"],
+        **_answers(app["form"], project),
+        **_budget_values(project["requested"], project["total"]),
+    }
+    await applications.save_draft(app_id, user=user, version=app["version"], raw=raw, actor=actor)
+    if not submit:
+        return app_id
+    for document in app["documents"]:
+        stored = await anyio.to_thread.run_sync(
+            lambda d=document: storage.store_bytes(
+                _document_pdf(d["label"]), filename=f"{d['label']}.pdf", kinds={"pdf"}
+            )
+        )
+        await applications.add_attachment(
+            app_id, document["key"], DemoFile(stored), user=user, actor=actor
+        )
+    await applications.submit(app_id, user=user, actor=actor, receipts=receipts)
+    return app_id
+
+
+class DemoFile:
+    def __init__(self, stored):
+        self.storage_id, self.original_name, self.size = (
+            stored.storage_id,
+            stored.filename,
+            stored.size,
+        )
+        self.sha256, self.kind, self.content_type = stored.sha256, stored.kind, stored.content_type
+
+
+async def _date_back(call_id: int, *, opens: datetime, closes: datetime) -> None:
+    """The 2017 call: its dates, and its files submitted in the weeks before the deadline."""
+    await Call.update({Call.opens_at: opens, Call.closes_at: closes}).where(Call.id == call_id)
+    rows = (
+        await Application.select(Application.id)
+        .where(Application.call == call_id)
+        .order_by(Application.id)
+    )
+    for i, row in enumerate(rows):
+        submitted = closes - timedelta(days=40 - i, hours=i % 7, minutes=7 * i % 60)
+        await Application.update(
+            {
+                Application.submitted_at: submitted,
+                Application.updated_at: submitted,
+                Application.created_at: submitted - timedelta(days=10),
+            }
+        ).where(Application.id == row["id"])
+
+
+async def load(*, if_empty: bool = True, settings=None) -> bool:
     """Load the demo data; with ``if_empty``, only into a database without users."""
     if if_empty and await count_users() > 0:
         return False
@@ -265,28 +498,54 @@ async def load(*, if_empty: bool = True) -> bool:
     officer_email = "instruction@demo.guichet.test"
     officer = Actor(user_id=await user_id_by_email(officer_email), label=officer_email)
     funders = {f["slug"]: f["id"] for f in await list_funders()}
-    await _demo_call(
+    receipts = Receipts(settings)
+    storage = FileStorage.from_settings(settings)
+    now = datetime.now(PARIS).replace(second=0, microsecond=0)
+
+    # Île-de-France, 2017: opened now to take the files through the real services,
+    # then dated back to the real call and closed.
+    idf = await _demo_call(
         funders["region-ile-de-france"],
         officer,
         title="Le numérique au service de la formation professionnelle",
         prefix="IDF-2017",
         envelope=2_600_000_000,
         region="Île-de-France",
-        status="closed",
+        opens=now - timedelta(days=1),
+        closes=now + timedelta(days=1),
+    )
+    await _apply(idf, "porteur@demo.guichet.test", POLES_PROJECT, receipts, storage, submit=True)
+    for n, (name, city, postcode, project) in enumerate(OTHER_APPLICANTS, start=1):
+        email = f"porteur{n:02d}@demo.guichet.test"
+        await create_user(email=email, full_name=f"Porteur Démo {n}", password=DEMO_PASSWORD)
+        cleaned, errors = clean_organisation(
+            _fictitious_organisation(n, name, city, postcode, email)
+        )
+        assert not errors, errors
+        await create_organisation(
+            cleaned, actor=Actor(user_id=await user_id_by_email(email), label=email)
+        )
+        await _apply(idf, email, project, receipts, storage, submit=True)
+    await _date_back(
+        idf,
         opens=datetime(2016, 12, 1, 9, 0, tzinfo=PARIS),
         closes=datetime(2017, 3, 17, 12, 0, tzinfo=PARIS),
     )
-    today = datetime.now(PARIS).replace(hour=12, minute=0, second=0, microsecond=0)
-    await _demo_call(
+    await calls.transition(idf, "close", actor=officer)
+
+    cvl = await _demo_call(
         funders["region-centre-val-de-loire"],
         officer,
         title="Compétences numériques et insertion des jeunes",
-        prefix=f"CVL-{today.year}",
+        prefix=f"CVL-{now.year}",
         envelope=300_000_000,
         region="Centre-Val de Loire",
-        status="published",
-        opens=today - timedelta(days=20),
-        closes=today + timedelta(days=40),
+        opens=now.replace(hour=12, minute=0) - timedelta(days=20),
+        closes=now.replace(hour=12, minute=0) + timedelta(days=40),
+    )
+    await _apply(cvl, "r2k@demo.guichet.test", R2K_PROJECT, receipts, storage, submit=True)
+    await _apply(
+        cvl, "coopaxis@demo.guichet.test", COOPAXIS_PROJECT, receipts, storage, submit=False
     )
     return True
 

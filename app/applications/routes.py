@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import tempfile
 from collections.abc import AsyncIterator
 from datetime import datetime
 
+import xlsxwriter
 from litestar import Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
-from litestar.response import Redirect, Stream, Template
+from litestar.response import File, Redirect, Stream, Template
 
 from app.accounts.guards import require_role
 from app.accounts.routes import actor, base_url
@@ -40,8 +44,10 @@ WITHDRAW = "/dossiers/{app_id:int}/retirer"
 UPLOAD = "/dossiers/{app_id:int}/pieces/{key:str}"
 DOWNLOAD = "/dossiers/{app_id:int}/pieces/{attachment_id:int}"
 RECEIPT = "/dossiers/{app_id:int}/accuse-de-reception.pdf"
+MESSAGES = "/dossiers/{app_id:int}/messages"
 STAFF_TABLE = "/instruction/appels/{call_id:int}/dossiers"
 STAFF_EXPORT = "/instruction/appels/{call_id:int}/dossiers/export.csv"
+STAFF_EXPORT_XLSX = "/instruction/appels/{call_id:int}/dossiers/export.xlsx"
 STAFF_FILE = "/instruction/dossiers/{app_id:int}"
 SEND_BACK = "/instruction/dossiers/{app_id:int}/a-completer"
 
@@ -85,6 +91,7 @@ ERRORS = {
     "upload_corrupt": N_("This file looks damaged or suspicious."),
     "upload_macros": N_("Documents with macros are refused."),
     "upload_missing": N_("Choose a file."),
+    "message_too_long": N_("Write at most 5 000 characters."),
     "upload_file_too_large": N_("The file is larger than the limit for this document."),
 }
 
@@ -261,6 +268,7 @@ async def _draft_page(
         now=services.now(),
         upload_error=upload_error,
         accept=storage.accept_attribute,
+        messages=await services.messages(app["id"]),
     )
 
 
@@ -397,6 +405,53 @@ class _Stored:
         self.sha256 = stored.sha256
         self.kind = stored.kind
         self.content_type = stored.content_type
+
+
+MAX_MESSAGE_FILE = 20 * storage.MB
+
+
+@post(
+    MESSAGES,
+    opt={"exclude_from_csrf": True},
+    request_max_body_size=storage.body_limit(MAX_MESSAGE_FILE),
+    include_in_schema=False,
+    name="applications:message",
+)
+async def post_message(request: Request, app_id: FromPath[int]) -> Template | Redirect:
+    """A message with an optional file, from the organisation or the staff (streamed,
+    same checks as documents)."""
+    app = await _visible(request, app_id)
+    staff = not await services.is_member(request.user.id, app["organisation"])
+    back = _url(STAFF_FILE if staff else DRAFT, app_id=app_id) + "#messages"
+    error = None
+    stored = None
+    try:
+        received = await storage.receive_upload(
+            request,
+            max_bytes=MAX_MESSAGE_FILE,
+            text_fields={"body"},
+            kinds=set(storage.DEFAULT_KINDS),
+        )
+        stored = received.file("file")
+        await services.post_message(
+            app_id,
+            received.fields.get("body", ""),
+            _Stored(stored) if stored else None,
+            user=request.user,
+            actor=actor(request),
+            base_url=base_url(request),
+        )
+    except (storage.UploadRefused, storage.UploadTooLarge) as exc:
+        error = error_text("upload_" + exc.code)
+    except ApplicationError as exc:
+        error = error_text(exc.code)
+    if error:
+        if stored is not None:
+            storage.FileStorage.of_app(request.app).delete(stored.storage_id)
+        flash(request, error, "error")
+    else:
+        flash(request, _("Your message is sent."))
+    return Redirect(back, status_code=303)
 
 
 @get(DOWNLOAD, include_in_schema=False, name="applications:download")
@@ -610,27 +665,91 @@ async def staff_export(request: Request, call_id: FromPath[int]) -> Stream:
     )
 
 
+@get(
+    STAFF_EXPORT_XLSX, guards=STAFF, include_in_schema=False, name="applications:staff-export-xlsx"
+)
+async def staff_export_xlsx(request: Request, call_id: FromPath[int]) -> File:
+    """The same table as an Excel workbook, written row by row (constant memory) to a
+    temporary file that is removed once sent."""
+    if await calls.get_call(call_id) is None:
+        raise NotFoundException()
+    query, _form = _table_query(dict(request.query_params))
+    folder = request.app.state.settings.data_dir / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(suffix=".xlsx", dir=folder)
+    os.close(fd)
+    workbook = xlsxwriter.Workbook(name, {"constant_memory": True, "strings_to_formulas": False})
+    try:
+        sheet = workbook.add_worksheet("Dossiers")
+        money = workbook.add_format({"num_format": "#,##0.00"})
+        when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        sheet.write_row(
+            0,
+            0,
+            [
+                "reference",
+                "organisation",
+                "siret",
+                "title",
+                "status",
+                "requested_eur",
+                "submitted_at",
+            ],
+        )
+        row_number = 1
+        async for row in services.iter_table(call_id, query):
+            sheet.write_string(row_number, 0, row["reference"] or "")
+            sheet.write_string(row_number, 1, row["organisation_name"])
+            sheet.write_string(row_number, 2, row["siret"])
+            sheet.write_string(row_number, 3, row["title"])
+            sheet.write_string(row_number, 4, row["status"])
+            sheet.write_number(row_number, 5, float(to_decimal(row["requested_cents"])), money)
+            if row["submitted_at"]:
+                sheet.write_datetime(
+                    row_number, 6, row["submitted_at"].astimezone(PARIS).replace(tzinfo=None), when
+                )
+            row_number += 1
+        workbook.close()
+    except BaseException:
+        workbook.close()
+        os.unlink(name)
+        raise
+    return File(
+        path=name,
+        filename=f"dossiers-appel-{call_id}.xlsx",
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        background=BackgroundTask(os.unlink, name),
+    )
+
+
 def _cell(text: str) -> str:
     """A spreadsheet runs a cell that starts like a formula: keep it text."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-@get(STAFF_FILE, guards=STAFF, include_in_schema=False, name="applications:staff-file")
-async def staff_file(request: Request, app_id: FromPath[int]) -> Template:
-    app = await _visible(request, app_id)
+async def _staff_page(
+    request: Request, app: dict, *, form: FormState | None = None, status_code: int = 200
+) -> Template:
     return render(
         request,
         "applications/staff_file.html",
+        status_code=status_code,
         app=app,
         labels=states.LABELS,
-        attachments=await services.attachment_history(app_id),
-        history=await services.history(app_id),
+        attachments=await services.attachment_history(app["id"]),
+        history=await services.history(app["id"]),
         budget=budgets.from_json(app["budget"], app["requested_cents"]),
         budget_lines=budgets,
-        form=FormState(),
+        form=form or FormState(),
         fields=formspec.fields_of(app["form"]),
         can_send_back=states.can("request_completion", app["status"], "officer"),
+        messages=await services.messages(app["id"]),
     )
+
+
+@get(STAFF_FILE, guards=STAFF, include_in_schema=False, name="applications:staff-file")
+async def staff_file(request: Request, app_id: FromPath[int]) -> Template:
+    return await _staff_page(request, await _visible(request, app_id))
 
 
 @post(SEND_BACK, guards=STAFF, include_in_schema=False, name="applications:send-back")
@@ -661,20 +780,7 @@ async def send_back(
                 "message" if exc.code == "message_required" else "complete_by", error_text(exc.code)
             )
     if not form.ok:
-        return render(
-            request,
-            "applications/staff_file.html",
-            status_code=422,
-            app=app,
-            labels=states.LABELS,
-            attachments=await services.attachment_history(app_id),
-            history=await services.history(app_id),
-            budget=budgets.from_json(app["budget"], app["requested_cents"]),
-            budget_lines=budgets,
-            form=form,
-            fields=formspec.fields_of(app["form"]),
-            can_send_back=True,
-        )
+        return await _staff_page(request, app, form=form, status_code=422)
     flash(request, _("The file is sent back to the applicant."))
     return Redirect(_url(STAFF_FILE, app_id=app_id), status_code=303)
 
@@ -689,11 +795,13 @@ ROUTES = [
     upload,
     download,
     receipt,
+    post_message,
     submit_page,
     submit,
     withdraw,
     staff_table,
     staff_export,
+    staff_export_xlsx,
     staff_file,
     send_back,
 ]

@@ -14,7 +14,7 @@ from typing import Any
 from app.accounts.services import Actor, CurrentUser
 from app.applications import budget as budgets
 from app.applications import states
-from app.applications.tables import Application, ApplicationStatus, Attachment
+from app.applications.tables import Application, ApplicationStatus, Attachment, Message
 from app.calls import formspec
 from app.calls import services as calls
 from app.calls.tables import Call, CallStatus
@@ -285,7 +285,11 @@ async def current_attachments(app_id: int) -> list[dict]:
             Attachment.kind,
             Attachment.uploaded_at,
         )
-        .where((Attachment.application == app_id) & Attachment.superseded_at.is_null())
+        .where(
+            (Attachment.application == app_id)
+            & Attachment.superseded_at.is_null()
+            & Attachment.message.is_null()
+        )
         .order_by(Attachment.id)
     )
 
@@ -301,7 +305,7 @@ async def attachment_history(app_id: int) -> list[dict]:
             Attachment.uploaded_at,
             Attachment.superseded_at,
         )
-        .where(Attachment.application == app_id)
+        .where((Attachment.application == app_id) & Attachment.message.is_null())
         .order_by(Attachment.id)
     )
 
@@ -373,6 +377,96 @@ async def attachment_for(user: CurrentUser, app_id: int, attachment_id: int) -> 
         .where((Attachment.id == attachment_id) & (Attachment.application == app_id))
         .first()
     )
+
+
+# --- Messages ---------------------------------------------------------------------------------
+
+MAX_MESSAGE_CHARS = 5000
+
+
+async def messages(app_id: int) -> list[dict]:
+    """The thread, oldest first, with each message's attachments (two queries)."""
+    rows = (
+        await Message.select(
+            Message.id,
+            Message.body,
+            Message.created_at,
+            Message.from_staff,
+            Message.author.full_name.as_alias("author_name"),
+        )
+        .where(Message.application == app_id)
+        .order_by(Message.id)
+    )
+    files = await Attachment.select(
+        Attachment.id, Attachment.message, Attachment.original_name, Attachment.size
+    ).where((Attachment.application == app_id) & Attachment.message.is_not_null())
+    by_message: dict[int, list[dict]] = {}
+    for f in files:
+        by_message.setdefault(f["message"], []).append(f)
+    for row in rows:
+        row["files"] = by_message.get(row["id"], [])
+    return rows
+
+
+async def post_message(
+    app_id: int, body: str, stored: Any | None, *, user: CurrentUser, actor: Actor, base_url: str
+) -> int:
+    """A message from the organisation's members or the staff; the other side is told
+    by e-mail (members of the organisation, or the officer who created the call)."""
+    body = body.strip()
+    if not body:
+        raise ApplicationError("message_required")
+    if len(body) > MAX_MESSAGE_CHARS:
+        raise ApplicationError("message_too_long")
+    async with write_transaction():
+        app = await application_for(user, app_id)
+        if app is None:
+            raise ApplicationError("not_found")
+        from_staff = not await is_member(user.id, app["organisation"])
+        rows = await Message.insert(
+            Message(application=app_id, author=user.id, from_staff=from_staff, body=body)
+        ).returning(Message.id)
+        message_id = rows[0]["id"]
+        if stored is not None:
+            await Attachment.insert(
+                Attachment(
+                    application=app_id,
+                    message=message_id,
+                    document_key="message",
+                    storage_id=stored.storage_id,
+                    original_name=stored.original_name,
+                    size=stored.size,
+                    sha256=stored.sha256,
+                    kind=stored.kind,
+                    content_type=stored.content_type,
+                    uploaded_by=user.id,
+                )
+            )
+        await _audit("applications.message_posted", actor, app_id, from_staff=from_staff)
+        if from_staff:
+            recipients = await Membership.select(
+                Membership.user.email.as_alias("email"),
+                Membership.user.language.as_alias("language"),
+            ).where(Membership.organisation == app["organisation"])
+            url = f"{base_url}/dossiers/{app_id}#messages"
+        else:
+            recipients = await Call.select(
+                Call.created_by.email.as_alias("email"),
+                Call.created_by.language.as_alias("language"),
+            ).where((Call.id == app["call"]) & Call.created_by.is_not_null())
+            url = f"{base_url}/instruction/dossiers/{app_id}#messages"
+        for recipient in recipients:
+            await enqueue_email(
+                to=recipient["email"],
+                template="application_message",
+                language=recipient["language"],
+                context={
+                    "reference": app["reference"] or app["title"],
+                    "organisation": app["organisation_name"],
+                    "url": url,
+                },
+            )
+    return message_id
 
 
 # --- Submission --------------------------------------------------------------------------------

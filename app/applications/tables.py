@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-from piccolo.columns import JSON, BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -53,10 +53,22 @@ class Application(Table):
     complete_by = Timestamptz(null=True, default=None)
 
 
-class Attachment(Table):
-    """A document of an application; replacing one keeps the previous version."""
+class Message(Table):
+    """The thread of an application, between its organisation and the staff."""
 
     application = ForeignKey(Application, on_delete=OnDelete.restrict, index=True)
+    author = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    from_staff = Boolean(default=False)
+    body = Text()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Attachment(Table):
+    """A document of an application (or of one of its messages); replacing one keeps
+    the previous version."""
+
+    application = ForeignKey(Application, on_delete=OnDelete.restrict, index=True)
+    message = ForeignKey(Message, on_delete=OnDelete.restrict, null=True, default=None)
     document_key = Varchar(length=20)
     storage_id = Varchar(length=64, unique=True)
     original_name = Varchar(length=255)

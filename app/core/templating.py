@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_date, format_datetime, format_timedelta
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -31,8 +31,13 @@ def static_url(path: str) -> str:
 
 
 def paris_datetime(value: datetime, fmt: str = "medium") -> str:
-    """A date-time shown in Paris time, in the user's language."""
-    return format_datetime(value.astimezone(PARIS), fmt, locale=i18n.babel_locale())
+    """A date-time shown in Paris time, in the user's language; ``"day"`` reads
+    « mardi 5 janvier 2027 à 12:00 »."""
+    local = value.astimezone(PARIS)
+    if fmt == "day":
+        day = format_date(local, "full", locale=i18n.babel_locale())
+        return i18n.gettext("%(day)s at %(time)s") % {"day": day, "time": local.strftime("%H:%M")}
+    return format_datetime(local, fmt, locale=i18n.babel_locale())
 
 
 # CommonMark without raw HTML; markdown-it refuses javascript:/data: links itself.

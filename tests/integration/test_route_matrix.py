@@ -262,6 +262,14 @@ MATRIX = {
         "/instruction/appels/{published}/dossiers/export.csv",
         only(CALL_STAFF, 200),
     ),
+    ("GET", "/instruction/appels/{call_id:int}/dossiers/export.xlsx"): (
+        "/instruction/appels/{published}/dossiers/export.xlsx",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/dossiers/{app_id:int}/messages"): (
+        "/dossiers/{app}/messages",
+        only(("owner", "officer", "admin"), 400, others=404, anonymous=401),
+    ),
     ("GET", "/instruction/dossiers/{app_id:int}"): (
         "/instruction/dossiers/{app}",
         only(CALL_STAFF, 200),

@@ -387,3 +387,69 @@ def test_withdraw_and_send_back_to_complete(client):
     assert post_form(client, f"/dossiers/{app_id}/retirer").status_code == 303
     assert draft_of(client, app_id)["status"] == "withdrawn"
     sign_out(client)
+
+
+def test_message_thread_with_a_file_between_the_organisation_and_the_staff(client):
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    org = make_organisation(client, owner)
+    call_id = make_call(client, officer, publish=True)
+    app_id = make_application(client, owner, org, call_id)
+    sign_in(client, owner)
+    sent = client.post(
+        f"/dossiers/{app_id}/messages",
+        files=[
+            ("_csrf_token", (None, csrf_token(client))),
+            ("body", (None, "Faut-il le RIB <b>signé</b> ?")),
+            ("file", ("rib.pdf", MINIMAL_PDF, "application/pdf")),
+        ],
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    assert any(m["template"] == "application_message" for m in emails_to(client, officer["email"]))
+    empty = client.post(
+        f"/dossiers/{app_id}/messages",
+        files=[("_csrf_token", (None, csrf_token(client))), ("body", (None, "  "))],
+        follow_redirects=True,
+    )
+    assert "Écrivez un message" in empty.text
+    sign_out(client)
+    sign_in(client, officer)
+    page = client.get(f"/instruction/dossiers/{app_id}").text
+    assert "Faut-il le RIB &lt;b&gt;signé&lt;/b&gt; ?" in page and "rib.pdf" in page
+    client.post(
+        f"/dossiers/{app_id}/messages",
+        files=[("_csrf_token", (None, csrf_token(client))), ("body", (None, "Oui, signé."))],
+        follow_redirects=False,
+    )
+    sign_out(client)
+    assert any(m["template"] == "application_message" for m in emails_to(client, owner["email"]))
+    sign_in(client, owner)
+    assert "Oui, signé." in client.get(f"/dossiers/{app_id}").text
+    sign_out(client)
+
+
+def test_excel_export_holds_amounts_as_numbers(client):
+    from openpyxl import load_workbook
+
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    org = make_organisation(client, owner, name='=HYPERLINK("x")')
+    call_id = make_call(client, officer, publish=True)
+    app_id = make_application(client, owner, org, call_id)
+    run(
+        client,
+        lambda: (
+            Application.update({Application.requested_cents: 20_000_050})
+            .where(Application.id == app_id)
+            .run()
+        ),
+    )
+    sign_in(client, officer)
+    response = client.get(f"/instruction/appels/{call_id}/dossiers/export.xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.values)
+    assert rows[0][0] == "reference" and rows[1][5] == 200000.5
+    assert (
+        rows[1][1] == '=HYPERLINK("x")' and sheet.cell(2, 2).data_type == "s"
+    )  # text, not a formula
+    sign_out(client)

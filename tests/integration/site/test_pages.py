@@ -5,7 +5,7 @@ from tests.factories import run
 
 
 def test_home_lists_the_demo_funders_in_french(client):
-    run(client, demo.load, if_empty=True)
+    run(client, demo.load, if_empty=True, settings=client.app.state.settings)
     response = client.get("/")
     assert response.status_code == 200
     assert "Région Île-de-France" in response.text
