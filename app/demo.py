@@ -199,6 +199,33 @@ DEMO_DOCUMENTS = [
     {"label": "Dernier rapport d'activité", "required": "", "kinds": ["pdf"], "max_mb": "20"},
 ]
 
+DEMO_RUBRIC = [
+    {
+        "title": "Qualité du parcours de formation",
+        "guidance": "Progression, contenus, encadrement.",
+        "weight": "3",
+        "scale": "5",
+    },
+    {
+        "title": "Accès à l'emploi",
+        "guidance": "Partenariats avec les employeurs, taux de sortie positive visé.",
+        "weight": "3",
+        "scale": "5",
+    },
+    {
+        "title": "Publics éloignés de l'emploi",
+        "guidance": "Part de jeunes peu qualifiés, de demandeurs d'emploi de longue durée, de QPV.",
+        "weight": "2",
+        "scale": "5",
+    },
+    {
+        "title": "Solidité financière du projet",
+        "guidance": "Budget équilibré, cofinancements.",
+        "weight": "2",
+        "scale": "5",
+    },
+]
+
 CALL_TEXT = """Le numérique transforme les métiers et la manière de se former.
 Cet appel à projets soutient des **formations innovantes** qui s'appuient sur le numérique
 pour mener vers l'emploi des personnes qui en sont éloignées.
@@ -257,6 +284,8 @@ async def _demo_call(
     for document in DEMO_DOCUMENTS:
         await calls.add_document(call_id, document, actor=officer)
     await calls.change_form(call_id, lambda _form: _demo_form(), actor=officer)
+    for criterion in DEMO_RUBRIC:
+        await calls.add_criterion(call_id, criterion, actor=officer)
     await calls.transition(call_id, "publish", actor=officer)
     return call_id
 

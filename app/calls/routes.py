@@ -29,6 +29,8 @@ ELIGIBILITY_ADD = "/instruction/appels/{call_id:int}/eligibilite"
 ELIGIBILITY_REMOVE = "/instruction/appels/{call_id:int}/eligibilite/{key:str}/supprimer"
 DOCUMENT_ADD = "/instruction/appels/{call_id:int}/documents"
 DOCUMENT_REMOVE = "/instruction/appels/{call_id:int}/documents/{key:str}/supprimer"
+CRITERION_ADD = "/instruction/appels/{call_id:int}/grille"
+CRITERION_REMOVE = "/instruction/appels/{call_id:int}/grille/{key:str}/supprimer"
 FORM = "/instruction/appels/{call_id:int}/formulaire"
 SECTION_ADD = "/instruction/appels/{call_id:int}/formulaire/sections"
 FIELD_ADD = "/instruction/appels/{call_id:int}/formulaire/champs"
@@ -87,6 +89,8 @@ ERRORS = {
     ),
     "closes_before_opens": N_("The closing date must come after the opening date."),
     "kinds": N_("Choose at least one kind of file."),
+    "weight": N_("Enter a weight between 1 and 100."),
+    "scale": N_("Enter the highest mark, between 1 and 100 (e.g. 5 or 20)."),
     "max_mb": N_("Enter a size in megabytes between 1 and 50."),
     "published_locked": N_(
         "The call is published: eligibility and documents can no longer change."
@@ -179,6 +183,8 @@ async def _edit_page(
         question_form=extra.get("question_form") or FormState(values={"blocking": "no"}),
         document_form=extra.get("document_form")
         or FormState(values={"max_mb": "10", "required": "yes"}),
+        criterion_form=extra.get("criterion_form")
+        or FormState(values={"weight": "1", "scale": "5"}),
     )
 
 
@@ -340,6 +346,33 @@ async def document_remove(request: Request, call_id: FromPath[int], key: FromPat
         call_id,
         lambda: services.remove_document(call_id, key, actor=actor(request)),
         _("The document is removed."),
+    )
+
+
+@post(CRITERION_ADD, guards=STAFF, include_in_schema=False, name="calls:criterion-add")
+async def criterion_add(
+    request: Request, call_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Template | Redirect:
+    call = await _call(call_id)
+    try:
+        await services.add_criterion(call_id, data, actor=actor(request))
+    except CallError as exc:
+        form = FormState(values=dict(data))
+        form.error(exc.field or "title", error_text(exc.code))
+        return await _edit_page(request, call, status_code=422, criterion_form=form)
+    flash(request, _("The criterion is added."))
+    return Redirect(_url(EDIT, call_id=call_id) + "#rubric", status_code=303)
+
+
+@post(CRITERION_REMOVE, guards=STAFF, include_in_schema=False, name="calls:criterion-remove")
+async def criterion_remove(
+    request: Request, call_id: FromPath[int], key: FromPath[str]
+) -> Redirect:
+    return await _call_action(
+        request,
+        call_id,
+        lambda: services.remove_criterion(call_id, key, actor=actor(request)),
+        _("The criterion is removed."),
     )
 
 
@@ -562,6 +595,8 @@ ROUTES = [
     eligibility_remove,
     document_add,
     document_remove,
+    criterion_add,
+    criterion_remove,
     form_page,
     section_add,
     field_add,

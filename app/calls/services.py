@@ -320,6 +320,48 @@ async def remove_document(call_id: int, key: str, *, actor: Actor) -> None:
         await _audit("calls.documents_changed", actor, call_id, removed=key)
 
 
+# --- Scoring rubric -------------------------------------------------------------------------
+
+MAX_SCALE = 100
+
+
+async def add_criterion(call_id: int, values: dict[str, str], *, actor: Actor) -> None:
+    """A criterion of the rubric: title, guidance, weight (1–100) and scale (0 to N)."""
+    title = (values.get("title") or "").strip()
+    if not title or len(title) > 200:
+        raise CallError("required" if not title else "too_long", "title")
+    weight, scale = (values.get("weight") or "").strip(), (values.get("scale") or "").strip()
+    if not weight.isdigit() or not 1 <= int(weight) <= 100:
+        raise CallError("weight", "weight")
+    if not scale.isdigit() or not 1 <= int(scale) <= MAX_SCALE:
+        raise CallError("scale", "scale")
+    criterion = {
+        "key": "c" + secrets.token_hex(4),
+        "title": title,
+        "guidance": (values.get("guidance") or "").strip()[:2000],
+        "weight": int(weight),
+        "scale": int(scale),
+    }
+    async with write_transaction():
+        call = await _locked(call_id)
+        if call["status"] in (CallStatus.closed, CallStatus.archived):
+            raise CallError("closed_locked")
+        await Call.update({Call.rubric: json.dumps([*call["rubric"], criterion])}).where(
+            Call.id == call_id
+        )
+        await _audit("calls.rubric_changed", actor, call_id, added=title)
+
+
+async def remove_criterion(call_id: int, key: str, *, actor: Actor) -> None:
+    async with write_transaction():
+        call = await _locked(call_id)
+        if call["status"] in (CallStatus.closed, CallStatus.archived):
+            raise CallError("closed_locked")
+        rubric = [c for c in call["rubric"] if c["key"] != key]
+        await Call.update({Call.rubric: json.dumps(rubric)}).where(Call.id == call_id)
+        await _audit("calls.rubric_changed", actor, call_id, removed=key)
+
+
 # --- The form --------------------------------------------------------------------------------
 
 

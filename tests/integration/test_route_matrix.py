@@ -186,6 +186,14 @@ MATRIX = {
         "/instruction/appels/{draft}/documents/dnone/supprimer",
         only(CALL_STAFF, 303, anonymous=401),
     ),
+    ("POST", "/instruction/appels/{call_id:int}/grille"): (
+        "/instruction/appels/{draft}/grille",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/grille/{key:str}/supprimer"): (
+        "/instruction/appels/{draft}/grille/cnone/supprimer",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
     ("GET", "/instruction/appels/{call_id:int}/formulaire"): (
         "/instruction/appels/{draft}/formulaire",
         only(CALL_STAFF, 200),

@@ -453,3 +453,82 @@ def test_excel_export_holds_amounts_as_numbers(client):
         rows[1][1] == '=HYPERLINK("x")' and sheet.cell(2, 2).data_type == "s"
     )  # text, not a formula
     sign_out(client)
+
+
+HOSTILE = [
+    '<script>alert("x")</script>',
+    "{{7*7}}",
+    "'; DROP TABLE application; --",
+    '<font color="red">x</font>',
+    "é\u202f\u00a0\u200b\U0001f600",
+]
+
+
+def test_hostile_text_is_stored_and_shown_inertly(client):
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    org = make_organisation(client, owner)
+    call_id = make_call(client, officer, publish=True)
+    app_id = make_application(client, owner, org, call_id)
+    key = field_key(client, call_id)
+    sign_in(client, owner)
+    for text in HOSTILE:
+        version = draft_of(client, app_id)["version"]
+        assert (
+            post_form(
+                client, f"/dossiers/{app_id}", {"title": text, key: text, "version": str(version)}
+            ).status_code
+            == 303
+        )
+        assert draft_of(client, app_id)["title"] == text
+        page = client.get(f"/dossiers/{app_id}").text
+        assert "<script>alert" not in page and '<font color="red">' not in page
+        assert "49" not in page.split("Titre du projet")[1][:400]  # {{7*7}} is not evaluated
+    sign_out(client)
+    sign_in(client, officer)
+    for text in HOSTILE:
+        response = client.get(f"/instruction/appels/{call_id}/dossiers", params={"q": text})
+        assert response.status_code == 200
+        assert "<script>alert" not in response.text
+    sign_out(client)
+
+
+def test_a_file_sent_back_is_completed_and_resubmitted(client):
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    org = make_organisation(client, owner)
+    call_id = make_call(client, officer, publish=True, max_award_cents=30_000_000)
+    app_id = make_application(client, owner, org, call_id)
+    key = field_key(client, call_id)
+    from tests.factories import attach_pdf
+
+    document = call_of(client, call_id)["documents"][0]["key"]
+    sign_in(client, owner)
+    version = draft_of(client, app_id)["version"]
+    post_form(client, f"/dossiers/{app_id}", {**BALANCED, key: "Projet.", "version": str(version)})
+    attach_pdf(client, owner, app_id, document)
+    assert post_form(client, f"/dossiers/{app_id}/deposer").status_code == 303
+    reference = draft_of(client, app_id)["reference"]
+    sign_out(client)
+    sign_in(client, officer)
+    later = (
+        (datetime.now(UTC) + timedelta(days=10)).astimezone(calls.PARIS).strftime("%Y-%m-%dT%H:%M")
+    )
+    post_form(
+        client,
+        f"/instruction/dossiers/{app_id}/a-completer",
+        {"message": "Précisez le public.", "complete_by": later},
+    )
+    sign_out(client)
+    sign_in(client, owner)
+    version = draft_of(client, app_id)["version"]
+    assert (
+        post_form(
+            client,
+            f"/dossiers/{app_id}",
+            {**BALANCED, key: "Projet pour 12 jeunes.", "version": str(version)},
+        ).status_code
+        == 303
+    )
+    assert post_form(client, f"/dossiers/{app_id}/deposer").status_code == 303
+    row = draft_of(client, app_id)
+    assert row["status"] == "submitted" and row["reference"] == reference  # same number
+    sign_out(client)

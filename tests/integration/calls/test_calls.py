@@ -143,3 +143,26 @@ def test_duplicate_for_next_year(client):
     assert copy["closes_at"].year == original["closes_at"].year + 1
     assert run(client, lambda: Call.count().run()) >= 2
     sign_out(client)
+
+
+def test_rubric_criteria_with_weight_and_scale(client):
+    officer = make_user(client, roles=["officer"])
+    call_id = make_call(client, officer)
+    sign_in(client, officer)
+    bad = post_form(
+        client,
+        f"/instruction/appels/{call_id}/grille",
+        {"title": "Qualité", "weight": "0", "scale": "5"},
+    )
+    assert bad.status_code == 422 and "poids entre 1 et 100" in bad.text
+    ok = post_form(
+        client,
+        f"/instruction/appels/{call_id}/grille",
+        {"title": "Qualité", "guidance": "Contenus", "weight": "3", "scale": "20"},
+    )
+    assert ok.status_code == 303
+    (criterion,) = run(client, calls.get_call, call_id)["rubric"]
+    assert criterion["weight"] == 3 and criterion["scale"] == 20
+    post_form(client, f"/instruction/appels/{call_id}/grille/{criterion['key']}/supprimer")
+    assert run(client, calls.get_call, call_id)["rubric"] == []
+    sign_out(client)
