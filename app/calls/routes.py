@@ -180,11 +180,12 @@ async def _edit_page(
             if CALL_TRANSITIONS[action][0] == call["status"]
         ],
         kind_labels=KIND_LABELS,
-        question_form=extra.get("question_form") or FormState(values={"blocking": "no"}),
+        question_form=extra.get("question_form")
+        or FormState(values={"blocking": "no"}, prefix="question"),
         document_form=extra.get("document_form")
-        or FormState(values={"max_mb": "10", "required": "yes"}),
+        or FormState(values={"max_mb": "10", "required": "yes"}, prefix="document"),
         criterion_form=extra.get("criterion_form")
-        or FormState(values={"weight": "1", "scale": "5"}),
+        or FormState(values={"weight": "1", "scale": "5"}, prefix="criterion"),
     )
 
 
@@ -299,7 +300,7 @@ async def eligibility_add(
     try:
         await services.add_eligibility_question(call_id, data, actor=actor(request))
     except CallError as exc:
-        form = FormState(values=dict(data))
+        form = FormState(values=dict(data), prefix="question")
         form.error(exc.field or "label", error_text(exc.code))
         return await _edit_page(request, call, status_code=422, question_form=form)
     flash(request, _("The question is added."))
@@ -331,7 +332,9 @@ async def document_add(request: Request, call_id: FromPath[int]) -> Template | R
     try:
         await services.add_document(call_id, values, actor=actor(request))
     except CallError as exc:
-        form = FormState(values={k: v for k, v in values.items() if k != "kinds"})
+        form = FormState(
+            values={k: v for k, v in values.items() if k != "kinds"}, prefix="document"
+        )
         form.values["kinds"] = values["kinds"]
         form.error(exc.field or "label", error_text(exc.code))
         return await _edit_page(request, call, status_code=422, document_form=form)
@@ -357,7 +360,7 @@ async def criterion_add(
     try:
         await services.add_criterion(call_id, data, actor=actor(request))
     except CallError as exc:
-        form = FormState(values=dict(data))
+        form = FormState(values=dict(data), prefix="criterion")
         form.error(exc.field or "title", error_text(exc.code))
         return await _edit_page(request, call, status_code=422, criterion_form=form)
     flash(request, _("The criterion is added."))

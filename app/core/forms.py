@@ -14,6 +14,8 @@ class FormState:
 
     values: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    # Prefix of the fields' ids, distinct for each form of a page (unique ids).
+    prefix: str = "field"
 
     def error(self, name: str, message: str) -> None:
         self.errors.setdefault(name, message)

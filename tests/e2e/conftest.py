@@ -42,6 +42,28 @@ def _free_port() -> int:
 class Live:
     url: str
     data_dir: Path
+    database_url: str
+
+    def sql(self, statement: str, *args) -> None:
+        """Change the server's database directly (e.g. let a deadline pass)."""
+        if self.database_url.startswith("sqlite:"):
+            import sqlite3
+
+            with sqlite3.connect(self.database_url.removeprefix("sqlite:///")) as conn:
+                conn.execute(statement.replace("$1", "?").replace("$2", "?"), args)
+            return
+        import asyncio
+
+        import asyncpg
+
+        async def run():
+            conn = await asyncpg.connect(self.database_url)
+            try:
+                await conn.execute(statement, *args)
+            finally:
+                await conn.close()
+
+        asyncio.run(run())
 
     def emails_to(
         self, address: str, subject: str = "", timeout_s: float = 20
@@ -103,7 +125,7 @@ def live(databases, tmp_path_factory):
             server.kill()
             pytest.fail("server did not start:\n" + Path(log.name).read_text())
         time.sleep(0.2)
-    yield Live(url=base, data_dir=data_dir)
+    yield Live(url=base, data_dir=data_dir, database_url=env["DATABASE_URL"])
     server.terminate()
     server.wait(timeout=30)
     log.close()
@@ -159,8 +181,20 @@ class Watched:
 
 
 @pytest.fixture
-def watched(browser):
+def watched(browser, request):
     context = browser.new_context(locale="fr-FR")
     page = context.new_page()
     yield Watched(page)
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        # Keep what the browser showed when the test failed.
+        shots = Path(os.environ.get("E2E_SCREENSHOTS", "/tmp/guichet-e2e"))
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "rep_" + report.when, report)
