@@ -187,7 +187,7 @@ def watched(browser, request):
     yield Watched(page)
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         # Keep what the browser showed when the test failed.
-        shots = Path(os.environ.get("E2E_SCREENSHOTS", "/tmp/guichet-e2e"))
+        shots = Path(os.environ.get("E2E_SCREENSHOTS", "var/e2e-screenshots"))
         shots.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shots / f"{request.node.name}.png"), full_page=True)
     context.close()
