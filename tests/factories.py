@@ -240,3 +240,25 @@ def attach_pdf(
         user=user,
         actor=Actor(user_id=owner["id"]),
     )
+
+
+class QueryCounter:
+    """Counts the SQL queries the app runs (wraps the engine's entry point)."""
+
+    def __init__(self, monkeypatch):
+        from app.core import db
+
+        engine = db.current_engine()
+        original = type(engine).run_querystring
+        self.count = 0
+
+        async def counting(engine_self, *args, **kwargs):
+            self.count += 1
+            return await original(engine_self, *args, **kwargs)
+
+        monkeypatch.setattr(type(engine), "run_querystring", counting)
+
+    def measure(self, action) -> int:
+        before = self.count
+        action()
+        return self.count - before

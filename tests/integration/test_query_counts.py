@@ -1,0 +1,59 @@
+"""List pages issue a number of SQL queries that does not grow with their rows."""
+
+import pytest
+
+from tests.factories import (
+    QueryCounter,
+    make_application,
+    make_call,
+    make_organisation,
+    make_user,
+    sign_in,
+    sign_out,
+)
+
+
+@pytest.fixture(scope="module")
+def calls_with_1_and_50(client):
+    officer, owner = make_user(client, roles=["officer", "admin"]), make_user(client)
+    small, large = make_call(client, officer, publish=True), make_call(client, officer, publish=True)
+    make_application(client, owner, make_organisation(client, owner), small)
+    for _ in range(50):
+        make_application(client, owner, make_organisation(client, owner), large)
+    return officer, owner, small, large
+
+
+def test_staff_table_queries_do_not_grow_with_rows(client, calls_with_1_and_50, monkeypatch):
+    officer, _owner, small, large = calls_with_1_and_50
+    sign_in(client, officer)
+    counter = QueryCounter(monkeypatch)
+    for suffix in ("dossiers", "dossiers/export.csv", "dossiers/export.xlsx"):
+        few = counter.measure(lambda s=suffix: client.get(f"/instruction/appels/{small}/{s}"))
+        many = counter.measure(lambda s=suffix: client.get(f"/instruction/appels/{large}/{s}"))
+        assert 0 < few == many, (suffix, few, many)
+    sign_out(client)
+
+
+def test_applicant_lists_do_not_grow_with_rows(client, calls_with_1_and_50, monkeypatch):
+    _officer, owner, _small, _large = calls_with_1_and_50
+    sign_in(client, owner)  # 51 applications and 51 organisations
+    counter = QueryCounter(monkeypatch)
+    mine = counter.measure(lambda: client.get("/dossiers"))
+    organisations = counter.measure(lambda: client.get("/structures"))
+    fresh = make_user(client)
+    make_application(client, fresh, make_organisation(client, fresh), _small)
+    sign_out(client)
+    sign_in(client, fresh)  # 1 application, 1 organisation
+    assert counter.measure(lambda: client.get("/dossiers")) == mine
+    assert counter.measure(lambda: client.get("/structures")) == organisations
+    sign_out(client)
+
+
+def test_admin_people_list_does_not_grow_with_rows(client, calls_with_1_and_50, monkeypatch):
+    officer, *_ = calls_with_1_and_50
+    sign_in(client, officer)
+    counter = QueryCounter(monkeypatch)
+    one = counter.measure(lambda: client.get("/admin/utilisateurs", params={"q": officer["email"]}))
+    many = counter.measure(lambda: client.get("/admin/utilisateurs"))
+    assert one == many
+    sign_out(client)
