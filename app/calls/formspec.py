@@ -100,6 +100,9 @@ def clean_field(values: dict[str, Any], form: dict, *, key: str | None = None) -
         if target["type"] not in (*CHOICE_TYPES, "yes_no"):
             raise FormError("condition_type", "condition_field")
         expected = (values.get("condition_value") or "").strip()
+        if target["type"] == "yes_no":
+            # Typed in the officer's language: oui/non, yes/no.
+            expected = {"oui": "yes", "non": "no"}.get(expected.lower(), expected.lower())
         allowed = target["choices"] if target["type"] in CHOICE_TYPES else ["yes", "no"]
         if expected not in allowed:
             raise FormError("condition_value", "condition_value")

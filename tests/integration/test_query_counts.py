@@ -16,7 +16,10 @@ from tests.factories import (
 @pytest.fixture(scope="module")
 def calls_with_1_and_50(client):
     officer, owner = make_user(client, roles=["officer", "admin"]), make_user(client)
-    small, large = make_call(client, officer, publish=True), make_call(client, officer, publish=True)
+    small, large = (
+        make_call(client, officer, publish=True),
+        make_call(client, officer, publish=True),
+    )
     make_application(client, owner, make_organisation(client, owner), small)
     for _ in range(50):
         make_application(client, owner, make_organisation(client, owner), large)

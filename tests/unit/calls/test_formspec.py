@@ -143,3 +143,11 @@ def test_moves_keep_every_field_once(moves):
     for i, offset in enumerate(moves):
         form = formspec.move_field(form, keys[i % len(keys)], offset)
     assert sorted(f["key"] for f in formspec.fields_of(form)) == keys
+
+
+def test_a_yes_no_condition_can_be_typed_in_french():
+    form, qpv, _cond = build()
+    field = formspec.clean_field(
+        {"type": "short_text", "label": "x", "condition_field": qpv, "condition_value": "Oui"}, form
+    )
+    assert field["condition"] == {"field": qpv, "equals": "yes"}
