@@ -31,6 +31,7 @@ from app.core import storage
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
+from app.core.i18n import ngettext
 from app.core.money import AmountError, parse_amount, to_decimal
 from app.core.templating import PARIS
 from app.core.web import flash, is_partial_request, render
@@ -50,6 +51,8 @@ STAFF_EXPORT = "/instruction/appels/{call_id:int}/dossiers/export.csv"
 STAFF_EXPORT_XLSX = "/instruction/appels/{call_id:int}/dossiers/export.xlsx"
 STAFF_FILE = "/instruction/dossiers/{app_id:int}"
 SEND_BACK = "/instruction/dossiers/{app_id:int}/a-completer"
+SCREEN = "/instruction/dossiers/{app_id:int}/recevabilite"
+SCREEN_BULK = "/instruction/appels/{call_id:int}/dossiers/recevabilite"
 
 STAFF = [require_role("officer", "admin")]
 
@@ -92,6 +95,9 @@ ERRORS = {
     "upload_macros": N_("Documents with macros are refused."),
     "upload_missing": N_("Choose a file."),
     "message_too_long": N_("Write at most 5 000 characters."),
+    "reason_required": N_("Give the reason the file is ineligible: it is sent to the applicant."),
+    "nothing_selected": N_("Select at least one file."),
+    "not_screenable": N_("These files are not waiting for screening: %(refs)s."),
     "upload_file_too_large": N_("The file is larger than the limit for this document."),
 }
 
@@ -728,7 +734,12 @@ def _cell(text: str) -> str:
 
 
 async def _staff_page(
-    request: Request, app: dict, *, form: FormState | None = None, status_code: int = 200
+    request: Request,
+    app: dict,
+    *,
+    form: FormState | None = None,
+    screening_form: FormState | None = None,
+    status_code: int = 200,
 ) -> Template:
     return render(
         request,
@@ -743,6 +754,9 @@ async def _staff_page(
         form=form or FormState(),
         fields=formspec.fields_of(app["form"]),
         can_send_back=states.can("request_completion", app["status"], "officer"),
+        can_screen=states.can("mark_ineligible", app["status"], "officer"),
+        screening_form=screening_form
+        or FormState(values={"decision": "eligible"}, prefix="screening"),
         messages=await services.messages(app["id"]),
     )
 
@@ -785,6 +799,68 @@ async def send_back(
     return Redirect(_url(STAFF_FILE, app_id=app_id), status_code=303)
 
 
+@post(SCREEN, guards=STAFF, include_in_schema=False, name="applications:screen")
+async def screen(
+    request: Request, app_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Template | Redirect:
+    """Eligible (recevable) or ineligible (irrecevable, with a reason), one file."""
+    app = await _visible(request, app_id)
+    form = FormState(
+        values={"decision": data.get("decision", ""), "reason": data.get("reason", "")},
+        prefix="screening",
+    )
+    try:
+        await services.screen(
+            [app_id],
+            form.values["decision"],
+            reason=form.values["reason"],
+            user=request.user,
+            actor=actor(request),
+            base_url=base_url(request),
+        )
+    except ApplicationError as exc:
+        form.error("reason" if exc.code == "reason_required" else "decision", _screen_error(exc))
+        return await _staff_page(request, app, screening_form=form, status_code=422)
+    flash(request, _("The screening decision is recorded and sent to the applicant."))
+    return Redirect(_url(STAFF_FILE, app_id=app_id), status_code=303)
+
+
+def _screen_error(exc: ApplicationError) -> str:
+    if exc.code == "not_screenable":
+        return error_text(exc.code) % {"refs": ", ".join(exc.detail)}
+    return error_text(exc.code)
+
+
+@post(SCREEN_BULK, guards=STAFF, include_in_schema=False, name="applications:screen-bulk")
+async def screen_bulk(request: Request, call_id: FromPath[int]) -> Redirect:
+    """The same for the files ticked in the table: all of them or none."""
+    if await calls.get_call(call_id) is None:
+        raise NotFoundException()
+    data = await request.form()
+    ids = [int(v) for v in data.getall("ids", []) if str(v).isdigit()]
+    back = _url(STAFF_TABLE, call_id=call_id)
+    mine = {row["id"] async for row in services.iter_table(call_id, TableQuery())}
+    if any(i not in mine for i in ids):
+        raise NotFoundException()
+    try:
+        count = await services.screen(
+            ids,
+            data.get("decision", ""),
+            reason=data.get("reason", ""),
+            user=request.user,
+            actor=actor(request),
+            base_url=base_url(request),
+        )
+    except ApplicationError as exc:
+        flash(request, _screen_error(exc), "error")
+    else:
+        flash(
+            request,
+            ngettext("%(num)d file screened.", "%(num)d files screened.", count) % {"num": count},
+        )
+    return Redirect(back, status_code=303)
+
+
 ROUTES = [
     apply_page,
     apply,
@@ -804,4 +880,6 @@ ROUTES = [
     staff_export_xlsx,
     staff_file,
     send_back,
+    screen,
+    screen_bulk,
 ]

@@ -678,6 +678,80 @@ async def request_completion(
             )
 
 
+SCREENING = {"eligible": "mark_eligible", "ineligible": "mark_ineligible"}
+
+
+async def screen(
+    app_ids: list[int],
+    decision: str,
+    *,
+    reason: str,
+    user: CurrentUser,
+    actor: Actor,
+    base_url: str,
+) -> int:
+    """Screening (recevabilité), for one file or many: all of them or none. An
+    ineligible file needs a reason, which the applicant receives by e-mail."""
+    action = SCREENING.get(decision)
+    if action is None:
+        raise ApplicationError("transition")
+    reason = reason.strip()
+    if decision == "ineligible" and not reason:
+        raise ApplicationError("reason_required")
+    if not app_ids:
+        raise ApplicationError("nothing_selected")
+    at = now()
+    async with write_transaction():
+        rows = await for_update(
+            Application.select(
+                Application.id,
+                Application.status,
+                Application.reference,
+                Application.title,
+                Application.organisation,
+                Application.call.title.as_alias("call_title"),
+            ).where(Application.id.is_in(sorted(set(app_ids))))
+        )
+        if len(rows) != len(set(app_ids)):
+            raise ApplicationError("not_found")
+        refused = [
+            r["reference"] or str(r["id"])
+            for r in rows
+            if not states.can(action, r["status"], "officer")
+        ]
+        if refused:
+            raise ApplicationError("not_screenable", refused)
+        for row in rows:
+            await Application.update(
+                {
+                    Application.status: states.target(action),
+                    Application.screened_at: at,
+                    Application.screening_reason: reason if decision == "ineligible" else "",
+                    Application.version: Application.version + 1,
+                    Application.updated_at: at,
+                }
+            ).where(Application.id == row["id"])
+            await _audit(f"applications.{decision}", actor, row["id"], reason=reason[:200] or None)
+            members = await Membership.select(
+                Membership.user.email.as_alias("email"),
+                Membership.user.language.as_alias("language"),
+            ).where(Membership.organisation == row["organisation"])
+            for member in members:
+                await enqueue_email(
+                    to=member["email"],
+                    template=f"application_{decision}",
+                    language=member["language"],
+                    context={
+                        "reference": row["reference"],
+                        "call": row["call_title"],
+                        "title": row["title"],
+                        "reason": reason,
+                        "url": f"{base_url}/dossiers/{row['id']}",
+                    },
+                )
+    return len(rows)
+
+
 async def history(app_id: int) -> list[dict]:
     entries, _total = await audit.search(object_type="application", object_id=app_id, limit=200)
     return entries

@@ -51,6 +51,9 @@ class Application(Table):
     # Sent back « à compléter »: the officer's message and the response deadline.
     completion_message = Text(default="")
     complete_by = Timestamptz(null=True, default=None)
+    # Screening (recevabilité): when ineligible, the reason sent to the applicant.
+    screened_at = Timestamptz(null=True, default=None)
+    screening_reason = Text(default="")
 
 
 class Message(Table):

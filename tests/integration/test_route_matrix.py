@@ -278,6 +278,14 @@ MATRIX = {
         "/dossiers/{app}/messages",
         only(("owner", "officer", "admin"), 400, others=404, anonymous=401),
     ),
+    ("POST", "/instruction/dossiers/{app_id:int}/recevabilite"): (
+        "/instruction/dossiers/{app}/recevabilite",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/dossiers/recevabilite"): (
+        "/instruction/appels/{published}/dossiers/recevabilite",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
     ("GET", "/instruction/dossiers/{app_id:int}"): (
         "/instruction/dossiers/{app}",
         only(CALL_STAFF, 200),

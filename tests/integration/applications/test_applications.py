@@ -532,3 +532,68 @@ def test_a_file_sent_back_is_completed_and_resubmitted(client):
     row = draft_of(client, app_id)
     assert row["status"] == "submitted" and row["reference"] == reference  # same number
     sign_out(client)
+
+
+def test_screening_one_by_one_and_in_bulk(client):
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    call_id = make_call(client, officer, publish=True)
+    ids = []
+    for _ in range(3):
+        app_id = make_application(client, owner, make_organisation(client, owner), call_id)
+        run(
+            client,
+            lambda a=app_id: (
+                Application.update(
+                    {Application.status: "submitted", Application.reference: f"S-{a}"}
+                )
+                .where(Application.id == a)
+                .run()
+            ),
+        )
+        ids.append(app_id)
+    draft = make_application(client, owner, make_organisation(client, owner), call_id)
+    sign_in(client, officer)
+    missing = post_form(
+        client,
+        f"/instruction/dossiers/{ids[0]}/recevabilite",
+        {"decision": "ineligible", "reason": " "},
+    )
+    assert missing.status_code == 422 and "Indiquez la raison" in missing.text
+    done = post_form(
+        client,
+        f"/instruction/dossiers/{ids[0]}/recevabilite",
+        {"decision": "ineligible", "reason": "Statuts non signés."},
+    )
+    assert done.status_code == 303
+    assert draft_of(client, ids[0])["status"] == "ineligible"
+    (mail,) = [
+        m for m in emails_to(client, owner["email"]) if m["template"] == "application_ineligible"
+    ]
+    assert "Statuts non signés." in mail["body_text"]
+    # Bulk: all or none — the draft in the batch stops everything.
+    refused = client.post(
+        f"/instruction/appels/{call_id}/dossiers/recevabilite",
+        data={
+            "_csrf_token": csrf_token(client),
+            "decision": "eligible",
+            "ids": [str(ids[1]), str(draft)],
+        },
+        follow_redirects=True,
+    )
+    assert "ne sont pas en attente de recevabilité" in refused.text
+    assert draft_of(client, ids[1])["status"] == "submitted"
+    ok = client.post(
+        f"/instruction/appels/{call_id}/dossiers/recevabilite",
+        data={
+            "_csrf_token": csrf_token(client),
+            "decision": "eligible",
+            "ids": [str(ids[1]), str(ids[2])],
+        },
+        follow_redirects=True,
+    )
+    assert "2 dossiers examinés." in ok.text
+    assert {draft_of(client, i)["status"] for i in ids[1:]} == {"eligible"}
+    sign_out(client)
+    sign_in(client, owner)
+    assert "Statuts non signés." in client.get(f"/dossiers/{ids[0]}").text
+    sign_out(client)
