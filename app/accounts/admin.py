@@ -203,6 +203,64 @@ ROUTES = [
 
 # --- Audit trail (officers and admins) -------------------------------------------------------
 
+# What each audited action means, for people reading the trail.
+ACTION_LABELS = {
+    "accounts.user_created": N_("Account created"),
+    "accounts.signed_up": N_("Signed up"),
+    "accounts.sign_up_existing": N_("Sign-up with an address already used"),
+    "accounts.email_confirmed": N_("Email address confirmed"),
+    "accounts.signed_in": N_("Signed in"),
+    "accounts.signed_out": N_("Signed out"),
+    "accounts.sign_in_failed": N_("Failed sign-in"),
+    "accounts.second_factor_failed": N_("Wrong two-step code"),
+    "accounts.recovery_code_used": N_("Recovery code used"),
+    "accounts.password_reset_requested": N_("Password reset asked"),
+    "accounts.password_reset": N_("Password reset"),
+    "accounts.password_changed": N_("Password changed"),
+    "accounts.profile_updated": N_("Details changed"),
+    "accounts.staff_invited": N_("Staff member invited"),
+    "accounts.invitation_accepted": N_("Invitation accepted"),
+    "accounts.role_granted": N_("Role given"),
+    "accounts.role_revoked": N_("Role removed"),
+    "accounts.enabled": N_("Account enabled"),
+    "accounts.disabled": N_("Account disabled"),
+    "accounts.totp_enabled": N_("Two-step verification on"),
+    "accounts.totp_disabled": N_("Two-step verification off"),
+    "accounts.setting_changed": N_("Setting changed"),
+    "audit.actor_pseudonymised": N_("Person erased from the trail"),
+    "organisations.created": N_("Organisation created"),
+    "organisations.updated": N_("Organisation changed"),
+    "organisations.member_invited": N_("Member invited"),
+    "organisations.member_joined": N_("Member joined"),
+    "organisations.member_removed": N_("Member removed"),
+    "organisations.member_role_changed": N_("Member's role changed"),
+    "calls.created": N_("Call created"),
+    "calls.settings_changed": N_("Call settings changed"),
+    "calls.eligibility_changed": N_("Eligibility changed"),
+    "calls.documents_changed": N_("Documents to provide changed"),
+    "calls.rubric_changed": N_("Scoring rubric changed"),
+    "calls.form_changed": N_("Form changed"),
+    "calls.published": N_("Call published"),
+    "calls.closed": N_("Call closed"),
+    "calls.archived": N_("Call archived"),
+    "calls.duplicated": N_("Call duplicated"),
+    "applications.started": N_("Application started"),
+    "applications.document_added": N_("Document attached"),
+    "applications.submitted": N_("Application submitted"),
+    "applications.withdrawn": N_("Application withdrawn"),
+    "applications.sent_back": N_("Sent back « to complete »"),
+    "applications.eligible": N_("Found eligible"),
+    "applications.ineligible": N_("Found ineligible"),
+    "applications.message_posted": N_("Message posted"),
+}
+OBJECT_LABELS = {
+    "user": N_("person"),
+    "organisation": N_("organisation"),
+    "call": N_("call"),
+    "application": N_("application"),
+    "setting": N_("setting"),
+}
+
 JOURNAL = "/journal"
 JOURNAL_EXPORT = "/journal/export.csv"
 STAFF_AUDITORS = [require_role(StaffRole.officer.value, StaffRole.admin.value)]
@@ -269,6 +327,9 @@ async def journal(request: Request, page: FromQuery[int] = 1) -> Template:
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
         query=query,
+        action_labels=ACTION_LABELS,
+        object_labels=OBJECT_LABELS,
+        object_choices=[(key, _(label)) for key, label in OBJECT_LABELS.items()],
     )
 
 

@@ -57,6 +57,8 @@ PERSONAL_DATA = "/compte/donnees"
 PERSONAL_DATA_EXPORT = "/compte/donnees/export.json"
 ERASE = "/compte/supprimer"
 
+SESSION_AFTER_CONFIRMATION = "after_confirmation"
+
 # Brute-force limits (per IP and per account).
 SIGN_IN_PER_IP = Limit("sign_in_ip", 30, 15 * 60)
 SIGN_IN_ATTEMPTS_PER_ACCOUNT = Limit("sign_in_account", 5, 15 * 60)
@@ -278,8 +280,17 @@ async def sign_out(request: Request) -> Redirect:
 
 
 @get(SIGN_UP, opt=PUBLIC, include_in_schema=False, name="accounts:sign-up")
-async def sign_up_page(request: Request) -> Template:
-    return render(request, "accounts/sign_up.html", form=FormState())
+async def sign_up_page(
+    request: Request, suivant: FromQuery[str | None] = None, email: FromQuery[str] = ""
+) -> Template:
+    """``suivant``: where to go once signed in (e.g. the organisation invitation that
+    brought the person here); ``email`` pre-fills the address."""
+    return render(
+        request,
+        "accounts/sign_up.html",
+        form=FormState(values={"email": email[:254]}),
+        next=safe_next(suivant, ""),
+    )
 
 
 @post(SIGN_UP, opt=PUBLIC, include_in_schema=False, name="accounts:sign-up-post")
@@ -305,9 +316,13 @@ async def sign_up(request: Request, data: URLEncodedBody[dict[str, str]]) -> Tem
             form.error("password", error_text(exc))
     if data.get("accept_terms") != "yes":
         form.error("accept_terms", _("Confirm that you have read how your personal data is used."))
+    next_path = safe_next(data.get("next"), "")
     if not form.ok:
-        return render(request, "accounts/sign_up.html", status_code=422, form=form)
+        return render(request, "accounts/sign_up.html", status_code=422, form=form, next=next_path)
     await limiter(request).check(SIGN_UP_PER_IP, client_ip(request))
+    if next_path:
+        # Kept in this browser until the address is confirmed, then used at sign-in.
+        request.session[SESSION_AFTER_CONFIRMATION] = next_path
     await services.register_applicant(
         email=form.values["email"],
         full_name=form.values["full_name"],
@@ -356,7 +371,10 @@ async def confirm_email(
             request, "accounts/token_problem.html", status_code=400, message=error_text(exc)
         )
     flash(request, _("Your email address is confirmed. You can sign in."))
-    return Redirect(SIGN_IN, status_code=303)
+    after = request.session.pop(SESSION_AFTER_CONFIRMATION, None) if request.session else None
+    return Redirect(
+        f"{SIGN_IN}?{urlencode({'suivant': after})}" if after else SIGN_IN, status_code=303
+    )
 
 
 # --- Password reset -------------------------------------------------------------------------

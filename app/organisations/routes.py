@@ -350,6 +350,7 @@ async def join_page(request: Request, jeton: FromQuery[str] = "") -> Template:
         invitation=invitation,
         token=jeton,
         sign_in_url=f"/connexion?{urlencode({'suivant': here})}",
+        sign_up_url=f"/inscription?{urlencode({'suivant': here, 'email': invitation['email']})}",
     )
 
 

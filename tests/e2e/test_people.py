@@ -80,10 +80,21 @@ def test_association_journey(live: Live, watched: Watched):
     watched.assert_clean()
     sign_out(page)
 
-    sign_up_and_confirm(page, live, "Dominique Essai", "dominique@asso-e2e.test")
+    # Dominique has no account yet: from the invitation, create one, confirm it,
+    # sign in, and come back to the invitation.
     (invitation,) = live.emails_to("dominique@asso-e2e.test", "Invitation")
     page.goto(live.link_in(invitation))
-    page.get_by_role("link", name="Se connecter").last.click()
+    page.get_by_role("link", name="Créer un compte").last.click()
+    assert page.get_by_label("Adresse électronique").input_value() == "dominique@asso-e2e.test"
+    page.get_by_label("Prénom et nom").fill("Dominique Essai")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_label("J’ai pris connaissance").check()
+    page.get_by_role("button", name="Créer mon compte").click()
+    page.get_by_role("heading", name="Vérifiez votre messagerie").wait_for()
+    (confirmation,) = live.emails_to("dominique@asso-e2e.test", "Confirmez")
+    page.goto(live.link_in(confirmation))
+    page.get_by_role("button", name="Confirmer mon adresse").click()
+    page.get_by_text("Votre adresse électronique est confirmée").wait_for()
     page.get_by_label("Adresse électronique").fill("dominique@asso-e2e.test")
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()

@@ -308,3 +308,12 @@ def test_an_erased_address_cannot_be_squatted(client):
         },
     )
     assert response.status_code == 422
+
+
+def test_the_audit_trail_reads_in_words_and_filters_by_object(client):
+    officer = make_user(client, roles=["officer"])
+    sign_in(client, officer)
+    page = client.get("/journal", params={"object_type": "user", "object_id": officer["id"]})
+    assert page.status_code == 200
+    assert "Connexion" in page.text and "accounts.signed_in" in page.text
+    sign_out(client)
