@@ -492,8 +492,11 @@ class DemoFile:
         self.sha256, self.kind, self.content_type = stored.sha256, stored.kind, stored.content_type
 
 
-async def _date_back(call_id: int, *, opens: datetime, closes: datetime) -> None:
-    """The 2017 call: its dates, and its files submitted in the weeks before the deadline."""
+async def _date_back(
+    call_id: int, *, opens: datetime, closes: datetime, receipts, officer: Actor
+) -> None:
+    """The 2017 call: its dates, and its files submitted in the weeks before the deadline
+    (with their receipts written again for those dates)."""
     await Call.update({Call.opens_at: opens, Call.closes_at: closes}).where(Call.id == call_id)
     rows = (
         await Application.select(Application.id)
@@ -509,6 +512,14 @@ async def _date_back(call_id: int, *, opens: datetime, closes: datetime) -> None
                 Application.created_at: submitted - timedelta(days=10),
             }
         ).where(Application.id == row["id"])
+    staff = await load_current_user(officer.user_id)
+    for row in rows:
+        app = await applications.application_for(staff, row["id"])
+        attachments = await applications.current_attachments(row["id"])
+        old = app["receipt_file"]
+        new = await receipts.write(app, attachments)
+        await Application.update({Application.receipt_file: new}).where(Application.id == row["id"])
+        receipts.discard(old)
 
 
 async def load(*, if_empty: bool = True, settings=None) -> bool:
@@ -559,6 +570,8 @@ async def load(*, if_empty: bool = True, settings=None) -> bool:
         idf,
         opens=datetime(2016, 12, 1, 9, 0, tzinfo=PARIS),
         closes=datetime(2017, 3, 17, 12, 0, tzinfo=PARIS),
+        receipts=receipts,
+        officer=officer,
     )
     await calls.transition(idf, "close", actor=officer)
 

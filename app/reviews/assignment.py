@@ -205,7 +205,7 @@ def _rebalance(
                 parent[taker] = (giver, application)
                 if load[taker] <= top - 2:
                     return _unwind(parent, taker, forward=True)
-                pass
+                queue.append(taker)
         return None
 
     def chain_up(bottom: int) -> list[tuple[int, int, int]] | None:
@@ -228,7 +228,7 @@ def _rebalance(
                 child[giver] = (taker, application)
                 if load[giver] >= bottom + 2:
                     return _unwind(child, giver, forward=False)
-                pass
+                queue.append(giver)
         return None
 
     while True:
