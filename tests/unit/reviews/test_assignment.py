@@ -354,6 +354,24 @@ def test_a_chain_of_moves_closes_the_gap_the_greedy_pass_leaves(monkeypatch):
     assert plan.new_pairs == ((1, 30), (2, 20), (2, 30), (3, 10), (3, 20))
 
 
+def test_a_chain_towards_the_least_loaded_reviewer_when_the_most_loaded_is_stuck():
+    # Reviewer 10 already holds 3 files and must take application 4 (its only other
+    # non-conflicted reviewer is 20): its load of 4 is forced. Greedy leaves 20 at 3
+    # and 30 at 1; the repair moves one file from 20 to 30.
+    inst = Instance(
+        [1, 2, 3, 4],
+        [10, 20, 30],
+        2,
+        existing=[(1, 10), (2, 10), (3, 10)],
+        conflicts=[(1, 10), (4, 30)],
+    )
+    plan = inst.run()
+    check_rules(inst, plan)
+    assert dict(plan.load) == {10: 4, 20: 2, 30: 2}
+    assert plan.conflicted_existing == ((1, 10),)
+    assert best_max_and_min(inst) == (4, 2)
+
+
 def test_the_benchmark_size_is_balanced():
     rng = random.Random(7)
     apps, revs = list(range(2000)), list(range(40))
