@@ -401,8 +401,15 @@ async def forgot_password(request: Request, data: URLEncodedBody[dict[str, str]]
 
 @get(NEW_PASSWORD, opt=PUBLIC, include_in_schema=False, name="accounts:new-password")
 async def new_password_page(request: Request, jeton: FromQuery[str] = "") -> Template:
+    return await _password_page(request, jeton, TokenPurpose.reset_password, NEW_PASSWORD)
+
+
+async def _password_page(
+    request: Request, token: str, purpose: TokenPurpose, action: str
+) -> Template:
+    """The « choose your password » page of a reset link or a staff invitation."""
     try:
-        owner = await services.token_owner(jeton, TokenPurpose.reset_password)
+        owner = await services.token_owner(token, purpose)
     except AccountError as exc:
         return render(
             request, "accounts/token_problem.html", status_code=400, message=error_text(exc)
@@ -411,9 +418,10 @@ async def new_password_page(request: Request, jeton: FromQuery[str] = "") -> Tem
         request,
         "accounts/new_password.html",
         form=FormState(),
-        token=jeton,
+        token=token,
         email=owner["email"],
-        action=NEW_PASSWORD,
+        action=action,
+        invitation=purpose == TokenPurpose.staff_invitation,
     )
 
 
@@ -474,21 +482,7 @@ async def _set_password_from_token(
 
 @get(STAFF_INVITATION, opt=PUBLIC, include_in_schema=False, name="accounts:staff-invitation")
 async def staff_invitation_page(request: Request, jeton: FromQuery[str] = "") -> Template:
-    try:
-        owner = await services.token_owner(jeton, TokenPurpose.staff_invitation)
-    except AccountError as exc:
-        return render(
-            request, "accounts/token_problem.html", status_code=400, message=error_text(exc)
-        )
-    return render(
-        request,
-        "accounts/new_password.html",
-        form=FormState(),
-        token=jeton,
-        email=owner["email"],
-        action=STAFF_INVITATION,
-        invitation=True,
-    )
+    return await _password_page(request, jeton, TokenPurpose.staff_invitation, STAFF_INVITATION)
 
 
 @post(STAFF_INVITATION, opt=PUBLIC, include_in_schema=False, name="accounts:staff-invitation-post")

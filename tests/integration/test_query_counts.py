@@ -60,3 +60,14 @@ def test_admin_people_list_does_not_grow_with_rows(client, calls_with_1_and_50, 
     many = counter.measure(lambda: client.get("/admin/utilisateurs"))
     assert one == many
     sign_out(client)
+
+
+def test_long_lists_are_paginated(client, calls_with_1_and_50):
+    officer, _owner, _small, large = calls_with_1_and_50
+    make_application(client, _owner, make_organisation(client, _owner), large)  # 51 > 50 a page
+    sign_in(client, officer)
+    first = client.get(f"/instruction/appels/{large}/dossiers").text
+    assert "Page 1 sur 2" in first and "page=2" in first
+    second = client.get(f"/instruction/appels/{large}/dossiers", params={"page": 2}).text
+    assert "Page 2 sur 2" in second and "Page précédente" in second
+    sign_out(client)

@@ -155,11 +155,14 @@ def instances(
     )
     reviewers = draw(st.lists(st.integers(1, 500), min_size=1, max_size=max_reviewers, unique=True))
     wanted = draw(st.integers(1, 3))
-    conflict_rate = draw(st.sampled_from([0.0, 0.05, 0.2, 0.5, 0.9])) if conflicts else 0.0
-    existing_rate = draw(st.sampled_from([0.0, 0.02, 0.1, 0.3])) if existing else 0.0
+    # One rate per reviewer, so that some are busy or conflicted with many files.
+    conflict_rates = [0.0, 0.05, 0.2, 0.6, 0.95] if conflicts else [0.0]
+    existing_rates = [0.0, 0.02, 0.1, 0.4] if existing else [0.0]
+    conflict_rate = {r: rng.choice(conflict_rates) for r in reviewers}
+    existing_rate = {r: rng.choice(existing_rates) for r in reviewers}
     pairs = [(a, r) for a in applications for r in reviewers]
-    conflict_pairs = [p for p in pairs if rng.random() < conflict_rate]
-    existing_pairs = [p for p in pairs if rng.random() < existing_rate]
+    conflict_pairs = [(a, r) for a, r in pairs if rng.random() < conflict_rate[r]]
+    existing_pairs = [(a, r) for a, r in pairs if rng.random() < existing_rate[r]]
     if existing and draw(st.booleans()):
         # Pairs outside the lists: a reviewer who left the pool, another call's file.
         existing_pairs += [(applications[0], 9_999)] if applications else []
@@ -246,6 +249,29 @@ def test_spread_is_at_most_one_whenever_some_plan_reaches_it(inst):
     windows = {total // n, -(-total // n) - 1}  # lo with n·lo ≤ total ≤ n·(lo + 1)
     if any(lo >= 0 and feasible(inst, lo, lo + 1) for lo in windows):
         assert inst.run().spread <= 1
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(max_applications=25, max_reviewers=7), st.randoms(use_true_random=False))
+def test_repair_from_any_valid_start_reaches_the_best_loads(inst, rng):
+    # The greedy pass rarely leaves work for the repair; start it from a random valid
+    # plan instead, so that both directions of chains are exercised.
+    pool = sorted(set(inst.reviewers))
+    need = targets(inst)
+    elig = {a: frozenset(eligible(inst, a)) for a in need}
+    load = base_loads(inst)
+    new_of: dict[int, set[int]] = {r: set() for r in pool}
+    for a in sorted(need):
+        for r in rng.sample(sorted(elig[a]), need[a]):
+            new_of[r].add(a)
+            load[r] += 1
+    assignment._rebalance(pool, load, new_of, elig)
+
+    held = Counter(a for r in pool for a in new_of[r])
+    assert all(held[a] == need[a] for a in need)
+    assert all(r in elig[a] for r in pool for a in new_of[r])
+    assert load == {r: base_loads(inst)[r] + len(new_of[r]) for r in pool}
+    assert (max(load.values()), min(load.values())) == best_max_and_min(inst)
 
 
 @settings(max_examples=100, deadline=None)
