@@ -52,7 +52,7 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 
 bench: install-dev translations
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.assignment
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -235,7 +235,7 @@ def _rebalance(
         top, bottom = max(load[r] for r in pool), min(load[r] for r in pool)
         if top - bottom <= 1:
             return
-        path = chain_down(top)
+        path = chain_down(top) or chain_up(bottom)
         if path is None:
             return
         apply(path)

@@ -251,7 +251,7 @@ def test_spread_is_at_most_one_whenever_some_plan_reaches_it(inst):
         assert inst.run().spread <= 1
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances(max_applications=25, max_reviewers=7), st.randoms(use_true_random=False))
 def test_repair_from_any_valid_start_reaches_the_best_loads(inst, rng):
     # The greedy pass rarely leaves work for the repair; start it from a random valid
