@@ -45,8 +45,6 @@ PRODUITS: list[tuple[str, str]] = [
 IN_KIND_CHARGES = ("86", N_("86 – Use of voluntary contributions in kind"))
 IN_KIND_PRODUITS = ("87", N_("87 – Voluntary contributions in kind (volunteering, gifts in kind)"))
 
-LINE_KEYS = [k for k, _ in CHARGES] + [k for k, _ in PRODUITS] + ["86", "87"]
-
 
 def field_name(side: str, key: str) -> str:
     return f"budget_{side}_{key}"
@@ -95,10 +93,6 @@ class Budget:
 
     def as_json(self) -> dict:
         return {"charges": self.charges, "produits": self.produits}
-
-
-def empty() -> Budget:
-    return Budget(charges={}, produits={}, requested=0)
 
 
 def from_json(data: dict | None, requested: int) -> Budget:

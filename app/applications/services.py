@@ -21,7 +21,7 @@ from app.calls.tables import Call, CallStatus
 from app.core import audit
 from app.core.db import for_update, write_transaction
 from app.core.outbox import enqueue_email
-from app.organisations.tables import Membership, Organisation
+from app.organisations.tables import Membership
 
 STAFF_ROLES = ("officer", "admin")
 PAGE_SIZE = 50
@@ -848,12 +848,3 @@ async def iter_table(call_id: int, query: TableQuery, batch_size: int = 500) -> 
         if len(rows) < batch_size:
             return
         last_id = rows[-1]["id"]
-
-
-async def organisation_name(organisation_id: int) -> str:
-    row = (
-        await Organisation.select(Organisation.name)
-        .where(Organisation.id == organisation_id)
-        .first()
-    )
-    return row["name"] if row else ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -411,12 +411,6 @@ async def current_form_version(call_id: int) -> dict | None:
     return row
 
 
-async def form_version(version_id: int) -> dict:
-    row = await FormVersion.select().where(FormVersion.id == version_id).first()
-    row["form"], row["documents"] = _json(row["form"]), _json(row["documents"])
-    return row
-
-
 # --- Life cycle --------------------------------------------------------------------------------
 
 
@@ -479,7 +473,3 @@ def _plus_one_year(value: datetime) -> datetime:
 def _next_prefix(prefix: str) -> str:
     match = re.search(r"(\d{4})$", prefix)
     return prefix[: match.start()] + str(int(match.group(1)) + 1) if match else prefix
-
-
-def time_left(closes_at: datetime, at: datetime | None = None) -> timedelta:
-    return max(closes_at - (at or now()), timedelta(0))
