@@ -16,5 +16,6 @@ APP_REGISTRY = AppRegistry(
         "app.organisations.piccolo_app",
         "app.calls.piccolo_app",
         "app.applications.piccolo_app",
+        "app.reviews.piccolo_app",
     ]
 )

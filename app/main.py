@@ -31,6 +31,7 @@ from app.core.security import (
 )
 from app.core.templating import build_environment
 from app.organisations.routes import ROUTES as ORGANISATION_ROUTES
+from app.reviews.routes import ROUTES as REVIEW_ROUTES
 from app.settings import STATIC_DIR, Settings, load_settings
 from app.site.routes import ROUTES as SITE_ROUTES
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *ORGANISATION_ROUTES,
             *CALL_ROUTES,
             *APPLICATION_ROUTES,
+            *REVIEW_ROUTES,
             static_router,
         ],
         plugins=[HTMXPlugin()],

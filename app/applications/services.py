@@ -702,6 +702,7 @@ async def screen(
         raise ApplicationError("nothing_selected")
     at = now()
     async with write_transaction():
+        # PostgreSQL locks no row through an outer join: lock, then read the titles.
         rows = await for_update(
             Application.select(
                 Application.id,
@@ -709,11 +710,19 @@ async def screen(
                 Application.reference,
                 Application.title,
                 Application.organisation,
-                Application.call.title.as_alias("call_title"),
+                Application.call,
             ).where(Application.id.is_in(sorted(set(app_ids))))
         )
         if len(rows) != len(set(app_ids)):
             raise ApplicationError("not_found")
+        titles = {
+            c["id"]: c["title"]
+            for c in await Call.select(Call.id, Call.title).where(
+                Call.id.is_in([r["call"] for r in rows])
+            )
+        }
+        for row in rows:
+            row["call_title"] = titles[row["call"]]
         refused = [
             r["reference"] or str(r["id"])
             for r in rows

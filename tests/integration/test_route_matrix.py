@@ -9,9 +9,11 @@ import json
 
 import pytest
 
+from app.applications.tables import Application
 from app.calls import formspec
 from app.calls.tables import Call
 from app.organisations.tables import MemberInvitation, Membership
+from app.reviews.tables import Assignment
 from tests.factories import (
     attach_pdf,
     csrf_token,
@@ -286,6 +288,48 @@ MATRIX = {
         "/instruction/appels/{published}/dossiers/recevabilite",
         only(CALL_STAFF, 303, anonymous=401),
     ),
+    # Review: officers set it up; reviewers see their assignments only.
+    ("GET", "/instruction/appels/{call_id:int}/evaluation"): (
+        "/instruction/appels/{reviewed_call}/evaluation",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/evaluation"): (
+        "/instruction/appels/{reviewed_call}/evaluation",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/evaluation/evaluateurs"): (
+        "/instruction/appels/{reviewed_call}/evaluation/evaluateurs",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/evaluation/conflits"): (
+        "/instruction/appels/{reviewed_call}/evaluation/conflits",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}/evaluation/affectation"): (
+        "/instruction/appels/{reviewed_call}/evaluation/affectation",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/evaluation/affectation"): (
+        "/instruction/appels/{reviewed_call}/evaluation/affectation",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}/classement"): (
+        "/instruction/appels/{reviewed_call}/classement",
+        only(CALL_STAFF, 200),
+    ),
+    ("GET", "/evaluation"): ("/evaluation", only(["reviewer"], 200)),
+    ("GET", "/evaluation/{assignment_id:int}"): (
+        "/evaluation/{assignment}",
+        only(["reviewer"], 200),
+    ),
+    ("POST", "/evaluation/{assignment_id:int}"): (
+        "/evaluation/{assignment}",
+        only(["reviewer"], 303, anonymous=401),
+    ),
+    ("GET", "/evaluation/{assignment_id:int}/pieces/{attachment_id:int}"): (
+        "/evaluation/{assignment}/pieces/{reviewed_attachment}",
+        only(["reviewer"], 200),
+    ),
     ("GET", "/instruction/dossiers/{app_id:int}"): (
         "/instruction/dossiers/{app}",
         only(CALL_STAFF, 200),
@@ -371,7 +415,29 @@ def world(client):
         client, people["owner"], org, make_call(client, people["officer"], publish=True)
     )
     attachment = attach_pdf(client, people["owner"], app, documents[0]["key"])
+    reviewed_call = make_call(client, people["officer"], publish=True)
+    reviewed = make_application(client, people["owner"], org, reviewed_call)
+    reviewed_attachment = attach_pdf(client, people["owner"], reviewed, documents[0]["key"])
+    run(
+        client,
+        lambda: (
+            Application.update({Application.status: "in_review"})
+            .where(Application.id == reviewed)
+            .run()
+        ),
+    )
+    assignment = run(
+        client,
+        lambda: (
+            Assignment.insert(Assignment(application=reviewed, reviewer=people["reviewer"]["id"]))
+            .returning(Assignment.id)
+            .run()
+        ),
+    )[0]["id"]
     ids = {
+        "reviewed_call": reviewed_call,
+        "reviewed_attachment": reviewed_attachment,
+        "assignment": assignment,
         "app": app,
         "withdrawable": withdrawable,
         "attachment": attachment,

@@ -1,0 +1,346 @@
+"""Review pages: officers set up the review of a call and assign reviewers; reviewers
+score their files; officers read the ranking."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from app.accounts.guards import require_role
+from app.accounts.routes import actor
+from app.applications import services as applications
+from app.calls import formspec
+from app.calls import services as calls
+from app.calls.services import to_paris_input
+from app.core import storage
+from app.core.forms import FormState
+from app.core.i18n import gettext as _
+from app.core.i18n import gettext_noop as N_
+from app.core.web import flash, render
+from app.reviews import services
+from app.reviews.services import ReviewError
+
+SETUP = "/instruction/appels/{call_id:int}/evaluation"
+POOL_ADD = "/instruction/appels/{call_id:int}/evaluation/evaluateurs"
+CONFLICT_ADD = "/instruction/appels/{call_id:int}/evaluation/conflits"
+ASSIGN = "/instruction/appels/{call_id:int}/evaluation/affectation"
+RANKING = "/instruction/appels/{call_id:int}/classement"
+DASHBOARD = "/evaluation"
+REVIEW = "/evaluation/{assignment_id:int}"
+REVIEW_FILE = "/evaluation/{assignment_id:int}/pieces/{attachment_id:int}"
+
+STAFF = [require_role("officer", "admin")]
+REVIEWERS = [require_role("reviewer")]
+
+ERRORS = {
+    "reviews_wanted": N_("Enter a number of reviews per file between 1 and 10."),
+    "rank_by": N_("Choose an option from the list."),
+    "visibility": N_("Choose an option from the list."),
+    "threshold": N_("Enter a gap in points out of 20, e.g. 4."),
+    "datetime": N_("Enter a date and time, e.g. 17/03/2017 12:00."),
+    "datetime_gap": N_(
+        "This time does not exist in Paris (the clocks go forward): choose another."
+    ),
+    "not_a_reviewer": N_("This person is not a reviewer."),
+    "changed": N_(
+        "Something changed since the preview (files, reviewers or conflicts): check the new preview."
+    ),
+    "already_submitted": N_(
+        "This review is submitted: an officer must reopen it before it changes."
+    ),
+    "score_missing": N_("Give a mark for this criterion."),
+    "score_range": N_("Give a whole mark between 0 and the criterion's maximum."),
+    "opinion": N_("Choose an overall opinion."),
+}
+OPINION_LABELS = {
+    "favourable": N_("favourable"),
+    "reserved": N_("reserved"),
+    "unfavourable": N_("unfavourable"),
+}
+
+
+def error_text(code: str) -> str:
+    return _(ERRORS.get(code, N_("Something is not valid.")))
+
+
+def _url(template: str, **ids) -> str:
+    for name, value in ids.items():
+        template = template.replace("{" + name + ":int}", str(value))
+    return template
+
+
+async def _call(call_id: int) -> dict:
+    call = await calls.get_call(call_id)
+    if call is None:
+        raise NotFoundException()
+    return call
+
+
+async def _setup_page(
+    request: Request, call: dict, *, form: FormState | None = None, status_code: int = 200
+) -> Template:
+    settings = await services.settings_for(call["id"])
+    if form is None:
+        form = FormState(
+            values={
+                "reviews_wanted": str(settings["reviews_wanted"]),
+                "rank_by": settings["rank_by"],
+                "visibility": settings["visibility"],
+                "threshold": f"{settings['threshold_hundredths'] / 100:g}".replace(".", ","),
+                "blind": "yes" if settings["blind"] else "",
+                "due_at": to_paris_input(settings["due_at"]) if settings["due_at"] else "",
+            },
+            prefix="review",
+        )
+    members = await services.pool(call["id"])
+    in_pool = {m["reviewer_id"] for m in members}
+    return render(
+        request,
+        "reviews/setup.html",
+        status_code=status_code,
+        call=call,
+        form=form,
+        pool=members,
+        candidates=[
+            (str(r["id"]), f"{r['full_name']} ({r['email']})")
+            for r in await services.reviewers()
+            if r["id"] not in in_pool
+        ],
+        conflicts=await services.conflicts(call["id"]),
+        organisations=[
+            (str(o["id"]), o["name"]) for o in await _applicant_organisations(call["id"])
+        ],
+    )
+
+
+async def _applicant_organisations(call_id: int) -> list[dict]:
+    from app.applications.tables import Application
+
+    return (
+        await Application.select(
+            Application.organisation.id.as_alias("id"),
+            Application.organisation.name.as_alias("name"),
+        )
+        .where(Application.call == call_id)
+        .order_by(Application.organisation.name)
+    )
+
+
+@get(SETUP, guards=STAFF, include_in_schema=False, name="reviews:setup")
+async def setup(request: Request, call_id: FromPath[int]) -> Template:
+    return await _setup_page(request, await _call(call_id))
+
+
+@post(SETUP, guards=STAFF, include_in_schema=False, name="reviews:setup-post")
+async def save_setup(
+    request: Request, call_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Template | Redirect:
+    call = await _call(call_id)
+    try:
+        await services.save_settings(call_id, data, actor=actor(request))
+    except ReviewError as exc:
+        form = FormState(values=dict(data), prefix="review")
+        field = {"datetime": "due_at", "datetime_gap": "due_at"}.get(exc.code, exc.code)
+        form.error(
+            field
+            if field in ("reviews_wanted", "rank_by", "visibility", "threshold", "due_at")
+            else "reviews_wanted",
+            error_text(exc.code),
+        )
+        return await _setup_page(request, call, form=form, status_code=422)
+    flash(request, _("The review settings are saved."))
+    return Redirect(_url(SETUP, call_id=call_id), status_code=303)
+
+
+@post(POOL_ADD, guards=STAFF, include_in_schema=False, name="reviews:pool-add")
+async def pool_add(
+    request: Request, call_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Redirect:
+    await _call(call_id)
+    try:
+        await services.add_to_pool(call_id, int(data.get("reviewer") or 0), actor=actor(request))
+    except (ReviewError, ValueError):
+        flash(request, error_text("not_a_reviewer"), "error")
+    else:
+        flash(request, _("The reviewer is in the pool."))
+    return Redirect(_url(SETUP, call_id=call_id) + "#pool", status_code=303)
+
+
+@post(CONFLICT_ADD, guards=STAFF, include_in_schema=False, name="reviews:conflict-add")
+async def conflict_add(
+    request: Request, call_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Redirect:
+    await _call(call_id)
+    reviewer, organisation = data.get("reviewer", ""), data.get("organisation", "")
+    pool_ids = {str(m["reviewer_id"]) for m in await services.pool(call_id)}
+    org_ids = {str(o["id"]) for o in await _applicant_organisations(call_id)}
+    if reviewer not in pool_ids or organisation not in org_ids:
+        flash(
+            request, _("Choose a reviewer of the pool and an organisation that applied."), "error"
+        )
+    else:
+        await services.record_conflict(
+            int(reviewer), int(organisation), data.get("reason", ""), actor=actor(request)
+        )
+        flash(
+            request,
+            _(
+                "The conflict of interest is recorded: this reviewer will never see this organisation's files."
+            ),
+        )
+    return Redirect(_url(SETUP, call_id=call_id) + "#conflicts", status_code=303)
+
+
+@get(ASSIGN, guards=STAFF, include_in_schema=False, name="reviews:assign-preview")
+async def assign_preview(request: Request, call_id: FromPath[int]) -> Template:
+    """What automatic assignment would do; nothing is saved until confirmed."""
+    call = await _call(call_id)
+    return render(
+        request, "reviews/preview.html", call=call, preview=await services.preview(call_id)
+    )
+
+
+@post(ASSIGN, guards=STAFF, include_in_schema=False, name="reviews:assign")
+async def assign(
+    request: Request, call_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Redirect:
+    await _call(call_id)
+    try:
+        count = await services.apply_preview(
+            call_id, data.get("fingerprint", ""), actor=actor(request)
+        )
+    except ReviewError as exc:
+        flash(request, error_text(exc.code), "error")
+        return Redirect(_url(ASSIGN, call_id=call_id), status_code=303)
+    flash(request, _("%(num)d assignments saved.") % {"num": count})
+    return Redirect(_url(SETUP, call_id=call_id), status_code=303)
+
+
+@get(RANKING, guards=STAFF, include_in_schema=False, name="reviews:ranking")
+async def ranking(request: Request, call_id: FromPath[int]) -> Template:
+    call = await _call(call_id)
+    return render(
+        request,
+        "reviews/ranking.html",
+        call=call,
+        rows=await services.ranking(call_id),
+        settings=await services.settings_for(call_id),
+    )
+
+
+# --- Reviewers ------------------------------------------------------------------------------------
+
+
+@get(DASHBOARD, guards=REVIEWERS, include_in_schema=False, name="reviews:dashboard")
+async def dashboard(request: Request) -> Template:
+    rows = await services.my_assignments(request.user.id)
+    done = sum(1 for r in rows if r["submitted_at"])
+    return render(request, "reviews/dashboard.html", rows=rows, done=done, total=len(rows))
+
+
+async def _assignment(request: Request, assignment_id: int) -> dict:
+    assignment = await services.assignment_for(request.user, assignment_id)
+    if assignment is None:
+        raise NotFoundException()
+    return assignment
+
+
+async def _review_page(
+    request: Request, assignment: dict, *, form: FormState | None = None, status_code: int = 200
+) -> Template:
+    call = await calls.get_call(assignment["call_id"])
+    settings = await services.settings_for(call["id"])
+    app = await applications.application_for(_StaffView(request.user), assignment["application_id"])
+    values = {f"score_{k}": str(v) for k, v in assignment["scores"].items()}
+    values.update(
+        opinion=assignment["opinion"],
+        comment_staff=assignment["comment_staff"],
+        comment_applicant=assignment["comment_applicant"],
+    )
+    return render(
+        request,
+        "reviews/review.html",
+        status_code=status_code,
+        assignment=assignment,
+        call=call,
+        app=app,
+        blind=settings["blind"],
+        fields=formspec.fields_of(app["form"]),
+        attachments=await applications.current_attachments(app["id"]),
+        form=form or FormState(values=values, prefix="review"),
+        opinions=OPINION_LABELS,
+    )
+
+
+class _StaffView:
+    """Reads an assigned file as staff would: the reviewer's right to it was checked
+    by ``assignment_for`` (own assignment, no conflict)."""
+
+    def __init__(self, user):
+        self.id = user.id
+
+    def has_role(self, *roles: str) -> bool:
+        return True
+
+
+@get(REVIEW, guards=REVIEWERS, include_in_schema=False, name="reviews:review")
+async def review(request: Request, assignment_id: FromPath[int]) -> Template:
+    return await _review_page(request, await _assignment(request, assignment_id))
+
+
+@post(REVIEW, guards=REVIEWERS, include_in_schema=False, name="reviews:review-post")
+async def save_review(
+    request: Request, assignment_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Template | Redirect:
+    assignment = await _assignment(request, assignment_id)
+    submit = data.get("action") == "submit"
+    try:
+        await services.save_review(
+            assignment_id, data, reviewer=request.user, submit=submit, actor=actor(request)
+        )
+    except ReviewError as exc:
+        form = FormState(values=dict(data), prefix="review")
+        if exc.code == "invalid":
+            for key, code in exc.detail.items():
+                form.error(key if key == "opinion" else f"score_{key}", error_text(code))
+        else:
+            form.error("opinion", error_text(exc.code))
+        return await _review_page(request, assignment, form=form, status_code=422)
+    flash(request, _("Your review is submitted.") if submit else _("Your draft review is saved."))
+    return Redirect(
+        DASHBOARD if submit else _url(REVIEW, assignment_id=assignment_id), status_code=303
+    )
+
+
+@get(REVIEW_FILE, guards=REVIEWERS, include_in_schema=False, name="reviews:file")
+async def review_file(
+    request: Request, assignment_id: FromPath[int], attachment_id: FromPath[int]
+) -> Response:
+    assignment = await _assignment(request, assignment_id)
+    attachment = await applications.attachment_for(
+        _StaffView(request.user), assignment["application_id"], attachment_id
+    )
+    if attachment is None:
+        raise NotFoundException()
+    return storage.FileStorage.of_app(request.app).download(
+        attachment["storage_id"],
+        filename=attachment["original_name"],
+        content_type=attachment["content_type"],
+    )
+
+
+ROUTES = [
+    setup,
+    save_setup,
+    pool_add,
+    conflict_add,
+    assign_preview,
+    assign,
+    ranking,
+    dashboard,
+    review,
+    save_review,
+    review_file,
+]

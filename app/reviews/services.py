@@ -1,0 +1,425 @@
+"""Review: settings per call, the reviewer pool, conflicts of interest, assignment
+(automatic, with a preview), scoring and the ranking. No HTTP here.
+
+A conflicted reviewer never sees an organisation's file: the queries that give a
+reviewer a file filter conflicts out (``assignment_for``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from app.accounts.services import Actor, CurrentUser
+from app.accounts.tables import RoleGrant, StaffRole, User
+from app.applications.tables import Application, ApplicationStatus
+from app.calls import services as calls
+from app.core import audit
+from app.core.db import write_transaction
+from app.reviews import aggregation
+from app.reviews.assignment import AssignmentPlan, auto_assign
+from app.reviews.tables import Assignment, Conflict, PoolMember, ReviewSettings
+
+OPINIONS = ("favourable", "reserved", "unfavourable")
+ASSIGNABLE = (ApplicationStatus.eligible.value, ApplicationStatus.in_review.value)
+
+
+class ReviewError(ValueError):
+    def __init__(self, code: str, detail: Any = None):
+        super().__init__(code)
+        self.code = code
+        self.detail = detail
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else (value or {})
+
+
+async def _audit(
+    action: str, actor: Actor, object_type: str, object_id: int, **summary: Any
+) -> None:
+    await audit.record(
+        action,
+        actor_id=actor.user_id,
+        actor_label=actor.label,
+        ip=actor.ip,
+        object_type=object_type,
+        object_id=object_id,
+        summary=summary or None,
+    )
+
+
+# --- Settings and pool ---------------------------------------------------------------------
+
+
+DEFAULTS = {
+    "reviews_wanted": 2,
+    "due_at": None,
+    "blind": False,
+    "visibility": "after_own",
+    "rank_by": "mean",
+    "threshold_hundredths": 400,
+}
+
+
+async def settings_for(call_id: int) -> dict:
+    row = await ReviewSettings.select().where(ReviewSettings.call == call_id).first()
+    return row or {**DEFAULTS, "call": call_id}
+
+
+async def save_settings(call_id: int, values: dict[str, Any], *, actor: Actor) -> None:
+    """reviews_wanted 1–10, rank by mean or median, threshold in hundredths /20."""
+    wanted = str(values.get("reviews_wanted", "")).strip()
+    if not wanted.isdigit() or not 1 <= int(wanted) <= 10:
+        raise ReviewError("reviews_wanted")
+    if values.get("rank_by") not in ("mean", "median"):
+        raise ReviewError("rank_by")
+    if values.get("visibility") not in ("never", "after_own", "always"):
+        raise ReviewError("visibility")
+    try:
+        threshold = Decimal(str(values.get("threshold", "")).replace(",", ".").strip())
+        if not threshold.is_finite() or not 0 <= threshold <= 20:
+            raise ValueError
+    except (ValueError, ArithmeticError):
+        raise ReviewError("threshold") from None
+    due_at = None
+    if values.get("due_at"):
+        try:
+            due_at = calls.paris_datetime(values["due_at"])
+        except calls.CallError as exc:
+            raise ReviewError(exc.code) from None
+    columns = {
+        ReviewSettings.reviews_wanted: int(wanted),
+        ReviewSettings.rank_by: values["rank_by"],
+        ReviewSettings.visibility: values["visibility"],
+        ReviewSettings.blind: values.get("blind") == "yes",
+        ReviewSettings.threshold_hundredths: int(threshold * 100),
+        ReviewSettings.due_at: due_at,
+    }
+    async with write_transaction():
+        if await ReviewSettings.exists().where(ReviewSettings.call == call_id):
+            await ReviewSettings.update(columns).where(ReviewSettings.call == call_id)
+        else:
+            await ReviewSettings.insert(
+                ReviewSettings(call=call_id, **{c._meta.name: v for c, v in columns.items()})
+            )
+        await _audit("reviews.settings_changed", actor, "call", call_id, wanted=int(wanted))
+
+
+async def reviewers() -> list[dict]:
+    """Active people with the reviewer role."""
+    ids = RoleGrant.select(RoleGrant.user).where(RoleGrant.role == StaffRole.reviewer.value)
+    return (
+        await User.select(User.id, User.full_name, User.email)
+        .where(User.id.is_in(ids) & (User.is_active.eq(True)))
+        .order_by(User.full_name)
+    )
+
+
+async def pool(call_id: int) -> list[dict]:
+    return (
+        await PoolMember.select(
+            PoolMember.id,
+            PoolMember.reviewer.id.as_alias("reviewer_id"),
+            PoolMember.reviewer.full_name.as_alias("full_name"),
+            PoolMember.reviewer.email.as_alias("email"),
+        )
+        .where(PoolMember.call == call_id)
+        .order_by(PoolMember.reviewer.full_name)
+    )
+
+
+async def add_to_pool(call_id: int, reviewer_id: int, *, actor: Actor) -> None:
+    async with write_transaction():
+        if reviewer_id not in {r["id"] for r in await reviewers()}:
+            raise ReviewError("not_a_reviewer")
+        if not await PoolMember.exists().where(
+            (PoolMember.call == call_id) & (PoolMember.reviewer == reviewer_id)
+        ):
+            await PoolMember.insert(PoolMember(call=call_id, reviewer=reviewer_id))
+            await _audit("reviews.pool_added", actor, "call", call_id, reviewer=reviewer_id)
+
+
+async def record_conflict(
+    reviewer_id: int, organisation_id: int, reason: str, *, actor: Actor
+) -> None:
+    """A conflict of interest, declared by the reviewer or recorded by an officer."""
+    async with write_transaction():
+        if not await Conflict.exists().where(
+            (Conflict.reviewer == reviewer_id) & (Conflict.organisation == organisation_id)
+        ):
+            await Conflict.insert(
+                Conflict(
+                    reviewer=reviewer_id,
+                    organisation=organisation_id,
+                    reason=reason.strip()[:500],
+                    declared_by=actor.user_id,
+                )
+            )
+            await _audit(
+                "reviews.conflict_recorded",
+                actor,
+                "organisation",
+                organisation_id,
+                reviewer=reviewer_id,
+            )
+
+
+async def conflicts(call_id: int) -> list[dict]:
+    """Conflicts of the call's pool with organisations that applied to it."""
+    members = PoolMember.select(PoolMember.reviewer).where(PoolMember.call == call_id)
+    organisations = Application.select(Application.organisation).where(Application.call == call_id)
+    return await Conflict.select(
+        Conflict.id,
+        Conflict.reason,
+        Conflict.reviewer.full_name.as_alias("reviewer_name"),
+        Conflict.organisation.name.as_alias("organisation_name"),
+    ).where(Conflict.reviewer.is_in(members) & Conflict.organisation.is_in(organisations))
+
+
+# --- Assignment -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    plan: AssignmentPlan
+    fingerprint: str
+    references: dict[int, str]
+    names: dict[int, str]
+
+
+async def preview(call_id: int) -> Preview:
+    """What automatic assignment would add now (nothing is saved)."""
+    settings = await settings_for(call_id)
+    apps = (
+        await Application.select(Application.id, Application.reference, Application.organisation)
+        .where((Application.call == call_id) & Application.status.is_in(list(ASSIGNABLE)))
+        .order_by(Application.id)
+    )
+    members = await pool(call_id)
+    reviewer_ids = [m["reviewer_id"] for m in members]
+    existing = await Assignment.select(Assignment.application, Assignment.reviewer).where(
+        Assignment.application.is_in([a["id"] for a in apps] or [0])
+    )
+    org_of = {a["id"]: a["organisation"] for a in apps}
+    conflict_rows = await Conflict.select(Conflict.reviewer, Conflict.organisation).where(
+        Conflict.reviewer.is_in(reviewer_ids or [0])
+    )
+    conflicted_orgs: dict[int, set[int]] = {}
+    for row in conflict_rows:
+        conflicted_orgs.setdefault(row["organisation"], set()).add(row["reviewer"])
+    conflict_pairs = [
+        (app_id, r) for app_id, org in org_of.items() for r in conflicted_orgs.get(org, ())
+    ]
+    existing_pairs = [(e["application"], e["reviewer"]) for e in existing]
+    plan = auto_assign(
+        list(org_of), reviewer_ids, settings["reviews_wanted"], existing_pairs, conflict_pairs
+    )
+    fingerprint = hashlib.sha256(
+        json.dumps(
+            [
+                sorted(org_of),
+                reviewer_ids,
+                sorted(existing_pairs),
+                sorted(conflict_pairs),
+                settings["reviews_wanted"],
+            ]
+        ).encode()
+    ).hexdigest()
+    return Preview(
+        plan=plan,
+        fingerprint=fingerprint,
+        references={a["id"]: a["reference"] or str(a["id"]) for a in apps},
+        names={m["reviewer_id"]: m["full_name"] for m in members},
+    )
+
+
+async def apply_preview(call_id: int, fingerprint: str, *, actor: Actor) -> int:
+    """Save the previewed plan, if nothing changed since the preview; the files with
+    reviewers go « under review »."""
+    async with write_transaction():
+        current = await preview(call_id)
+        if current.fingerprint != fingerprint:
+            raise ReviewError("changed")
+        for app_id, reviewer_id in current.plan.new_pairs:
+            await Assignment.insert(
+                Assignment(application=app_id, reviewer=reviewer_id, assigned_by=actor.user_id)
+            )
+            await _audit("reviews.assigned", actor, "application", app_id, reviewer=reviewer_id)
+        touched = sorted({app_id for app_id, _r in current.plan.new_pairs})
+        if touched:
+            await Application.update(
+                {Application.status: ApplicationStatus.in_review, Application.updated_at: now()}
+            ).where(
+                Application.id.is_in(touched) & (Application.status == ApplicationStatus.eligible)
+            )
+    return len(current.plan.new_pairs)
+
+
+# --- Reviewers ----------------------------------------------------------------------------------
+
+
+async def my_assignments(reviewer_id: int) -> list[dict]:
+    conflicted = Conflict.select(Conflict.organisation).where(Conflict.reviewer == reviewer_id)
+    return (
+        await Assignment.select(
+            Assignment.id,
+            Assignment.submitted_at,
+            Assignment.updated_at,
+            Assignment.application.reference.as_alias("reference"),
+            Assignment.application.title.as_alias("title"),
+            Assignment.application.call.title.as_alias("call_title"),
+            Assignment.application.call.id.as_alias("call_id"),
+        )
+        .where(
+            (Assignment.reviewer == reviewer_id)
+            & Assignment.application.organisation.not_in(conflicted)
+        )
+        .order_by(Assignment.id)
+    )
+
+
+async def assignment_for(reviewer: CurrentUser, assignment_id: int) -> dict | None:
+    """The reviewer's own assignment, never one on an organisation they are conflicted
+    with (None: answered as 404)."""
+    conflicted = Conflict.select(Conflict.organisation).where(Conflict.reviewer == reviewer.id)
+    row = (
+        await Assignment.select(
+            *Assignment.all_columns(),
+            Assignment.application.id.as_alias("application_id"),
+            Assignment.application.call.id.as_alias("call_id"),
+            Assignment.application.organisation.id.as_alias("organisation_id"),
+        )
+        .where(
+            (Assignment.id == assignment_id)
+            & (Assignment.reviewer == reviewer.id)
+            & Assignment.application.organisation.not_in(conflicted)
+        )
+        .first()
+    )
+    if row:
+        row["scores"] = _json(row["scores"])
+    return row
+
+
+def _criteria(call: dict) -> list[aggregation.Criterion]:
+    return [
+        aggregation.Criterion(key=c["key"], title=c["title"], weight=c["weight"], scale=c["scale"])
+        for c in call["rubric"]
+    ]
+
+
+def clean_scores(
+    call: dict, raw: dict[str, str], *, complete: bool
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Marks typed for each criterion (0 to its scale); all of them when submitting."""
+    scores: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for criterion in call["rubric"]:
+        text = (raw.get(f"score_{criterion['key']}") or "").strip()
+        if not text:
+            if complete:
+                errors[criterion["key"]] = "score_missing"
+            continue
+        if not text.isdigit() or not 0 <= int(text) <= criterion["scale"]:
+            errors[criterion["key"]] = "score_range"
+            continue
+        scores[criterion["key"]] = int(text)
+    return scores, errors
+
+
+async def save_review(
+    assignment_id: int, raw: dict[str, str], *, reviewer: CurrentUser, submit: bool, actor: Actor
+) -> None:
+    """Save a draft, or submit (every criterion, an opinion); a submitted review is
+    changed only after an officer reopens it."""
+    async with write_transaction():
+        assignment = await assignment_for(reviewer, assignment_id)
+        if assignment is None:
+            raise ReviewError("not_found")
+        if assignment["submitted_at"] is not None:
+            raise ReviewError("already_submitted")
+        call = await calls.get_call(assignment["call_id"])
+        scores, errors = clean_scores(call, raw, complete=submit)
+        opinion = raw.get("opinion", "")
+        if submit and opinion not in OPINIONS:
+            errors["opinion"] = "opinion"
+        if errors:
+            raise ReviewError("invalid", errors)
+        await Assignment.update(
+            {
+                Assignment.scores: json.dumps(scores),
+                Assignment.opinion: opinion if opinion in OPINIONS else "",
+                Assignment.comment_staff: (raw.get("comment_staff") or "").strip()[:5000],
+                Assignment.comment_applicant: (raw.get("comment_applicant") or "").strip()[:5000],
+                Assignment.updated_at: now(),
+                Assignment.submitted_at: now() if submit else None,
+            }
+        ).where(Assignment.id == assignment_id)
+        await _audit(
+            "reviews.submitted" if submit else "reviews.saved",
+            actor,
+            "application",
+            assignment["application_id"],
+            scores=scores,
+        )
+
+
+# --- Ranking ----------------------------------------------------------------------------------------
+
+
+async def ranking(call_id: int) -> list[dict]:
+    """Each file under review with its aggregate, best first (three queries)."""
+    call = await calls.get_call(call_id)
+    settings = await settings_for(call_id)
+    apps = await Application.select(
+        Application.id,
+        Application.reference,
+        Application.title,
+        Application.requested_cents,
+        Application.status,
+        Application.organisation.name.as_alias("organisation_name"),
+    ).where(
+        (Application.call == call_id)
+        & Application.status.is_in(["in_review", "reviewed", *ASSIGNABLE])
+    )
+    reviews = await Assignment.select(Assignment.application, Assignment.scores).where(
+        Assignment.application.is_in([a["id"] for a in apps] or [0])
+        & Assignment.submitted_at.is_not_null()
+    )
+    by_app: dict[int, list[dict]] = {}
+    for review in reviews:
+        by_app.setdefault(review["application"], []).append(_json(review["scores"]))
+    rubric = _criteria(call)
+    rows = []
+    for app in apps:
+        result = (
+            aggregation.aggregate(
+                by_app.get(app["id"], []),
+                rubric,
+                rank_by=settings["rank_by"],
+                disagreement_threshold=Decimal(settings["threshold_hundredths"]) / 100,
+            )
+            if rubric
+            else None
+        )
+        rows.append({**app, "aggregate": result})
+    rows.sort(
+        key=lambda r: (
+            r["aggregate"] is None or r["aggregate"].ranking is None,
+            -(r["aggregate"].ranking or 0) if r["aggregate"] else 0,
+            r["id"],
+        )
+    )
+    running = 0
+    for row in rows:
+        running += row["requested_cents"]
+        row["running_total"] = running
+    return rows

@@ -1,0 +1,228 @@
+"""Review: automatic assignment with a conflict respected, scoring rules, ranking."""
+
+from app.applications.tables import Application
+from app.calls import services as calls
+from app.reviews.tables import Assignment
+from tests.factories import (
+    attach_pdf,
+    make_application,
+    make_call,
+    make_organisation,
+    make_user,
+    post_form,
+    run,
+    sign_in,
+    sign_out,
+)
+
+
+def setup_call(client, n_files=4):
+    officer = make_user(client, roles=["officer"])
+    reviewers = [make_user(client, roles=["reviewer"]) for _ in range(2)]
+    call_id = make_call(client, officer, publish=True)
+    actor = calls.Actor(user_id=officer["id"])
+    for title, weight, scale in (("Qualité", "3", "5"), ("Budget", "1", "20")):
+        run(
+            client,
+            calls.add_criterion,
+            call_id,
+            {"title": title, "weight": weight, "scale": scale},
+            actor=actor,
+        )
+    owner = make_user(client)
+    document = run(client, calls.get_call, call_id)["documents"][0]["key"]
+    files = []
+    for _ in range(n_files):
+        org = make_organisation(client, owner)
+        app_id = make_application(client, owner, org, call_id)
+        attach_pdf(client, owner, app_id, document)
+        run(
+            client,
+            lambda a=app_id: (
+                Application.update(
+                    {Application.status: "eligible", Application.reference: f"R-{a}"}
+                )
+                .where(Application.id == a)
+                .run()
+            ),
+        )
+        files.append((app_id, org))
+    return officer, reviewers, call_id, owner, files
+
+
+def test_auto_assignment_respects_a_conflict_and_balances(client):
+    officer, reviewers, call_id, _owner, files = setup_call(client)
+    third = make_user(client, roles=["reviewer"])
+    sign_in(client, officer)
+    post_form(
+        client,
+        f"/instruction/appels/{call_id}/evaluation",
+        {"reviews_wanted": "2", "rank_by": "median", "visibility": "after_own", "threshold": "4"},
+    )
+    for person in [*reviewers, third]:
+        post_form(
+            client,
+            f"/instruction/appels/{call_id}/evaluation/evaluateurs",
+            {"reviewer": str(person["id"])},
+        )
+    conflicted_app, conflicted_org = files[0]
+    post_form(
+        client,
+        f"/instruction/appels/{call_id}/evaluation/conflits",
+        {
+            "reviewer": str(reviewers[0]["id"]),
+            "organisation": str(conflicted_org),
+            "reason": "Ancien salarié",
+        },
+    )
+    preview = client.get(f"/instruction/appels/{call_id}/evaluation/affectation")
+    assert "8 nouvelles affectations." in preview.text
+    import re
+
+    fingerprint = re.search(r'name="fingerprint" value="([0-9a-f]+)"', preview.text).group(1)
+    assert run(client, lambda: Assignment.count().run()) == 0  # a preview saves nothing
+    saved = post_form(
+        client,
+        f"/instruction/appels/{call_id}/evaluation/affectation",
+        {"fingerprint": fingerprint},
+    )
+    assert saved.status_code == 303
+    pairs = run(
+        client, lambda: Assignment.select(Assignment.application, Assignment.reviewer).run()
+    )
+    assert len(pairs) == 8
+    assert (conflicted_app, reviewers[0]["id"]) not in {
+        (p["application"], p["reviewer"]) for p in pairs
+    }
+    loads = [sum(1 for p in pairs if p["reviewer"] == r["id"]) for r in [*reviewers, third]]
+    assert max(loads) - min(loads) <= 1
+    assert (
+        post_form(
+            client,
+            f"/instruction/appels/{call_id}/evaluation/affectation",
+            {"fingerprint": fingerprint},
+            follow_redirects=True,
+        ).text.count("a changé")
+        == 1
+    )
+    sign_out(client)
+
+    # The conflicted reviewer can never open that file, even with a forged assignment.
+    forged = run(
+        client,
+        lambda: (
+            Assignment.insert(Assignment(application=conflicted_app, reviewer=reviewers[0]["id"]))
+            .returning(Assignment.id)
+            .run()
+        ),
+    )[0]["id"]
+    from app.applications.tables import Attachment
+
+    attachment = run(
+        client,
+        lambda: (
+            Attachment.select(Attachment.id)
+            .where(Attachment.application == conflicted_app)
+            .first()
+            .run()
+        ),
+    )["id"]
+    sign_in(client, reviewers[0])
+    assert client.get(f"/evaluation/{forged}").status_code == 404
+    assert client.get(f"/evaluation/{forged}/pieces/{attachment}").status_code == 404
+    assert client.get(f"/dossiers/{conflicted_app}/pieces/{attachment}").status_code == 404
+    assert f"R-{conflicted_app}" not in client.get("/evaluation").text
+    sign_out(client)
+
+
+def test_scores_are_checked_and_a_submitted_review_is_final(client):
+    _officer, reviewers, call_id, _owner, files = setup_call(client, n_files=1)
+    app_id = files[0][0]
+    assignment = run(
+        client,
+        lambda: (
+            Assignment.insert(Assignment(application=app_id, reviewer=reviewers[0]["id"]))
+            .returning(Assignment.id)
+            .run()
+        ),
+    )[0]["id"]
+    keys = [c["key"] for c in run(client, calls.get_call, call_id)["rubric"]]
+    sign_in(client, reviewers[0])
+    page = client.get(f"/evaluation/{assignment}")
+    assert page.status_code == 200 and "Qualité (0 à 5, poids 3)" in page.text
+    out_of_scale = post_form(
+        client, f"/evaluation/{assignment}", {f"score_{keys[0]}": "6", "action": "save"}
+    )
+    assert out_of_scale.status_code == 422 and "entre 0 et le maximum" in out_of_scale.text
+    draft = post_form(
+        client, f"/evaluation/{assignment}", {f"score_{keys[0]}": "4", "action": "save"}
+    )
+    assert draft.status_code == 303
+    incomplete = post_form(
+        client, f"/evaluation/{assignment}", {f"score_{keys[0]}": "4", "action": "submit"}
+    )
+    assert (
+        incomplete.status_code == 422
+        and "Donnez une note" in incomplete.text
+        and "avis général" in incomplete.text
+    )
+    done = post_form(
+        client,
+        f"/evaluation/{assignment}",
+        {
+            f"score_{keys[0]}": "4",
+            f"score_{keys[1]}": "10",
+            "opinion": "favourable",
+            "action": "submit",
+        },
+    )
+    assert done.status_code == 303
+    again = post_form(
+        client,
+        f"/evaluation/{assignment}",
+        {
+            f"score_{keys[0]}": "5",
+            f"score_{keys[1]}": "10",
+            "opinion": "favourable",
+            "action": "submit",
+        },
+    )
+    assert again.status_code == 422 and "rouvrir" in again.text
+    assert (
+        "1 sur 1 évaluée" in client.get("/evaluation").text
+        or "1 sur 1" in client.get("/evaluation").text
+    )
+    sign_out(client)
+
+
+def test_ranking_shows_marks_out_of_20_and_flags_disagreement(client):
+    officer, reviewers, call_id, _owner, files = setup_call(client, n_files=1)
+    app_id = files[0][0]
+    run(
+        client,
+        lambda: (
+            Application.update({Application.status: "in_review"})
+            .where(Application.id == app_id)
+            .run()
+        ),
+    )
+    keys = [c["key"] for c in run(client, calls.get_call, call_id)["rubric"]]
+    # Weights 3 (0–5) and 1 (0–20): 5/5 and 20/20 → 20; 1/5 and 4/20 → 4.
+    for reviewer, marks in ((reviewers[0], (5, 20)), (reviewers[1], (1, 4))):
+        run(
+            client,
+            lambda r=reviewer, m=marks: Assignment.insert(
+                Assignment(
+                    application=app_id,
+                    reviewer=r["id"],
+                    scores={keys[0]: m[0], keys[1]: m[1]},
+                    submitted_at=__import__("datetime").datetime.now(__import__("datetime").UTC),
+                )
+            ).run(),
+        )
+    sign_in(client, officer)
+    page = client.get(f"/instruction/appels/{call_id}/classement").text
+    assert "12.00" in page  # mean of 20 and 4
+    assert "16.00" in page  # spread
+    assert "désaccord" in page
+    sign_out(client)
