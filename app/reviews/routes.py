@@ -30,6 +30,11 @@ RANKING = "/instruction/appels/{call_id:int}/classement"
 DASHBOARD = "/evaluation"
 REVIEW = "/evaluation/{assignment_id:int}"
 REVIEW_FILE = "/evaluation/{assignment_id:int}/pieces/{attachment_id:int}"
+REVIEW_TOTAL = "/evaluation/{assignment_id:int}/total"
+DECLINE = "/evaluation/{assignment_id:int}/conflit"
+FILE_REVIEWS = "/instruction/dossiers/{app_id:int}/evaluations"
+REOPEN = "/instruction/evaluations/{assignment_id:int}/rouvrir"
+UNASSIGN = "/instruction/evaluations/{assignment_id:int}/retirer"
 
 STAFF = [require_role("officer", "admin")]
 REVIEWERS = [require_role("reviewer")]
@@ -271,6 +276,8 @@ async def _review_page(
         attachments=await applications.current_attachments(app["id"]),
         form=form or FormState(values=values, prefix="review"),
         opinions=OPINION_LABELS,
+        others=await services.other_reviews(assignment, settings),
+        mark=services.live_mark(call, {**values, **(form.values if form else {})}),
     )
 
 
@@ -331,6 +338,92 @@ async def review_file(
     )
 
 
+@post(REVIEW_TOTAL, guards=REVIEWERS, include_in_schema=False, name="reviews:total")
+async def review_total(
+    request: Request, assignment_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Template:
+    """htmx: the weighted mark /20 of the marks typed so far."""
+    assignment = await _assignment(request, assignment_id)
+    call = await calls.get_call(assignment["call_id"])
+    return render(request, "reviews/_total.html", mark=services.live_mark(call, data))
+
+
+@post(DECLINE, guards=REVIEWERS, include_in_schema=False, name="reviews:decline")
+async def decline(
+    request: Request, assignment_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Redirect:
+    await _assignment(request, assignment_id)
+    try:
+        await services.decline_with_conflict(
+            assignment_id, data.get("reason", ""), reviewer=request.user, actor=actor(request)
+        )
+    except ReviewError as exc:
+        flash(request, error_text(exc.code), "error")
+        return Redirect(_url(REVIEW, assignment_id=assignment_id), status_code=303)
+    flash(request, _("Your conflict of interest is recorded; the file is taken back from you."))
+    return Redirect(DASHBOARD, status_code=303)
+
+
+async def _staff_assignment_action(
+    request: Request, assignment_id: int, action, done: str
+) -> Redirect:
+    from app.reviews.tables import Assignment
+
+    row = (
+        await Assignment.select(Assignment.application)
+        .where(Assignment.id == assignment_id)
+        .first()
+    )
+    if row is None:
+        raise NotFoundException()
+    try:
+        await action()
+    except ReviewError as exc:
+        flash(request, error_text(exc.code), "error")
+    else:
+        flash(request, done)
+    return Redirect(_url(FILE_REVIEWS, app_id=row["application"]), status_code=303)
+
+
+@get(FILE_REVIEWS, guards=STAFF, include_in_schema=False, name="reviews:file-reviews")
+async def file_reviews(request: Request, app_id: FromPath[int]) -> Template:
+    """A file's reviews, for officers: marks, opinions, comments; reopen or take back."""
+    app = await applications.application_for(request.user, app_id)
+    if app is None:
+        raise NotFoundException()
+    call = await calls.get_call(app["call"])
+    rows = await services.reviews_of(app_id)
+    for row in rows:
+        row["mark"] = services.live_mark(
+            call, {f"score_{k}": str(v) for k, v in row["scores"].items()}
+        )
+    return render(
+        request, "reviews/file_reviews.html", app=app, call=call, rows=rows, opinions=OPINION_LABELS
+    )
+
+
+@post(REOPEN, guards=STAFF, include_in_schema=False, name="reviews:reopen")
+async def reopen(request: Request, assignment_id: FromPath[int]) -> Redirect:
+    return await _staff_assignment_action(
+        request,
+        assignment_id,
+        lambda: services.reopen(assignment_id, actor=actor(request)),
+        _("The review is reopened: its reviewer can change it."),
+    )
+
+
+@post(UNASSIGN, guards=STAFF, include_in_schema=False, name="reviews:unassign")
+async def unassign(request: Request, assignment_id: FromPath[int]) -> Redirect:
+    return await _staff_assignment_action(
+        request,
+        assignment_id,
+        lambda: services.unassign(assignment_id, actor=actor(request)),
+        _(
+            "The reviewer is taken off this file. Run the automatic assignment to give it to someone else."
+        ),
+    )
+
+
 ROUTES = [
     setup,
     save_setup,
@@ -343,4 +436,9 @@ ROUTES = [
     review,
     save_review,
     review_file,
+    review_total,
+    file_reviews,
+    decline,
+    reopen,
+    unassign,
 ]

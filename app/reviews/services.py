@@ -423,3 +423,114 @@ async def ranking(call_id: int) -> list[dict]:
         running += row["requested_cents"]
         row["running_total"] = running
     return rows
+
+
+# --- Declining, reopening, removing ----------------------------------------------------------
+
+
+async def decline_with_conflict(
+    assignment_id: int, reason: str, *, reviewer: CurrentUser, actor: Actor
+) -> None:
+    """A reviewer declares a conflict with the file's organisation: the conflict is
+    recorded and the (unsubmitted) assignment removed, so another reviewer can be given."""
+    async with write_transaction():
+        assignment = await assignment_for(reviewer, assignment_id)
+        if assignment is None:
+            raise ReviewError("not_found")
+        if assignment["submitted_at"] is not None:
+            raise ReviewError("already_submitted")
+        await Assignment.delete().where(Assignment.id == assignment_id)
+        await record_conflict(reviewer.id, assignment["organisation_id"], reason, actor=actor)
+        await _audit(
+            "reviews.declined",
+            actor,
+            "application",
+            assignment["application_id"],
+            reviewer=reviewer.id,
+        )
+
+
+async def reviews_of(app_id: int) -> list[dict]:
+    """Every assignment of a file with its review (for the staff)."""
+    rows = (
+        await Assignment.select(
+            Assignment.id,
+            Assignment.scores,
+            Assignment.opinion,
+            Assignment.comment_staff,
+            Assignment.comment_applicant,
+            Assignment.submitted_at,
+            Assignment.reviewer.full_name.as_alias("reviewer_name"),
+        )
+        .where(Assignment.application == app_id)
+        .order_by(Assignment.id)
+    )
+    for row in rows:
+        row["scores"] = _json(row["scores"])
+    return rows
+
+
+async def reopen(assignment_id: int, *, actor: Actor) -> None:
+    """An officer reopens a submitted review so that its reviewer can change it."""
+    async with write_transaction():
+        row = (
+            await Assignment.select(Assignment.application, Assignment.submitted_at)
+            .where(Assignment.id == assignment_id)
+            .first()
+        )
+        if row is None:
+            raise ReviewError("not_found")
+        await Assignment.update(
+            {Assignment.submitted_at: None, Assignment.updated_at: now()}
+        ).where(Assignment.id == assignment_id)
+        await _audit(
+            "reviews.reopened", actor, "application", row["application"], assignment=assignment_id
+        )
+
+
+async def unassign(assignment_id: int, *, actor: Actor) -> int:
+    """An officer takes a file back from a reviewer who has not submitted (to give it
+    to someone else with the automatic assignment). Returns the file's id."""
+    async with write_transaction():
+        row = (
+            await Assignment.select(
+                Assignment.application, Assignment.reviewer, Assignment.submitted_at
+            )
+            .where(Assignment.id == assignment_id)
+            .first()
+        )
+        if row is None:
+            raise ReviewError("not_found")
+        if row["submitted_at"] is not None:
+            raise ReviewError("already_submitted")
+        await Assignment.delete().where(Assignment.id == assignment_id)
+        await _audit(
+            "reviews.unassigned", actor, "application", row["application"], reviewer=row["reviewer"]
+        )
+    return row["application"]
+
+
+async def other_reviews(assignment: dict, settings: dict) -> list[dict]:
+    """The other submitted reviews of the same file, as the call allows reviewers to
+    see them: never, after submitting their own, or always."""
+    visibility = settings["visibility"]
+    if visibility == "never" or (visibility == "after_own" and assignment["submitted_at"] is None):
+        return []
+    rows = await Assignment.select(
+        Assignment.scores, Assignment.opinion, Assignment.comment_staff
+    ).where(
+        (Assignment.application == assignment["application_id"])
+        & (Assignment.id != assignment["id"])
+        & Assignment.submitted_at.is_not_null()
+    )
+    for row in rows:
+        row["scores"] = _json(row["scores"])
+    return rows
+
+
+def live_mark(call: dict, raw: dict[str, str]) -> Decimal | None:
+    """The weighted mark /20 of what is typed so far, when every criterion has a mark."""
+    scores, errors = clean_scores(call, raw, complete=True)
+    if errors or not call["rubric"]:
+        return None
+    return aggregation.weighted_mark(scores, _criteria(call))

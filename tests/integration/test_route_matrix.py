@@ -330,6 +330,27 @@ MATRIX = {
         "/evaluation/{assignment}/pieces/{reviewed_attachment}",
         only(["reviewer"], 200),
     ),
+    ("POST", "/evaluation/{assignment_id:int}/total"): (
+        "/evaluation/{assignment}/total",
+        only(["reviewer"], 200, anonymous=401),
+    ),
+    ("POST", "/evaluation/{assignment_id:int}/conflit"): (
+        "/evaluation/{other_assignment}/conflit",
+        only(["reviewer"], 303, anonymous=401),
+    ),
+    ("GET", "/instruction/dossiers/{app_id:int}/evaluations"): (
+        "/instruction/dossiers/{reviewed}/evaluations",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/instruction/evaluations/{assignment_id:int}/rouvrir"): (
+        "/instruction/evaluations/{assignment}/rouvrir",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    # The officer (tested before the admin) takes the spare file back; then it is gone.
+    ("POST", "/instruction/evaluations/{assignment_id:int}/retirer"): (
+        "/instruction/evaluations/{spare_assignment}/retirer",
+        {**only(CALL_STAFF, 303, anonymous=401), "admin": 404},
+    ),
     ("GET", "/instruction/dossiers/{app_id:int}"): (
         "/instruction/dossiers/{app}",
         only(CALL_STAFF, 200),
@@ -434,7 +455,23 @@ def world(client):
             .run()
         ),
     )[0]["id"]
+    second_org = make_organisation(client, people["owner"])
+    other = make_application(client, people["owner"], second_org, reviewed_call)
+    other_assignment, spare_assignment = (
+        run(
+            client,
+            lambda reviewer=reviewer: (
+                Assignment.insert(Assignment(application=other, reviewer=reviewer))
+                .returning(Assignment.id)
+                .run()
+            ),
+        )[0]["id"]
+        for reviewer in (people["reviewer"]["id"], people["admin"]["id"])
+    )
     ids = {
+        "reviewed": reviewed,
+        "other_assignment": other_assignment,
+        "spare_assignment": spare_assignment,
         "reviewed_call": reviewed_call,
         "reviewed_attachment": reviewed_attachment,
         "assignment": assignment,

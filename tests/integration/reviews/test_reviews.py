@@ -226,3 +226,121 @@ def test_ranking_shows_marks_out_of_20_and_flags_disagreement(client):
     assert "16.00" in page  # spread
     assert "désaccord" in page
     sign_out(client)
+
+
+def test_a_reviewer_declines_with_a_conflict_and_an_officer_reopens_a_review(client):
+    officer, reviewers, call_id, _owner, files = setup_call(client, n_files=2)
+    first = run(
+        client,
+        lambda: (
+            Assignment.insert(Assignment(application=files[0][0], reviewer=reviewers[0]["id"]))
+            .returning(Assignment.id)
+            .run()
+        ),
+    )[0]["id"]
+    second = run(
+        client,
+        lambda: (
+            Assignment.insert(Assignment(application=files[1][0], reviewer=reviewers[0]["id"]))
+            .returning(Assignment.id)
+            .run()
+        ),
+    )[0]["id"]
+    keys = [c["key"] for c in run(client, calls.get_call, call_id)["rubric"]]
+    sign_in(client, reviewers[0])
+    total = post_form(
+        client, f"/evaluation/{first}/total", {f"score_{keys[0]}": "5", f"score_{keys[1]}": "20"}
+    )
+    assert "20.00 / 20" in total.text
+    declined = post_form(client, f"/evaluation/{first}/conflit", {"reason": "Je suis adhérent"})
+    assert declined.status_code == 303
+    assert client.get(f"/evaluation/{first}").status_code == 404
+    post_form(
+        client,
+        f"/evaluation/{second}",
+        {
+            f"score_{keys[0]}": "3",
+            f"score_{keys[1]}": "10",
+            "opinion": "reserved",
+            "action": "submit",
+        },
+    )
+    sign_out(client)
+    from app.reviews.tables import Conflict
+
+    assert (
+        run(client, lambda: Conflict.count().where(Conflict.reviewer == reviewers[0]["id"]).run())
+        == 1
+    )
+    sign_in(client, officer)
+    page = client.get(f"/instruction/dossiers/{files[1][0]}/evaluations").text
+    assert "11.50 / 20" in page  # weights 3 and 1: (3/5 × 3 + 10/20 × 1) / 4 × 20
+    assert post_form(client, f"/instruction/evaluations/{second}/rouvrir").status_code == 303
+    sign_out(client)
+    sign_in(client, reviewers[0])
+    changed = post_form(
+        client,
+        f"/evaluation/{second}",
+        {
+            f"score_{keys[0]}": "4",
+            f"score_{keys[1]}": "10",
+            "opinion": "favourable",
+            "action": "submit",
+        },
+    )
+    assert changed.status_code == 303
+    sign_out(client)
+
+
+def test_other_reviews_are_shown_only_as_the_call_says(client):
+    officer, reviewers, call_id, _owner, files = setup_call(client, n_files=1)
+    app_id = files[0][0]
+    keys = [c["key"] for c in run(client, calls.get_call, call_id)["rubric"]]
+    mine, theirs = (
+        run(
+            client,
+            lambda r=r: (
+                Assignment.insert(Assignment(application=app_id, reviewer=r["id"]))
+                .returning(Assignment.id)
+                .run()
+            ),
+        )[0]["id"]
+        for r in reviewers
+    )
+    sign_in(client, reviewers[1])
+    post_form(
+        client,
+        f"/evaluation/{theirs}",
+        {
+            f"score_{keys[0]}": "2",
+            f"score_{keys[1]}": "3",
+            "opinion": "unfavourable",
+            "comment_staff": "Budget fragile",
+            "action": "submit",
+        },
+    )
+    sign_out(client)
+    sign_in(client, reviewers[0])
+    assert "Budget fragile" not in client.get(f"/evaluation/{mine}").text  # after_own: not yet
+    post_form(
+        client,
+        f"/evaluation/{mine}",
+        {
+            f"score_{keys[0]}": "4",
+            f"score_{keys[1]}": "15",
+            "opinion": "favourable",
+            "action": "submit",
+        },
+    )
+    assert "Budget fragile" in client.get(f"/evaluation/{mine}").text
+    sign_out(client)
+    sign_in(client, officer)
+    post_form(
+        client,
+        f"/instruction/appels/{call_id}/evaluation",
+        {"reviews_wanted": "2", "rank_by": "mean", "visibility": "never", "threshold": "4"},
+    )
+    sign_out(client)
+    sign_in(client, reviewers[0])
+    assert "Budget fragile" not in client.get(f"/evaluation/{mine}").text
+    sign_out(client)
