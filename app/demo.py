@@ -31,6 +31,8 @@ from app.core.pdf import LetterBuilder, Letterhead
 from app.core.storage import FileStorage
 from app.funders.services import ensure_funder, list_funders
 from app.organisations.services import clean_organisation, create_organisation
+from app.reviews import services as reviews
+from app.reviews.tables import Assignment
 
 PARIS = ZoneInfo("Europe/Paris")
 DEMO_PASSWORD = "demo-guichet-2026"
@@ -395,6 +397,85 @@ OTHER_APPLICANTS = [
 ]
 
 
+CVL_APPLICANTS = [
+    ("Centre Social Numérique de Blois", "Blois", "41000"),
+    ("Les Bricodeurs de Bourges", "Bourges", "18000"),
+    ("Tremplin Chartres", "Chartres", "28000"),
+    ("Atelier Web de Châteauroux", "Châteauroux", "36000"),
+    ("Insertion Connectée Orléans", "Orléans", "45000"),
+    ("Fabrique Numérique de Tours", "Tours", "37000"),
+]
+DEMO_REVIEWERS = [
+    ("relecture1@demo.guichet.test", "Évaluateur Démo Un"),
+    ("relecture2@demo.guichet.test", "Évaluatrice Démo Deux"),
+]
+
+
+async def _review_demo(call_id: int, officer: Actor) -> None:
+    """Screening and review of the open Centre-Val de Loire call: three reviewers, one
+    declared conflict, assignments, submitted and draft reviews, one split decision."""
+    staff = await load_current_user(officer.user_id)
+    submitted = (
+        await Application.select(Application.id, Application.organisation)
+        .where((Application.call == call_id) & (Application.status == "submitted"))
+        .order_by(Application.id)
+    )
+    await applications.screen(
+        [a["id"] for a in submitted], "eligible", reason="", user=staff, actor=officer, base_url=""
+    )
+    await reviews.save_settings(
+        call_id,
+        {"reviews_wanted": "2", "rank_by": "mean", "visibility": "after_own", "threshold": "4"},
+        actor=officer,
+    )
+    for email, name in DEMO_REVIEWERS:
+        await create_user(
+            email=email, full_name=name, password=DEMO_PASSWORD, roles=[StaffRole.reviewer]
+        )
+    pool = [
+        await user_id_by_email(e)
+        for e in ("evaluation@demo.guichet.test", *(e for e, _n in DEMO_REVIEWERS))
+    ]
+    for reviewer_id in pool:
+        await reviews.add_to_pool(call_id, reviewer_id, actor=officer)
+    # The demo reviewer was a volunteer at the first file's organisation.
+    await reviews.record_conflict(
+        pool[0], submitted[0]["organisation"], "Ancien bénévole de la structure", actor=officer
+    )
+    plan = await reviews.preview(call_id)
+    await reviews.apply_preview(call_id, plan.fingerprint, actor=officer)
+    call = await calls.get_call(call_id)
+    keys = [c["key"] for c in call["rubric"]]
+    assignments = (
+        await Assignment.select(Assignment.id, Assignment.application, Assignment.reviewer)
+        .where(Assignment.application.is_in([a["id"] for a in submitted]))
+        .order_by(Assignment.id)
+    )
+    split = submitted[1]["id"]
+    split_seen = False
+    for i, assignment in enumerate(assignments):
+        reviewer = await load_current_user(assignment["reviewer"])
+        actor = Actor(user_id=reviewer.id, label=reviewer.email)
+        if assignment["application"] == split:
+            # A split decision: one reviewer loves it, the other does not.
+            marks = (5, 5, 5, 5) if not split_seen else (1, 1, 2, 1)
+            split_seen = True
+            submit = True
+        else:
+            marks = (3 + i % 3, 4, 2 + i % 4, 3)
+            submit = i % 4 != 3  # a few stay drafts
+        raw = {f"score_{k}": str(min(m, 5)) for k, m in zip(keys, marks, strict=False)}
+        raw.update(
+            opinion="favourable" if sum(marks) >= 12 else "reserved",
+            comment_staff="Projet solide, public bien ciblé."
+            if sum(marks) >= 12
+            else "Budget fragile.",
+        )
+        await reviews.save_review(
+            assignment["id"], raw, reviewer=reviewer, submit=submit, actor=actor
+        )
+
+
 def _fictitious_organisation(n: int, name: str, city: str, postcode: str, email: str) -> dict:
     """Well-formed but fictitious identifiers (valid check digits)."""
     siren8 = f"{84_000_000 + n * 1_013:08d}"
@@ -589,6 +670,31 @@ async def load(*, if_empty: bool = True, settings=None) -> bool:
     await _apply(
         cvl, "coopaxis@demo.guichet.test", COOPAXIS_PROJECT, receipts, storage, submit=False
     )
+    for n, (name, city, postcode) in enumerate(CVL_APPLICANTS, start=101):
+        email = f"porteur{n}@demo.guichet.test"
+        await create_user(email=email, full_name=f"Porteur Démo {n}", password=DEMO_PASSWORD)
+        cleaned, errors = clean_organisation(
+            _fictitious_organisation(n, name, city, postcode, email)
+        )
+        assert not errors, errors
+        await create_organisation(
+            cleaned, actor=Actor(user_id=await user_id_by_email(email), label=email)
+        )
+        requested = 15_000 + n % 7 * 9_000
+        project = {
+            "title": f"Numérique et insertion à {city}",
+            "requested": requested,
+            "total": requested * 10 // 7,
+            "answers": {
+                "Résumé du projet": f"Un parcours vers l'emploi porté par {name}.",
+                "Date de démarrage prévue": "2027-03-01",
+                "Durée de la formation (en mois)": "4",
+                "Publics visés": ["Jeunes de 16 à 25 ans"],
+                "Le projet se déroule-t-il dans des quartiers prioritaires ?": "no",
+            },
+        }
+        await _apply(cvl, email, project, receipts, storage, submit=True)
+    await _review_demo(cvl, officer)
     return True
 
 

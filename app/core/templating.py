@@ -65,6 +65,13 @@ def format_decimal_percent(basis_points: int) -> str:
     )
 
 
+def mark(value: Decimal) -> str:
+    """A mark with two decimals, the user's way (« 15,20 »)."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, "0.00", locale=i18n.babel_locale())
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -89,6 +96,7 @@ def build_environment() -> Environment:
         paris_datetime=paris_datetime,
         markdown=render_markdown,
         percent=format_decimal_percent,
+        mark=mark,
     )
     env.globals.update(time_left=time_left)
     return env

@@ -222,8 +222,8 @@ def test_ranking_shows_marks_out_of_20_and_flags_disagreement(client):
         )
     sign_in(client, officer)
     page = client.get(f"/instruction/appels/{call_id}/classement").text
-    assert "12.00" in page  # mean of 20 and 4
-    assert "16.00" in page  # spread
+    assert "12,00" in page  # mean of 20 and 4
+    assert "16,00" in page  # spread
     assert "désaccord" in page
     sign_out(client)
 
@@ -251,7 +251,7 @@ def test_a_reviewer_declines_with_a_conflict_and_an_officer_reopens_a_review(cli
     total = post_form(
         client, f"/evaluation/{first}/total", {f"score_{keys[0]}": "5", f"score_{keys[1]}": "20"}
     )
-    assert "20.00 / 20" in total.text
+    assert "20,00 / 20" in total.text
     declined = post_form(client, f"/evaluation/{first}/conflit", {"reason": "Je suis adhérent"})
     assert declined.status_code == 303
     assert client.get(f"/evaluation/{first}").status_code == 404
@@ -274,7 +274,7 @@ def test_a_reviewer_declines_with_a_conflict_and_an_officer_reopens_a_review(cli
     )
     sign_in(client, officer)
     page = client.get(f"/instruction/dossiers/{files[1][0]}/evaluations").text
-    assert "11.50 / 20" in page  # weights 3 and 1: (3/5 × 3 + 10/20 × 1) / 4 × 20
+    assert "11,50 / 20" in page  # weights 3 and 1: (3/5 × 3 + 10/20 × 1) / 4 × 20
     assert post_form(client, f"/instruction/evaluations/{second}/rouvrir").status_code == 303
     sign_out(client)
     sign_in(client, reviewers[0])
