@@ -3,6 +3,9 @@ score their files; officers read the ranking."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
@@ -26,6 +29,8 @@ SETUP = "/instruction/appels/{call_id:int}/evaluation"
 POOL_ADD = "/instruction/appels/{call_id:int}/evaluation/evaluateurs"
 CONFLICT_ADD = "/instruction/appels/{call_id:int}/evaluation/conflits"
 ASSIGN = "/instruction/appels/{call_id:int}/evaluation/affectation"
+ASSIGN_ONE = "/instruction/appels/{call_id:int}/evaluation/affectation-manuelle"
+SCORES_EXPORT = "/instruction/appels/{call_id:int}/classement/evaluations.csv"
 RANKING = "/instruction/appels/{call_id:int}/classement"
 DASHBOARD = "/evaluation"
 REVIEW = "/evaluation/{assignment_id:int}"
@@ -58,6 +63,9 @@ ERRORS = {
     "score_missing": N_("Give a mark for this criterion."),
     "score_range": N_("Give a whole mark between 0 and the criterion's maximum."),
     "opinion": N_("Choose an overall opinion."),
+    "not_assignable": N_("This file is not waiting for review."),
+    "conflicted": N_("This reviewer has a conflict of interest with this organisation."),
+    "already_assigned": N_("This reviewer already has this file."),
 }
 OPINION_LABELS = {
     "favourable": N_("favourable"),
@@ -116,6 +124,10 @@ async def _setup_page(
         conflicts=await services.conflicts(call["id"]),
         organisations=[
             (str(o["id"]), o["name"]) for o in await _applicant_organisations(call["id"])
+        ],
+        files=[
+            (str(f["id"]), f"{f['reference']} — {f['title']}")
+            for f in await services.assignable_files(call["id"])
         ],
     )
 
@@ -221,6 +233,44 @@ async def assign(
         return Redirect(_url(ASSIGN, call_id=call_id), status_code=303)
     flash(request, _("%(num)d assignments saved.") % {"num": count})
     return Redirect(_url(SETUP, call_id=call_id), status_code=303)
+
+
+@post(ASSIGN_ONE, guards=STAFF, include_in_schema=False, name="reviews:assign-one")
+async def assign_one(
+    request: Request, call_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Redirect:
+    """Manual assignment: one file to one reviewer of the pool."""
+    await _call(call_id)
+    try:
+        await services.assign_manually(
+            int(data.get("application") or 0),
+            int(data.get("reviewer") or 0),
+            call_id=call_id,
+            actor=actor(request),
+        )
+    except (ReviewError, ValueError) as exc:
+        flash(request, error_text(getattr(exc, "code", "not_assignable")), "error")
+    else:
+        flash(request, _("The file is given to this reviewer."))
+    return Redirect(_url(SETUP, call_id=call_id) + "#assignment-title", status_code=303)
+
+
+@get(SCORES_EXPORT, guards=STAFF, include_in_schema=False, name="reviews:scores-export")
+async def scores_export(request: Request, call_id: FromPath[int]) -> Response:
+    """Every submitted review with its marks and comments, as CSV."""
+    await _call(call_id)
+    header, rows = await services.scores_export_rows(call_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        # A spreadsheet runs a cell that starts like a formula: keep it text.
+        writer.writerow(["'" + c if isinstance(c, str) and c[:1] in "=+-@" else c for c in row])
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="evaluations-appel-{call_id}.csv"'},
+    )
 
 
 @get(RANKING, guards=STAFF, include_in_schema=False, name="reviews:ranking")
@@ -437,6 +487,8 @@ ROUTES = [
     save_review,
     review_file,
     review_total,
+    assign_one,
+    scores_export,
     file_reviews,
     decline,
     reopen,

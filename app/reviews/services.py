@@ -534,3 +534,88 @@ def live_mark(call: dict, raw: dict[str, str]) -> Decimal | None:
     if errors or not call["rubric"]:
         return None
     return aggregation.weighted_mark(scores, _criteria(call))
+
+
+async def assign_manually(app_id: int, reviewer_id: int, *, call_id: int, actor: Actor) -> None:
+    """Give one file to one reviewer of the pool (never a conflicted one)."""
+    async with write_transaction():
+        app = (
+            await Application.select(Application.organisation, Application.status)
+            .where((Application.id == app_id) & (Application.call == call_id))
+            .first()
+        )
+        if app is None or app["status"] not in ASSIGNABLE:
+            raise ReviewError("not_assignable")
+        if not await PoolMember.exists().where(
+            (PoolMember.call == call_id) & (PoolMember.reviewer == reviewer_id)
+        ):
+            raise ReviewError("not_a_reviewer")
+        if await Conflict.exists().where(
+            (Conflict.reviewer == reviewer_id) & (Conflict.organisation == app["organisation"])
+        ):
+            raise ReviewError("conflicted")
+        if await Assignment.exists().where(
+            (Assignment.application == app_id) & (Assignment.reviewer == reviewer_id)
+        ):
+            raise ReviewError("already_assigned")
+        await Assignment.insert(
+            Assignment(application=app_id, reviewer=reviewer_id, assigned_by=actor.user_id)
+        )
+        await Application.update({Application.status: ApplicationStatus.in_review}).where(
+            (Application.id == app_id) & (Application.status == ApplicationStatus.eligible)
+        )
+        await _audit("reviews.assigned", actor, "application", app_id, reviewer=reviewer_id)
+
+
+async def assignable_files(call_id: int) -> list[dict]:
+    return (
+        await Application.select(Application.id, Application.reference, Application.title)
+        .where((Application.call == call_id) & Application.status.is_in(list(ASSIGNABLE)))
+        .order_by(Application.reference)
+    )
+
+
+async def scores_export_rows(call_id: int) -> tuple[list[str], list[list[Any]]]:
+    """Every submitted review of the call: file, reviewer, marks, opinion, comments."""
+    call = await calls.get_call(call_id)
+    rows = (
+        await Assignment.select(
+            Assignment.scores,
+            Assignment.opinion,
+            Assignment.comment_staff,
+            Assignment.comment_applicant,
+            Assignment.submitted_at,
+            Assignment.application.reference.as_alias("reference"),
+            Assignment.application.organisation.name.as_alias("organisation"),
+            Assignment.reviewer.full_name.as_alias("reviewer"),
+        )
+        .where((Assignment.application.call == call_id) & Assignment.submitted_at.is_not_null())
+        .order_by(Assignment.application.reference)
+    )
+    header = [
+        "reference",
+        "organisation",
+        "reviewer",
+        *[c["title"] for c in call["rubric"]],
+        "mark_20",
+        "opinion",
+        "comment_staff",
+        "comment_applicant",
+    ]
+    lines = []
+    for row in rows:
+        scores = _json(row["scores"])
+        mark = live_mark(call, {f"score_{k}": str(v) for k, v in scores.items()})
+        lines.append(
+            [
+                row["reference"],
+                row["organisation"],
+                row["reviewer"],
+                *[scores.get(c["key"], "") for c in call["rubric"]],
+                f"{mark:.2f}" if mark is not None else "",
+                row["opinion"],
+                row["comment_staff"],
+                row["comment_applicant"],
+            ]
+        )
+    return header, lines

@@ -313,6 +313,14 @@ MATRIX = {
         "/instruction/appels/{reviewed_call}/evaluation/affectation",
         only(CALL_STAFF, 303, anonymous=401),
     ),
+    ("POST", "/instruction/appels/{call_id:int}/evaluation/affectation-manuelle"): (
+        "/instruction/appels/{reviewed_call}/evaluation/affectation-manuelle",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}/classement/evaluations.csv"): (
+        "/instruction/appels/{reviewed_call}/classement/evaluations.csv",
+        only(CALL_STAFF, 200),
+    ),
     ("GET", "/instruction/appels/{call_id:int}/classement"): (
         "/instruction/appels/{reviewed_call}/classement",
         only(CALL_STAFF, 200),

@@ -344,3 +344,65 @@ def test_other_reviews_are_shown_only_as_the_call_says(client):
     sign_in(client, reviewers[0])
     assert "Budget fragile" not in client.get(f"/evaluation/{mine}").text
     sign_out(client)
+
+
+def test_manual_assignment_refuses_a_conflict_and_scores_export(client):
+    officer, reviewers, call_id, _owner, files = setup_call(client, n_files=2)
+    sign_in(client, officer)
+    for person in reviewers:
+        post_form(
+            client,
+            f"/instruction/appels/{call_id}/evaluation/evaluateurs",
+            {"reviewer": str(person["id"])},
+        )
+    post_form(
+        client,
+        f"/instruction/appels/{call_id}/evaluation/conflits",
+        {"reviewer": str(reviewers[0]["id"]), "organisation": str(files[0][1])},
+    )
+    refused = post_form(
+        client,
+        f"/instruction/appels/{call_id}/evaluation/affectation-manuelle",
+        {"application": str(files[0][0]), "reviewer": str(reviewers[0]["id"])},
+        follow_redirects=True,
+    )
+    assert "conflit d’intérêts avec cette structure" in refused.text
+    ok = post_form(
+        client,
+        f"/instruction/appels/{call_id}/evaluation/affectation-manuelle",
+        {"application": str(files[1][0]), "reviewer": str(reviewers[0]["id"])},
+    )
+    assert ok.status_code == 303
+    assignment = run(
+        client,
+        lambda: (
+            Assignment.select(Assignment.id)
+            .where(Assignment.application == files[1][0])
+            .first()
+            .run()
+        ),
+    )["id"]
+    sign_out(client)
+    keys = [c["key"] for c in run(client, calls.get_call, call_id)["rubric"]]
+    sign_in(client, reviewers[0])
+    post_form(
+        client,
+        f"/evaluation/{assignment}",
+        {
+            f"score_{keys[0]}": "5",
+            f"score_{keys[1]}": "20",
+            "opinion": "favourable",
+            "comment_staff": "=cmd()",
+            "action": "submit",
+        },
+    )
+    sign_out(client)
+    sign_in(client, officer)
+    export = (
+        client.get(f"/instruction/appels/{call_id}/classement/evaluations.csv")
+        .text.lstrip("\ufeff")
+        .splitlines()
+    )
+    assert export[0].startswith("reference;organisation;reviewer;Qualité;Budget;mark_20")
+    assert "20.00;favourable;'=cmd()" in export[1]
+    sign_out(client)
