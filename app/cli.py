@@ -143,6 +143,17 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return asyncio.run(_with_database(_settings(), audit.verify_command))
 
 
+def cmd_reviews_remind(args: argparse.Namespace) -> int:
+    from app.reviews.services import send_reminders
+
+    settings = _settings()
+    count = asyncio.run(
+        _with_database(settings, lambda: send_reminders(base_url=settings.base_url))
+    )
+    print(f"guichet: {count} review reminders written to the outbox")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="guichet", description="Guichet grant portal")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -171,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="check the hash chain; name the first broken link")
     verify.set_defaults(func=cmd_audit_verify)
+    reviews_cmd = sub.add_parser("reviews", help="the review of applications")
+    reviews_sub = reviews_cmd.add_subparsers(dest="reviews_command", required=True)
+    remind = reviews_sub.add_parser("remind", help="e-mail reviewers before and after the due date")
+    remind.set_defaults(func=cmd_reviews_remind)
     return parser
 
 

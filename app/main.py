@@ -32,6 +32,7 @@ from app.core.security import (
 from app.core.templating import build_environment
 from app.organisations.routes import ROUTES as ORGANISATION_ROUTES
 from app.reviews.routes import ROUTES as REVIEW_ROUTES
+from app.reviews.services import reminders_lifespan
 from app.settings import STATIC_DIR, Settings, load_settings
 from app.site.routes import ROUTES as SITE_ROUTES
 
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[security_headers(settings), access_log],
         exception_handlers={RedirectRequired: redirect_handler, Exception: html_exception_handler},
         request_max_body_size=settings.max_body_bytes,
-        lifespan=[outbox_lifespan(settings)],
+        lifespan=[outbox_lifespan(settings), reminders_lifespan(settings)],
         on_startup=[start_database],
         on_shutdown=[stop_database],
         state=State({"settings": settings, "rate_limiter": rate_limiter}),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from app.applications.tables import Application, ApplicationStatus
 from app.calls import services as calls
 from app.core import audit
 from app.core.db import write_transaction
+from app.core.outbox import enqueue_email
 from app.reviews import aggregation
 from app.reviews.assignment import AssignmentPlan, auto_assign
 from app.reviews.tables import Assignment, Conflict, PoolMember, ReviewSettings
@@ -619,3 +620,101 @@ async def scores_export_rows(call_id: int) -> tuple[list[str], list[list[Any]]]:
             ]
         )
     return header, lines
+
+
+# --- Reminders ----------------------------------------------------------------------------------
+
+REMIND_BEFORE = timedelta(days=3)
+
+
+async def send_reminders(at: datetime | None = None, *, base_url: str) -> int:
+    """E-mail reviewers whose reviews are not submitted: once in the three days before
+    the due date, once after it. Safe with several workers: a reminder is claimed by
+    the conditional update that records it, in the transaction that writes the e-mail."""
+    at = at or now()
+    sent = 0
+    due = await ReviewSettings.select(ReviewSettings.call, ReviewSettings.due_at).where(
+        ReviewSettings.due_at.is_not_null()
+    )
+    for row in due:
+        if at < row["due_at"] - REMIND_BEFORE:
+            continue
+        column = (
+            Assignment.reminded_before_at if at < row["due_at"] else Assignment.reminded_after_at
+        )
+        kind = "before" if at < row["due_at"] else "after"
+        pending = await Assignment.select(Assignment.id).where(
+            (Assignment.application.call == row["call"])
+            & Assignment.submitted_at.is_null()
+            & column.is_null()
+        )
+        for assignment in pending:
+            async with write_transaction():
+                claimed = (
+                    await Assignment.update({column: at})
+                    .where(
+                        (Assignment.id == assignment["id"])
+                        & column.is_null()
+                        & Assignment.submitted_at.is_null()
+                    )
+                    .returning(Assignment.id)
+                )
+                if not claimed:
+                    continue
+                person = (
+                    await Assignment.select(
+                        Assignment.reviewer.email.as_alias("email"),
+                        Assignment.reviewer.language.as_alias("language"),
+                        Assignment.application.reference.as_alias("reference"),
+                    )
+                    .where(Assignment.id == assignment["id"])
+                    .first()
+                )
+                await enqueue_email(
+                    to=person["email"],
+                    template=f"review_reminder_{kind}",
+                    language=person["language"],
+                    context={
+                        "reference": person["reference"],
+                        "due": row["due_at"].isoformat(),
+                        "url": f"{base_url}/evaluation/{assignment['id']}",
+                    },
+                )
+                sent += 1
+    return sent
+
+
+def reminders_lifespan(settings, *, every_s: float = 3600):
+    """For ``Litestar(lifespan=[...])``: send due reminders every hour (off in tests)."""
+    import asyncio
+    import contextlib
+    import logging
+
+    log = logging.getLogger("guichet.reviews")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app=None):
+        if settings.env == "test":
+            yield
+            return
+        stop = asyncio.Event()
+
+        async def loop() -> None:
+            while not stop.is_set():
+                try:
+                    count = await send_reminders(base_url=settings.base_url)
+                    if count:
+                        log.info("review reminders sent", extra={"count": count})
+                except Exception:
+                    log.exception("review reminders failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=every_s)
+
+        task = asyncio.create_task(loop(), name="guichet-review-reminders")
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    return lifespan

@@ -58,3 +58,6 @@ class Assignment(Table, tablename="review_assignment"):
     comment_applicant = Text(default="")
     submitted_at = Timestamptz(null=True, default=None)
     updated_at = Timestamptz(default=TimestamptzNow())
+    # Reminders by e-mail, each sent once: before and after the due date.
+    reminded_before_at = Timestamptz(null=True, default=None)
+    reminded_after_at = Timestamptz(null=True, default=None)

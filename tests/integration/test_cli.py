@@ -129,3 +129,9 @@ def test_audit_verify_checks_the_chain(empty_env):
     assert result.returncode == 0, result.stderr
     assert "audit chain intact" in result.stdout
     assert guichet("audit", "--help").returncode == 0
+
+
+def test_reviews_remind_command(empty_env):
+    assert guichet("migrate", env=empty_env).returncode == 0
+    result = guichet("reviews", "remind", env=empty_env)
+    assert result.returncode == 0 and "review reminders" in result.stdout

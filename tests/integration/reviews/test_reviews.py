@@ -406,3 +406,43 @@ def test_manual_assignment_refuses_a_conflict_and_scores_export(client):
     assert export[0].startswith("reference;organisation;reviewer;Qualité;Budget;mark_20")
     assert "20.00;favourable;'=cmd()" in export[1]
     sign_out(client)
+
+
+def test_reminders_go_once_before_and_once_after_the_due_date(client):
+    from datetime import UTC, datetime, timedelta
+
+    from app.reviews import services
+    from app.reviews.tables import ReviewSettings
+    from tests.factories import emails_to
+
+    _officer, reviewers, call_id, _owner, files = setup_call(client, n_files=2)
+    due = datetime.now(UTC) + timedelta(days=2)
+    run(client, lambda: ReviewSettings.insert(ReviewSettings(call=call_id, due_at=due)).run())
+    pending = run(
+        client,
+        lambda: Assignment.insert(
+            Assignment(application=files[0][0], reviewer=reviewers[0]["id"])
+        ).run(),
+    )
+    done = run(
+        client,
+        lambda: Assignment.insert(
+            Assignment(
+                application=files[1][0], reviewer=reviewers[1]["id"], submitted_at=datetime.now(UTC)
+            )
+        ).run(),
+    )
+    assert pending and done
+    assert run(client, services.send_reminders, base_url="https://g.test") == 1
+    assert run(client, services.send_reminders, base_url="https://g.test") == 0  # once
+    assert (
+        run(client, services.send_reminders, due + timedelta(hours=1), base_url="https://g.test")
+        == 1
+    )
+    assert (
+        run(client, services.send_reminders, due + timedelta(hours=2), base_url="https://g.test")
+        == 0
+    )
+    templates = [m["template"] for m in emails_to(client, reviewers[0]["email"])]
+    assert templates == ["review_reminder_before", "review_reminder_after"]
+    assert emails_to(client, reviewers[1]["email"]) == []
