@@ -8,7 +8,7 @@ import io
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app.accounts.guards import require_role
@@ -274,14 +274,34 @@ async def scores_export(request: Request, call_id: FromPath[int]) -> Response:
 
 
 @get(RANKING, guards=STAFF, include_in_schema=False, name="reviews:ranking")
-async def ranking(request: Request, call_id: FromPath[int]) -> Template:
+async def ranking(
+    request: Request,
+    call_id: FromPath[int],
+    status: FromQuery[str] = "",
+    desaccord: FromQuery[str] = "",
+    evaluateur: FromQuery[str] = "",
+    tri: FromQuery[str] = "rank",
+) -> Template:
     call = await _call(call_id)
+    status = status if status in ("eligible", "in_review", "reviewed") else ""
+    reviewer = int(evaluateur) if evaluateur.isdigit() else None
+    sort = tri if tri in services.RANKING_SORTS else "rank"
+    rows = await services.ranking(
+        call_id, status=status, disagreement=desaccord == "1", reviewer=reviewer, sort=sort
+    )
     return render(
         request,
         "reviews/ranking.html",
         call=call,
-        rows=await services.ranking(call_id),
+        rows=rows,
         settings=await services.settings_for(call_id),
+        pool=await services.pool(call_id),
+        filters={
+            "status": status,
+            "desaccord": desaccord == "1",
+            "evaluateur": evaluateur,
+            "tri": sort,
+        },
     )
 
 

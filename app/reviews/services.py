@@ -376,8 +376,20 @@ async def save_review(
 # --- Ranking ----------------------------------------------------------------------------------------
 
 
-async def ranking(call_id: int) -> list[dict]:
-    """Each file under review with its aggregate, best first (three queries)."""
+RANKING_SORTS = ("rank", "requested", "reference", "spread")
+
+
+async def ranking(
+    call_id: int,
+    *,
+    status: str = "",
+    disagreement: bool = False,
+    reviewer: int | None = None,
+    sort: str = "rank",
+) -> list[dict]:
+    """Each file under review with its aggregate (three queries, whatever the number of
+    files), filtered by status, disagreement or reviewer, best first by default; the
+    running total of the amounts requested follows the order shown."""
     call = await calls.get_call(call_id)
     settings = await settings_for(call_id)
     apps = await Application.select(
@@ -391,34 +403,48 @@ async def ranking(call_id: int) -> list[dict]:
         (Application.call == call_id)
         & Application.status.is_in(["in_review", "reviewed", *ASSIGNABLE])
     )
-    reviews = await Assignment.select(Assignment.application, Assignment.scores).where(
-        Assignment.application.is_in([a["id"] for a in apps] or [0])
-        & Assignment.submitted_at.is_not_null()
-    )
+    assignments = await Assignment.select(
+        Assignment.application, Assignment.reviewer, Assignment.scores, Assignment.submitted_at
+    ).where(Assignment.application.is_in([a["id"] for a in apps] or [0]))
     by_app: dict[int, list[dict]] = {}
-    for review in reviews:
-        by_app.setdefault(review["application"], []).append(_json(review["scores"]))
+    reviewers_of: dict[int, set[int]] = {}
+    for assignment in assignments:
+        reviewers_of.setdefault(assignment["application"], set()).add(assignment["reviewer"])
+        if assignment["submitted_at"] is not None:
+            by_app.setdefault(assignment["application"], []).append(_json(assignment["scores"]))
     rubric = _criteria(call)
+    threshold = Decimal(settings["threshold_hundredths"]) / 100
     rows = []
     for app in apps:
+        if status and app["status"] != status:
+            continue
+        if reviewer is not None and reviewer not in reviewers_of.get(app["id"], set()):
+            continue
         result = (
             aggregation.aggregate(
                 by_app.get(app["id"], []),
                 rubric,
                 rank_by=settings["rank_by"],
-                disagreement_threshold=Decimal(settings["threshold_hundredths"]) / 100,
+                disagreement_threshold=threshold,
             )
             if rubric
             else None
         )
+        if disagreement and not (result and result.disagreement):
+            continue
         rows.append({**app, "aggregate": result})
-    rows.sort(
-        key=lambda r: (
-            r["aggregate"] is None or r["aggregate"].ranking is None,
-            -(r["aggregate"].ranking or 0) if r["aggregate"] else 0,
-            r["id"],
-        )
-    )
+
+    def by_rank(r: dict) -> tuple:
+        value = r["aggregate"].ranking if r["aggregate"] else None
+        return (value is None, -(value or 0), r["id"])
+
+    keys = {
+        "rank": by_rank,
+        "requested": lambda r: (-r["requested_cents"], r["id"]),
+        "reference": lambda r: (r["reference"] or "", r["id"]),
+        "spread": lambda r: (-(r["aggregate"].spread or 0) if r["aggregate"] else 0, r["id"]),
+    }
+    rows.sort(key=keys.get(sort, by_rank))
     running = 0
     for row in rows:
         running += row["requested_cents"]

@@ -446,3 +446,42 @@ def test_reminders_go_once_before_and_once_after_the_due_date(client):
     templates = [m["template"] for m in emails_to(client, reviewers[0]["email"])]
     assert templates == ["review_reminder_before", "review_reminder_after"]
     assert emails_to(client, reviewers[1]["email"]) == []
+
+
+def test_ranking_filters_by_disagreement_and_reviewer(client):
+    from datetime import UTC, datetime
+
+    officer, reviewers, call_id, _owner, files = setup_call(client, n_files=2)
+    keys = [c["key"] for c in run(client, calls.get_call, call_id)["rubric"]]
+    split, calm = files[0][0], files[1][0]
+    for app_id, marks in ((split, ((5, 20), (0, 0))), (calm, ((3, 10), (3, 12)))):
+        run(
+            client,
+            lambda a=app_id: (
+                Application.update({Application.status: "in_review"})
+                .where(Application.id == a)
+                .run()
+            ),
+        )
+        for reviewer, mark in zip(reviewers, marks, strict=True):
+            run(
+                client,
+                lambda a=app_id, r=reviewer, m=mark: Assignment.insert(
+                    Assignment(
+                        application=a,
+                        reviewer=r["id"],
+                        scores={keys[0]: m[0], keys[1]: m[1]},
+                        submitted_at=datetime.now(UTC),
+                    )
+                ).run(),
+            )
+    sign_in(client, officer)
+    flagged = client.get(
+        f"/instruction/appels/{call_id}/classement", params={"desaccord": "1"}
+    ).text
+    assert f"R-{split}" in flagged and f"R-{calm}" not in flagged
+    by_reviewer = client.get(
+        f"/instruction/appels/{call_id}/classement", params={"evaluateur": str(reviewers[0]["id"])}
+    ).text
+    assert f"R-{split}" in by_reviewer and f"R-{calm}" in by_reviewer
+    sign_out(client)
