@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-import xlsxwriter
 from litestar import Request, Response, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import File, Redirect, Stream, Template
@@ -28,6 +24,7 @@ from app.calls import services as calls
 from app.calls.routes import ERRORS as CALL_ERRORS
 from app.calls.routes import KIND_LABELS
 from app.core import storage
+from app.core.exports import xlsx_response
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
@@ -675,56 +672,28 @@ async def staff_export(request: Request, call_id: FromPath[int]) -> Stream:
     STAFF_EXPORT_XLSX, guards=STAFF, include_in_schema=False, name="applications:staff-export-xlsx"
 )
 async def staff_export_xlsx(request: Request, call_id: FromPath[int]) -> File:
-    """The same table as an Excel workbook, written row by row (constant memory) to a
-    temporary file that is removed once sent."""
+    """The same table as an Excel workbook, written with bounded memory."""
     if await calls.get_call(call_id) is None:
         raise NotFoundException()
     query, _form = _table_query(dict(request.query_params))
-    folder = request.app.state.settings.data_dir / "tmp"
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(suffix=".xlsx", dir=folder)
-    os.close(fd)
-    workbook = xlsxwriter.Workbook(name, {"constant_memory": True, "strings_to_formulas": False})
-    try:
-        sheet = workbook.add_worksheet("Dossiers")
-        money = workbook.add_format({"num_format": "#,##0.00"})
-        when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-        sheet.write_row(
-            0,
-            0,
-            [
-                "reference",
-                "organisation",
-                "siret",
-                "title",
-                "status",
-                "requested_eur",
-                "submitted_at",
-            ],
-        )
-        row_number = 1
+
+    async def rows():
         async for row in services.iter_table(call_id, query):
-            sheet.write_string(row_number, 0, row["reference"] or "")
-            sheet.write_string(row_number, 1, row["organisation_name"])
-            sheet.write_string(row_number, 2, row["siret"])
-            sheet.write_string(row_number, 3, row["title"])
-            sheet.write_string(row_number, 4, row["status"])
-            sheet.write_number(row_number, 5, float(to_decimal(row["requested_cents"])), money)
-            if row["submitted_at"]:
-                sheet.write_datetime(
-                    row_number, 6, row["submitted_at"].astimezone(PARIS).replace(tzinfo=None), when
-                )
-            row_number += 1
-        workbook.close()
-    except BaseException:
-        workbook.close()
-        os.unlink(name)
-        raise
-    return File(
-        path=name,
-        filename=f"dossiers-appel-{call_id}.xlsx",
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        background=BackgroundTask(os.unlink, name),
+            yield [
+                row["reference"] or "",
+                row["organisation_name"],
+                row["siret"],
+                row["title"],
+                row["status"],
+                to_decimal(row["requested_cents"]),
+                row["submitted_at"],
+            ]
+
+    return await xlsx_response(
+        request.app.state.settings.data_dir / "tmp",
+        f"dossiers-appel-{call_id}.xlsx",
+        ["reference", "organisation", "siret", "title", "status", "requested_eur", "submitted_at"],
+        rows(),
     )
 
 

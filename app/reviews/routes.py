@@ -18,6 +18,7 @@ from app.calls import formspec
 from app.calls import services as calls
 from app.calls.services import to_paris_input
 from app.core import storage
+from app.core.exports import xlsx_response
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
@@ -31,6 +32,7 @@ CONFLICT_ADD = "/instruction/appels/{call_id:int}/evaluation/conflits"
 ASSIGN = "/instruction/appels/{call_id:int}/evaluation/affectation"
 ASSIGN_ONE = "/instruction/appels/{call_id:int}/evaluation/affectation-manuelle"
 SCORES_EXPORT = "/instruction/appels/{call_id:int}/classement/evaluations.csv"
+SCORES_EXPORT_XLSX = "/instruction/appels/{call_id:int}/classement/evaluations.xlsx"
 RANKING = "/instruction/appels/{call_id:int}/classement"
 DASHBOARD = "/evaluation"
 REVIEW = "/evaluation/{assignment_id:int}"
@@ -273,6 +275,18 @@ async def scores_export(request: Request, call_id: FromPath[int]) -> Response:
     )
 
 
+@get(SCORES_EXPORT_XLSX, guards=STAFF, include_in_schema=False, name="reviews:scores-export-xlsx")
+async def scores_export_xlsx(request: Request, call_id: FromPath[int]) -> Response:
+    await _call(call_id)
+    header, rows = await services.scores_export_rows(call_id)
+    return await xlsx_response(
+        request.app.state.settings.data_dir / "tmp",
+        f"evaluations-appel-{call_id}.xlsx",
+        header,
+        rows,
+    )
+
+
 @get(RANKING, guards=STAFF, include_in_schema=False, name="reviews:ranking")
 async def ranking(
     request: Request,
@@ -509,6 +523,7 @@ ROUTES = [
     review_total,
     assign_one,
     scores_export,
+    scores_export_xlsx,
     file_reviews,
     decline,
     reopen,

@@ -639,7 +639,7 @@ async def scores_export_rows(call_id: int) -> tuple[list[str], list[list[Any]]]:
                 row["organisation"],
                 row["reviewer"],
                 *[scores.get(c["key"], "") for c in call["rubric"]],
-                f"{mark:.2f}" if mark is not None else "",
+                mark,
                 row["opinion"],
                 row["comment_staff"],
                 row["comment_applicant"],

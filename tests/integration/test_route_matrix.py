@@ -321,6 +321,10 @@ MATRIX = {
         "/instruction/appels/{reviewed_call}/classement/evaluations.csv",
         only(CALL_STAFF, 200),
     ),
+    ("GET", "/instruction/appels/{call_id:int}/classement/evaluations.xlsx"): (
+        "/instruction/appels/{reviewed_call}/classement/evaluations.xlsx",
+        only(CALL_STAFF, 200),
+    ),
     ("GET", "/instruction/appels/{call_id:int}/classement"): (
         "/instruction/appels/{reviewed_call}/classement",
         only(CALL_STAFF, 200),

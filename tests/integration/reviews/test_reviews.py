@@ -405,6 +405,14 @@ def test_manual_assignment_refuses_a_conflict_and_scores_export(client):
     )
     assert export[0].startswith("reference;organisation;reviewer;Qualité;Budget;mark_20")
     assert "20.00;favourable;'=cmd()" in export[1]
+    import io
+
+    from openpyxl import load_workbook
+
+    workbook = client.get(f"/instruction/appels/{call_id}/classement/evaluations.xlsx")
+    sheet = load_workbook(io.BytesIO(workbook.content)).active
+    row = [c.value for c in sheet[2]]
+    assert row[5] == 20 and row[7] == "=cmd()" and sheet.cell(2, 8).data_type == "s"
     sign_out(client)
 
 

@@ -1,0 +1,75 @@
+"""Spreadsheet exports: written row by row to a temporary file (xlsxwriter's
+constant-memory mode), sent, then removed. The one XLSX path of the app."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterable, Iterable
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import xlsxwriter
+from litestar.background_tasks import BackgroundTask
+from litestar.response import File
+
+PARIS = ZoneInfo("Europe/Paris")
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def _rows(rows: Iterable[list[Any]] | AsyncIterable[list[Any]]):
+    if isinstance(rows, AsyncIterable):
+        async for row in rows:
+            yield row
+    else:
+        for row in rows:
+            yield row
+
+
+async def xlsx_response(
+    folder: Path,
+    filename: str,
+    header: list[str],
+    rows: Iterable[list[Any]] | AsyncIterable[list[Any]],
+) -> File:
+    """A workbook of ``header`` and ``rows``: Decimals as numbers with two decimals,
+    date-times in Paris time, text always as text (never a formula)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(suffix=".xlsx", dir=folder)
+    os.close(fd)
+    workbook = xlsxwriter.Workbook(name, {"constant_memory": True, "strings_to_formulas": False})
+    try:
+        sheet = workbook.add_worksheet()
+        money = workbook.add_format({"num_format": "#,##0.00"})
+        when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        sheet.write_row(0, 0, header)
+        number = 1
+        async for row in _rows(rows):
+            for column, value in enumerate(row):
+                if value is None:
+                    continue
+                if isinstance(value, Decimal):
+                    sheet.write_number(number, column, float(value), money)
+                elif isinstance(value, int | float) and not isinstance(value, bool):
+                    sheet.write_number(number, column, value)
+                elif isinstance(value, datetime):
+                    sheet.write_datetime(
+                        number, column, value.astimezone(PARIS).replace(tzinfo=None), when
+                    )
+                else:
+                    sheet.write_string(number, column, str(value))
+            number += 1
+        workbook.close()
+    except BaseException:
+        workbook.close()
+        os.unlink(name)
+        raise
+    return File(
+        path=name,
+        filename=filename,
+        media_type=XLSX_MEDIA_TYPE,
+        background=BackgroundTask(os.unlink, name),
+    )
