@@ -325,6 +325,9 @@ async def ranking(
 @get(DASHBOARD, guards=REVIEWERS, include_in_schema=False, name="reviews:dashboard")
 async def dashboard(request: Request) -> Template:
     rows = await services.my_assignments(request.user.id)
+    due = await services.due_dates({r["call_id"] for r in rows})
+    for row in rows:
+        row["due_at"] = due.get(row["call_id"])
     done = sum(1 for r in rows if r["submitted_at"])
     return render(request, "reviews/dashboard.html", rows=rows, done=done, total=len(rows))
 

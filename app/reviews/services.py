@@ -267,6 +267,13 @@ async def apply_preview(call_id: int, fingerprint: str, *, actor: Actor) -> int:
 # --- Reviewers ----------------------------------------------------------------------------------
 
 
+async def due_dates(call_ids: set[int]) -> dict[int, datetime]:
+    rows = await ReviewSettings.select(ReviewSettings.call, ReviewSettings.due_at).where(
+        ReviewSettings.call.is_in(sorted(call_ids) or [0]) & ReviewSettings.due_at.is_not_null()
+    )
+    return {r["call"]: r["due_at"] for r in rows}
+
+
 async def my_assignments(reviewer_id: int) -> list[dict]:
     conflicted = Conflict.select(Conflict.organisation).where(Conflict.reviewer == reviewer_id)
     return (
