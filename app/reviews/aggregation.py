@@ -24,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
+from math import lcm
 from types import MappingProxyType
 from typing import Literal
 
@@ -102,7 +104,7 @@ def aggregate(
     know, or gives a mark outside 0..scale; TypeError for a mark that is neither an int
     nor a Decimal (a float would carry binary rounding errors into the ranking).
     """
-    check_rubric(rubric)
+    _checked(tuple(rubric))
     if rank_by not in ("mean", "median"):
         raise ValueError("rank_by must be 'mean' or 'median'")
     threshold = _as_fraction(disagreement_threshold, "disagreement_threshold")
@@ -127,7 +129,12 @@ def aggregate(
 
     count = len(exact)
     criterion_means: dict[str, Decimal | None] = {
-        c.key: _round(sum((_as_fraction(r[c.key], c.key) for r in reviews), Fraction(0)) / count)
+        c.key: _round(
+            Fraction(
+                sum(r[c.key] if type(r[c.key]) is int else Fraction(r[c.key]) for r in reviews)
+            )
+            / count
+        )
         for c in rubric
     }
     ordered = sorted(exact)
@@ -151,21 +158,39 @@ def aggregate(
     )
 
 
+@lru_cache(maxsize=64)
+def _checked(rubric: tuple[Criterion, ...]) -> bool:
+    check_rubric(rubric)
+    return True
+
+
+@lru_cache(maxsize=64)
+def _plan(rubric: tuple[Criterion, ...]) -> tuple[frozenset[str], tuple[int, ...], int]:
+    """For a rubric: its keys, each criterion's integer factor over a common
+    denominator (weight × L / scale, L the scales' lcm), and that denominator × Σ weight.
+    A review's exact mark /20 is then 20 × Σ factor × mark / denominator."""
+    common = lcm(*(c.scale for c in rubric))
+    factors = tuple(c.weight * (common // c.scale) for c in rubric)
+    return frozenset(c.key for c in rubric), factors, common * sum(c.weight for c in rubric)
+
+
 def _exact_mark(scores: Mapping[str, Mark], rubric: Sequence[Criterion]) -> Fraction:
-    known = {c.key for c in rubric}
-    missing = [c.key for c in rubric if c.key not in scores]
-    if missing:
-        raise ValueError(f"no mark for criterion {', '.join(map(repr, missing))}")
-    unknown = sorted(set(scores) - known)
-    if unknown:
+    keys, factors, denominator = _plan(tuple(rubric))
+    if len(scores) != len(keys) or scores.keys() != keys:
+        missing = [c.key for c in rubric if c.key not in scores]
+        if missing:
+            raise ValueError(f"no mark for criterion {', '.join(map(repr, missing))}")
+        unknown = sorted(set(scores) - keys)
         raise ValueError(f"mark for an unknown criterion {', '.join(map(repr, unknown))}")
-    total = Fraction(0)
-    for c in rubric:
-        mark = _as_fraction(scores[c.key], c.key)
+    total: Fraction | int = 0
+    for c, factor in zip(rubric, factors, strict=True):
+        value = scores[c.key]
+        # Whole marks stay in integer arithmetic (fast); Decimals go through Fraction.
+        mark = value if type(value) is int else _as_fraction(value, c.key)
         if not 0 <= mark <= c.scale:
-            raise ValueError(f"criterion {c.key!r}: mark {scores[c.key]} is outside 0–{c.scale}")
-        total += c.weight * mark / c.scale
-    return 20 * total / sum(c.weight for c in rubric)
+            raise ValueError(f"criterion {c.key!r}: mark {value} is outside 0–{c.scale}")
+        total += factor * mark
+    return Fraction(20 * total) / denominator
 
 
 def _as_fraction(value: Mark, what: str) -> Fraction:
@@ -179,8 +204,7 @@ def _as_fraction(value: Mark, what: str) -> Fraction:
 def _round(value: Fraction) -> Decimal:
     """Half-up to 2 decimals, exactly, from a rational value (never negative here)."""
     assert value >= 0
-    scaled = value * 100
-    cents = scaled.numerator // scaled.denominator
-    if scaled - cents >= Fraction(1, 2):
+    cents, rest = divmod(value.numerator * 100, value.denominator)
+    if 2 * rest >= value.denominator:
         cents += 1
     return Decimal(cents).scaleb(-2)
