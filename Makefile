@@ -53,6 +53,7 @@ format: install-dev
 
 bench: install-dev translations
 	$(BIN)/python -m bench.assignment
+	$(BIN)/python -m bench.aggregation
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
