@@ -485,7 +485,13 @@ async def file_reviews(request: Request, app_id: FromPath[int]) -> Template:
             call, {f"score_{k}": str(v) for k, v in row["scores"].items()}
         )
     return render(
-        request, "reviews/file_reviews.html", app=app, call=call, rows=rows, opinions=OPINION_LABELS
+        request,
+        "reviews/file_reviews.html",
+        app=app,
+        call=call,
+        rows=rows,
+        summary=await services.file_aggregate(call, rows),
+        opinions=OPINION_LABELS,
     )
 
 

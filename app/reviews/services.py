@@ -504,6 +504,20 @@ async def reviews_of(app_id: int) -> list[dict]:
     return rows
 
 
+async def file_aggregate(call: dict, reviews: list[dict]) -> aggregation.Aggregate | None:
+    """What the submitted reviews of one file say together (None without a rubric)."""
+    rubric = _criteria(call)
+    if not rubric:
+        return None
+    settings = await settings_for(call["id"])
+    return aggregation.aggregate(
+        [r["scores"] for r in reviews if r["submitted_at"] is not None],
+        rubric,
+        rank_by=settings["rank_by"],
+        disagreement_threshold=Decimal(settings["threshold_hundredths"]) / 100,
+    )
+
+
 async def reopen(assignment_id: int, *, actor: Actor) -> None:
     """An officer reopens a submitted review so that its reviewer can change it."""
     async with write_transaction():

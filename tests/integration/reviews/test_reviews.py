@@ -1,5 +1,7 @@
 """Review: automatic assignment with a conflict respected, scoring rules, ranking."""
 
+from datetime import UTC, datetime
+
 from app.applications.tables import Application
 from app.calls import services as calls
 from app.reviews.tables import Assignment
@@ -216,7 +218,7 @@ def test_ranking_shows_marks_out_of_20_and_flags_disagreement(client):
                     application=app_id,
                     reviewer=r["id"],
                     scores={keys[0]: m[0], keys[1]: m[1]},
-                    submitted_at=__import__("datetime").datetime.now(__import__("datetime").UTC),
+                    submitted_at=datetime.now(UTC),
                 )
             ).run(),
         )
@@ -225,6 +227,10 @@ def test_ranking_shows_marks_out_of_20_and_flags_disagreement(client):
     assert "12,00" in page  # mean of 20 and 4
     assert "16,00" in page  # spread
     assert "désaccord" in page
+    summary = client.get(f"/instruction/dossiers/{app_id}/evaluations").text
+    assert "3,00 / 5" in summary  # Qualité: (5 + 1) / 2
+    assert "12,00 / 20 · 60,00 / 100" in summary  # mean, out of 20 and out of 100
+    assert "2 évaluations remises." in summary
     sign_out(client)
 
 
