@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
@@ -39,6 +40,7 @@ REVIEW = "/evaluation/{assignment_id:int}"
 REVIEW_FILE = "/evaluation/{assignment_id:int}/pieces/{attachment_id:int}"
 REVIEW_TOTAL = "/evaluation/{assignment_id:int}/total"
 DECLINE = "/evaluation/{assignment_id:int}/conflit"
+LINKS = "/evaluation/liens"
 FILE_REVIEWS = "/instruction/dossiers/{app_id:int}/evaluations"
 REOPEN = "/instruction/evaluations/{assignment_id:int}/rouvrir"
 UNASSIGN = "/instruction/evaluations/{assignment_id:int}/retirer"
@@ -451,6 +453,40 @@ async def decline(
     return Redirect(DASHBOARD, status_code=303)
 
 
+@get(LINKS, guards=REVIEWERS, include_in_schema=False, name="reviews:links")
+async def links(request: Request, q: FromQuery[str] = "") -> Template:
+    """A reviewer's declared links to organisations, and a search to declare another."""
+    return render(
+        request,
+        "reviews/links.html",
+        links=await services.links_of(request.user.id),
+        q=q,
+        found=await services.find_organisations(q),
+    )
+
+
+@post(LINKS, guards=REVIEWERS, include_in_schema=False, name="reviews:link-add")
+async def link_add(request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
+    """A reviewer declares a link to an organisation: a conflict of interest from now on."""
+    reason = data.get("reason", "").strip()
+    organisation = data.get("organisation", "")
+    found = {str(o["id"]) for o in await services.find_organisations(data.get("q", ""))}
+    if organisation not in found:
+        flash(request, _("Choose an organisation from the search results."), "error")
+    elif not reason:
+        flash(request, _("Say what links you to this organisation."), "error")
+    else:
+        await services.record_conflict(
+            request.user.id, int(organisation), reason, actor=actor(request)
+        )
+        flash(
+            request,
+            _("Your link is recorded: you will never be given this organisation's files."),
+        )
+        return Redirect(LINKS, status_code=303)
+    return Redirect(f"{LINKS}?{urlencode({'q': data.get('q', '')})}", status_code=303)
+
+
 async def _staff_assignment_action(
     request: Request, assignment_id: int, action, done: str
 ) -> Redirect:
@@ -535,6 +571,8 @@ ROUTES = [
     scores_export_xlsx,
     file_reviews,
     decline,
+    links,
+    link_add,
     reopen,
     unassign,
 ]

@@ -20,6 +20,7 @@ from app.calls import services as calls
 from app.core import audit
 from app.core.db import write_transaction
 from app.core.outbox import enqueue_email
+from app.organisations.tables import Organisation
 from app.reviews import aggregation
 from app.reviews.assignment import AssignmentPlan, auto_assign
 from app.reviews.tables import Assignment, Conflict, PoolMember, ReviewSettings
@@ -171,6 +172,54 @@ async def record_conflict(
                 organisation_id,
                 reviewer=reviewer_id,
             )
+        # Unsubmitted assignments on the organisation's files go, so others can be given.
+        pending = await Assignment.select(Assignment.id, Assignment.application).where(
+            (Assignment.reviewer == reviewer_id)
+            & Assignment.submitted_at.is_null()
+            & Assignment.application.is_in(
+                Application.select(Application.id).where(
+                    Application.organisation == organisation_id
+                )
+            )
+        )
+        if pending:
+            await Assignment.delete().where(Assignment.id.is_in([p["id"] for p in pending]))
+        for p in pending:
+            await _audit(
+                "reviews.unassigned_for_conflict",
+                actor,
+                "application",
+                p["application"],
+                reviewer=reviewer_id,
+            )
+
+
+async def links_of(reviewer_id: int) -> list[dict]:
+    """The organisations a reviewer is linked to (declared by them or by an officer)."""
+    return await (
+        Conflict.select(
+            Conflict.id,
+            Conflict.reason,
+            Conflict.created_at,
+            Conflict.organisation.name.as_alias("organisation_name"),
+            Conflict.organisation.city.as_alias("organisation_city"),
+        )
+        .where(Conflict.reviewer == reviewer_id)
+        .order_by(Conflict.organisation.name)
+    )
+
+
+async def find_organisations(query: str, *, limit: int = 20) -> list[dict]:
+    """Organisations whose name contains the query, or whose SIRET is the query."""
+    text = query.strip()
+    if len(text) < 2:
+        return []
+    return await (
+        Organisation.select(Organisation.id, Organisation.name, Organisation.city)
+        .where(Organisation.name.ilike(f"%{text}%") | (Organisation.siret == text.replace(" ", "")))
+        .order_by(Organisation.name)
+        .limit(limit)
+    )
 
 
 async def conflicts(call_id: int) -> list[dict]:
@@ -473,7 +522,7 @@ async def decline_with_conflict(
             raise ReviewError("not_found")
         if assignment["submitted_at"] is not None:
             raise ReviewError("already_submitted")
-        await Assignment.delete().where(Assignment.id == assignment_id)
+        # Recording the conflict removes this assignment with any other on the organisation.
         await record_conflict(reviewer.id, assignment["organisation_id"], reason, actor=actor)
         await _audit(
             "reviews.declined",

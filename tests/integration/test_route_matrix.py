@@ -330,6 +330,11 @@ MATRIX = {
         only(CALL_STAFF, 200),
     ),
     ("GET", "/evaluation"): ("/evaluation", only(["reviewer"], 200)),
+    ("GET", "/evaluation/liens"): ("/evaluation/liens?q=ab", only(["reviewer"], 200)),
+    ("POST", "/evaluation/liens"): (
+        "/evaluation/liens",
+        only(["reviewer"], 303, anonymous=401),
+    ),
     ("GET", "/evaluation/{assignment_id:int}"): (
         "/evaluation/{assignment}",
         only(["reviewer"], 200),

@@ -499,3 +499,63 @@ def test_ranking_filters_by_disagreement_and_reviewer(client):
     ).text
     assert f"R-{split}" in by_reviewer and f"R-{calm}" in by_reviewer
     sign_out(client)
+
+
+def test_a_reviewer_declares_a_link_in_advance_and_loses_that_file(client):
+    from app.organisations.tables import Organisation
+    from app.reviews.tables import Conflict
+
+    _officer, reviewers, _call_id, _owner, files = setup_call(client, n_files=2)
+    (linked_app, linked_org), (other_app, _) = files
+    pending = run(
+        client,
+        lambda: (
+            Assignment.insert(
+                Assignment(application=linked_app, reviewer=reviewers[0]["id"]),
+                Assignment(application=other_app, reviewer=reviewers[0]["id"]),
+            )
+            .returning(Assignment.id)
+            .run()
+        ),
+    )
+    name = run(
+        client,
+        lambda: (
+            Organisation.select(Organisation.name)
+            .where(Organisation.id == linked_org)
+            .first()
+            .run()
+        ),
+    )["name"]
+    sign_in(client, reviewers[0])
+    found = client.get("/evaluation/liens", params={"q": name[2:-1].lower()}).text
+    assert name in found
+    # A link needs a reason; an organisation outside the search is refused.
+    empty = post_form(client, "/evaluation/liens", {"organisation": str(linked_org), "q": name})
+    assert "Dites ce qui vous lie" in client.get(empty.headers["location"]).text
+    post_form(
+        client, "/evaluation/liens", {"organisation": str(linked_org), "q": "zz", "reason": "x"}
+    )
+    mine = Conflict.reviewer == reviewers[0]["id"]
+    assert run(client, lambda: Conflict.count().where(mine).run()) == 0
+    declared = post_form(
+        client,
+        "/evaluation/liens",
+        {"organisation": str(linked_org), "q": name, "reason": "Trésorier bénévole"},
+    )
+    assert declared.status_code == 303
+    page = client.get("/evaluation/liens").text
+    assert name in page and "Trésorier bénévole" in page
+    # The unsubmitted assignment on the linked organisation's file is gone; the other stays.
+    left = run(
+        client,
+        lambda: (
+            Assignment.select(Assignment.application)
+            .where(Assignment.reviewer == reviewers[0]["id"])
+            .run()
+        ),
+    )
+    assert [a["application"] for a in left] == [other_app]
+    assert client.get(f"/evaluation/{pending[0]['id']}").status_code == 404
+    assert client.get(f"/evaluation/{pending[1]['id']}").status_code == 200
+    sign_out(client)
