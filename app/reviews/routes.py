@@ -23,6 +23,7 @@ from app.core.exports import xlsx_response
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
+from app.core.i18n import ngettext
 from app.core.web import flash, render
 from app.reviews import services
 from app.reviews.services import ReviewError
@@ -240,22 +241,29 @@ async def assign(
 
 
 @post(ASSIGN_ONE, guards=STAFF, include_in_schema=False, name="reviews:assign-one")
-async def assign_one(
-    request: Request, call_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
-) -> Redirect:
-    """Manual assignment: one file to one reviewer of the pool."""
+async def assign_one(request: Request, call_id: FromPath[int]) -> Redirect:
+    """Manual assignment: one or several files to one reviewer of the pool (all or none)."""
     await _call(call_id)
+    data = await request.form()
+    ids = [int(v) for v in data.getall("application", []) if str(v).isdigit()]
+    reviewer = str(data.get("reviewer") or "")
     try:
         await services.assign_manually(
-            int(data.get("application") or 0),
-            int(data.get("reviewer") or 0),
-            call_id=call_id,
-            actor=actor(request),
+            ids, int(reviewer) if reviewer.isdigit() else 0, call_id=call_id, actor=actor(request)
         )
-    except (ReviewError, ValueError) as exc:
-        flash(request, error_text(getattr(exc, "code", "not_assignable")), "error")
+    except ReviewError as exc:
+        message = error_text(exc.code)
+        flash(request, f"{exc.detail} : {message}" if exc.detail else message, "error")
     else:
-        flash(request, _("The file is given to this reviewer."))
+        flash(
+            request,
+            ngettext(
+                "The file is given to this reviewer.",
+                "The %(num)d files are given to this reviewer.",
+                len(ids),
+            )
+            % {"num": len(ids)},
+        )
     return Redirect(_url(SETUP, call_id=call_id) + "#assignment-title", status_code=303)
 
 

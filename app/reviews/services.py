@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -633,35 +634,59 @@ def live_mark(call: dict, raw: dict[str, str]) -> Decimal | None:
     return aggregation.weighted_mark(scores, _criteria(call))
 
 
-async def assign_manually(app_id: int, reviewer_id: int, *, call_id: int, actor: Actor) -> None:
-    """Give one file to one reviewer of the pool (never a conflicted one)."""
+async def assign_manually(
+    app_ids: Sequence[int], reviewer_id: int, *, call_id: int, actor: Actor
+) -> None:
+    """Give files to one reviewer of the pool (never a conflicted one): all or none.
+
+    A refusal names the file in ``ReviewError.detail`` (its reference)."""
     async with write_transaction():
-        app = (
-            await Application.select(Application.organisation, Application.status)
-            .where((Application.id == app_id) & (Application.call == call_id))
-            .first()
-        )
-        if app is None or app["status"] not in ASSIGNABLE:
-            raise ReviewError("not_assignable")
         if not await PoolMember.exists().where(
             (PoolMember.call == call_id) & (PoolMember.reviewer == reviewer_id)
         ):
             raise ReviewError("not_a_reviewer")
-        if await Conflict.exists().where(
-            (Conflict.reviewer == reviewer_id) & (Conflict.organisation == app["organisation"])
-        ):
-            raise ReviewError("conflicted")
-        if await Assignment.exists().where(
-            (Assignment.application == app_id) & (Assignment.reviewer == reviewer_id)
-        ):
-            raise ReviewError("already_assigned")
+        if not app_ids:
+            raise ReviewError("not_assignable")
+        apps = {
+            a["id"]: a
+            for a in await Application.select(
+                Application.id,
+                Application.reference,
+                Application.organisation,
+                Application.status,
+            ).where((Application.id.is_in(list(app_ids))) & (Application.call == call_id))
+        }
+        conflicted = {
+            c["organisation"]
+            for c in await Conflict.select(Conflict.organisation).where(
+                Conflict.reviewer == reviewer_id
+            )
+        }
+        already = {
+            a["application"]
+            for a in await Assignment.select(Assignment.application).where(
+                (Assignment.reviewer == reviewer_id) & Assignment.application.is_in(list(app_ids))
+            )
+        }
+        for app_id in app_ids:
+            app = apps.get(app_id)
+            if app is None or app["status"] not in ASSIGNABLE:
+                raise ReviewError("not_assignable", app and app["reference"])
+            if app["organisation"] in conflicted:
+                raise ReviewError("conflicted", app["reference"])
+            if app_id in already:
+                raise ReviewError("already_assigned", app["reference"])
         await Assignment.insert(
-            Assignment(application=app_id, reviewer=reviewer_id, assigned_by=actor.user_id)
+            *(
+                Assignment(application=app_id, reviewer=reviewer_id, assigned_by=actor.user_id)
+                for app_id in apps
+            )
         )
         await Application.update({Application.status: ApplicationStatus.in_review}).where(
-            (Application.id == app_id) & (Application.status == ApplicationStatus.eligible)
+            Application.id.is_in(list(apps)) & (Application.status == ApplicationStatus.eligible)
         )
-        await _audit("reviews.assigned", actor, "application", app_id, reviewer=reviewer_id)
+        for app_id in apps:
+            await _audit("reviews.assigned", actor, "application", app_id, reviewer=reviewer_id)
 
 
 async def assignable_files(call_id: int) -> list[dict]:

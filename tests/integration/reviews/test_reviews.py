@@ -353,7 +353,7 @@ def test_other_reviews_are_shown_only_as_the_call_says(client):
 
 
 def test_manual_assignment_refuses_a_conflict_and_scores_export(client):
-    officer, reviewers, call_id, _owner, files = setup_call(client, n_files=2)
+    officer, reviewers, call_id, _owner, files = setup_call(client, n_files=3)
     sign_in(client, officer)
     for person in reviewers:
         post_form(
@@ -366,19 +366,25 @@ def test_manual_assignment_refuses_a_conflict_and_scores_export(client):
         f"/instruction/appels/{call_id}/evaluation/conflits",
         {"reviewer": str(reviewers[0]["id"]), "organisation": str(files[0][1])},
     )
+    # Several files at once: all or none, and the refusal names the file.
     refused = post_form(
         client,
         f"/instruction/appels/{call_id}/evaluation/affectation-manuelle",
-        {"application": str(files[0][0]), "reviewer": str(reviewers[0]["id"])},
+        {"application": [str(files[2][0]), str(files[0][0])], "reviewer": str(reviewers[0]["id"])},
         follow_redirects=True,
     )
+    assert f"R-{files[0][0]} : " in refused.text
     assert "conflit d’intérêts avec cette structure" in refused.text
+    theirs = Assignment.reviewer == reviewers[0]["id"]
+    assert run(client, lambda: Assignment.count().where(theirs).run()) == 0
     ok = post_form(
         client,
         f"/instruction/appels/{call_id}/evaluation/affectation-manuelle",
-        {"application": str(files[1][0]), "reviewer": str(reviewers[0]["id"])},
+        {"application": [str(files[1][0]), str(files[2][0])], "reviewer": str(reviewers[0]["id"])},
+        follow_redirects=True,
     )
-    assert ok.status_code == 303
+    assert "Les 2 dossiers sont confiés à cet évaluateur." in ok.text
+    assert run(client, lambda: Assignment.count().where(theirs).run()) == 2
     assignment = run(
         client,
         lambda: (
