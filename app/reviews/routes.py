@@ -46,6 +46,8 @@ FILE_REVIEWS = "/instruction/dossiers/{app_id:int}/evaluations"
 REOPEN = "/instruction/evaluations/{assignment_id:int}/rouvrir"
 UNASSIGN = "/instruction/evaluations/{assignment_id:int}/retirer"
 
+RANKING_PAGE = 200
+
 STAFF = [require_role("officer", "admin")]
 REVIEWERS = [require_role("reviewer")]
 
@@ -305,7 +307,10 @@ async def ranking(
     desaccord: FromQuery[str] = "",
     evaluateur: FromQuery[str] = "",
     tri: FromQuery[str] = "rank",
+    page: FromQuery[str] = "1",
 ) -> Template:
+    """The ranking, RANKING_PAGE files per page; the running total counts every file
+    before the row, on earlier pages too."""
     call = await _call(call_id)
     status = status if status in ("eligible", "in_review", "reviewed") else ""
     reviewer = int(evaluateur) if evaluateur.isdigit() else None
@@ -313,11 +318,19 @@ async def ranking(
     rows = await services.ranking(
         call_id, status=status, disagreement=desaccord == "1", reviewer=reviewer, sort=sort
     )
+    pages = max(1, -(-len(rows) // RANKING_PAGE))
+    current = min(max(int(page) if page.isdigit() else 1, 1), pages)
     return render(
         request,
         "reviews/ranking.html",
         call=call,
-        rows=rows,
+        rows=rows[(current - 1) * RANKING_PAGE : current * RANKING_PAGE],
+        total=len(rows),
+        page=current,
+        pages=pages,
+        query=urlencode(
+            {"status": status, "desaccord": desaccord, "evaluateur": evaluateur, "tri": sort}
+        ),
         settings=await services.settings_for(call_id),
         pool=await services.pool(call_id),
         filters={

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from app.applications.tables import Application
 from app.calls import services as calls
+from app.reviews import routes as review_routes
 from app.reviews.tables import Assignment
 from tests.factories import (
     attach_pdf,
@@ -468,7 +469,7 @@ def test_reminders_go_once_before_and_once_after_the_due_date(client):
     assert emails_to(client, reviewers[1]["email"]) == []
 
 
-def test_ranking_filters_by_disagreement_and_reviewer(client):
+def test_ranking_filters_by_disagreement_and_reviewer(client, monkeypatch):
     from datetime import UTC, datetime
 
     officer, reviewers, call_id, _owner, files = setup_call(client, n_files=2)
@@ -504,6 +505,15 @@ def test_ranking_filters_by_disagreement_and_reviewer(client):
         f"/instruction/appels/{call_id}/classement", params={"evaluateur": str(reviewers[0]["id"])}
     ).text
     assert f"R-{split}" in by_reviewer and f"R-{calm}" in by_reviewer
+    # One file per page: the second page keeps the sort and the filters.
+    monkeypatch.setattr(review_routes, "RANKING_PAGE", 1)
+    url = f"/instruction/appels/{call_id}/classement"
+    first = client.get(url, params={"tri": "reference", "page": "abc"}).text
+    assert f"R-{split}" in first and f"R-{calm}" not in first
+    assert "tri=reference&amp;page=2" in first
+    second = client.get(url, params={"tri": "reference", "page": "2"}).text
+    assert f"R-{calm}" in second and f"R-{split}" not in second
+    assert "Page 2 sur 2" in second
     sign_out(client)
 
 
