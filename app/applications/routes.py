@@ -31,7 +31,7 @@ from app.core.i18n import gettext_noop as N_
 from app.core.i18n import ngettext
 from app.core.money import AmountError, parse_amount, to_decimal
 from app.core.templating import PARIS
-from app.core.web import flash, is_partial_request, render
+from app.core.web import flash, is_partial_request, path_to, render
 
 APPLY = "/appels/{call_id:int}/candidater"
 MINE = "/dossiers"
@@ -102,12 +102,6 @@ ERRORS = {
 def error_text(code: str, **values) -> str:
     text = _(ERRORS.get(code, N_("Something is not valid.")))
     return text % values if values else text
-
-
-def _url(template: str, **ids) -> str:
-    for name, value in ids.items():
-        template = template.replace("{" + name + ":int}", str(value))
-    return template
 
 
 async def _visible(request: Request, app_id: int) -> dict:
@@ -190,7 +184,7 @@ async def apply(
             form=form,
             is_open=calls.is_open(call),
         )
-    return Redirect(_url(DRAFT, app_id=app_id), status_code=303)
+    return Redirect(path_to(DRAFT, app_id=app_id), status_code=303)
 
 
 # --- The draft -----------------------------------------------------------------------------------
@@ -309,7 +303,7 @@ async def save(request: Request, app_id: FromPath[int]) -> Template | Redirect:
             request, conflict.current, form=form, status_code=409, conflict=conflict.current
         )
     flash(request, _("Saved at %(time)s.") % {"time": _clock(saved.at)})
-    return Redirect(_url(DRAFT, app_id=app_id), status_code=303)
+    return Redirect(path_to(DRAFT, app_id=app_id), status_code=303)
 
 
 def _clock(at: datetime) -> str:
@@ -395,7 +389,7 @@ async def upload(
             upload_error=(key, error_text(error)),
         )
     flash(request, _("The document « %(label)s » is attached.") % {"label": document["label"]})
-    return Redirect(_url(DRAFT, app_id=app_id) + f"#document-{key}", status_code=303)
+    return Redirect(path_to(DRAFT, app_id=app_id) + f"#document-{key}", status_code=303)
 
 
 class _Stored:
@@ -425,7 +419,7 @@ async def post_message(request: Request, app_id: FromPath[int]) -> Template | Re
     same checks as documents)."""
     app = await _visible(request, app_id)
     staff = not await services.is_member(request.user.id, app["organisation"])
-    back = _url(STAFF_FILE if staff else DRAFT, app_id=app_id) + "#messages"
+    back = path_to(STAFF_FILE if staff else DRAFT, app_id=app_id) + "#messages"
     error = None
     stored = None
     try:
@@ -534,7 +528,7 @@ async def submit(request: Request, app_id: FromPath[int]) -> Template | Redirect
         request,
         _("Your file is submitted. You will receive an acknowledgement of receipt by email."),
     )
-    return Redirect(_url(DRAFT, app_id=app_id), status_code=303)
+    return Redirect(path_to(DRAFT, app_id=app_id), status_code=303)
 
 
 @post(WITHDRAW, include_in_schema=False, name="applications:withdraw")
@@ -548,7 +542,7 @@ async def withdraw(request: Request, app_id: FromPath[int]) -> Redirect:
         flash(request, error_text(exc.code), "error")
     else:
         flash(request, _("Your file is withdrawn."))
-    return Redirect(_url(DRAFT, app_id=app_id), status_code=303)
+    return Redirect(path_to(DRAFT, app_id=app_id), status_code=303)
 
 
 # --- Staff -----------------------------------------------------------------------------------------
@@ -765,7 +759,7 @@ async def send_back(
     if not form.ok:
         return await _staff_page(request, app, form=form, status_code=422)
     flash(request, _("The file is sent back to the applicant."))
-    return Redirect(_url(STAFF_FILE, app_id=app_id), status_code=303)
+    return Redirect(path_to(STAFF_FILE, app_id=app_id), status_code=303)
 
 
 @post(SCREEN, guards=STAFF, include_in_schema=False, name="applications:screen")
@@ -791,7 +785,7 @@ async def screen(
         form.error("reason" if exc.code == "reason_required" else "decision", _screen_error(exc))
         return await _staff_page(request, app, screening_form=form, status_code=422)
     flash(request, _("The screening decision is recorded and sent to the applicant."))
-    return Redirect(_url(STAFF_FILE, app_id=app_id), status_code=303)
+    return Redirect(path_to(STAFF_FILE, app_id=app_id), status_code=303)
 
 
 def _screen_error(exc: ApplicationError) -> str:
@@ -807,7 +801,7 @@ async def screen_bulk(request: Request, call_id: FromPath[int]) -> Redirect:
         raise NotFoundException()
     data = await request.form()
     ids = [int(v) for v in data.getall("ids", []) if str(v).isdigit()]
-    back = _url(STAFF_TABLE, call_id=call_id)
+    back = path_to(STAFF_TABLE, call_id=call_id)
     mine = {row["id"] async for row in services.iter_table(call_id, TableQuery())}
     if any(i not in mine for i in ids):
         raise NotFoundException()

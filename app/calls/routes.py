@@ -16,7 +16,7 @@ from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.money import to_decimal
-from app.core.web import flash, render
+from app.core.web import flash, path_to, render
 
 STAFF = [require_role("officer", "admin")]
 
@@ -129,14 +129,6 @@ def error_text(code: str) -> str:
     return _(ERRORS.get(code, N_("Something is not valid.")))
 
 
-def _url(template: str, **ids) -> str:
-    for name, value in ids.items():
-        template = template.replace("{" + name + ":int}", str(value)).replace(
-            "{" + name + ":str}", str(value)
-        )
-    return template
-
-
 async def _call(call_id: int) -> dict:
     call = await services.get_call(call_id)
     if call is None:
@@ -233,7 +225,7 @@ async def create(request: Request, data: URLEncodedBody[dict[str, str]]) -> Temp
         request,
         _("The call is created as a draft. Add its eligibility questions, documents and form."),
     )
-    return Redirect(_url(EDIT, call_id=call_id), status_code=303)
+    return Redirect(path_to(EDIT, call_id=call_id), status_code=303)
 
 
 @get(EDIT, guards=STAFF, include_in_schema=False, name="calls:edit")
@@ -255,7 +247,7 @@ async def edit(
     if errors:
         return await _edit_page(request, call, form=_form_state(data, errors), status_code=422)
     flash(request, _("The changes are saved."))
-    return Redirect(_url(EDIT, call_id=call_id), status_code=303)
+    return Redirect(path_to(EDIT, call_id=call_id), status_code=303)
 
 
 async def _call_action(
@@ -268,7 +260,7 @@ async def _call_action(
         flash(request, error_text(exc.code), "error")
     else:
         flash(request, done)
-    return Redirect(target or _url(EDIT, call_id=call_id), status_code=303)
+    return Redirect(target or path_to(EDIT, call_id=call_id), status_code=303)
 
 
 @post(TRANSITION, guards=STAFF, include_in_schema=False, name="calls:transition")
@@ -289,7 +281,7 @@ async def duplicate(request: Request, call_id: FromPath[int]) -> Redirect:
     await _call(call_id)
     new_id = await services.duplicate(call_id, actor=actor(request))
     flash(request, _("The call is copied as a draft, one year later. Check its dates and amounts."))
-    return Redirect(_url(EDIT, call_id=new_id), status_code=303)
+    return Redirect(path_to(EDIT, call_id=new_id), status_code=303)
 
 
 @post(ELIGIBILITY_ADD, guards=STAFF, include_in_schema=False, name="calls:eligibility-add")
@@ -304,7 +296,7 @@ async def eligibility_add(
         form.error(exc.field or "label", error_text(exc.code))
         return await _edit_page(request, call, status_code=422, question_form=form)
     flash(request, _("The question is added."))
-    return Redirect(_url(EDIT, call_id=call_id) + "#eligibility", status_code=303)
+    return Redirect(path_to(EDIT, call_id=call_id) + "#eligibility", status_code=303)
 
 
 @post(ELIGIBILITY_REMOVE, guards=STAFF, include_in_schema=False, name="calls:eligibility-remove")
@@ -339,7 +331,7 @@ async def document_add(request: Request, call_id: FromPath[int]) -> Template | R
         form.error(exc.field or "label", error_text(exc.code))
         return await _edit_page(request, call, status_code=422, document_form=form)
     flash(request, _("The document is added."))
-    return Redirect(_url(EDIT, call_id=call_id) + "#documents", status_code=303)
+    return Redirect(path_to(EDIT, call_id=call_id) + "#documents", status_code=303)
 
 
 @post(DOCUMENT_REMOVE, guards=STAFF, include_in_schema=False, name="calls:document-remove")
@@ -364,7 +356,7 @@ async def criterion_add(
         form.error(exc.field or "title", error_text(exc.code))
         return await _edit_page(request, call, status_code=422, criterion_form=form)
     flash(request, _("The criterion is added."))
-    return Redirect(_url(EDIT, call_id=call_id) + "#rubric", status_code=303)
+    return Redirect(path_to(EDIT, call_id=call_id) + "#rubric", status_code=303)
 
 
 @post(CRITERION_REMOVE, guards=STAFF, include_in_schema=False, name="calls:criterion-remove")
@@ -442,7 +434,7 @@ async def section_add(
         section_form.error("title", error_text(exc.code))
         return _builder(request, call, section_form=section_form, status_code=422)
     flash(request, _("The section is added."))
-    return Redirect(_url(FORM, call_id=call_id), status_code=303)
+    return Redirect(path_to(FORM, call_id=call_id), status_code=303)
 
 
 @post(FIELD_ADD, guards=STAFF, include_in_schema=False, name="calls:field-add")
@@ -462,7 +454,7 @@ async def field_add(
         field_form.error(getattr(exc, "field", None) or "label", error_text(exc.code))
         return _builder(request, call, field_form=field_form, status_code=422)
     flash(request, _("The field is added."))
-    return Redirect(_url(FORM, call_id=call_id) + "#add-field", status_code=303)
+    return Redirect(path_to(FORM, call_id=call_id) + "#add-field", status_code=303)
 
 
 @get(FIELD_EDIT, guards=STAFF, include_in_schema=False, name="calls:field-edit")
@@ -526,7 +518,7 @@ async def field_edit(
         )
         return _field_page(request, call, field, form, status_code=422)
     flash(request, _("The field is saved."))
-    return Redirect(_url(FORM, call_id=call_id), status_code=303)
+    return Redirect(path_to(FORM, call_id=call_id), status_code=303)
 
 
 @post(FIELD_REMOVE, guards=STAFF, include_in_schema=False, name="calls:field-remove")
@@ -538,7 +530,7 @@ async def field_remove(request: Request, call_id: FromPath[int], key: FromPath[s
             call_id, lambda form: formspec.remove_field(form, key), actor=actor(request)
         ),
         _("The field is removed."),
-        target=_url(FORM, call_id=call_id),
+        target=path_to(FORM, call_id=call_id),
     )
 
 
@@ -557,7 +549,7 @@ async def field_move(
             call_id, lambda form: formspec.move_field(form, key, offset), actor=actor(request)
         ),
         _("The field is moved."),
-        target=_url(FORM, call_id=call_id) + f"#field-{key}",
+        target=path_to(FORM, call_id=call_id) + f"#field-{key}",
     )
 
 

@@ -14,6 +14,14 @@ from app.core import i18n
 FLASH_KEY = "_flash"
 
 
+def path_to(template: str, **ids: object) -> str:
+    """A route's path with its parameters filled in: ``path_to(REVIEW, assignment_id=3)``."""
+    for name, value in ids.items():
+        for kind in ("int", "str"):
+            template = template.replace("{" + name + ":" + kind + "}", str(value))
+    return template
+
+
 def is_partial_request(request: Request) -> bool:
     """An htmx request that swaps part of the page (not boosted navigation, not a
     history restore, which both need the whole page)."""

@@ -24,7 +24,7 @@ from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.i18n import ngettext
-from app.core.web import flash, render
+from app.core.web import flash, path_to, render
 from app.reviews import services
 from app.reviews.services import ReviewError
 
@@ -83,12 +83,6 @@ OPINION_LABELS = {
 
 def error_text(code: str) -> str:
     return _(ERRORS.get(code, N_("Something is not valid.")))
-
-
-def _url(template: str, **ids) -> str:
-    for name, value in ids.items():
-        template = template.replace("{" + name + ":int}", str(value))
-    return template
 
 
 async def _call(call_id: int) -> dict:
@@ -175,7 +169,7 @@ async def save_setup(
         )
         return await _setup_page(request, call, form=form, status_code=422)
     flash(request, _("The review settings are saved."))
-    return Redirect(_url(SETUP, call_id=call_id), status_code=303)
+    return Redirect(path_to(SETUP, call_id=call_id), status_code=303)
 
 
 @post(POOL_ADD, guards=STAFF, include_in_schema=False, name="reviews:pool-add")
@@ -189,7 +183,7 @@ async def pool_add(
         flash(request, error_text("not_a_reviewer"), "error")
     else:
         flash(request, _("The reviewer is in the pool."))
-    return Redirect(_url(SETUP, call_id=call_id) + "#pool", status_code=303)
+    return Redirect(path_to(SETUP, call_id=call_id) + "#pool", status_code=303)
 
 
 @post(CONFLICT_ADD, guards=STAFF, include_in_schema=False, name="reviews:conflict-add")
@@ -214,7 +208,7 @@ async def conflict_add(
                 "The conflict of interest is recorded: this reviewer will never see this organisation's files."
             ),
         )
-    return Redirect(_url(SETUP, call_id=call_id) + "#conflicts", status_code=303)
+    return Redirect(path_to(SETUP, call_id=call_id) + "#conflicts", status_code=303)
 
 
 @get(ASSIGN, guards=STAFF, include_in_schema=False, name="reviews:assign-preview")
@@ -237,9 +231,9 @@ async def assign(
         )
     except ReviewError as exc:
         flash(request, error_text(exc.code), "error")
-        return Redirect(_url(ASSIGN, call_id=call_id), status_code=303)
+        return Redirect(path_to(ASSIGN, call_id=call_id), status_code=303)
     flash(request, _("%(num)d assignments saved.") % {"num": count})
-    return Redirect(_url(SETUP, call_id=call_id), status_code=303)
+    return Redirect(path_to(SETUP, call_id=call_id), status_code=303)
 
 
 @post(ASSIGN_ONE, guards=STAFF, include_in_schema=False, name="reviews:assign-one")
@@ -266,7 +260,7 @@ async def assign_one(request: Request, call_id: FromPath[int]) -> Redirect:
             )
             % {"num": len(ids)},
         )
-    return Redirect(_url(SETUP, call_id=call_id) + "#assignment-title", status_code=303)
+    return Redirect(path_to(SETUP, call_id=call_id) + "#assignment-title", status_code=303)
 
 
 @get(SCORES_EXPORT, guards=STAFF, include_in_schema=False, name="reviews:scores-export")
@@ -427,7 +421,7 @@ async def save_review(
         return await _review_page(request, assignment, form=form, status_code=422)
     flash(request, _("Your review is submitted.") if submit else _("Your draft review is saved."))
     return Redirect(
-        DASHBOARD if submit else _url(REVIEW, assignment_id=assignment_id), status_code=303
+        DASHBOARD if submit else path_to(REVIEW, assignment_id=assignment_id), status_code=303
     )
 
 
@@ -469,7 +463,7 @@ async def decline(
         )
     except ReviewError as exc:
         flash(request, error_text(exc.code), "error")
-        return Redirect(_url(REVIEW, assignment_id=assignment_id), status_code=303)
+        return Redirect(path_to(REVIEW, assignment_id=assignment_id), status_code=303)
     flash(request, _("Your conflict of interest is recorded; the file is taken back from you."))
     return Redirect(DASHBOARD, status_code=303)
 
@@ -526,7 +520,7 @@ async def _staff_assignment_action(
         flash(request, error_text(exc.code), "error")
     else:
         flash(request, done)
-    return Redirect(_url(FILE_REVIEWS, app_id=row["application"]), status_code=303)
+    return Redirect(path_to(FILE_REVIEWS, app_id=row["application"]), status_code=303)
 
 
 @get(FILE_REVIEWS, guards=STAFF, include_in_schema=False, name="reviews:file-reviews")
