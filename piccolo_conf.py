@@ -17,5 +17,7 @@ APP_REGISTRY = AppRegistry(
         "app.calls.piccolo_app",
         "app.applications.piccolo_app",
         "app.reviews.piccolo_app",
+        "app.grants.piccolo_app",
+        "app.decisions.piccolo_app",
     ]
 )

@@ -30,6 +30,8 @@ from app.core.security import (
     session_config,
 )
 from app.core.templating import build_environment
+from app.decisions.jobs import letters_lifespan
+from app.decisions.routes import ROUTES as DECISION_ROUTES
 from app.organisations.routes import ROUTES as ORGANISATION_ROUTES
 from app.reviews.routes import ROUTES as REVIEW_ROUTES
 from app.reviews.services import reminders_lifespan
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await db.start(engine, DB_POOL_SIZE)
 
     rate_limiter = RateLimiter(settings.redis_url)
+    letters = letters_lifespan(settings)
 
     async def stop_database() -> None:
         await rate_limiter.close()
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *CALL_ROUTES,
             *APPLICATION_ROUTES,
             *REVIEW_ROUTES,
+            *DECISION_ROUTES,
             static_router,
         ],
         plugins=[HTMXPlugin()],
@@ -98,10 +102,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[security_headers(settings), access_log],
         exception_handlers={RedirectRequired: redirect_handler, Exception: html_exception_handler},
         request_max_body_size=settings.max_body_bytes,
-        lifespan=[outbox_lifespan(settings), reminders_lifespan(settings)],
+        lifespan=[outbox_lifespan(settings), reminders_lifespan(settings), letters],
         on_startup=[start_database],
         on_shutdown=[stop_database],
-        state=State({"settings": settings, "rate_limiter": rate_limiter}),
+        state=State(
+            {"settings": settings, "rate_limiter": rate_limiter, "wake_letters": letters.wake}
+        ),
         openapi_config=None,
         debug=False,
     )

@@ -262,3 +262,40 @@ class QueryCounter:
         before = self.count
         action()
         return self.count - before
+
+
+def make_decidable(
+    client,
+    owner: dict,
+    call_id: int,
+    *,
+    requested: int = 10_000_000,
+    cost: int | None = None,
+    status: str = "eligible",
+) -> int:
+    """A file screened eligible, waiting for the committee, of a new organisation of
+    ``owner``: ``requested`` cents out of a project costing ``cost`` (default: twice)."""
+    import json
+
+    from app.applications.tables import Application
+
+    app_id = make_application(client, owner, make_organisation(client, owner), call_id)
+    cost = cost if cost is not None else requested * 2
+    budget = {"charges": {"64": cost}, "produits": {"74_etat": cost - requested}}
+    run(
+        client,
+        lambda: (
+            Application.update(
+                {
+                    Application.status: status,
+                    Application.reference: f"DEC-{app_id:05d}",
+                    Application.title: f"Projet {app_id}",
+                    Application.requested_cents: requested,
+                    Application.budget: json.dumps(budget),
+                }
+            )
+            .where(Application.id == app_id)
+            .run()
+        ),
+    )
+    return app_id

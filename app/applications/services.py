@@ -207,12 +207,10 @@ def is_editable(app: dict, at: datetime | None = None) -> bool:
 
 
 def applicant_status(app: dict) -> str:
-    """Decisions stay private until published: applicants see « under review »."""
-    if app["status"] in ("reviewed", "awarded", "rejected", "waitlisted") and not app.get(
-        "decision_published"
-    ):
-        return "in_review"
-    return app["status"]
+    """Decisions stay private until published: a file only becomes awarded, rejected
+    or waitlisted when the committee's sheet is published (decisions.publish); until
+    then applicants see « under review », as they do for a reviewed file."""
+    return "in_review" if app["status"] == "reviewed" else app["status"]
 
 
 # --- Saving a draft --------------------------------------------------------------------------

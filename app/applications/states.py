@@ -34,6 +34,14 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
     "request_completion": (frozenset({"submitted"}), "to_complete", "officer"),
     "mark_eligible": (frozenset({"submitted"}), "eligible", "officer"),
     "mark_ineligible": (frozenset({"submitted", "to_complete"}), "ineligible", "officer"),
+    # The committee's decisions, applied when an officer publishes them.
+    "award": (frozenset({"eligible", "in_review", "reviewed", "waitlisted"}), "awarded", "officer"),
+    "reject": (
+        frozenset({"eligible", "in_review", "reviewed", "waitlisted"}),
+        "rejected",
+        "officer",
+    ),
+    "waitlist": (frozenset({"eligible", "in_review", "reviewed"}), "waitlisted", "officer"),
 }
 
 EDITABLE = frozenset({"draft", "to_complete"})

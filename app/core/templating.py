@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -65,6 +65,11 @@ def format_decimal_percent(basis_points: int) -> str:
     )
 
 
+def long_date(value: date) -> str:
+    """« 17 mai 2017 »."""
+    return format_date(value, "long", locale=i18n.babel_locale())
+
+
 def mark(value: Decimal) -> str:
     """A mark with two decimals, the user's way (« 15,20 »)."""
     from babel.numbers import format_decimal
@@ -97,6 +102,7 @@ def build_environment() -> Environment:
         markdown=render_markdown,
         percent=format_decimal_percent,
         mark=mark,
+        long_date=long_date,
     )
     env.globals.update(time_left=time_left)
     return env

@@ -11,4 +11,6 @@ class Funder(Table):
     kind = Varchar(length=40)  # région, département, commune, fondation...
     address = Text(default="")
     website = Varchar(length=300, default="")
+    # The letterhead logo: a PNG or JPEG in the data dir's file storage (its storage id).
+    logo_file = Varchar(length=64, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -443,8 +443,9 @@ async def ranking(
     disagreement: bool = False,
     reviewer: int | None = None,
     sort: str = "rank",
+    include_decided: bool = False,
 ) -> list[dict]:
-    """Each file under review with its aggregate (three queries, whatever the number of
+    """Each file under review (and, for the committee's sheet, those decided) with its aggregate (three queries, whatever the number of
     files), filtered by status, disagreement or reviewer, best first by default; the
     running total of the amounts requested follows the order shown."""
     call = await calls.get_call(call_id)
@@ -458,7 +459,10 @@ async def ranking(
         Application.organisation.name.as_alias("organisation_name"),
     ).where(
         (Application.call == call_id)
-        & Application.status.is_in(["in_review", "reviewed", *ASSIGNABLE])
+        & Application.status.is_in(
+            ["in_review", "reviewed", *ASSIGNABLE]
+            + (["waitlisted", "awarded", "rejected"] if include_decided else [])
+        )
     )
     assignments = await Assignment.select(
         Assignment.application, Assignment.reviewer, Assignment.scores, Assignment.submitted_at

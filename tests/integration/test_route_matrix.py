@@ -19,6 +19,7 @@ from tests.factories import (
     csrf_token,
     make_application,
     make_call,
+    make_decidable,
     make_organisation,
     make_user,
     run,
@@ -377,6 +378,80 @@ MATRIX = {
         only(CALL_STAFF, 422, anonymous=401),
     ),
     ("POST", "/structures/invitation"): ("/structures/invitation", form(400)),
+    # Decisions: officers run the committee's sheet; the organisation reads its letter.
+    ("GET", "/instruction/appels/{call_id:int}/decisions"): (
+        "/instruction/appels/{decided_call}/decisions",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/decisions/reglages"): (
+        "/instruction/appels/{decided_call}/decisions/reglages",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}/decisions/courriers"): (
+        "/instruction/appels/{decided_call}/decisions/courriers",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/decisions/courriers"): (
+        "/instruction/appels/{decided_call}/decisions/courriers",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/decisions/courriers/apercu"): (
+        "/instruction/appels/{decided_call}/decisions/courriers/apercu",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}/decisions/publier"): (
+        "/instruction/appels/{decided_call}/decisions/publier",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/decisions/publier"): (
+        "/instruction/appels/{decided_call}/decisions/publier",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}/decisions/publication"): (
+        "/instruction/appels/{decided_call}/decisions/publication",
+        only(CALL_STAFF, 200),
+    ),
+    ("GET", "/instruction/dossiers/{app_id:int}/decision"): (
+        "/instruction/dossiers/{awarded}/decision",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/instruction/dossiers/{app_id:int}/decision"): (
+        "/instruction/dossiers/{awarded}/decision",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("POST", "/instruction/dossiers/{app_id:int}/decision/echeancier"): (
+        "/instruction/dossiers/{awarded}/decision/echeancier",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("GET", "/instruction/dossiers/{app_id:int}/courriers/{letter_id:int}"): (
+        "/instruction/dossiers/{awarded}/courriers/{letter}",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/instruction/dossiers/{app_id:int}/courriers"): (
+        "/instruction/dossiers/{awarded}/courriers",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("GET", "/dossiers/{app_id:int}/decision"): (
+        "/dossiers/{awarded}/decision",
+        only(["owner"], 200, others=404),
+    ),
+    ("GET", "/dossiers/{app_id:int}/courriers/{letter_id:int}"): (
+        "/dossiers/{awarded}/courriers/{letter}",
+        only(["owner"], 200, others=404),
+    ),
+    ("POST", "/dossiers/{app_id:int}/acceptation"): (
+        "/dossiers/{awarded}/acceptation",
+        only(["owner"], 422, others=404, anonymous=401),
+    ),
+    ("POST", "/dossiers/{app_id:int}/convention"): (
+        "/dossiers/{awarded}/convention",
+        only(["owner"], 303, others=404, anonymous=401),
+    ),
+    # No agreement uploaded yet: not found, even for those who could read it.
+    ("GET", "/dossiers/{app_id:int}/convention"): (
+        "/dossiers/{awarded}/convention",
+        only((), 200, others=404),
+    ),
 }
 
 
@@ -485,7 +560,11 @@ def world(client):
         )[0]["id"]
         for reviewer in (people["reviewer"]["id"], people["admin"]["id"])
     )
+    decided_call, awarded, letter = _published_award(client, people, org)
     ids = {
+        "decided_call": decided_call,
+        "awarded": awarded,
+        "letter": letter,
         "reviewed": reviewed,
         "other_assignment": other_assignment,
         "spare_assignment": spare_assignment,
@@ -512,6 +591,46 @@ def world(client):
         sessions[name] = dict(client.cookies.items())
     client.cookies.clear()
     return {"people": people, "ids": ids, "sessions": sessions}
+
+
+def _published_award(client, people, org):
+    """A call whose committee awarded the owner's file, published, its letter written."""
+    from app.accounts.services import Actor
+    from app.core.storage import FileStorage
+    from app.decisions import jobs
+    from app.decisions import services as decisions
+    from app.decisions.tables import Letter
+
+    officer = Actor(user_id=people["officer"]["id"])
+    call = make_call(client, people["officer"], publish=True)
+    awarded = make_decidable(client, people["owner"], call)
+    run(
+        client,
+        decisions.save_settings,
+        call,
+        {
+            "deliberation_reference": "CP 1",
+            "deliberation_date": "2017-05-17",
+            "schedule_preset": "single",
+        },
+        actor=officer,
+    )
+    run(client, decisions.decide, awarded, outcome="award", amount=None, reason="", actor=officer)
+    token = run(client, decisions.pending, call).token
+    run(client, decisions.publish, call, token, actor=officer)
+    settings = client.app.state.settings
+    run(
+        client,
+        jobs.run_pending,
+        storage=FileStorage.from_settings(settings),
+        base_url="",
+        data_dir=settings.data_dir,
+        processes=1,
+    )
+    letter = run(
+        client, lambda: Letter.select(Letter.id).where(Letter.application == awarded).first().run()
+    )
+    return call, awarded, letter["id"]
 
 
 def use(client, world, role):
