@@ -7,6 +7,7 @@ chosen and translated: the letter batch runs it in worker processes, in parallel
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 
@@ -153,5 +154,8 @@ def render_many(contents: list[LetterContent]) -> list[bytes]:
 
 def paragraphs_of(text: str) -> tuple[str, ...]:
     """Paragraphs are separated by a blank line; single line breaks join with a space."""
-    blocks = [" ".join(line.strip() for line in block.splitlines()) for block in text.split("\n\n")]
-    return tuple(b for b in blocks if b.strip())
+    blocks = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n"))
+    joined = (
+        " ".join(line.strip() for line in block.splitlines() if line.strip()) for block in blocks
+    )
+    return tuple(b for b in joined if b)
