@@ -6,6 +6,7 @@ is a clearly fictitious placeholder.
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ import anyio
 from stdnum import iban, luhn
 
 from app.accounts.services import (
+    SYSTEM,
     Actor,
     count_users,
     create_user,
@@ -27,9 +29,11 @@ from app.applications.tables import Application
 from app.calls import formspec
 from app.calls import services as calls
 from app.calls.tables import Call
-from app.core.pdf import LetterBuilder, Letterhead
+from app.core.pdf import FONT_DIR, LetterBuilder, Letterhead
 from app.core.storage import FileStorage
-from app.funders.services import ensure_funder, list_funders
+from app.decisions import jobs as letters
+from app.decisions import services as decisions
+from app.funders.services import ensure_funder, list_funders, set_logo
 from app.organisations.services import clean_organisation, create_organisation
 from app.reviews import services as reviews
 from app.reviews.tables import Assignment
@@ -53,6 +57,21 @@ FUNDERS = [
         "website": "https://www.centre-valdeloire.fr",
     },
 ]
+
+# Placeholder logos (not the regions' own): initials on a coloured block.
+DEMO_LOGOS = [("IDF", (29, 63, 143)), ("CVL", (24, 117, 60))]
+
+
+def _demo_logo(initials: str, colour: tuple[int, int, int]) -> bytes:
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (360, 120), colour)
+    font = ImageFont.truetype(str(FONT_DIR / "DejaVuSans-Bold.ttf"), 64)
+    ImageDraw.Draw(image).text((180, 60), initials, fill="white", font=font, anchor="mm")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
 
 # (email, full name, roles, what the account is for)
 ACCOUNTS: list[tuple[str, str, list[StaffRole], str]] = [
@@ -374,6 +393,25 @@ _OTHER = [
     ("Réseau Apprendre Ensemble", "Champigny-sur-Marne", "94500"),
     ("Digital Égalité", "Noisy-le-Grand", "93160"),
 ]
+# The 2017 committee's story: Le PoleS and the first 18 other files are laureates (six
+# at 1 500 000 €, twelve at 1 400 000 €, a little under what they asked), which with Le
+# PoleS's 200 000 € makes exactly 26 000 000 €; the last 12 files are not selected.
+LAUREATES = 18
+
+
+def _award_euros(n: int) -> int | None:
+    if n > LAUREATES:
+        return None
+    return 1_500_000 if n % 3 == 0 else 1_400_000
+
+
+def _requested_euros(n: int) -> int:
+    award = _award_euros(n)
+    if award is None:
+        return 20_000 + (n * 37_000) % 480_000
+    return award if award == 1_500_000 else award + (n * 13_000) % 100_000
+
+
 OTHER_APPLICANTS = [
     (
         name,
@@ -381,8 +419,8 @@ OTHER_APPLICANTS = [
         postcode,
         {
             "title": f"Former au numérique à {city}",
-            "requested": 20_000 + (n * 37_000) % 480_000,
-            "total": (20_000 + (n * 37_000) % 480_000) * 10 // 8 + 5_000,
+            "requested": _requested_euros(n),
+            "total": _requested_euros(n) * 10 // 8 + 5_000,
             "answers": {
                 "Titre du projet": f"Former au numérique à {city}",
                 "Résumé du projet": f"Un parcours de formation aux métiers du numérique porté par {name}.",
@@ -394,6 +432,12 @@ OTHER_APPLICANTS = [
         },
     )
     for n, (name, city, postcode) in enumerate(_OTHER, start=1)
+]
+REJECTION_REASONS = [
+    "Le budget prévisionnel ne garantit pas la viabilité du projet au-delà de la première année.",
+    "Le projet ne cible pas en priorité les demandeurs d'emploi peu qualifiés visés par l'appel.",
+    "Les débouchés vers l'emploi à l'issue de la formation ne sont pas démontrés.",
+    "Le projet, de qualité, est moins bien classé que les projets retenus dans la limite de l'enveloppe.",
 ]
 
 
@@ -474,6 +518,99 @@ async def _review_demo(call_id: int, officer: Actor) -> None:
         await reviews.save_review(
             assignment["id"], raw, reviewer=reviewer, submit=submit, actor=actor
         )
+
+
+async def _decide_idf(call_id: int, officer: Actor, settings) -> None:
+    """The 2017 committee: every file screened eligible and reviewed, 19 laureates for
+    exactly 26 000 000 € (Le PoleS 200 000 € on a 50/30/20 schedule), the others
+    rejected with a reason; published, letters written."""
+    staff = await load_current_user(officer.user_id)
+    files = (
+        await Application.select(Application.id, Application.organisation.name.as_alias("name"))
+        .where(Application.call == call_id)
+        .order_by(Application.id)
+    )
+    await applications.screen(
+        [f["id"] for f in files], "eligible", reason="", user=staff, actor=officer, base_url=""
+    )
+    await reviews.save_settings(
+        call_id,
+        {"reviews_wanted": "2", "rank_by": "mean", "visibility": "after_own", "threshold": "4"},
+        actor=officer,
+    )
+    for email in ("evaluation@demo.guichet.test", *(e for e, _n in DEMO_REVIEWERS)):
+        await reviews.add_to_pool(call_id, await user_id_by_email(email), actor=officer)
+    plan = await reviews.preview(call_id)
+    await reviews.apply_preview(call_id, plan.fingerprint, actor=officer)
+    call = await calls.get_call(call_id)
+    keys = [c["key"] for c in call["rubric"]]
+    rank = {f["id"]: i for i, f in enumerate(files)}  # Le PoleS first, then _OTHER's order
+    for assignment in await Assignment.select(
+        Assignment.id, Assignment.application, Assignment.reviewer
+    ).where(Assignment.application.is_in(list(rank))):
+        i = rank[assignment["application"]]
+        laureate = i <= LAUREATES
+        marks = (5, 5, 4, 5) if i == 0 else ((4, 4, 4, 3) if laureate else (2, 3, 2, 2))
+        reviewer = await load_current_user(assignment["reviewer"])
+        raw = {f"score_{k}": str(m) for k, m in zip(keys, marks, strict=False)}
+        raw.update(
+            opinion="favourable" if laureate else "unfavourable",
+            comment_staff="Projet solide, public bien ciblé." if laureate else "Projet fragile.",
+            comment_applicant=(
+                "Un projet clair, avec des partenaires identifiés."
+                if laureate
+                else "Le lien entre la formation et l'emploi visé mérite d'être précisé."
+            )
+            if reviewer.email == "evaluation@demo.guichet.test"
+            else (
+                "Des objectifs chiffrés et un suivi des stagiaires convaincants."
+                if laureate
+                else "Le budget repose sur des cofinancements encore incertains."
+            ),
+        )
+        await reviews.save_review(
+            assignment["id"],
+            raw,
+            reviewer=reviewer,
+            submit=True,
+            actor=Actor(user_id=reviewer.id, label=reviewer.email),
+        )
+    await decisions.save_settings(
+        call_id,
+        {
+            "deliberation_reference": "CP 2017-123",
+            "deliberation_date": "2017-05-17",
+            "place": "Saint-Ouen-sur-Seine",
+            "signatory_name": "Présidence Démo",
+            "signatory_title": "La présidente du conseil régional",
+            "schedule_preset": "50-30-20",
+            "share_reviews": "yes",
+        },
+        actor=officer,
+    )
+    for f in files:
+        i = rank[f["id"]]
+        if i == 0:
+            amount = 20_000_000
+        elif (award := _award_euros(i)) is not None:
+            amount = award * 100
+        else:
+            amount = None
+        if amount is not None:
+            await decisions.decide(
+                f["id"], outcome="award", amount=amount, reason="", actor=officer
+            )
+        else:
+            reason = REJECTION_REASONS[i % len(REJECTION_REASONS)]
+            await decisions.decide(
+                f["id"], outcome="reject", amount=None, reason=reason, actor=officer
+            )
+    await decisions.publish(call_id, (await decisions.pending(call_id)).token, actor=officer)
+    await letters.run_pending(
+        storage=FileStorage.from_settings(settings),
+        base_url=settings.base_url,
+        data_dir=settings.data_dir,
+    )
 
 
 def _fictitious_organisation(n: int, name: str, city: str, postcode: str, email: str) -> dict:
@@ -607,8 +744,13 @@ async def load(*, if_empty: bool = True, settings=None) -> bool:
     """Load the demo data; with ``if_empty``, only into a database without users."""
     if if_empty and await count_users() > 0:
         return False
-    for funder in FUNDERS:
-        await ensure_funder(**funder)
+    storage = FileStorage.from_settings(settings)
+    for funder, (initials, colour) in zip(FUNDERS, DEMO_LOGOS, strict=True):
+        funder_id = await ensure_funder(**funder)
+        stored = storage.store_bytes(
+            _demo_logo(initials, colour), filename=f"logo-{initials}.png", kinds={"image"}
+        )
+        await set_logo(funder_id, stored.storage_id, actor=SYSTEM)
     for email, name, roles, _purpose in ACCOUNTS:
         await create_user(email=email, full_name=name, password=DEMO_PASSWORD, roles=roles)
     for owner_email, values in ORGANISATIONS:
@@ -620,7 +762,6 @@ async def load(*, if_empty: bool = True, settings=None) -> bool:
     officer = Actor(user_id=await user_id_by_email(officer_email), label=officer_email)
     funders = {f["slug"]: f["id"] for f in await list_funders()}
     receipts = Receipts(settings)
-    storage = FileStorage.from_settings(settings)
     now = datetime.now(PARIS).replace(second=0, microsecond=0)
 
     # Île-de-France, 2017: opened now to take the files through the real services,
@@ -695,6 +836,7 @@ async def load(*, if_empty: bool = True, settings=None) -> bool:
         }
         await _apply(cvl, email, project, receipts, storage, submit=True)
     await _review_demo(cvl, officer)
+    await _decide_idf(idf, officer, settings)
     return True
 
 

@@ -32,6 +32,7 @@ from app.core.security import (
 from app.core.templating import build_environment
 from app.decisions.jobs import letters_lifespan
 from app.decisions.routes import ROUTES as DECISION_ROUTES
+from app.funders.routes import ROUTES as FUNDER_ROUTES
 from app.organisations.routes import ROUTES as ORGANISATION_ROUTES
 from app.reviews.routes import ROUTES as REVIEW_ROUTES
 from app.reviews.services import reminders_lifespan
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *APPLICATION_ROUTES,
             *REVIEW_ROUTES,
             *DECISION_ROUTES,
+            *FUNDER_ROUTES,
             static_router,
         ],
         plugins=[HTMXPlugin()],

@@ -24,6 +24,7 @@ import anyio.to_process
 
 from app.accounts.services import Actor
 from app.applications.tables import Application
+from app.calls.tables import Call
 from app.core import audit, i18n
 from app.core.db import write_transaction
 from app.core.i18n import gettext as _
@@ -188,8 +189,8 @@ def compose(
             ):
                 conditions.append(
                     _(
-                        "As the grant is above 23 000 €, a written agreement (convention) is "
-                        "signed before the first payment."
+                        "A written agreement (convention) is signed before the first payment, "
+                        "as the grant is above 23 000 € or the call asks for one."
                     )
                 )
             sections.append((_("Conditions"), tuple(conditions)))
@@ -273,7 +274,18 @@ async def preview(
         row = rows[0]
         decision = row["decision"] or {}
     else:
-        row = _SAMPLE_ROW
+        # No file yet: sample data under the call's own letterhead.
+        call = (
+            await Call.select(
+                Call.title.as_alias("call_title"),
+                Call.funder.name.as_alias("funder_name"),
+                Call.funder.address.as_alias("funder_address"),
+                Call.funder.logo_file.as_alias("funder_logo"),
+            )
+            .where(Call.id == call_id)
+            .first()
+        )
+        row = {**_SAMPLE_ROW, **(call or {})}
         decision = {}
     decision = {
         "outcome": outcome,

@@ -42,7 +42,7 @@ Je vous prie d'agréer, Madame, Monsieur, l'expression de mes salutations distin
 
 DEFAULT_REJECTION = """Madame, Monsieur,
 
-Vous avez présenté le projet « {projet} » dans le cadre de l'appel à projets « {appel} ». Par délibération {reference_deliberation} du {date_deliberation}, la commission n'a pas retenu votre demande, pour le motif suivant : {motif}
+Vous avez présenté le projet « {projet} » dans le cadre de l'appel à projets « {appel} ». Par délibération {reference_deliberation} du {date_deliberation}, la commission n'a pas retenu votre demande, pour le motif indiqué ci-dessous.
 
 Cette décision ne préjuge pas de la qualité de votre action. Nous vous encourageons à présenter de nouveaux projets lors des prochains appels.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.core import audit
 from app.core.db import write_transaction
 from app.funders.tables import Funder
 
@@ -22,3 +23,62 @@ async def ensure_funder(*, name: str, slug: str, kind: str, address: str, websit
             Funder(name=name, slug=slug, kind=kind, address=address, website=website)
         ).returning(Funder.id)
         return rows[0]["id"]
+
+
+async def get_funder(funder_id: int) -> dict | None:
+    return await Funder.select().where(Funder.id == funder_id).first()
+
+
+async def update_funder(funder_id: int, values: dict[str, str], *, actor) -> dict[str, str]:
+    """The funder's letterhead: name, postal address (one line each), website. Returns
+    the field errors (nothing saved when there are any)."""
+
+    name = values.get("name", "").strip()
+    address = "\n".join(
+        line.strip() for line in values.get("address", "").splitlines() if line.strip()
+    )
+    website = values.get("website", "").strip()
+    errors = {}
+    if not name or len(name) > 200:
+        errors["name"] = "name"
+    if len(address) > 1000 or address.count("\n") > 5:
+        errors["address"] = "address"
+    if website and (len(website) > 300 or not website.startswith(("https://", "http://"))):
+        errors["website"] = "website"
+    if errors:
+        return errors
+    async with write_transaction():
+        clash = await Funder.exists().where((Funder.name == name) & (Funder.id != funder_id))
+        if clash:
+            return {"name": "name_taken"}
+        await Funder.update(
+            {Funder.name: name, Funder.address: address, Funder.website: website}
+        ).where(Funder.id == funder_id)
+        await audit.record(
+            "funders.updated",
+            actor_id=actor.user_id,
+            actor_label=actor.label,
+            ip=actor.ip,
+            object_type="funder",
+            object_id=funder_id,
+            summary={"name": name},
+        )
+    return {}
+
+
+async def set_logo(funder_id: int, storage_id: str | None, *, actor) -> str | None:
+    """Put the letterhead logo (a stored PNG or JPEG), or remove it with None; returns
+    the previous logo's storage id, for the caller to delete once committed."""
+
+    async with write_transaction():
+        row = await Funder.select(Funder.logo_file).where(Funder.id == funder_id).first()
+        await Funder.update({Funder.logo_file: storage_id}).where(Funder.id == funder_id)
+        await audit.record(
+            "funders.logo_set" if storage_id else "funders.logo_removed",
+            actor_id=actor.user_id,
+            actor_label=actor.label,
+            ip=actor.ip,
+            object_type="funder",
+            object_id=funder_id,
+        )
+    return row["logo_file"] if row else None

@@ -110,6 +110,20 @@ MATRIX = {
     ),
     ("GET", "/admin/reglages"): ("/admin/reglages", only(["admin"], 200)),
     ("POST", "/admin/reglages"): ("/admin/reglages", only(["admin"], 303, anonymous=401)),
+    ("GET", "/admin/financeurs"): ("/admin/financeurs", only(["admin"], 200)),
+    ("GET", "/admin/financeurs/{funder_id:int}"): (
+        "/admin/financeurs/{funder}",
+        only(["admin"], 200),
+    ),
+    ("POST", "/admin/financeurs/{funder_id:int}"): (
+        "/admin/financeurs/{funder}",
+        only(["admin"], 422, anonymous=401),
+    ),
+    # A plain form where a multipart one is expected: refused before anything is stored.
+    ("POST", "/admin/financeurs/{funder_id:int}/logo"): (
+        "/admin/financeurs/{funder}/logo",
+        only(["admin"], 400, anonymous=401),
+    ),
     ("GET", "/journal"): ("/journal", only(["officer", "admin"], 200)),
     ("GET", "/journal/export.csv"): ("/journal/export.csv", only(["officer", "admin"], 200)),
     # Organisations (the owner's organisation A)
@@ -561,7 +575,9 @@ def world(client):
         for reviewer in (people["reviewer"]["id"], people["admin"]["id"])
     )
     decided_call, awarded, letter = _published_award(client, people, org)
+    funder = run(client, lambda: Call.select(Call.funder).where(Call.id == draft).first().run())
     ids = {
+        "funder": funder["funder"],
         "decided_call": decided_call,
         "awarded": awarded,
         "letter": letter,

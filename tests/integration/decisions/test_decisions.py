@@ -302,6 +302,40 @@ def test_the_organisation_downloads_its_letter_and_accepts_online(client, world)
     assert [d["status"] for d in due] == ["due", "scheduled", "scheduled"]
     entries, _total = run(client, audit_search, object_type="grant", object_id=grant["id"])
     assert "grants.accepted" in {e["action"] for e in entries}
+    # The signed agreement (200 000 € is above 23 000 €): a PDF, streamed.
+    from tests.factories import MINIMAL_PDF, csrf_token
+
+    not_pdf = client.post(
+        f"/dossiers/{w['award']}/convention",
+        files=[
+            ("_csrf_token", (None, csrf_token(client))),
+            ("file", ("c.pdf", b"MZ\x90\x00", "application/pdf")),
+        ],
+        follow_redirects=False,
+    )
+    assert not_pdf.status_code == 303
+    assert (
+        run(
+            client,
+            lambda: Grant.select(Grant.agreement_file).where(Grant.id == grant["id"]).first().run(),
+        )["agreement_file"]
+        is None
+    )
+    sent = client.post(
+        f"/dossiers/{w['award']}/convention",
+        files=[
+            ("_csrf_token", (None, csrf_token(client))),
+            ("file", ("convention.pdf", MINIMAL_PDF, "application/pdf")),
+        ],
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    assert client.get(f"/dossiers/{w['award']}/convention").content == MINIMAL_PDF
+    sign_out(client)
+    sign_in(client, w["other"])
+    assert client.get(f"/dossiers/{w['award']}/convention").status_code == 404
+    sign_out(client)
+    sign_in(client, w["owner"])
     again = post_form(
         client,
         f"/dossiers/{w['award']}/acceptation",
