@@ -53,7 +53,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("guichet: refusing to load demo data when GUICHET_ENV=production", file=sys.stderr)
         return 2
     loaded = asyncio.run(
-        _with_database(settings, lambda: demo.load(if_empty=args.if_empty, settings=settings))
+        _with_database(
+            settings,
+            lambda: demo.load(
+                if_empty=args.if_empty, settings=settings, committee=not args.before_committee
+            ),
+        )
     )
     if loaded:
         print(demo.accounts_text())
@@ -169,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="load the demo data (refused in production)")
     demo.add_argument("--if-empty", action="store_true", help="only when the database has no user")
+    demo.add_argument(
+        "--before-committee",
+        action="store_true",
+        help="leave the 2017 call's files submitted, before screening and the committee "
+        "(to walk through screening, review and decisions)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     admin = sub.add_parser("create-admin", help="create an administrator account")

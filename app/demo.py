@@ -740,8 +740,9 @@ async def _date_back(
         receipts.discard(old)
 
 
-async def load(*, if_empty: bool = True, settings=None) -> bool:
-    """Load the demo data; with ``if_empty``, only into a database without users."""
+async def load(*, if_empty: bool = True, settings=None, committee: bool = True) -> bool:
+    """Load the demo data; with ``if_empty``, only into a database without users.
+    Without ``committee``, the 2017 call stops before screening (files submitted)."""
     if if_empty and await count_users() > 0:
         return False
     storage = FileStorage.from_settings(settings)
@@ -836,7 +837,8 @@ async def load(*, if_empty: bool = True, settings=None) -> bool:
         }
         await _apply(cvl, email, project, receipts, storage, submit=True)
     await _review_demo(cvl, officer)
-    await _decide_idf(idf, officer, settings)
+    if committee:
+        await _decide_idf(idf, officer, settings)
     return True
 
 

@@ -34,19 +34,19 @@ PLACEHOLDERS = {
 # Letters are official documents written in French; the wording is the call's to edit.
 DEFAULT_AWARD = """Madame, Monsieur,
 
-Par délibération {reference_deliberation} du {date_deliberation}, la commission a décidé d'attribuer à {organisation} une subvention de {montant} ({montant_en_lettres}) pour la réalisation du projet « {projet} », présenté dans le cadre de l'appel à projets « {appel} ».
+Par délibération {reference_deliberation} du {date_deliberation}, la commission a décidé d’attribuer à {organisation} une subvention de {montant} ({montant_en_lettres}) pour la réalisation du projet « {projet} », présenté dans le cadre de l’appel à projets « {appel} ».
 
-Vous trouverez ci-dessous l'échéancier de versement de cette subvention et les conditions qui s'y attachent. Pour en bénéficier, acceptez-la en ligne comme indiqué à la fin de ce courrier.
+Vous trouverez ci-dessous l’échéancier de versement de cette subvention et les conditions qui s’y attachent. Pour en bénéficier, acceptez-la en ligne comme indiqué à la fin de ce courrier.
 
-Je vous prie d'agréer, Madame, Monsieur, l'expression de mes salutations distinguées."""
+Je vous prie d’agréer, Madame, Monsieur, l’expression de mes salutations distinguées."""
 
 DEFAULT_REJECTION = """Madame, Monsieur,
 
-Vous avez présenté le projet « {projet} » dans le cadre de l'appel à projets « {appel} ». Par délibération {reference_deliberation} du {date_deliberation}, la commission n'a pas retenu votre demande, pour le motif indiqué ci-dessous.
+Vous avez présenté le projet « {projet} » dans le cadre de l’appel à projets « {appel} ». Par délibération {reference_deliberation} du {date_deliberation}, la commission n’a pas retenu votre demande, pour le motif indiqué ci-dessous.
 
 Cette décision ne préjuge pas de la qualité de votre action. Nous vous encourageons à présenter de nouveaux projets lors des prochains appels.
 
-Je vous prie d'agréer, Madame, Monsieur, l'expression de mes salutations distinguées."""
+Je vous prie d’agréer, Madame, Monsieur, l’expression de mes salutations distinguées."""
 
 
 class TemplateProblem(ValueError):

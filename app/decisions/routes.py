@@ -283,12 +283,11 @@ async def decide(
     row = next((r for r in rows if r["id"] == app_id), None)
     if row is not None and not form.ok:
         row["form"] = form
-    status_code = 200 if form.ok else 422
     if is_partial_request(request) and row is not None:
+        # htmx swaps the row either way; a 200 keeps browsers from logging an error.
         return render(
             request,
             "decisions/_row_update.html",
-            status_code=status_code,
             row=row,
             call=await _call(app["call"]),
             totals=await services.totals(app["call"]),

@@ -90,8 +90,7 @@ class Live:
         return self.url + match.group(1)
 
 
-@pytest.fixture(scope="session")
-def live(databases, tmp_path_factory):
+def _live(databases, tmp_path_factory, *demo_args: str):
     data_dir = tmp_path_factory.mktemp("e2e-data")
     port = _free_port()
     env = {
@@ -102,7 +101,7 @@ def live(databases, tmp_path_factory):
         "PORT": str(port),
     }
     demo = subprocess.run(
-        [sys.executable, "-m", "app.cli", "demo", "--if-empty"],
+        [sys.executable, "-m", "app.cli", "demo", "--if-empty", *demo_args],
         env=env,
         capture_output=True,
         text=True,
@@ -129,6 +128,18 @@ def live(databases, tmp_path_factory):
     server.terminate()
     server.wait(timeout=30)
     log.close()
+
+
+@pytest.fixture(scope="session")
+def live(databases, tmp_path_factory):
+    """The demo as `make run` shows it."""
+    yield from _live(databases, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def live_before_committee(databases, tmp_path_factory):
+    """The demo with the 2017 call's files submitted, not yet screened."""
+    yield from _live(databases, tmp_path_factory, "--before-committee")
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,8 @@ def sign_out(page):
     page.get_by_role("link", name="Se connecter").first.wait_for()
 
 
-def test_screen_assign_score_rank(live: Live, watched: Watched):
+def test_screen_assign_score_rank(live_before_committee: Live, watched: Watched):
+    live = live_before_committee
     page = watched.page
     sign_in(page, live, "instruction@demo.guichet.test")
     page.goto(live.url + "/instruction/appels")
@@ -106,3 +107,102 @@ def test_screen_assign_score_rank(live: Live, watched: Watched):
     assert "IDF-2017-0001" not in page.goto(live.url + "/evaluation").text()
     assert page.goto(f"{live.url}/dossiers/{poles_id}").status == 404
     assert page.goto(f"{live.url}/dossiers/{poles_id}/pieces/1").status == 404
+
+
+def test_committee_awards_rejects_publishes_and_the_association_accepts(
+    live_before_committee: Live, watched: Watched, tmp_path
+):
+    """After the review above: the committee awards 200 000 € to Le PoleS and rejects
+    another file; publishing writes both letters; Le PoleS accepts online."""
+    import io
+    import shutil
+    import subprocess
+
+    import pypdf
+
+    live = live_before_committee
+    page = watched.page
+    sign_in(page, live, "instruction@demo.guichet.test")
+    page.goto(live.url + "/instruction/appels")
+    page.get_by_role("link", name="Le numérique au service de la formation professionnelle").click()
+    page.wait_for_url(re.compile(r"/instruction/appels/\d+$"))
+    call_url = page.url
+    page.get_by_role("link", name="Décisions").click()
+    page.wait_for_url(re.compile(r"/decisions$"))
+
+    page.get_by_text("Délibération, signataire et échéancier par défaut").click()
+    page.get_by_label("Référence de la délibération").fill("CP 2017-123")
+    page.get_by_label("Date de la délibération").fill("2017-05-17")
+    page.get_by_label("Nom du signataire").fill("Présidence Démo")
+    page.get_by_label("Échéancier de versement").select_option("50-30-20")
+    page.get_by_role("button", name="Enregistrer les réglages").click()
+    page.get_by_text("Les réglages de la commission sont enregistrés.").wait_for()
+
+    # Award Le PoleS (htmx: the row and the totals come back without a reload).
+    poles = page.locator("tr").filter(has_text="IDF-2017-0001")
+    poles.get_by_label("Décision sur IDF-2017-0001").select_option("award")
+    poles.get_by_label("Montant attribué (€)").fill("250 000")
+    poles.get_by_role("button", name="Enregistrer").click()
+    page.locator("tr").filter(has_text="IDF-2017-0001").get_by_text(
+        "au-dessus du montant demandé"
+    ).wait_for()
+    poles = page.locator("tr").filter(has_text="IDF-2017-0001")
+    poles.get_by_label("Montant attribué (€)").fill("200 000")
+    poles.get_by_role("button", name="Enregistrer").click()
+    page.locator("#decision-totals").get_by_text("200\u202f000,00\u00a0€").first.wait_for()
+    other = page.locator("tr").filter(has_text="IDF-2017-0002")
+    other.get_by_label("Décision sur IDF-2017-0002").select_option("reject")
+    other.get_by_label("Motif (en cas de rejet)").fill("Le budget ne tient pas.")
+    other.get_by_role("button", name="Enregistrer").click()
+    page.locator("#decision-totals").get_by_text("1 rejet").wait_for()
+    watched.assert_clean()
+
+    page.get_by_role("link", name="Publier les décisions").click()
+    page.get_by_text("Attributions", exact=True).wait_for()
+    page.get_by_role("button", name="Publier 2 décisions").click()
+    page.get_by_text("Tous les courriers sont rédigés").wait_for(timeout=30_000)
+    watched.assert_clean()
+
+    def letter_text(reference: str) -> str:
+        page.goto(call_url + "/decisions")
+        page.get_by_role("link", name=reference).click()
+        link = page.locator("#letters ~ ul a").first
+        response = page.request.get(live.url + link.get_attribute("href"))
+        assert response.status == 200
+        data = response.body()
+        if shutil.which("pdftoppm"):
+            source = tmp_path / f"{reference}.pdf"
+            source.write_bytes(data)
+            rendered = subprocess.run(
+                ["pdftoppm", "-r", "40", "-png", str(source), str(tmp_path / reference)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            assert rendered.stderr == ""
+        text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages)
+        assert "\ufffd" not in text  # no character outside the embedded font
+        return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+    award = letter_text("IDF-2017-0001")
+    assert "200 000,00 €" in award and "deux cent mille euros" in award
+    assert "100 000,00 €" in award and "60 000,00 €" in award and "40 000,00 €" in award
+    assert "Le budget ne tient pas." in letter_text("IDF-2017-0002")
+    sign_out(page)
+
+    sign_in(page, live, "porteur@demo.guichet.test")
+    page.goto(live.url + "/dossiers")
+    page.get_by_role("link", name="IDF-2017-0001").click()
+    page.get_by_role("link", name="Voir la décision, le courrier et la suite").click()
+    page.get_by_text("Une subvention de 200").wait_for()
+    page.get_by_role("button", name="Accepter la subvention").click()
+    page.get_by_text("Saisissez le nom de la personne qui signe.").first.wait_for()
+    # The refused form came back as 422 (boosted): the browser logs that status.
+    watched.errors.clear()
+    page.get_by_label("Nom de la personne qui signe pour la structure").fill("Alex Exemple")
+    page.get_by_label("Sa qualité").fill("Président")
+    page.get_by_label("J’accepte la subvention", exact=False).check()
+    page.get_by_role("button", name="Accepter la subvention").click()
+    page.get_by_text("Vous avez accepté la subvention.").wait_for()
+    assert "Acceptée le" in page.content()
+    watched.assert_clean()

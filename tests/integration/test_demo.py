@@ -1,0 +1,51 @@
+"""The demo a newcomer sees: the 2017 Île-de-France committee, decided and published."""
+
+from app import demo
+from app.applications.tables import Application
+from app.calls.tables import Call
+from app.decisions.tables import Decision, Letter
+from app.grants.tables import Grant, Instalment
+from tests.factories import run
+
+
+def test_the_2017_call_is_decided_with_exactly_26_million_euros(client):
+    assert run(client, demo.load, if_empty=True, settings=client.app.state.settings)
+    call = run(
+        client,
+        lambda: (
+            Call.select(Call.id)
+            .where(Call.title == "Le numérique au service de la formation professionnelle")
+            .first()
+            .run()
+        ),
+    )["id"]
+    decisions = run(client, lambda: Decision.select().where(Decision.call == call).run())
+    awards = [d for d in decisions if d["outcome"] == "award"]
+    rejections = [d for d in decisions if d["outcome"] == "reject"]
+    assert len(awards) == 19
+    assert sum(d["amount_cents"] for d in awards) == 26_000_000_00
+    assert rejections and all(d["reason"].strip() for d in rejections)
+    assert all(d["published_at"] is not None for d in decisions)
+    poles = run(
+        client,
+        lambda: (
+            Application.select(Application.id)
+            .where((Application.call == call) & (Application.organisation.name == "Le PoleS"))
+            .first()
+            .run()
+        ),
+    )["id"]
+    grant = run(client, lambda: Grant.select().where(Grant.application == poles).first().run())
+    assert grant["amount_cents"] == 200_000_00
+    parts = run(
+        client,
+        lambda: (
+            Instalment.select(Instalment.amount_cents)
+            .where(Instalment.grant == grant["id"])
+            .order_by(Instalment.position)
+            .run()
+        ),
+    )
+    assert [p["amount_cents"] for p in parts] == [100_000_00, 60_000_00, 40_000_00]
+    letters = run(client, lambda: Letter.count().where(Letter.application.call == call).run())
+    assert letters == len(decisions)
