@@ -54,6 +54,7 @@ format: install-dev
 bench: install-dev translations
 	$(BIN)/python -m bench.assignment
 	$(BIN)/python -m bench.aggregation
+	$(BIN)/python -m bench.letters
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
