@@ -33,6 +33,8 @@ from app.core.templating import build_environment
 from app.decisions.jobs import letters_lifespan
 from app.decisions.routes import ROUTES as DECISION_ROUTES
 from app.funders.routes import ROUTES as FUNDER_ROUTES
+from app.grants.reports import followup_lifespan
+from app.grants.routes import ROUTES as GRANT_ROUTES
 from app.organisations.routes import ROUTES as ORGANISATION_ROUTES
 from app.reviews.routes import ROUTES as REVIEW_ROUTES
 from app.reviews.services import reminders_lifespan
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *REVIEW_ROUTES,
             *DECISION_ROUTES,
             *FUNDER_ROUTES,
+            *GRANT_ROUTES,
             static_router,
         ],
         plugins=[HTMXPlugin()],
@@ -104,7 +107,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[security_headers(settings), access_log],
         exception_handlers={RedirectRequired: redirect_handler, Exception: html_exception_handler},
         request_max_body_size=settings.max_body_bytes,
-        lifespan=[outbox_lifespan(settings), reminders_lifespan(settings), letters],
+        lifespan=[
+            outbox_lifespan(settings),
+            reminders_lifespan(settings),
+            letters,
+            followup_lifespan(settings),
+        ],
         on_startup=[start_database],
         on_shutdown=[stop_database],
         state=State(

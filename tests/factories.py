@@ -299,3 +299,49 @@ def make_decidable(
         ),
     )
     return app_id
+
+
+def make_grant(
+    client,
+    officer: dict,
+    owner: dict,
+    *,
+    amount: int = 20_000_000,
+    schedule: str = "50-30-20",
+    accept: bool = True,
+) -> dict:
+    """A published award of ``amount`` cents to a new organisation of ``owner`` (its
+    project costs twice that), accepted unless told otherwise: {grant, app, call}."""
+    from app.accounts.services import Actor
+    from app.decisions import services as decisions
+    from app.grants import services as grants
+
+    actor = Actor(user_id=officer["id"], label=officer["email"])
+    call = make_call(client, officer, publish=True, max_award_cents=0, envelope_cents=10**12)
+    app_id = make_decidable(client, owner, call, requested=amount)
+    run(
+        client,
+        decisions.save_settings,
+        call,
+        {
+            "deliberation_reference": "CP 2017-123",
+            "deliberation_date": "2017-05-17",
+            "schedule_preset": schedule,
+        },
+        actor=actor,
+    )
+    run(client, decisions.decide, app_id, outcome="award", amount=amount, reason="", actor=actor)
+    run(client, decisions.publish, call, run(client, decisions.pending, call).token, actor=actor)
+    grant = run(client, grants.grant_of, app_id)
+    if accept:
+        run(
+            client,
+            grants.accept,
+            grant["id"],
+            signatory_name="Alex Exemple",
+            signatory_capacity="Président",
+            conditions_ticked=True,
+            user_id=owner["id"],
+            actor=Actor(user_id=owner["id"], ip="192.0.2.1"),
+        )
+    return {"grant": grant["id"], "app": app_id, "call": call}

@@ -3,9 +3,11 @@ constant-memory mode), sent, then removed. The one XLSX path of the app."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import tempfile
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -73,3 +75,35 @@ async def xlsx_response(
         media_type=XLSX_MEDIA_TYPE,
         background=BackgroundTask(os.unlink, name),
     )
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell: text that a spreadsheet would run as a formula is kept as text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+async def csv_lines(
+    header: list[str], rows: Iterable[list[Any]] | AsyncIterable[list[Any]]
+) -> AsyncIterator[str]:
+    """A CSV file line by line for a streamed response: UTF-8 with a BOM and ``;`` (what
+    French spreadsheets open directly). Numbers and ISO dates pass as they are."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(header)
+    yield "\ufeff" + flush()
+    async for row in _rows(rows):
+        writer.writerow(
+            [
+                v if isinstance(v, int | Decimal) and not isinstance(v, bool) else csv_cell(v)
+                for v in row
+            ]
+        )
+        yield flush()

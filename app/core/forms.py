@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import urlsplit
 
 
@@ -50,3 +51,16 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc or any(c in target for c in "\r\n\x00"):
         return default
     return target
+
+
+_DMY = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+
+
+def parse_date(text: str) -> date:
+    """A date as typed: ``2017-05-17`` (date picker) or ``17/05/2017``; ValueError else."""
+    text = (text or "").strip()
+    match = _DMY.match(text)
+    if match:
+        day, month, year = (int(g) for g in match.groups())
+        return date(year, month, day)
+    return date.fromisoformat(text)

@@ -24,6 +24,7 @@ from app.core.web import flash, is_partial_request, path_to, render
 from app.decisions import jobs, services
 from app.decisions.letters import PLACEHOLDERS
 from app.decisions.services import DecisionError
+from app.grants import followup
 from app.grants import schedule as schedules
 from app.grants import services as grants
 from app.grants.schedule import ScheduleError
@@ -546,14 +547,18 @@ async def _my_page(
     decision = await _published(app["id"])
     grant = await grants.grant_of(app["id"])
     settings = await services.settings_for(app["call"])
+    follow = (
+        await followup.context(await grants.grant_for(request.user, grant["id"]), internal=False)
+        if grant
+        else {}
+    )
     return render(
         request,
         "decisions/mine.html",
         status_code=status_code,
         app=app,
         decision=decision,
-        grant=grant,
-        instalments=await grants.instalments(grant["id"]) if grant else [],
+        **{**follow, "grant": grant},
         letters=await jobs.letters_of(app["id"]),
         agreement_wanted=bool(
             grant
@@ -563,8 +568,6 @@ async def _my_page(
             )
         ),
         form=form or FormState(prefix="accept"),
-        trigger_labels=schedules.TRIGGERS,
-        instalment_labels=grants.INSTALMENT_LABELS,
         labels=application_states.LABELS,
     )
 

@@ -5,7 +5,6 @@ the letters written afterwards. No HTTP here; every change is audited."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -15,7 +14,7 @@ from app.applications import budget as budgets
 from app.applications import states
 from app.applications.tables import Application
 from app.calls.tables import Call
-from app.core import audit
+from app.core import audit, forms
 from app.core.db import for_update, write_transaction
 from app.decisions.letters import (
     DEFAULT_AWARD,
@@ -66,18 +65,10 @@ async def _audit(action: str, actor: Actor, object_type: str, object_id: int, **
     )
 
 
-_DMY = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
-
-
 def parse_date(text: str) -> date:
-    """A date as typed: ``2017-05-17`` (date picker) or ``17/05/2017``."""
-    text = (text or "").strip()
-    match = _DMY.match(text)
+    """A date as typed (see ``core.forms.parse_date``), or ``DecisionError``."""
     try:
-        if match:
-            day, month, year = (int(g) for g in match.groups())
-            return date(year, month, day)
-        return date.fromisoformat(text)
+        return forms.parse_date(text)
     except ValueError:
         raise DecisionError("date", "deliberation_date") from None
 

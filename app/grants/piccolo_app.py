@@ -2,14 +2,30 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from app.grants.tables import Grant, Instalment
+from app.grants.tables import (
+    Grant,
+    Instalment,
+    LedgerEntry,
+    Recovery,
+    Report,
+    ReportAttachment,
+    ScheduleAmendment,
+)
 
 CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 
 APP_CONFIG = AppConfig(
     app_name="grants",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
-    table_classes=[Grant, Instalment],
+    table_classes=[
+        Grant,
+        Instalment,
+        ScheduleAmendment,
+        Recovery,
+        LedgerEntry,
+        Report,
+        ReportAttachment,
+    ],
     migration_dependencies=[
         "app.accounts.piccolo_app",
         "app.calls.piccolo_app",

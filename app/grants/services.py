@@ -3,6 +3,7 @@ accepted online by the organisation, which starts the follow-up. No HTTP here.""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from app.accounts.services import Actor
@@ -10,7 +11,13 @@ from app.core import audit
 from app.core.db import for_update, write_transaction
 from app.core.i18n import gettext_noop as N_
 from app.grants import schedule as schedules
-from app.grants.tables import Grant, GrantStatus, Instalment, InstalmentStatus
+from app.grants.tables import (
+    Grant,
+    GrantStatus,
+    Instalment,
+    Recovery,
+    ScheduleAmendment,
+)
 
 INSTALMENT_LABELS = {
     "scheduled": N_("scheduled"),
@@ -127,11 +134,7 @@ async def accept(
                 Grant.accepted_ip: (actor.ip or "")[:45],
             }
         ).where(Grant.id == grant_id)
-        await Instalment.update({Instalment.status: InstalmentStatus.due}).where(
-            (Instalment.grant == grant_id)
-            & (Instalment.trigger == "acceptance")
-            & (Instalment.status == InstalmentStatus.scheduled)
-        )
+        await make_due(grant_id, "acceptance")
         await _audit(
             "grants.accepted",
             actor,
@@ -156,3 +159,260 @@ async def attach_agreement(
             }
         ).where(Grant.id == grant_id)
         await _audit("grants.agreement_uploaded", actor, grant_id, name=name[:255], sha256=sha256)
+
+
+# --- Follow-up: instalments, deadlines, amendments, reductions ---------------------------------
+
+STAFF_ROLES = ("officer", "finance", "admin")
+# Instalment states as data: action -> (from states, to state, roles that fire it).
+INSTALMENT_TRANSITIONS: dict[str, tuple[frozenset[str], str, tuple[str, ...]]] = {
+    "make_due": (frozenset({"scheduled"}), "due", ("system",)),
+    "approve": (frozenset({"due"}), "approved", ("officer", "admin")),
+    "cancel": (frozenset({"scheduled", "due", "approved"}), "cancelled", ("officer", "admin")),
+}
+
+
+def can(action: str, state: str, role: str) -> bool:
+    sources, _target, roles = INSTALMENT_TRANSITIONS[action]
+    return state in sources and role in roles
+
+
+async def grant_for(user, grant_id: int) -> dict | None:
+    """The grant with its call, organisation and file, if this person may see it: staff
+    (officers, finance, admins) or a member of the organisation."""
+    from app.organisations.tables import Membership
+
+    query = Grant.select(
+        *Grant.all_columns(),
+        Grant.application.reference.as_alias("reference"),
+        Grant.application.title.as_alias("title"),
+        Grant.application.budget.as_alias("budget"),
+        Grant.application.requested_cents.as_alias("requested_cents"),
+        Grant.call.title.as_alias("call_title"),
+        Grant.call.funder.name.as_alias("funder_name"),
+        Grant.organisation.name.as_alias("organisation_name"),
+    ).where(Grant.id == grant_id)
+    if not user.has_role(*STAFF_ROLES):
+        members = Membership.select(Membership.organisation).where(Membership.user == user.id)
+        query = query.where(Grant.organisation.is_in(members))
+    return await query.first()
+
+
+async def transition_instalment(
+    grant_id: int, instalment_id: int, action: str, *, role: str, actor: Actor
+) -> None:
+    """Approve an instalment for payment, or cancel one not paid (officers)."""
+    async with write_transaction():
+        rows = await for_update(
+            Instalment.select().where(
+                (Instalment.id == instalment_id) & (Instalment.grant == grant_id)
+            )
+        )
+        if not rows:
+            raise GrantError("not_found")
+        instalment = rows[0]
+        if action not in INSTALMENT_TRANSITIONS or not can(action, instalment["status"], role):
+            raise GrantError("transition")
+        if action == "cancel":
+            from app.grants.ledger import _instalment_paid
+
+            if await _instalment_paid(instalment_id):
+                raise GrantError("partly_paid")
+        at = now()
+        target = INSTALMENT_TRANSITIONS[action][1]
+        values = {Instalment.status: target}
+        if action == "approve":
+            values.update({Instalment.approved_at: at, Instalment.approved_by: actor.user_id})
+        if action == "cancel":
+            values[Instalment.cancelled_at] = at
+        await Instalment.update(values).where(Instalment.id == instalment_id)
+        await _audit(
+            f"grants.instalment_{action}",
+            actor,
+            grant_id,
+            instalment=instalment["position"],
+            amount_cents=instalment["amount_cents"],
+        )
+
+
+async def make_due(grant_id: int, trigger: str) -> int:
+    """Scheduled instalments with this trigger become due (inside the caller's
+    transaction: acceptance, approval of a report)."""
+    rows = (
+        await Instalment.update({Instalment.status: "due", Instalment.due_at: now()})
+        .where(
+            (Instalment.grant == grant_id)
+            & (Instalment.trigger == trigger)
+            & (Instalment.status == "scheduled")
+        )
+        .returning(Instalment.id)
+    )
+    return len(rows)
+
+
+async def make_dated_due(today) -> int:
+    """Instalments due on a date that has come, in active grants, become due."""
+    active = Grant.select(Grant.id).where(Grant.status == "active")
+    async with write_transaction():
+        rows = (
+            await Instalment.update({Instalment.status: "due", Instalment.due_at: now()})
+            .where(
+                (Instalment.trigger == "date")
+                & (Instalment.status == "scheduled")
+                & (Instalment.due_on <= today)
+                & Instalment.grant.is_in(active)
+            )
+            .returning(Instalment.id)
+        )
+    return len(rows)
+
+
+def _snapshot(parts: list[dict]) -> list[dict]:
+    return [
+        {
+            "position": p["position"],
+            "amount_cents": p["amount_cents"],
+            "trigger": p["trigger"],
+            "due_on": p["due_on"].isoformat() if p.get("due_on") else None,
+            "status": p["status"],
+        }
+        for p in parts
+    ]
+
+
+async def amend_schedule(
+    grant_id: int, new_amounts: dict[int, int], *, reason: str, actor: Actor
+) -> None:
+    """An amendment (avenant): change the amounts of instalments not yet approved or
+    paid, keeping the total equal to what is due on the grant; both versions are kept."""
+    if not reason.strip():
+        raise GrantError("reason")
+    async with write_transaction():
+        grant = (await for_update(Grant.select().where(Grant.id == grant_id)))[0]
+        parts = await instalments(grant_id)
+        before = _snapshot(parts)
+        after = []
+        for part in parts:
+            amount = new_amounts.get(part["id"], part["amount_cents"])
+            if amount != part["amount_cents"]:
+                if part["status"] not in ("scheduled", "due"):
+                    raise GrantError("amend_locked")
+                if amount < 0:
+                    raise GrantError("amount")
+            after.append({**part, "amount_cents": amount})
+        live = [p for p in after if p["status"] != "cancelled"]
+        if sum(p["amount_cents"] for p in live) != grant["amount_cents"] - grant["reduction_cents"]:
+            raise GrantError("amend_total")
+        for part in after:
+            await Instalment.update({Instalment.amount_cents: part["amount_cents"]}).where(
+                Instalment.id == part["id"]
+            )
+        await ScheduleAmendment.insert(
+            ScheduleAmendment(
+                grant=grant_id,
+                before=json.dumps(before),
+                after=json.dumps(_snapshot(after)),
+                reason=reason.strip()[:2000],
+                created_by=actor.user_id,
+            )
+        )
+        await _audit("grants.schedule_amended", actor, grant_id, reason=reason.strip()[:200])
+
+
+async def amendments(grant_id: int) -> list[dict]:
+    rows = (
+        await ScheduleAmendment.select()
+        .where(ScheduleAmendment.grant == grant_id)
+        .order_by(ScheduleAmendment.id)
+    )
+    for row in rows:
+        for key in ("before", "after"):
+            row[key] = json.loads(row[key]) if isinstance(row[key], str) else row[key]
+    return rows
+
+
+async def set_deadlines(grant_id: int, interim, final, *, actor: Actor) -> None:
+    async with write_transaction():
+        await Grant.update(
+            {Grant.interim_report_due: interim, Grant.final_report_due: final}
+        ).where(Grant.id == grant_id)
+        await _audit(
+            "grants.deadlines_set",
+            actor,
+            grant_id,
+            interim=interim.isoformat() if interim else None,
+            final=final.isoformat() if final else None,
+        )
+
+
+def reduced_total(amount_cents: int, planned_cents: int, actual_cents: int) -> int:
+    """What is due after the proportional reduction: the award times actual eligible
+    spending over planned, rounded down to the cent; never more than the award."""
+    if planned_cents <= 0 or actual_cents >= planned_cents:
+        return amount_cents
+    return amount_cents * max(actual_cents, 0) // planned_cents
+
+
+async def apply_reduction(
+    grant_id: int, *, planned_cents: int, actual_cents: int, actor: Actor
+) -> dict:
+    """The proportional reduction after the final report: the unpaid instalments shrink,
+    the last first; when more was paid than is now due, a recovery is opened.
+    Returns {"reduction": cents, "recovery": cents}."""
+    from app.grants.ledger import balance
+
+    async with write_transaction():
+        grant = (await for_update(Grant.select().where(Grant.id == grant_id)))[0]
+        if grant["reduction_cents"]:
+            raise GrantError("already_reduced")
+        due = reduced_total(grant["amount_cents"], planned_cents, actual_cents)
+        reduction = grant["amount_cents"] - due
+        if reduction == 0:
+            return {"reduction": 0, "recovery": 0}
+        parts = await instalments(grant_id)
+        before = _snapshot(parts)
+        left = reduction
+        for part in reversed(parts):
+            if left == 0:
+                break
+            if part["status"] not in ("scheduled", "due", "approved"):
+                continue
+            cut = min(part["amount_cents"], left)
+            left -= cut
+            values = {Instalment.amount_cents: part["amount_cents"] - cut}
+            if part["amount_cents"] == cut:
+                values.update({Instalment.status: "cancelled", Instalment.cancelled_at: now()})
+            await Instalment.update(values).where(Instalment.id == part["id"])
+        await Grant.update({Grant.reduction_cents: reduction}).where(Grant.id == grant_id)
+        owed = -(await balance(grant_id)).remaining_cents
+        if owed > 0:
+            await Recovery.insert(
+                Recovery(
+                    grant=grant_id,
+                    amount_cents=owed,
+                    reason=f"Réduction proportionnelle : dépenses éligibles réalisées "
+                    f"{actual_cents / 100:.2f} € sur {planned_cents / 100:.2f} € prévus.",
+                    created_by=actor.user_id,
+                )
+            )
+        await ScheduleAmendment.insert(
+            ScheduleAmendment(
+                grant=grant_id,
+                before=json.dumps(before),
+                after=json.dumps(_snapshot(await instalments(grant_id))),
+                reason=f"Réduction proportionnelle de {reduction / 100:.2f} €",
+                created_by=actor.user_id,
+            )
+        )
+        await _audit(
+            "grants.reduced",
+            actor,
+            grant_id,
+            reduction_cents=reduction,
+            recovery_cents=max(owed, 0),
+        )
+        return {"reduction": reduction, "recovery": max(owed, 0)}
+
+
+async def recoveries(grant_id: int) -> list[dict]:
+    return await Recovery.select().where(Recovery.grant == grant_id).order_by(Recovery.id)

@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-from piccolo.columns import BigInt, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -36,6 +36,12 @@ class Grant(Table):
     agreement_name = Varchar(length=255, default="")
     agreement_sha256 = Varchar(length=64, default="")
     agreement_uploaded_at = Timestamptz(null=True, default=None)
+    # Follow-up: report deadlines (set by the officer), the proportional reduction
+    # applied after the final report (the grant's amount due is amount - reduction).
+    interim_report_due = Date(null=True, default=None)
+    final_report_due = Date(null=True, default=None)
+    reduction_cents = BigInt(default=0)
+    internal_note = Text(default="")
 
 
 class InstalmentStatus(StrEnum):
@@ -57,3 +63,86 @@ class Instalment(Table):
     status = Varchar(length=12, choices=InstalmentStatus, default=InstalmentStatus.scheduled)
     created_at = Timestamptz(default=TimestamptzNow())
     note = Text(default="")
+    due_at = Timestamptz(null=True, default=None)
+    approved_at = Timestamptz(null=True, default=None)
+    approved_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    paid_at = Timestamptz(null=True, default=None)
+    cancelled_at = Timestamptz(null=True, default=None)
+
+
+class ScheduleAmendment(Table, tablename="schedule_amendment"):
+    """An amendment (avenant) of a grant's schedule: both versions kept, as JSON lists
+    of {position, amount_cents, trigger, due_on, status}."""
+
+    grant = ForeignKey(Grant, on_delete=OnDelete.restrict, index=True)
+    before = JSON()
+    after = JSON()
+    reason = Text()
+    created_at = Timestamptz(default=TimestamptzNow())
+    created_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+
+
+class Recovery(Table):
+    """Money the grantee must pay back (reversement), followed until received."""
+
+    grant = ForeignKey(Grant, on_delete=OnDelete.restrict, index=True)
+    amount_cents = BigInt()
+    reason = Text()
+    status = Varchar(length=10, default="open")  # open | received
+    created_at = Timestamptz(default=TimestamptzNow())
+    created_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    received_at = Timestamptz(null=True, default=None)
+
+
+class LedgerKind(StrEnum):
+    payment = "payment"  # a payment (versement, mandat) against an approved instalment
+    reversal = "reversal"  # cancels a mistaken payment (never edited or deleted)
+    recovery = "recovery"  # money paid back by the grantee (reversement received)
+
+
+class LedgerEntry(Table, tablename="ledger_entry"):
+    """The append-only ledger of a grant: amounts in cents, always positive; the kind
+    says which way the money went. Net paid = payments - reversals - recoveries."""
+
+    grant = ForeignKey(Grant, on_delete=OnDelete.restrict, index=True)
+    instalment = ForeignKey(Instalment, on_delete=OnDelete.restrict, null=True, default=None)
+    kind = Varchar(length=10, choices=LedgerKind)
+    amount_cents = BigInt()
+    value_date = Date()
+    reference = Varchar(length=60)  # mandate number, recovery order (titre de recette)
+    bank_reference = Varchar(length=100, default="")
+    reverses = ForeignKey("self", on_delete=OnDelete.restrict, null=True, default=None)
+    recovery = ForeignKey(Recovery, on_delete=OnDelete.restrict, null=True, default=None)
+    # One form, one entry: a double click or a replayed request records nothing more.
+    idempotency_key = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    created_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+
+
+class Report(Table):
+    """An interim or final report (bilan) with its financial statement (compte rendu
+    financier): actual amounts per budget line beside the forecast."""
+
+    grant = ForeignKey(Grant, on_delete=OnDelete.restrict, index=True)
+    kind = Varchar(length=10)  # interim | final
+    status = Varchar(length=10, default="draft")  # draft | submitted | approved | returned
+    narrative = Text(default="")
+    actuals = JSON(default="{}")  # {"charges": {line: cents}, "produits": {line: cents}}
+    submitted_at = Timestamptz(null=True, default=None)
+    submitted_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    reviewed_at = Timestamptz(null=True, default=None)
+    reviewed_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    message = Text(default="")  # the officer's message when sending it back
+    reminded_before_at = Timestamptz(null=True, default=None)
+    reminded_after_at = Timestamptz(null=True, default=None)
+
+
+class ReportAttachment(Table, tablename="report_attachment"):
+    report = ForeignKey(Report, on_delete=OnDelete.restrict, index=True)
+    storage_id = Varchar(length=64, unique=True)
+    original_name = Varchar(length=255)
+    size = BigInt()
+    sha256 = Varchar(length=64)
+    content_type = Varchar(length=100)
+    uploaded_at = Timestamptz(default=TimestamptzNow())
+    uploaded_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)

@@ -52,6 +52,8 @@ def only(allowed, status, *, others=403, anonymous=303):
 
 
 STAFF_VIEWERS = ("owner", "officer", "finance", "admin")
+FOLLOWERS = ("officer", "finance", "admin")
+PAYERS = ("finance", "admin")
 CALL_STAFF = ("officer", "admin")
 
 # (method, route path) -> (concrete path, expected status by role)
@@ -461,6 +463,65 @@ MATRIX = {
         "/dossiers/{awarded}/convention",
         only(["owner"], 303, others=404, anonymous=401),
     ),
+    # Grant follow-up: officers instruct, finance pays, the organisation reports.
+    ("GET", "/finances"): ("/finances", only(FOLLOWERS, 200)),
+    ("GET", "/finances/export/{name:str}"): (
+        "/finances/export/versements.csv",
+        only(FOLLOWERS, 200),
+    ),
+    ("GET", "/suivi/subventions/{grant_id:int}"): (
+        "/suivi/subventions/{grant}",
+        only(FOLLOWERS, 200),
+    ),
+    ("POST", "/suivi/subventions/{grant_id:int}/echeances/{instalment_id:int}"): (
+        "/suivi/subventions/{grant}/echeances/{instalment}",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("POST", "/suivi/subventions/{grant_id:int}/versements"): (
+        "/suivi/subventions/{grant}/versements",
+        only(PAYERS, 422, anonymous=401),
+    ),
+    ("POST", "/suivi/subventions/{grant_id:int}/versements/{entry_id:int}/annulation"): (
+        "/suivi/subventions/{grant}/versements/0/annulation",
+        only(PAYERS, 303, anonymous=401),
+    ),
+    ("POST", "/suivi/subventions/{grant_id:int}/reversements/{recovery_id:int}"): (
+        "/suivi/subventions/{grant}/reversements/0",
+        only(PAYERS, 303, anonymous=401),
+    ),
+    ("POST", "/suivi/subventions/{grant_id:int}/echeancier"): (
+        "/suivi/subventions/{grant}/echeancier",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("POST", "/suivi/subventions/{grant_id:int}/delais"): (
+        "/suivi/subventions/{grant}/delais",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("POST", "/suivi/subventions/{grant_id:int}/bilans/{kind:str}"): (
+        "/suivi/subventions/{grant}/bilans/final",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("POST", "/suivi/subventions/{grant_id:int}/reduction"): (
+        "/suivi/subventions/{grant}/reduction",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("GET", "/dossiers/{app_id:int}/bilans/{kind:str}"): (
+        "/dossiers/{awarded}/bilans/interim",
+        only(["owner"], 200, others=404),
+    ),
+    ("POST", "/dossiers/{app_id:int}/bilans/{kind:str}"): (
+        "/dossiers/{awarded}/bilans/interim",
+        only(["owner"], 422, others=404, anonymous=401),
+    ),
+    ("POST", "/dossiers/{app_id:int}/bilans/{kind:str}/pieces"): (
+        "/dossiers/{awarded}/bilans/interim/pieces",
+        only(["owner"], 303, others=404, anonymous=401),
+    ),
+    # Ownership of report documents is tested in tests/integration/grants.
+    ("GET", "/suivi/pieces-de-bilan/{attachment_id:int}"): (
+        "/suivi/pieces-de-bilan/0",
+        only((), 200, others=404),
+    ),
     # No agreement uploaded yet: not found, even for those who could read it.
     ("GET", "/dossiers/{app_id:int}/convention"): (
         "/dossiers/{awarded}/convention",
@@ -575,8 +636,21 @@ def world(client):
         for reviewer in (people["reviewer"]["id"], people["admin"]["id"])
     )
     decided_call, awarded, letter = _published_award(client, people, org)
+    from app.grants.tables import Grant, Instalment
+
+    grant = run(
+        client, lambda: Grant.select(Grant.id).where(Grant.application == awarded).first().run()
+    )
+    instalment = run(
+        client,
+        lambda: (
+            Instalment.select(Instalment.id).where(Instalment.grant == grant["id"]).first().run()
+        ),
+    )
     funder = run(client, lambda: Call.select(Call.funder).where(Call.id == draft).first().run())
     ids = {
+        "grant": grant["id"],
+        "instalment": instalment["id"],
         "funder": funder["funder"],
         "decided_call": decided_call,
         "awarded": awarded,

@@ -1,0 +1,217 @@
+"""The finance dashboard: per funder and per call, what was committed, paid, is left
+to pay and was recovered; payments over time; the lists finance staff work from.
+A fixed number of queries whatever the number of grants; sums in Python on cents."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from app.calls.tables import Call
+from app.grants.ledger import Balance
+from app.grants.tables import Grant, Instalment, LedgerEntry, Recovery, Report
+
+
+@dataclass
+class Line:
+    """One call (or one funder, or everything): amounts in cents."""
+
+    label: str
+    envelope: int = 0
+    committed: int = 0  # awarded
+    reduced: int = 0
+    paid: int = 0  # payments - reversals
+    recovered: int = 0
+    grants: int = 0
+    key: int | None = None
+    calls: list[Line] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> int:
+        return Balance(self.committed, self.reduced, self.paid, self.recovered).remaining_cents
+
+    def add(self, other: Line) -> None:
+        for name in ("envelope", "committed", "reduced", "paid", "recovered", "grants"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+async def summary(*, funder: int | None = None, call: int | None = None) -> Line:
+    """Everything, with a line per funder holding a line per call."""
+    calls_query = Call.select(
+        Call.id,
+        Call.title,
+        Call.envelope_cents,
+        Call.funder,
+        Call.funder.name.as_alias("funder_name"),
+    ).where(Call.status != "draft")
+    if funder:
+        calls_query = calls_query.where(Call.funder == funder)
+    if call:
+        calls_query = calls_query.where(Call.id == call)
+    calls = await calls_query.order_by(Call.id)
+    ids = [c["id"] for c in calls] or [0]
+    grants = await Grant.select(
+        Grant.id, Grant.call, Grant.amount_cents, Grant.reduction_cents
+    ).where(Grant.call.is_in(ids))
+    entries = await LedgerEntry.select(
+        LedgerEntry.kind, LedgerEntry.amount_cents, LedgerEntry.grant.call.as_alias("call")
+    ).where(LedgerEntry.grant.call.is_in(ids))
+    per_call = {
+        c["id"]: Line(label=c["title"], envelope=c["envelope_cents"], key=c["id"]) for c in calls
+    }
+    for g in grants:
+        line = per_call[g["call"]]
+        line.committed += g["amount_cents"]
+        line.reduced += g["reduction_cents"]
+        line.grants += 1
+    for e in entries:
+        line = per_call[e["call"]]
+        if e["kind"] == "payment":
+            line.paid += e["amount_cents"]
+        elif e["kind"] == "reversal":
+            line.paid -= e["amount_cents"]
+        else:
+            line.recovered += e["amount_cents"]
+    total = Line(label="")
+    funders: dict[int, Line] = {}
+    for c in calls:
+        f = funders.setdefault(c["funder"], Line(label=c["funder_name"], key=c["funder"]))
+        f.calls.append(per_call[c["id"]])
+        f.add(per_call[c["id"]])
+    for f in funders.values():
+        total.calls.append(f)
+        total.add(f)
+    return total
+
+
+async def monthly_payments(
+    *, funder: int | None = None, call: int | None = None
+) -> list[tuple[str, int]]:
+    """Net payments per month (YYYY-MM), oldest first."""
+    query = LedgerEntry.select(
+        LedgerEntry.kind, LedgerEntry.amount_cents, LedgerEntry.value_date
+    ).where(LedgerEntry.kind.is_in(["payment", "reversal"]))
+    if funder:
+        query = query.where(LedgerEntry.grant.call.funder == funder)
+    if call:
+        query = query.where(LedgerEntry.grant.call == call)
+    months: dict[str, int] = defaultdict(int)
+    for e in await query:
+        sign = 1 if e["kind"] == "payment" else -1
+        months[e["value_date"].strftime("%Y-%m")] += sign * e["amount_cents"]
+    return sorted(months.items())
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: int
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+def bars(series: list[tuple[str, int]], *, width: float = 640, height: float = 180) -> list[Bar]:
+    """Geometry of a bar chart (SVG user units), bars scaled to the largest value."""
+    if not series:
+        return []
+    top = max(max(v for _l, v in series), 1)
+    step = width / len(series)
+    return [
+        Bar(
+            label=label,
+            value=value,
+            x=i * step + step * 0.15,
+            y=height - max(value, 0) * height / top,
+            width=step * 0.7,
+            height=max(value, 0) * height / top,
+        )
+        for i, (label, value) in enumerate(series)
+    ]
+
+
+def _grant_columns():
+    return (
+        Grant.application.reference.as_alias("reference"),
+        Grant.organisation.name.as_alias("organisation_name"),
+        Grant.call.title.as_alias("call_title"),
+    )
+
+
+async def worklists(today: date, *, funder: int | None = None, call: int | None = None) -> dict:
+    """The lists finance staff and officers work from."""
+
+    def scoped(query, grant):
+        """Limit to a funder or a call; ``grant`` is the Grant table or a path to it."""
+        if funder:
+            query = query.where(grant.call.funder == funder)
+        if call:
+            query = query.where(grant.call == call)
+        return query
+
+    instalment_columns = (
+        *Instalment.all_columns(),
+        Instalment.grant.application.reference.as_alias("reference"),
+        Instalment.grant.organisation.name.as_alias("organisation_name"),
+    )
+    approved = await scoped(
+        Instalment.select(*instalment_columns).where(Instalment.status == "approved"),
+        Instalment.grant,
+    ).order_by(Instalment.approved_at)
+    month_start = today.replace(day=1)
+    next_month = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
+    due_this_month = await scoped(
+        Instalment.select(*instalment_columns).where(
+            (Instalment.status == "due")
+            | (
+                (Instalment.status == "scheduled")
+                & (Instalment.trigger == "date")
+                & (Instalment.due_on >= month_start)
+                & (Instalment.due_on < next_month)
+            )
+        ),
+        Instalment.grant,
+    ).order_by(Instalment.id)
+    reports = await scoped(
+        Grant.select(
+            Grant.id,
+            Grant.interim_report_due,
+            Grant.final_report_due,
+            *_grant_columns(),
+        ).where(
+            (Grant.status == "active")
+            & ((Grant.interim_report_due < today) | (Grant.final_report_due < today))
+        ),
+        Grant,
+    )
+    done = {
+        (r["grant"], r["kind"])
+        for r in await Report.select(Report.grant, Report.kind).where(
+            Report.grant.is_in([g["id"] for g in reports] or [0])
+            & Report.status.is_in(["submitted", "approved"])
+        )
+    }
+    overdue = [
+        {**g, "kind": kind, "due": g[f"{kind}_report_due"]}
+        for g in reports
+        for kind in ("interim", "final")
+        if g[f"{kind}_report_due"]
+        and g[f"{kind}_report_due"] < today
+        and (g["id"], kind) not in done
+    ]
+    recoveries = await scoped(
+        Recovery.select(
+            *Recovery.all_columns(),
+            Recovery.grant.application.reference.as_alias("reference"),
+            Recovery.grant.organisation.name.as_alias("organisation_name"),
+        ).where(Recovery.status == "open"),
+        Recovery.grant,
+    ).order_by(Recovery.id)
+    return {
+        "approved": approved,
+        "due_this_month": due_this_month,
+        "overdue_reports": overdue,
+        "open_recoveries": recoveries,
+    }

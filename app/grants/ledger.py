@@ -1,0 +1,322 @@
+"""The ledger of a grant: payments, reversals and recoveries, append-only.
+
+Rules, all checked inside one write transaction with the grant's row locked
+(``BEGIN IMMEDIATE`` on SQLite, ``FOR UPDATE`` on PostgreSQL):
+
+- a payment goes against an instalment approved for payment, for at most what is
+  left of it and of the grant (payments - reversals - recoveries <= amount due);
+- an idempotency key records one entry: the same request again returns the first
+  entry, the same key with another amount is refused;
+- a mistaken payment is cancelled by a reversal entry, never edited or deleted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from app.accounts.services import Actor
+from app.core import audit
+from app.core.db import for_update, write_transaction
+from app.grants.tables import Grant, Instalment, LedgerEntry, LedgerKind, Recovery
+
+
+class LedgerError(ValueError):
+    def __init__(self, code: str, detail: int | None = None):
+        super().__init__(code)
+        self.code = code
+        self.detail = detail
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    amount_cents: int  # awarded
+    reduction_cents: int
+    paid_cents: int  # payments - reversals
+    recovered_cents: int
+
+    @property
+    def due_cents(self) -> int:
+        """What the grantee is owed in all: the award less any reduction."""
+        return self.amount_cents - self.reduction_cents
+
+    @property
+    def net_paid_cents(self) -> int:
+        return self.paid_cents - self.recovered_cents
+
+    @property
+    def remaining_cents(self) -> int:
+        """Still to pay (negative: paid too much, a recovery is owed)."""
+        return self.due_cents - self.net_paid_cents
+
+
+def totals(entries: list[dict]) -> tuple[int, int]:
+    """(payments - reversals, recoveries) of ledger rows."""
+    paid = sum(
+        e["amount_cents"] * (1 if e["kind"] == LedgerKind.payment else -1)
+        for e in entries
+        if e["kind"] in (LedgerKind.payment, LedgerKind.reversal)
+    )
+    recovered = sum(e["amount_cents"] for e in entries if e["kind"] == LedgerKind.recovery)
+    return paid, recovered
+
+
+async def balance(grant_id: int) -> Balance:
+    grant = (
+        await Grant.select(Grant.amount_cents, Grant.reduction_cents)
+        .where(Grant.id == grant_id)
+        .first()
+    )
+    entries = await LedgerEntry.select(LedgerEntry.kind, LedgerEntry.amount_cents).where(
+        LedgerEntry.grant == grant_id
+    )
+    paid, recovered = totals(entries)
+    return Balance(grant["amount_cents"], grant["reduction_cents"], paid, recovered)
+
+
+async def _audit(action: str, actor: Actor, grant_id: int, **summary) -> None:
+    await audit.record(
+        action,
+        actor_id=actor.user_id,
+        actor_label=actor.label,
+        ip=actor.ip,
+        object_type="grant",
+        object_id=grant_id,
+        summary=summary or None,
+    )
+
+
+def _check_common(amount_cents: int, reference: str, key: str) -> None:
+    if not key or len(key) > 64:
+        raise LedgerError("key")
+    if amount_cents <= 0:
+        raise LedgerError("amount_positive")
+    if not reference.strip() or len(reference) > 60:
+        raise LedgerError("reference")
+
+
+async def _replayed(key: str, *, grant_id: int, kind: str, amount_cents: int) -> dict | None:
+    """The entry this key already recorded, if it is the same request; refused if the
+    key was used for something else."""
+    existing = await LedgerEntry.select().where(LedgerEntry.idempotency_key == key).first()
+    if existing is None:
+        return None
+    if (existing["grant"], existing["kind"], existing["amount_cents"]) != (
+        grant_id,
+        kind,
+        amount_cents,
+    ):
+        raise LedgerError("key_reused")
+    return existing
+
+
+async def _lock_grant(grant_id: int) -> dict:
+    rows = await for_update(Grant.select().where(Grant.id == grant_id))
+    if not rows:
+        raise LedgerError("not_found")
+    return rows[0]
+
+
+async def _instalment_paid(instalment_id: int) -> int:
+    entries = await LedgerEntry.select(LedgerEntry.kind, LedgerEntry.amount_cents).where(
+        LedgerEntry.instalment == instalment_id
+    )
+    return totals(entries)[0]
+
+
+async def record_payment(
+    grant_id: int,
+    instalment_id: int,
+    *,
+    amount_cents: int,
+    value_date: date,
+    reference: str,
+    bank_reference: str = "",
+    idempotency_key: str,
+    actor: Actor,
+) -> dict:
+    """Record a payment (versement) against an approved instalment. Returns the entry
+    (the first one, for a replayed key)."""
+    _check_common(amount_cents, reference, idempotency_key)
+    async with write_transaction():
+        grant = await _lock_grant(grant_id)
+        replay = await _replayed(
+            idempotency_key, grant_id=grant_id, kind=LedgerKind.payment, amount_cents=amount_cents
+        )
+        if replay is not None:
+            return replay
+        if grant["status"] != "active":
+            raise LedgerError("not_active")
+        rows = await for_update(
+            Instalment.select().where(
+                (Instalment.id == instalment_id) & (Instalment.grant == grant_id)
+            )
+        )
+        if not rows:
+            raise LedgerError("not_found")
+        instalment = rows[0]
+        if instalment["status"] == "cancelled":
+            raise LedgerError("cancelled")
+        if instalment["status"] != "approved":
+            raise LedgerError("not_approved")
+        left_on_instalment = instalment["amount_cents"] - await _instalment_paid(instalment_id)
+        left = (await balance(grant_id)).remaining_cents
+        limit = min(left_on_instalment, left)
+        if amount_cents > limit:
+            raise LedgerError("above_balance", max(limit, 0))
+        entry = (
+            await LedgerEntry.insert(
+                LedgerEntry(
+                    grant=grant_id,
+                    instalment=instalment_id,
+                    kind=LedgerKind.payment,
+                    amount_cents=amount_cents,
+                    value_date=value_date,
+                    reference=reference.strip(),
+                    bank_reference=bank_reference.strip()[:100],
+                    idempotency_key=idempotency_key,
+                    created_by=actor.user_id,
+                )
+            ).returning(*LedgerEntry.all_columns())
+        )[0]
+        if amount_cents == left_on_instalment:
+            await Instalment.update({Instalment.status: "paid", Instalment.paid_at: now()}).where(
+                Instalment.id == instalment_id
+            )
+        await _audit(
+            "grants.payment_recorded",
+            actor,
+            grant_id,
+            instalment=instalment["position"],
+            amount_cents=amount_cents,
+            reference=reference.strip(),
+        )
+        return entry
+
+
+async def reverse_payment(
+    grant_id: int, entry_id: int, *, reason: str, idempotency_key: str, actor: Actor
+) -> dict:
+    """Cancel a mistaken payment with a reversal entry of the same amount; its
+    instalment is approved for payment again."""
+    if not reason.strip():
+        raise LedgerError("reason")
+    async with write_transaction():
+        await _lock_grant(grant_id)
+        payment = (
+            await LedgerEntry.select()
+            .where((LedgerEntry.id == entry_id) & (LedgerEntry.grant == grant_id))
+            .first()
+        )
+        if payment is None or payment["kind"] != LedgerKind.payment:
+            raise LedgerError("not_found")
+        replay = await _replayed(
+            idempotency_key,
+            grant_id=grant_id,
+            kind=LedgerKind.reversal,
+            amount_cents=payment["amount_cents"],
+        )
+        if replay is not None:
+            return replay
+        if await LedgerEntry.exists().where(LedgerEntry.reverses == entry_id):
+            raise LedgerError("already_reversed")
+        entry = (
+            await LedgerEntry.insert(
+                LedgerEntry(
+                    grant=grant_id,
+                    instalment=payment["instalment"],
+                    kind=LedgerKind.reversal,
+                    amount_cents=payment["amount_cents"],
+                    value_date=now().date(),
+                    reference=f"ANNUL-{payment['reference']}"[:60],
+                    bank_reference=reason.strip()[:100],
+                    reverses=entry_id,
+                    idempotency_key=idempotency_key,
+                    created_by=actor.user_id,
+                )
+            ).returning(*LedgerEntry.all_columns())
+        )[0]
+        await Instalment.update({Instalment.status: "approved", Instalment.paid_at: None}).where(
+            (Instalment.id == payment["instalment"]) & (Instalment.status == "paid")
+        )
+        await _audit(
+            "grants.payment_reversed",
+            actor,
+            grant_id,
+            amount_cents=payment["amount_cents"],
+            reference=payment["reference"],
+            reason=reason.strip()[:200],
+        )
+        return entry
+
+
+async def receive_recovery(
+    grant_id: int,
+    recovery_id: int,
+    *,
+    value_date: date,
+    reference: str,
+    idempotency_key: str,
+    actor: Actor,
+) -> dict:
+    """The grantee paid back an open recovery (reversement): a ledger entry of its
+    amount, and the recovery closed."""
+    async with write_transaction():
+        await _lock_grant(grant_id)
+        recovery = await for_update(
+            Recovery.select().where((Recovery.id == recovery_id) & (Recovery.grant == grant_id))
+        )
+        if not recovery:
+            raise LedgerError("not_found")
+        recovery = recovery[0]
+        _check_common(recovery["amount_cents"], reference, idempotency_key)
+        replay = await _replayed(
+            idempotency_key,
+            grant_id=grant_id,
+            kind=LedgerKind.recovery,
+            amount_cents=recovery["amount_cents"],
+        )
+        if replay is not None:
+            return replay
+        if recovery["status"] != "open":
+            raise LedgerError("recovery_closed")
+        entry = (
+            await LedgerEntry.insert(
+                LedgerEntry(
+                    grant=grant_id,
+                    kind=LedgerKind.recovery,
+                    amount_cents=recovery["amount_cents"],
+                    value_date=value_date,
+                    reference=reference.strip(),
+                    recovery=recovery_id,
+                    idempotency_key=idempotency_key,
+                    created_by=actor.user_id,
+                )
+            ).returning(*LedgerEntry.all_columns())
+        )[0]
+        await Recovery.update({Recovery.status: "received", Recovery.received_at: now()}).where(
+            Recovery.id == recovery_id
+        )
+        await _audit(
+            "grants.recovery_received",
+            actor,
+            grant_id,
+            amount_cents=recovery["amount_cents"],
+            reference=reference.strip(),
+        )
+        return entry
+
+
+async def entries(grant_id: int) -> list[dict]:
+    return (
+        await LedgerEntry.select(
+            *LedgerEntry.all_columns(),
+            LedgerEntry.instalment.position.as_alias("instalment_position"),
+        )
+        .where(LedgerEntry.grant == grant_id)
+        .order_by(LedgerEntry.id)
+    )

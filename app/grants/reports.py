@@ -1,0 +1,397 @@
+"""Grantee reports (bilans): the narrative and the financial statement (compte rendu
+financier, CERFA n° 15059) with actual amounts per budget line beside the forecast;
+submitted by the organisation, approved or sent back by an officer. Approval makes the
+linked instalment due. Reminders go out before and after each deadline."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from app.accounts.services import Actor
+from app.applications import budget as budgets
+from app.core import audit
+from app.core.db import for_update, write_transaction
+from app.core.i18n import gettext_noop as N_
+from app.core.money import AmountError, parse_amount
+from app.core.outbox import enqueue_email
+from app.grants import services as grants
+from app.grants.tables import Grant, Report, ReportAttachment
+from app.organisations.tables import Membership
+
+KINDS = ("interim", "final")
+TRIGGER_OF = {"interim": "interim_report", "final": "final_report"}
+REMIND_BEFORE = timedelta(days=14)
+
+
+class ReportError(ValueError):
+    def __init__(self, code: str, field: str = ""):
+        super().__init__(code)
+        self.code = code
+        self.field = field
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json(value: Any) -> dict:
+    value = json.loads(value) if isinstance(value, str) else value
+    return value or {}
+
+
+async def report_of(grant_id: int, kind: str) -> dict:
+    """The grant's report of this kind (an empty draft the first time)."""
+    if kind not in KINDS:
+        raise ReportError("kind")
+    row = await Report.select().where((Report.grant == grant_id) & (Report.kind == kind)).first()
+    if row is None:
+        async with write_transaction():
+            row = (
+                await Report.select()
+                .where((Report.grant == grant_id) & (Report.kind == kind))
+                .first()
+            )
+            if row is None:
+                await Report.insert(Report(grant=grant_id, kind=kind))
+                row = (
+                    await Report.select()
+                    .where((Report.grant == grant_id) & (Report.kind == kind))
+                    .first()
+                )
+    row["actuals"] = _json(row["actuals"])
+    return row
+
+
+async def reports_of(grant_id: int) -> list[dict]:
+    rows = await Report.select().where(Report.grant == grant_id).order_by(Report.kind)
+    for row in rows:
+        row["actuals"] = _json(row["actuals"])
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    side: str  # charges | produits
+    key: str
+    label: str
+    forecast: int
+    actual: int | None
+
+    @property
+    def variance(self) -> int | None:
+        return None if self.actual is None else self.actual - self.forecast
+
+    @property
+    def variance_percent(self) -> float | None:
+        if self.actual is None or not self.forecast:
+            return None
+        return (self.actual - self.forecast) * 100 / self.forecast
+
+
+def field_name(side: str, key: str) -> str:
+    return f"actual_{side}_{key}"
+
+
+def statement(budget_json: dict, requested_cents: int, actuals: dict) -> list[Line]:
+    """The financial statement's lines: every line of the forecast budget (and the
+    requested grant as the funder's line), with the actual amount typed so far."""
+    forecast = budgets.from_json(budget_json, requested_cents)
+    lines = []
+    for key, label in [*budgets.CHARGES, budgets.IN_KIND_CHARGES]:
+        actual = (actuals.get("charges") or {}).get(key)
+        if key in forecast.charges or actual is not None:
+            lines.append(Line("charges", key, label, forecast.charges.get(key, 0), actual))
+    own = ("74_this", N_("74 – the grant of this call"))
+    for key, label in [own, *budgets.PRODUITS, budgets.IN_KIND_PRODUITS]:
+        planned = requested_cents if key == own[0] else forecast.produits.get(key, 0)
+        actual = (actuals.get("produits") or {}).get(key)
+        if planned or actual is not None:
+            lines.append(Line("produits", key, label, planned, actual))
+    return lines
+
+
+def planned_eligible(budget_json: dict, requested_cents: int) -> int:
+    return budgets.from_json(budget_json, requested_cents).eligible_cost
+
+
+def actual_eligible(actuals: dict) -> int:
+    """Actual spending without contributions in kind (86): the reduction's base."""
+    charges = actuals.get("charges") or {}
+    return sum(v for k, v in charges.items() if k != "86")
+
+
+def parse_actuals(values: dict[str, str], lines: list[Line]) -> tuple[dict, dict[str, str]]:
+    actuals: dict[str, dict[str, int]] = {"charges": {}, "produits": {}}
+    errors = {}
+    for line in lines:
+        name = field_name(line.side, line.key)
+        raw = values.get(name, "").strip()
+        if not raw:
+            continue
+        try:
+            actuals[line.side][line.key] = parse_amount(raw)
+        except AmountError:
+            errors[name] = "amount"
+    return actuals, errors
+
+
+async def _grant(grant_id: int) -> dict:
+    grant = (
+        await Grant.select(
+            *Grant.all_columns(),
+            Grant.application.budget.as_alias("budget"),
+            Grant.application.requested_cents.as_alias("requested_cents"),
+            Grant.application.reference.as_alias("reference"),
+        )
+        .where(Grant.id == grant_id)
+        .first()
+    )
+    if grant is None:
+        raise ReportError("not_found")
+    grant["budget"] = _json(grant["budget"])
+    return grant
+
+
+async def save(
+    grant_id: int, kind: str, values: dict[str, str], *, submit: bool, user_id: int, actor: Actor
+) -> dict[str, str]:
+    """Save the organisation's report (draft), or submit it: a narrative is required
+    then, and the final report needs the actual expenses. Returns field errors."""
+    grant = await _grant(grant_id)
+    if grant["status"] != "active":
+        raise ReportError("not_active")
+    report = await report_of(grant_id, kind)
+    if report["status"] not in ("draft", "returned"):
+        raise ReportError("not_editable")
+    lines = statement(grant["budget"], grant["requested_cents"], {})
+    actuals, errors = parse_actuals(values, lines)
+    narrative = values.get("narrative", "").strip()
+    if len(narrative) > 20_000:
+        errors["narrative"] = "too_long"
+    if submit:
+        if not narrative:
+            errors.setdefault("narrative", "narrative_required")
+        if kind == "final" and not actuals["charges"]:
+            errors.setdefault(field_name(lines[0].side, lines[0].key), "actuals_required")
+    if errors:
+        return errors
+    async with write_transaction():
+        current = await for_update(Report.select(Report.status).where(Report.id == report["id"]))
+        if current[0]["status"] not in ("draft", "returned"):
+            raise ReportError("not_editable")
+        columns = {
+            Report.narrative: narrative,
+            Report.actuals: json.dumps(actuals),
+        }
+        if submit:
+            columns.update(
+                {
+                    Report.status: "submitted",
+                    Report.submitted_at: now(),
+                    Report.submitted_by: user_id,
+                }
+            )
+        await Report.update(columns).where(Report.id == report["id"])
+        if submit:
+            await audit.record(
+                "grants.report_submitted",
+                actor_id=actor.user_id,
+                actor_label=actor.label,
+                ip=actor.ip,
+                object_type="grant",
+                object_id=grant_id,
+                summary={"kind": kind},
+            )
+    return {}
+
+
+async def review(
+    grant_id: int, kind: str, *, approve: bool, message: str, actor: Actor, base_url: str
+) -> None:
+    """An officer approves a submitted report (its instalment becomes due) or sends it
+    back with a message (e-mailed to the organisation's members)."""
+    message = message.strip()
+    if not approve and not message:
+        raise ReportError("message_required", "message")
+    async with write_transaction():
+        rows = await for_update(
+            Report.select().where((Report.grant == grant_id) & (Report.kind == kind))
+        )
+        if not rows or rows[0]["status"] != "submitted":
+            raise ReportError("not_submitted")
+        await Report.update(
+            {
+                Report.status: "approved" if approve else "returned",
+                Report.reviewed_at: now(),
+                Report.reviewed_by: actor.user_id,
+                Report.message: "" if approve else message[:5000],
+            }
+        ).where(Report.id == rows[0]["id"])
+        if approve:
+            await grants.make_due(grant_id, TRIGGER_OF[kind])
+        await audit.record(
+            "grants.report_approved" if approve else "grants.report_returned",
+            actor_id=actor.user_id,
+            actor_label=actor.label,
+            ip=actor.ip,
+            object_type="grant",
+            object_id=grant_id,
+            summary={"kind": kind},
+        )
+        grant = await _grant(grant_id)
+        for member in await _members(grant["organisation"]):
+            await enqueue_email(
+                to=member["email"],
+                template="report_reviewed",
+                language=member["language"],
+                context={
+                    "reference": grant["reference"],
+                    "kind": kind,
+                    "approved": approve,
+                    "message": message,
+                    "url": f"{base_url}/dossiers/{grant['application']}/decision#reports",
+                },
+            )
+
+
+async def _members(organisation_id: int) -> list[dict]:
+    return await Membership.select(
+        Membership.user.email.as_alias("email"),
+        Membership.user.language.as_alias("language"),
+    ).where(Membership.organisation == organisation_id)
+
+
+async def add_attachment(report_id: int, stored, *, user_id: int, actor: Actor) -> None:
+    async with write_transaction():
+        rows = await for_update(
+            Report.select(Report.status, Report.grant).where(Report.id == report_id)
+        )
+        if not rows or rows[0]["status"] not in ("draft", "returned"):
+            raise ReportError("not_editable")
+        await ReportAttachment.insert(
+            ReportAttachment(
+                report=report_id,
+                storage_id=stored.storage_id,
+                original_name=stored.filename,
+                size=stored.size,
+                sha256=stored.sha256,
+                content_type=stored.content_type,
+                uploaded_by=user_id,
+            )
+        )
+        await audit.record(
+            "grants.report_attachment_added",
+            actor_id=actor.user_id,
+            actor_label=actor.label,
+            ip=actor.ip,
+            object_type="grant",
+            object_id=rows[0]["grant"],
+            summary={"name": stored.filename, "sha256": stored.sha256},
+        )
+
+
+async def attachments(report_ids: list[int]) -> dict[int, list[dict]]:
+    found: dict[int, list[dict]] = {}
+    for row in (
+        await ReportAttachment.select()
+        .where(ReportAttachment.report.is_in(report_ids or [0]))
+        .order_by(ReportAttachment.id)
+    ):
+        found.setdefault(row["report"], []).append(row)
+    return found
+
+
+# --- Deadlines and reminders -------------------------------------------------------------------
+
+
+def default_final_due(accepted: date) -> date:
+    """Six months after the end of the financial year of the grant (product.md)."""
+    return date(accepted.year + 1, 6, 30)
+
+
+async def send_reminders(at: datetime | None = None, *, base_url: str) -> int:
+    """E-mail the organisation's members once in the 14 days before a report's deadline
+    and once after it, while the report is not submitted. A reminder is claimed by the
+    conditional update that records it, in the transaction that writes the e-mail."""
+    at = at or now()
+    today = at.date()
+    sent = 0
+    active = await Grant.select(
+        Grant.id,
+        Grant.organisation,
+        Grant.application,
+        Grant.interim_report_due,
+        Grant.final_report_due,
+        Grant.application.reference.as_alias("reference"),
+    ).where(Grant.status == "active")
+    for grant in active:
+        for kind in KINDS:
+            due = grant[f"{kind}_report_due"]
+            if due is None or today < due - REMIND_BEFORE:
+                continue
+            report = await report_of(grant["id"], kind)
+            if report["status"] in ("submitted", "approved"):
+                continue
+            column = Report.reminded_before_at if today <= due else Report.reminded_after_at
+            async with write_transaction():
+                claimed = (
+                    await Report.update({column: at})
+                    .where((Report.id == report["id"]) & column.is_null())
+                    .returning(Report.id)
+                )
+                if not claimed:
+                    continue
+                for member in await _members(grant["organisation"]):
+                    await enqueue_email(
+                        to=member["email"],
+                        template="report_reminder",
+                        language=member["language"],
+                        context={
+                            "reference": grant["reference"],
+                            "kind": kind,
+                            "due": due.isoformat(),
+                            "late": today > due,
+                            "url": f"{base_url}/dossiers/{grant['application']}/decision#reports",
+                        },
+                    )
+                sent += 1
+    return sent
+
+
+def followup_lifespan(settings, *, every_s: float = 3600):
+    """For ``Litestar(lifespan=[...])``: every hour, instalments due on a date become
+    due and report reminders go out (off in tests, which call them directly)."""
+    import asyncio
+    import logging
+
+    log = logging.getLogger("guichet.grants")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app=None):
+        if settings.env == "test":
+            yield
+            return
+        stop = asyncio.Event()
+
+        async def loop() -> None:
+            while not stop.is_set():
+                try:
+                    await grants.make_dated_due(now().date())
+                    await send_reminders(base_url=settings.base_url)
+                except Exception:
+                    log.exception("grant follow-up failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=every_s)
+
+        task = asyncio.create_task(loop(), name="guichet-grant-followup")
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    return lifespan

@@ -1,0 +1,730 @@
+"""Grant follow-up pages: the finance dashboard and exports, each grant's page
+(instalments, payments, reports, recoveries) for staff, and the reports the
+organisation writes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import File, Redirect, Stream, Template
+
+from app.accounts.guards import require_role
+from app.accounts.routes import actor
+from app.applications import services as applications
+from app.applications.routes import error_text as upload_error_text
+from app.core import storage
+from app.core.exports import csv_lines, xlsx_response
+from app.core.forms import FormState, parse_date
+from app.core.i18n import gettext as _
+from app.core.i18n import gettext_noop as N_
+from app.core.money import AmountError, format_amount, parse_amount, to_decimal
+from app.core.web import flash, path_to, render
+from app.funders.services import list_funders
+from app.grants import dashboard, followup, ledger, reports
+from app.grants import services as grants
+from app.grants.ledger import LedgerError
+from app.grants.reports import ReportError
+from app.grants.services import GrantError
+from app.grants.tables import Grant, Instalment, LedgerEntry
+
+DASHBOARD = "/finances"
+EXPORT = "/finances/export/{name:str}"
+GRANT = "/suivi/subventions/{grant_id:int}"
+INSTALMENT = "/suivi/subventions/{grant_id:int}/echeances/{instalment_id:int}"
+PAYMENTS = "/suivi/subventions/{grant_id:int}/versements"
+REVERSAL = "/suivi/subventions/{grant_id:int}/versements/{entry_id:int}/annulation"
+RECOVERY = "/suivi/subventions/{grant_id:int}/reversements/{recovery_id:int}"
+AMEND = "/suivi/subventions/{grant_id:int}/echeancier"
+DEADLINES = "/suivi/subventions/{grant_id:int}/delais"
+REVIEW_REPORT = "/suivi/subventions/{grant_id:int}/bilans/{kind:str}"
+REDUCTION = "/suivi/subventions/{grant_id:int}/reduction"
+MY_REPORT = "/dossiers/{app_id:int}/bilans/{kind:str}"
+MY_REPORT_FILE = "/dossiers/{app_id:int}/bilans/{kind:str}/pieces"
+REPORT_FILE = "/suivi/pieces-de-bilan/{attachment_id:int}"
+
+FOLLOW = [require_role("officer", "finance", "admin")]
+OFFICERS = [require_role("officer", "admin")]
+FINANCE = [require_role("finance", "admin")]
+MAX_REPORT_FILE = 20 * storage.MB
+
+ERRORS = {
+    "amount": N_("Enter an amount in euros, e.g. 60 000,00."),
+    "amount_positive": N_("Enter an amount above zero."),
+    "above_balance": N_("The amount is above what is left to pay (%(limit)s)."),
+    "not_approved": N_("This instalment is not approved for payment."),
+    "cancelled": N_("This instalment is cancelled."),
+    "not_active": N_("The grant is not accepted yet."),
+    "key": N_("This form has expired: open the page again."),
+    "key_reused": N_("This form was already used for another amount: open the page again."),
+    "reference": N_("Enter the payment reference (mandate number)."),
+    "reason": N_("Give the reason."),
+    "already_reversed": N_("This payment is already cancelled."),
+    "recovery_closed": N_("This recovery is already received."),
+    "transition": N_("This instalment cannot change that way now."),
+    "partly_paid": N_("Part of this instalment is paid: cancel the payment first."),
+    "amend_locked": N_("Only instalments not yet approved or paid can change."),
+    "amend_total": N_("The instalments must add up to what is due on the grant."),
+    "already_reduced": N_("The reduction is already applied."),
+    "date": N_("Enter a date, e.g. 17/05/2017."),
+    "not_found": N_("Not found."),
+    "narrative_required": N_("Describe what was done."),
+    "actuals_required": N_("Enter the actual expenses."),
+    "too_long": N_("This text is too long."),
+    "message_required": N_("Write what must be corrected: the organisation receives it."),
+    "not_submitted": N_("This report is not waiting for review."),
+    "not_editable": N_("This report is submitted: it can no longer change."),
+    "upload_missing": N_("Choose a file."),
+}
+EXPORTS = {
+    "subventions": N_("grants"),
+    "echeances": N_("instalments"),
+    "versements": N_("payments"),
+}
+
+
+def error_text(code: str, detail: int | None = None) -> str:
+    text = _(ERRORS.get(code, N_("Something is not valid.")))
+    return text % {"limit": format_amount(detail or 0)} if "%(limit)s" in text else text
+
+
+def _today():
+    return datetime.now(UTC).date()
+
+
+# --- Dashboard and exports --------------------------------------------------------------------
+
+
+def _scope(funder: str | None, call: str | None) -> tuple[int | None, int | None]:
+    def number(value: str | None) -> int | None:
+        return int(value) if value and value.isdigit() else None
+
+    return number(funder), number(call)
+
+
+@get(DASHBOARD, guards=FOLLOW, include_in_schema=False, name="grants:dashboard")
+async def finance_dashboard(
+    request: Request,
+    financeur: FromQuery[str | None] = None,
+    appel: FromQuery[str | None] = None,
+) -> Template:
+    funder, call = _scope(financeur, appel)
+    await grants.make_dated_due(_today())
+    total = await dashboard.summary(funder=funder, call=call)
+    months = await dashboard.monthly_payments(funder=funder, call=call)
+    calls = [c for f in total.calls for c in f.calls]
+    return render(
+        request,
+        "grants/dashboard.html",
+        total=total,
+        months=months,
+        month_bars=dashboard.bars(months[-24:]),
+        call_bars=[
+            (c, c.committed and min(c.paid * 100 // c.committed, 100)) for c in calls if c.grants
+        ],
+        lists=await dashboard.worklists(_today(), funder=funder, call=call),
+        funders=await list_funders(),
+        filters={"financeur": funder, "appel": call},
+        export_query=("?" + urlencode(q))
+        if (q := {k: v for k, v in (("financeur", funder), ("appel", call)) if v})
+        else "",
+        all_calls=await _calls(),
+        kind_labels=followup.KIND_LABELS,
+    )
+
+
+async def _calls() -> list[dict]:
+    from app.calls.tables import Call
+
+    return await Call.select(Call.id, Call.title).where(Call.status != "draft").order_by(Call.id)
+
+
+async def _export_rows(name: str, funder: int | None, call: int | None):
+    def scoped(query, grant):
+        if funder:
+            query = query.where(grant.call.funder == funder)
+        if call:
+            query = query.where(grant.call == call)
+        return query
+
+    if name == "subventions":
+        header = [
+            "grant_id", "file_reference", "organisation", "siret", "call", "status",
+            "amount_eur", "reduction_eur", "accepted_on",
+        ]  # fmt: skip
+        query = scoped(
+            Grant.select(
+                Grant.id,
+                Grant.application.reference,
+                Grant.organisation.name,
+                Grant.organisation.siret,
+                Grant.call.title,
+                Grant.status,
+                Grant.amount_cents,
+                Grant.reduction_cents,
+                Grant.accepted_at,
+            ),
+            Grant,
+        ).order_by(Grant.id)
+
+        def row(r):
+            return [
+                r["id"], r["application.reference"], r["organisation.name"],
+                r["organisation.siret"], r["call.title"], r["status"],
+                to_decimal(r["amount_cents"]), to_decimal(r["reduction_cents"]),
+                r["accepted_at"].date().isoformat() if r["accepted_at"] else "",
+            ]  # fmt: skip
+    elif name == "echeances":
+        header = [
+            "instalment_id", "grant_id", "file_reference", "position", "amount_eur",
+            "trigger", "due_on", "status",
+        ]  # fmt: skip
+        query = scoped(
+            Instalment.select(
+                Instalment.id,
+                Instalment.grant,
+                Instalment.grant.application.reference,
+                Instalment.position,
+                Instalment.amount_cents,
+                Instalment.trigger,
+                Instalment.due_on,
+                Instalment.status,
+            ),
+            Instalment.grant,
+        ).order_by(Instalment.id)
+
+        def row(r):
+            return [
+                r["id"], r["grant"], r["grant.application.reference"], r["position"],
+                to_decimal(r["amount_cents"]), r["trigger"],
+                r["due_on"].isoformat() if r["due_on"] else "", r["status"],
+            ]  # fmt: skip
+    else:
+        header = [
+            "entry_id", "grant_id", "file_reference", "kind", "amount_eur", "signed_amount_eur",
+            "value_date", "reference", "bank_reference", "instalment", "reverses",
+        ]  # fmt: skip
+        query = scoped(
+            LedgerEntry.select(
+                LedgerEntry.id,
+                LedgerEntry.grant,
+                LedgerEntry.grant.application.reference,
+                LedgerEntry.kind,
+                LedgerEntry.amount_cents,
+                LedgerEntry.value_date,
+                LedgerEntry.reference,
+                LedgerEntry.bank_reference,
+                LedgerEntry.instalment.position,
+                LedgerEntry.reverses,
+            ),
+            LedgerEntry.grant,
+        ).order_by(LedgerEntry.id)
+
+        def row(r):
+            sign = 1 if r["kind"] == "payment" else -1
+            return [
+                r["id"], r["grant"], r["grant.application.reference"], r["kind"],
+                to_decimal(r["amount_cents"]), to_decimal(sign * r["amount_cents"]),
+                r["value_date"].isoformat(), r["reference"], r["bank_reference"],
+                r["instalment.position"] or "", r["reverses"] or "",
+            ]  # fmt: skip
+
+    async def rows():
+        offset = 0
+        while True:
+            batch = await query.limit(500).offset(offset)
+            for r in batch:
+                yield row(r)
+            if len(batch) < 500:
+                return
+            offset += 500
+
+    return header, rows()
+
+
+@get(EXPORT, guards=FOLLOW, include_in_schema=False, name="grants:export")
+async def export(
+    request: Request,
+    name: FromPath[str],
+    financeur: FromQuery[str | None] = None,
+    appel: FromQuery[str | None] = None,
+) -> Stream | File:
+    """Grants, instalments or payments (the ledger) for the accounting system, as CSV
+    or XLSX: streamed in pages of 500 rows; amounts in euros with two decimals."""
+    stem, _dot, extension = name.partition(".")
+    if stem not in EXPORTS or extension not in ("csv", "xlsx"):
+        raise NotFoundException()
+    funder, call = _scope(financeur, appel)
+    header, rows = await _export_rows(stem, funder, call)
+    filename = f"{stem}.{extension}"
+    if extension == "xlsx":
+        return await xlsx_response(
+            request.app.state.settings.data_dir / "tmp", filename, header, rows
+        )
+
+    async def money_rows():
+        async for r in rows:
+            yield [f"{v:.2f}" if hasattr(v, "quantize") else v for v in r]
+
+    return Stream(
+        csv_lines(header, money_rows()),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# --- A grant, for staff ------------------------------------------------------------------------
+
+
+async def _grant(request: Request, grant_id: int) -> dict:
+    grant = await grants.grant_for(request.user, grant_id)
+    if grant is None:
+        raise NotFoundException()
+    return grant
+
+
+def _new_key() -> str:
+    return uuid.uuid4().hex
+
+
+async def _grant_page(
+    request: Request, grant: dict, *, form: FormState | None = None, status_code: int = 200
+) -> Template:
+    context = await followup.context(grant, internal=True)
+    report_rows = {r["kind"]: r for r in context["reports"]}
+    final = report_rows.get("final")
+    planned = reports.planned_eligible(_json(grant["budget"]), grant["requested_cents"])
+    final_actual = reports.actual_eligible(final["actuals"]) if final else None
+    budget = _json(grant["budget"])
+    return render(
+        request,
+        "grants/grant.html",
+        status_code=status_code,
+        form=form or FormState(values={"value_date": _today().isoformat()}, prefix="pay"),
+        statement=lambda r: reports.statement(budget, grant["requested_cents"], r["actuals"]),
+        field_name=reports.field_name,
+        key=_new_key(),
+        today=_today().isoformat(),
+        planned_eligible=planned,
+        actual_eligible=final_actual,
+        proposed=grants.reduced_total(grant["amount_cents"], planned, final_actual)
+        if final and final["status"] == "approved"
+        else None,
+        can_pay=request.user.has_role("finance", "admin"),
+        can_instruct=request.user.has_role("officer", "admin"),
+        **context,
+    )
+
+
+def _json(value):
+    import json
+
+    return json.loads(value) if isinstance(value, str) else (value or {})
+
+
+@get(GRANT, guards=FOLLOW, include_in_schema=False, name="grants:grant")
+async def grant_page(request: Request, grant_id: FromPath[int]) -> Template:
+    return await _grant_page(request, await _grant(request, grant_id))
+
+
+def _back(grant_id: int, anchor: str = "") -> Redirect:
+    return Redirect(path_to(GRANT, grant_id=grant_id) + anchor, status_code=303)
+
+
+@post(INSTALMENT, guards=OFFICERS, include_in_schema=False, name="grants:instalment")
+async def instalment_action(
+    request: Request,
+    grant_id: FromPath[int],
+    instalment_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+) -> Redirect:
+    await _grant(request, grant_id)
+    action = data.get("action", "")
+    try:
+        await grants.transition_instalment(
+            grant_id, instalment_id, action, role="officer", actor=actor(request)
+        )
+    except GrantError as exc:
+        flash(request, error_text(exc.code), "error")
+    else:
+        flash(
+            request,
+            _("The instalment is approved for payment.")
+            if action == "approve"
+            else _("The instalment is cancelled."),
+        )
+    return _back(grant_id, "#instalments")
+
+
+def _amount(raw: str) -> int:
+    try:
+        return parse_amount(raw)
+    except AmountError:
+        raise LedgerError("amount") from None
+
+
+@post(PAYMENTS, guards=FINANCE, include_in_schema=False, name="grants:pay")
+async def pay(
+    request: Request, grant_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Template | Redirect:
+    """Record a payment; the form's idempotency key makes a double click harmless."""
+    grant = await _grant(request, grant_id)
+    form = FormState(values=dict(data), prefix="pay")
+    field = "amount"
+    try:
+        amount = _amount(data.get("amount", ""))
+        try:
+            value_date = parse_date(data.get("value_date", ""))
+        except ValueError:
+            field = "value_date"
+            raise LedgerError("date") from None
+        instalment = data.get("instalment", "")
+        if not instalment.isdigit():
+            field = "instalment"
+            raise LedgerError("not_approved")
+        await ledger.record_payment(
+            grant_id,
+            int(instalment),
+            amount_cents=amount,
+            value_date=value_date,
+            reference=data.get("reference", ""),
+            bank_reference=data.get("bank_reference", ""),
+            idempotency_key=data.get("key", ""),
+            actor=actor(request),
+        )
+    except LedgerError as exc:
+        if exc.code == "reference":
+            field = "reference"
+        elif exc.code in ("not_approved", "cancelled", "not_found"):
+            field = "instalment"
+        form.error(field, error_text(exc.code, exc.detail))
+        return await _grant_page(request, grant, form=form, status_code=422)
+    flash(request, _("The payment is recorded."))
+    return _back(grant_id, "#ledger")
+
+
+@post(REVERSAL, guards=FINANCE, include_in_schema=False, name="grants:reverse")
+async def reverse(
+    request: Request,
+    grant_id: FromPath[int],
+    entry_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+) -> Redirect:
+    await _grant(request, grant_id)
+    try:
+        await ledger.reverse_payment(
+            grant_id,
+            entry_id,
+            reason=data.get("reason", ""),
+            idempotency_key=data.get("key", ""),
+            actor=actor(request),
+        )
+    except LedgerError as exc:
+        flash(request, error_text(exc.code), "error")
+    else:
+        flash(request, _("The payment is cancelled by a reversal entry."))
+    return _back(grant_id, "#ledger")
+
+
+@post(RECOVERY, guards=FINANCE, include_in_schema=False, name="grants:recovery")
+async def recovery_received(
+    request: Request,
+    grant_id: FromPath[int],
+    recovery_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+) -> Redirect:
+    await _grant(request, grant_id)
+    try:
+        try:
+            value_date = parse_date(data.get("value_date", ""))
+        except ValueError:
+            raise LedgerError("date") from None
+        await ledger.receive_recovery(
+            grant_id,
+            recovery_id,
+            value_date=value_date,
+            reference=data.get("reference", ""),
+            idempotency_key=data.get("key", ""),
+            actor=actor(request),
+        )
+    except LedgerError as exc:
+        flash(request, error_text(exc.code), "error")
+    else:
+        flash(request, _("The recovery is recorded as received."))
+    return _back(grant_id, "#recoveries")
+
+
+@post(AMEND, guards=OFFICERS, include_in_schema=False, name="grants:amend")
+async def amend(
+    request: Request, grant_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Redirect:
+    await _grant(request, grant_id)
+    try:
+        amounts = {}
+        for name, raw in data.items():
+            if name.startswith("amount_") and name[7:].isdigit():
+                try:
+                    amounts[int(name[7:])] = parse_amount(raw)
+                except AmountError:
+                    raise GrantError("amount") from None
+        await grants.amend_schedule(
+            grant_id, amounts, reason=data.get("reason", ""), actor=actor(request)
+        )
+    except GrantError as exc:
+        flash(request, error_text(exc.code), "error")
+    else:
+        flash(request, _("The schedule is amended; the earlier version is kept."))
+    return _back(grant_id, "#instalments")
+
+
+@post(DEADLINES, guards=OFFICERS, include_in_schema=False, name="grants:deadlines")
+async def deadlines(
+    request: Request, grant_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Redirect:
+    await _grant(request, grant_id)
+    try:
+        interim = parse_date(data["interim"]) if data.get("interim") else None
+        final = parse_date(data["final"]) if data.get("final") else None
+    except ValueError:
+        flash(request, error_text("date"), "error")
+        return _back(grant_id, "#reports")
+    await grants.set_deadlines(grant_id, interim, final, actor=actor(request))
+    flash(request, _("The report deadlines are saved."))
+    return _back(grant_id, "#reports")
+
+
+@post(REVIEW_REPORT, guards=OFFICERS, include_in_schema=False, name="grants:review-report")
+async def review_report(
+    request: Request,
+    grant_id: FromPath[int],
+    kind: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+) -> Redirect:
+    await _grant(request, grant_id)
+    if kind not in reports.KINDS:
+        raise NotFoundException()
+    approve = data.get("decision") == "approve"
+    try:
+        await reports.review(
+            grant_id,
+            kind,
+            approve=approve,
+            message=data.get("message", ""),
+            actor=actor(request),
+            base_url=request.app.state.settings.base_url,
+        )
+    except ReportError as exc:
+        flash(request, error_text(exc.code), "error")
+    else:
+        flash(request, _("The report is approved.") if approve else _("The report is sent back."))
+    return _back(grant_id, "#reports")
+
+
+@post(REDUCTION, guards=OFFICERS, include_in_schema=False, name="grants:reduce")
+async def reduce(request: Request, grant_id: FromPath[int]) -> Redirect:
+    """The proportional reduction, from the approved final report's actual spending."""
+    grant = await _grant(request, grant_id)
+    final = await reports.report_of(grant_id, "final")
+    if final["status"] != "approved":
+        flash(request, error_text("not_submitted"), "error")
+        return _back(grant_id, "#reports")
+    try:
+        result = await grants.apply_reduction(
+            grant_id,
+            planned_cents=reports.planned_eligible(
+                _json(grant["budget"]), grant["requested_cents"]
+            ),
+            actual_cents=reports.actual_eligible(final["actuals"]),
+            actor=actor(request),
+        )
+    except GrantError as exc:
+        flash(request, error_text(exc.code), "error")
+        return _back(grant_id, "#reports")
+    if result["reduction"] == 0:
+        flash(request, _("The actual spending is not below the forecast: no reduction."))
+    elif result["recovery"]:
+        flash(
+            request,
+            _(
+                "The grant is reduced by %(reduction)s; %(recovery)s was paid too much: a recovery is opened."
+            )
+            % {
+                "reduction": format_amount(result["reduction"]),
+                "recovery": format_amount(result["recovery"]),
+            },
+        )
+    else:
+        flash(
+            request,
+            _("The grant is reduced by %(reduction)s: the last instalment shrinks.")
+            % {"reduction": format_amount(result["reduction"])},
+        )
+    return _back(grant_id, "#instalments")
+
+
+# --- Reports, for the organisation --------------------------------------------------------------
+
+
+async def _own_grant(request: Request, app_id: int) -> tuple[dict, dict]:
+    app = await applications.application_for(request.user, app_id)
+    if app is None or not await applications.is_member(request.user.id, app["organisation"]):
+        raise NotFoundException()
+    grant = await grants.grant_of(app_id)
+    if grant is None:
+        raise NotFoundException()
+    return app, await grants.grant_for(request.user, grant["id"])
+
+
+async def _report_page(
+    request: Request,
+    app: dict,
+    grant: dict,
+    kind: str,
+    *,
+    form: FormState | None = None,
+    status_code: int = 200,
+) -> Template:
+    report = await reports.report_of(grant["id"], kind)
+    lines = reports.statement(_json(grant["budget"]), grant["requested_cents"], report["actuals"])
+    if form is None:
+        values = {"narrative": report["narrative"]}
+        for line in lines:
+            if line.actual is not None:
+                values[reports.field_name(line.side, line.key)] = format_amount(
+                    line.actual
+                ).replace("\u00a0€", "")
+        form = FormState(values=values, prefix="report")
+    return render(
+        request,
+        "grants/report.html",
+        status_code=status_code,
+        app=app,
+        grant=grant,
+        kind=kind,
+        report=report,
+        lines=lines,
+        field_name=reports.field_name,
+        files=(await reports.attachments([report["id"]])).get(report["id"], []),
+        editable=grant["status"] == "active" and report["status"] in ("draft", "returned"),
+        form=form,
+        kind_labels=followup.KIND_LABELS,
+        report_states=followup.REPORT_STATES,
+        due=grant[f"{kind}_report_due"],
+    )
+
+
+@get(MY_REPORT, include_in_schema=False, name="grants:my-report")
+async def my_report(request: Request, app_id: FromPath[int], kind: FromPath[str]) -> Template:
+    if kind not in reports.KINDS:
+        raise NotFoundException()
+    app, grant = await _own_grant(request, app_id)
+    return await _report_page(request, app, grant, kind)
+
+
+@post(MY_REPORT, include_in_schema=False, name="grants:my-report-save")
+async def save_my_report(
+    request: Request,
+    app_id: FromPath[int],
+    kind: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+) -> Template | Redirect:
+    if kind not in reports.KINDS:
+        raise NotFoundException()
+    app, grant = await _own_grant(request, app_id)
+    submit = data.get("action") == "submit"
+    form = FormState(values=dict(data), prefix="report")
+    try:
+        errors = await reports.save(
+            grant["id"], kind, data, submit=submit, user_id=request.user.id, actor=actor(request)
+        )
+    except ReportError as exc:
+        errors = {"narrative": exc.code}
+    if errors:
+        for name, code in errors.items():
+            form.error(name, error_text(code))
+        return await _report_page(request, app, grant, kind, form=form, status_code=422)
+    flash(request, _("Your report is submitted.") if submit else _("Your report is saved."))
+    return Redirect(path_to(MY_REPORT, app_id=app_id, kind=kind), status_code=303)
+
+
+@post(
+    MY_REPORT_FILE,
+    opt={"exclude_from_csrf": True},
+    request_max_body_size=storage.body_limit(MAX_REPORT_FILE),
+    include_in_schema=False,
+    name="grants:my-report-file",
+)
+async def add_report_file(request: Request, app_id: FromPath[int], kind: FromPath[str]) -> Redirect:
+    """A supporting document of the report, streamed (same rules as applications)."""
+    if kind not in reports.KINDS:
+        raise NotFoundException()
+    _app, grant = await _own_grant(request, app_id)
+    report = await reports.report_of(grant["id"], kind)
+    back = Redirect(path_to(MY_REPORT, app_id=app_id, kind=kind) + "#files", status_code=303)
+    if grant["status"] != "active" or report["status"] not in ("draft", "returned"):
+        flash(
+            request,
+            error_text("not_active" if grant["status"] != "active" else "not_editable"),
+            "error",
+        )
+        return back
+    try:
+        received = await storage.receive_upload(request, max_bytes=MAX_REPORT_FILE)
+    except (storage.UploadRefused, storage.UploadTooLarge) as exc:
+        flash(request, upload_error_text("upload_" + exc.code), "error")
+        return back
+    stored = received.file("file")
+    if stored is None:
+        flash(request, error_text("upload_missing"), "error")
+        return back
+    try:
+        await reports.add_attachment(
+            report["id"], stored, user_id=request.user.id, actor=actor(request)
+        )
+    except BaseException:
+        storage.FileStorage.of_app(request.app).delete(stored.storage_id)
+        raise
+    flash(request, _("The document « %(name)s » is attached.") % {"name": stored.filename})
+    return back
+
+
+@get(REPORT_FILE, include_in_schema=False, name="grants:report-file")
+async def report_file(request: Request, attachment_id: FromPath[int]) -> Response:
+    """A report's document: the organisation's members and the staff."""
+    from app.grants.tables import ReportAttachment
+
+    row = (
+        await ReportAttachment.select(
+            *ReportAttachment.all_columns(), ReportAttachment.report.grant.as_alias("grant")
+        )
+        .where(ReportAttachment.id == attachment_id)
+        .first()
+    )
+    if row is None or await grants.grant_for(request.user, row["grant"]) is None:
+        raise NotFoundException()
+    return storage.FileStorage.of_app(request.app).download(
+        row["storage_id"], filename=row["original_name"], content_type=row["content_type"]
+    )
+
+
+ROUTES = [
+    finance_dashboard,
+    export,
+    grant_page,
+    instalment_action,
+    pay,
+    reverse,
+    recovery_received,
+    amend,
+    deadlines,
+    review_report,
+    reduce,
+    my_report,
+    save_my_report,
+    add_report_file,
+    report_file,
+]

@@ -1,0 +1,433 @@
+"""Grant follow-up through the app: instalments, payments and the ledger, reports and
+the proportional reduction, recoveries, the dashboard and the exports."""
+
+import asyncio
+import csv
+import html
+import io
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from app.grants import ledger
+from app.grants.tables import Instalment, LedgerEntry, Recovery
+from tests.factories import (
+    csrf_token,
+    make_grant,
+    make_user,
+    post_form,
+    run,
+    sign_in,
+    text_of,
+)
+
+
+def plain(text):
+    return html.unescape(text_of(text)).replace("\u202f", " ").replace("\xa0", " ")
+
+
+@pytest.fixture(scope="module")
+def people(client):
+    return {
+        "officer": make_user(client, roles=["officer"]),
+        "finance": make_user(client, roles=["finance"]),
+        "owner": make_user(client),
+        "stranger": make_user(client),
+    }
+
+
+_sessions: dict[int, dict] = {}
+
+
+def as_(client, person):
+    """Act as this person (signed in once per module: sign-ins are rate-limited)."""
+    client.cookies.clear()
+    if person["id"] not in _sessions:
+        sign_in(client, person)
+        _sessions[person["id"]] = dict(client.cookies.items())
+    for name, value in _sessions[person["id"]].items():
+        client.cookies.set(name, value, domain="testserver.local", path="/")
+
+
+def parts(client, grant):
+    return run(
+        client,
+        lambda: (
+            Instalment.select().where(Instalment.grant == grant).order_by(Instalment.position).run()
+        ),
+    )
+
+
+def ledger_count(client, grant):
+    return run(client, lambda: LedgerEntry.count().where(LedgerEntry.grant == grant).run())
+
+
+def approve(client, people, grant, position):
+    as_(client, people["officer"])
+    instalment = parts(client, grant)[position - 1]
+    response = post_form(
+        client,
+        f"/suivi/subventions/{grant}/echeances/{instalment['id']}",
+        {"action": "approve"},
+    )
+    assert response.status_code == 303
+    return instalment
+
+
+def pay(client, people, grant, instalment, amount, key, reference="M-2017-001"):
+    as_(client, people["finance"])
+    return post_form(
+        client,
+        f"/suivi/subventions/{grant}/versements",
+        {
+            "instalment": str(instalment["id"]),
+            "amount": amount,
+            "value_date": "2017-07-03",
+            "reference": reference,
+            "key": key,
+        },
+    )
+
+
+def submit_report(client, people, app, kind, actuals, narrative="Fait."):
+    as_(client, people["owner"])
+    data = {"narrative": narrative, "action": "submit", **actuals}
+    return post_form(client, f"/dossiers/{app}/bilans/{kind}", data)
+
+
+def review(client, people, grant, kind, decision="approve", message=""):
+    as_(client, people["officer"])
+    return post_form(
+        client,
+        f"/suivi/subventions/{grant}/bilans/{kind}",
+        {"decision": decision, "message": message},
+    )
+
+
+def test_payments_follow_the_schedule_and_refuse_bad_input(client, people):
+    g = make_grant(client, people["officer"], people["owner"])
+    grant = g["grant"]
+    first = parts(client, grant)[0]
+    assert first["status"] == "due"  # due at acceptance
+    # Not approved yet: refused, nothing recorded.
+    response = pay(client, people, grant, first, "100 000", "k1")
+    assert response.status_code == 422
+    assert "pas validée pour paiement" in plain(response.text)
+    approve(client, people, grant, 1)
+    for amount, message in [
+        ("0", "supérieur à zéro"),
+        ("-5", "Saisissez un montant"),
+        ("dix euros", "Saisissez un montant"),
+        ("100 000,01", "au-dessus de ce qui reste à payer (100 000,00 €)"),
+    ]:
+        response = pay(client, people, grant, first, amount, f"bad-{amount}")
+        assert response.status_code == 422, amount
+        assert message in plain(response.text), (amount, plain(response.text)[:400])
+        assert amount in html.unescape(response.text)  # what was typed is kept
+    assert ledger_count(client, grant) == 0
+    assert pay(client, people, grant, first, "100 000", "k-ok").status_code == 303
+    # The same form again (double click, replay): still one payment.
+    assert pay(client, people, grant, first, "100 000", "k-ok").status_code == 303
+    assert ledger_count(client, grant) == 1
+    # The same key with another amount is refused.
+    response = pay(client, people, grant, first, "90 000", "k-ok")
+    assert response.status_code == 422 and "déjà servi" in plain(response.text)
+    assert parts(client, grant)[0]["status"] == "paid"
+    # A payment on a paid (no longer approved) instalment is refused.
+    assert pay(client, people, grant, first, "1", "k-after").status_code == 422
+    assert ledger_count(client, grant) == 1
+
+
+def test_a_reversal_cancels_a_payment_without_editing_it(client, people):
+    g = make_grant(client, people["officer"], people["owner"], schedule="single")
+    first = approve(client, people, g["grant"], 1)
+    assert pay(client, people, g["grant"], first, "200 000", "rev-1").status_code == 303
+    entry = run(
+        client, lambda: LedgerEntry.select().where(LedgerEntry.grant == g["grant"]).first().run()
+    )
+    response = post_form(
+        client,
+        f"/suivi/subventions/{g['grant']}/versements/{entry['id']}/annulation",
+        {"reason": "Erreur de RIB", "key": "rev-1-r"},
+    )
+    assert response.status_code == 303
+    rows = run(
+        client,
+        lambda: (
+            LedgerEntry.select()
+            .where(LedgerEntry.grant == g["grant"])
+            .order_by(LedgerEntry.id)
+            .run()
+        ),
+    )
+    assert [(r["kind"], r["amount_cents"]) for r in rows] == [
+        ("payment", 20_000_000),
+        ("reversal", 20_000_000),
+    ]
+    assert rows[0] == entry  # the payment itself is untouched
+    assert parts(client, g["grant"])[0]["status"] == "approved"
+    assert run(client, ledger.balance, g["grant"]).remaining_cents == 20_000_000
+    # Paid again, correctly this time.
+    assert pay(client, people, g["grant"], first, "200 000", "rev-2").status_code == 303
+    assert run(client, ledger.balance, g["grant"]).remaining_cents == 0
+
+
+def test_twenty_concurrent_payments_record_only_what_is_due(client, people):
+    """20 requests at once, each for the whole first instalment, each with its own
+    key: one payment is recorded, the others are refused; the ledger never exceeds."""
+    g = make_grant(client, people["officer"], people["owner"])
+    first = approve(client, people, g["grant"], 1)
+    as_(client, people["finance"])
+    token = csrf_token(client)
+    cookies = dict(client.cookies.items())
+
+    async def fire():
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver.local", cookies=cookies
+        ) as http:
+            return await asyncio.gather(
+                *[
+                    http.post(
+                        f"/suivi/subventions/{g['grant']}/versements",
+                        data={
+                            "_csrf_token": token,
+                            "instalment": str(first["id"]),
+                            "amount": "100 000",
+                            "value_date": "2017-07-03",
+                            "reference": f"M-{n}",
+                            "key": f"concurrent-{g['grant']}-{n}",
+                        },
+                    )
+                    for n in range(20)
+                ]
+            )
+
+    responses = run(client, fire)
+    assert sorted(r.status_code for r in responses) == [303] + [422] * 19
+    balance = run(client, ledger.balance, g["grant"])
+    assert balance.paid_cents == 10_000_000
+    assert ledger_count(client, g["grant"]) == 1
+
+
+def test_reports_make_instalments_due_and_a_lower_final_spending_reduces_the_last(client, people):
+    g = make_grant(client, people["officer"], people["owner"])
+    grant, app = g["grant"], g["app"]
+    first = approve(client, people, grant, 1)
+    pay(client, people, grant, first, "100 000", "red-1")
+    # The interim report: a narrative is required.
+    response = submit_report(client, people, app, "interim", {}, narrative="")
+    assert response.status_code == 422 and "Décrivez" in plain(response.text)
+    assert submit_report(client, people, app, "interim", {}).status_code == 303
+    assert review(client, people, grant, "interim", "return").status_code == 303  # needs a message
+    assert parts(client, grant)[1]["status"] == "scheduled"
+    assert review(client, people, grant, "interim").status_code == 303
+    assert parts(client, grant)[1]["status"] == "due"
+    second = approve(client, people, grant, 2)
+    assert pay(client, people, grant, second, "60 000", "red-2").status_code == 303
+    # 50 000 € more is above what the approved instalments leave: refused.
+    third = parts(client, grant)[2]
+    assert third["status"] == "scheduled"
+    assert pay(client, people, grant, second, "50 000", "red-3").status_code == 422
+    # The final report: 360 000 € spent of 400 000 € planned -> 180 000 € due.
+    response = submit_report(client, people, app, "final", {"actual_charges_64": "360 000"})
+    assert response.status_code == 303
+    assert review(client, people, grant, "final").status_code == 303
+    page = client.get(f"/suivi/subventions/{grant}")
+    assert "180 000,00 €" in plain(page.text)
+    assert post_form(client, f"/suivi/subventions/{grant}/reduction").status_code == 303
+    amounts = [p["amount_cents"] for p in parts(client, grant)]
+    assert amounts == [10_000_000, 6_000_000, 2_000_000]
+    balance = run(client, ledger.balance, grant)
+    assert (balance.due_cents, balance.remaining_cents) == (18_000_000, 2_000_000)
+    assert not run(client, lambda: Recovery.select().where(Recovery.grant == grant).run())
+
+
+def test_overpaid_grant_opens_a_recovery_followed_until_received(client, people):
+    g = make_grant(client, people["officer"], people["owner"], schedule="single")
+    grant, app = g["grant"], g["app"]
+    first = approve(client, people, grant, 1)
+    pay(client, people, grant, first, "200 000", "rec-1")
+    submit_report(client, people, app, "final", {"actual_charges_64": "300 000"})
+    review(client, people, grant, "final")
+    assert post_form(client, f"/suivi/subventions/{grant}/reduction").status_code == 303
+    recovery = run(client, lambda: Recovery.select().where(Recovery.grant == grant).first().run())
+    assert recovery["amount_cents"] == 5_000_000 and recovery["status"] == "open"
+    as_(client, people["finance"])
+    dashboard = plain(client.get("/finances").text)
+    assert "50 000,00 €" in dashboard  # in the open recoveries
+    response = post_form(
+        client,
+        f"/suivi/subventions/{grant}/reversements/{recovery['id']}",
+        {"value_date": "2018-09-01", "reference": "TR-2018-7", "key": "rec-r"},
+    )
+    assert response.status_code == 303
+    balance = run(client, ledger.balance, grant)
+    assert (balance.recovered_cents, balance.remaining_cents) == (5_000_000, 0)
+
+
+def test_an_amendment_keeps_the_total_and_both_versions(client, people):
+    g = make_grant(client, people["officer"], people["owner"])
+    rows = parts(client, g["grant"])
+    as_(client, people["officer"])
+    path = f"/suivi/subventions/{g['grant']}/echeancier"
+    bad = {f"amount_{p['id']}": "10" for p in rows[1:]} | {"reason": "Avenant n° 1"}
+    post_form(client, path, bad)
+    assert [p["amount_cents"] for p in parts(client, g["grant"])] == [
+        10_000_000,
+        6_000_000,
+        4_000_000,
+    ]
+    good = {
+        f"amount_{rows[1]['id']}": "70 000",
+        f"amount_{rows[2]['id']}": "30 000",
+        "reason": "Avenant n° 1",
+    }
+    assert post_form(client, path, good).status_code == 303
+    assert [p["amount_cents"] for p in parts(client, g["grant"])] == [
+        10_000_000,
+        7_000_000,
+        3_000_000,
+    ]
+    page = plain(client.get(f"/suivi/subventions/{g['grant']}").text)
+    assert "Avenant n° 1" in page and "60 000,00 €" in page and "70 000,00 €" in page
+
+
+def test_the_exports_match_the_ledger_to_the_cent(client, people):
+    g = make_grant(client, people["officer"], people["owner"], amount=12_345_679)
+    first = approve(client, people, g["grant"], 1)
+    assert pay(client, people, g["grant"], first, "61 728,39", "exp-1").status_code == 303
+    as_(client, people["finance"])
+    response = client.get(f"/finances/export/versements.csv?appel={g['call']}")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff")), delimiter=";"))
+    total = sum(Decimal(r["signed_amount_eur"]) for r in rows)
+    balance = run(client, ledger.balance, g["grant"])
+    assert total * 100 == balance.net_paid_cents == 6_172_839
+    assert rows[0]["value_date"] == "2017-07-03"
+    for name in ("subventions", "echeances", "versements"):
+        assert client.get(f"/finances/export/{name}.xlsx").status_code == 200
+    assert client.get("/finances/export/autre.csv").status_code == 404
+
+
+def test_the_dashboard_and_the_grantee_timeline(client, people):
+    g = make_grant(client, people["officer"], people["owner"])
+    first = approve(client, people, g["grant"], 1)
+    pay(client, people, g["grant"], first, "100 000", "dash-1")
+    as_(client, people["finance"])
+    page = plain(client.get(f"/finances?appel={g['call']}").text)
+    assert "Payé 100 000,00 €" in page or "100 000,00 €" in page
+    assert "Reste à payer 100 000,00 €" in page
+    as_(client, people["owner"])
+    mine = plain(client.get(f"/dossiers/{g['app']}/decision").text)
+    assert "Versement — 100 000,00 €" in mine
+    assert "M-2017-001" not in mine  # the mandate number is internal
+    as_(client, people["stranger"])
+    assert client.get(f"/dossiers/{g['app']}/bilans/final").status_code == 404
+    assert client.get(f"/suivi/subventions/{g['grant']}").status_code == 403
+
+
+def test_report_documents_are_for_the_organisation_and_staff_only(client, people):
+    from tests.factories import MINIMAL_PDF
+
+    g = make_grant(client, people["officer"], people["owner"])
+    as_(client, people["owner"])
+    sent = client.post(
+        f"/dossiers/{g['app']}/bilans/interim/pieces",
+        files=[
+            ("_csrf_token", (None, csrf_token(client))),
+            ("file", ("bilan.pdf", MINIMAL_PDF, "application/pdf")),
+        ],
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    from app.grants.tables import ReportAttachment
+
+    doc = run(client, lambda: ReportAttachment.select(ReportAttachment.id).first().run())
+    assert client.get(f"/suivi/pieces-de-bilan/{doc['id']}").content == MINIMAL_PDF
+    as_(client, people["finance"])
+    assert client.get(f"/suivi/pieces-de-bilan/{doc['id']}").status_code == 200
+    as_(client, people["stranger"])
+    assert client.get(f"/suivi/pieces-de-bilan/{doc['id']}").status_code == 404
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+OPERATIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("approve"), st.integers(0, 2)),
+        st.tuples(st.just("pay"), st.integers(0, 2), st.integers(-100, 12_000_000)),
+        st.tuples(st.just("reverse"), st.integers(0, 5)),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(operations=OPERATIONS)
+def test_no_sequence_of_operations_breaks_the_ledger(client, people, operations):
+    """Whatever officers and finance do, in any order: net paid stays between 0 and
+    what is due, no instalment is paid beyond its amount, and the ledger only grows."""
+    from app.accounts.services import Actor
+    from app.grants import services as grants
+    from app.grants.services import GrantError
+
+    g = make_grant(client, people["officer"], people["owner"])
+    grant = g["grant"]
+    actor = Actor(user_id=people["finance"]["id"])
+    seen = 0
+    for n, op in enumerate(operations):
+        rows = parts(client, grant)
+        try:
+            if op[0] == "approve":
+                run(
+                    client,
+                    grants.transition_instalment,
+                    grant,
+                    rows[op[1]]["id"],
+                    "approve",
+                    role="officer",
+                    actor=actor,
+                )
+            elif op[0] == "pay":
+                from datetime import date
+
+                run(
+                    client,
+                    ledger.record_payment,
+                    grant,
+                    rows[op[1]]["id"],
+                    amount_cents=op[2],
+                    value_date=date(2017, 7, 3),
+                    reference=f"M-{n}",
+                    idempotency_key=f"prop-{grant}-{n}",
+                    actor=actor,
+                )
+            else:
+                payments = [e for e in run(client, ledger.entries, grant) if e["kind"] == "payment"]
+                if payments:
+                    run(
+                        client,
+                        ledger.reverse_payment,
+                        grant,
+                        payments[op[1] % len(payments)]["id"],
+                        reason="Erreur",
+                        idempotency_key=f"prop-{grant}-{n}-r",
+                        actor=actor,
+                    )
+        except (ledger.LedgerError, GrantError):
+            pass
+        balance = run(client, ledger.balance, grant)
+        assert 0 <= balance.net_paid_cents <= balance.due_cents
+        entries = run(client, ledger.entries, grant)
+        assert len(entries) >= seen
+        seen = len(entries)
+        for part in parts(client, grant):
+            on_part = ledger.totals([e for e in entries if e["instalment"] == part["id"]])[0]
+            assert 0 <= on_part <= part["amount_cents"]
+            assert (part["status"] == "paid") == (on_part == part["amount_cents"] and on_part > 0)
