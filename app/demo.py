@@ -7,7 +7,8 @@ is a clearly fictitious placeholder.
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta
+import json
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import anyio
@@ -34,7 +35,12 @@ from app.core.storage import FileStorage
 from app.decisions import jobs as letters
 from app.decisions import services as decisions
 from app.funders.services import ensure_funder, list_funders, set_logo
+from app.grants import ledger as grant_ledger
+from app.grants import reports as grant_reports
+from app.grants import services as grant_services
+from app.grants.tables import Grant
 from app.organisations.services import clean_organisation, create_organisation
+from app.organisations.tables import Membership
 from app.reviews import services as reviews
 from app.reviews.tables import Assignment
 
@@ -613,6 +619,119 @@ async def _decide_idf(call_id: int, officer: Actor, settings) -> None:
     )
 
 
+async def _follow_idf(call_id: int, officer: Actor) -> None:
+    """The 2017 grants at various stages: Le PoleS accepted, paid 100 000 € then, after
+    its approved interim report, 60 000 €; other laureates accepted and partly paid, or
+    not yet accepted; one whose final report shows much lower spending, reduced, with a
+    recovery open."""
+    finance_id = await user_id_by_email("finances@demo.guichet.test")
+    finance = Actor(user_id=finance_id, label="finances@demo.guichet.test")
+    grants_ = (
+        await Grant.select(
+            Grant.id,
+            Grant.application,
+            Grant.amount_cents,
+            Grant.organisation,
+            Grant.application.budget.as_alias("budget"),
+            Grant.application.requested_cents.as_alias("requested"),
+        )
+        .where(Grant.call == call_id)
+        .order_by(Grant.application)
+    )
+
+    async def accept(grant: dict, deadlines: bool = True) -> Actor:
+        owner = (
+            await Membership.select(Membership.user, Membership.user.email.as_alias("email"))
+            .where(Membership.organisation == grant["organisation"])
+            .first()
+        )
+        member = Actor(user_id=owner["user"], label=owner["email"], ip="192.0.2.10")
+        await grant_services.accept(
+            grant["id"],
+            signatory_name="Présidence Démo",
+            signatory_capacity="Président·e",
+            conditions_ticked=True,
+            user_id=owner["user"],
+            actor=member,
+        )
+        if deadlines:
+            await grant_services.set_deadlines(
+                grant["id"], date(2018, 1, 31), date(2018, 12, 31), actor=officer
+            )
+        return member
+
+    async def pay(grant: dict, position: int, value_date: date, mandate: str) -> None:
+        part = (await grant_services.instalments(grant["id"]))[position - 1]
+        await grant_services.transition_instalment(
+            grant["id"], part["id"], "approve", role="officer", actor=officer
+        )
+        await grant_ledger.record_payment(
+            grant["id"],
+            part["id"],
+            amount_cents=part["amount_cents"],
+            value_date=value_date,
+            reference=mandate,
+            idempotency_key=f"demo-{grant['id']}-{position}",
+            actor=finance,
+        )
+
+    async def report(grant: dict, member: Actor, kind: str, spent_percent: int) -> None:
+        budget = (
+            json.loads(grant["budget"]) if isinstance(grant["budget"], str) else grant["budget"]
+        )
+        values = {
+            "narrative": "Les sessions prévues ont eu lieu ; les stagiaires ont suivi le parcours "
+            "et la plupart ont trouvé un emploi ou une formation qualifiante.",
+            **{
+                grant_reports.field_name("charges", line): str(cents * spent_percent // 10_000)
+                for line, cents in budget.get("charges", {}).items()
+            },
+        }
+        errors = await grant_reports.save(
+            grant["id"], kind, values, submit=True, user_id=member.user_id, actor=member
+        )
+        assert not errors, errors
+        await grant_reports.review(
+            grant["id"], kind, approve=True, message="", actor=officer, base_url=""
+        )
+
+    for n, grant in enumerate(grants_):
+        if n == 0:  # Le PoleS
+            member = await accept(grant)
+            await pay(grant, 1, date(2017, 7, 3), "M-2017-04512")
+            await report(grant, member, "interim", 100)
+            await pay(grant, 2, date(2018, 2, 15), "M-2018-00871")
+        elif n == 1:  # spent far less than planned: reduced, paid too much
+            member = await accept(grant)
+            await pay(grant, 1, date(2017, 7, 10), f"M-2017-0{4600 + n}")
+            await report(grant, member, "interim", 100)
+            await pay(grant, 2, date(2018, 3, 1), f"M-2018-0{900 + n}")
+            await report(grant, member, "final", 60)
+            planned = grant_reports.planned_eligible(
+                json.loads(grant["budget"])
+                if isinstance(grant["budget"], str)
+                else grant["budget"],
+                grant["requested"],
+            )
+            final = await grant_reports.report_of(grant["id"], "final")
+            await grant_services.apply_reduction(
+                grant["id"],
+                planned_cents=planned,
+                actual_cents=grant_reports.actual_eligible(final["actuals"]),
+                actor=officer,
+            )
+        elif n < 12:  # accepted, first instalment paid (a few with report deadlines)
+            await accept(grant, deadlines=n < 5)
+            await pay(grant, 1, date(2017, 7 + n % 4, 5 + n), f"M-2017-0{4600 + n}")
+        elif n < 16:  # accepted, first instalment approved, waiting for payment
+            await accept(grant, deadlines=False)
+            part = (await grant_services.instalments(grant["id"]))[0]
+            await grant_services.transition_instalment(
+                grant["id"], part["id"], "approve", role="officer", actor=officer
+            )
+        # The last ones have not accepted yet.
+
+
 def _fictitious_organisation(n: int, name: str, city: str, postcode: str, email: str) -> dict:
     """Well-formed but fictitious identifiers (valid check digits)."""
     siren8 = f"{84_000_000 + n * 1_013:08d}"
@@ -839,6 +958,7 @@ async def load(*, if_empty: bool = True, settings=None, committee: bool = True) 
     await _review_demo(cvl, officer)
     if committee:
         await _decide_idf(idf, officer, settings)
+        await _follow_idf(idf, officer)
     return True
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from app.calls.tables import Call
-from app.grants.ledger import Balance
+from app.grants.ledger import Balance, totals
 from app.grants.tables import Grant, Instalment, LedgerEntry, Recovery, Report
 
 
@@ -24,15 +24,12 @@ class Line:
     paid: int = 0  # payments - reversals
     recovered: int = 0
     grants: int = 0
+    to_pay: int = 0  # the sum, grant by grant, of what is left to pay (never negative)
     key: int | None = None
     calls: list[Line] = field(default_factory=list)
 
-    @property
-    def remaining(self) -> int:
-        return Balance(self.committed, self.reduced, self.paid, self.recovered).remaining_cents
-
     def add(self, other: Line) -> None:
-        for name in ("envelope", "committed", "reduced", "paid", "recovered", "grants"):
+        for name in ("envelope", "committed", "reduced", "paid", "recovered", "grants", "to_pay"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -55,7 +52,10 @@ async def summary(*, funder: int | None = None, call: int | None = None) -> Line
         Grant.id, Grant.call, Grant.amount_cents, Grant.reduction_cents
     ).where(Grant.call.is_in(ids))
     entries = await LedgerEntry.select(
-        LedgerEntry.kind, LedgerEntry.amount_cents, LedgerEntry.grant.call.as_alias("call")
+        LedgerEntry.grant,
+        LedgerEntry.kind,
+        LedgerEntry.amount_cents,
+        LedgerEntry.grant.call.as_alias("call"),
     ).where(LedgerEntry.grant.call.is_in(ids))
     per_call = {
         c["id"]: Line(label=c["title"], envelope=c["envelope_cents"], key=c["id"]) for c in calls
@@ -65,14 +65,16 @@ async def summary(*, funder: int | None = None, call: int | None = None) -> Line
         line.committed += g["amount_cents"]
         line.reduced += g["reduction_cents"]
         line.grants += 1
+    by_grant: dict[int, list[dict]] = defaultdict(list)
     for e in entries:
-        line = per_call[e["call"]]
-        if e["kind"] == "payment":
-            line.paid += e["amount_cents"]
-        elif e["kind"] == "reversal":
-            line.paid -= e["amount_cents"]
-        else:
-            line.recovered += e["amount_cents"]
+        by_grant[e["grant"]].append(e)
+    for g in grants:
+        line = per_call[g["call"]]
+        paid, recovered = totals(by_grant[g["id"]])
+        line.paid += paid
+        line.recovered += recovered
+        balance = Balance(g["amount_cents"], g["reduction_cents"], paid, recovered)
+        line.to_pay += max(balance.remaining_cents, 0)
     total = Line(label="")
     funders: dict[int, Line] = {}
     for c in calls:
@@ -215,3 +217,28 @@ async def worklists(today: date, *, funder: int | None = None, call: int | None 
         "overdue_reports": overdue,
         "open_recoveries": recoveries,
     }
+
+
+async def grants_of_call(call: int) -> list[dict]:
+    """Each grant of a call with its balance (two queries)."""
+    rows = (
+        await Grant.select(
+            Grant.id,
+            Grant.status,
+            Grant.amount_cents,
+            Grant.reduction_cents,
+            Grant.application.reference.as_alias("reference"),
+            Grant.organisation.name.as_alias("organisation_name"),
+        )
+        .where(Grant.call == call)
+        .order_by(Grant.application)
+    )
+    by_grant: dict[int, list[dict]] = defaultdict(list)
+    for e in await LedgerEntry.select(
+        LedgerEntry.grant, LedgerEntry.kind, LedgerEntry.amount_cents
+    ).where(LedgerEntry.grant.call == call):
+        by_grant[e["grant"]].append(e)
+    for row in rows:
+        paid, recovered = totals(by_grant[row["id"]])
+        row["balance"] = Balance(row["amount_cents"], row["reduction_cents"], paid, recovered)
+    return rows

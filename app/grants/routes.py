@@ -127,6 +127,7 @@ async def finance_dashboard(
             (c, c.committed and min(c.paid * 100 // c.committed, 100)) for c in calls if c.grants
         ],
         lists=await dashboard.worklists(_today(), funder=funder, call=call),
+        call_grants=await dashboard.grants_of_call(call) if call else [],
         funders=await list_funders(),
         filters={"financeur": funder, "appel": call},
         export_query=("?" + urlencode(q))

@@ -49,3 +49,18 @@ def test_the_2017_call_is_decided_with_exactly_26_million_euros(client):
     assert [p["amount_cents"] for p in parts] == [100_000_00, 60_000_00, 40_000_00]
     letters = run(client, lambda: Letter.count().where(Letter.application.call == call).run())
     assert letters == len(decisions)
+
+
+def test_le_poles_grant_is_half_way_and_one_grant_has_a_recovery(client):
+    from app.grants import ledger
+    from app.grants.tables import Recovery
+
+    run(client, demo.load, if_empty=True, settings=client.app.state.settings)
+    grant = run(
+        client,
+        lambda: Grant.select(Grant.id).where(Grant.organisation.name == "Le PoleS").first().run(),
+    )["id"]
+    balance = run(client, ledger.balance, grant)
+    assert (balance.net_paid_cents, balance.remaining_cents) == (160_000_00, 40_000_00)
+    recoveries = run(client, lambda: Recovery.select().where(Recovery.status == "open").run())
+    assert len(recoveries) == 1 and recoveries[0]["amount_cents"] > 0

@@ -317,7 +317,7 @@ def test_the_dashboard_and_the_grantee_timeline(client, people):
     pay(client, people, g["grant"], first, "100 000", "dash-1")
     as_(client, people["finance"])
     page = plain(client.get(f"/finances?appel={g['call']}").text)
-    assert "Payé 100 000,00 €" in page or "100 000,00 €" in page
+    assert "Versé 100 000,00 €" in page
     assert "Reste à payer 100 000,00 €" in page
     as_(client, people["owner"])
     mine = plain(client.get(f"/dossiers/{g['app']}/decision").text)
