@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from litestar import Litestar, Request
+from litestar import Litestar, Request, Router
 from litestar.datastructures import CacheControlHeader, State
 from litestar.middleware import DefineMiddleware
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -16,6 +19,7 @@ from app.accounts.admin import ROUTES as ADMIN_ROUTES
 from app.accounts.guards import PUBLIC, deny_by_default
 from app.accounts.routes import ROUTES as ACCOUNT_ROUTES
 from app.accounts.sessions import SessionUserMiddleware
+from app.api.routes import ROUTES as API_ROUTES
 from app.applications.routes import ROUTES as APPLICATION_ROUTES
 from app.calls.routes import ROUTES as CALL_ROUTES
 from app.core import db, i18n
@@ -88,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *DECISION_ROUTES,
             *FUNDER_ROUTES,
             *GRANT_ROUTES,
+            *API_ROUTES,
             static_router,
         ],
         plugins=[HTMXPlugin()],
@@ -97,7 +102,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             allowed_hosts_middleware(settings),
             session_config(settings).middleware,
-            DefineMiddleware(SessionUserMiddleware, exclude=["^/static/", "^/healthz"]),
+            # The API authenticates each request by its token, never by a session.
+            DefineMiddleware(SessionUserMiddleware, exclude=["^/static/", "^/healthz", "^/api/"]),
         ],
         guards=[deny_by_default],
         csrf_config=csrf_config(settings),
@@ -118,6 +124,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State(
             {"settings": settings, "rate_limiter": rate_limiter, "wake_letters": letters.wake}
         ),
-        openapi_config=None,
+        openapi_config=OpenAPIConfig(
+            title="Guichet API",
+            version="1.0.0",
+            description="Read-only: calls, grants, instalments and the payments ledger. "
+            "Authenticate with a personal API token: Authorization: Bearer gch_…",
+            render_plugins=[JsonRenderPlugin()],
+            openapi_router=Router(
+                path="/api/v1/schema", route_handlers=[], opt=PUBLIC, include_in_schema=False
+            ),
+            components=Components(
+                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer")}
+            ),
+            security=[{"BearerToken": []}],
+        ),
         debug=False,
     )

@@ -73,3 +73,17 @@ class SiteSetting(Table, tablename="site_setting"):
     value = JSON(default="null")
     updated_at = Timestamptz(default=TimestamptzNow())
     updated_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+
+
+class ApiToken(Table, tablename="api_token"):
+    """A personal, read-only token for the JSON API: shown once, stored as its SHA-256,
+    revocable. ``prefix`` (the first characters) lets its owner recognise it."""
+
+    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=100)
+    prefix = Varchar(length=12)
+    token_hash = Varchar(length=64, unique=True, secret=True)
+    scope = Varchar(length=10, default="read")
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)

@@ -522,6 +522,26 @@ MATRIX = {
         "/suivi/pieces-de-bilan/0",
         only((), 200, others=404),
     ),
+    # API tokens (staff); the API itself answers only to a token, never to a session.
+    ("GET", "/compte/api"): ("/compte/api", only(FOLLOWERS, 200)),
+    ("POST", "/compte/api"): ("/compte/api", only(FOLLOWERS, 422, anonymous=401)),
+    ("POST", "/compte/api/{token_id:int}/revoquer"): (
+        "/compte/api/0/revoquer",
+        only(FOLLOWERS, 404, anonymous=401),
+    ),
+    ("GET", "/api/v1/calls"): ("/api/v1/calls", same(401)),
+    ("GET", "/api/v1/calls/{call_id:int}"): ("/api/v1/calls/{published}", same(401)),
+    ("GET", "/api/v1/grants"): ("/api/v1/grants", same(401)),
+    ("GET", "/api/v1/grants/{grant_id:int}"): ("/api/v1/grants/{grant}", same(401)),
+    ("GET", "/api/v1/grants/{grant_id:int}/instalments"): (
+        "/api/v1/grants/{grant}/instalments",
+        same(401),
+    ),
+    ("GET", "/api/v1/payments"): ("/api/v1/payments", same(401)),
+    # The API's description is public (it holds no data).
+    ("GET", "/api/v1/schema"): ("/api/v1/schema", same(200)),
+    ("GET", "/api/v1/schema/openapi.json"): ("/api/v1/schema/openapi.json", same(200)),
+    ("GET", "/api/v1/schema/{path:str}"): ("/api/v1/schema/elsewhere", same(404)),
     # No agreement uploaded yet: not found, even for those who could read it.
     ("GET", "/dossiers/{app_id:int}/convention"): (
         "/dossiers/{awarded}/convention",
@@ -746,3 +766,29 @@ def test_access(client, world, role, route):
         # Signing out, or a new session id (choosing an organisation), changes the cookie.
         world["sessions"][role] = dict(client.cookies.items())
     client.cookies.clear()
+
+
+API_ENDPOINTS = sorted(
+    path for method, path in MATRIX if path.startswith("/api/v1/") and "schema" not in path
+)
+
+
+@pytest.mark.parametrize("role", ["officer", "finance", "admin", "demoted"])
+def test_api_endpoints_with_a_token(client, world, role):
+    """Every API endpoint answers a staff member's token; a token whose holder is no
+    longer staff opens nothing."""
+    from app.accounts.services import Actor, load_current_user, revoke_role
+    from app.api import services as api
+
+    person = world["people"]["admin" if role == "demoted" else role]
+    if role == "demoted":
+        person = make_user(client, roles=["finance"])
+    user = run(client, load_current_user, person["id"])
+    token = run(client, api.create_token, user, f"matrix {role}", actor=Actor(user_id=user.id))
+    if role == "demoted":
+        run(client, revoke_role, person["id"], "finance", actor=Actor(user_id=None))
+    client.cookies.clear()
+    for route in API_ENDPOINTS:
+        path = MATRIX[("GET", route)][0].format(**world["ids"])
+        response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == (401 if role == "demoted" else 200), (role, path)
