@@ -431,3 +431,35 @@ def test_no_sequence_of_operations_breaks_the_ledger(client, people, operations)
             on_part = ledger.totals([e for e in entries if e["instalment"] == part["id"]])[0]
             assert 0 <= on_part <= part["amount_cents"]
             assert (part["status"] == "paid") == (on_part == part["amount_cents"] and on_part > 0)
+
+
+def test_report_reminders_go_once_before_and_once_after_the_deadline(client, people):
+    from datetime import UTC, date, datetime
+
+    from app.accounts.services import Actor
+    from app.grants import reports
+    from app.grants import services as grants
+    from tests.factories import emails_to
+
+    g = make_grant(client, people["officer"], people["owner"])
+    run(
+        client,
+        grants.set_deadlines,
+        g["grant"],
+        None,
+        date(2030, 6, 30),
+        actor=Actor(user_id=people["officer"]["id"]),
+    )
+
+    def remind(day):
+        at = datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
+        return run(client, reports.send_reminders, at, base_url="http://testserver.local")
+
+    before = len(emails_to(client, people["owner"]["email"]))
+    assert remind(date(2030, 6, 1)) == 0  # a month before: nothing yet
+    assert remind(date(2030, 6, 20)) == 1
+    assert remind(date(2030, 6, 25)) == 0  # once
+    assert remind(date(2030, 7, 2)) == 1  # late
+    assert remind(date(2030, 7, 9)) == 0
+    mails = emails_to(client, people["owner"]["email"])[before:]
+    assert len(mails) == 2 and "en retard" in mails[-1]["subject"]
