@@ -641,7 +641,8 @@ class OutboxSender:
         return sent
 
     def _smtp_client(self) -> aiosmtplib.SMTP:
-        assert self.smtp is not None
+        if self.smtp is None:
+            raise RuntimeError("no SMTP configured: the sender writes .eml files")
         return aiosmtplib.SMTP(
             hostname=self.smtp.hostname,
             port=self.smtp.port,

@@ -747,7 +747,8 @@ class _Receiver:
                 raise UploadMalformed("bad_encoding") from None
             self.fields[part.name] = value.replace("\r\n", "\n")
         elif part.role == "file":
-            assert part.writer is not None and part.temp is not None
+            if part.writer is None or part.temp is None:
+                raise UploadMalformed("malformed")
             part.writer.close()
             if part.size == 0 and not part.filename:
                 part.temp.unlink(missing_ok=True)  # the file input was left empty

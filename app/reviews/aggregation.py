@@ -203,7 +203,8 @@ def _as_fraction(value: Mark, what: str) -> Fraction:
 
 def _round(value: Fraction) -> Decimal:
     """Half-up to 2 decimals, exactly, from a rational value (never negative here)."""
-    assert value >= 0
+    if value < 0:
+        raise ValueError("marks are never negative")
     cents, rest = divmod(value.numerator * 100, value.denominator)
     if 2 * rest >= value.denominator:
         cents += 1
