@@ -45,7 +45,7 @@ from app.reviews import services as reviews
 from app.reviews.tables import Assignment
 
 PARIS = ZoneInfo("Europe/Paris")
-DEMO_PASSWORD = "demo-guichet-2026"  # nosec B105 - the published demo password (no demo in production)
+DEMO_PASSWORD = "demo-guichet-2026"  # nosec B105  # the published demo password (no demo in production)
 
 FUNDERS = [
     {

@@ -45,11 +45,11 @@ SIGN_OUT = "/deconnexion"
 SIGN_UP = "/inscription"
 CONFIRM_EMAIL = "/compte/confirmer"
 RESEND_CONFIRMATION = "/compte/confirmer/renvoyer"
-FORGOT_PASSWORD = "/mot-de-passe-oublie"  # nosec B105 - a URL path
-NEW_PASSWORD = "/mot-de-passe/nouveau"  # nosec B105 - a URL path
+FORGOT_PASSWORD = "/mot-de-passe-oublie"  # nosec B105  # a URL path
+NEW_PASSWORD = "/mot-de-passe/nouveau"  # nosec B105  # a URL path
 STAFF_INVITATION = "/invitation"
 ACCOUNT = "/compte"
-CHANGE_PASSWORD = "/compte/mot-de-passe"  # nosec B105 - a URL path
+CHANGE_PASSWORD = "/compte/mot-de-passe"  # nosec B105  # a URL path
 SECURITY = SECURITY_PAGE
 TOTP_ENABLE = "/compte/securite/activer"
 TOTP_DISABLE = "/compte/securite/desactiver"
@@ -587,7 +587,7 @@ async def change_password(
 
 # --- Two-factor ------------------------------------------------------------------------------------
 
-SESSION_TOTP_SECRET = "totp_setup_secret"  # nosec B105 - a session key name
+SESSION_TOTP_SECRET = "totp_setup_secret"  # nosec B105  # a session key name
 
 
 def _qr_data_uri(uri: str) -> str:

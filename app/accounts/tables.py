@@ -17,7 +17,7 @@ class StaffRole(StrEnum):
 
 class TokenPurpose(StrEnum):
     verify_email = "verify_email"
-    reset_password = "reset_password"  # nosec B105 - a token purpose
+    reset_password = "reset_password"  # nosec B105  # a token purpose
     staff_invitation = "staff_invitation"
 
 

@@ -28,7 +28,7 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape as _xml_escape  # nosec B406 - escapes text, parses nothing
+from xml.sax.saxutils import escape as _xml_escape  # nosec B406  # escapes text, parses nothing
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime

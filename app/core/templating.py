@@ -46,7 +46,7 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
 def render_markdown(text: str) -> Markup:
     """Officers' Markdown as HTML, safe: raw HTML in the text is shown as text."""
-    return Markup(_MARKDOWN.render(text or ""))  # noqa: S704  # nosec B704 - raw HTML disabled above
+    return Markup(_MARKDOWN.render(text or ""))  # noqa: S704  # nosec B704  # raw HTML disabled above
 
 
 def time_left(value: datetime, now: datetime) -> str:
