@@ -1,4 +1,4 @@
-"""The ``guichet`` command: serve, migrate, demo, create-admin."""
+"""The ``guichet`` command: serve, migrate, demo, create-admin, backup, restore…"""
 
 from __future__ import annotations
 
@@ -159,6 +159,41 @@ def cmd_reviews_remind(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.core.backup import BackupError, backup
+
+    settings = _settings()
+    try:
+        manifest = backup(settings.database_url, settings.data_dir, Path(args.destination))
+    except BackupError as exc:
+        print(f"guichet: backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"guichet: backup of the {manifest['database']} database and {manifest['files']} "
+        f"files written to {args.destination}"
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.core.backup import BackupError, restore
+
+    settings = _settings()
+    try:
+        manifest = restore(
+            Path(args.source), settings.database_url, settings.data_dir, force=args.force
+        )
+    except BackupError as exc:
+        print(f"guichet: restore refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"guichet: restored the backup of {manifest['created_at']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="guichet", description="Guichet grant portal")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -197,6 +232,15 @@ def build_parser() -> argparse.ArgumentParser:
     reviews_sub = reviews_cmd.add_subparsers(dest="reviews_command", required=True)
     remind = reviews_sub.add_parser("remind", help="e-mail reviewers before and after the due date")
     remind.set_defaults(func=cmd_reviews_remind)
+    backup = sub.add_parser(
+        "backup", help="write a consistent copy of the database and the stored files"
+    )
+    backup.add_argument("destination", help="a new (or empty) folder")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="put a backup back (stop the application first)")
+    restore.add_argument("source", help="a folder written by guichet backup")
+    restore.add_argument("--force", action="store_true", help="replace a database that holds data")
+    restore.set_defaults(func=cmd_restore)
     return parser
 
 
