@@ -71,3 +71,52 @@ def test_long_lists_are_paginated(client, calls_with_1_and_50):
     second = client.get(f"/instruction/appels/{large}/dossiers", params={"page": 2}).text
     assert "Page 2 sur 2" in second and "Page précédente" in second
     sign_out(client)
+
+
+def test_decision_sheet_queries_do_not_grow_with_rows(client, monkeypatch):
+    from app.accounts.services import Actor
+    from app.decisions import services as decisions
+    from tests.factories import make_decidable, run
+
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    small, large = (
+        make_call(client, officer, publish=True),
+        make_call(client, officer, publish=True),
+    )
+    actor = Actor(user_id=officer["id"])
+    for call, count in ((small, 1), (large, 50)):
+        for _ in range(count):
+            app = make_decidable(client, owner, call, requested=2_000_000)
+            run(client, decisions.decide, app, outcome="award", amount=None, reason="", actor=actor)
+    sign_in(client, officer)
+    counter = QueryCounter(monkeypatch)
+    few = counter.measure(lambda: client.get(f"/instruction/appels/{small}/decisions"))
+    many = counter.measure(lambda: client.get(f"/instruction/appels/{large}/decisions"))
+    assert 0 < few == many, (few, many)
+    sign_out(client)
+
+
+def test_finance_pages_do_not_grow_with_grants(client, monkeypatch):
+    from tests.factories import make_grant
+
+    officer, finance, owner = (
+        make_user(client, roles=["officer"]),
+        make_user(client, roles=["finance"]),
+        make_user(client),
+    )
+    one = make_grant(client, officer, owner)
+    sign_in(client, finance)
+    counter = QueryCounter(monkeypatch)
+    pages = (
+        "/finances",
+        f"/finances?appel={one['call']}",
+        "/finances/export/versements.csv",
+        "/finances/export/subventions.csv",
+        "/finances/export/echeances.csv",
+    )
+    before = [counter.measure(lambda p=p: client.get(p)) for p in pages]
+    for _ in range(12):
+        make_grant(client, officer, owner)
+    after = [counter.measure(lambda p=p: client.get(p)) for p in pages]
+    assert before == after, list(zip(pages, before, after, strict=True))
+    sign_out(client)
