@@ -51,10 +51,19 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Writes bench/results.json and bench/RESULTS.md; PostgreSQL figures when it answers
+# on 127.0.0.1:5432; the load test needs wrk (apt-get install wrk).
 bench: install-dev translations
 	$(BIN)/python -m bench.assignment
 	$(BIN)/python -m bench.aggregation
+	rm -f bench/letters.json
 	$(BIN)/python -m bench.letters
+	if pg_isready -q -h 127.0.0.1; then \
+	  psql -h 127.0.0.1 -U postgres -qc 'DROP DATABASE IF EXISTS bench_letters' -qc 'CREATE DATABASE bench_letters' && \
+	  BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_letters $(BIN)/python -m bench.letters; \
+	  psql -h 127.0.0.1 -U postgres -qc 'DROP DATABASE IF EXISTS bench_letters'; \
+	fi
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

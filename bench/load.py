@@ -1,0 +1,299 @@
+"""Pages under load, the exports' memory, and the results files.
+
+For each database (SQLite in a temporary folder; PostgreSQL when it answers on
+127.0.0.1:5432, in a database made for the run and dropped after): the dataset of
+``bench.dataset``, one app worker (``guichet serve``), then wrk on loopback with 32
+connections for each page, signed in, and for a bare page of the same server (the
+sign-in form: the same layout, no query) measured in the same run. Then the CSV and
+XLSX exports of the largest call's applications and of the 20 000 payments, with the
+server's peak memory (RSS) while each runs.
+
+Writes bench/results.json and bench/RESULTS.md. Needs wrk (Debian: apt-get install wrk).
+Run from the project root: ``python -m bench.load``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from bench import dataset
+
+CONNECTIONS = 32
+DURATION_S = 8
+PG = "postgresql://postgres@127.0.0.1:5432"
+HERE = Path(__file__).resolve().parent
+GOAL_RATIO = 0.30
+GOAL_P99_MS = 100.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit]
+
+
+def wrk(url: str, cookie: str = "") -> dict:
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--latency", url]
+    if cookie:
+        command[1:1] = ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def sign_in(base: str, email: str) -> str:
+    with httpx.Client(base_url=base) as http:
+        http.get("/connexion")
+        response = http.post(
+            "/connexion",
+            data={
+                "email": email,
+                "password": dataset.PASSWORD,
+                "_csrf_token": http.cookies["guichet_csrf"],
+            },
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text[:200]
+        return "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def export(base: str, path: str, cookie: str, pid: int) -> dict:
+    peak = rss_kb(pid)
+    before = peak
+    done = threading.Event()
+
+    def watch():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, rss_kb(pid))
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    start = time.perf_counter()
+    size = 0
+    with httpx.stream("GET", base + path, headers={"Cookie": cookie}, timeout=300) as response:
+        assert response.status_code == 200, path
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+    seconds = time.perf_counter() - start
+    done.set()
+    watcher.join()
+    return {
+        "seconds": round(seconds, 2),
+        "bytes": size,
+        "rss_before_mb": round(before / 1024, 1),
+        "rss_peak_mb": round(peak / 1024, 1),
+    }
+
+
+def run_database(url: str, data_dir: Path) -> dict:
+    ids, seconds = asyncio.run(dataset.build(url))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "GUICHET_DATA_DIR": str(data_dir),
+        "GUICHET_ENV": "development",
+    }
+    env.pop("REDIS_URL", None)
+    log = (data_dir / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        officer, reviewer, finance = (
+            sign_in(base, e) for e in (dataset.OFFICER, dataset.REVIEWER, dataset.FINANCE)
+        )
+        pages = {
+            "bare page (sign-in form, same layout)": (f"{base}/connexion", ""),
+            "officer: applications table (50 a page)": (
+                f"{base}/instruction/appels/{ids['call']}/dossiers",
+                officer,
+            ),
+            "officer: ranking (200 a page)": (
+                f"{base}/instruction/appels/{ids['call']}/classement",
+                officer,
+            ),
+            "officer: an application": (
+                f"{base}/instruction/dossiers/{ids['application']}",
+                officer,
+            ),
+            "reviewer: dashboard (750 reviews)": (f"{base}/evaluation", reviewer),
+            "finance: dashboard": (f"{base}/finances", finance),
+        }
+        results = {}
+        for name, (page, cookie) in pages.items():
+            results[name] = wrk(page, cookie)
+        bare = results["bare page (sign-in form, same layout)"]["rps"]
+        for values in results.values():
+            values["ratio_to_bare"] = round(values["rps"] / bare, 3)
+        exports = {
+            f"applications of the largest call ({ids['applications'] // 2}) CSV": f"/instruction/appels/{ids['call']}/dossiers/export.csv",
+            f"applications of the largest call ({ids['applications'] // 2}) XLSX": f"/instruction/appels/{ids['call']}/dossiers/export.xlsx",
+            f"payments ({ids['payments']}) CSV": "/finances/export/versements.csv",
+            f"payments ({ids['payments']}) XLSX": "/finances/export/versements.xlsx",
+        }
+        measured = {}
+        for name, path in exports.items():
+            cookie = finance if path.startswith("/finances") else officer
+            measured[name] = export(base, path, cookie, server.pid)
+        return {
+            "dataset_seconds": round(seconds, 1),
+            "dataset": ids,
+            "pages": results,
+            "exports": measured,
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        log.close()
+
+
+def _pg_answers() -> bool:
+    return (
+        shutil.which("psql") is not None
+        and subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"], check=False).returncode == 0
+    )
+
+
+def markdown(results: dict) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `make bench` on {results['date']}: {results['machine']}.",
+        f"Load: wrk, {CONNECTIONS} connections, {DURATION_S} s per page, on loopback, against one app",
+        "worker (`guichet serve`, uvicorn) on the same 2 cores as wrk itself; sessions in files.",
+        f"Goals: every key page at >= {GOAL_RATIO:.0%} of the bare page's requests/s, p99 <= {GOAL_P99_MS:.0f} ms;",
+        "exports under 200 MB of server memory.",
+        "",
+    ]
+    for database, data in results["databases"].items():
+        lines += [f"## {database}", "", f"Dataset generated in {data['dataset_seconds']} s (goal < 120 s): "
+                  f"{data['dataset']['applications']} applications, {data['dataset']['reviews']} reviews × 8 criteria, "
+                  f"{data['dataset']['grants']} grants, {data['dataset']['payments']} payments.", "",
+                  "| page | requests/s | p50 ms | p99 ms | ratio to bare | goals |", "|---|---:|---:|---:|---:|---|"]  # fmt: skip
+        for name, v in data["pages"].items():
+            ok = (
+                "bare"
+                if name.startswith("bare")
+                else (
+                    "met"
+                    if v["ratio_to_bare"] >= GOAL_RATIO and v["p99_ms"] <= GOAL_P99_MS
+                    else "**not met**"
+                )
+            )
+            lines.append(
+                f"| {name} | {v['rps']:.0f} | {v['p50_ms']:.1f} | {v['p99_ms']:.1f} | {v['ratio_to_bare']:.2f} | {ok} |"
+            )
+        lines += [
+            "",
+            "| export | seconds | size | server RSS before → peak |",
+            "|---|---:|---:|---|",
+        ]
+        for name, v in data["exports"].items():
+            lines.append(
+                f"| {name} | {v['seconds']} | {v['bytes'] // 1024} KiB | {v['rss_before_mb']} → {v['rss_peak_mb']} MB |"
+            )
+        lines.append("")
+    lines += ["## Letters", "", results.get("letters_note", ""), ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    if shutil.which("wrk") is None:
+        print("bench.load: wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 1
+    results = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}",
+        "databases": {},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        results["databases"]["SQLite"] = run_database(
+            f"sqlite:///{tmp}/bench.sqlite3", Path(tmp) / "sqlite-data"
+        )
+    if _pg_answers():
+        name = f"bench_load_{os.getpid()}"
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f'CREATE DATABASE "{name}"'],
+            check=True,
+        )
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                results["databases"]["PostgreSQL"] = run_database(f"{PG}/{name}", Path(tmp))
+        finally:
+            subprocess.run(
+                [
+                    "psql",
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-qc",
+                    f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                ],
+                check=False,
+            )
+    letters = HERE / "letters.json"
+    if letters.exists():
+        results["letters"] = json.loads(letters.read_text())
+        results["letters_note"] = "\n".join(
+            f"- {db}: 1 000 award letters through the publication batch in {v['batch_s']} s "
+            f"({v['batch_per_s']} letters/s; goal < 15 s), against {v['bare_s']} s for bare reportlab "
+            f"letters of the same layout in one process ({v['bare_per_s']} letters/s): "
+            f"ratio {v['ratio']}."
+            for db, v in results["letters"].items()
+        )
+    (HERE / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    (HERE / "RESULTS.md").write_text(markdown(results))
+    print(json.dumps(results, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
