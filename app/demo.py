@@ -625,7 +625,7 @@ async def _decide_idf(call_id: int, officer: Actor, settings) -> None:
     )
 
 
-async def _follow_idf(call_id: int, officer: Actor) -> None:
+async def _follow_idf(call_id: int, officer: Actor, storage: FileStorage) -> None:
     """The 2017 grants at various stages: Le PoleS accepted, paid 100 000 € then, after
     its approved interim report, 60 000 €; other laureates accepted and partly paid, or
     not yet accepted; one whose final report shows much lower spending, reduced, with a
@@ -658,6 +658,19 @@ async def _follow_idf(call_id: int, officer: Actor) -> None:
             signatory_capacity="Président·e",
             conditions_ticked=True,
             user_id=owner["user"],
+            actor=member,
+        )
+        # Above 23 000 €, the signed agreement comes before the first payment.
+        stored = await anyio.to_thread.run_sync(
+            lambda: storage.store_bytes(
+                _document_pdf("Convention signée"), filename="convention.pdf", kinds={"pdf"}
+            )
+        )
+        await grant_services.attach_agreement(
+            grant["id"],
+            storage_id=stored.storage_id,
+            name=stored.filename,
+            sha256=stored.sha256,
             actor=member,
         )
         if deadlines:
@@ -964,7 +977,7 @@ async def load(*, if_empty: bool = True, settings=None, committee: bool = True) 
     await _review_demo(cvl, officer)
     if committee:
         await _decide_idf(idf, officer, settings)
-        await _follow_idf(idf, officer)
+        await _follow_idf(idf, officer, storage)
     return True
 
 

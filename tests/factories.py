@@ -309,9 +309,11 @@ def make_grant(
     amount: int = 20_000_000,
     schedule: str = "50-30-20",
     accept: bool = True,
+    agreement: bool = True,
 ) -> dict:
     """A published award of ``amount`` cents to a new organisation of ``owner`` (its
-    project costs twice that), accepted unless told otherwise: {grant, app, call}."""
+    project costs twice that), accepted unless told otherwise, with its signed
+    agreement when one is required (unless ``agreement=False``): {grant, app, call}."""
     from app.accounts.services import Actor
     from app.decisions import services as decisions
     from app.grants import services as grants
@@ -344,4 +346,19 @@ def make_grant(
             user_id=owner["id"],
             actor=Actor(user_id=owner["id"], ip="192.0.2.1"),
         )
+        if agreement and grant["agreement_required"]:
+            from app.core.storage import FileStorage
+
+            stored = FileStorage.of_app(client.app).store_bytes(
+                MINIMAL_PDF, filename="convention.pdf", kinds={"pdf"}
+            )
+            run(
+                client,
+                grants.attach_agreement,
+                grant["id"],
+                storage_id=stored.storage_id,
+                name=stored.filename,
+                sha256=stored.sha256,
+                actor=Actor(user_id=owner["id"]),
+            )
     return {"grant": grant["id"], "app": app_id, "call": call}

@@ -20,6 +20,7 @@ import pyotp
 
 from app.accounts.tables import (
     AccountToken,
+    ApiToken,
     RecoveryCode,
     RoleGrant,
     SiteSetting,
@@ -388,8 +389,12 @@ async def count_users() -> int:
 
 
 async def _end_sessions(user_id: int) -> None:
-    """Every session of this person ends at its next request."""
+    """Every session of this person ends at its next request, and their API tokens
+    stop working (password change or reset, role change, disabling)."""
     await User.update({User.session_version: User.session_version + 1}).where(User.id == user_id)
+    await ApiToken.update({ApiToken.revoked_at: now()}).where(
+        (ApiToken.user == user_id) & ApiToken.revoked_at.is_null()
+    )
 
 
 # --- Passwords ---------------------------------------------------------------------

@@ -4,6 +4,7 @@ authenticated by personal API tokens, described by the OpenAPI schema at
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -14,7 +15,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from app.accounts.guards import PUBLIC, require_role
+from app.accounts.guards import PUBLIC, require_recent_authentication, require_role
 from app.accounts.routes import actor
 from app.api import services
 from app.api.services import TokenError
@@ -24,6 +25,7 @@ from app.core.i18n import gettext_noop as N_
 from app.core.money import to_decimal
 from app.core.web import flash, path_to, render
 
+log = logging.getLogger("guichet.api")
 TOKENS = "/compte/api"
 REVOKE = "/compte/api/{token_id:int}/revoquer"
 API_STAFF = [require_role(*services.API_ROLES)]
@@ -55,7 +57,12 @@ async def tokens(request: Request) -> Template:
     return await _tokens_page(request)
 
 
-@post(TOKENS, guards=API_STAFF, include_in_schema=False, name="api:token-create")
+@post(
+    TOKENS,
+    guards=[*API_STAFF, require_recent_authentication],
+    include_in_schema=False,
+    name="api:token-create",
+)
 async def create_token(request: Request, data: URLEncodedBody[dict[str, str]]) -> Template:
     """The token is shown on this response only; the page says so."""
     try:
@@ -93,6 +100,8 @@ async def api_token(connection: ASGIConnection, _handler: BaseRouteHandler) -> N
 
 
 def api_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):
+        log.exception("API error", extra={"path": request.url.path})
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     detail = exc.detail if isinstance(exc, HTTPException) else "Internal error."
     headers = getattr(exc, "headers", None) or {}

@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from app.accounts.services import Actor, CurrentUser, load_current_user
+from app.accounts.services import Actor, CurrentUser, load_current_user, must_enrol_totp
 from app.accounts.tables import ApiToken
 from app.calls.tables import Call
 from app.core import audit
@@ -116,7 +116,8 @@ async def user_for_token(token: str) -> CurrentUser | None:
     if row is None:
         return None
     user = await load_current_user(row["user"])
-    if user is None or not user.has_role(*API_ROLES):
+    # Staff who must set up two-factor first cannot go round it with a token.
+    if user is None or not user.has_role(*API_ROLES) or await must_enrol_totp(user):
         return None
     at = now()
     if row["last_used_at"] is None or at - row["last_used_at"] > TOUCH_EVERY:
@@ -128,8 +129,12 @@ async def user_for_token(token: str) -> CurrentUser | None:
 # --- Reads --------------------------------------------------------------------------------------
 
 
+MAX_PAGE = 1_000_000
+MAX_ID = 2**31 - 1
+
+
 def page_bounds(page: int, per_page: int) -> tuple[int, int]:
-    page = max(page, 1)
+    page = min(max(page, 1), MAX_PAGE)
     per_page = min(max(per_page, 1), MAX_PER_PAGE)
     return page, per_page
 
@@ -161,7 +166,14 @@ async def calls(page: int, per_page: int) -> tuple[list[dict], int]:
     return rows, total
 
 
+def _out_of_range(*ids: int | None) -> bool:
+    """Ids beyond what the databases store name nothing (and must not reach SQL)."""
+    return any(i is not None and not 0 <= i <= MAX_ID for i in ids)
+
+
 async def call(call_id: int) -> dict | None:
+    if _out_of_range(call_id):
+        return None
     return (
         await Call.select(*CALL_COLUMNS)
         .where((Call.id == call_id) & (Call.status != "draft"))
@@ -183,6 +195,8 @@ GRANT_COLUMNS = (
 
 
 async def grants(call_id: int | None, page: int, per_page: int) -> tuple[list[dict], int]:
+    if _out_of_range(call_id):
+        return [], 0
     condition = Grant.call == call_id if call_id else Grant.id > 0
     total = await Grant.count().where(condition)
     rows = (
@@ -196,6 +210,8 @@ async def grants(call_id: int | None, page: int, per_page: int) -> tuple[list[di
 
 
 async def grant(grant_id: int) -> dict | None:
+    if _out_of_range(grant_id):
+        return None
     return await Grant.select(*GRANT_COLUMNS).where(Grant.id == grant_id).first()
 
 
@@ -216,6 +232,8 @@ async def instalments(grant_id: int) -> list[dict]:
 
 
 async def payments(grant_id: int | None, page: int, per_page: int) -> tuple[list[dict], int]:
+    if _out_of_range(grant_id):
+        return [], 0
     condition = LedgerEntry.grant == grant_id if grant_id else LedgerEntry.id > 0
     total = await LedgerEntry.count().where(condition)
     rows = (

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from app.accounts.services import Actor
 from app.applications.tables import Application
 from app.calls.tables import Call
 from app.core import audit, i18n
-from app.core.db import write_transaction
+from app.core.db import for_update, write_transaction
 from app.core.i18n import gettext as _
 from app.core.money import amount_in_words, format_amount
 from app.core.outbox import enqueue_email
@@ -36,6 +37,7 @@ from app.decisions import services
 from app.decisions.letters import LetterContent, fill, paragraphs_of, render_letter, render_many
 from app.decisions.tables import Decision, Letter, LetterJob
 from app.grants import schedule as schedules
+from app.grants import services as grant_services
 from app.grants.tables import Grant, Instalment
 from app.organisations.tables import Membership
 from app.reviews.tables import Assignment
@@ -45,8 +47,7 @@ PARIS = ZoneInfo("Europe/Paris")
 CHUNK = 25
 PROCESSES = 2
 STALE_AFTER = timedelta(seconds=60)
-# French law: a written agreement for a subsidy above 23 000 € (product.md).
-AGREEMENT_THRESHOLD_CENTS = 2_300_000
+RETRY_AFTER = timedelta(minutes=5)
 
 
 def now() -> datetime:
@@ -185,7 +186,7 @@ def compose(
             ]
             if (
                 settings["agreement_required"]
-                or decision["amount_cents"] > AGREEMENT_THRESHOLD_CENTS
+                or decision["amount_cents"] > grant_services.AGREEMENT_THRESHOLD_CENTS
             ):
                 conditions.append(
                     _(
@@ -344,10 +345,12 @@ async def _store(
     storage: FileStorage,
     base_url: str,
     actor: Actor,
+    worker: str = "",
 ) -> int:
     """Store rendered letters and record them, one transaction for the lot: a letter
     row per file (next version), the e-mails to the organisation's members, the batch's
-    progress. A file that already has its letter in this batch is skipped."""
+    progress. Only the worker holding the batch's claim writes (the row is locked and
+    checked); a file that already has its letter in this batch is skipped."""
     stored = []
     for row, content, data in items:
         name = f"{'notification-subvention' if content.kind == 'award' else 'reponse-demande'}-{content.reference}.pdf"
@@ -365,6 +368,12 @@ async def _store(
     written = 0
     try:
         async with write_transaction():
+            if job_id is not None:
+                holder = await for_update(
+                    LetterJob.select(LetterJob.worker).where(LetterJob.id == job_id)
+                )
+                if not holder or holder[0]["worker"] != worker:
+                    raise LostClaim()
             app_ids = [row["id"] for row, _c, _s in stored]
             done = set()
             if job_id is not None:
@@ -445,34 +454,54 @@ async def _store(
     return written
 
 
-async def _claim(job_id: int | None = None) -> dict | None:
-    """Take a pending job, or a running one whose worker stopped beating."""
-    at = now()
-    query = LetterJob.select(LetterJob.id).where(
+def _claimable(at: datetime):
+    """Pending, or running with a silent worker, or failed a while ago (tried again)."""
+    return (
         (LetterJob.status == "pending")
         | ((LetterJob.status == "running") & (LetterJob.heartbeat_at < at - STALE_AFTER))
+        | ((LetterJob.status == "failed") & (LetterJob.heartbeat_at < at - RETRY_AFTER))
     )
+
+
+async def _claim(job_id: int | None = None) -> dict | None:
+    """Take a claimable job; the claim is a random worker id that every later write of
+    this worker checks, so a worker that lost its claim stops writing."""
+    at = now()
+    query = LetterJob.select(LetterJob.id).where(_claimable(at))
     if job_id is not None:
         query = query.where(LetterJob.id == job_id)
     for candidate in await query.order_by(LetterJob.id):
+        worker = uuid.uuid4().hex
         async with write_transaction():
             claimed = (
-                await LetterJob.update({LetterJob.status: "running", LetterJob.heartbeat_at: at})
-                .where(
-                    (LetterJob.id == candidate["id"])
-                    & (
-                        (LetterJob.status == "pending")
-                        | (
-                            (LetterJob.status == "running")
-                            & (LetterJob.heartbeat_at < at - STALE_AFTER)
-                        )
-                    )
+                await LetterJob.update(
+                    {
+                        LetterJob.status: "running",
+                        LetterJob.heartbeat_at: at,
+                        LetterJob.worker: worker,
+                    }
                 )
-                .returning(LetterJob.id, LetterJob.call, LetterJob.created_by)
+                .where((LetterJob.id == candidate["id"]) & _claimable(at))
+                .returning(LetterJob.id, LetterJob.call, LetterJob.created_by, LetterJob.worker)
             )
         if claimed:
             return claimed[0]
     return None
+
+
+class LostClaim(Exception):
+    """Another worker took this batch over (this one was too slow to beat)."""
+
+
+async def _beat(job: dict) -> None:
+    async with write_transaction():
+        alive = (
+            await LetterJob.update({LetterJob.heartbeat_at: now()})
+            .where((LetterJob.id == job["id"]) & (LetterJob.worker == job["worker"]))
+            .returning(LetterJob.id)
+        )
+    if not alive:
+        raise LostClaim()
 
 
 async def _missing(job_id: int) -> list[int]:
@@ -499,6 +528,7 @@ async def run_job(
     lock = anyio.Lock()
 
     async def one(chunk: list[int]) -> None:
+        await _beat(job)
         rows = await _letter_rows(chunk)
         contents = [
             compose(r, r["decision"], settings, base_url=base_url, data_dir=data_dir, today=today)
@@ -515,6 +545,7 @@ async def run_job(
                 storage=storage,
                 base_url=base_url,
                 actor=actor,
+                worker=job["worker"],
             )
 
     async def worker() -> None:
@@ -527,7 +558,7 @@ async def run_job(
     async with write_transaction():
         await LetterJob.update(
             {LetterJob.status: "done", LetterJob.finished_at: now(), LetterJob.heartbeat_at: now()}
-        ).where(LetterJob.id == job["id"])
+        ).where((LetterJob.id == job["id"]) & (LetterJob.worker == job["worker"]))
 
 
 async def run_pending(
@@ -540,12 +571,18 @@ async def run_pending(
             await run_job(
                 job, storage=storage, base_url=base_url, data_dir=data_dir, processes=processes
             )
+        except LostClaim:
+            log.warning("letter batch taken over by another worker", extra={"job": job["id"]})
         except Exception as exc:
             log.exception("letter batch failed", extra={"job": job["id"]})
             async with write_transaction():
                 await LetterJob.update(
-                    {LetterJob.status: "failed", LetterJob.error: type(exc).__name__}
-                ).where(LetterJob.id == job["id"])
+                    {
+                        LetterJob.status: "failed",
+                        LetterJob.error: type(exc).__name__,
+                        LetterJob.heartbeat_at: now(),
+                    }
+                ).where((LetterJob.id == job["id"]) & (LetterJob.worker == job["worker"]))
         count += 1
     return count
 

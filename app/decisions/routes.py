@@ -101,6 +101,10 @@ ERRORS = {
     "amount_total": N_("The instalments must add up exactly to the amount awarded."),
     "upload_missing": N_("Choose the signed agreement (PDF)."),
     "not_active": N_("Accept the grant before sending the signed agreement."),
+    "agreement_exists": N_(
+        "The signed agreement is already received. To replace it, write to the reviewing "
+        "department from your file's messages."
+    ),
 }
 OUTCOME_LABELS = {
     "award": N_("award"),
@@ -546,7 +550,6 @@ async def _my_page(
 ) -> Template:
     decision = await _published(app["id"])
     grant = await grants.grant_of(app["id"])
-    settings = await services.settings_for(app["call"])
     follow = (
         await followup.context(await grants.grant_for(request.user, grant["id"]), internal=False)
         if grant
@@ -560,13 +563,7 @@ async def _my_page(
         decision=decision,
         **{**follow, "grant": grant},
         letters=await jobs.letters_of(app["id"]),
-        agreement_wanted=bool(
-            grant
-            and (
-                settings["agreement_required"]
-                or grant["amount_cents"] > jobs.AGREEMENT_THRESHOLD_CENTS
-            )
-        ),
+        agreement_wanted=bool(grant and grant["agreement_required"]),
         form=form or FormState(prefix="accept"),
         labels=application_states.LABELS,
     )
@@ -648,6 +645,9 @@ async def upload_agreement(request: Request, app_id: FromPath[int]) -> Redirect:
                         sha256=stored.sha256,
                         actor=actor(request),
                     )
+                except GrantError as exc:
+                    _storage(request).delete(stored.storage_id)
+                    error = error_text(exc.code)
                 except BaseException:
                     _storage(request).delete(stored.storage_id)
                     raise

@@ -481,6 +481,7 @@ async def publish(call_id: int, token: str, *, actor: Actor) -> int | None:
                         organisation_id=app["organisation"],
                         amount_cents=row["amount_cents"],
                         schedule=schedule_of(row, settings),
+                        agreement_asked=settings["agreement_required"],
                         actor=actor,
                     )
                 except ScheduleError:

@@ -55,6 +55,7 @@ class LetterJob(Table, tablename="letter_batch"):
     created_at = Timestamptz(default=TimestamptzNow())
     created_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
     heartbeat_at = Timestamptz(null=True, default=None)
+    worker = Varchar(length=32, default="")  # who holds the claim (a random id per claim)
     finished_at = Timestamptz(null=True, default=None)
     error = Text(default="")
 

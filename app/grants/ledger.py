@@ -99,17 +99,20 @@ def _check_common(amount_cents: int, reference: str, key: str) -> None:
         raise LedgerError("reference")
 
 
-async def _replayed(key: str, *, grant_id: int, kind: str, amount_cents: int) -> dict | None:
+async def _replayed(
+    key: str, *, grant_id: int, kind: str, amount_cents: int, instalment_id: int | None = None
+) -> dict | None:
     """The entry this key already recorded, if it is the same request; refused if the
-    key was used for something else."""
+    key was used for something else (another grant, kind, instalment or amount)."""
     existing = await LedgerEntry.select().where(LedgerEntry.idempotency_key == key).first()
     if existing is None:
         return None
-    if (existing["grant"], existing["kind"], existing["amount_cents"]) != (
+    same = (existing["grant"], existing["kind"], existing["amount_cents"]) == (
         grant_id,
         kind,
         amount_cents,
-    ):
+    )
+    if not same or (instalment_id is not None and existing["instalment"] != instalment_id):
         raise LedgerError("key_reused")
     return existing
 
@@ -145,12 +148,18 @@ async def record_payment(
     async with write_transaction():
         grant = await _lock_grant(grant_id)
         replay = await _replayed(
-            idempotency_key, grant_id=grant_id, kind=LedgerKind.payment, amount_cents=amount_cents
+            idempotency_key,
+            grant_id=grant_id,
+            kind=LedgerKind.payment,
+            amount_cents=amount_cents,
+            instalment_id=instalment_id,
         )
         if replay is not None:
             return replay
         if grant["status"] != "active":
             raise LedgerError("not_active")
+        if grant["agreement_required"] and not grant["agreement_file"]:
+            raise LedgerError("agreement_missing")
         rows = await for_update(
             Instalment.select().where(
                 (Instalment.id == instalment_id) & (Instalment.grant == grant_id)

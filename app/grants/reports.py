@@ -25,6 +25,7 @@ from app.organisations.tables import Membership
 KINDS = ("interim", "final")
 TRIGGER_OF = {"interim": "interim_report", "final": "final_report"}
 REMIND_BEFORE = timedelta(days=14)
+MAX_FILES = 20
 
 
 class ReportError(ValueError):
@@ -64,6 +65,15 @@ async def report_of(grant_id: int, kind: str) -> dict:
                 )
     row["actuals"] = _json(row["actuals"])
     return row
+
+
+async def find(grant_id: int, kind: str) -> dict | None:
+    """The report if it was started (reading never creates one)."""
+    return (
+        await Report.select(Report.id, Report.status)
+        .where((Report.grant == grant_id) & (Report.kind == kind))
+        .first()
+    )
 
 
 async def reports_of(grant_id: int) -> list[dict]:
@@ -272,6 +282,8 @@ async def add_attachment(report_id: int, stored, *, user_id: int, actor: Actor) 
         )
         if not rows or rows[0]["status"] not in ("draft", "returned"):
             raise ReportError("not_editable")
+        if await ReportAttachment.count().where(ReportAttachment.report == report_id) >= MAX_FILES:
+            raise ReportError("too_many_files")
         await ReportAttachment.insert(
             ReportAttachment(
                 report=report_id,

@@ -4,8 +4,10 @@ organisation writes."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
@@ -47,6 +49,8 @@ MY_REPORT = "/dossiers/{app_id:int}/bilans/{kind:str}"
 MY_REPORT_FILE = "/dossiers/{app_id:int}/bilans/{kind:str}/pieces"
 REPORT_FILE = "/suivi/pieces-de-bilan/{attachment_id:int}"
 
+CENT = Decimal("0.01")
+ID = re.compile(r"[0-9]{1,9}")
 FOLLOW = [require_role("officer", "finance", "admin")]
 OFFICERS = [require_role("officer", "admin")]
 FINANCE = [require_role("finance", "admin")]
@@ -59,6 +63,9 @@ ERRORS = {
     "not_approved": N_("This instalment is not approved for payment."),
     "cancelled": N_("This instalment is cancelled."),
     "not_active": N_("The grant is not accepted yet."),
+    "agreement_missing": N_(
+        "The signed agreement (convention) is not received yet: no payment before it."
+    ),
     "key": N_("This form has expired: open the page again."),
     "key_reused": N_("This form was already used for another amount: open the page again."),
     "reference": N_("Enter the payment reference (mandate number)."),
@@ -79,6 +86,7 @@ ERRORS = {
     "not_submitted": N_("This report is not waiting for review."),
     "not_editable": N_("This report is submitted: it can no longer change."),
     "upload_missing": N_("Choose a file."),
+    "too_many_files": N_("A report has 20 documents at most: gather some in one PDF."),
 }
 EXPORTS = {
     "subventions": N_("grants"),
@@ -101,7 +109,7 @@ def _today():
 
 def _scope(funder: str | None, call: str | None) -> tuple[int | None, int | None]:
     def number(value: str | None) -> int | None:
-        return int(value) if value and value.isdigit() else None
+        return int(value) if value and ID.fullmatch(value) else None
 
     return number(funder), number(call)
 
@@ -268,8 +276,9 @@ async def export(
         )
 
     async def money_rows():
+        # Decimals stay numbers (never text, even negative), with two decimals.
         async for r in rows:
-            yield [f"{v:.2f}" if hasattr(v, "quantize") else v for v in r]
+            yield [v.quantize(CENT) if isinstance(v, Decimal) else v for v in r]
 
     return Stream(
         csv_lines(header, money_rows()),
@@ -384,7 +393,7 @@ async def pay(
             field = "value_date"
             raise LedgerError("date") from None
         instalment = data.get("instalment", "")
-        if not instalment.isdigit():
+        if not ID.fullmatch(instalment):
             field = "instalment"
             raise LedgerError("not_approved")
         await ledger.record_payment(
@@ -664,9 +673,10 @@ async def add_report_file(request: Request, app_id: FromPath[int], kind: FromPat
     if kind not in reports.KINDS:
         raise NotFoundException()
     _app, grant = await _own_grant(request, app_id)
-    report = await reports.report_of(grant["id"], kind)
+    existing = await reports.find(grant["id"], kind)
+    status = existing["status"] if existing else "draft"
     back = Redirect(path_to(MY_REPORT, app_id=app_id, kind=kind) + "#files", status_code=303)
-    if grant["status"] != "active" or report["status"] not in ("draft", "returned"):
+    if grant["status"] != "active" or status not in ("draft", "returned"):
         flash(
             request,
             error_text("not_active" if grant["status"] != "active" else "not_editable"),
@@ -683,9 +693,14 @@ async def add_report_file(request: Request, app_id: FromPath[int], kind: FromPat
         flash(request, error_text("upload_missing"), "error")
         return back
     try:
+        report = await reports.report_of(grant["id"], kind)
         await reports.add_attachment(
             report["id"], stored, user_id=request.user.id, actor=actor(request)
         )
+    except ReportError as exc:
+        storage.FileStorage.of_app(request.app).delete(stored.storage_id)
+        flash(request, error_text(exc.code), "error")
+        return back
     except BaseException:
         storage.FileStorage.of_app(request.app).delete(stored.storage_id)
         raise

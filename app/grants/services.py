@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from app.accounts.services import Actor
+from app.accounts.services import SYSTEM, Actor
 from app.core import audit
 from app.core.db import for_update, write_transaction
 from app.core.i18n import gettext_noop as N_
@@ -18,6 +18,9 @@ from app.grants.tables import (
     Recovery,
     ScheduleAmendment,
 )
+
+# French law: a written agreement (convention) for a subsidy above 23 000 € (product.md).
+AGREEMENT_THRESHOLD_CENTS = 2_300_000
 
 INSTALMENT_LABELS = {
     "scheduled": N_("scheduled"),
@@ -57,10 +60,12 @@ async def create_grant(
     organisation_id: int,
     amount_cents: int,
     schedule: dict,
+    agreement_asked: bool = False,
     actor: Actor,
 ) -> int:
     """The grant of a published award and its instalments (adding up exactly to the
-    award). Called inside the publication's transaction."""
+    award). A signed agreement is required when the call asks for one or the amount
+    is above 23 000 €. Called inside the publication's transaction."""
     parts = schedules.amounts(amount_cents, schedule)
     grant_id = (
         await Grant.insert(
@@ -69,6 +74,7 @@ async def create_grant(
                 call=call_id,
                 organisation=organisation_id,
                 amount_cents=amount_cents,
+                agreement_required=agreement_asked or amount_cents > AGREEMENT_THRESHOLD_CENTS,
             )
         ).returning(Grant.id)
     )[0]["id"]
@@ -147,9 +153,14 @@ async def accept(
 async def attach_agreement(
     grant_id: int, *, storage_id: str, name: str, sha256: str, actor: Actor
 ) -> None:
-    """Record the signed agreement (convention); a new upload replaces the reference to
-    the previous one, which the audit trail keeps."""
+    """Record the signed agreement (convention), once: a received agreement is part of
+    the file and is not replaced by the organisation."""
     async with write_transaction():
+        current = await for_update(Grant.select(Grant.agreement_file).where(Grant.id == grant_id))
+        if not current:
+            raise GrantError("not_found")
+        if current[0]["agreement_file"]:
+            raise GrantError("agreement_exists")
         await Grant.update(
             {
                 Grant.agreement_file: storage_id,
@@ -158,7 +169,14 @@ async def attach_agreement(
                 Grant.agreement_uploaded_at: now(),
             }
         ).where(Grant.id == grant_id)
-        await _audit("grants.agreement_uploaded", actor, grant_id, name=name[:255], sha256=sha256)
+        await _audit(
+            "grants.agreement_uploaded",
+            actor,
+            grant_id,
+            name=name[:255],
+            sha256=sha256,
+            storage_id=storage_id,
+        )
 
 
 # --- Follow-up: instalments, deadlines, amendments, reductions ---------------------------------
@@ -262,8 +280,10 @@ async def make_dated_due(today) -> int:
                 & (Instalment.due_on <= today)
                 & Instalment.grant.is_in(active)
             )
-            .returning(Instalment.id)
+            .returning(Instalment.id, Instalment.grant, Instalment.position)
         )
+        for row in rows:
+            await _audit("grants.instalment_due", SYSTEM, row["grant"], instalment=row["position"])
     return len(rows)
 
 
@@ -289,7 +309,9 @@ async def amend_schedule(
         raise GrantError("reason")
     async with write_transaction():
         grant = (await for_update(Grant.select().where(Grant.id == grant_id)))[0]
-        parts = await instalments(grant_id)
+        parts = await for_update(
+            Instalment.select().where(Instalment.grant == grant_id).order_by(Instalment.position)
+        )
         before = _snapshot(parts)
         after = []
         for part in parts:

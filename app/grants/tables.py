@@ -1,6 +1,16 @@
 from enum import StrEnum
 
-from piccolo.columns import JSON, BigInt, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSON,
+    BigInt,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -31,7 +41,9 @@ class Grant(Table):
     signatory_name = Varchar(length=200, default="")
     signatory_capacity = Varchar(length=200, default="")
     accepted_ip = Varchar(length=45, default="")
-    # The signed agreement (convention), when the call asks for one.
+    # The signed agreement (convention): asked by the call, or by law above 23 000 €;
+    # no payment before it is received.
+    agreement_required = Boolean(default=False)
     agreement_file = Varchar(length=64, null=True, default=None)
     agreement_name = Varchar(length=255, default="")
     agreement_sha256 = Varchar(length=64, default="")

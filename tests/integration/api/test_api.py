@@ -98,3 +98,41 @@ def test_the_openapi_schema_describes_the_api_only(client):
         "/api/v1/payments",
     }
     assert "BearerToken" in schema.json()["components"]["securitySchemes"]
+
+
+def test_a_token_ends_with_the_sessions_and_obeys_mandatory_two_factor(client, people):
+    from app.accounts.services import SETTING_MANDATORY_TOTP, Actor, set_setting
+
+    token = new_token(client, people["finance"], "fin de session")
+    assert api(client, "/calls", token).status_code == 200
+    run(client, set_setting, SETTING_MANDATORY_TOTP, True, actor=Actor(user_id=None))
+    try:
+        assert api(client, "/calls", token).status_code == 401  # set up two-factor first
+    finally:
+        run(client, set_setting, SETTING_MANDATORY_TOTP, False, actor=Actor(user_id=None))
+    assert api(client, "/calls", token).status_code == 200
+    changed = post_form(
+        client,
+        "/compte/mot-de-passe",
+        {
+            "current_password": people["finance"]["password"],
+            "new_password": "un tout nouveau mot de passe",
+            "new_password_again": "un tout nouveau mot de passe",
+        },
+    )
+    assert changed.status_code in (200, 303), changed.text[:300]
+    assert api(client, "/calls", token).status_code == 401
+    people["finance"]["password"] = "un tout nouveau mot de passe"
+
+
+def test_out_of_range_numbers_are_not_errors(client, people):
+    token = new_token(client, people["officer"], "bornes")
+    assert api(client, "/grants/99999999999999999999", token).status_code in (400, 404)
+    assert api(client, "/grants", token, call=99999999999999999999).status_code in (200, 400)
+    assert api(client, "/calls", token, page=99999999999999999999).status_code in (200, 400)
+    sign_out(client)
+    client.cookies.clear()
+    sign_in(client, people["finance"])
+    for query in ("?appel=²", "?appel=99999999999999999999999"):
+        assert client.get("/finances" + query).status_code == 200
+        assert client.get("/finances/export/versements.csv" + query).status_code == 200

@@ -331,6 +331,17 @@ def test_the_organisation_downloads_its_letter_and_accepts_online(client, world)
     )
     assert sent.status_code == 303
     assert client.get(f"/dossiers/{w['award']}/convention").content == MINIMAL_PDF
+    # Received once: the organisation cannot swap it afterwards.
+    swap = client.post(
+        f"/dossiers/{w['award']}/convention",
+        files=[
+            ("_csrf_token", (None, csrf_token(client))),
+            ("file", ("autre.pdf", MINIMAL_PDF + b"%autre", "application/pdf")),
+        ],
+        follow_redirects=False,
+    )
+    assert swap.status_code == 303
+    assert client.get(f"/dossiers/{w['award']}/convention").content == MINIMAL_PDF
     sign_out(client)
     sign_in(client, w["other"])
     assert client.get(f"/dossiers/{w['award']}/convention").status_code == 404

@@ -297,11 +297,23 @@ def test_an_amendment_keeps_the_total_and_both_versions(client, people):
 def test_the_exports_match_the_ledger_to_the_cent(client, people):
     g = make_grant(client, people["officer"], people["owner"], amount=12_345_679)
     first = approve(client, people, g["grant"], 1)
+    assert pay(client, people, g["grant"], first, "61 000", "exp-0").status_code == 303
+    wrong = run(
+        client, lambda: LedgerEntry.select().where(LedgerEntry.grant == g["grant"]).first().run()
+    )
+    reversed_ = post_form(
+        client,
+        f"/suivi/subventions/{g['grant']}/versements/{wrong['id']}/annulation",
+        {"reason": "Montant erroné", "key": "exp-0-r"},
+    )
+    assert reversed_.status_code == 303
     assert pay(client, people, g["grant"], first, "61 728,39", "exp-1").status_code == 303
     as_(client, people["finance"])
     response = client.get(f"/finances/export/versements.csv?appel={g['call']}")
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff")), delimiter=";"))
+    # A reversal is a negative number, never text (no leading quote).
+    assert [r["signed_amount_eur"] for r in rows] == ["61000.00", "-61000.00", "61728.39"]
     total = sum(Decimal(r["signed_amount_eur"]) for r in rows)
     balance = run(client, ledger.balance, g["grant"])
     assert total * 100 == balance.net_paid_cents == 6_172_839
@@ -463,3 +475,18 @@ def test_report_reminders_go_once_before_and_once_after_the_deadline(client, peo
     assert remind(date(2030, 7, 9)) == 0
     mails = emails_to(client, people["owner"]["email"])[before:]
     assert len(mails) == 2 and "en retard" in mails[-1]["subject"]
+
+
+def test_no_payment_before_the_signed_agreement(client, people):
+    g = make_grant(client, people["officer"], people["owner"], agreement=False)
+    first = approve(client, people, g["grant"], 1)
+    response = pay(client, people, g["grant"], first, "100 000", "agr-1")
+    assert response.status_code == 422
+    assert "convention" in plain(response.text)
+    assert ledger_count(client, g["grant"]) == 0
+    # A small grant (not above 23 000 €) needs none unless the call asks.
+    small = make_grant(
+        client, people["officer"], people["owner"], amount=2_000_000, agreement=False
+    )
+    first = approve(client, people, small["grant"], 1)
+    assert pay(client, people, small["grant"], first, "10 000", "agr-2").status_code == 303
