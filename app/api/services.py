@@ -68,14 +68,8 @@ async def create_token(user: CurrentUser, name: str, *, actor: Actor) -> str:
         await ApiToken.insert(
             ApiToken(user=user.id, name=name, prefix=token[:12], token_hash=digest(token))
         )
-        await audit.record(
-            "api.token_created",
-            actor_id=actor.user_id,
-            actor_label=actor.label,
-            ip=actor.ip,
-            object_type="user",
-            object_id=user.id,
-            summary={"name": name, "prefix": token[:12]},
+        await audit.record_by(
+            actor, "api.token_created", "user", user.id, name=name, prefix=token[:12]
         )
     return token
 
@@ -92,14 +86,8 @@ async def revoke_token(user_id: int, token_id: int, *, actor: Actor) -> bool:
             .returning(ApiToken.prefix)
         )
         if rows:
-            await audit.record(
-                "api.token_revoked",
-                actor_id=actor.user_id,
-                actor_label=actor.label,
-                ip=actor.ip,
-                object_type="user",
-                object_id=user_id,
-                summary={"prefix": rows[0]["prefix"]},
+            await audit.record_by(
+                actor, "api.token_revoked", "user", user_id, prefix=rows[0]["prefix"]
             )
     return bool(rows)
 

@@ -258,6 +258,22 @@ async def record(
         )
 
 
+async def record_by(
+    actor: Any, action: str, object_type: str, object_id: int | None, **summary: Any
+) -> None:
+    """``record`` for a domain action by an actor (anything with ``user_id``, ``label``
+    and ``ip``, such as ``accounts.services.Actor``); ``summary`` as keyword arguments."""
+    await record(
+        action,
+        actor_id=actor.user_id,
+        actor_label=actor.label,
+        ip=actor.ip,
+        object_type=object_type,
+        object_id=object_id,
+        summary=summary or None,
+    )
+
+
 async def pseudonymise_actor(
     user_id: int, *, by_actor_id: int | None = None, by_label: str = "", ip: str | None = None
 ) -> int:

@@ -70,6 +70,13 @@ def long_date(value: date) -> str:
     return format_date(value, "long", locale=i18n.babel_locale())
 
 
+def signed_percent(value: float) -> str:
+    """« +4,2 % », « -1,3 % »: a change, the user's way."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, "+0.0;-0.0", locale=i18n.babel_locale()) + "\u00a0%"
+
+
 def mark(value: Decimal) -> str:
     """A mark with two decimals, the user's way (« 15,20 »)."""
     from babel.numbers import format_decimal
@@ -103,6 +110,7 @@ def build_environment() -> Environment:
         percent=format_decimal_percent,
         mark=mark,
         long_date=long_date,
+        signed_percent=signed_percent,
     )
     env.globals.update(time_left=time_left)
     return env

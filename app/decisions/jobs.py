@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -214,7 +215,8 @@ def compose(
             sections.append((_("Reason"), (values["motif"],)))
             if settings["share_reviews"] and row["comments"]:
                 sections.append((_("The reviewers' comments"), tuple(row["comments"])))
-        place = settings["place"] or (funder_lines[-1].split(" ", 1)[-1] if funder_lines else "")
+        town = funder_lines[-1].split(" ", 1)[-1] if funder_lines else ""
+        place = settings["place"] or re.sub(r"\s+cedex\b.*$", "", town, flags=re.I)
         when = long_date(today.astimezone(PARIS).date(), "fr")
         return LetterContent(
             letterhead=Letterhead(
@@ -416,14 +418,14 @@ async def _store(
                         created_by=actor.user_id,
                     )
                 )
-                await audit.record(
+                await audit.record_by(
+                    actor,
                     "decisions.letter_written",
-                    actor_id=actor.user_id,
-                    actor_label=actor.label,
-                    ip=actor.ip,
-                    object_type="application",
-                    object_id=row["id"],
-                    summary={"kind": content.kind, "version": version, "sha256": file.sha256},
+                    "application",
+                    row["id"],
+                    kind=content.kind,
+                    version=version,
+                    sha256=file.sha256,
                 )
                 for member in members.get(row["organisation"], []):
                     await enqueue_email(

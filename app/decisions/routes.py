@@ -123,6 +123,8 @@ def error_text(code: str, detail=None, row=None) -> str:
         limit = f"{(detail or 0) / 100:g} %".replace(".", ",")
     elif code == "template_unknown":
         limit = ", ".join(detail or ())
+    if "%(" not in text:  # a plain « 100 % » is not a format
+        return text
     return text % {"limit": limit, "detail": limit if limit is not None else "", "row": row}
 
 
@@ -288,6 +290,8 @@ async def decide(
     row = next((r for r in rows if r["id"] == app_id), None)
     if row is not None and not form.ok:
         row["form"] = form
+    elif row is not None:
+        row["saved"] = True  # focus comes back to the row (htmx honours autofocus)
     if is_partial_request(request) and row is not None:
         # htmx swaps the row either way; a 200 keeps browsers from logging an error.
         return render(
@@ -593,6 +597,16 @@ async def accept(
     if grant is None:
         raise NotFoundException()
     form = FormState(values=dict(data), prefix="accept")
+    # Every missing answer shown at once, beside its field.
+    for field, missing in (
+        ("signatory_name", not data.get("signatory_name", "").strip()),
+        ("signatory_capacity", not data.get("signatory_capacity", "").strip()),
+        ("conditions", data.get("conditions") != "yes"),
+    ):
+        if missing:
+            form.error(field, error_text(field))
+    if not form.ok:
+        return await _my_page(request, app, form=form, status_code=422)
     try:
         await grants.accept(
             grant["id"],

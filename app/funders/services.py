@@ -54,15 +54,7 @@ async def update_funder(funder_id: int, values: dict[str, str], *, actor) -> dic
         await Funder.update(
             {Funder.name: name, Funder.address: address, Funder.website: website}
         ).where(Funder.id == funder_id)
-        await audit.record(
-            "funders.updated",
-            actor_id=actor.user_id,
-            actor_label=actor.label,
-            ip=actor.ip,
-            object_type="funder",
-            object_id=funder_id,
-            summary={"name": name},
-        )
+        await audit.record_by(actor, "funders.updated", "funder", funder_id, name=name)
     return {}
 
 
@@ -73,12 +65,6 @@ async def set_logo(funder_id: int, storage_id: str | None, *, actor) -> str | No
     async with write_transaction():
         row = await Funder.select(Funder.logo_file).where(Funder.id == funder_id).first()
         await Funder.update({Funder.logo_file: storage_id}).where(Funder.id == funder_id)
-        await audit.record(
-            "funders.logo_set" if storage_id else "funders.logo_removed",
-            actor_id=actor.user_id,
-            actor_label=actor.label,
-            ip=actor.ip,
-            object_type="funder",
-            object_id=funder_id,
-        )
+        action = "funders.logo_set" if storage_id else "funders.logo_removed"
+        await audit.record_by(actor, action, "funder", funder_id)
     return row["logo_file"] if row else None

@@ -38,6 +38,7 @@ async def context(grant: dict, *, internal: bool) -> dict:
         )
     for r in report_rows:
         label = _(KIND_LABELS[r["kind"]])
+        label = label[:1].upper() + label[1:]
         if r["submitted_at"]:
             events.append((r["submitted_at"], _("%(report)s submitted") % {"report": label}, ""))
         if r["reviewed_at"]:
@@ -45,7 +46,18 @@ async def context(grant: dict, *, internal: bool) -> dict:
                 _("%(report)s approved") if r["status"] == "approved" else _("%(report)s sent back")
             )
             events.append((r["reviewed_at"], text % {"report": label}, r["message"]))
+    amendments = await grants.amendments(grant["id"])
+    for a in amendments:
+        events.append((a["created_at"], a["reason"], ""))
     for p in parts:
+        if p["cancelled_at"]:
+            events.append(
+                (
+                    p["cancelled_at"],
+                    _("Instalment %(n)d cancelled") % {"n": p["position"]},
+                    p["note"],
+                )
+            )
         if p["approved_at"]:
             events.append(
                 (
@@ -81,12 +93,16 @@ async def context(grant: dict, *, internal: bool) -> dict:
         "balance": await ledger.balance(grant["id"]),
         "instalments": parts,
         "entries": entries,
+        "paid_by_instalment": {
+            p["id"]: ledger.totals([e for e in entries if e["instalment"] == p["id"]])[0]
+            for p in parts
+        },
         "reports": report_rows,
         "reports_by_kind": {r["kind"]: r for r in report_rows},
         "report_files": await reports.attachments([r["id"] for r in report_rows]),
         "recoveries": recoveries,
         "timeline": events,
-        "amendments": await grants.amendments(grant["id"]),
+        "amendments": amendments,
         "kind_labels": KIND_LABELS,
         "report_states": REPORT_STATES,
         "instalment_labels": grants.INSTALMENT_LABELS,

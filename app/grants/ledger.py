@@ -13,11 +13,11 @@ Rules, all checked inside one write transaction with the grant's row locked
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from app.accounts.services import Actor
-from app.core import audit
 from app.core.db import for_update, write_transaction
+from app.grants.services import audit_change
 from app.grants.tables import Grant, Instalment, LedgerEntry, LedgerKind, Recovery
 
 
@@ -78,18 +78,6 @@ async def balance(grant_id: int) -> Balance:
     return Balance(grant["amount_cents"], grant["reduction_cents"], paid, recovered)
 
 
-async def _audit(action: str, actor: Actor, grant_id: int, **summary) -> None:
-    await audit.record(
-        action,
-        actor_id=actor.user_id,
-        actor_label=actor.label,
-        ip=actor.ip,
-        object_type="grant",
-        object_id=grant_id,
-        summary=summary or None,
-    )
-
-
 def _check_common(amount_cents: int, reference: str, key: str) -> None:
     if not key or len(key) > 64:
         raise LedgerError("key")
@@ -145,6 +133,8 @@ async def record_payment(
     """Record a payment (versement) against an approved instalment. Returns the entry
     (the first one, for a replayed key)."""
     _check_common(amount_cents, reference, idempotency_key)
+    if value_date > now().date() + timedelta(days=31):
+        raise LedgerError("future_date")
     async with write_transaction():
         grant = await _lock_grant(grant_id)
         replay = await _replayed(
@@ -196,7 +186,7 @@ async def record_payment(
             await Instalment.update({Instalment.status: "paid", Instalment.paid_at: now()}).where(
                 Instalment.id == instalment_id
             )
-        await _audit(
+        await audit_change(
             "grants.payment_recorded",
             actor,
             grant_id,
@@ -252,7 +242,7 @@ async def reverse_payment(
         await Instalment.update({Instalment.status: "approved", Instalment.paid_at: None}).where(
             (Instalment.id == payment["instalment"]) & (Instalment.status == "paid")
         )
-        await _audit(
+        await audit_change(
             "grants.payment_reversed",
             actor,
             grant_id,
@@ -310,7 +300,7 @@ async def receive_recovery(
         await Recovery.update({Recovery.status: "received", Recovery.received_at: now()}).where(
             Recovery.id == recovery_id
         )
-        await _audit(
+        await audit_change(
             "grants.recovery_received",
             actor,
             grant_id,

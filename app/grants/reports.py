@@ -13,7 +13,6 @@ from typing import Any
 
 from app.accounts.services import Actor
 from app.applications import budget as budgets
-from app.core import audit
 from app.core.db import for_update, write_transaction
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, parse_amount
@@ -207,15 +206,7 @@ async def save(
             )
         await Report.update(columns).where(Report.id == report["id"])
         if submit:
-            await audit.record(
-                "grants.report_submitted",
-                actor_id=actor.user_id,
-                actor_label=actor.label,
-                ip=actor.ip,
-                object_type="grant",
-                object_id=grant_id,
-                summary={"kind": kind},
-            )
+            await grants.audit_change("grants.report_submitted", actor, grant_id, kind=kind)
     return {}
 
 
@@ -243,15 +234,8 @@ async def review(
         ).where(Report.id == rows[0]["id"])
         if approve:
             await grants.make_due(grant_id, TRIGGER_OF[kind])
-        await audit.record(
-            "grants.report_approved" if approve else "grants.report_returned",
-            actor_id=actor.user_id,
-            actor_label=actor.label,
-            ip=actor.ip,
-            object_type="grant",
-            object_id=grant_id,
-            summary={"kind": kind},
-        )
+        action = "grants.report_approved" if approve else "grants.report_returned"
+        await grants.audit_change(action, actor, grant_id, kind=kind)
         grant = await _grant(grant_id)
         for member in await _members(grant["organisation"]):
             await enqueue_email(
@@ -295,14 +279,12 @@ async def add_attachment(report_id: int, stored, *, user_id: int, actor: Actor) 
                 uploaded_by=user_id,
             )
         )
-        await audit.record(
+        await grants.audit_change(
             "grants.report_attachment_added",
-            actor_id=actor.user_id,
-            actor_label=actor.label,
-            ip=actor.ip,
-            object_type="grant",
-            object_id=rows[0]["grant"],
-            summary={"name": stored.filename, "sha256": stored.sha256},
+            actor,
+            rows[0]["grant"],
+            name=stored.filename,
+            sha256=stored.sha256,
         )
 
 

@@ -69,6 +69,8 @@ ERRORS = {
     "key": N_("This form has expired: open the page again."),
     "key_reused": N_("This form was already used for another amount: open the page again."),
     "reference": N_("Enter the payment reference (mandate number)."),
+    "recovery_reference": N_("Enter the recovery order's reference (titre de recette)."),
+    "future_date": N_("The value date is more than a month ahead: check it."),
     "reason": N_("Give the reason."),
     "already_reversed": N_("This payment is already cancelled."),
     "recovery_closed": N_("This recovery is already received."),
@@ -314,13 +316,22 @@ async def _grant_page(
         request,
         "grants/grant.html",
         status_code=status_code,
-        form=form or FormState(values={"value_date": _today().isoformat()}, prefix="pay"),
+        form=form or FormState(values=_payment_defaults(context), prefix="pay"),
         statement=lambda r: reports.statement(budget, grant["requested_cents"], r["actuals"]),
         field_name=reports.field_name,
         key=_new_key(),
         today=_today().isoformat(),
         planned_eligible=planned,
         actual_eligible=final_actual,
+        reduction_pending=bool(
+            request.user.has_role("officer", "admin")
+            and final
+            and final["status"] == "approved"
+            and final_actual is not None
+            and grants.reduced_total(grant["amount_cents"], planned, final_actual)
+            < grant["amount_cents"]
+            and not any(a["reason"].startswith("Réduction") for a in context["amendments"])
+        ),
         proposed=grants.reduced_total(grant["amount_cents"], planned, final_actual)
         if final and final["status"] == "approved"
         else None,
@@ -328,6 +339,20 @@ async def _grant_page(
         can_instruct=request.user.has_role("officer", "admin"),
         **context,
     )
+
+
+def _payment_defaults(context: dict) -> dict[str, str]:
+    """The payment form starts with the first approved instalment and what is left of
+    it, and today's date."""
+    values = {"value_date": _today().isoformat()}
+    for part in context["instalments"]:
+        if part["status"] == "approved":
+            left = part["amount_cents"] - context["paid_by_instalment"].get(part["id"], 0)
+            values.update(
+                instalment=str(part["id"]), amount=format_amount(left).replace("\u00a0€", "")
+            )
+            break
+    return values
 
 
 def _json(value):
@@ -356,7 +381,12 @@ async def instalment_action(
     action = data.get("action", "")
     try:
         await grants.transition_instalment(
-            grant_id, instalment_id, action, role="officer", actor=actor(request)
+            grant_id,
+            instalment_id,
+            action,
+            role="officer",
+            actor=actor(request),
+            reason=data.get("reason", ""),
         )
     except GrantError as exc:
         flash(request, error_text(exc.code), "error")
@@ -384,34 +414,44 @@ async def pay(
     """Record a payment; the form's idempotency key makes a double click harmless."""
     grant = await _grant(request, grant_id)
     form = FormState(values=dict(data), prefix="pay")
-    field = "amount"
+    # Every field checked at once, so each mistake shows beside its field.
+    amount = value_date = instalment = None
     try:
-        amount = _amount(data.get("amount", ""))
+        amount = parse_amount(data.get("amount", ""))
+    except AmountError:
+        form.error("amount", error_text("amount"))
+    try:
+        value_date = parse_date(data.get("value_date", ""))
+    except ValueError:
+        form.error("value_date", error_text("date"))
+    if not data.get("reference", "").strip():
+        form.error("reference", error_text("reference"))
+    if ID.fullmatch(data.get("instalment", "")):
+        instalment = int(data["instalment"])
+    else:
+        form.error("instalment", error_text("not_approved"))
+    if form.ok:
         try:
-            value_date = parse_date(data.get("value_date", ""))
-        except ValueError:
-            field = "value_date"
-            raise LedgerError("date") from None
-        instalment = data.get("instalment", "")
-        if not ID.fullmatch(instalment):
-            field = "instalment"
-            raise LedgerError("not_approved")
-        await ledger.record_payment(
-            grant_id,
-            int(instalment),
-            amount_cents=amount,
-            value_date=value_date,
-            reference=data.get("reference", ""),
-            bank_reference=data.get("bank_reference", ""),
-            idempotency_key=data.get("key", ""),
-            actor=actor(request),
-        )
-    except LedgerError as exc:
-        if exc.code == "reference":
-            field = "reference"
-        elif exc.code in ("not_approved", "cancelled", "not_found"):
-            field = "instalment"
-        form.error(field, error_text(exc.code, exc.detail))
+            await ledger.record_payment(
+                grant_id,
+                instalment,
+                amount_cents=amount,
+                value_date=value_date,
+                reference=data.get("reference", ""),
+                bank_reference=data.get("bank_reference", ""),
+                idempotency_key=data.get("key", ""),
+                actor=actor(request),
+            )
+        except LedgerError as exc:
+            field = {
+                "reference": "reference",
+                "not_approved": "instalment",
+                "cancelled": "instalment",
+                "not_found": "instalment",
+                "future_date": "value_date",
+            }.get(exc.code, "amount")
+            form.error(field, error_text(exc.code, exc.detail))
+    if not form.ok:
         return await _grant_page(request, grant, form=form, status_code=422)
     flash(request, _("The payment is recorded."))
     return _back(grant_id, "#ledger")
@@ -453,6 +493,8 @@ async def recovery_received(
             value_date = parse_date(data.get("value_date", ""))
         except ValueError:
             raise LedgerError("date") from None
+        if not data.get("reference", "").strip():
+            raise LedgerError("recovery_reference")
         await ledger.receive_recovery(
             grant_id,
             recovery_id,

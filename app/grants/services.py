@@ -10,6 +10,7 @@ from app.accounts.services import SYSTEM, Actor
 from app.core import audit
 from app.core.db import for_update, write_transaction
 from app.core.i18n import gettext_noop as N_
+from app.core.money import format_amount
 from app.grants import schedule as schedules
 from app.grants.tables import (
     Grant,
@@ -41,16 +42,8 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _audit(action: str, actor: Actor, grant_id: int, **summary) -> None:
-    await audit.record(
-        action,
-        actor_id=actor.user_id,
-        actor_label=actor.label,
-        ip=actor.ip,
-        object_type="grant",
-        object_id=grant_id,
-        summary=summary or None,
-    )
+async def audit_change(action: str, actor: Actor, grant_id: int, **summary) -> None:
+    await audit.record_by(actor, action, "grant", grant_id, **summary)
 
 
 async def create_grant(
@@ -90,7 +83,9 @@ async def create_grant(
             for n, part in enumerate(parts, start=1)
         ]
     )
-    await _audit("grants.created", actor, grant_id, amount_cents=amount_cents, parts=len(parts))
+    await audit_change(
+        "grants.created", actor, grant_id, amount_cents=amount_cents, parts=len(parts)
+    )
     return grant_id
 
 
@@ -141,7 +136,7 @@ async def accept(
             }
         ).where(Grant.id == grant_id)
         await make_due(grant_id, "acceptance")
-        await _audit(
+        await audit_change(
             "grants.accepted",
             actor,
             grant_id,
@@ -169,7 +164,7 @@ async def attach_agreement(
                 Grant.agreement_uploaded_at: now(),
             }
         ).where(Grant.id == grant_id)
-        await _audit(
+        await audit_change(
             "grants.agreement_uploaded",
             actor,
             grant_id,
@@ -217,9 +212,13 @@ async def grant_for(user, grant_id: int) -> dict | None:
 
 
 async def transition_instalment(
-    grant_id: int, instalment_id: int, action: str, *, role: str, actor: Actor
+    grant_id: int, instalment_id: int, action: str, *, role: str, actor: Actor, reason: str = ""
 ) -> None:
-    """Approve an instalment for payment, or cancel one not paid (officers)."""
+    """Approve an instalment for payment, or cancel one not paid (officers). Cancelling
+    needs a reason, and what is due on the grant goes down by the instalment's amount
+    (the funder will not pay it)."""
+    if action == "cancel" and not reason.strip():
+        raise GrantError("reason")
     async with write_transaction():
         rows = await for_update(
             Instalment.select().where(
@@ -243,13 +242,19 @@ async def transition_instalment(
             values.update({Instalment.approved_at: at, Instalment.approved_by: actor.user_id})
         if action == "cancel":
             values[Instalment.cancelled_at] = at
+            values[Instalment.note] = reason.strip()[:500]
+            await for_update(Grant.select(Grant.id).where(Grant.id == grant_id))
+            await Grant.update(
+                {Grant.reduction_cents: Grant.reduction_cents + instalment["amount_cents"]}
+            ).where(Grant.id == grant_id)
         await Instalment.update(values).where(Instalment.id == instalment_id)
-        await _audit(
+        await audit_change(
             f"grants.instalment_{action}",
             actor,
             grant_id,
             instalment=instalment["position"],
             amount_cents=instalment["amount_cents"],
+            reason=reason.strip()[:200] or None,
         )
 
 
@@ -283,7 +288,9 @@ async def make_dated_due(today) -> int:
             .returning(Instalment.id, Instalment.grant, Instalment.position)
         )
         for row in rows:
-            await _audit("grants.instalment_due", SYSTEM, row["grant"], instalment=row["position"])
+            await audit_change(
+                "grants.instalment_due", SYSTEM, row["grant"], instalment=row["position"]
+            )
     return len(rows)
 
 
@@ -338,7 +345,7 @@ async def amend_schedule(
                 created_by=actor.user_id,
             )
         )
-        await _audit("grants.schedule_amended", actor, grant_id, reason=reason.strip()[:200])
+        await audit_change("grants.schedule_amended", actor, grant_id, reason=reason.strip()[:200])
 
 
 async def amendments(grant_id: int) -> list[dict]:
@@ -358,7 +365,7 @@ async def set_deadlines(grant_id: int, interim, final, *, actor: Actor) -> None:
         await Grant.update(
             {Grant.interim_report_due: interim, Grant.final_report_due: final}
         ).where(Grant.id == grant_id)
-        await _audit(
+        await audit_change(
             "grants.deadlines_set",
             actor,
             grant_id,
@@ -385,7 +392,9 @@ async def apply_reduction(
 
     async with write_transaction():
         grant = (await for_update(Grant.select().where(Grant.id == grant_id)))[0]
-        if grant["reduction_cents"]:
+        if await ScheduleAmendment.exists().where(
+            (ScheduleAmendment.grant == grant_id) & (ScheduleAmendment.reason.like("Réduction%"))
+        ):
             raise GrantError("already_reduced")
         due = reduced_total(grant["amount_cents"], planned_cents, actual_cents)
         reduction = grant["amount_cents"] - due
@@ -405,15 +414,18 @@ async def apply_reduction(
             if part["amount_cents"] == cut:
                 values.update({Instalment.status: "cancelled", Instalment.cancelled_at: now()})
             await Instalment.update(values).where(Instalment.id == part["id"])
-        await Grant.update({Grant.reduction_cents: reduction}).where(Grant.id == grant_id)
+        await Grant.update({Grant.reduction_cents: Grant.reduction_cents + reduction}).where(
+            Grant.id == grant_id
+        )
         owed = -(await balance(grant_id)).remaining_cents
         if owed > 0:
             await Recovery.insert(
                 Recovery(
                     grant=grant_id,
                     amount_cents=owed,
-                    reason=f"Réduction proportionnelle : dépenses éligibles réalisées "
-                    f"{actual_cents / 100:.2f} € sur {planned_cents / 100:.2f} € prévus.",
+                    reason="Réduction proportionnelle : dépenses éligibles réalisées "
+                    f"{format_amount(actual_cents, 'fr_FR')} sur "
+                    f"{format_amount(planned_cents, 'fr_FR')} prévus.",
                     created_by=actor.user_id,
                 )
             )
@@ -422,11 +434,11 @@ async def apply_reduction(
                 grant=grant_id,
                 before=json.dumps(before),
                 after=json.dumps(_snapshot(await instalments(grant_id))),
-                reason=f"Réduction proportionnelle de {reduction / 100:.2f} €",
+                reason=f"Réduction proportionnelle de {format_amount(reduction, 'fr_FR')}",
                 created_by=actor.user_id,
             )
         )
-        await _audit(
+        await audit_change(
             "grants.reduced",
             actor,
             grant_id,

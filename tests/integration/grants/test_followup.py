@@ -490,3 +490,58 @@ def test_no_payment_before_the_signed_agreement(client, people):
     )
     first = approve(client, people, small["grant"], 1)
     assert pay(client, people, small["grant"], first, "10 000", "agr-2").status_code == 303
+
+
+def test_cancelling_needs_a_reason_and_lowers_what_is_due(client, people):
+    g = make_grant(client, people["officer"], people["owner"])
+    third = parts(client, g["grant"])[2]
+    as_(client, people["officer"])
+    path = f"/suivi/subventions/{g['grant']}/echeances/{third['id']}"
+    post_form(client, path, {"action": "cancel", "reason": " "})
+    assert parts(client, g["grant"])[2]["status"] == "scheduled"
+    assert (
+        post_form(client, path, {"action": "cancel", "reason": "Action abandonnée"}).status_code
+        == 303
+    )
+    assert parts(client, g["grant"])[2]["status"] == "cancelled"
+    balance = run(client, ledger.balance, g["grant"])
+    assert (balance.due_cents, balance.remaining_cents) == (16_000_000, 16_000_000)
+    page = plain(client.get(f"/suivi/subventions/{g['grant']}").text)
+    assert "Échéance 3 annulée" in page and "Action abandonnée" in page
+
+
+def test_a_payment_form_shows_every_mistake_at_once(client, people):
+    g = make_grant(client, people["officer"], people["owner"])
+    first = approve(client, people, g["grant"], 1)
+    as_(client, people["finance"])
+    page = plain(client.get(f"/suivi/subventions/{g['grant']}").text)
+    assert "reste à payer : 100 000,00 €" in page  # the form starts with what is left
+    response = post_form(
+        client,
+        f"/suivi/subventions/{g['grant']}/versements",
+        {
+            "instalment": str(first["id"]),
+            "amount": "abc",
+            "value_date": "",
+            "reference": "",
+            "key": "m-1",
+        },
+    )
+    text = plain(response.text)
+    assert response.status_code == 422
+    for message in ("Saisissez un montant", "Saisissez une date", "numéro de mandat"):
+        assert message in text
+    future = pay(client, people, g["grant"], first, "1 000", "m-2")
+    assert future.status_code == 303  # today's date is fine
+    far = post_form(
+        client,
+        f"/suivi/subventions/{g['grant']}/versements",
+        {
+            "instalment": str(first["id"]),
+            "amount": "1 000",
+            "value_date": "2099-01-01",
+            "reference": "M-9",
+            "key": "m-3",
+        },
+    )
+    assert far.status_code == 422 and "plus d’un mois" in plain(far.text)
