@@ -5,7 +5,6 @@ linked instalment due. Reminders go out before and after each deadline."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +16,7 @@ from app.core.db import for_update, write_transaction
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, parse_amount
 from app.core.outbox import enqueue_email
+from app.core.periodic import periodic_lifespan
 from app.grants import services as grants
 from app.grants.tables import Grant, Report, ReportAttachment
 from app.organisations.tables import Membership
@@ -359,33 +359,9 @@ async def send_reminders(at: datetime | None = None, *, base_url: str) -> int:
 def followup_lifespan(settings, *, every_s: float = 3600):
     """For ``Litestar(lifespan=[...])``: every hour, instalments due on a date become
     due and report reminders go out (off in tests, which call them directly)."""
-    import asyncio
-    import logging
 
-    log = logging.getLogger("guichet.grants")
+    async def work() -> None:
+        await grants.make_dated_due(now().date())
+        await send_reminders(base_url=settings.base_url)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_app=None):
-        if settings.env == "test":
-            yield
-            return
-        stop = asyncio.Event()
-
-        async def loop() -> None:
-            while not stop.is_set():
-                try:
-                    await grants.make_dated_due(now().date())
-                    await send_reminders(base_url=settings.base_url)
-                except Exception:
-                    log.exception("grant follow-up failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=every_s)
-
-        task = asyncio.create_task(loop(), name="guichet-grant-followup")
-        try:
-            yield
-        finally:
-            stop.set()
-            await task
-
-    return lifespan
+    return periodic_lifespan(settings, "grant-followup", work, every_s=every_s)

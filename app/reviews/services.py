@@ -21,6 +21,7 @@ from app.calls import services as calls
 from app.core import audit
 from app.core.db import write_transaction
 from app.core.outbox import enqueue_email
+from app.core.periodic import periodic_lifespan
 from app.organisations.tables import Organisation
 from app.reviews import aggregation
 from app.reviews.assignment import AssignmentPlan, auto_assign
@@ -811,35 +812,9 @@ async def send_reminders(at: datetime | None = None, *, base_url: str) -> int:
 
 def reminders_lifespan(settings, *, every_s: float = 3600):
     """For ``Litestar(lifespan=[...])``: send due reminders every hour (off in tests)."""
-    import asyncio
-    import contextlib
-    import logging
-
-    log = logging.getLogger("guichet.reviews")
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_app=None):
-        if settings.env == "test":
-            yield
-            return
-        stop = asyncio.Event()
-
-        async def loop() -> None:
-            while not stop.is_set():
-                try:
-                    count = await send_reminders(base_url=settings.base_url)
-                    if count:
-                        log.info("review reminders sent", extra={"count": count})
-                except Exception:
-                    log.exception("review reminders failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=every_s)
-
-        task = asyncio.create_task(loop(), name="guichet-review-reminders")
-        try:
-            yield
-        finally:
-            stop.set()
-            await task
-
-    return lifespan
+    return periodic_lifespan(
+        settings,
+        "review-reminders",
+        lambda: send_reminders(base_url=settings.base_url),
+        every_s=every_s,
+    )
