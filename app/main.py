@@ -32,6 +32,7 @@ from app.core.security import (
     csrf_config,
     security_headers,
     session_config,
+    strip_nul_middleware,
 )
 from app.core.templating import build_environment
 from app.decisions.jobs import letters_lifespan
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         middleware=[
             allowed_hosts_middleware(settings),
+            strip_nul_middleware(settings),
             session_config(settings).middleware,
             # The API authenticates each request by its token, never by a session.
             DefineMiddleware(SessionUserMiddleware, exclude=["^/static/", "^/healthz", "^/api/"]),

@@ -128,6 +128,75 @@ def allowed_hosts_middleware(settings: Settings):
     return factory
 
 
+# --- NUL characters -------------------------------------------------------------------
+
+_NUL = (b"%00", b"\x00")
+
+
+def _without_nul(data: bytes) -> bytes:
+    for token in _NUL:
+        data = data.replace(token, b"")
+    return data
+
+
+def strip_nul_middleware(settings: Settings):
+    """No text we store may hold a NUL character (PostgreSQL refuses it; nobody types
+    one): it is removed from query strings and from ordinary form bodies before any
+    handler reads them (bodies over ``MAX_BODY_BYTES`` are refused with 413 here).
+    Streamed uploads clean their own text fields."""
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        return _strip_nul(app, settings.max_body_bytes)
+
+    return factory
+
+
+def _strip_nul(app: ASGIApp, limit: int) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        if any(token in query for token in _NUL):
+            scope = {**scope, "query_string": _without_nul(query)}
+        content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
+        if not content_type.startswith(b"application/x-www-form-urlencoded"):
+            await app(scope, receive, send)
+            return
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await app(scope, _replay([message]), send)
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+            if sum(len(c) for c in chunks) > limit:
+                raise ClientException("request body too large", status_code=413)
+        body = _without_nul(b"".join(chunks))
+        headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await app(
+            {**scope, "headers": headers},
+            _replay([{"type": "http.request", "body": body, "more_body": False}]),
+            send,
+        )
+
+    return middleware
+
+
+def _replay(messages: list) -> Receive:
+    """A receive() that gives these messages, then waits for the client to leave."""
+    pending = list(messages)
+
+    async def receive():
+        if pending:
+            return pending.pop(0)
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
 # --- CSRF --------------------------------------------------------------------------
 
 

@@ -745,7 +745,7 @@ class _Receiver:
                 value = part.buffer.decode("utf-8")
             except UnicodeDecodeError:
                 raise UploadMalformed("bad_encoding") from None
-            self.fields[part.name] = value.replace("\r\n", "\n")
+            self.fields[part.name] = value.replace("\r\n", "\n").replace("\x00", "")
         elif part.role == "file":
             if part.writer is None or part.temp is None:
                 raise UploadMalformed("malformed")

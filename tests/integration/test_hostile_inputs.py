@@ -1,0 +1,153 @@
+"""Hostile text through the forms of decisions, grants and the API pages: never a 500,
+never executed, shown inertly where it is shown (pages and letters)."""
+
+import html
+import io
+
+import pypdf
+import pytest
+
+from app.decisions import jobs
+from app.decisions.tables import Letter
+from tests.factories import (
+    make_call,
+    make_decidable,
+    make_grant,
+    make_user,
+    post_form,
+    run,
+    sign_in,
+    sign_out,
+)
+
+HOSTILE = [
+    "<script>alert('x')</script>",
+    "{{7*7}} {% raw %} ${7*7}",
+    "<font color=red>rouge</font> <para>",
+    "'; DROP TABLE letter; --",
+    "ligne 1\r\nSet-Cookie: pris=1",
+    "\u202eàrebours\u200b zéro-largeur 漢字 😀",
+    "nul\x00octet",
+    "x" * 5000,
+]
+
+
+@pytest.fixture(scope="module")
+def people(client):
+    return {
+        "officer": make_user(client, roles=["officer"]),
+        "finance": make_user(client, roles=["finance"]),
+        "owner": make_user(client),
+    }
+
+
+def as_(client, person):
+    sign_out(client)
+    client.cookies.clear()
+    client.app.state.rate_limiter._counts.clear()
+    sign_in(client, person)
+
+
+def inert(page: str, text: str) -> None:
+    """The text never appears as markup (tags escaped), and template syntax is shown
+    as typed, not evaluated."""
+    assert "<script>alert" not in page
+    assert "<font color=red>" not in page
+    if text.startswith("<script>"):
+        assert html.escape("<script>alert(", quote=False) in page
+    if text.startswith("{{7*7}}"):
+        assert "{{7*7}}" in page
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_rejection_reasons_are_inert_in_pages_and_letters(client, people, text):
+    as_(client, people["officer"])
+    call = make_call(client, people["officer"], publish=True)
+    app = make_decidable(client, people["owner"], call)
+    response = post_form(
+        client, f"/instruction/dossiers/{app}/decision", {"outcome": "reject", "reason": text}
+    )
+    assert response.status_code in (303, 422), response.status_code
+    if response.status_code == 422:
+        return  # refused with a message (too long)
+    page = client.get(f"/instruction/appels/{call}/decisions")
+    assert page.status_code == 200
+    inert(page.text, text)
+    post_form(
+        client,
+        f"/instruction/appels/{call}/decisions/reglages",
+        {
+            "deliberation_reference": "CP 1",
+            "deliberation_date": "2017-05-17",
+            "schedule_preset": "single",
+        },
+    )
+    confirm = client.get(f"/instruction/appels/{call}/decisions/publier").text
+    token = confirm.split('name="token" value="')[1].split('"')[0]
+    assert (
+        post_form(
+            client, f"/instruction/appels/{call}/decisions/publier", {"token": token}
+        ).status_code
+        == 303
+    )
+    settings = client.app.state.settings
+    from app.core.storage import FileStorage
+
+    run(
+        client,
+        jobs.run_pending,
+        storage=FileStorage.from_settings(settings),
+        base_url="",
+        data_dir=settings.data_dir,
+        processes=1,
+    )
+    letter = run(client, lambda: Letter.select().where(Letter.application == app).first().run())
+    data = client.get(f"/instruction/dossiers/{app}/courriers/{letter['id']}").content
+    extracted = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages)
+    if text.startswith("<font"):
+        assert "<font color=red>rouge</font>" in extracted  # shown as text, not markup
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_report_narratives_payment_references_and_token_names(client, people, text):
+    g = make_grant(client, people["officer"], people["owner"])
+    as_(client, people["owner"])
+    saved = post_form(
+        client, f"/dossiers/{g['app']}/bilans/interim", {"narrative": text, "action": "save"}
+    )
+    assert saved.status_code in (303, 422)
+    page = client.get(f"/dossiers/{g['app']}/bilans/interim")
+    assert page.status_code == 200
+    inert(page.text, text)
+    as_(client, people["finance"])
+    paid = post_form(
+        client,
+        f"/suivi/subventions/{g['grant']}/versements",
+        {
+            "instalment": "1",
+            "amount": text[:30],
+            "value_date": text[:20],
+            "reference": text,
+            "key": text[:64],
+        },
+    )
+    assert paid.status_code == 422
+    inert(paid.text, text)
+    token = post_form(client, "/compte/api", {"name": text})
+    assert token.status_code in (200, 422)
+    inert(client.get("/compte/api").text, text)
+    for name in ("appel", "financeur"):
+        assert client.get("/finances", params={name: text[:50]}).status_code == 200
+
+
+def test_nul_characters_never_reach_the_database(client, people):
+    as_(client, people["officer"])
+    call = make_call(client, people["officer"], publish=True)
+    listing = client.get(f"/instruction/appels/{call}/dossiers", params={"q": "a\x00b"})
+    assert listing.status_code == 200
+    too_big = client.post(
+        f"/instruction/appels/{call}/decisions/reglages",
+        content=b"x=" + b"a" * (client.app.state.settings.max_body_bytes + 10),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert too_big.status_code == 413
