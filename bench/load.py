@@ -122,6 +122,7 @@ def export(base: str, path: str, cookie: str, pid: int) -> dict:
 
 
 def run_database(url: str, data_dir: Path) -> dict:
+    data_dir.mkdir(parents=True, exist_ok=True)
     ids, seconds = asyncio.run(dataset.build(url))
     port = _free_port()
     env = {
