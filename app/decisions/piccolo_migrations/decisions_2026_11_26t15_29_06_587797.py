@@ -1,17 +1,14 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import Varchar
 from piccolo.columns.indexes import IndexMethod
-from piccolo.table import Table
-
-
-class LetterRows(Table, tablename="letter"):
-    pass
+from piccolo.engine.finder import engine_finder
 
 
 async def one_letter_per_batch():
     # A batch writes one letter per file, even when two workers race (corrections
-    # are written outside any batch: job is NULL, and NULLs never collide).
-    await LetterRows.raw(
+    # are written outside any batch: job is NULL, and NULLs never collide). The
+    # engine is looked up when the migration runs, not when it is imported.
+    await engine_finder().run_ddl(
         'CREATE UNIQUE INDEX IF NOT EXISTS letter_job_application ON "letter" ("job", "application")'
     )
 
