@@ -1,6 +1,6 @@
 """The finance dashboard: per funder and per call, what was committed, paid, is left
 to pay and was recovered; payments over time; the lists finance staff work from.
-A fixed number of queries whatever the number of grants; sums in Python on cents."""
+A fixed number of queries whatever the number of grants; ledger sums per grant in SQL."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
+from piccolo.query.functions.aggregate import Sum
+
 from app.calls.tables import Call
 from app.grants.ledger import Balance, totals
 from app.grants.tables import Grant, Instalment, LedgerEntry, Recovery, Report
+
+# The work lists show the oldest first, this many at most (the exports have them all).
+LIST_LIMIT = 50
 
 
 @dataclass
@@ -51,12 +56,7 @@ async def summary(*, funder: int | None = None, call: int | None = None) -> Line
     grants = await Grant.select(
         Grant.id, Grant.call, Grant.amount_cents, Grant.reduction_cents
     ).where(Grant.call.is_in(ids))
-    entries = await LedgerEntry.select(
-        LedgerEntry.grant,
-        LedgerEntry.kind,
-        LedgerEntry.amount_cents,
-        LedgerEntry.grant.call.as_alias("call"),
-    ).where(LedgerEntry.grant.call.is_in(ids))
+    entries = await _sums_per_grant(LedgerEntry.grant.call.is_in(ids))
     per_call = {
         c["id"]: Line(label=c["title"], envelope=c["envelope_cents"], key=c["id"]) for c in calls
     }
@@ -87,13 +87,32 @@ async def summary(*, funder: int | None = None, call: int | None = None) -> Line
     return total
 
 
+async def _sums_per_grant(condition) -> list[dict]:
+    """Ledger totals per grant and kind, summed in SQL (rows: grant, kind, amount_cents)."""
+    return await (
+        LedgerEntry.select(
+            LedgerEntry.grant,
+            LedgerEntry.kind,
+            Sum(LedgerEntry.amount_cents).as_alias("amount_cents"),
+        )
+        .where(condition)
+        .group_by(LedgerEntry.grant, LedgerEntry.kind)
+    )
+
+
 async def monthly_payments(
     *, funder: int | None = None, call: int | None = None
 ) -> list[tuple[str, int]]:
     """Net payments per month (YYYY-MM), oldest first."""
-    query = LedgerEntry.select(
-        LedgerEntry.kind, LedgerEntry.amount_cents, LedgerEntry.value_date
-    ).where(LedgerEntry.kind.is_in(["payment", "reversal"]))
+    query = (
+        LedgerEntry.select(
+            LedgerEntry.kind,
+            LedgerEntry.value_date,
+            Sum(LedgerEntry.amount_cents).as_alias("amount_cents"),
+        )
+        .where(LedgerEntry.kind.is_in(["payment", "reversal"]))
+        .group_by(LedgerEntry.kind, LedgerEntry.value_date)
+    )
     if funder:
         query = query.where(LedgerEntry.grant.call.funder == funder)
     if call:
@@ -158,24 +177,35 @@ async def worklists(today: date, *, funder: int | None = None, call: int | None 
         Instalment.grant.application.reference.as_alias("reference"),
         Instalment.grant.organisation.name.as_alias("organisation_name"),
     )
-    approved = await scoped(
-        Instalment.select(*instalment_columns).where(Instalment.status == "approved"),
-        Instalment.grant,
-    ).order_by(Instalment.approved_at)
+    approved = (
+        await scoped(
+            Instalment.select(*instalment_columns).where(Instalment.status == "approved"),
+            Instalment.grant,
+        )
+        .order_by(Instalment.approved_at)
+        .limit(LIST_LIMIT)
+    )
+    approved_total = await scoped(
+        Instalment.count().where(Instalment.status == "approved"), Instalment.grant
+    )
     month_start = today.replace(day=1)
     next_month = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
-    due_this_month = await scoped(
-        Instalment.select(*instalment_columns).where(
-            (Instalment.status == "due")
-            | (
-                (Instalment.status == "scheduled")
-                & (Instalment.trigger == "date")
-                & (Instalment.due_on >= month_start)
-                & (Instalment.due_on < next_month)
-            )
-        ),
-        Instalment.grant,
-    ).order_by(Instalment.id)
+    due_this_month = (
+        await scoped(
+            Instalment.select(*instalment_columns).where(
+                (Instalment.status == "due")
+                | (
+                    (Instalment.status == "scheduled")
+                    & (Instalment.trigger == "date")
+                    & (Instalment.due_on >= month_start)
+                    & (Instalment.due_on < next_month)
+                )
+            ),
+            Instalment.grant,
+        )
+        .order_by(Instalment.id)
+        .limit(LIST_LIMIT)
+    )
     reports = await scoped(
         Grant.select(
             Grant.id,
@@ -212,9 +242,10 @@ async def worklists(today: date, *, funder: int | None = None, call: int | None 
         Recovery.grant,
     ).order_by(Recovery.id)
     return {
+        "approved_total": approved_total,
         "approved": approved,
         "due_this_month": due_this_month,
-        "overdue_reports": overdue,
+        "overdue_reports": overdue[:LIST_LIMIT],
         "open_recoveries": recoveries,
     }
 
@@ -234,9 +265,7 @@ async def grants_of_call(call: int) -> list[dict]:
         .order_by(Grant.application)
     )
     by_grant: dict[int, list[dict]] = defaultdict(list)
-    for e in await LedgerEntry.select(
-        LedgerEntry.grant, LedgerEntry.kind, LedgerEntry.amount_cents
-    ).where(LedgerEntry.grant.call == call):
+    for e in await _sums_per_grant(LedgerEntry.grant.call == call):
         by_grant[e["grant"]].append(e)
     for row in rows:
         paid, recovered = totals(by_grant[row["id"]])

@@ -123,7 +123,6 @@ async def finance_dashboard(
     appel: FromQuery[str | None] = None,
 ) -> Template:
     funder, call = _scope(financeur, appel)
-    await grants.make_dated_due(_today())
     total = await dashboard.summary(funder=funder, call=call)
     months = await dashboard.monthly_payments(funder=funder, call=call)
     calls = [c for f in total.calls for c in f.calls]
