@@ -266,7 +266,7 @@ def markdown(results: dict) -> str:
         lines += [f"## {database}", "", f"Dataset generated in {data['dataset_seconds']} s (goal < 120 s): "
                   f"{data['dataset']['applications']} applications, {data['dataset']['reviews']} reviews × 8 criteria, "
                   f"{data['dataset']['grants']} grants, {data['dataset']['payments']} payments.", "",
-                  "| page | requests/s | p50 ms | p99 ms | requests (timeouts) | ratio to bare | goals |", "|---|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+                  "| page | requests/s | p50 ms | p99 ms | requests (timeouts, non-2xx) | ratio to bare | goals |", "|---|---:|---:|---:|---:|---:|---|"]  # fmt: skip
         for name, v in data["pages"].items():
             ok = (
                 "bare"
@@ -279,7 +279,7 @@ def markdown(results: dict) -> str:
             )
             lines.append(
                 f"| {name} | {v['rps']:.1f} | {v['p50_ms']:.0f} | {v['p99_ms']:.0f} "
-                f"| {v['requests']} ({v['timeouts']}) | {v['ratio_to_bare']:.3f} | {ok} |"
+                f"| {v['requests']} ({v['timeouts']}, {v['non_2xx']}) | {v['ratio_to_bare']:.3f} | {ok} |"
             )
         lines += [
             "",

@@ -89,8 +89,8 @@ async def summary(*, funder: int | None = None, call: int | None = None) -> Line
 
 async def _sums_per_grant(condition) -> list[dict]:
     """Ledger totals per grant and kind, summed in SQL (rows: grant, kind, amount_cents)."""
-    return await (
-        LedgerEntry.select(
+    return _cents(
+        await LedgerEntry.select(
             LedgerEntry.grant,
             LedgerEntry.kind,
             Sum(LedgerEntry.amount_cents).as_alias("amount_cents"),
@@ -98,6 +98,13 @@ async def _sums_per_grant(condition) -> list[dict]:
         .where(condition)
         .group_by(LedgerEntry.grant, LedgerEntry.kind)
     )
+
+
+def _cents(rows: list[dict]) -> list[dict]:
+    """SUM of a BIGINT is a NUMERIC (a Decimal) on PostgreSQL: cents are ints here."""
+    for row in rows:
+        row["amount_cents"] = int(row["amount_cents"] or 0)
+    return rows
 
 
 async def monthly_payments(
@@ -118,7 +125,7 @@ async def monthly_payments(
     if call:
         query = query.where(LedgerEntry.grant.call == call)
     months: dict[str, int] = defaultdict(int)
-    for e in await query:
+    for e in _cents(await query):
         sign = 1 if e["kind"] == "payment" else -1
         months[e["value_date"].strftime("%Y-%m")] += sign * e["amount_cents"]
     return sorted(months.items())
