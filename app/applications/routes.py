@@ -3,8 +3,6 @@ its receipt, withdrawal; the staff's table, export and file view."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -24,7 +22,7 @@ from app.calls import services as calls
 from app.calls.routes import ERRORS as CALL_ERRORS
 from app.calls.routes import KIND_LABELS
 from app.core import storage
-from app.core.exports import xlsx_response
+from app.core.exports import csv_lines, xlsx_response
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
@@ -104,7 +102,7 @@ def error_text(code: str, **values) -> str:
     return text % values if values else text
 
 
-async def _visible(request: Request, app_id: int) -> dict:
+async def visible_application(request: Request, app_id: int) -> dict:
     """An application this person may read (members of its organisation, staff)."""
     app = await services.application_for(request.user, app_id)
     if app is None:
@@ -112,7 +110,7 @@ async def _visible(request: Request, app_id: int) -> dict:
     return app
 
 
-async def _own(request: Request, app_id: int) -> dict:
+async def own_application(request: Request, app_id: int) -> dict:
     """An application of one of this person's organisations: the applicant's pages
     and actions. Staff work from /instruction."""
     app = await services.application_for(request.user, app_id)
@@ -271,7 +269,7 @@ async def _draft_page(
 
 @get(DRAFT, include_in_schema=False, name="applications:draft")
 async def draft(request: Request, app_id: FromPath[int]) -> Template:
-    return await _draft_page(request, await _own(request, app_id))
+    return await _draft_page(request, await own_application(request, app_id))
 
 
 def _errors_to_form(form: FormState, errors: dict[str, str]) -> None:
@@ -282,7 +280,7 @@ def _errors_to_form(form: FormState, errors: dict[str, str]) -> None:
 @post(DRAFT, include_in_schema=False, name="applications:save")
 async def save(request: Request, app_id: FromPath[int]) -> Template | Redirect:
     """The plain « Enregistrer » button: works without JavaScript."""
-    app = await _own(request, app_id)
+    app = await own_application(request, app_id)
     raw = _form_from_request(await request.form())
     form = FormState(values=raw)
     try:
@@ -313,7 +311,7 @@ def _clock(at: datetime) -> str:
 @post(AUTOSAVE, include_in_schema=False, name="applications:autosave")
 async def autosave(request: Request, app_id: FromPath[int]) -> Template:
     """htmx autosave on change: answers with a status line (and the new version)."""
-    await _own(request, app_id)
+    await own_application(request, app_id)
     raw = _form_from_request(await request.form())
     context: dict = {"app_id": app_id}
     status_code = 200
@@ -355,7 +353,7 @@ async def upload(
     request: Request, app_id: FromPath[int], key: FromPath[str]
 ) -> Template | Redirect:
     """Streamed straight to storage (size, type and CSRF checked while reading)."""
-    app = await _own(request, app_id)
+    app = await own_application(request, app_id)
     document = services.document_spec(app, key)
     if document is None:
         raise NotFoundException()
@@ -417,7 +415,7 @@ MAX_MESSAGE_FILE = 20 * storage.MB
 async def post_message(request: Request, app_id: FromPath[int]) -> Template | Redirect:
     """A message with an optional file, from the organisation or the staff (streamed,
     same checks as documents)."""
-    app = await _visible(request, app_id)
+    app = await visible_application(request, app_id)
     staff = not await services.is_member(request.user.id, app["organisation"])
     back = path_to(STAFF_FILE if staff else DRAFT, app_id=app_id) + "#messages"
     error = None
@@ -467,7 +465,7 @@ async def download(
 
 @get(RECEIPT, include_in_schema=False, name="applications:receipt")
 async def receipt(request: Request, app_id: FromPath[int]) -> Response:
-    app = await _visible(request, app_id)
+    app = await visible_application(request, app_id)
     if not app["receipt_file"]:
         raise NotFoundException()
     return storage.FileStorage.of_app(request.app).download(
@@ -489,7 +487,7 @@ def _problem_texts(problems) -> list[tuple[str, str]]:
 
 @get(SUBMIT, include_in_schema=False, name="applications:submit")
 async def submit_page(request: Request, app_id: FromPath[int]) -> Template:
-    app = await _own(request, app_id)
+    app = await own_application(request, app_id)
     problems = await services.submission_problems(app)
     return render(
         request,
@@ -503,7 +501,7 @@ async def submit_page(request: Request, app_id: FromPath[int]) -> Template:
 
 @post(SUBMIT, include_in_schema=False, name="applications:submit-post")
 async def submit(request: Request, app_id: FromPath[int]) -> Template | Redirect:
-    app = await _own(request, app_id)
+    app = await own_application(request, app_id)
     try:
         await services.submit(
             app_id,
@@ -533,7 +531,7 @@ async def submit(request: Request, app_id: FromPath[int]) -> Template | Redirect
 
 @post(WITHDRAW, include_in_schema=False, name="applications:withdraw")
 async def withdraw(request: Request, app_id: FromPath[int]) -> Redirect:
-    await _own(request, app_id)
+    await own_application(request, app_id)
     try:
         await services.withdraw(app_id, user=request.user, actor=actor(request))
     except ApplicationError as exc:
@@ -619,44 +617,29 @@ async def staff_export(request: Request, call_id: FromPath[int]) -> Stream:
         raise NotFoundException()
     query, _form = _table_query(dict(request.query_params))
 
-    async def lines() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-
-        def flush() -> str:
-            text = buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            return text
-
-        writer.writerow(
-            [
-                "reference",
-                "organisation",
-                "siret",
-                "title",
-                "status",
-                "requested_eur",
-                "submitted_at",
-            ]
-        )
-        yield "\ufeff" + flush()
+    async def rows() -> AsyncIterator[list]:
         async for row in services.iter_table(call_id, query):
-            writer.writerow(
-                [
-                    row["reference"] or "",
-                    _cell(row["organisation_name"]),
-                    row["siret"],
-                    _cell(row["title"]),
-                    row["status"],
-                    f"{to_decimal(row['requested_cents']):.2f}",
-                    row["submitted_at"].isoformat() if row["submitted_at"] else "",
-                ]
-            )
-            yield flush()
+            yield [
+                row["reference"] or "",
+                row["organisation_name"],
+                row["siret"],
+                row["title"],
+                row["status"],
+                f"{to_decimal(row['requested_cents']):.2f}",
+                row["submitted_at"].isoformat() if row["submitted_at"] else "",
+            ]
 
+    header = [
+        "reference",
+        "organisation",
+        "siret",
+        "title",
+        "status",
+        "requested_eur",
+        "submitted_at",
+    ]
     return Stream(
-        lines(),
+        csv_lines(header, rows()),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="dossiers-appel-{call_id}.csv"'},
     )
@@ -691,11 +674,6 @@ async def staff_export_xlsx(request: Request, call_id: FromPath[int]) -> File:
     )
 
 
-def _cell(text: str) -> str:
-    """A spreadsheet runs a cell that starts like a formula: keep it text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 async def _staff_page(
     request: Request,
     app: dict,
@@ -726,14 +704,14 @@ async def _staff_page(
 
 @get(STAFF_FILE, guards=STAFF, include_in_schema=False, name="applications:staff-file")
 async def staff_file(request: Request, app_id: FromPath[int]) -> Template:
-    return await _staff_page(request, await _visible(request, app_id))
+    return await _staff_page(request, await visible_application(request, app_id))
 
 
 @post(SEND_BACK, guards=STAFF, include_in_schema=False, name="applications:send-back")
 async def send_back(
     request: Request, app_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
 ) -> Template | Redirect:
-    app = await _visible(request, app_id)
+    app = await visible_application(request, app_id)
     form = FormState(
         values={"message": data.get("message", ""), "complete_by": data.get("complete_by", "")}
     )
@@ -767,7 +745,7 @@ async def screen(
     request: Request, app_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
 ) -> Template | Redirect:
     """Eligible (recevable) or ineligible (irrecevable, with a reason), one file."""
-    app = await _visible(request, app_id)
+    app = await visible_application(request, app_id)
     form = FormState(
         values={"decision": data.get("decision", ""), "reason": data.get("reason", "")},
         prefix="screening",

@@ -10,9 +10,9 @@ from litestar.response import Redirect, Template
 
 from app.accounts.guards import require_role
 from app.accounts.routes import actor
-from app.applications import services as applications
 from app.applications import states as application_states
 from app.applications.routes import error_text as upload_error_text
+from app.applications.routes import own_application, visible_application
 from app.calls import services as calls
 from app.core import storage
 from app.core.forms import FormState
@@ -145,13 +145,6 @@ async def _call(call_id: int) -> dict:
     return call
 
 
-async def _staff_app(request: Request, app_id: int) -> dict:
-    app = await applications.application_for(request.user, app_id)
-    if app is None:
-        raise NotFoundException()
-    return app
-
-
 def _storage(request: Request) -> storage.FileStorage:
     return storage.FileStorage.of_app(request.app)
 
@@ -274,7 +267,7 @@ async def decide(
     request: Request, app_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
 ) -> Template | Redirect:
     """One row of the sheet. htmx: the row and the totals come back; else the sheet."""
-    app = await _staff_app(request, app_id)
+    app = await visible_application(request, app_id)
     form = FormState(values=dict(data), prefix=f"d{app_id}")
     try:
         await services.decide(
@@ -348,14 +341,14 @@ async def _decision_page(
 
 @get(DECISION, guards=STAFF, include_in_schema=False, name="decisions:file")
 async def decision_file(request: Request, app_id: FromPath[int]) -> Template:
-    return await _decision_page(request, await _staff_app(request, app_id))
+    return await _decision_page(request, await visible_application(request, app_id))
 
 
 @post(SCHEDULE, guards=STAFF, include_in_schema=False, name="decisions:schedule")
 async def set_schedule(
     request: Request, app_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
 ) -> Template | Redirect:
-    app = await _staff_app(request, app_id)
+    app = await visible_application(request, app_id)
     form = FormState(values=dict(data), prefix="schedule")
     try:
         await services.set_schedule(app_id, schedules.parse_form(data), actor=actor(request))
@@ -379,7 +372,7 @@ def _letter_response(request: Request, letter: dict) -> Response:
 async def staff_letter(
     request: Request, app_id: FromPath[int], letter_id: FromPath[int]
 ) -> Response:
-    await _staff_app(request, app_id)
+    await visible_application(request, app_id)
     letter = next((x for x in await jobs.letters_of(app_id) if x["id"] == letter_id), None)
     if letter is None:
         raise NotFoundException()
@@ -388,7 +381,7 @@ async def staff_letter(
 
 @post(REGENERATE, guards=STAFF, include_in_schema=False, name="decisions:regenerate")
 async def regenerate(request: Request, app_id: FromPath[int]) -> Redirect:
-    await _staff_app(request, app_id)
+    await visible_application(request, app_id)
     settings = _settings(request)
     try:
         await jobs.regenerate(
@@ -535,13 +528,6 @@ async def progress(request: Request, call_id: FromPath[int]) -> Template:
 # --- The organisation's side ------------------------------------------------------------------
 
 
-async def _own(request: Request, app_id: int) -> dict:
-    app = await applications.application_for(request.user, app_id)
-    if app is None or not await applications.is_member(request.user.id, app["organisation"]):
-        raise NotFoundException()
-    return app
-
-
 async def _published(app_id: int) -> dict:
     decision = await services.decision_of(app_id)
     if decision is None or decision["published_at"] is None:
@@ -575,12 +561,12 @@ async def _my_page(
 
 @get(MY_DECISION, include_in_schema=False, name="decisions:mine")
 async def my_decision(request: Request, app_id: FromPath[int]) -> Template:
-    return await _my_page(request, await _own(request, app_id))
+    return await _my_page(request, await own_application(request, app_id))
 
 
 @get(MY_LETTER, include_in_schema=False, name="decisions:my-letter")
 async def my_letter(request: Request, app_id: FromPath[int], letter_id: FromPath[int]) -> Response:
-    await _own(request, app_id)
+    await own_application(request, app_id)
     letter = next((x for x in await jobs.letters_of(app_id) if x["id"] == letter_id), None)
     if letter is None:
         raise NotFoundException()
@@ -591,7 +577,7 @@ async def my_letter(request: Request, app_id: FromPath[int], letter_id: FromPath
 async def accept(
     request: Request, app_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
 ) -> Template | Redirect:
-    app = await _own(request, app_id)
+    app = await own_application(request, app_id)
     await _published(app_id)
     grant = await grants.grant_of(app_id)
     if grant is None:
@@ -633,7 +619,7 @@ async def accept(
 )
 async def upload_agreement(request: Request, app_id: FromPath[int]) -> Redirect:
     """The signed agreement (PDF), streamed to storage (CSRF checked while reading)."""
-    app = await _own(request, app_id)
+    app = await own_application(request, app_id)
     await _published(app_id)
     grant = await grants.grant_of(app_id)
     if grant is None:
@@ -675,20 +661,13 @@ async def upload_agreement(request: Request, app_id: FromPath[int]) -> Redirect:
 @get(AGREEMENT, include_in_schema=False, name="decisions:agreement-download")
 async def agreement_download(request: Request, app_id: FromPath[int]) -> Response:
     """The signed agreement: the organisation's members and the staff."""
-    await _staff_or_own(request, app_id)
+    await visible_application(request, app_id)
     grant = await grants.grant_of(app_id)
     if grant is None or not grant["agreement_file"]:
         raise NotFoundException()
     return _storage(request).download(
         grant["agreement_file"], filename=grant["agreement_name"], content_type="application/pdf"
     )
-
-
-async def _staff_or_own(request: Request, app_id: int) -> dict:
-    app = await applications.application_for(request.user, app_id)
-    if app is None:
-        raise NotFoundException()
-    return app
 
 
 ROUTES = [

@@ -29,8 +29,6 @@ from app.grants.schedule import ScheduleError
 
 # Files the committee may decide on: screened eligible and not yet finally decided.
 DECIDABLE = frozenset({"eligible", "in_review", "reviewed", "waitlisted"})
-# What publishing an outcome does to the application (see applications.states).
-ACTION_OF = {"award": "award", "reject": "reject", "waitlist": "waitlist"}
 LETTER_KIND = {"award": "award", "reject": "rejection"}
 
 
@@ -263,8 +261,6 @@ async def decide(
     outcome: str,
     amount: int | None,
     reason: str,
-    deliberation_reference: str | None = None,
-    deliberation_date: date | None = None,
     actor: Actor,
 ) -> dict | None:
     """Record (or change, or clear with ``outcome=""``) the committee's decision on one
@@ -317,14 +313,10 @@ async def decide(
             "outcome": outcome,
             "amount_cents": amount,
             "reason": reason if outcome != Outcome.award else "",
-            "deliberation_reference": (
-                deliberation_reference
-                if deliberation_reference is not None
-                else (current or {}).get("deliberation_reference")
-                or settings["deliberation_reference"]
-            ),
-            "deliberation_date": deliberation_date
-            or (current or {}).get("deliberation_date")
+            # The sheet's deliberation, kept once copied onto the decision.
+            "deliberation_reference": (current or {}).get("deliberation_reference")
+            or settings["deliberation_reference"],
+            "deliberation_date": (current or {}).get("deliberation_date")
             or settings["deliberation_date"],
             "decided_by": actor.user_id,
             "updated_at": now(),
@@ -451,7 +443,7 @@ async def publish(call_id: int, token: str, *, actor: Actor) -> int | None:
             )[0]["id"]
         for row in rows:
             app = apps[row["application"]]
-            action = ACTION_OF[row["outcome"]]
+            action = row["outcome"]  # award | reject | waitlist: the states' actions
             reference = row["deliberation_reference"] or settings["deliberation_reference"]
             when = row["deliberation_date"] or settings["deliberation_date"]
             if not reference or not when:

@@ -11,6 +11,7 @@ from datetime import date
 from piccolo.query.functions.aggregate import Sum
 
 from app.calls.tables import Call
+from app.core.money import to_decimal
 from app.grants.ledger import Balance, totals
 from app.grants.tables import Grant, Instalment, LedgerEntry, Recovery, Report
 
@@ -168,16 +169,20 @@ def _grant_columns():
     )
 
 
+def scope(query, grant, *, funder: int | None, call: int | None):
+    """Limit a query to a funder or a call; ``grant`` is the Grant table or a path to it."""
+    if funder:
+        query = query.where(grant.call.funder == funder)
+    if call:
+        query = query.where(grant.call == call)
+    return query
+
+
 async def worklists(today: date, *, funder: int | None = None, call: int | None = None) -> dict:
     """The lists finance staff and officers work from."""
 
     def scoped(query, grant):
-        """Limit to a funder or a call; ``grant`` is the Grant table or a path to it."""
-        if funder:
-            query = query.where(grant.call.funder == funder)
-        if call:
-            query = query.where(grant.call == call)
-        return query
+        return scope(query, grant, funder=funder, call=call)
 
     instalment_columns = (
         *Instalment.all_columns(),
@@ -278,3 +283,109 @@ async def grants_of_call(call: int) -> list[dict]:
         paid, recovered = totals(by_grant[row["id"]])
         row["balance"] = Balance(row["amount_cents"], row["reduction_cents"], paid, recovered)
     return rows
+
+
+async def published_calls() -> list[dict]:
+    return await Call.select(Call.id, Call.title).where(Call.status != "draft").order_by(Call.id)
+
+
+def export_rows(name: str, funder: int | None, call: int | None):
+    """Header and rows (streamed in pages of 500) of the grants, instalments or
+    payments export, amounts as Decimals in euros, dates in ISO format."""
+
+    def scoped(query, grant):
+        return scope(query, grant, funder=funder, call=call)
+
+    if name == "subventions":
+        header = [
+            "grant_id", "file_reference", "organisation", "siret", "call", "status",
+            "amount_eur", "reduction_eur", "accepted_on",
+        ]  # fmt: skip
+        query = scoped(
+            Grant.select(
+                Grant.id,
+                Grant.application.reference,
+                Grant.organisation.name,
+                Grant.organisation.siret,
+                Grant.call.title,
+                Grant.status,
+                Grant.amount_cents,
+                Grant.reduction_cents,
+                Grant.accepted_at,
+            ),
+            Grant,
+        ).order_by(Grant.id)
+
+        def row(r):
+            return [
+                r["id"], r["application.reference"], r["organisation.name"],
+                r["organisation.siret"], r["call.title"], r["status"],
+                to_decimal(r["amount_cents"]), to_decimal(r["reduction_cents"]),
+                r["accepted_at"].date().isoformat() if r["accepted_at"] else "",
+            ]  # fmt: skip
+    elif name == "echeances":
+        header = [
+            "instalment_id", "grant_id", "file_reference", "position", "amount_eur",
+            "trigger", "due_on", "status",
+        ]  # fmt: skip
+        query = scoped(
+            Instalment.select(
+                Instalment.id,
+                Instalment.grant,
+                Instalment.grant.application.reference,
+                Instalment.position,
+                Instalment.amount_cents,
+                Instalment.trigger,
+                Instalment.due_on,
+                Instalment.status,
+            ),
+            Instalment.grant,
+        ).order_by(Instalment.id)
+
+        def row(r):
+            return [
+                r["id"], r["grant"], r["grant.application.reference"], r["position"],
+                to_decimal(r["amount_cents"]), r["trigger"],
+                r["due_on"].isoformat() if r["due_on"] else "", r["status"],
+            ]  # fmt: skip
+    else:
+        header = [
+            "entry_id", "grant_id", "file_reference", "kind", "amount_eur", "signed_amount_eur",
+            "value_date", "reference", "bank_reference", "instalment", "reverses",
+        ]  # fmt: skip
+        query = scoped(
+            LedgerEntry.select(
+                LedgerEntry.id,
+                LedgerEntry.grant,
+                LedgerEntry.grant.application.reference,
+                LedgerEntry.kind,
+                LedgerEntry.amount_cents,
+                LedgerEntry.value_date,
+                LedgerEntry.reference,
+                LedgerEntry.bank_reference,
+                LedgerEntry.instalment.position,
+                LedgerEntry.reverses,
+            ),
+            LedgerEntry.grant,
+        ).order_by(LedgerEntry.id)
+
+        def row(r):
+            sign = 1 if r["kind"] == "payment" else -1
+            return [
+                r["id"], r["grant"], r["grant.application.reference"], r["kind"],
+                to_decimal(r["amount_cents"]), to_decimal(sign * r["amount_cents"]),
+                r["value_date"].isoformat(), r["reference"], r["bank_reference"],
+                r["instalment.position"] or "", r["reverses"] or "",
+            ]  # fmt: skip
+
+    async def rows():
+        offset = 0
+        while True:
+            batch = await query.limit(500).offset(offset)
+            for r in batch:
+                yield row(r)
+            if len(batch) < 500:
+                return
+            offset += 500
+
+    return header, rows()

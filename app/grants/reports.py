@@ -288,6 +288,17 @@ async def add_attachment(report_id: int, stored, *, user_id: int, actor: Actor) 
         )
 
 
+async def attachment(attachment_id: int) -> dict | None:
+    """A report's document, with the grant it belongs to (for the access check)."""
+    return (
+        await ReportAttachment.select(
+            *ReportAttachment.all_columns(), ReportAttachment.report.grant.as_alias("grant")
+        )
+        .where(ReportAttachment.id == attachment_id)
+        .first()
+    )
+
+
 async def attachments(report_ids: list[int]) -> dict[int, list[dict]]:
     found: dict[int, list[dict]] = {}
     for row in (

@@ -17,14 +17,14 @@ from litestar.response import File, Redirect, Stream, Template
 
 from app.accounts.guards import require_role
 from app.accounts.routes import actor
-from app.applications import services as applications
 from app.applications.routes import error_text as upload_error_text
+from app.applications.routes import own_application
 from app.core import storage
 from app.core.exports import csv_lines, xlsx_response
 from app.core.forms import FormState, parse_date
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
-from app.core.money import AmountError, format_amount, parse_amount, to_decimal
+from app.core.money import AmountError, format_amount, parse_amount
 from app.core.web import flash, path_to, render
 from app.funders.services import list_funders
 from app.grants import dashboard, followup, ledger, reports
@@ -32,7 +32,6 @@ from app.grants import services as grants
 from app.grants.ledger import LedgerError
 from app.grants.reports import ReportError
 from app.grants.services import GrantError
-from app.grants.tables import Grant, Instalment, LedgerEntry
 
 DASHBOARD = "/finances"
 EXPORT = "/finances/export/{name:str}"
@@ -142,118 +141,9 @@ async def finance_dashboard(
         export_query=("?" + urlencode(q))
         if (q := {k: v for k, v in (("financeur", funder), ("appel", call)) if v})
         else "",
-        all_calls=await _calls(),
+        all_calls=await dashboard.published_calls(),
         kind_labels=followup.KIND_LABELS,
     )
-
-
-async def _calls() -> list[dict]:
-    from app.calls.tables import Call
-
-    return await Call.select(Call.id, Call.title).where(Call.status != "draft").order_by(Call.id)
-
-
-async def _export_rows(name: str, funder: int | None, call: int | None):
-    def scoped(query, grant):
-        if funder:
-            query = query.where(grant.call.funder == funder)
-        if call:
-            query = query.where(grant.call == call)
-        return query
-
-    if name == "subventions":
-        header = [
-            "grant_id", "file_reference", "organisation", "siret", "call", "status",
-            "amount_eur", "reduction_eur", "accepted_on",
-        ]  # fmt: skip
-        query = scoped(
-            Grant.select(
-                Grant.id,
-                Grant.application.reference,
-                Grant.organisation.name,
-                Grant.organisation.siret,
-                Grant.call.title,
-                Grant.status,
-                Grant.amount_cents,
-                Grant.reduction_cents,
-                Grant.accepted_at,
-            ),
-            Grant,
-        ).order_by(Grant.id)
-
-        def row(r):
-            return [
-                r["id"], r["application.reference"], r["organisation.name"],
-                r["organisation.siret"], r["call.title"], r["status"],
-                to_decimal(r["amount_cents"]), to_decimal(r["reduction_cents"]),
-                r["accepted_at"].date().isoformat() if r["accepted_at"] else "",
-            ]  # fmt: skip
-    elif name == "echeances":
-        header = [
-            "instalment_id", "grant_id", "file_reference", "position", "amount_eur",
-            "trigger", "due_on", "status",
-        ]  # fmt: skip
-        query = scoped(
-            Instalment.select(
-                Instalment.id,
-                Instalment.grant,
-                Instalment.grant.application.reference,
-                Instalment.position,
-                Instalment.amount_cents,
-                Instalment.trigger,
-                Instalment.due_on,
-                Instalment.status,
-            ),
-            Instalment.grant,
-        ).order_by(Instalment.id)
-
-        def row(r):
-            return [
-                r["id"], r["grant"], r["grant.application.reference"], r["position"],
-                to_decimal(r["amount_cents"]), r["trigger"],
-                r["due_on"].isoformat() if r["due_on"] else "", r["status"],
-            ]  # fmt: skip
-    else:
-        header = [
-            "entry_id", "grant_id", "file_reference", "kind", "amount_eur", "signed_amount_eur",
-            "value_date", "reference", "bank_reference", "instalment", "reverses",
-        ]  # fmt: skip
-        query = scoped(
-            LedgerEntry.select(
-                LedgerEntry.id,
-                LedgerEntry.grant,
-                LedgerEntry.grant.application.reference,
-                LedgerEntry.kind,
-                LedgerEntry.amount_cents,
-                LedgerEntry.value_date,
-                LedgerEntry.reference,
-                LedgerEntry.bank_reference,
-                LedgerEntry.instalment.position,
-                LedgerEntry.reverses,
-            ),
-            LedgerEntry.grant,
-        ).order_by(LedgerEntry.id)
-
-        def row(r):
-            sign = 1 if r["kind"] == "payment" else -1
-            return [
-                r["id"], r["grant"], r["grant.application.reference"], r["kind"],
-                to_decimal(r["amount_cents"]), to_decimal(sign * r["amount_cents"]),
-                r["value_date"].isoformat(), r["reference"], r["bank_reference"],
-                r["instalment.position"] or "", r["reverses"] or "",
-            ]  # fmt: skip
-
-    async def rows():
-        offset = 0
-        while True:
-            batch = await query.limit(500).offset(offset)
-            for r in batch:
-                yield row(r)
-            if len(batch) < 500:
-                return
-            offset += 500
-
-    return header, rows()
 
 
 @get(EXPORT, guards=FOLLOW, include_in_schema=False, name="grants:export")
@@ -269,7 +159,7 @@ async def export(
     if stem not in EXPORTS or extension not in ("csv", "xlsx"):
         raise NotFoundException()
     funder, call = _scope(financeur, appel)
-    header, rows = await _export_rows(stem, funder, call)
+    header, rows = dashboard.export_rows(stem, funder, call)
     filename = f"{stem}.{extension}"
     if extension == "xlsx":
         return await xlsx_response(
@@ -621,9 +511,7 @@ async def reduce(request: Request, grant_id: FromPath[int]) -> Redirect:
 
 
 async def _own_grant(request: Request, app_id: int) -> tuple[dict, dict]:
-    app = await applications.application_for(request.user, app_id)
-    if app is None or not await applications.is_member(request.user.id, app["organisation"]):
-        raise NotFoundException()
+    app = await own_application(request, app_id)
     grant = await grants.grant_of(app_id)
     if grant is None:
         raise NotFoundException()
@@ -752,15 +640,7 @@ async def add_report_file(request: Request, app_id: FromPath[int], kind: FromPat
 @get(REPORT_FILE, include_in_schema=False, name="grants:report-file")
 async def report_file(request: Request, attachment_id: FromPath[int]) -> Response:
     """A report's document: the organisation's members and the staff."""
-    from app.grants.tables import ReportAttachment
-
-    row = (
-        await ReportAttachment.select(
-            *ReportAttachment.all_columns(), ReportAttachment.report.grant.as_alias("grant")
-        )
-        .where(ReportAttachment.id == attachment_id)
-        .first()
-    )
+    row = await reports.attachment(attachment_id)
     if row is None or await grants.grant_for(request.user, row["grant"]) is None:
         raise NotFoundException()
     return storage.FileStorage.of_app(request.app).download(
