@@ -1,0 +1,52 @@
+"""The application state machine against any sequence of attempted actions
+(hypothesis): only allowed moves happen, final states stay final, nobody reaches a
+decision without submission and screening, applicants never fire staff actions."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.applications import states
+
+ACTIONS = sorted(states.TRANSITIONS)
+ROLES = ["applicant", "officer", "reviewer", "finance", "admin"]
+attempts = st.lists(st.tuples(st.sampled_from(ACTIONS), st.sampled_from(ROLES)), max_size=40)
+
+
+@given(attempts)
+def test_no_sequence_reaches_a_forbidden_state(sequence):
+    state, seen = "draft", ["draft"]
+    for action, role in sequence:
+        sources, target, who = states.TRANSITIONS[action]
+        allowed = states.can(action, state, role)
+        assert allowed == (state in sources and role == who)
+        if role != who:
+            assert not allowed  # applicants never screen or decide; staff never submit
+        if state in states.FINAL:
+            assert not allowed, (state, action)
+        if allowed:
+            state = target
+            seen.append(state)
+    if state in {"awarded", "rejected", "waitlisted", "eligible", "in_review", "reviewed"}:
+        # A decision or a review needs a submission screened eligible first.
+        assert "submitted" in seen and "eligible" in seen
+        assert seen.index("submitted") < seen.index("eligible")
+    if state == "ineligible":
+        assert "submitted" in seen
+    assert state in states.LABELS
+
+
+@given(attempts)
+def test_only_a_draft_or_a_file_to_complete_is_editable_by_its_applicant(sequence):
+    state = "draft"
+    for action, role in sequence:
+        if states.can(action, state, role):
+            state = states.target(action)
+        assert (state in states.EDITABLE) == (state in {"draft", "to_complete"})
+        if state not in states.EDITABLE:
+            assert not states.can("submit", state, "applicant")
+
+
+def test_an_awarded_file_cannot_be_withdrawn_or_decided_again():
+    for action in ACTIONS:
+        for role in ROLES:
+            assert not states.can(action, "awarded", role), action
