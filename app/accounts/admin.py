@@ -16,7 +16,7 @@ from app.accounts.routes import ERRORS, actor, base_url, error_text, require_ema
 from app.accounts.services import AccountError
 from app.accounts.tables import StaffRole
 from app.core import audit
-from app.core.forms import FormState
+from app.core.forms import FormState, whole_number
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.templating import PARIS
@@ -93,6 +93,8 @@ async def invite(request: Request) -> Template | Redirect:
     require_email(form, own=False)
     if not form.values["full_name"]:
         form.error("full_name", _("Enter the first and last name."))
+    elif len(form.values["full_name"]) > 200:
+        form.error("full_name", _("Enter at most 200 characters."))
     if form.values["language"] not in ("fr", "en"):
         form.error("language", _("Choose a language from the list."))
     if not chosen:
@@ -269,12 +271,10 @@ STAFF_AUDITORS = [require_role(StaffRole.officer.value, StaffRole.admin.value)]
 def _paris_day(value: str, *, end: bool = False) -> datetime | None:
     """The UTC instant a Paris day starts (or the next one starts, for ``end``)."""
     try:
-        day = date.fromisoformat(value)
-    except ValueError:
+        day = date.fromisoformat(value) + timedelta(days=1 if end else 0)
+        return datetime.combine(day, time.min, tzinfo=PARIS).astimezone(UTC)
+    except (ValueError, OverflowError):  # not a date; the ends of the calendar
         return None
-    if end:
-        day += timedelta(days=1)
-    return datetime.combine(day, time.min, tzinfo=PARIS).astimezone(UTC)
 
 
 async def _journal_filters(values: dict[str, str]) -> tuple[dict, FormState]:
@@ -291,8 +291,8 @@ async def _journal_filters(values: dict[str, str]) -> tuple[dict, FormState]:
         filters["object_id"] = form.values["object_id"]
     if form.values["acteur"]:
         actor_id = await services.user_id_by_email(form.values["acteur"])
-        if actor_id is None and form.values["acteur"].isdigit():
-            actor_id = int(form.values["acteur"])
+        if actor_id is None:
+            actor_id = whole_number(form.values["acteur"])
         if actor_id is None:
             form.error("acteur", _("No account has this email address."))
         else:
@@ -340,7 +340,7 @@ async def journal_export(request: Request) -> Stream:
         filters = {"object_id": "\x00none"}  # a wrong filter exports nothing, never everything
     return Stream(
         audit.stream_csv(**filters),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds "; charset=utf-8"
         headers={"Content-Disposition": 'attachment; filename="guichet-journal.csv"'},
     )
 

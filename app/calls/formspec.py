@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.core.forms import whole_number
 from app.core.money import AmountError, parse_amount
 
 FIELD_TYPES = (
@@ -88,9 +89,9 @@ def clean_field(values: dict[str, Any], form: dict, *, key: str | None = None) -
     if kind == "long_text":
         raw_max = str(values.get("max_length") or "").strip()
         if raw_max:
-            if not raw_max.isdigit() or not 1 <= int(raw_max) <= LONG_TEXT_MAX:
+            max_length = whole_number(raw_max)
+            if max_length is None or not 1 <= max_length <= LONG_TEXT_MAX:
                 raise FormError("max_length", "max_length")
-            max_length = int(raw_max)
     condition = None
     condition_field = (values.get("condition_field") or "").strip()
     if condition_field:

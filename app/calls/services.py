@@ -17,6 +17,7 @@ from app.calls.states import CALL_TRANSITIONS
 from app.calls.tables import Call, CallStatus, FormVersion
 from app.core import audit
 from app.core.db import for_update, write_transaction
+from app.core.forms import whole_number
 from app.core.money import AmountError, parse_amount
 from app.funders.tables import Funder
 
@@ -58,12 +59,14 @@ def paris_datetime(text: str) -> datetime:
     """A date-time typed in Paris time (``2017-03-17T12:00``) as an aware UTC instant.
 
     Refuses a time that does not exist (the hour skipped when summer time starts);
-    an ambiguous one (the hour repeated in autumn) is read as the first."""
+    an ambiguous one (the hour repeated in autumn) is read as the first. Refuses a
+    year before 1900 or after 2999: a typo, and the ends of the calendar (year 1,
+    year 9999) break the date arithmetic that follows (UTC offset, next edition)."""
     try:
         naive = datetime.fromisoformat(text.strip())
     except ValueError:
         raise CallError("datetime") from None
-    if naive.tzinfo is not None:
+    if naive.tzinfo is not None or not 1900 <= naive.year <= 2999:
         raise CallError("datetime")
     local = naive.replace(tzinfo=PARIS, fold=0)
     if local.astimezone(UTC).astimezone(PARIS).replace(tzinfo=None) != naive:
@@ -292,15 +295,15 @@ async def add_document(call_id: int, values: dict[str, Any], *, actor: Actor) ->
         raise CallError("required" if not label else "too_long", "label")
     if not kinds:
         raise CallError("kinds", "kinds")
-    raw_mb = str(values.get("max_mb") or "").strip()
-    if not raw_mb.isdigit() or not 1 <= int(raw_mb) <= MAX_DOCUMENT_MB:
+    max_mb = whole_number(str(values.get("max_mb") or ""))
+    if max_mb is None or not 1 <= max_mb <= MAX_DOCUMENT_MB:
         raise CallError("max_mb", "max_mb")
     document = {
         "key": "d" + secrets.token_hex(4),
         "label": label,
         "required": values.get("required") == "yes",
         "kinds": kinds,
-        "max_mb": int(raw_mb),
+        "max_mb": max_mb,
     }
     async with write_transaction():
         call = await _locked(call_id)
@@ -330,17 +333,17 @@ async def add_criterion(call_id: int, values: dict[str, str], *, actor: Actor) -
     title = (values.get("title") or "").strip()
     if not title or len(title) > 200:
         raise CallError("required" if not title else "too_long", "title")
-    weight, scale = (values.get("weight") or "").strip(), (values.get("scale") or "").strip()
-    if not weight.isdigit() or not 1 <= int(weight) <= 100:
+    weight, scale = whole_number(values.get("weight")), whole_number(values.get("scale"))
+    if weight is None or not 1 <= weight <= 100:
         raise CallError("weight", "weight")
-    if not scale.isdigit() or not 1 <= int(scale) <= MAX_SCALE:
+    if scale is None or not 1 <= scale <= MAX_SCALE:
         raise CallError("scale", "scale")
     criterion = {
         "key": "c" + secrets.token_hex(4),
         "title": title,
         "guidance": (values.get("guidance") or "").strip()[:2000],
-        "weight": int(weight),
-        "scale": int(scale),
+        "weight": weight,
+        "scale": scale,
     }
     async with write_transaction():
         call = await _locked(call_id)

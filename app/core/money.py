@@ -47,7 +47,11 @@ def parse_amount(text: str, *, allow_negative: bool = False) -> int:
         if match["cents"] is None and len(re.findall(r"[.,]", match["units"])) == 1:
             # « 1,250 » / « 1.250 »: a thousand or one and a quarter? Ask again.
             raise AmountError("ambiguous")
-    units = int(re.sub(r"[.,]", "", match["units"]))
+    digits = re.sub(r"[.,]", "", match["units"]).lstrip("0")
+    if len(digits) > len(str(MAX_CENTS)):
+        # Far too large, and int() refuses a few thousand digits.
+        raise AmountError("too_large")
+    units = int(digits or "0")
     cents = int((match["cents"] or "0").ljust(2, "0"))
     total = units * 100 + cents
     if match["sign"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.exceptions import NotFoundException
 from litestar.response import Template
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup
@@ -20,6 +21,17 @@ def path_to(template: str, **ids: object) -> str:
         for kind in ("int", "str"):
             template = template.replace("{" + name + ":" + kind + "}", str(value))
     return template
+
+
+# The largest id a table holds (PostgreSQL's ``integer``): a larger number in a path
+# names nothing, and the database would refuse to compare a column with it.
+MAX_ID = 2**31 - 1
+
+
+def ids_in_range(request: Request) -> None:
+    """Before every handler: a path whose number is beyond any id is not found."""
+    if any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in request.path_params.values()):
+        raise NotFoundException()
 
 
 def is_partial_request(request: Request) -> bool:

@@ -173,7 +173,7 @@ async def export(
 
     return Stream(
         csv_lines(header, money_rows()),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds "; charset=utf-8"
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 

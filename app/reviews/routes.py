@@ -20,7 +20,7 @@ from app.calls import services as calls
 from app.calls.services import to_paris_input
 from app.core import storage
 from app.core.exports import xlsx_response
-from app.core.forms import FormState
+from app.core.forms import FormState, whole_number
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.i18n import ngettext
@@ -241,11 +241,10 @@ async def assign_one(request: Request, call_id: FromPath[int]) -> Redirect:
     """Manual assignment: one or several files to one reviewer of the pool (all or none)."""
     await _call(call_id)
     data = await request.form()
-    ids = [int(v) for v in data.getall("application", []) if str(v).isdigit()]
-    reviewer = str(data.get("reviewer") or "")
+    ids = [i for v in data.getall("application", []) if (i := whole_number(v)) is not None]
     try:
         await services.assign_manually(
-            ids, int(reviewer) if reviewer.isdigit() else 0, call_id=call_id, actor=actor(request)
+            ids, whole_number(data.get("reviewer")) or 0, call_id=call_id, actor=actor(request)
         )
     except ReviewError as exc:
         message = error_text(exc.code)
@@ -276,7 +275,7 @@ async def scores_export(request: Request, call_id: FromPath[int]) -> Response:
         writer.writerow(["'" + c if isinstance(c, str) and c[:1] in "=+-@" else c for c in row])
     return Response(
         "\ufeff" + buffer.getvalue(),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds "; charset=utf-8"
         headers={"Content-Disposition": f'attachment; filename="evaluations-appel-{call_id}.csv"'},
     )
 
@@ -307,13 +306,13 @@ async def ranking(
     before the row, on earlier pages too."""
     call = await _call(call_id)
     status = status if status in ("eligible", "in_review", "reviewed") else ""
-    reviewer = int(evaluateur) if evaluateur.isdigit() else None
+    reviewer = whole_number(evaluateur)
     sort = tri if tri in services.RANKING_SORTS else "rank"
     rows = await services.ranking(
         call_id, status=status, disagreement=desaccord == "1", reviewer=reviewer, sort=sort
     )
     pages = max(1, -(-len(rows) // RANKING_PAGE))
-    current = min(max(int(page) if page.isdigit() else 1, 1), pages)
+    current = min(max(whole_number(page) or 1, 1), pages)
     return render(
         request,
         "reviews/ranking.html",
