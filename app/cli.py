@@ -122,12 +122,28 @@ def _database_answers(settings: Settings) -> bool:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app import recovery
     from app.core.logs import configure_logging
 
     settings = _settings()  # fail fast with one clear line
     if not _database_answers(settings):
         return 1
     configure_logging()
+    # Held until the process ends (a SIGKILL included): one server per data dir recovers.
+    data_dir_lock = recovery.hold_data_dir(settings.data_dir)
+    if data_dir_lock is None:
+        print(
+            f"guichet: another server uses {settings.data_dir}; "
+            "leftovers of a crash are not looked for",
+            file=sys.stderr,
+        )
+    else:
+        asyncio.run(
+            _with_database(
+                settings,
+                lambda: recovery.recover(settings, previous_start=data_dir_lock.previous_start),
+            )
+        )
     uvicorn.run(
         "app.main:create_app",
         factory=True,

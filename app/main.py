@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from litestar import Litestar, Request, Router
 from litestar.datastructures import CacheControlHeader, State
 from litestar.middleware import DefineMiddleware
@@ -35,6 +38,7 @@ from app.core.security import (
     strip_nul_middleware,
 )
 from app.core.templating import build_environment
+from app.core.web import ids_in_range
 from app.decisions.jobs import letters_lifespan
 from app.decisions.routes import ROUTES as DECISION_ROUTES
 from app.funders.routes import ROUTES as FUNDER_ROUTES
@@ -49,8 +53,10 @@ from app.site.routes import ROUTES as SITE_ROUTES
 DB_POOL_SIZE = 10
 
 
-async def activate_locale(request: Request) -> None:
+async def before_each_handler(request: Request) -> None:
+    """The request's language; « not found » for a path id beyond any table's."""
     i18n.activate(i18n.locale_from_cookie(request.cookies))
+    ids_in_range(request)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -71,15 +77,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cache_control=CacheControlHeader(max_age=365 * 24 * 3600, public=True),
     )
 
-    async def start_database() -> None:
-        await db.start(engine, DB_POOL_SIZE)
-
     rate_limiter = RateLimiter(settings.redis_url)
     letters = letters_lifespan(settings)
 
-    async def stop_database() -> None:
-        await rate_limiter.close()
-        await db.stop(engine)
+    @asynccontextmanager
+    async def database(_app: Litestar) -> AsyncIterator[None]:
+        # First of the lifespans: the pool is open before the background senders start
+        # and closed after they stop (Litestar enters every lifespan before on_startup).
+        await db.start(engine, DB_POOL_SIZE)
+        try:
+            yield
+        finally:
+            await rate_limiter.close()
+            await db.stop(engine)
 
     return Litestar(
         route_handlers=[
@@ -111,18 +121,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         csrf_config=csrf_config(settings),
         logging_config=None,
         stores={"sessions": session_store},
-        before_request=activate_locale,
+        before_request=before_each_handler,
         before_send=[security_headers(settings), access_log],
         exception_handlers={RedirectRequired: redirect_handler, Exception: html_exception_handler},
         request_max_body_size=settings.max_body_bytes,
         lifespan=[
+            database,
             outbox_lifespan(settings),
             reminders_lifespan(settings),
             letters,
             followup_lifespan(settings),
         ],
-        on_startup=[start_database],
-        on_shutdown=[stop_database],
         state=State(
             {"settings": settings, "rate_limiter": rate_limiter, "wake_letters": letters.wake}
         ),

@@ -38,6 +38,10 @@ class Settings:
     max_body_bytes: int
     base_url: str
     email_from: str  # empty: ne-pas-repondre@<host of base_url> (see core.outbox)
+    # After a crash: an e-mail claim older than this is settled (core.outbox), a letter
+    # batch whose heartbeat is older is resumed (decisions.jobs). Lowered in tests only.
+    outbox_lease_s: int
+    letter_stale_after_s: int
 
     @property
     def production(self) -> bool:
@@ -108,6 +112,13 @@ def _secret_key(env: str, value: str | None, data_dir: Path) -> str:
     return key
 
 
+def _seconds(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, str(default)).strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name}: expected a whole number of seconds, at least 1")
+    return int(raw)
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting; raise ``ConfigError`` naming the first bad variable."""
     environ = os.environ if environ is None else environ
@@ -163,6 +174,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if email_from and ("@" not in email_from or any(c.isspace() for c in email_from)):
         raise ConfigError("EMAIL_FROM: expected an address like ne-pas-repondre@guichet.example.fr")
 
+    outbox_lease_s = _seconds(environ, "OUTBOX_LEASE_S", 600)
+    letter_stale_after_s = _seconds(environ, "LETTER_STALE_AFTER_S", 60)
+
     return Settings(
         env=env,
         database_url=database_url,
@@ -174,4 +188,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=int(raw_limit),
         base_url=base_url,
         email_from=email_from,
+        outbox_lease_s=outbox_lease_s,
+        letter_stale_after_s=letter_stale_after_s,
     )

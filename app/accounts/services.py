@@ -31,7 +31,12 @@ from app.accounts.tables import (
 from app.core import audit
 from app.core.db import for_update, write_transaction
 from app.core.outbox import enqueue_email, forget_address
-from app.core.security import hash_password, password_needs_rehash, verify_password
+from app.core.security import (
+    hash_password,
+    password_matches,
+    password_needs_rehash,
+    verify_password,
+)
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
@@ -326,7 +331,7 @@ async def authenticate(email: str, password: str, *, actor: Actor) -> SignInResu
         .first()
     )
     stored = row["password_hash"] if row else None
-    if not verify_password(stored, password) or not row or not row["is_active"]:
+    if not await password_matches(stored, password) or not row or not row["is_active"]:
         async with write_transaction():
             await _record("accounts.sign_in_failed", actor, user_id=row["id"] if row else None)
         return SignInResult(user_id=None)
@@ -452,7 +457,7 @@ async def change_password(user_id: int, current: str, new_password: str, *, acto
 
 async def check_password(user_id: int, password: str) -> bool:
     row = await User.select(User.password_hash).where(User.id == user_id).first()
-    return verify_password(row["password_hash"] if row else None, password)
+    return await password_matches(row["password_hash"] if row else None, password)
 
 
 # --- Staff: invitations, roles, disabling --------------------------------------------

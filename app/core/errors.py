@@ -12,9 +12,10 @@ from urllib.parse import urlencode
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from app.core import i18n
+from app.core.db import is_unavailable
 from app.core.i18n import gettext_noop as N_
 from app.core.web import base_context, is_partial_request
 
@@ -60,6 +61,7 @@ MESSAGES: dict[int, tuple[str, str]] = {
 }
 
 _PASSED_HEADERS = ("retry-after", "allow")
+UNAVAILABLE_RETRY_AFTER_S = 5
 
 
 class RedirectRequired(Exception):
@@ -76,14 +78,40 @@ def redirect_handler(request: Request, exc: RedirectRequired) -> Response:
 
 
 def _status_of(exc: Exception) -> int:
-    return exc.status_code if isinstance(exc, HTTPException) else HTTP_500_INTERNAL_SERVER_ERROR
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    if _dependency_down(exc):
+        return HTTP_503_SERVICE_UNAVAILABLE
+    return HTTP_500_INTERNAL_SERVER_ERROR
+
+
+def _dependency_down(exc: Exception) -> bool:
+    """The database or Redis (sessions, rate limits) cannot be reached: not a bug, a
+    503 until it comes back (connections are opened again on the next request)."""
+    if is_unavailable(exc):
+        return True
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError)
 
 
 def html_exception_handler(request: Request, exc: Exception) -> Response:
     status = _status_of(exc)
     i18n.activate(i18n.locale_from_cookie(request.cookies))
     error_id = None
-    if status >= 500:
+    unavailable = status == HTTP_503_SERVICE_UNAVAILABLE and not isinstance(exc, HTTPException)
+    if unavailable:
+        # Expected while the database is down: one line per request, no stack trace.
+        log.warning(
+            "service unavailable",
+            extra={
+                "error": f"{type(exc).__name__}: {exc}"[:300],
+                "path": request.url.path,
+                "method": request.method,
+            },
+        )
+    elif status >= 500:
         error_id = secrets.token_hex(6)
         log.error(
             "unhandled error",
@@ -97,6 +125,8 @@ def html_exception_handler(request: Request, exc: Exception) -> Response:
     headers = {}
     if isinstance(exc, HTTPException) and exc.headers:
         headers = {k: v for k, v in exc.headers.items() if k.lower() in _PASSED_HEADERS}
+    if unavailable:
+        headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_S)
 
     title, text = MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
     partial = is_partial_request(request)

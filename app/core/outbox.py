@@ -11,11 +11,11 @@ No message is sent twice, after a crash or with several workers:
    claims with ``FOR UPDATE SKIP LOCKED``; SQLite's IMMEDIATE transaction serialises.
 2. Send, then mark ``sent`` (or back to ``pending`` with exponential backoff on a
    refusal, ``failed`` on a permanent refusal or after ``max_attempts``).
-3. A claim older than the lease means a sender stopped mid-send. By SMTP the message
-   may have gone out: it becomes ``uncertain`` and is never resent automatically
-   (``requeue`` is a person's decision). An ``.eml`` is written atomically under a name
-   fixed by the Message-ID, so it can be completed: the file exists → ``sent``;
-   otherwise → ``pending`` again.
+3. A claim older than the lease (``OUTBOX_LEASE_S``, 10 minutes) means a sender
+   stopped mid-send. By SMTP the message may have gone out: it becomes ``uncertain``
+   and is never resent automatically (``requeue`` is a person's decision). An ``.eml``
+   is written atomically under a name fixed by the Message-ID, so it can be completed:
+   the file exists → ``sent``; otherwise → ``pending`` again.
 
 By SMTP, a connection lost while the server holds the message data (no reply yet) is
 also ``uncertain``: it may have been accepted. Bodies are blanked once a message is
@@ -369,6 +369,9 @@ class OutboxSender:
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> OutboxSender:
         options.setdefault("from_address", _default_from(settings))
+        lease_s = getattr(settings, "outbox_lease_s", None)
+        if lease_s:
+            options.setdefault("lease", timedelta(seconds=lease_s))
         return cls(outbox_dir=settings.outbox_dir, smtp_url=settings.smtp_url, **options)
 
     @property

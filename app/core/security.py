@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +40,18 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         return PASSWORD_HASHER.verify(stored_hash or _DUMMY_HASH, password) and bool(stored_hash)
     except (VerificationError, InvalidHashError):
         return False
+
+
+# A check takes tens of milliseconds of CPU and 19 MiB: on the event loop, a burst of
+# sign-ins would hold up every other request of the worker. Off it, two at a time (the
+# memory stays bounded; the burst waits, not the others).
+_PASSWORD_CHECKS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password-check")
+
+
+async def password_matches(stored_hash: str | None, password: str) -> bool:
+    """``verify_password`` in a worker thread, for request handlers."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_PASSWORD_CHECKS, verify_password, stored_hash, password)
 
 
 def password_needs_rehash(stored_hash: str) -> bool:
@@ -85,8 +99,22 @@ def security_headers(settings: Settings):
         if not scope.get("path", "").startswith("/static/"):
             headers["cache-control"] = "no-store"
             headers.add("vary", "HX-Request")
+        if settings.production:
+            _secure_cookies(headers)
 
     return hook
+
+
+def _secure_cookies(headers: MutableScopeHeaders) -> None:
+    """In production every cookie is Secure, whichever route set it (the language
+    cookie too): none is ever sent over plain HTTP, before HSTS is known."""
+    cookies = headers.getall("set-cookie", [])
+    flags = [{p.strip().lower() for p in cookie.split(";")[1:]} for cookie in cookies]
+    if all("secure" in f for f in flags):
+        return
+    del headers["set-cookie"]
+    for cookie, f in zip(cookies, flags, strict=True):
+        headers.add("set-cookie", cookie if "secure" in f else f"{cookie}; Secure")
 
 
 # --- Allowed hosts -------------------------------------------------------------------
@@ -134,8 +162,10 @@ _NUL = (b"%00", b"\x00")
 
 
 def _without_nul(data: bytes) -> bytes:
-    for token in _NUL:
-        data = data.replace(token, b"")
+    # Until none is left: taking one out can join another (« %%0000 » → « %00 »).
+    while any(token in data for token in _NUL):
+        for token in _NUL:
+            data = data.replace(token, b"")
     return data
 
 

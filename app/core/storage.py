@@ -18,7 +18,9 @@ A file's type is read from its content (magic bytes, the ZIP central directory f
 office documents), never from its name or the client's content type. Stored files are
 named by a random id, sharded in two levels of folders; the caller keeps the id, the
 cleaned original name, size, SHA-256 and type in its own table. On any refusal nothing
-stays on disk.
+stays on disk. After a crash (a temporary file cut short, a file placed whose record
+never committed), ``guichet serve`` removes the leftovers before it starts
+(``app.recovery``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import time
 import unicodedata
 import uuid
 import zipfile
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -518,7 +520,8 @@ class FileStorage:
         return final
 
     def purge_partials(self, older_than_s: float = 3600) -> int:
-        """Remove temporary files left by a crash mid-upload; returns how many."""
+        """Remove temporary files left by a crash mid-upload; returns how many.
+        ``guichet serve`` removes them all (``older_than_s=0``) before it starts."""
         if not self.temp_dir.is_dir():
             return 0
         limit = time.time() - older_than_s
@@ -527,6 +530,40 @@ class FileStorage:
             with contextlib.suppress(FileNotFoundError):
                 if path.stat().st_mtime < limit:
                     path.unlink()
+                    removed += 1
+        return removed
+
+    def stored_ids(self) -> Iterator[str]:
+        """The id of every stored file (temporary files aside), read from the disk."""
+        if not self.root.is_dir():
+            return
+        for first in self.root.iterdir():
+            if len(first.name) != 2 or not first.is_dir():
+                continue
+            for second in first.iterdir():
+                if len(second.name) != 2 or not second.is_dir():
+                    continue
+                for path in second.iterdir():
+                    name = path.name
+                    if _STORAGE_ID.fullmatch(name) and name[:4] == first.name + second.name:
+                        yield name
+
+    def remove_unreferenced(self, referenced: Collection[str], *, placed_since: float) -> int:
+        """Remove the stored files placed since ``placed_since`` (a timestamp) that no
+        record names; returns how many.
+
+        A file is placed before the transaction that records it commits, so a crash in
+        between leaves it behind. Only safe while nothing else stores files: ``guichet
+        serve`` runs it before it starts serving, for what its previous run placed (see
+        ``app.recovery``)."""
+        keep = set(referenced)
+        removed = 0
+        for storage_id in list(self.stored_ids()):
+            if storage_id in keep:
+                continue
+            path = self.path_of(storage_id)
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime >= placed_since and self.delete(storage_id):
                     removed += 1
         return removed
 

@@ -6,7 +6,7 @@ chunks on worker processes (reportlab is CPU-bound: two cores, two processes), t
 stores each chunk in one transaction: the letter rows, the e-mails to the
 organisation's members and the progress. A letter is written for a decision only if
 its batch has none yet, so a worker that died mid-way is resumed (after
-``STALE_AFTER``) without duplicates.
+``STALE_AFTER``, or ``LETTER_STALE_AFTER_S``) without duplicates.
 """
 
 from __future__ import annotations
@@ -456,20 +456,20 @@ async def _store(
     return written
 
 
-def _claimable(at: datetime):
+def _claimable(at: datetime, stale_after: timedelta = STALE_AFTER):
     """Pending, or running with a silent worker, or failed a while ago (tried again)."""
     return (
         (LetterJob.status == "pending")
-        | ((LetterJob.status == "running") & (LetterJob.heartbeat_at < at - STALE_AFTER))
+        | ((LetterJob.status == "running") & (LetterJob.heartbeat_at < at - stale_after))
         | ((LetterJob.status == "failed") & (LetterJob.heartbeat_at < at - RETRY_AFTER))
     )
 
 
-async def _claim(job_id: int | None = None) -> dict | None:
+async def _claim(job_id: int | None = None, stale_after: timedelta = STALE_AFTER) -> dict | None:
     """Take a claimable job; the claim is a random worker id that every later write of
     this worker checks, so a worker that lost its claim stops writing."""
     at = now()
-    query = LetterJob.select(LetterJob.id).where(_claimable(at))
+    query = LetterJob.select(LetterJob.id).where(_claimable(at, stale_after))
     if job_id is not None:
         query = query.where(LetterJob.id == job_id)
     for candidate in await query.order_by(LetterJob.id):
@@ -483,7 +483,7 @@ async def _claim(job_id: int | None = None) -> dict | None:
                         LetterJob.worker: worker,
                     }
                 )
-                .where((LetterJob.id == candidate["id"]) & _claimable(at))
+                .where((LetterJob.id == candidate["id"]) & _claimable(at, stale_after))
                 .returning(LetterJob.id, LetterJob.call, LetterJob.created_by, LetterJob.worker)
             )
         if claimed:
@@ -564,11 +564,16 @@ async def run_job(
 
 
 async def run_pending(
-    *, storage: FileStorage, base_url: str, data_dir: Path, processes: int = PROCESSES
+    *,
+    storage: FileStorage,
+    base_url: str,
+    data_dir: Path,
+    processes: int = PROCESSES,
+    stale_after: timedelta = STALE_AFTER,
 ) -> int:
     """Run every claimable batch; the number of batches run."""
     count = 0
-    while (job := await _claim()) is not None:
+    while (job := await _claim(stale_after=stale_after)) is not None:
         try:
             await run_job(
                 job, storage=storage, base_url=base_url, data_dir=data_dir, processes=processes
@@ -646,7 +651,10 @@ def letters_lifespan(settings, *, every_s: float = 2.0):
             while not stop.is_set():
                 try:
                     await run_pending(
-                        storage=storage, base_url=settings.base_url, data_dir=settings.data_dir
+                        storage=storage,
+                        base_url=settings.base_url,
+                        data_dir=settings.data_dir,
+                        stale_after=timedelta(seconds=settings.letter_stale_after_s),
                     )
                 except Exception:
                     log.exception("letter batches failed")
