@@ -63,6 +63,8 @@ bench: install-dev translations
 	  BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_letters $(BIN)/python -m bench.letters; \
 	  psql -h 127.0.0.1 -U postgres -qc 'DROP DATABASE IF EXISTS bench_letters'; \
 	fi
+	rm -f bench/surge.json
+	$(BIN)/python -m bench.surge
 	$(BIN)/python -m bench.load
 
 clean:

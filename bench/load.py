@@ -307,7 +307,35 @@ def markdown(results: dict) -> str:
         results.get("letters_note", ""),
         "",
     ]
+    if results.get("surge"):
+        lines += surge_markdown(results["surge"])
     return "\n".join(lines)
+
+
+def surge_markdown(surge: dict) -> list[str]:
+    lines = [
+        "## Deadline surge",
+        "",
+        "`bench.surge`: 2 000 associations, each signed in beforehand with a complete draft, "
+        "post « Déposer » at random moments of the same 60 s (open loop). SQLite: one "
+        "worker; PostgreSQL: two workers, sessions and rate limits in Redis. Counted "
+        "afterwards in the database. Goals: zero errors, zero lost submissions, not one "
+        "« database is locked ».",
+        "",
+        "| database | workers | answers (status: count) | lost | « database is locked » | "
+        "p50 ms | p95 ms | p99 ms | last answer after | receipts | e-mails |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for database, v in surge.items():
+        statuses = ", ".join(f"{k}: {n}" for k, n in sorted(v["statuses"].items()))
+        counts = v["database"]
+        lines.append(
+            f"| {database} | {v['workers']} | {statuses} | {v['lost']} | "
+            f"{v['database_is_locked']} | {v['p50_ms']} | {v['p95_ms']} | {v['p99_ms']} | "
+            f"{v['last_answer_after_s']} s | {counts['with_receipt']} | {counts['emails']} |"
+        )
+    lines.append("")
+    return lines
 
 
 def main() -> int:
@@ -355,6 +383,9 @@ def main() -> int:
             f"ratio {v['ratio']}."
             for db, v in results["letters"].items()
         )
+    surge = HERE / "surge.json"
+    if surge.exists():
+        results["surge"] = json.loads(surge.read_text())
     (HERE / "results.json").write_text(json.dumps(results, indent=2, default=str))
     (HERE / "RESULTS.md").write_text(markdown(results))
     print(json.dumps(results, indent=2, default=str))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+import anyio.to_process
 
 from app.core import i18n
 from app.core.i18n import gettext as _
@@ -82,8 +83,12 @@ class Receipts:
         self.storage = FileStorage.from_settings(settings)
 
     async def write(self, app: dict, attachments: list[dict]) -> str:
-        """Generate and store the receipt; return its storage id."""
-        data = receipt_pdf(app, attachments, i18n.get_locale())
+        """Generate the receipt in a worker process (a PDF is ~35 ms of CPU; a surge of
+        submissions then uses every core, not the server's one) and store it; return
+        its storage id."""
+        data = await anyio.to_process.run_sync(
+            receipt_pdf, app, attachments, i18n.get_locale(), cancellable=False
+        )
         stored = await anyio.to_thread.run_sync(
             lambda: self.storage.store_bytes(
                 data, filename=f"accuse-de-reception-{app['reference']}.pdf", kinds={"pdf"}

@@ -23,7 +23,7 @@ from app.calls.routes import ERRORS as CALL_ERRORS
 from app.calls.routes import KIND_LABELS
 from app.core import storage
 from app.core.exports import csv_lines, xlsx_response
-from app.core.forms import FormState
+from app.core.forms import FormState, whole_number
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.i18n import ngettext
@@ -284,7 +284,7 @@ async def save(request: Request, app_id: FromPath[int]) -> Template | Redirect:
     raw = _form_from_request(await request.form())
     form = FormState(values=raw)
     try:
-        version = int(raw.get("version") or 0)
+        version = whole_number(raw.get("version")) or 0
         saved = await services.save_draft(
             app_id, user=request.user, version=version, raw=raw, actor=actor(request)
         )
@@ -319,7 +319,7 @@ async def autosave(request: Request, app_id: FromPath[int]) -> Template:
         saved = await services.save_draft(
             app_id,
             user=request.user,
-            version=int(raw.get("version") or 0),
+            version=whole_number(raw.get("version")) or 0,
             raw=raw,
             actor=actor(request),
         )
@@ -466,10 +466,11 @@ async def download(
 @get(RECEIPT, include_in_schema=False, name="applications:receipt")
 async def receipt(request: Request, app_id: FromPath[int]) -> Response:
     app = await visible_application(request, app_id)
-    if not app["receipt_file"]:
+    stored = await services.ensure_receipt(app, Receipts(request.app.state.settings))
+    if stored is None:
         raise NotFoundException()
     return storage.FileStorage.of_app(request.app).download(
-        app["receipt_file"],
+        stored,
         filename=f"accuse-de-reception-{app['reference']}.pdf",
         content_type="application/pdf",
     )
@@ -640,7 +641,7 @@ async def staff_export(request: Request, call_id: FromPath[int]) -> Stream:
     ]
     return Stream(
         csv_lines(header, rows()),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds "; charset=utf-8"
         headers={"Content-Disposition": f'attachment; filename="dossiers-appel-{call_id}.csv"'},
     )
 
@@ -778,7 +779,7 @@ async def screen_bulk(request: Request, call_id: FromPath[int]) -> Redirect:
     if await calls.get_call(call_id) is None:
         raise NotFoundException()
     data = await request.form()
-    ids = [int(v) for v in data.getall("ids", []) if str(v).isdigit()]
+    ids = [i for v in data.getall("ids", []) if (i := whole_number(v)) is not None]
     back = path_to(STAFF_TABLE, call_id=call_id)
     mine = {row["id"] async for row in services.iter_table(call_id, TableQuery())}
     if any(i not in mine for i in ids):

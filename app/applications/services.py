@@ -517,9 +517,24 @@ def content_hash(app: dict, attachments: list[dict]) -> str:
     ).hexdigest()
 
 
-async def _next_reference(call_id: int, prefix: str) -> str:
+def _calls_sharing_a_prefix_with(app_id: int):
+    """The calls whose reference prefix is that of this file's call (itself included)."""
+    return Call.select(Call.id).where(
+        Call.reference_prefix.is_in(
+            Call.select(Call.reference_prefix).where(
+                Call.id.is_in(Application.select(Application.call).where(Application.id == app_id))
+            )
+        )
+    )
+
+
+async def _next_reference(app_id: int, prefix: str) -> str:
+    # Numbered per prefix, not per call: two calls may share a prefix (typed again, or
+    # a call duplicated twice) and a reference is unique across calls. References are
+    # never removed, so the count of those given is the last number.
     count = await Application.count().where(
-        (Application.call == call_id) & Application.reference.is_not_null()
+        Application.call.is_in(_calls_sharing_a_prefix_with(app_id))
+        & Application.reference.is_not_null()
     )
     return f"{prefix}-{count + 1:04d}"
 
@@ -528,83 +543,110 @@ async def submit(app_id: int, *, user: CurrentUser, actor: Actor, receipts) -> d
     """Submit before the deadline (server clock, to the second) with nothing missing;
     the file gets its reference number, the SHA-256 of its content and a receipt.
 
-    ``receipts`` (``applications.receipts.Receipts``) writes the receipt PDF; it is
-    removed again if the transaction fails."""
-    written: str | None = None
-    try:
-        async with write_transaction():
-            app = await application_for(user, app_id)
-            if app is None:
-                raise ApplicationError("not_found")
-            # One submitter at a time per call: reference numbers never collide.
-            await for_update(Call.select(Call.id).where(Call.id == app["call"])).first()
-            app = await application_for(user, app_id)
-            if app is None:
-                raise ApplicationError("not_found")
-            at = now()
-            if not states.can("submit", app["status"], "applicant"):
-                raise ApplicationError("not_editable")
-            if app["status"] == ApplicationStatus.draft and at >= app["call_closes_at"]:
-                raise ApplicationError("deadline_passed")
-            if (
-                app["status"] == ApplicationStatus.to_complete
-                and app["complete_by"]
-                and at >= app["complete_by"]
-            ):
-                raise ApplicationError("deadline_passed")
-            problems = await submission_problems(app)
-            if problems:
-                raise ApplicationError("incomplete", problems)
-            call = await calls.get_call(app["call"])
-            app["reference"] = app["reference"] or await _next_reference(
-                app["call"], call["reference_prefix"]
+    ``receipts`` (``applications.receipts.Receipts``) writes the receipt PDF after the
+    submission commits: rendering it inside the transaction would hold the call's lock
+    (SQLite: the database's) for each PDF, and a deadline's surge of submissions would
+    queue behind them. A receipt missing after a crash is written by ``ensure_receipt``
+    when it is first asked for."""
+    async with write_transaction():
+        # One submitter at a time per reference prefix (its calls locked): reference
+        # numbers never collide. The file is read (and its access checked) after.
+        await for_update(_calls_sharing_a_prefix_with(app_id))
+        app = await application_for(user, app_id)
+        if app is None:
+            raise ApplicationError("not_found")
+        at = now()
+        if not states.can("submit", app["status"], "applicant"):
+            raise ApplicationError("not_editable")
+        if app["status"] == ApplicationStatus.draft and at >= app["call_closes_at"]:
+            raise ApplicationError("deadline_passed")
+        if (
+            app["status"] == ApplicationStatus.to_complete
+            and app["complete_by"]
+            and at >= app["complete_by"]
+        ):
+            raise ApplicationError("deadline_passed")
+        problems = await submission_problems(app)
+        if problems:
+            raise ApplicationError("incomplete", problems)
+        call = await calls.get_call(app["call"])
+        app["reference"] = app["reference"] or await _next_reference(
+            app_id, call["reference_prefix"]
+        )
+        attachments = await current_attachments(app_id)
+        app["content_sha256"] = content_hash(app, attachments)
+        app["submitted_at"] = at
+        await Application.update(
+            {
+                Application.status: ApplicationStatus.submitted,
+                Application.reference: app["reference"],
+                Application.submitted_at: at,
+                Application.content_sha256: app["content_sha256"],
+                Application.receipt_file: None,  # a resubmission gets a new one
+                Application.version: Application.version + 1,
+                Application.updated_at: at,
+                Application.updated_by: user.id,
+            }
+        ).where(Application.id == app_id)
+        await _audit(
+            "applications.submitted",
+            actor,
+            app_id,
+            reference=app["reference"],
+            sha256=app["content_sha256"],
+        )
+        members = await Membership.select(
+            Membership.user.email.as_alias("email"),
+            Membership.user.language.as_alias("language"),
+        ).where(Membership.organisation == app["organisation"])
+        for member in members:
+            await enqueue_email(
+                to=member["email"],
+                template="application_submitted",
+                language=member["language"],
+                context={
+                    "reference": app["reference"],
+                    "call": app["call_title"],
+                    "title": app["title"],
+                    "organisation": app["organisation_name"],
+                    "sha256": app["content_sha256"],
+                    "submitted_at": at.isoformat(),
+                },
             )
-            attachments = await current_attachments(app_id)
-            app["content_sha256"] = content_hash(app, attachments)
-            app["submitted_at"] = at
-            written = await receipts.write(app, attachments)
-            await Application.update(
-                {
-                    Application.status: ApplicationStatus.submitted,
-                    Application.reference: app["reference"],
-                    Application.submitted_at: at,
-                    Application.content_sha256: app["content_sha256"],
-                    Application.receipt_file: written,
-                    Application.version: Application.version + 1,
-                    Application.updated_at: at,
-                    Application.updated_by: user.id,
-                }
-            ).where(Application.id == app_id)
-            await _audit(
-                "applications.submitted",
-                actor,
-                app_id,
-                reference=app["reference"],
-                sha256=app["content_sha256"],
-            )
-            members = await Membership.select(
-                Membership.user.email.as_alias("email"),
-                Membership.user.language.as_alias("language"),
-            ).where(Membership.organisation == app["organisation"])
-            for member in members:
-                await enqueue_email(
-                    to=member["email"],
-                    template="application_submitted",
-                    language=member["language"],
-                    context={
-                        "reference": app["reference"],
-                        "call": app["call_title"],
-                        "title": app["title"],
-                        "organisation": app["organisation_name"],
-                        "sha256": app["content_sha256"],
-                        "submitted_at": at.isoformat(),
-                    },
-                )
-    except BaseException:
-        if written:
-            receipts.discard(written)
-        raise
+    await _store_receipt(app, attachments, receipts)
     return app
+
+
+async def _store_receipt(app: dict, attachments: list[dict], receipts) -> str:
+    written = await receipts.write(app, attachments)
+    try:
+        async with write_transaction():  # queued with the other writers, never starved
+            updated = (
+                await Application.update({Application.receipt_file: written})
+                .where((Application.id == app["id"]) & Application.receipt_file.is_null())
+                .returning(Application.id)
+            )
+    except BaseException:
+        receipts.discard(written)
+        raise
+    if not updated:  # another request wrote it first
+        receipts.discard(written)
+        return (
+            await Application.select(Application.receipt_file)
+            .where(Application.id == app["id"])
+            .first()
+        )["receipt_file"]
+    return written
+
+
+async def ensure_receipt(app: dict, receipts) -> str | None:
+    """The storage id of a submitted file's receipt, written now if the server stopped
+    between the submission and its receipt; None before the file is submitted."""
+    if app["receipt_file"]:
+        return app["receipt_file"]
+    if not app["reference"] or not app["submitted_at"]:
+        return None
+    return await _store_receipt(app, await current_attachments(app["id"]), receipts)
 
 
 async def withdraw(app_id: int, *, user: CurrentUser, actor: Actor) -> None:

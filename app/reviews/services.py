@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from app.accounts.services import Actor, CurrentUser
@@ -20,6 +21,7 @@ from app.applications.tables import Application, ApplicationStatus
 from app.calls import services as calls
 from app.core import audit
 from app.core.db import write_transaction
+from app.core.forms import whole_number
 from app.core.outbox import enqueue_email
 from app.core.periodic import periodic_lifespan
 from app.organisations.tables import Organisation
@@ -80,8 +82,8 @@ async def settings_for(call_id: int) -> dict:
 
 async def save_settings(call_id: int, values: dict[str, Any], *, actor: Actor) -> None:
     """reviews_wanted 1–10, rank by mean or median, threshold in hundredths /20."""
-    wanted = str(values.get("reviews_wanted", "")).strip()
-    if not wanted.isdigit() or not 1 <= int(wanted) <= 10:
+    wanted = whole_number(str(values.get("reviews_wanted", "")))
+    if wanted is None or not 1 <= wanted <= 10:
         raise ReviewError("reviews_wanted")
     if values.get("rank_by") not in ("mean", "median"):
         raise ReviewError("rank_by")
@@ -100,7 +102,7 @@ async def save_settings(call_id: int, values: dict[str, Any], *, actor: Actor) -
         except calls.CallError as exc:
             raise ReviewError(exc.code) from None
     columns = {
-        ReviewSettings.reviews_wanted: int(wanted),
+        ReviewSettings.reviews_wanted: wanted,
         ReviewSettings.rank_by: values["rank_by"],
         ReviewSettings.visibility: values["visibility"],
         ReviewSettings.blind: values.get("blind") == "yes",
@@ -114,7 +116,7 @@ async def save_settings(call_id: int, values: dict[str, Any], *, actor: Actor) -
             await ReviewSettings.insert(
                 ReviewSettings(call=call_id, **{c._meta.name: v for c, v in columns.items()})
             )
-        await _audit("reviews.settings_changed", actor, "call", call_id, wanted=int(wanted))
+        await _audit("reviews.settings_changed", actor, "call", call_id, wanted=wanted)
 
 
 async def reviewers() -> list[dict]:
@@ -387,10 +389,11 @@ def clean_scores(
             if complete:
                 errors[criterion["key"]] = "score_missing"
             continue
-        if not text.isdigit() or not 0 <= int(text) <= criterion["scale"]:
+        score = whole_number(text)
+        if score is None or not 0 <= score <= criterion["scale"]:
             errors[criterion["key"]] = "score_range"
             continue
-        scores[criterion["key"]] = int(text)
+        scores[criterion["key"]] = score
     return scores, errors
 
 
@@ -473,8 +476,11 @@ async def ranking(
     for assignment in assignments:
         reviewers_of.setdefault(assignment["application"], set()).add(assignment["reviewer"])
         if assignment["submitted_at"] is not None:
-            by_app.setdefault(assignment["application"], []).append(_json(assignment["scores"]))
-    rubric = _criteria(call)
+            scores = assignment["scores"]
+            by_app.setdefault(assignment["application"], []).append(
+                scores if isinstance(scores, str) else json.dumps(scores, sort_keys=True)
+            )
+    rubric = tuple(_criteria(call))
     threshold = Decimal(settings["threshold_hundredths"]) / 100
     rows = []
     for app in apps:
@@ -483,12 +489,7 @@ async def ranking(
         if reviewer is not None and reviewer not in reviewers_of.get(app["id"], set()):
             continue
         result = (
-            aggregation.aggregate(
-                by_app.get(app["id"], []),
-                rubric,
-                rank_by=settings["rank_by"],
-                disagreement_threshold=threshold,
-            )
+            _aggregate(tuple(by_app.get(app["id"], ())), rubric, settings["rank_by"], threshold)
             if rubric
             else None
         )
@@ -515,6 +516,25 @@ async def ranking(
 
 
 # --- Declining, reopening, removing ----------------------------------------------------------
+
+
+@lru_cache(maxsize=20_000)
+def _aggregate(
+    reviews: tuple[str, ...],
+    rubric: tuple[aggregation.Criterion, ...],
+    rank_by: str,
+    threshold: Decimal,
+) -> aggregation.Aggregate:
+    """The aggregate of a file's reviews (their scores as stored, JSON). A pure
+    function of its arguments, so the ranking remembers it: a call of 5 000 files is
+    aggregated once, and each later request recomputes only files whose reviews,
+    rubric or settings changed (bench/RESULTS.md)."""
+    return aggregation.aggregate(
+        [json.loads(r) for r in reviews],
+        rubric,
+        rank_by=rank_by,
+        disagreement_threshold=threshold,
+    )
 
 
 async def decline_with_conflict(

@@ -139,6 +139,26 @@ def test_the_journey_to_a_submitted_file_with_its_receipt(client):
     assert row["reference"] in text and row["content_sha256"] in text.replace("\n", "")
     assert "200\u202f000,00" in text and "Le PoleS test" in text
 
+    # The receipt is written just after the submission commits; if the server stopped
+    # in between, the first request for it writes it (once, from the submitted content).
+    run(
+        client,
+        lambda: (
+            Application.update({Application.receipt_file: None})
+            .where(Application.id == app_id)
+            .run()
+        ),
+    )
+    again = client.get(f"/dossiers/{app_id}/accuse-de-reception.pdf")
+    assert again.status_code == 200
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(again.content)).pages)
+    assert row["reference"] in text and row["content_sha256"] in text.replace("\n", "")
+    stored = draft_of(client, app_id)["receipt_file"]
+    assert stored and client.get(f"/dossiers/{app_id}/accuse-de-reception.pdf").content == (
+        again.content
+    )
+    assert draft_of(client, app_id)["receipt_file"] == stored
+
     (message,) = [
         m for m in emails_to(client, owner["email"]) if m["template"] == "application_submitted"
     ]
@@ -598,3 +618,52 @@ def test_screening_one_by_one_and_in_bulk(client):
     sign_in(client, owner)
     assert "Statuts non signés." in client.get(f"/dossiers/{ids[0]}").text
     sign_out(client)
+
+
+def test_calls_sharing_a_reference_prefix_number_their_files_in_one_sequence(client):
+    """A prefix typed again (or a call duplicated twice): references stay unique, in
+    one sequence for the prefix, instead of a 500 on the second call's first file."""
+    import json
+
+    from app.accounts.services import Actor, load_current_user
+    from app.applications import services
+    from app.applications.receipts import Receipts
+    from tests.factories import attach_pdf
+
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    first, second = (
+        make_call(client, officer, publish=True, reference_prefix="PARTAGE-2026") for _ in "12"
+    )
+    user = run(client, load_current_user, owner["id"])
+    references = []
+    for call_id in (first, second, first):
+        app_id = make_application(client, owner, make_organisation(client, owner), call_id)
+        key = field_key(client, call_id)
+        run(
+            client,
+            lambda app_id=app_id, key=key: (
+                Application.update(
+                    {
+                        Application.title: "Projet",
+                        Application.requested_cents: 10_000_000,
+                        Application.answers: json.dumps({key: "Texte"}),
+                        Application.budget: json.dumps(
+                            {"charges": {"64": 20_000_000}, "produits": {"74_etat": 10_000_000}}
+                        ),
+                    }
+                )
+                .where(Application.id == app_id)
+                .run()
+            ),
+        )
+        attach_pdf(client, owner, app_id, call_of(client, call_id)["documents"][0]["key"])
+        submitted = run(
+            client,
+            services.submit,
+            app_id,
+            user=user,
+            actor=Actor(user_id=owner["id"]),
+            receipts=Receipts(client.app.state.settings),
+        )
+        references.append(submitted["reference"])
+    assert references == ["PARTAGE-2026-0001", "PARTAGE-2026-0002", "PARTAGE-2026-0003"]
