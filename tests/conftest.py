@@ -13,6 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,12 +32,22 @@ def _with_db(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+def in_own_loop(coroutine):
+    """asyncio.run in a thread of its own: a browser test (Playwright's sync API) keeps
+    an event loop running in the test's thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def _pg_admin(sql: str) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_URL)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    in_own_loop(run())
 
 
 async def _migrate(url: str) -> None:
@@ -56,7 +67,7 @@ class Databases:
             base = urlsplit(PG_URL).path.lstrip("/") or "postgres"
             self.prefix = f"{base}_{self.run_id}"
             self.template = f"{self.prefix}_tpl"
-            asyncio.run(_pg_admin(f'CREATE DATABASE "{self.template}"'))
+            _pg_admin(f'CREATE DATABASE "{self.template}"')
             self.created.append(self.template)
             asyncio.run(_migrate(_with_db(PG_URL, self.template)))
         else:
@@ -72,7 +83,7 @@ class Databases:
         n = next(_counter)
         if PG_URL:
             name = f"{self.prefix}_{n}"
-            asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+            _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
             self.created.append(name)
             return _with_db(PG_URL, name)
         path = self.workdir / f"db{n}.sqlite3"
@@ -84,7 +95,7 @@ class Databases:
         n = next(_counter)
         if PG_URL:
             name = f"{self.prefix}_empty{n}"
-            asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+            _pg_admin(f'CREATE DATABASE "{name}"')
             self.created.append(name)
             return _with_db(PG_URL, name)
         return f"sqlite:///{self.workdir / f'empty{n}.sqlite3'}"
@@ -92,13 +103,13 @@ class Databases:
     def drop(self, url: str) -> None:
         if PG_URL:
             name = urlsplit(url).path.lstrip("/")
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         else:
             Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
 
     def close(self) -> None:
         for name in reversed(self.created):
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def pytest_collection_modifyitems(items):

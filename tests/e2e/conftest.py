@@ -5,6 +5,7 @@ REQUIRE_BROWSER=1 (as in .ci/run), where that is a failure."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import socket
@@ -16,9 +17,12 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+
+from tests.conftest import in_own_loop
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -52,8 +56,6 @@ class Live:
             with sqlite3.connect(self.database_url.removeprefix("sqlite:///")) as conn:
                 conn.execute(statement.replace("$1", "?").replace("$2", "?"), args)
             return
-        import asyncio
-
         import asyncpg
 
         async def run():
@@ -63,7 +65,7 @@ class Live:
             finally:
                 await conn.close()
 
-        asyncio.run(run())
+        in_own_loop(run())
 
     def emails_to(
         self, address: str, subject: str = "", timeout_s: float = 20
@@ -90,7 +92,28 @@ class Live:
         return self.url + match.group(1)
 
 
+_redis_databases = itertools.count(14)
+
+
+def _own_redis_database(url: str) -> str:
+    """Each live server gets an emptied Redis database of its own (14, 15), so that
+    rate-limit counts of one server never spill into another's tests."""
+    import redis
+
+    parts = urlsplit(url)
+    own = urlunsplit(parts._replace(path=f"/{next(_redis_databases)}"))
+    client = redis.Redis.from_url(own)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return own
+
+
 def _live(databases, tmp_path_factory, *demo_args: str):
+    """A server as deployed by `guichet serve`. In .ci/run's last step it runs as
+    WORKERS=2 with REDIS_URL, over PostgreSQL: the browser tests then pass through two
+    workers sharing sessions and rate limits in Redis."""
     data_dir = tmp_path_factory.mktemp("e2e-data")
     port = _free_port()
     env = {
@@ -100,6 +123,8 @@ def _live(databases, tmp_path_factory, *demo_args: str):
         "GUICHET_ENV": "development",
         "PORT": str(port),
     }
+    if os.environ.get("REDIS_URL"):
+        env["REDIS_URL"] = _own_redis_database(os.environ["REDIS_URL"])
     demo = subprocess.run(
         [sys.executable, "-m", "app.cli", "demo", "--if-empty", *demo_args],
         env=env,
