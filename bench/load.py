@@ -43,9 +43,10 @@ LIMITS = {
     "officer: applications table (50 a page)": "two queries (a page and a count with "
     "filters on a join) and a 50-row template: each request costs ~25 ms of one core, "
     "against under 1 ms for the bare page, so the ratio cannot reach 30 % on one worker.",
-    "officer: ranking (200 a page)": "every file of the call is aggregated in Python to "
-    "sort by mark (5 000 files × 3 reviews: 0.4–0.7 s a request); the fix is to store "
-    "each file's aggregate when a review is submitted and sort in SQL.",
+    "officer: ranking (200 a page)": "each file's aggregate is remembered (a pure "
+    "function of its reviews), but every request still fetches the call's 5 000 files and "
+    "15 000 reviews to filter and sort them (~0.2 s); the fix is to store each file's mark "
+    "when a review is submitted and sort and page in SQL.",
     "officer: an application": "about ten queries (answers, budget, documents, messages, "
     "history, reviews) and the largest template: ~30 ms a request.",
     "reviewer: dashboard (750 reviews)": "the reviewer's 750 assignments rendered on one "
