@@ -21,6 +21,7 @@ from app.calls.tables import Call, CallStatus
 from app.core import audit
 from app.core.db import for_update, write_transaction
 from app.core.outbox import enqueue_email
+from app.organisations.services import email_members
 from app.organisations.tables import Membership
 
 STAFF_ROLES = ("officer", "admin")
@@ -595,24 +596,18 @@ async def submit(app_id: int, *, user: CurrentUser, actor: Actor, receipts) -> d
             reference=app["reference"],
             sha256=app["content_sha256"],
         )
-        members = await Membership.select(
-            Membership.user.email.as_alias("email"),
-            Membership.user.language.as_alias("language"),
-        ).where(Membership.organisation == app["organisation"])
-        for member in members:
-            await enqueue_email(
-                to=member["email"],
-                template="application_submitted",
-                language=member["language"],
-                context={
-                    "reference": app["reference"],
-                    "call": app["call_title"],
-                    "title": app["title"],
-                    "organisation": app["organisation_name"],
-                    "sha256": app["content_sha256"],
-                    "submitted_at": at.isoformat(),
-                },
-            )
+        await email_members(
+            app["organisation"],
+            "application_submitted",
+            {
+                "reference": app["reference"],
+                "call": app["call_title"],
+                "title": app["title"],
+                "organisation": app["organisation_name"],
+                "sha256": app["content_sha256"],
+                "submitted_at": at.isoformat(),
+            },
+        )
     await _store_receipt(app, attachments, receipts)
     return app
 
@@ -702,20 +697,15 @@ async def request_completion(
             }
         ).where(Application.id == app_id)
         await _audit("applications.sent_back", actor, app_id, complete_by=complete_by.isoformat())
-        members = await Membership.select(
-            Membership.user.email.as_alias("email"), Membership.user.language.as_alias("language")
-        ).where(Membership.organisation == app["organisation"])
-        for member in members:
-            await enqueue_email(
-                to=member["email"],
-                template="application_to_complete",
-                language=member["language"],
-                context={
-                    "reference": app["reference"],
-                    "message": message.strip(),
-                    "url": f"{base_url}/dossiers/{app_id}",
-                },
-            )
+        await email_members(
+            app["organisation"],
+            "application_to_complete",
+            {
+                "reference": app["reference"],
+                "message": message.strip(),
+                "url": f"{base_url}/dossiers/{app_id}",
+            },
+        )
 
 
 SCREENING = {"eligible": "mark_eligible", "ineligible": "mark_ineligible"}
@@ -781,23 +771,17 @@ async def screen(
                 }
             ).where(Application.id == row["id"])
             await _audit(f"applications.{decision}", actor, row["id"], reason=reason[:200] or None)
-            members = await Membership.select(
-                Membership.user.email.as_alias("email"),
-                Membership.user.language.as_alias("language"),
-            ).where(Membership.organisation == row["organisation"])
-            for member in members:
-                await enqueue_email(
-                    to=member["email"],
-                    template=f"application_{decision}",
-                    language=member["language"],
-                    context={
-                        "reference": row["reference"],
-                        "call": row["call_title"],
-                        "title": row["title"],
-                        "reason": reason,
-                        "url": f"{base_url}/dossiers/{row['id']}",
-                    },
-                )
+            await email_members(
+                row["organisation"],
+                f"application_{decision}",
+                {
+                    "reference": row["reference"],
+                    "call": row["call_title"],
+                    "title": row["title"],
+                    "reason": reason,
+                    "url": f"{base_url}/dossiers/{row['id']}",
+                },
+            )
     return len(rows)
 
 

@@ -15,11 +15,10 @@ from app.applications import budget as budgets
 from app.core.db import for_update, write_transaction
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, parse_amount
-from app.core.outbox import enqueue_email
 from app.core.periodic import periodic_lifespan
 from app.grants import services as grants
 from app.grants.tables import Grant, Report, ReportAttachment
-from app.organisations.tables import Membership
+from app.organisations.services import email_members
 
 KINDS = ("interim", "final")
 TRIGGER_OF = {"interim": "interim_report", "final": "final_report"}
@@ -237,26 +236,17 @@ async def review(
         action = "grants.report_approved" if approve else "grants.report_returned"
         await grants.audit_change(action, actor, grant_id, kind=kind)
         grant = await _grant(grant_id)
-        for member in await _members(grant["organisation"]):
-            await enqueue_email(
-                to=member["email"],
-                template="report_reviewed",
-                language=member["language"],
-                context={
-                    "reference": grant["reference"],
-                    "kind": kind,
-                    "approved": approve,
-                    "message": message,
-                    "url": f"{base_url}/dossiers/{grant['application']}/decision#reports",
-                },
-            )
-
-
-async def _members(organisation_id: int) -> list[dict]:
-    return await Membership.select(
-        Membership.user.email.as_alias("email"),
-        Membership.user.language.as_alias("language"),
-    ).where(Membership.organisation == organisation_id)
+        await email_members(
+            grant["organisation"],
+            "report_reviewed",
+            {
+                "reference": grant["reference"],
+                "kind": kind,
+                "approved": approve,
+                "message": message,
+                "url": f"{base_url}/dossiers/{grant['application']}/decision#reports",
+            },
+        )
 
 
 async def add_attachment(report_id: int, stored, *, user_id: int, actor: Actor) -> None:
@@ -350,19 +340,17 @@ async def send_reminders(at: datetime | None = None, *, base_url: str) -> int:
                 )
                 if not claimed:
                     continue
-                for member in await _members(grant["organisation"]):
-                    await enqueue_email(
-                        to=member["email"],
-                        template="report_reminder",
-                        language=member["language"],
-                        context={
-                            "reference": grant["reference"],
-                            "kind": kind,
-                            "due": due.isoformat(),
-                            "late": today > due,
-                            "url": f"{base_url}/dossiers/{grant['application']}/decision#reports",
-                        },
-                    )
+                await email_members(
+                    grant["organisation"],
+                    "report_reminder",
+                    {
+                        "reference": grant["reference"],
+                        "kind": kind,
+                        "due": due.isoformat(),
+                        "late": today > due,
+                        "url": f"{base_url}/dossiers/{grant['application']}/decision#reports",
+                    },
+                )
                 sent += 1
     return sent
 

@@ -203,6 +203,18 @@ async def update_organisation(org_id: int, values: dict[str, str | None], *, act
         )
 
 
+async def email_members(organisation_id: int, template: str, context: dict) -> None:
+    """Queue one e-mail to each member of the organisation, in their language (inside
+    the caller's transaction: sent only if it commits)."""
+    members = await Membership.select(
+        Membership.user.email.as_alias("email"), Membership.user.language.as_alias("language")
+    ).where(Membership.organisation == organisation_id)
+    for member in members:
+        await enqueue_email(
+            to=member["email"], template=template, language=member["language"], context=context
+        )
+
+
 async def _tell_owners_iban_changed(org_id: int, values: dict, actor: Actor) -> None:
     """Bank details decide where the money goes: every owner hears of a change."""
     owners = await Membership.select(
