@@ -166,9 +166,10 @@ def export(base: str, path: str, cookie: str, pid: int) -> dict:
     }
 
 
-def run_database(url: str, data_dir: Path) -> dict:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    ids, seconds = asyncio.run(dataset.build(url))
+@contextlib.contextmanager
+def serving(url: str, data_dir: Path, *, workers: int = 1, redis_url: str | None = None):
+    """``guichet serve`` on a free port of loopback, until the block ends; yields its
+    base URL and the process (its log in data_dir/server.log)."""
     port = _free_port()
     env = {
         **os.environ,
@@ -177,21 +178,34 @@ def run_database(url: str, data_dir: Path) -> dict:
         "GUICHET_ENV": "development",
     }
     env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     log = (data_dir / "server.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        for _ in range(150):
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
+        yield base, server
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        log.close()
+
+
+def run_database(url: str, data_dir: Path) -> dict:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ids, seconds = asyncio.run(dataset.build(url))
+    with serving(url, data_dir) as (base, server):
         officer, reviewer, finance = (
             sign_in(base, e) for e in (dataset.OFFICER, dataset.REVIEWER, dataset.FINANCE)
         )
@@ -236,10 +250,6 @@ def run_database(url: str, data_dir: Path) -> dict:
             "pages": results,
             "exports": measured,
         }
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-        log.close()
 
 
 def _pg_answers() -> bool:

@@ -41,7 +41,7 @@ from app.core import db
 from app.core.outbox import OutboxMessage
 from app.funders.tables import Funder
 from app.organisations.tables import Membership, Organisation
-from bench import dataset
+from bench import dataset, load
 
 ASSOCIATIONS = 2_000
 WINDOW_S = 60
@@ -265,12 +265,6 @@ async def surge(base: str, drafts: list[tuple[str, int]]) -> dict:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _redis_answers() -> bool:
     try:
         with socket.create_connection(("127.0.0.1", 6379), timeout=1):
@@ -282,44 +276,17 @@ def _redis_answers() -> bool:
 def run_database(url: str, data_dir: Path) -> dict:
     data_dir.mkdir(parents=True, exist_ok=True)
     drafts = asyncio.run(_prepare(url))
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "GUICHET_DATA_DIR": str(data_dir),
-        "GUICHET_ENV": "development",
-    }
-    env.pop("REDIS_URL", None)
-    workers = 1
+    workers, redis_url = 1, None
     if not url.startswith("sqlite") and _redis_answers():
         import redis
 
         client = redis.Redis.from_url(REDIS)
         client.flushdb()
         client.close()
-        env["REDIS_URL"] = REDIS
-        workers = 2
-    log_path = data_dir / "server.log"
-    log = log_path.open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        workers, redis_url = 2, REDIS
+    with load.serving(url, data_dir, workers=workers, redis_url=redis_url) as (base, _server):
         result = asyncio.run(surge(base, drafts))
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-        log.close()
+    log_path = data_dir / "server.log"
     server_log = log_path.read_text(errors="replace")
     result["workers"] = workers
     result["database"] = asyncio.run(_database(url, counted))
