@@ -49,8 +49,9 @@ LIMITS = {
     "when a review is submitted and sort and page in SQL.",
     "officer: an application": "about ten queries (answers, budget, documents, messages, "
     "history, reviews) and the largest template: ~30 ms a request.",
-    "reviewer: dashboard (750 reviews)": "the reviewer's 750 assignments rendered on one "
-    "page (no pagination yet): ~35 ms a request.",
+    "reviewer: dashboard (750 reviews)": "50 files a page now, those to review first, "
+    "with two counts over the 750 assignments and their calls' due dates: the session, "
+    "the user and the 50-row table cost the rest.",
     "finance: dashboard": "every grant and the ledger summed per grant for each request "
     "(~110 ms of services for 2 000 grants and 20 000 entries); the fix is to keep "
     "running totals per grant and call.",

@@ -47,6 +47,7 @@ REOPEN = "/instruction/evaluations/{assignment_id:int}/rouvrir"
 UNASSIGN = "/instruction/evaluations/{assignment_id:int}/retirer"
 
 RANKING_PAGE = 200
+DASHBOARD_PAGE = 50
 
 STAFF = [require_role("officer", "admin")]
 REVIEWERS = [require_role("reviewer")]
@@ -339,13 +340,26 @@ async def ranking(
 
 
 @get(DASHBOARD, guards=REVIEWERS, include_in_schema=False, name="reviews:dashboard")
-async def dashboard(request: Request) -> Template:
-    rows = await services.my_assignments(request.user.id)
+async def dashboard(request: Request, page: FromQuery[str] = "1") -> Template:
+    """The reviewer's files, DASHBOARD_PAGE a page, those to review first."""
+    done, total = await services.my_assignment_counts(request.user.id)
+    pages = max(1, -(-total // DASHBOARD_PAGE))
+    current = min(max(whole_number(page) or 1, 1), pages)
+    rows = await services.my_assignments(
+        request.user.id, limit=DASHBOARD_PAGE, offset=(current - 1) * DASHBOARD_PAGE
+    )
     due = await services.due_dates({r["call_id"] for r in rows})
     for row in rows:
         row["due_at"] = due.get(row["call_id"])
-    done = sum(1 for r in rows if r["submitted_at"])
-    return render(request, "reviews/dashboard.html", rows=rows, done=done, total=len(rows))
+    return render(
+        request,
+        "reviews/dashboard.html",
+        rows=rows,
+        done=done,
+        total=total,
+        page=current,
+        pages=pages,
+    )
 
 
 async def _assignment(request: Request, assignment_id: int) -> dict:

@@ -15,6 +15,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from piccolo.querystring import QueryString
+
 from app.accounts.services import Actor, CurrentUser
 from app.accounts.tables import RoleGrant, StaffRole, User
 from app.applications.tables import Application, ApplicationStatus
@@ -327,8 +329,26 @@ async def due_dates(call_ids: set[int]) -> dict[int, datetime]:
     return {r["call"]: r["due_at"] for r in rows}
 
 
-async def my_assignments(reviewer_id: int) -> list[dict]:
+def _mine(reviewer_id: int):
+    """The reviewer's assignments, without files of organisations they declared a link
+    with."""
     conflicted = Conflict.select(Conflict.organisation).where(Conflict.reviewer == reviewer_id)
+    return (Assignment.reviewer == reviewer_id) & Assignment.application.organisation.not_in(
+        conflicted
+    )
+
+
+async def my_assignment_counts(reviewer_id: int) -> tuple[int, int]:
+    """(reviewed, assigned) for the reviewer's dashboard."""
+    total = await Assignment.count().where(_mine(reviewer_id))
+    done = await Assignment.count().where(
+        _mine(reviewer_id) & Assignment.submitted_at.is_not_null()
+    )
+    return done, total
+
+
+async def my_assignments(reviewer_id: int, *, limit: int, offset: int = 0) -> list[dict]:
+    """One page of the reviewer's files, those still to review first."""
     return (
         await Assignment.select(
             Assignment.id,
@@ -339,11 +359,14 @@ async def my_assignments(reviewer_id: int) -> list[dict]:
             Assignment.application.call.title.as_alias("call_title"),
             Assignment.application.call.id.as_alias("call_id"),
         )
-        .where(
-            (Assignment.reviewer == reviewer_id)
-            & Assignment.application.organisation.not_in(conflicted)
+        .where(_mine(reviewer_id))
+        # To review first (NULLs sort differently on SQLite and PostgreSQL: say it).
+        .order_by(
+            QueryString(f'"{Assignment._meta.tablename}"."submitted_at" IS NOT NULL'),
+            Assignment.id,
         )
-        .order_by(Assignment.id)
+        .limit(limit)
+        .offset(offset)
     )
 
 

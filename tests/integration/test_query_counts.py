@@ -120,3 +120,50 @@ def test_finance_pages_do_not_grow_with_grants(client, monkeypatch):
     after = [counter.measure(lambda p=p: client.get(p)) for p in pages]
     assert before == after, list(zip(pages, before, after, strict=True))
     sign_out(client)
+
+
+def test_reviewer_dashboard_pages_its_files_to_do_first(client, calls_with_1_and_50, monkeypatch):
+    """51 files or more: 50 on the first page, the ones to review first; the count
+    covers all; the same number of queries as for 1 file."""
+    from datetime import UTC, datetime
+
+    from app.applications.tables import Application
+    from app.reviews.tables import Assignment
+    from tests.factories import run
+
+    _officer, _owner, small, large = calls_with_1_and_50
+    many, one = make_user(client, roles=["reviewer"]), make_user(client, roles=["reviewer"])
+
+    async def assign():
+        apps = await Application.select(Application.id, Application.call).where(
+            Application.call.is_in([small, large])
+        )
+        for n, app in enumerate(sorted(apps, key=lambda a: a["id"])):
+            # The first ones reviewed, the last 40 to review: shown first all the same.
+            done = datetime.now(UTC) if n < len(apps) - 40 else None
+            await Assignment.insert(
+                Assignment(application=app["id"], reviewer=many["id"], submitted_at=done)
+            )
+        await Assignment.insert(Assignment(application=apps[0]["id"], reviewer=one["id"]))
+        return sorted(a["id"] for a in apps)
+
+    app_ids = run(client, assign)
+    sign_in(client, many)
+    counter = QueryCounter(monkeypatch)
+    first_page = client.get("/evaluation")
+    queries = counter.measure(lambda: client.get("/evaluation"))
+    total = len(app_ids)  # 51 or more (other tests of the module add files)
+    assert 51 <= total < 100
+    assert f"{total - 40} sur {total} évaluées" in first_page.text
+    links = first_page.text.count('href="/evaluation/')
+    assert links - first_page.text.count('href="/evaluation/liens"') == 50
+    assert "Page 1 sur 2" in first_page.text and "?page=2" in first_page.text
+    assert first_page.text.count(">à faire<") == 40  # those to review first
+    second = client.get("/evaluation", params={"page": "2"}).text
+    assert second.count(">déposé<") == total - 50 and second.count(">à faire<") == 0
+    last = client.get("/evaluation", params={"page": "99"}).text  # the last page
+    assert last.count(">déposé<") == total - 50
+    sign_out(client)
+    sign_in(client, one)
+    assert counter.measure(lambda: client.get("/evaluation")) == queries
+    sign_out(client)
