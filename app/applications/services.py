@@ -61,15 +61,7 @@ def _json(value: Any) -> Any:
 
 
 async def _audit(action: str, actor: Actor, app_id: int, **summary: Any) -> None:
-    await audit.record(
-        action,
-        actor_id=actor.user_id,
-        actor_label=actor.label,
-        ip=actor.ip,
-        object_type="application",
-        object_id=app_id,
-        summary=summary or None,
-    )
+    await audit.record_by(actor, action, "application", app_id, **summary)
 
 
 # --- Starting: eligibility --------------------------------------------------------------

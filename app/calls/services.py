@@ -171,15 +171,7 @@ async def _locked(call_id: int) -> dict:
 
 
 async def _audit(action: str, actor: Actor, call_id: int, **summary: Any) -> None:
-    await audit.record(
-        action,
-        actor_id=actor.user_id,
-        actor_label=actor.label,
-        ip=actor.ip,
-        object_type="call",
-        object_id=call_id,
-        summary=summary or None,
-    )
+    await audit.record_by(actor, action, "call", call_id, **summary)
 
 
 async def get_call(call_id: int) -> dict | None:

@@ -159,14 +159,13 @@ async def create_organisation(values: dict[str, str | None], *, actor: Actor) ->
         await Membership.insert(
             Membership(organisation=org_id, user=actor.user_id, role=MemberRole.owner.value)
         )
-        await audit.record(
+        await audit.record_by(
+            actor,
             "organisations.created",
-            actor_id=actor.user_id,
-            actor_label=actor.label,
-            ip=actor.ip,
-            object_type="organisation",
-            object_id=org_id,
-            summary={"name": values["name"], "siret": values["siret"]},
+            "organisation",
+            org_id,
+            name=values["name"],
+            siret=values["siret"],
         )
     return org_id
 
@@ -192,15 +191,7 @@ async def update_organisation(org_id: int, values: dict[str, str | None], *, act
         if "iban" in changed:
             summary["new_bank_account"] = mask_iban(values["iban"] or "")
             await _tell_owners_iban_changed(org_id, values, actor)
-        await audit.record(
-            "organisations.updated",
-            actor_id=actor.user_id,
-            actor_label=actor.label,
-            ip=actor.ip,
-            object_type="organisation",
-            object_id=org_id,
-            summary=summary,
-        )
+        await audit.record_by(actor, "organisations.updated", "organisation", org_id, **summary)
 
 
 async def email_members(organisation_id: int, template: str, context: dict) -> None:
@@ -367,14 +358,8 @@ async def invite_member(org_id: int, *, email: str, role: str, base_url: str, ac
                 "url": f"{base_url}/structures/invitation?jeton={raw}",
             },
         )
-        await audit.record(
-            "organisations.member_invited",
-            actor_id=actor.user_id,
-            actor_label=actor.label,
-            ip=actor.ip,
-            object_type="organisation",
-            object_id=org_id,
-            summary={"role": role},
+        await audit.record_by(
+            actor, "organisations.member_invited", "organisation", org_id, role=role
         )
 
 
@@ -470,14 +455,8 @@ async def remove_member(org_id: int, membership_id: int, *, actor: Actor) -> Non
         if target["role"] == MemberRole.owner.value and await _owner_count(org_id) <= 1:
             raise OrganisationError("last_owner")
         await Membership.delete().where(Membership.id == membership_id)
-        await audit.record(
-            "organisations.member_removed",
-            actor_id=actor.user_id,
-            actor_label=actor.label,
-            ip=actor.ip,
-            object_type="organisation",
-            object_id=org_id,
-            summary={"user": target["user"]},
+        await audit.record_by(
+            actor, "organisations.member_removed", "organisation", org_id, user=target["user"]
         )
 
 
@@ -497,14 +476,13 @@ async def change_member_role(org_id: int, membership_id: int, role: str, *, acto
         if demoting and await _owner_count(org_id) <= 1:
             raise OrganisationError("last_owner")
         await Membership.update({Membership.role: role}).where(Membership.id == membership_id)
-        await audit.record(
+        await audit.record_by(
+            actor,
             "organisations.member_role_changed",
-            actor_id=actor.user_id,
-            actor_label=actor.label,
-            ip=actor.ip,
-            object_type="organisation",
-            object_id=org_id,
-            summary={"user": target["user"], "role": role},
+            "organisation",
+            org_id,
+            user=target["user"],
+            role=role,
         )
 
 

@@ -53,15 +53,7 @@ def _json(value: Any) -> Any:
 async def _audit(
     action: str, actor: Actor, object_type: str, object_id: int, **summary: Any
 ) -> None:
-    await audit.record(
-        action,
-        actor_id=actor.user_id,
-        actor_label=actor.label,
-        ip=actor.ip,
-        object_type=object_type,
-        object_id=object_id,
-        summary=summary or None,
-    )
+    await audit.record_by(actor, action, object_type, object_id, **summary)
 
 
 # --- Settings and pool ---------------------------------------------------------------------
