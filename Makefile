@@ -5,22 +5,33 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
+# Every installed version is pinned here (constraints): a clean clone installs what CI
+# tested and what `pip-audit` checked. `make lock` refreshes it after a change to
+# pyproject.toml.
+LOCK   := .ci/requirements.lock
 
-.PHONY: run test install install-dev translations messages migrate demo lint format bench clean
+.PHONY: run test install install-dev lock translations messages migrate demo lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 install: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install --quiet -c $(LOCK) -e .
 	@touch $@
 
 install-dev: $(VENV)/.installed-dev
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[dev]'
 	@touch $@ $(VENV)/.installed
+
+# Resolve pyproject.toml's dependencies afresh (newest allowed) and pin the result.
+lock: | $(BIN)/python
+	rm -rf $(VENV)/lock && $(PYTHON) -m venv $(VENV)/lock
+	$(VENV)/lock/bin/pip install --quiet -e '.[dev]'
+	$(VENV)/lock/bin/pip freeze --exclude-editable | LC_ALL=C sort > $(LOCK)
+	rm -rf $(VENV)/lock
 
 translations: install
 	$(BIN)/pybabel compile -d app/locales -D messages --statistics 2>&1 | grep -v "^$$" || true
