@@ -36,11 +36,11 @@ def project(name: str) -> dict:
         return json.load(response)
 
 
-def main(lock_path: str) -> int:
+def main(lock_path: str, fetch=project) -> int:
     audited, behind, unknown, advisories = [], [], [], []
     for name, version in pins(lock_path):
         try:
-            page = project(name)
+            page = fetch(name)
         except (urllib.error.URLError, TimeoutError, ValueError) as error:
             unknown.append(f"{name}=={version} ({error})")
             continue
