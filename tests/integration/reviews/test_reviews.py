@@ -191,10 +191,10 @@ def test_scores_are_checked_and_a_submitted_review_is_final(client):
         },
     )
     assert again.status_code == 422 and "rouvrir" in again.text
-    assert (
-        "1 sur 1 évaluée" in client.get("/evaluation").text
-        or "1 sur 1" in client.get("/evaluation").text
-    )
+    dashboard = client.get("/evaluation").text
+    # A review is « remise », never an application's « déposé ».
+    assert "1 sur 1" in dashboard and "évaluation remise" in dashboard
+    assert "déposé" not in dashboard
     sign_out(client)
 
 
@@ -232,6 +232,7 @@ def test_ranking_shows_marks_out_of_20_and_flags_disagreement(client):
     assert "3,00 / 5" in summary  # Qualité: (5 + 1) / 2
     assert "12,00 / 20 · 60,00 / 100" in summary  # mean, out of 20 and out of 100
     assert "2 évaluations remises." in summary
+    assert summary.count("évaluation remise le") == 2 and "déposé le" not in summary
     sign_out(client)
 
 
