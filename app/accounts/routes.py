@@ -121,11 +121,11 @@ def base_url(request: Request) -> str:
 async def password_ok(request: Request, password: str) -> bool:
     """The signed-in person's password, under the same brute-force limit as sign-in."""
     email = request.user.email
-    await limiter(request).check(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email)
-    if await services.check_password(request.user.id, password):
+    async with limiter(request).attempt(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email):
+        matches = await services.check_password(request.user.id, password)
+    if matches:
         await limiter(request).reset(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email)
-        return True
-    return False
+    return matches
 
 
 def require_email(form: FormState, name: str = "email", *, own: bool = True) -> None:
@@ -166,11 +166,13 @@ async def sign_in(request: Request, data: URLEncodedBody[dict[str, str]]) -> Tem
     result = SignInResult(user_id=None)
     if form.ok:
         email = services.normalise_email(form.values["email"])
-        await limiter(request).check(SIGN_IN_PER_IP, client_ip(request))
         # Counted before the password is checked, so parallel guesses are counted too;
-        # a success clears the count.
-        await limiter(request).check(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email)
-        result = await services.authenticate(email, password, actor=actor(request))
+        # a success clears the account's count, a failure of ours (503) counts nothing.
+        async with (
+            limiter(request).attempt(SIGN_IN_PER_IP, client_ip(request)),
+            limiter(request).attempt(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email),
+        ):
+            result = await services.authenticate(email, password, actor=actor(request))
         if result.user_id is not None:
             await limiter(request).reset(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email)
         elif result.unverified:
@@ -245,11 +247,13 @@ async def second_factor(
 
 async def _second_factor_ok(request: Request, user_id: int, code: str) -> bool:
     # Counted before the code is checked: parallel guesses are counted too.
-    await limiter(request).check(SECOND_FACTOR_PER_ACCOUNT, str(user_id))
-    if await services.verify_second_factor(user_id, code, actor=Actor(user_id, client_ip(request))):
+    async with limiter(request).attempt(SECOND_FACTOR_PER_ACCOUNT, str(user_id)):
+        ok = await services.verify_second_factor(
+            user_id, code, actor=Actor(user_id, client_ip(request))
+        )
+    if ok:
         await limiter(request).reset(SECOND_FACTOR_PER_ACCOUNT, str(user_id))
-        return True
-    return False
+    return ok
 
 
 @get(REAUTH, include_in_schema=False, opt=ENROLMENT, name="accounts:reauth")
@@ -562,16 +566,16 @@ async def change_password(
     if new != data.get("new_password_again", ""):
         form.error("new_password_again", _("The two passwords are different."))
     if form.ok:
-        await limiter(request).check(SIGN_IN_ATTEMPTS_PER_ACCOUNT, user.email)
-        try:
-            await services.change_password(
-                user.id, data.get("current_password", ""), new, actor=actor(request)
-            )
-        except AccountError as exc:
-            form.error(
-                "current_password" if exc.code == "password_wrong" else "new_password",
-                error_text(exc),
-            )
+        async with limiter(request).attempt(SIGN_IN_ATTEMPTS_PER_ACCOUNT, user.email):
+            try:
+                await services.change_password(
+                    user.id, data.get("current_password", ""), new, actor=actor(request)
+                )
+            except AccountError as exc:
+                form.error(
+                    "current_password" if exc.code == "password_wrong" else "new_password",
+                    error_text(exc),
+                )
     if not form.ok:
         return render(
             request,
@@ -717,13 +721,13 @@ async def erase(request: Request, data: URLEncodedBody[dict[str, str]]) -> Templ
         form.error("confirm", _("Tick the box to confirm."))
     outcome = None
     if form.ok:
-        await limiter(request).check(SIGN_IN_ATTEMPTS_PER_ACCOUNT, request.user.email)
-        try:
-            outcome = await services.erase_account(
-                request.user.id, data.get("password", ""), actor=actor(request)
-            )
-        except AccountError as exc:
-            form.error("password", error_text(exc))
+        async with limiter(request).attempt(SIGN_IN_ATTEMPTS_PER_ACCOUNT, request.user.email):
+            try:
+                outcome = await services.erase_account(
+                    request.user.id, data.get("password", ""), actor=actor(request)
+                )
+            except AccountError as exc:
+                form.error("password", error_text(exc))
     if outcome is None:
         keep = await services.must_keep_records(request.user.id)
         return render(

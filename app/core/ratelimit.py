@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from litestar.exceptions import TooManyRequestsException
@@ -34,23 +36,40 @@ class RateLimiter:
         """Count one hit; return the seconds to wait when over the limit, else 0."""
         now = time.time()
         window = int(now // limit.window_s)
-        name = f"guichet:rl:{limit.name}:{key}:{window}"
         retry_after = max(1, int((window + 1) * limit.window_s - now))
+        count = await self._add(limit, key, window, 1)
+        return retry_after if count > limit.max_hits else 0
+
+    async def _add(self, limit: Limit, key: str, window: int, step: int) -> int:
+        name = f"guichet:rl:{limit.name}:{key}:{window}"
         if self._redis is not None:
             async with self._redis.pipeline(transaction=True) as pipe:
-                count, _ = await pipe.incr(name).expire(name, limit.window_s + 1).execute()
-        else:
-            async with self._lock:
-                self._purge(now)
-                count = self._counts.get(name, (0, 0.0))[0] + 1
-                self._counts[name] = (count, (window + 1) * limit.window_s)
-        return retry_after if count > limit.max_hits else 0
+                count, _ = await pipe.incrby(name, step).expire(name, limit.window_s + 1).execute()
+            return count
+        async with self._lock:
+            self._purge(time.time())
+            count = self._counts.get(name, (0, 0.0))[0] + step
+            self._counts[name] = (count, (window + 1) * limit.window_s)
+        return count
 
     async def check(self, limit: Limit, key: str) -> None:
         """Count a hit and refuse with 429 (and Retry-After) when over the limit."""
         wait = await self.hit(limit, key)
         if wait:
             raise TooManyRequestsException(headers={"Retry-After": str(wait)})
+
+    @asynccontextmanager
+    async def attempt(self, limit: Limit, key: str) -> AsyncIterator[None]:
+        """``check`` for what the block does; when the block fails (the database away, a
+        bug) the hit is taken back: the client learnt nothing from it, and a person must
+        not be locked out by our outage."""
+        window = int(time.time() // limit.window_s)
+        await self.check(limit, key)
+        try:
+            yield
+        except Exception:
+            await self._add(limit, key, window, -1)
+            raise
 
     async def reset(self, limit: Limit, key: str) -> None:
         window = int(time.time() // limit.window_s)
