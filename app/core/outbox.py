@@ -50,6 +50,7 @@ from jinja2 import Environment
 
 from app.core import i18n
 from app.core.db import is_sqlite, write_transaction
+from app.core.periodic import Rounds
 from app.core.tables import DeliveryAttempt, OutboxMessage, OutboxStatus
 
 if TYPE_CHECKING:
@@ -399,11 +400,13 @@ class OutboxSender:
         logger.info(
             "outbox sender started", extra={"worker": self.worker_id, "transport": self.transport}
         )
+        rounds = Rounds(logger, "outbox round", worker=self.worker_id)
         while not stop_event.is_set():
             try:
                 await self.deliver_due(self.batch_size)
-            except Exception:
-                logger.exception("outbox round failed", extra={"worker": self.worker_id})
+                rounds.succeeded()
+            except Exception as exc:
+                rounds.failed(exc)
                 self._claimed_last_round = 0
             if self._claimed_last_round >= self.batch_size:
                 continue

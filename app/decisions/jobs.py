@@ -33,6 +33,7 @@ from app.core.i18n import gettext as _
 from app.core.money import amount_in_words, format_amount
 from app.core.outbox import enqueue_email
 from app.core.pdf import Letterhead, long_date
+from app.core.periodic import Rounds
 from app.core.storage import FileStorage
 from app.decisions import services
 from app.decisions.letters import LetterContent, fill, paragraphs_of, render_letter, render_many
@@ -648,6 +649,7 @@ def letters_lifespan(settings, *, every_s: float = 2.0):
         storage = FileStorage.from_settings(settings)
 
         async def loop() -> None:
+            rounds = Rounds(log, "letter batches")
             while not stop.is_set():
                 try:
                     await run_pending(
@@ -656,8 +658,9 @@ def letters_lifespan(settings, *, every_s: float = 2.0):
                         data_dir=settings.data_dir,
                         stale_after=timedelta(seconds=settings.letter_stale_after_s),
                     )
-                except Exception:
-                    log.exception("letter batches failed")
+                    rounds.succeeded()
+                except Exception as exc:
+                    rounds.failed(exc)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=every_s)
                 wake.clear()

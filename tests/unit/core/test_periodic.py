@@ -40,3 +40,30 @@ def test_off_in_tests():
 
     asyncio.run(main())
     assert calls == []
+
+
+def test_an_outage_is_one_warning_and_one_line_when_back_a_bug_a_traceback_each_time(caplog):
+    script = iter(
+        [ConnectionRefusedError("database away")] * 5
+        + [None, None]
+        + [ValueError("a bug"), ValueError("a bug")]
+        + [ConnectionRefusedError("away again")]
+    )
+
+    async def work():
+        failure = next(script, None)  # then every round succeeds
+        if failure is not None:
+            raise failure
+
+    async def main():
+        lifespan = periodic_lifespan(SimpleNamespace(env="development"), "test", work, every_s=0)
+        async with lifespan():
+            await asyncio.sleep(0.1)
+
+    with caplog.at_level("INFO", logger="guichet.periodic"):
+        asyncio.run(main())
+    lines = [(r.levelname, r.getMessage(), r.exc_info is not None) for r in caplog.records]
+    waits = ("WARNING", "periodic work test waits: database unavailable (ConnectionRefusedError)")
+    back = ("INFO", "periodic work test resumes: database back", False)
+    bug = ("ERROR", "periodic work test failed", True)
+    assert lines == [(*waits, False), back, bug, bug, (*waits, False), back]
