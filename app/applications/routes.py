@@ -22,7 +22,7 @@ from app.calls import services as calls
 from app.calls.routes import ERRORS as CALL_ERRORS
 from app.calls.routes import KIND_LABELS
 from app.core import storage
-from app.core.exports import csv_lines, xlsx_response
+from app.core.exports import table_response
 from app.core.forms import FormState, whole_number
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
@@ -613,7 +613,19 @@ async def staff_table(request: Request, call_id: FromPath[int]) -> Template:
 
 
 @get(STAFF_EXPORT, guards=STAFF, include_in_schema=False, name="applications:staff-export")
-async def staff_export(request: Request, call_id: FromPath[int]) -> Stream:
+async def staff_export(request: Request, call_id: FromPath[int]) -> Stream | File:
+    return await _staff_export(request, call_id, "csv")
+
+
+@get(
+    STAFF_EXPORT_XLSX, guards=STAFF, include_in_schema=False, name="applications:staff-export-xlsx"
+)
+async def staff_export_xlsx(request: Request, call_id: FromPath[int]) -> Stream | File:
+    return await _staff_export(request, call_id, "xlsx")
+
+
+async def _staff_export(request: Request, call_id: int, extension: str) -> Stream | File:
+    """The applications table as filtered on screen, every page, as CSV or XLSX."""
     if await calls.get_call(call_id) is None:
         raise NotFoundException()
     query, _form = _table_query(dict(request.query_params))
@@ -626,50 +638,14 @@ async def staff_export(request: Request, call_id: FromPath[int]) -> Stream:
                 row["siret"],
                 row["title"],
                 row["status"],
-                f"{to_decimal(row['requested_cents']):.2f}",
-                row["submitted_at"].isoformat() if row["submitted_at"] else "",
-            ]
-
-    header = [
-        "reference",
-        "organisation",
-        "siret",
-        "title",
-        "status",
-        "requested_eur",
-        "submitted_at",
-    ]
-    return Stream(
-        csv_lines(header, rows()),
-        media_type="text/csv",  # Litestar adds "; charset=utf-8"
-        headers={"Content-Disposition": f'attachment; filename="dossiers-appel-{call_id}.csv"'},
-    )
-
-
-@get(
-    STAFF_EXPORT_XLSX, guards=STAFF, include_in_schema=False, name="applications:staff-export-xlsx"
-)
-async def staff_export_xlsx(request: Request, call_id: FromPath[int]) -> File:
-    """The same table as an Excel workbook, written with bounded memory."""
-    if await calls.get_call(call_id) is None:
-        raise NotFoundException()
-    query, _form = _table_query(dict(request.query_params))
-
-    async def rows():
-        async for row in services.iter_table(call_id, query):
-            yield [
-                row["reference"] or "",
-                row["organisation_name"],
-                row["siret"],
-                row["title"],
-                row["status"],
                 to_decimal(row["requested_cents"]),
                 row["submitted_at"],
             ]
 
-    return await xlsx_response(
+    return await table_response(
+        extension,
         request.app.state.settings.data_dir / "tmp",
-        f"dossiers-appel-{call_id}.xlsx",
+        f"dossiers-appel-{call_id}",
         ["reference", "organisation", "siret", "title", "status", "requested_eur", "submitted_at"],
         rows(),
     )

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 
 import xlsxwriter
 from litestar.background_tasks import BackgroundTask
-from litestar.response import File
+from litestar.response import File, Stream
 
 PARIS = ZoneInfo("Europe/Paris")
+CENT = Decimal("0.01")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -100,10 +101,35 @@ async def csv_lines(
     writer.writerow(header)
     yield "\ufeff" + flush()
     async for row in _rows(rows):
-        writer.writerow(
-            [
-                v if isinstance(v, int | Decimal) and not isinstance(v, bool) else csv_cell(v)
-                for v in row
-            ]
-        )
+        writer.writerow([_csv_value(v) for v in row])
         yield flush()
+
+
+def _csv_value(value: Any) -> Any:
+    # Amounts stay numbers (never text, even negative), with two decimals.
+    if isinstance(value, Decimal):
+        return value.quantize(CENT)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return csv_cell(value)
+
+
+async def table_response(
+    extension: str,
+    folder: Path,
+    stem: str,
+    header: list[str],
+    rows: Iterable[list[Any]] | AsyncIterable[list[Any]],
+) -> Stream | File:
+    """One table as a streamed CSV file or as an XLSX workbook (``extension``), from
+    the same rows of typed values: Decimals (euros), date-times, numbers and text."""
+    filename = f"{stem}.{extension}"
+    if extension == "xlsx":
+        return await xlsx_response(folder, filename, header, rows)
+    return Stream(
+        csv_lines(header, rows),
+        media_type="text/csv",  # Litestar adds "; charset=utf-8"
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
@@ -20,7 +19,7 @@ from app.accounts.routes import actor
 from app.applications.routes import error_text as upload_error_text
 from app.applications.routes import own_application
 from app.core import storage
-from app.core.exports import csv_lines, xlsx_response
+from app.core.exports import table_response
 from app.core.forms import FormState, parse_date
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
@@ -48,7 +47,6 @@ MY_REPORT = "/dossiers/{app_id:int}/bilans/{kind:str}"
 MY_REPORT_FILE = "/dossiers/{app_id:int}/bilans/{kind:str}/pieces"
 REPORT_FILE = "/suivi/pieces-de-bilan/{attachment_id:int}"
 
-CENT = Decimal("0.01")
 ID = re.compile(r"[0-9]{1,9}")
 FOLLOW = [require_role("officer", "finance", "admin")]
 OFFICERS = [require_role("officer", "admin")]
@@ -160,21 +158,8 @@ async def export(
         raise NotFoundException()
     funder, call = _scope(financeur, appel)
     header, rows = dashboard.export_rows(stem, funder, call)
-    filename = f"{stem}.{extension}"
-    if extension == "xlsx":
-        return await xlsx_response(
-            request.app.state.settings.data_dir / "tmp", filename, header, rows
-        )
-
-    async def money_rows():
-        # Decimals stay numbers (never text, even negative), with two decimals.
-        async for r in rows:
-            yield [v.quantize(CENT) if isinstance(v, Decimal) else v for v in r]
-
-    return Stream(
-        csv_lines(header, money_rows()),
-        media_type="text/csv",  # Litestar adds "; charset=utf-8"
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    return await table_response(
+        extension, request.app.state.settings.data_dir / "tmp", stem, header, rows
     )
 
 
