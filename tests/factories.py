@@ -301,6 +301,62 @@ def make_decidable(
     return app_id
 
 
+def publish_award(
+    client,
+    officer: dict,
+    call_id: int,
+    app_id: int,
+    *,
+    amount: int | None = None,
+    schedule: str = "50-30-20",
+) -> None:
+    """The committee awards ``app_id`` (``amount`` cents, default: what it requested)
+    and the officer publishes the call's decisions; the letters are not written yet
+    (``write_letters``)."""
+    from app.accounts.services import Actor
+    from app.decisions import services as decisions
+
+    actor = Actor(user_id=officer["id"], label=officer["email"])
+    run(
+        client,
+        decisions.save_settings,
+        call_id,
+        {
+            "deliberation_reference": "CP 2017-123",
+            "deliberation_date": "2017-05-17",
+            "schedule_preset": schedule,
+        },
+        actor=actor,
+    )
+    run(client, decisions.decide, app_id, outcome="award", amount=amount, reason="", actor=actor)
+    token = run(client, decisions.pending, call_id).token
+    run(client, decisions.publish, call_id, token, actor=actor)
+
+
+def write_letters(client, *, base_url: str = "", processes: int = 1) -> int:
+    """Run the letter batches waiting (as the background loop does); how many ran."""
+    from app.core.storage import FileStorage
+    from app.decisions import jobs
+
+    settings = client.app.state.settings
+    return run(
+        client,
+        jobs.run_pending,
+        storage=FileStorage.from_settings(settings),
+        base_url=base_url,
+        data_dir=settings.data_dir,
+        processes=processes,
+    )
+
+
+def letter_of(client, app_id: int) -> int:
+    """The id of the letter written for ``app_id``."""
+    from app.decisions.tables import Letter
+
+    query = Letter.select(Letter.id).where(Letter.application == app_id).first()
+    return run(client, query.run)["id"]
+
+
 def make_grant(
     client,
     officer: dict,
@@ -315,25 +371,11 @@ def make_grant(
     project costs twice that), accepted unless told otherwise, with its signed
     agreement when one is required (unless ``agreement=False``): {grant, app, call}."""
     from app.accounts.services import Actor
-    from app.decisions import services as decisions
     from app.grants import services as grants
 
-    actor = Actor(user_id=officer["id"], label=officer["email"])
     call = make_call(client, officer, publish=True, max_award_cents=0, envelope_cents=10**12)
     app_id = make_decidable(client, owner, call, requested=amount)
-    run(
-        client,
-        decisions.save_settings,
-        call,
-        {
-            "deliberation_reference": "CP 2017-123",
-            "deliberation_date": "2017-05-17",
-            "schedule_preset": schedule,
-        },
-        actor=actor,
-    )
-    run(client, decisions.decide, app_id, outcome="award", amount=amount, reason="", actor=actor)
-    run(client, decisions.publish, call, run(client, decisions.pending, call).token, actor=actor)
+    publish_award(client, officer, call, app_id, amount=amount, schedule=schedule)
     grant = run(client, grants.grant_of, app_id)
     if accept:
         run(

@@ -36,13 +36,16 @@ from tests.factories import (
     MINIMAL_PDF,
     PASSWORD,
     csrf_token,
+    letter_of,
     make_application,
     make_call,
     make_organisation,
     make_user,
     post_form,
+    publish_award,
     run,
     sign_in,
+    write_letters,
 )
 from tests.hostile import CORPUS, EVIDENCE, ODD_VALUES, never_markup, params, pdf_text
 
@@ -1286,42 +1289,13 @@ def test_receipt_and_letter_show_the_texts_as_text(client, world, name, payload)
 
 def _award_and_write_letter(client, world, call: int, app_id: int, officer: As):
     """Screened eligible through its form, awarded, published, the letter written."""
-    from app.core.storage import FileStorage
-    from app.decisions import jobs
-    from app.decisions import services as decisions
-    from app.decisions.tables import Letter
-
     screened = officer.post(
         f"/instruction/dossiers/{app_id}/recevabilite", {"decision": "eligible"}
     )
     assert screened.status_code == 303
-    actor = Actor(user_id=world["people"]["officer"]["id"])
-    run(
-        client,
-        decisions.save_settings,
-        call,
-        {
-            "deliberation_reference": "CP 1",
-            "deliberation_date": "2017-05-17",
-            "schedule_preset": "single",
-        },
-        actor=actor,
-    )
-    run(client, decisions.decide, app_id, outcome="award", amount=None, reason="", actor=actor)
-    run(client, decisions.publish, call, run(client, decisions.pending, call).token, actor=actor)
-    settings = client.app.state.settings
-    run(
-        client,
-        jobs.run_pending,
-        storage=FileStorage.from_settings(settings),
-        base_url="",
-        data_dir=settings.data_dir,
-        processes=1,
-    )
-    letter = run(
-        client, lambda: Letter.select(Letter.id).where(Letter.application == app_id).first().run()
-    )
-    response = officer.get(f"/instruction/dossiers/{app_id}/courriers/{letter['id']}")
+    publish_award(client, world["people"]["officer"], call, app_id, schedule="single")
+    write_letters(client)
+    response = officer.get(f"/instruction/dossiers/{app_id}/courriers/{letter_of(client, app_id)}")
     assert response.status_code == 200
     no_injected_header(response)
     return response

@@ -3,17 +3,16 @@ never executed, shown inertly where it is shown (pages and letters)."""
 
 import pytest
 
-from app.decisions import jobs
-from app.decisions.tables import Letter
 from tests.factories import (
+    letter_of,
     make_call,
     make_decidable,
     make_grant,
     make_user,
     post_form,
-    run,
     sign_in,
     sign_out,
+    write_letters,
 )
 from tests.hostile import HOSTILE, inert, pdf_text
 
@@ -65,19 +64,8 @@ def test_rejection_reasons_are_inert_in_pages_and_letters(client, people, text):
         ).status_code
         == 303
     )
-    settings = client.app.state.settings
-    from app.core.storage import FileStorage
-
-    run(
-        client,
-        jobs.run_pending,
-        storage=FileStorage.from_settings(settings),
-        base_url="",
-        data_dir=settings.data_dir,
-        processes=1,
-    )
-    letter = run(client, lambda: Letter.select().where(Letter.application == app).first().run())
-    data = client.get(f"/instruction/dossiers/{app}/courriers/{letter['id']}").content
+    write_letters(client)
+    data = client.get(f"/instruction/dossiers/{app}/courriers/{letter_of(client, app)}").content
     extracted = pdf_text(data)
     if text.startswith("<font"):
         assert "<font color=red>rouge</font>" in extracted  # shown as text, not markup

@@ -53,6 +53,7 @@ from tests.factories import (
     post_form,
     run,
     sign_in,
+    write_letters,
 )
 
 SECRET_KEY = "resilience-secret-key-" + "x" * 32
@@ -560,8 +561,6 @@ def test_sigkill_during_submissions_and_payments_keeps_each_whole_or_absent(
     databases, tmp_path, servers
 ):
     from app.accounts.services import Actor
-    from app.core.storage import FileStorage
-    from app.decisions import jobs
     from app.grants import services as grants
     from app.grants.tables import Instalment
 
@@ -594,15 +593,8 @@ def test_sigkill_during_submissions_and_payments_keeps_each_whole_or_absent(
             role="officer",
             actor=Actor(user_id=officer["id"]),
         )
-        settings = client.app.state.settings
-        run(  # the award's letter now, not in the middle of the kills
-            client,
-            jobs.run_pending,
-            storage=FileStorage.from_settings(settings),
-            base_url=settings.base_url,
-            data_dir=settings.data_dir,
-            processes=1,
-        )
+        # The award's letter now, not in the middle of the kills.
+        write_letters(client, base_url=client.app.state.settings.base_url)
     grant = {"id": made["grant"], "instalment": first["id"]}
     pay_path = f"/suivi/subventions/{grant['id']}/versements"
     print(f"RESILIENCE_SEED={SEED}")  # shown with a failure: run it again with the same kills

@@ -17,13 +17,16 @@ from app.reviews.tables import Assignment
 from tests.factories import (
     attach_pdf,
     csrf_token,
+    letter_of,
     make_application,
     make_call,
     make_decidable,
     make_organisation,
     make_user,
+    publish_award,
     run,
     sign_in,
+    write_letters,
 )
 
 ROLES = ["anonymous", "owner", "stranger", "reviewer", "officer", "finance", "admin"]
@@ -705,42 +708,11 @@ def world(client):
 
 def _published_award(client, people, org):
     """A call whose committee awarded the owner's file, published, its letter written."""
-    from app.accounts.services import Actor
-    from app.core.storage import FileStorage
-    from app.decisions import jobs
-    from app.decisions import services as decisions
-    from app.decisions.tables import Letter
-
-    officer = Actor(user_id=people["officer"]["id"])
     call = make_call(client, people["officer"], publish=True)
     awarded = make_decidable(client, people["owner"], call)
-    run(
-        client,
-        decisions.save_settings,
-        call,
-        {
-            "deliberation_reference": "CP 1",
-            "deliberation_date": "2017-05-17",
-            "schedule_preset": "single",
-        },
-        actor=officer,
-    )
-    run(client, decisions.decide, awarded, outcome="award", amount=None, reason="", actor=officer)
-    token = run(client, decisions.pending, call).token
-    run(client, decisions.publish, call, token, actor=officer)
-    settings = client.app.state.settings
-    run(
-        client,
-        jobs.run_pending,
-        storage=FileStorage.from_settings(settings),
-        base_url="",
-        data_dir=settings.data_dir,
-        processes=1,
-    )
-    letter = run(
-        client, lambda: Letter.select(Letter.id).where(Letter.application == awarded).first().run()
-    )
-    return call, awarded, letter["id"]
+    publish_award(client, people["officer"], call, awarded, schedule="single")
+    write_letters(client)
+    return call, awarded, letter_of(client, awarded)
 
 
 def use(client, world, role):

@@ -23,6 +23,7 @@ from tests.factories import (
     sign_in,
     sign_out,
     text_of,
+    write_letters,
 )
 
 
@@ -84,17 +85,7 @@ def settle(client, world, **values):
 
 
 def run_letters(client, processes=1):
-    settings = client.app.state.settings
-    from app.core.storage import FileStorage
-
-    return run(
-        client,
-        jobs.run_pending,
-        storage=FileStorage.from_settings(settings),
-        base_url="http://testserver.local",
-        data_dir=settings.data_dir,
-        processes=processes,
-    )
+    return write_letters(client, base_url="http://testserver.local", processes=processes)
 
 
 def pdf_text(client, path):

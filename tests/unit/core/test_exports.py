@@ -23,7 +23,5 @@ def test_typed_cells():
         ]
     )
     assert text == (
-        "\ufeffa;b;c;d\r\n"
-        "200000.00;-12.50;3;True\r\n"
-        "2026-11-26T09:30:00+00:00;'=SUM(A1);'-5 €;\r\n"
+        "\ufeffa;b;c;d\r\n200000.00;-12.50;3;True\r\n2026-11-26T09:30:00+00:00;'=SUM(A1);'-5 €;\r\n"
     )
