@@ -193,7 +193,7 @@ def test_scores_are_checked_and_a_submitted_review_is_final(client):
     assert again.status_code == 422 and "rouvrir" in again.text
     dashboard = client.get("/evaluation").text
     # A review is « remise », never an application's « déposé ».
-    assert "1 sur 1" in dashboard and "évaluation remise" in dashboard
+    assert "1 sur 1" in dashboard and ">remise<" in dashboard
     assert "déposé" not in dashboard
     sign_out(client)
 
