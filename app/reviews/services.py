@@ -22,14 +22,14 @@ from app.accounts.tables import RoleGrant, StaffRole, User
 from app.applications.tables import Application, ApplicationStatus
 from app.calls import services as calls
 from app.core import audit
-from app.core.db import write_transaction
+from app.core.db import for_update, write_transaction
 from app.core.forms import whole_number
 from app.core.outbox import enqueue_email
 from app.core.periodic import periodic_lifespan
 from app.organisations.tables import Organisation
 from app.reviews import aggregation
 from app.reviews.assignment import AssignmentPlan, auto_assign
-from app.reviews.tables import Assignment, Conflict, PoolMember, ReviewSettings
+from app.reviews.tables import Assignment, Conflict, FileMark, PoolMember, ReviewSettings
 
 OPINIONS = ("favourable", "reserved", "unfavourable")
 ASSIGNABLE = (ApplicationStatus.eligible.value, ApplicationStatus.in_review.value)
@@ -440,6 +440,8 @@ async def save_review(
                 Assignment.submitted_at: now() if submit else None,
             }
         ).where(Assignment.id == assignment_id)
+        if submit:
+            await _store_mark(assignment["application_id"], assignment["call_id"])
         await _audit(
             "reviews.submitted" if submit else "reviews.saved",
             actor,
@@ -455,6 +457,76 @@ async def save_review(
 RANKING_SORTS = ("rank", "requested", "reference", "spread")
 
 
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A file's row in the ranking: its number of submitted reviews and, out of 20,
+    their mean, median, spread and the value it is ranked by (None without reviews)."""
+
+    reviews: int
+    mean: Decimal | None
+    median: Decimal | None
+    spread: Decimal | None
+    ranking: Decimal | None
+    disagreement: bool
+
+
+def _basis(rubric: tuple[aggregation.Criterion, ...], rank_by: str, threshold: Decimal) -> str:
+    """What a stored mark was computed with, as a short digest."""
+    text = json.dumps([[(c.key, c.weight, c.scale) for c in rubric], rank_by, str(threshold)])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _hundredths(value: Decimal | None) -> int | None:
+    return None if value is None else int(value * 100)
+
+
+def _decimal(value: int | None) -> Decimal | None:
+    return None if value is None else Decimal(value) / 100
+
+
+async def _marks_of(app_ids: list[int], call: dict, settings: dict) -> dict[int, FileMark]:
+    """Compute the marks of ``app_ids`` from their submitted reviews (as FileMark rows,
+    not saved)."""
+    rubric = tuple(_criteria(call))
+    threshold = Decimal(settings["threshold_hundredths"]) / 100
+    basis = _basis(rubric, settings["rank_by"], threshold)
+    reviews: dict[int, list[str]] = {app_id: [] for app_id in app_ids}
+    for row in await Assignment.select(Assignment.application, Assignment.scores).where(
+        Assignment.application.is_in(app_ids) & Assignment.submitted_at.is_not_null()
+    ):
+        scores = row["scores"]
+        reviews[row["application"]].append(
+            scores if isinstance(scores, str) else json.dumps(scores, sort_keys=True)
+        )
+    marks = {}
+    for app_id, texts in reviews.items():
+        result = _aggregate(tuple(sorted(texts)), rubric, settings["rank_by"], threshold)
+        marks[app_id] = FileMark(
+            application=app_id,
+            basis=basis,
+            reviews=result.reviews,
+            mean=_hundredths(result.mean),
+            median=_hundredths(result.median),
+            spread=_hundredths(result.spread),
+            ranking=_hundredths(result.ranking),
+            disagreement=result.disagreement,
+        )
+    return marks
+
+
+async def _store_mark(app_id: int, call_id: int) -> None:
+    """Inside the transaction that submitted or reopened one of its reviews: the file's
+    mark again. The file's row is locked first, so that two reviews of one file
+    submitted at once each count the other (PostgreSQL)."""
+    await for_update(Application.select(Application.id).where(Application.id == app_id))
+    call = await calls.get_call(call_id)
+    if not call["rubric"]:
+        return
+    mark = (await _marks_of([app_id], call, await settings_for(call_id)))[app_id]
+    await FileMark.delete().where(FileMark.application == app_id)
+    await FileMark.insert(mark)
+
+
 async def ranking(
     call_id: int,
     *,
@@ -464,9 +536,11 @@ async def ranking(
     sort: str = "rank",
     include_decided: bool = False,
 ) -> list[dict]:
-    """Each file under review (and, for the committee's sheet, those decided) with its aggregate (three queries, whatever the number of
-    files), filtered by status, disagreement or reviewer, best first by default; the
-    running total of the amounts requested follows the order shown."""
+    """Each file under review (and, for the committee's sheet, those decided) with its
+    mark, filtered by status, disagreement or reviewer, best first by default; the
+    running total of the amounts requested follows the order shown. Marks are read as
+    stored; those missing or computed with another rubric or settings are computed and
+    stored first (a file's reviews are read only then)."""
     call = await calls.get_call(call_id)
     settings = await settings_for(call_id)
     apps = await Application.select(
@@ -483,34 +557,47 @@ async def ranking(
             + (["waitlisted", "awarded", "rejected"] if include_decided else [])
         )
     )
-    assignments = await Assignment.select(
-        Assignment.application, Assignment.reviewer, Assignment.scores, Assignment.submitted_at
-    ).where(Assignment.application.is_in([a["id"] for a in apps] or [0]))
-    by_app: dict[int, list[dict]] = {}
-    reviewers_of: dict[int, set[int]] = {}
-    for assignment in assignments:
-        reviewers_of.setdefault(assignment["application"], set()).add(assignment["reviewer"])
-        if assignment["submitted_at"] is not None:
-            scores = assignment["scores"]
-            by_app.setdefault(assignment["application"], []).append(
-                scores if isinstance(scores, str) else json.dumps(scores, sort_keys=True)
+    marks: dict[int, dict] = {}
+    if call["rubric"]:
+        basis = _basis(
+            tuple(_criteria(call)),
+            settings["rank_by"],
+            Decimal(settings["threshold_hundredths"]) / 100,
+        )
+        marks = {
+            m["application"]: m
+            for m in await FileMark.select().where(
+                (FileMark.application.call == call_id) & (FileMark.basis == basis)
             )
-    rubric = tuple(_criteria(call))
-    threshold = Decimal(settings["threshold_hundredths"]) / 100
+        }
+        if stale := [a["id"] for a in apps if a["id"] not in marks]:
+            marks.update(await _refresh_marks(stale, call, settings, basis))
+    reviewed_by = None
+    if reviewer is not None:
+        reviewed_by = {
+            r["application"]
+            for r in await Assignment.select(Assignment.application).where(
+                (Assignment.reviewer == reviewer) & (Assignment.application.call == call_id)
+            )
+        }
     rows = []
     for app in apps:
         if status and app["status"] != status:
             continue
-        if reviewer is not None and reviewer not in reviewers_of.get(app["id"], set()):
+        if reviewed_by is not None and app["id"] not in reviewed_by:
             continue
-        result = (
-            _aggregate(tuple(by_app.get(app["id"], ())), rubric, settings["rank_by"], threshold)
-            if rubric
-            else None
+        m = marks.get(app["id"])
+        mark = m and Mark(
+            reviews=m["reviews"],
+            mean=_decimal(m["mean"]),
+            median=_decimal(m["median"]),
+            spread=_decimal(m["spread"]),
+            ranking=_decimal(m["ranking"]),
+            disagreement=m["disagreement"],
         )
-        if disagreement and not (result and result.disagreement):
+        if disagreement and not (mark and mark.disagreement):
             continue
-        rows.append({**app, "aggregate": result})
+        rows.append({**app, "aggregate": mark})
 
     def by_rank(r: dict) -> tuple:
         value = r["aggregate"].ranking if r["aggregate"] else None
@@ -530,6 +617,32 @@ async def ranking(
     return rows
 
 
+async def _refresh_marks(
+    app_ids: list[int], call: dict, settings: dict, basis: str
+) -> dict[int, dict]:
+    """Compute and store the marks of files that had no current one (read again in
+    the transaction: a concurrent request may have stored them). A review submitted
+    meanwhile stores its file's mark with the current basis: that row is kept (never
+    deleted, and the insert gives way to it)."""
+    async with write_transaction():
+        current = {
+            m["application"]: m
+            for m in await FileMark.select().where(
+                FileMark.application.is_in(app_ids) & (FileMark.basis == basis)
+            )
+        }
+        if missing := [app_id for app_id in app_ids if app_id not in current]:
+            computed = await _marks_of(missing, call, settings)
+            await FileMark.delete().where(
+                FileMark.application.is_in(missing) & (FileMark.basis != basis)
+            )
+            await FileMark.insert(*computed.values()).on_conflict(
+                target=FileMark.application, action="DO NOTHING"
+            )
+            current.update({app_id: mark.to_dict() for app_id, mark in computed.items()})
+    return current
+
+
 # --- Declining, reopening, removing ----------------------------------------------------------
 
 
@@ -541,9 +654,8 @@ def _aggregate(
     threshold: Decimal,
 ) -> aggregation.Aggregate:
     """The aggregate of a file's reviews (their scores as stored, JSON). A pure
-    function of its arguments, so the ranking remembers it: a call of 5 000 files is
-    aggregated once, and each later request recomputes only files whose reviews,
-    rubric or settings changed (bench/RESULTS.md)."""
+    function of its arguments, remembered: when a call's settings change back and
+    forth, its marks are not all computed again."""
     return aggregation.aggregate(
         [json.loads(r) for r in reviews],
         rubric,
@@ -612,7 +724,11 @@ async def reopen(assignment_id: int, *, actor: Actor) -> None:
     """An officer reopens a submitted review so that its reviewer can change it."""
     async with write_transaction():
         row = (
-            await Assignment.select(Assignment.application, Assignment.submitted_at)
+            await Assignment.select(
+                Assignment.application,
+                Assignment.application.call.as_alias("call"),
+                Assignment.submitted_at,
+            )
             .where(Assignment.id == assignment_id)
             .first()
         )
@@ -621,6 +737,8 @@ async def reopen(assignment_id: int, *, actor: Actor) -> None:
         await Assignment.update(
             {Assignment.submitted_at: None, Assignment.updated_at: now()}
         ).where(Assignment.id == assignment_id)
+        if row["submitted_at"] is not None:
+            await _store_mark(row["application"], row["call"])
         await _audit(
             "reviews.reopened", actor, "application", row["application"], assignment=assignment_id
         )

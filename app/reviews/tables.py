@@ -61,3 +61,20 @@ class Assignment(Table, tablename="review_assignment"):
     # Reminders by e-mail, each sent once: before and after the due date.
     reminded_before_at = Timestamptz(null=True, default=None)
     reminded_after_at = Timestamptz(null=True, default=None)
+
+
+class FileMark(Table, tablename="review_file_mark"):
+    """What a file's submitted reviews say together, kept so that the ranking of a call
+    of thousands of files does not read every review: written when a review is
+    submitted or reopened, and by the ranking for files without one or whose ``basis``
+    (the call's rubric and ranking settings it was computed with) has changed since.
+    Marks are hundredths of a mark out of 20."""
+
+    application = ForeignKey(Application, on_delete=OnDelete.cascade, unique=True)
+    basis = Varchar(length=16)
+    reviews = Integer(default=0)
+    mean = Integer(null=True, default=None)
+    median = Integer(null=True, default=None)
+    spread = Integer(null=True, default=None)
+    ranking = Integer(null=True, default=None)
+    disagreement = Boolean(default=False)

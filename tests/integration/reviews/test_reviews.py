@@ -576,3 +576,121 @@ def test_a_reviewer_declares_a_link_in_advance_and_loses_that_file(client):
     assert client.get(f"/evaluation/{pending[0]['id']}").status_code == 404
     assert client.get(f"/evaluation/{pending[1]['id']}").status_code == 200
     sign_out(client)
+
+
+def test_each_files_stored_mark_follows_its_reviews_the_rubric_and_the_settings(client):
+    """The ranking reads each file's mark as stored: whatever happens (reviews
+    submitted, reopened, written without the services, settings changed), what it
+    shows is what the file's reviews say now."""
+    from app.accounts.services import Actor, load_current_user
+    from app.reviews import services
+    from app.reviews.tables import FileMark
+
+    officer, reviewers, call_id, _owner, files = setup_call(client, n_files=3)
+    officer_actor = Actor(user_id=officer["id"])
+    (first, _), (second, _), (third, _) = files
+    for app_id in (first, second, third):
+        run(
+            client,
+            lambda a=app_id: (
+                Application.update({Application.status: "in_review"})
+                .where(Application.id == a)
+                .run()
+            ),
+        )
+    assignments = {}
+    for app_id in (first, second):
+        for reviewer in reviewers:
+            assignments[app_id, reviewer["id"]] = run(
+                client,
+                lambda a=app_id, r=reviewer: Assignment.insert(
+                    Assignment(application=a, reviewer=r["id"])
+                ).run(),
+            )[0]["id"]
+    keys = [c["key"] for c in run(client, calls.get_call, call_id)["rubric"]]
+
+    def submit(app_id, reviewer, marks):
+        person = run(client, load_current_user, reviewer["id"])
+        run(
+            client,
+            services.save_review,
+            assignments[app_id, reviewer["id"]],
+            {
+                f"score_{keys[0]}": str(marks[0]),
+                f"score_{keys[1]}": str(marks[1]),
+                "opinion": "favourable",
+            },
+            reviewer=person,
+            submit=True,
+            actor=Actor(user_id=reviewer["id"]),
+        )
+
+    def shown_and_fresh():
+        """Each ranked file's mark as shown, and as its reviews say it now."""
+        call = run(client, calls.get_call, call_id)
+        shown, fresh = {}, {}
+        for row in run(client, services.ranking, call_id):
+            a = row["aggregate"]
+            shown[row["id"]] = (a.reviews, a.mean, a.median, a.spread, a.ranking, a.disagreement)
+            f = run(
+                client, services.file_aggregate, call, run(client, services.reviews_of, row["id"])
+            )
+            fresh[row["id"]] = (f.reviews, f.mean, f.median, f.spread, f.ranking, f.disagreement)
+        return shown, fresh
+
+    def stored(app_id):
+        return run(
+            client,
+            lambda: (
+                FileMark.select(FileMark.reviews, FileMark.ranking)
+                .where(FileMark.application == app_id)
+                .first()
+                .run()
+            ),
+        )
+
+    submit(first, reviewers[0], (5, 20))  # 20 / 20
+    assert stored(first) == {"reviews": 1, "ranking": 2000}  # stored at submission
+    submit(first, reviewers[1], (1, 4))  # 4 / 20
+    submit(second, reviewers[0], (3, 10))  # 11.25 / 20
+    assert stored(first) == {"reviews": 2, "ranking": 1200}
+    shown, fresh = shown_and_fresh()
+    assert shown == fresh and shown[first][4] == 12 and shown[third][0] == 0
+    assert [r["id"] for r in run(client, services.ranking, call_id)] == [first, second, third]
+    assert shown[first][5] is True  # 20 and 4: a spread of 16, over the threshold of 4
+    run(
+        client,
+        services.save_settings,
+        call_id,
+        {"reviews_wanted": "2", "rank_by": "mean", "visibility": "after_own", "threshold": "20"},
+        actor=officer_actor,
+    )
+    shown, fresh = shown_and_fresh()
+    assert shown == fresh and shown[first][5] is False
+
+    # Reopened: the review no longer counts.
+    run(client, services.reopen, assignments[first, reviewers[1]["id"]], actor=officer_actor)
+    assert stored(first) == {"reviews": 1, "ranking": 2000}
+    # Written without the services (an import, a repair): taken into account once the
+    # settings change, as is the new ranking rule.
+    run(
+        client,
+        lambda: Assignment.insert(
+            Assignment(
+                application=third,
+                reviewer=reviewers[1]["id"],
+                scores={keys[0]: 0, keys[1]: 0},
+                submitted_at=datetime.now(UTC),
+            )
+        ).run(),
+    )
+    run(
+        client,
+        services.save_settings,
+        call_id,
+        {"reviews_wanted": "2", "rank_by": "median", "visibility": "after_own", "threshold": "2"},
+        actor=officer_actor,
+    )
+    shown, fresh = shown_and_fresh()
+    assert shown == fresh and shown[third][:2] == (1, 0)
+    assert run(client, FileMark.count().where(FileMark.application.call == call_id).run) == 3
