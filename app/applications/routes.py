@@ -614,21 +614,24 @@ async def staff_table(request: Request, call_id: FromPath[int]) -> Template:
 
 @get(STAFF_EXPORT, guards=STAFF, include_in_schema=False, name="applications:staff-export")
 async def staff_export(request: Request, call_id: FromPath[int]) -> Stream | File:
-    return await _staff_export(request, call_id, "csv")
+    return await _staff_export(request, call_id, "csv", dict(request.query_params))
 
 
 @get(
     STAFF_EXPORT_XLSX, guards=STAFF, include_in_schema=False, name="applications:staff-export-xlsx"
 )
 async def staff_export_xlsx(request: Request, call_id: FromPath[int]) -> Stream | File:
-    return await _staff_export(request, call_id, "xlsx")
+    return await _staff_export(request, call_id, "xlsx", dict(request.query_params))
 
 
-async def _staff_export(request: Request, call_id: int, extension: str) -> Stream | File:
-    """The applications table as filtered on screen, every page, as CSV or XLSX."""
+async def _staff_export(
+    request: Request, call_id: int, extension: str, filters: dict[str, str]
+) -> Stream | File:
+    """The applications table as filtered on screen (``filters``: the page's query
+    string), every page, as CSV or XLSX."""
     if await calls.get_call(call_id) is None:
         raise NotFoundException()
-    query, _form = _table_query(dict(request.query_params))
+    query, _form = _table_query(filters)
 
     async def rows() -> AsyncIterator[list]:
         async for row in services.iter_table(call_id, query):
