@@ -96,6 +96,9 @@ ERRORS = {
         "The call is published: eligibility and documents can no longer change."
     ),
     "closed_locked": N_("The call is closed: its form can no longer change."),
+    "rubric_locked": N_(
+        "Reviews have been submitted against this rubric: its criteria can no longer change."
+    ),
     "archived": N_("The call is archived."),
     "transition": N_("This change of status is not possible now."),
     "form_empty": N_("Add at least one field to the form before publishing."),

@@ -338,9 +338,7 @@ async def add_criterion(call_id: int, values: dict[str, str], *, actor: Actor) -
         "scale": scale,
     }
     async with write_transaction():
-        call = await _locked(call_id)
-        if call["status"] in (CallStatus.closed, CallStatus.archived):
-            raise CallError("closed_locked")
+        call = await _rubric_open(call_id)
         await Call.update({Call.rubric: json.dumps([*call["rubric"], criterion])}).where(
             Call.id == call_id
         )
@@ -349,12 +347,30 @@ async def add_criterion(call_id: int, values: dict[str, str], *, actor: Actor) -
 
 async def remove_criterion(call_id: int, key: str, *, actor: Actor) -> None:
     async with write_transaction():
-        call = await _locked(call_id)
-        if call["status"] in (CallStatus.closed, CallStatus.archived):
-            raise CallError("closed_locked")
+        call = await _rubric_open(call_id)
         rubric = [c for c in call["rubric"] if c["key"] != key]
         await Call.update({Call.rubric: json.dumps(rubric)}).where(Call.id == call_id)
         await _audit("calls.rubric_changed", actor, call_id, removed=key)
+
+
+async def _rubric_open(call_id: int) -> dict:
+    """The call, locked, if its rubric may still change: not once the call is closed,
+    nor once a review has been scored against it (``lock_rubric``)."""
+    call = await _locked(call_id)
+    if call["status"] in (CallStatus.closed, CallStatus.archived):
+        raise CallError("closed_locked")
+    if call["rubric_locked_at"] is not None:
+        raise CallError("rubric_locked")
+    return call
+
+
+async def lock_rubric(call_id: int) -> None:
+    """The review calls this in the transaction that submits a review: from then on
+    the criteria stay those the reviews were scored against (a review could not be
+    marked against other ones)."""
+    await Call.update({Call.rubric_locked_at: datetime.now(UTC)}).where(
+        (Call.id == call_id) & Call.rubric_locked_at.is_null()
+    )
 
 
 # --- The form --------------------------------------------------------------------------------

@@ -41,6 +41,8 @@ class Call(Table):
     documents = JSON(default="[]")
     # Scoring rubric (used by the review): [{key, title, guidance, weight, scale}]
     rubric = JSON(default="[]")
+    # Set when the first review is submitted: the rubric then stays as it was scored.
+    rubric_locked_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     created_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
     updated_at = Timestamptz(default=TimestamptzNow())

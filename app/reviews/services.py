@@ -441,6 +441,7 @@ async def save_review(
             }
         ).where(Assignment.id == assignment_id)
         if submit:
+            await calls.lock_rubric(assignment["call_id"])
             await _store_mark(assignment["application_id"], assignment["call_id"])
         await _audit(
             "reviews.submitted" if submit else "reviews.saved",

@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime
 
+import pytest
+
 from app.applications.tables import Application
 from app.calls import services as calls
 from app.reviews import routes as review_routes
@@ -694,3 +696,57 @@ def test_each_files_stored_mark_follows_its_reviews_the_rubric_and_the_settings(
     shown, fresh = shown_and_fresh()
     assert shown == fresh and shown[third][:2] == (1, 0)
     assert run(client, FileMark.count().where(FileMark.application.call == call_id).run) == 3
+
+
+def test_the_rubric_stays_as_the_first_submitted_review_was_scored(client):
+    from app.accounts.services import Actor
+
+    officer, reviewers, call_id, _owner, files = setup_call(client, n_files=1)
+    app_id = files[0][0]
+    keys = [c["key"] for c in run(client, calls.get_call, call_id)["rubric"]]
+    sign_in(client, officer)
+    # A draft review does not lock it.
+    assignment = run(
+        client,
+        lambda: Assignment.insert(
+            Assignment(application=app_id, reviewer=reviewers[0]["id"])
+        ).run(),
+    )[0]["id"]
+    sign_out(client)
+    sign_in(client, reviewers[0])
+    post_form(client, f"/evaluation/{assignment}", {f"score_{keys[0]}": "4", "action": "save"})
+    sign_out(client)
+    sign_in(client, officer)
+    added = post_form(
+        client,
+        f"/instruction/appels/{call_id}/grille",
+        {"title": "Impact", "weight": "1", "scale": "10"},
+    )
+    assert added.status_code == 303
+    keys = [c["key"] for c in run(client, calls.get_call, call_id)["rubric"]]
+    sign_out(client)
+    sign_in(client, reviewers[0])
+    submitted = post_form(
+        client,
+        f"/evaluation/{assignment}",
+        {**{f"score_{k}": "1" for k in keys}, "opinion": "favourable", "action": "submit"},
+    )
+    assert submitted.status_code == 303
+    sign_out(client)
+    sign_in(client, officer)
+    refused = post_form(
+        client,
+        f"/instruction/appels/{call_id}/grille",
+        {"title": "Innovation", "weight": "1", "scale": "10"},
+    )
+    assert refused.status_code == 422
+    assert "ses critères ne peuvent plus changer" in refused.text
+    post_form(client, f"/instruction/appels/{call_id}/grille/{keys[0]}/supprimer")
+    assert [c["key"] for c in run(client, calls.get_call, call_id)["rubric"]] == keys
+    page = client.get(f"/instruction/appels/{call_id}").text
+    assert "ses critères ne peuvent plus changer" in page
+    assert "Ajouter le critère" not in page and "/supprimer" not in page
+    with pytest.raises(calls.CallError) as refused_by_service:
+        run(client, calls.remove_criterion, call_id, keys[0], actor=Actor(user_id=officer["id"]))
+    assert refused_by_service.value.code == "rubric_locked"
+    sign_out(client)
