@@ -34,6 +34,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
     "request_completion": (frozenset({"submitted"}), "to_complete", "officer"),
     "mark_eligible": (frozenset({"submitted"}), "eligible", "officer"),
     "mark_ineligible": (frozenset({"submitted", "to_complete"}), "ineligible", "officer"),
+    # The review: every assigned review submitted; one reopened or a reviewer added.
+    "reviews_complete": (frozenset({"in_review"}), "reviewed", "system"),
+    "reviews_reopened": (frozenset({"reviewed"}), "in_review", "system"),
     # The committee's decisions, applied when an officer publishes them.
     "award": (frozenset({"eligible", "in_review", "reviewed", "waitlisted"}), "awarded", "officer"),
     "reject": (

@@ -34,7 +34,7 @@ PLACEHOLDERS = {
 # Letters are official documents written in French; the wording is the call's to edit.
 DEFAULT_AWARD = """Madame, Monsieur,
 
-Par délibération {reference_deliberation} du {date_deliberation}, la commission a décidé d’attribuer à {organisation} une subvention de {montant} ({montant_en_lettres}) pour la réalisation du projet « {projet} », présenté dans le cadre de l’appel à projets « {appel} ».
+Par délibération {reference_deliberation} du {date_deliberation}, la commission a décidé d’attribuer à votre structure, {organisation}, une subvention de {montant} ({montant_en_lettres}) pour la réalisation du projet « {projet} », présenté dans le cadre de l’appel à projets « {appel} ».
 
 Vous trouverez ci-dessous l’échéancier de versement de cette subvention et les conditions qui s’y attachent. Pour en bénéficier, acceptez-la en ligne comme indiqué à la fin de ce courrier.
 

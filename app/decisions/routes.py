@@ -111,6 +111,11 @@ OUTCOME_LABELS = {
     "reject": N_("reject"),
     "waitlist": N_("waiting list"),
 }
+# A decision taken, shown as the state it gives the file (« subvention accordée »).
+DECIDED_LABELS = {
+    outcome: application_states.LABELS[application_states.target(outcome)]
+    for outcome in OUTCOME_LABELS
+}
 ACCEPT_FIELDS = ("signatory_name", "signatory_capacity", "conditions")
 
 
@@ -169,7 +174,7 @@ def _row_values(row: dict) -> dict[str, str]:
 
 
 async def _sheet_rows(call_id: int) -> list[dict]:
-    ranked = await reviews.ranking(call_id, include_decided=True)
+    ranked = await reviews.ranking(call_id)
     decided = await services.decisions_of(call_id)
     for row in ranked:
         row["decision"] = decided.get(row["id"])
@@ -332,7 +337,7 @@ async def _decision_page(
         instalments=await grants.instalments(grant["id"]) if grant else [],
         letters=await jobs.letters_of(app["id"]),
         form=form,
-        outcomes=OUTCOME_LABELS,
+        outcomes=DECIDED_LABELS,
         trigger_labels=schedules.TRIGGERS,
         instalment_labels=grants.INSTALMENT_LABELS,
         **_schedule_context(),

@@ -3,23 +3,22 @@ score their files; officers read the ranking."""
 
 from __future__ import annotations
 
-import csv
-import io
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.response import File, Redirect, Stream, Template
 
 from app.accounts.guards import require_role
 from app.accounts.routes import actor
 from app.applications import services as applications
+from app.applications import states
 from app.calls import formspec
 from app.calls import services as calls
 from app.calls.services import to_paris_input
 from app.core import storage
-from app.core.exports import xlsx_response
+from app.core.exports import table_response
 from app.core.forms import FormState, whole_number
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
@@ -264,30 +263,23 @@ async def assign_one(request: Request, call_id: FromPath[int]) -> Redirect:
 
 
 @get(SCORES_EXPORT, guards=STAFF, include_in_schema=False, name="reviews:scores-export")
-async def scores_export(request: Request, call_id: FromPath[int]) -> Response:
+async def scores_export(request: Request, call_id: FromPath[int]) -> Stream | File:
     """Every submitted review with its marks and comments, as CSV."""
-    await _call(call_id)
-    header, rows = await services.scores_export_rows(call_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        # A spreadsheet runs a cell that starts like a formula: keep it text.
-        writer.writerow(["'" + c if isinstance(c, str) and c[:1] in "=+-@" else c for c in row])
-    return Response(
-        "\ufeff" + buffer.getvalue(),
-        media_type="text/csv",  # Litestar adds "; charset=utf-8"
-        headers={"Content-Disposition": f'attachment; filename="evaluations-appel-{call_id}.csv"'},
-    )
+    return await _scores_export(request, call_id, "csv")
 
 
 @get(SCORES_EXPORT_XLSX, guards=STAFF, include_in_schema=False, name="reviews:scores-export-xlsx")
-async def scores_export_xlsx(request: Request, call_id: FromPath[int]) -> Response:
+async def scores_export_xlsx(request: Request, call_id: FromPath[int]) -> Stream | File:
+    return await _scores_export(request, call_id, "xlsx")
+
+
+async def _scores_export(request: Request, call_id: int, extension: str) -> Stream | File:
     await _call(call_id)
     header, rows = await services.scores_export_rows(call_id)
-    return await xlsx_response(
+    return await table_response(
+        extension,
         request.app.state.settings.data_dir / "tmp",
-        f"evaluations-appel-{call_id}.xlsx",
+        f"evaluations-appel-{call_id}",
         header,
         rows,
     )
@@ -306,7 +298,7 @@ async def ranking(
     """The ranking, RANKING_PAGE files per page; the running total counts every file
     before the row, on earlier pages too."""
     call = await _call(call_id)
-    status = status if status in ("eligible", "in_review", "reviewed") else ""
+    status = status if status in services.RANKED else ""
     reviewer = whole_number(evaluateur)
     sort = tri if tri in services.RANKING_SORTS else "rank"
     rows = await services.ranking(
@@ -327,6 +319,8 @@ async def ranking(
         ),
         settings=await services.settings_for(call_id),
         pool=await services.pool(call_id),
+        statuses=services.RANKED,
+        labels=states.LABELS,
         filters={
             "status": status,
             "desaccord": desaccord == "1",

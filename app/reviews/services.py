@@ -19,6 +19,7 @@ from piccolo.querystring import QueryString
 
 from app.accounts.services import Actor, CurrentUser
 from app.accounts.tables import RoleGrant, StaffRole, User
+from app.applications import states
 from app.applications.tables import Application, ApplicationStatus
 from app.calls import services as calls
 from app.core import audit
@@ -190,6 +191,7 @@ async def record_conflict(
                 p["application"],
                 reviewer=reviewer_id,
             )
+            await _follow_reviews(p["application"], actor)
 
 
 async def links_of(reviewer_id: int) -> list[dict]:
@@ -443,6 +445,7 @@ async def save_review(
         if submit:
             await calls.lock_rubric(assignment["call_id"])
             await _store_mark(assignment["application_id"], assignment["call_id"])
+            await _follow_reviews(assignment["application_id"], actor)
         await _audit(
             "reviews.submitted" if submit else "reviews.saved",
             actor,
@@ -456,6 +459,8 @@ async def save_review(
 
 
 RANKING_SORTS = ("rank", "requested", "reference", "spread")
+# The files the ranking shows: from screened eligible to the committee's decision.
+RANKED = ("eligible", "in_review", "reviewed", "waitlisted", "awarded", "rejected")
 
 
 @dataclass(frozen=True, slots=True)
@@ -528,6 +533,23 @@ async def _store_mark(app_id: int, call_id: int) -> None:
     await FileMark.insert(mark)
 
 
+async def _follow_reviews(app_id: int, actor: Actor) -> None:
+    """Inside the transaction that changed a file's reviews or reviewers: « under
+    review » becomes « reviewed » once every assigned review is submitted, and goes
+    back when one is reopened or a reviewer is added."""
+    app = await Application.select(Application.status).where(Application.id == app_id).first()
+    rows = await Assignment.select(Assignment.submitted_at).where(Assignment.application == app_id)
+    complete = bool(rows) and all(r["submitted_at"] is not None for r in rows)
+    for action in ("reviews_complete", "reviews_reopened"):
+        if states.can(action, app["status"], "system") and complete == (
+            action == "reviews_complete"
+        ):
+            await Application.update(
+                {Application.status: states.target(action), Application.updated_at: now()}
+            ).where(Application.id == app_id)
+            await _audit(f"applications.{action}", actor, "application", app_id)
+
+
 async def ranking(
     call_id: int,
     *,
@@ -535,10 +557,8 @@ async def ranking(
     disagreement: bool = False,
     reviewer: int | None = None,
     sort: str = "rank",
-    include_decided: bool = False,
 ) -> list[dict]:
-    """Each file under review (and, for the committee's sheet, those decided) with its
-    mark, filtered by status, disagreement or reviewer, best first by default; the
+    """Each file under review or decided (RANKED) with its mark, filtered by status, disagreement or reviewer, best first by default; the
     running total of the amounts requested follows the order shown. Marks are read as
     stored; those missing or computed with another rubric or settings are computed and
     stored first (a file's reviews are read only then)."""
@@ -551,13 +571,7 @@ async def ranking(
         Application.requested_cents,
         Application.status,
         Application.organisation.name.as_alias("organisation_name"),
-    ).where(
-        (Application.call == call_id)
-        & Application.status.is_in(
-            ["in_review", "reviewed", *ASSIGNABLE]
-            + (["waitlisted", "awarded", "rejected"] if include_decided else [])
-        )
-    )
+    ).where((Application.call == call_id) & Application.status.is_in(list(RANKED)))
     marks: dict[int, dict] = {}
     if call["rubric"]:
         basis = _basis(
@@ -740,6 +754,7 @@ async def reopen(assignment_id: int, *, actor: Actor) -> None:
         ).where(Assignment.id == assignment_id)
         if row["submitted_at"] is not None:
             await _store_mark(row["application"], row["call"])
+            await _follow_reviews(row["application"], actor)
         await _audit(
             "reviews.reopened", actor, "application", row["application"], assignment=assignment_id
         )
@@ -764,6 +779,7 @@ async def unassign(assignment_id: int, *, actor: Actor) -> int:
         await _audit(
             "reviews.unassigned", actor, "application", row["application"], reviewer=row["reviewer"]
         )
+        await _follow_reviews(row["application"], actor)
     return row["application"]
 
 
@@ -829,7 +845,7 @@ async def assign_manually(
         }
         for app_id in app_ids:
             app = apps.get(app_id)
-            if app is None or app["status"] not in ASSIGNABLE:
+            if app is None or app["status"] not in (*ASSIGNABLE, "reviewed"):
                 raise ReviewError("not_assignable", app and app["reference"])
             if app["organisation"] in conflicted:
                 raise ReviewError("conflicted", app["reference"])
@@ -846,12 +862,13 @@ async def assign_manually(
         )
         for app_id in apps:
             await _audit("reviews.assigned", actor, "application", app_id, reviewer=reviewer_id)
+            await _follow_reviews(app_id, actor)  # a reviewed file is under review again
 
 
 async def assignable_files(call_id: int) -> list[dict]:
     return (
         await Application.select(Application.id, Application.reference, Application.title)
-        .where((Application.call == call_id) & Application.status.is_in(list(ASSIGNABLE)))
+        .where((Application.call == call_id) & Application.status.is_in([*ASSIGNABLE, "reviewed"]))
         .order_by(Application.reference)
     )
 

@@ -160,9 +160,9 @@ def test_reviewer_dashboard_pages_its_files_to_do_first(client, calls_with_1_and
     assert "Page 1 sur 2" in first_page.text and "?page=2" in first_page.text
     assert first_page.text.count(">à faire<") == 40  # those to review first
     second = client.get("/evaluation", params={"page": "2"}).text
-    assert second.count(">déposé<") == total - 50 and second.count(">à faire<") == 0
+    assert second.count(">remise<") == total - 50 and second.count(">à faire<") == 0
     last = client.get("/evaluation", params={"page": "99"}).text  # the last page
-    assert last.count(">déposé<") == total - 50
+    assert last.count(">remise<") == total - 50
     sign_out(client)
     sign_in(client, one)
     assert counter.measure(lambda: client.get("/evaluation")) == queries

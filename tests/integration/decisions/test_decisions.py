@@ -237,6 +237,8 @@ def test_publishing_creates_grants_and_letters_once(client, world):
     assert "deux cent mille euros" in text
     assert "zéro" not in text
     assert "CP 2017-123" in text and "17 mai 2017" in text
+    # Whatever the name (« Le PoleS », « Les Bâtisseurs… »): never « attribuer à Le ».
+    assert "d’attribuer à votre structure," in " ".join(text.split())
     assert "100 000,00" in text.replace("\u202f", " ") and "40 000,00" in text.replace(
         "\u202f", " "
     )
@@ -476,6 +478,8 @@ def test_regenerating_keeps_the_earlier_version(client, world):
     assert [v["version"] for v in versions] == [1, 2]
     page = client.get(f"/instruction/dossiers/{w['award']}/decision")
     assert "version 2" in page.text and "version 1" in page.text
+    # The decision reads as the state it gives the file, not as the verb of the choice.
+    assert "subvention accordée —" in page.text and "attribuer —" not in page.text
 
 
 def test_a_template_with_an_unknown_placeholder_is_not_saved(client, world):

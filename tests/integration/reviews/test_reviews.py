@@ -421,6 +421,7 @@ def test_manual_assignment_refuses_a_conflict_and_scores_export(client):
     )
     assert export[0].startswith("reference;organisation;reviewer;Qualité;Budget;mark_20")
     assert "20.00;favourable;'=cmd()" in export[1]
+    assert export[1].endswith(";'=cmd();")  # an empty comment stays empty, not « ' »
     import io
 
     from openpyxl import load_workbook
@@ -749,4 +750,92 @@ def test_the_rubric_stays_as_the_first_submitted_review_was_scored(client):
     with pytest.raises(calls.CallError) as refused_by_service:
         run(client, calls.remove_criterion, call_id, keys[0], actor=Actor(user_id=officer["id"]))
     assert refused_by_service.value.code == "rubric_locked"
+    sign_out(client)
+
+
+def test_a_file_is_reviewed_once_every_assigned_review_is_in_and_stays_ranked(client):
+    from app.accounts.services import Actor, load_current_user
+    from app.reviews import services
+
+    officer, reviewers, call_id, _owner, files = setup_call(client, n_files=1)
+    app_id = files[0][0]
+    officer_actor = Actor(user_id=officer["id"])
+    third = make_user(client, roles=["reviewer"])
+    for person in (*reviewers, third):
+        run(client, services.add_to_pool, call_id, person["id"], actor=officer_actor)
+    for reviewer in reviewers:
+        run(
+            client,
+            services.assign_manually,
+            [app_id],
+            reviewer["id"],
+            call_id=call_id,
+            actor=officer_actor,
+        )
+    keys = [c["key"] for c in run(client, calls.get_call, call_id)["rubric"]]
+
+    def status():
+        return run(
+            client,
+            lambda: (
+                Application.select(Application.status).where(Application.id == app_id).first().run()
+            ),
+        )["status"]
+
+    def submit(reviewer):
+        assignment = run(
+            client,
+            lambda: (
+                Assignment.select(Assignment.id)
+                .where((Assignment.application == app_id) & (Assignment.reviewer == reviewer["id"]))
+                .first()
+                .run()
+            ),
+        )["id"]
+        run(
+            client,
+            services.save_review,
+            assignment,
+            {f"score_{keys[0]}": "3", f"score_{keys[1]}": "12", "opinion": "favourable"},
+            reviewer=run(client, load_current_user, reviewer["id"]),
+            submit=True,
+            actor=Actor(user_id=reviewer["id"]),
+        )
+        return assignment
+
+    assert status() == "in_review"
+    first = submit(reviewers[0])
+    assert status() == "in_review"  # one review still to come
+    submit(reviewers[1])
+    assert status() == "reviewed"
+    run(client, services.reopen, first, actor=officer_actor)
+    assert status() == "in_review"
+    submit(reviewers[0])
+    assert status() == "reviewed"
+    # A third opinion asked for (a disagreement, say): under review again until it is in.
+    run(
+        client,
+        services.assign_manually,
+        [app_id],
+        third["id"],
+        call_id=call_id,
+        actor=officer_actor,
+    )
+    assert status() == "in_review"
+    submit(third)
+    assert status() == "reviewed"
+    # Decided, the file stays in the ranking, with its state.
+    run(
+        client,
+        lambda: (
+            Application.update({Application.status: "awarded"})
+            .where(Application.id == app_id)
+            .run()
+        ),
+    )
+    sign_in(client, officer)
+    page = client.get(f"/instruction/appels/{call_id}/classement")
+    assert f"R-{app_id}" in page.text and "subvention accordée" in page.text
+    only_awarded = client.get(f"/instruction/appels/{call_id}/classement?status=awarded").text
+    assert f"R-{app_id}" in only_awarded
     sign_out(client)
