@@ -31,11 +31,21 @@ class Line:
     recovered: int = 0
     grants: int = 0
     to_pay: int = 0  # the sum, grant by grant, of what is left to pay (never negative)
+    to_recover: int = 0  # the sum of what was paid beyond what is due, not yet recovered
     key: int | None = None
     calls: list[Line] = field(default_factory=list)
 
     def add(self, other: Line) -> None:
-        for name in ("envelope", "committed", "reduced", "paid", "recovered", "grants", "to_pay"):
+        for name in (
+            "envelope",
+            "committed",
+            "reduced",
+            "paid",
+            "recovered",
+            "grants",
+            "to_pay",
+            "to_recover",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -76,6 +86,7 @@ async def summary(*, funder: int | None = None, call: int | None = None) -> Line
         line.recovered += recovered
         balance = Balance(g["amount_cents"], g["reduction_cents"], paid, recovered)
         line.to_pay += max(balance.remaining_cents, 0)
+        line.to_recover += max(-balance.remaining_cents, 0)
     total = Line(label="")
     funders: dict[int, Line] = {}
     for c in calls:

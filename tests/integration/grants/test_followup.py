@@ -257,6 +257,20 @@ def test_overpaid_grant_opens_a_recovery_followed_until_received(client, people)
     as_(client, people["finance"])
     dashboard = plain(client.get("/finances").text)
     assert "50 000,00 €" in dashboard  # in the open recoveries
+    # Paid beyond what is due: « à reverser », never a negative « reste à payer »; the
+    # call's totals add up: committed − reductions − paid + recovered = to pay − to recover.
+    page = plain(client.get(f"/suivi/subventions/{grant}").text)
+    assert "À reverser (versé au-delà du dû) 50 000,00 €" in page
+    assert "-50 000" not in page and "Reste à payer" not in page
+    scoped = plain(client.get(f"/finances?appel={g['call']}").text)
+    for label, amount in (
+        ("Engagé (attribué)", "200 000,00 €"),
+        ("Réductions", "50 000,00 €"),
+        ("Versé", "200 000,00 €"),
+        ("Reste à payer", "0,00 €"),
+        ("À reverser (versé au-delà du dû)", "50 000,00 €"),
+    ):
+        assert f"{label} {amount}" in scoped, label
     response = post_form(
         client,
         f"/suivi/subventions/{grant}/reversements/{recovery['id']}",
