@@ -174,7 +174,10 @@ async def sign_in(request: Request, data: URLEncodedBody[dict[str, str]]) -> Tem
         ):
             result = await services.authenticate(email, password, actor=actor(request))
         if result.user_id is not None:
+            # A person who signs in is no guess: the account's count starts again, and
+            # the address's forgets this one (30 colleagues behind one office address).
             await limiter(request).reset(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email)
+            await limiter(request).take_back(SIGN_IN_PER_IP, client_ip(request))
         elif result.unverified:
             form.error("email", _("Confirm your email address first: use the link we sent you."))
         else:

@@ -137,7 +137,7 @@ def html_exception_handler(request: Request, exc: Exception) -> Response:
         **base_context(request),
         "status_code": status,
         "title": i18n.gettext(title),
-        "text": i18n.gettext(text),
+        "text": i18n.gettext(text) + _wait_hint(status, headers),
         "error_id": error_id,
     }
     try:
@@ -150,6 +150,17 @@ def html_exception_handler(request: Request, exc: Exception) -> Response:
         log.exception("error page could not be rendered")
         body, media_type = f"{status} {context['title']}", MediaType.TEXT
     return Response(content=body, status_code=status, media_type=media_type, headers=headers)
+
+
+def _wait_hint(status: int, headers: dict[str, str]) -> str:
+    """A rate limit says how long to wait, in minutes (from Retry-After)."""
+    seconds = headers.get("Retry-After") or headers.get("retry-after") or ""
+    if status != 429 or not seconds.isdigit():
+        return ""
+    minutes = max(1, -(-int(seconds) // 60))
+    return " " + i18n.ngettext(
+        "You can try again in %(num)d minute.", "You can try again in %(num)d minutes.", minutes
+    ) % {"num": minutes}
 
 
 def _redirect_to_sign_in(request: Request) -> Response:

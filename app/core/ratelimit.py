@@ -71,6 +71,10 @@ class RateLimiter:
             await self._add(limit, key, window, -1)
             raise
 
+    async def take_back(self, limit: Limit, key: str) -> None:
+        """Un-count one hit of this window (one that turned out legitimate)."""
+        await self._add(limit, key, int(time.time() // limit.window_s), -1)
+
     async def reset(self, limit: Limit, key: str) -> None:
         window = int(time.time() // limit.window_s)
         name = f"guichet:rl:{limit.name}:{key}:{window}"
