@@ -112,7 +112,7 @@ def _csv_value(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, datetime):
-        return value.isoformat()
+        return value.astimezone(PARIS).isoformat()  # Paris time, as shown on screen
     return csv_cell(value)
 
 

@@ -1,5 +1,5 @@
 """One table, two formats: the CSV cells of typed rows (amounts stay numbers with two
-decimals, date-times in ISO 8601, text that a spreadsheet would run kept as text)."""
+decimals, date-times in ISO 8601 at Paris time, text that a spreadsheet would run kept as text)."""
 
 import asyncio
 from datetime import UTC, datetime
@@ -23,5 +23,5 @@ def test_typed_cells():
         ]
     )
     assert text == (
-        "\ufeffa;b;c;d\r\n200000.00;-12.50;3;True\r\n2026-11-26T09:30:00+00:00;'=SUM(A1);'-5 €;\r\n"
+        "\ufeffa;b;c;d\r\n200000.00;-12.50;3;True\r\n2026-11-26T10:30:00+01:00;'=SUM(A1);'-5 €;\r\n"
     )
