@@ -132,6 +132,24 @@ def parse(values: dict[str, str]) -> tuple[Budget, dict[str, str]]:
     )
 
 
+def keep_stored(typed: Budget, stored: Budget, errors: dict[str, str]) -> Budget:
+    """The typed budget, with the stored amount on each line typed wrong (``errors``,
+    keyed by form field name, as ``parse`` gives them)."""
+
+    def lines(kind: str, typed_lines: dict[str, int], stored_lines: dict[str, int]):
+        kept = dict(typed_lines)
+        for key, value in stored_lines.items():
+            if field_name(kind, key) in errors:
+                kept[key] = value
+        return kept
+
+    return Budget(
+        charges=lines("charges", typed.charges, stored.charges),
+        produits=lines("produits", typed.produits, stored.produits),
+        requested=stored.requested if "requested" in errors else typed.requested,
+    )
+
+
 def problems(budget: Budget, *, min_cents: int, max_cents: int, max_rate_bp: int) -> list[str]:
     """What stops submission: codes, in the order an applicant fixes them."""
     found = []

@@ -300,6 +300,17 @@ async def save(request: Request, app_id: FromPath[int]) -> Template | Redirect:
         return await _draft_page(
             request, conflict.current, form=form, status_code=409, conflict=conflict.current
         )
+    if saved.errors:
+        # The rest is saved: the page shows what to correct, as typed, on the new version.
+        _errors_to_form(form, saved.errors)
+        form.values["version"] = str(saved.version)
+        flash(
+            request,
+            _("Saved at %(time)s, except the answers to correct below.")
+            % {"time": _clock(saved.at)},
+        )
+        app = await own_application(request, app_id)
+        return await _draft_page(request, app, form=form, status_code=422)
     flash(request, _("Saved at %(time)s.") % {"time": _clock(saved.at)})
     return Redirect(path_to(DRAFT, app_id=app_id), status_code=303)
 
@@ -324,6 +335,9 @@ async def autosave(request: Request, app_id: FromPath[int]) -> Template:
             actor=actor(request),
         )
         context.update(state="saved", time=_clock(saved.at), version=saved.version)
+        if saved.errors:
+            context.update(state="partly", count=len(saved.errors))
+            status_code = 422
     except ApplicationError as exc:
         context.update(
             state="invalid" if exc.code == "invalid" else "refused",

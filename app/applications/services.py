@@ -4,6 +4,7 @@ staff's table. No HTTP here; every change of state is audited."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import AsyncIterator
@@ -213,12 +214,16 @@ def applicant_status(app: dict) -> str:
 class Saved:
     version: int
     at: datetime
+    # Answers not saved (an error code per form field): they keep their stored value.
+    errors: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 async def save_draft(
     app_id: int, *, user: CurrentUser, version: int, raw: dict[str, Any], actor: Actor
 ) -> Saved:
-    """Save answers, title and budget together, or nothing.
+    """Save answers, title and budget: every valid one, so that one wrong answer does
+    not lose the others; a wrong one keeps its stored value and comes back in
+    ``Saved.errors``.
 
     ``version`` is the one the person started from: if someone saved since, the save
     is refused with ``Conflict`` (carrying the other version), never overwritten."""
@@ -228,13 +233,18 @@ async def save_draft(
     if not is_editable(app):
         raise ApplicationError("not_editable")
     answers, errors = formspec.clean_answers(app["form"], raw)
+    stored_answers = _json(app["answers"])
+    answers.update({k: stored_answers[k] for k in errors if k in stored_answers})
     budget, budget_errors = budgets.parse(raw)
+    if budget_errors:
+        budget = budgets.keep_stored(
+            budget, budgets.from_json(_json(app["budget"]), app["requested_cents"]), budget_errors
+        )
+    errors.update(budget_errors)
     title = (raw.get("title") or "").strip()
     if len(title) > 250:
         errors["title"] = "too_long"
-    errors.update(budget_errors)
-    if errors:
-        raise ApplicationError("invalid", errors)
+        title = app["title"]
     at = now()
     async with write_transaction():
         updated = (
@@ -259,7 +269,7 @@ async def save_draft(
         if not updated:
             current = await application_for(user, app_id)
             raise Conflict(current)
-    return Saved(version=updated[0]["version"], at=at)
+    return Saved(version=updated[0]["version"], at=at, errors=errors)
 
 
 # --- Attachments ------------------------------------------------------------------------------

@@ -205,7 +205,7 @@ def test_a_stale_save_is_refused_and_shows_the_other_version(client):
     sign_out(client)
 
 
-def test_bad_amounts_are_refused_field_by_field_and_nothing_is_saved(client):
+def test_bad_amounts_are_refused_field_by_field_and_the_rest_is_saved(client):
     officer, owner = make_user(client, roles=["officer"]), make_user(client)
     org = make_organisation(client, owner)
     call_id = make_call(client, officer, publish=True)
@@ -215,12 +215,55 @@ def test_bad_amounts_are_refused_field_by_field_and_nothing_is_saved(client):
     response = post_form(
         client,
         f"/dossiers/{app_id}",
-        {"title": "T", "requested": "12,345", "budget_charges_60": "abc", "version": str(version)},
+        {
+            "title": "Titre gardé",
+            "requested": "12,345",
+            "budget_charges_60": "abc",
+            "budget_charges_61": "1 000",
+            "version": str(version),
+        },
     )
     assert response.status_code == 422
     assert "Milliers ou décimales" in response.text and "Indiquez un montant" in response.text
-    assert 'value="abc"' in response.text
-    assert draft_of(client, app_id)["version"] == version
+    assert 'value="abc"' in response.text  # shown as typed, to correct
+    assert "sauf les réponses à corriger" in response.text
+    # What was right is saved; the wrong lines keep what was stored (nothing).
+    saved = draft_of(client, app_id)
+    budget = json.loads(saved["budget"]) if isinstance(saved["budget"], str) else saved["budget"]
+    assert saved["version"] == version + 1 and saved["title"] == "Titre gardé"
+    assert budget["charges"] == {"61": 100_000} and saved["requested_cents"] == 0
+    # The page carries the new version: the corrected form saves without a conflict.
+    assert f'id="draft-version" value="{version + 1}"' in response.text
+    fixed = post_form(
+        client,
+        f"/dossiers/{app_id}",
+        {
+            "title": "Titre gardé",
+            "requested": "12 345",
+            "budget_charges_60": "2 000",
+            "budget_charges_61": "1 000",
+            "version": str(version + 1),
+        },
+    )
+    assert fixed.status_code == 303
+    assert draft_of(client, app_id)["requested_cents"] == 1_234_500
+    # Autosave alike: the right answers saved, the count of those to correct, the new
+    # version for the next autosave.
+    partly = client.post(
+        f"/dossiers/{app_id}/enregistrer",
+        data={
+            "title": "Titre autosauvé",
+            "requested": "douze",
+            "version": str(version + 2),
+            "_csrf_token": csrf_token(client),
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert partly.status_code == 422
+    assert "sauf 1 réponse à corriger" in partly.text
+    assert f'value="{version + 3}" hx-swap-oob="true"' in partly.text
+    saved = draft_of(client, app_id)
+    assert saved["title"] == "Titre autosauvé" and saved["requested_cents"] == 1_234_500
     sign_out(client)
 
 
