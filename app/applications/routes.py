@@ -544,9 +544,25 @@ async def submit(request: Request, app_id: FromPath[int]) -> Template | Redirect
     return Redirect(path_to(DRAFT, app_id=app_id), status_code=303)
 
 
+@get(WITHDRAW, include_in_schema=False, name="applications:withdraw-page")
+async def withdraw_page(request: Request, app_id: FromPath[int]) -> Template:
+    """Withdrawing is final: said first, confirmed by a second step."""
+    app = await own_application(request, app_id)
+    return render(
+        request,
+        "applications/withdraw.html",
+        app=app,
+        withdrawable=states.can("withdraw", app["status"], "applicant"),
+    )
+
+
 @post(WITHDRAW, include_in_schema=False, name="applications:withdraw")
-async def withdraw(request: Request, app_id: FromPath[int]) -> Redirect:
+async def withdraw(
+    request: Request, app_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+) -> Redirect:
     await own_application(request, app_id)
+    if data.get("confirm") != "yes":
+        return Redirect(path_to(WITHDRAW, app_id=app_id), status_code=303)
     try:
         await services.withdraw(app_id, user=request.user, actor=actor(request))
     except ApplicationError as exc:
@@ -809,6 +825,7 @@ ROUTES = [
     post_message,
     submit_page,
     submit,
+    withdraw_page,
     withdraw,
     staff_table,
     staff_export,

@@ -280,6 +280,10 @@ MATRIX = {
         "/dossiers/{app}/deposer",
         only(["owner"], 422, others=404, anonymous=401),
     ),
+    ("GET", "/dossiers/{app_id:int}/retirer"): (
+        "/dossiers/{withdrawable}/retirer",
+        only(["owner"], 200, others=404),
+    ),
     ("POST", "/dossiers/{app_id:int}/retirer"): (
         "/dossiers/{withdrawable}/retirer",
         only(["owner"], 303, others=404, anonymous=401),

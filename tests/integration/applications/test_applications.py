@@ -447,8 +447,18 @@ def test_withdraw_and_send_back_to_complete(client):
     )
     sign_in(client, owner)
     assert "Le RIB manque." in client.get(f"/dossiers/{app_id}").text
-    assert post_form(client, f"/dossiers/{app_id}/retirer").status_code == 303
+    # Withdrawing is final: the file's page links to a confirmation first; a POST
+    # without the confirmation withdraws nothing.
+    assert f'href="/dossiers/{app_id}/retirer"' in client.get(f"/dossiers/{app_id}").text
+    unconfirmed = post_form(client, f"/dossiers/{app_id}/retirer")
+    assert unconfirmed.headers["location"] == f"/dossiers/{app_id}/retirer"
+    assert draft_of(client, app_id)["status"] == "to_complete"
+    page = client.get(f"/dossiers/{app_id}/retirer").text
+    assert "ne peut pas être annulé" in page and "Non, le garder" in page
+    confirmed = post_form(client, f"/dossiers/{app_id}/retirer", {"confirm": "yes"})
+    assert confirmed.status_code == 303
     assert draft_of(client, app_id)["status"] == "withdrawn"
+    assert "ne peut plus être retiré" in client.get(f"/dossiers/{app_id}/retirer").text
     sign_out(client)
 
 
