@@ -314,6 +314,9 @@ def test_disguised_executable_and_oversized_files_are_refused_and_leave_nothing(
 
     exe = send("programme.pdf", b"MZ\x90\x00" + b"\x00" * 2000)
     assert exe.status_code == 422 and "programme" in exe.text
+    # Said at the top of the page, linked to the document's file input.
+    summary = exe.text.split('id="upload-error-title"')[1].split("</div>")[0]
+    assert "La pièce n’est pas jointe" in summary and f'href="#file-{document}"' in summary
     big = send("gros.pdf", b"%PDF-1.4\n" + b"0" * (1024 * 1024 + 10))  # the document allows 1 MB
     assert big.status_code == 413 and "dépasse la taille" in big.text
     after = sorted(p for p in files_dir.rglob("*") if p.is_file()) if files_dir.exists() else []
