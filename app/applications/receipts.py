@@ -81,6 +81,11 @@ class Receipts:
 
     def __init__(self, settings: Settings):
         self.storage = FileStorage.from_settings(settings)
+        self.base_url = settings.base_url
+
+    def url(self, app_id: int) -> str:
+        """The receipt's address on Guichet (for the submission e-mail)."""
+        return f"{self.base_url}/dossiers/{app_id}/accuse-de-reception.pdf"
 
     async def write(self, app: dict, attachments: list[dict]) -> str:
         """Generate the receipt in a worker process (a PDF is ~35 ms of CPU; a surge of

@@ -608,6 +608,7 @@ async def submit(app_id: int, *, user: CurrentUser, actor: Actor, receipts) -> d
                 "organisation": app["organisation_name"],
                 "sha256": app["content_sha256"],
                 "submitted_at": at.isoformat(),
+                "url": receipts.url(app_id),
             },
         )
     await _store_receipt(app, attachments, receipts)

@@ -163,6 +163,8 @@ def test_the_journey_to_a_submitted_file_with_its_receipt(client):
         m for m in emails_to(client, owner["email"]) if m["template"] == "application_submitted"
     ]
     assert row["reference"] in message["subject"]
+    receipt_url = f"{client.app.state.settings.base_url}/dossiers/{app_id}/accuse-de-reception.pdf"
+    assert receipt_url in message["body_text"] and f'href="{receipt_url}"' in message["body_html"]
 
     # Submitted: read-only.
     assert (
