@@ -70,8 +70,8 @@ ERRORS = {
     "answer_missing": N_("Answer « %(label)s »."),
     "document_missing": N_("Attach « %(label)s »."),
     "requested_missing": N_("Enter the amount you request."),
-    "requested_below_min": N_("The amount requested is below the call's minimum."),
-    "requested_above_max": N_("The amount requested is above the call's maximum."),
+    "requested_below_min": N_("The amount requested is below the call's minimum, %(label)s."),
+    "requested_above_max": N_("The amount requested is above the call's maximum, %(label)s."),
     "charges_missing": N_("Fill in the expenses of the budget."),
     "not_balanced": N_(
         "The budget is not balanced: total expenses and total revenue must be equal."

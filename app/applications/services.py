@@ -21,6 +21,7 @@ from app.calls import services as calls
 from app.calls.tables import Call, CallStatus
 from app.core import audit
 from app.core.db import for_update, write_transaction
+from app.core.money import format_amount
 from app.core.outbox import enqueue_email
 from app.organisations.services import email_members
 from app.organisations.tables import Membership
@@ -500,7 +501,11 @@ async def submission_problems(app: dict) -> list[Problem]:
         max_cents=app["call_max_award_cents"],
         max_rate_bp=app["call_max_rate_bp"],
     ):
-        found.append(Problem(code, "budget"))
+        limit = {
+            "requested_below_min": app["call_min_award_cents"],
+            "requested_above_max": app["call_max_award_cents"],
+        }.get(code)
+        found.append(Problem(code, "budget", format_amount(limit) if limit else ""))
     return found
 
 

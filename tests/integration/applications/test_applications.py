@@ -23,6 +23,7 @@ from tests.factories import (
     run,
     sign_in,
     sign_out,
+    text_of,
 )
 
 
@@ -291,6 +292,12 @@ def test_budget_rules_block_submission(client):
     assert "n’est pas équilibré" in summary
     assert "contributions en nature (86 et 87)" in summary
     assert "part maximale" in summary  # 100 000 of 150 000 > 50 %
+    version = draft_of(client, app_id)["version"]
+    post_form(
+        client, f"/dossiers/{app_id}", {"title": "T", "requested": "5 000", "version": str(version)}
+    )
+    summary = text_of(client.get(f"/dossiers/{app_id}/deposer").text).replace("\u202f", " ")
+    assert "inférieur au minimum de l’appel, 10 000,00 €." in summary  # the minimum is said
     sign_out(client)
 
 
