@@ -73,6 +73,7 @@ ERRORS = {
     "not_assignable": N_("This file is not waiting for review."),
     "conflicted": N_("This reviewer has a conflict of interest with this organisation."),
     "already_assigned": N_("This reviewer already has this file."),
+    "conflict_reason": N_("Say what links you to the organisation, e.g. former employee."),
 }
 OPINION_LABELS = {
     "favourable": N_("favourable"),
@@ -550,6 +551,7 @@ async def file_reviews(request: Request, app_id: FromPath[int]) -> Template:
         rows=rows,
         summary=await services.file_aggregate(call, rows),
         opinions=OPINION_LABELS,
+        conflicts=await services.conflicts_on(app["organisation"]),
     )
 
 

@@ -209,6 +209,19 @@ async def links_of(reviewer_id: int) -> list[dict]:
     )
 
 
+async def conflicts_on(organisation_id: int) -> list[dict]:
+    """The reviewers who declared (or were recorded with) a link to an organisation."""
+    return await (
+        Conflict.select(
+            Conflict.reason,
+            Conflict.created_at,
+            Conflict.reviewer.full_name.as_alias("reviewer_name"),
+        )
+        .where(Conflict.organisation == organisation_id)
+        .order_by(Conflict.created_at)
+    )
+
+
 async def find_organisations(query: str, *, limit: int = 20) -> list[dict]:
     """Organisations whose name contains the query, or whose SIRET is the query."""
     text = query.strip()
@@ -682,8 +695,11 @@ def _aggregate(
 async def decline_with_conflict(
     assignment_id: int, reason: str, *, reviewer: CurrentUser, actor: Actor
 ) -> None:
-    """A reviewer declares a conflict with the file's organisation: the conflict is
-    recorded and the (unsubmitted) assignment removed, so another reviewer can be given."""
+    """A reviewer declares a conflict with the file's organisation, saying what links
+    them (for the officers): the conflict is recorded and the (unsubmitted) assignment
+    removed, so another reviewer can be given."""
+    if not reason.strip():
+        raise ReviewError("conflict_reason")
     async with write_transaction():
         assignment = await assignment_for(reviewer, assignment_id)
         if assignment is None:

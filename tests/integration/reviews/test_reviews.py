@@ -18,6 +18,7 @@ from tests.factories import (
     run,
     sign_in,
     sign_out,
+    text_of,
 )
 
 
@@ -262,6 +263,10 @@ def test_a_reviewer_declines_with_a_conflict_and_an_officer_reopens_a_review(cli
         client, f"/evaluation/{first}/total", {f"score_{keys[0]}": "5", f"score_{keys[1]}": "20"}
     )
     assert "20,00 / 20" in total.text
+    # The link must be said (for the officers): without it, nothing is recorded.
+    unsaid = post_form(client, f"/evaluation/{first}/conflit", {"reason": "  "})
+    assert unsaid.headers["location"] == f"/evaluation/{first}"
+    assert "Dites ce qui vous lie" in client.get(f"/evaluation/{first}").text
     declined = post_form(client, f"/evaluation/{first}/conflit", {"reason": "Je suis adhérent"})
     assert declined.status_code == 303
     assert client.get(f"/evaluation/{first}").status_code == 404
@@ -285,6 +290,10 @@ def test_a_reviewer_declines_with_a_conflict_and_an_officer_reopens_a_review(cli
     sign_in(client, officer)
     page = client.get(f"/instruction/dossiers/{files[1][0]}/evaluations").text
     assert "11,50 / 20" in page  # weights 3 and 1: (3/5 × 3 + 10/20 × 1) / 4 × 20
+    # The declined file's page tells the officer who declared what.
+    declined_page = text_of(client.get(f"/instruction/dossiers/{files[0][0]}/evaluations").text)
+    assert "Conflits d’intérêts avec cette structure" in declined_page
+    assert f"{reviewers[0]['full_name']} — Je suis adhérent" in declined_page
     assert post_form(client, f"/instruction/evaluations/{second}/rouvrir").status_code == 303
     sign_out(client)
     sign_in(client, reviewers[0])
