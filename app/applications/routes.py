@@ -97,6 +97,33 @@ ERRORS = {
 }
 
 
+# The file's history, as the staff read it (the audit trail keeps the codes).
+HISTORY_LABELS = {
+    "applications.started": N_("File started"),
+    "applications.document_added": N_("Document attached"),
+    "applications.submitted": N_("File submitted"),
+    "applications.sent_back": N_("Sent back to the applicant to complete"),
+    "applications.eligible": N_("Screened: eligible"),
+    "applications.ineligible": N_("Screened: ineligible"),
+    "applications.withdrawn": N_("Withdrawn by the applicant"),
+    "applications.message_posted": N_("Message posted"),
+    "applications.reviews_complete": N_("Every review submitted: reviewed"),
+    "applications.reviews_reopened": N_("Under review again"),
+    "reviews.assigned": N_("Reviewer assigned"),
+    "reviews.saved": N_("Review saved as a draft"),
+    "reviews.submitted": N_("Review submitted"),
+    "reviews.reopened": N_("Review reopened"),
+    "reviews.unassigned": N_("Reviewer taken off the file"),
+    "reviews.unassigned_for_conflict": N_("Reviewer taken off: conflict of interest"),
+    "reviews.declined": N_("Reviewer declared a conflict of interest"),
+    "decisions.decided": N_("Committee decision recorded"),
+    "decisions.cleared": N_("Committee decision cleared"),
+    "decisions.schedule_set": N_("Instalment schedule set"),
+    "decisions.published": N_("Decision published"),
+    "decisions.letter_written": N_("Letter written"),
+}
+
+
 def error_text(code: str, **values) -> str:
     text = _(ERRORS.get(code, N_("Something is not valid.")))
     return text % values if values else text
@@ -700,6 +727,7 @@ async def _staff_page(
         labels=states.LABELS,
         attachments=await services.attachment_history(app["id"]),
         history=await services.history(app["id"]),
+        history_labels=HISTORY_LABELS,
         budget=budgets.from_json(app["budget"], app["requested_cents"]),
         budget_lines=budgets,
         form=form or FormState(),

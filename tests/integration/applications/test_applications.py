@@ -452,6 +452,10 @@ def test_withdraw_and_send_back_to_complete(client):
         {"message": "Le RIB manque.", "complete_by": later},
     )
     assert sent.status_code == 303
+    # The history reads in words, not audit codes.
+    history = client.get(f"/instruction/dossiers/{app_id}").text.split('id="history-title"')[1]
+    assert "Renvoyé au porteur de projet pour être complété" in history
+    assert "applications.sent_back" not in history
     sign_out(client)
     assert draft_of(client, app_id)["status"] == "to_complete"
     assert any(
