@@ -6,6 +6,7 @@ import pytest
 
 from app.applications.tables import Application
 from app.calls import services as calls
+from app.calls.tables import Call
 from app.reviews import routes as review_routes
 from app.reviews.tables import Assignment
 from tests.factories import (
@@ -845,6 +846,14 @@ def test_a_file_is_reviewed_once_every_assigned_review_is_in_and_stays_ranked(cl
     sign_in(client, officer)
     page = client.get(f"/instruction/appels/{call_id}/classement")
     assert f"R-{app_id}" in page.text and "subvention accordée" in page.text
+    assert "au-delà de l’enveloppe" not in page.text
+    run(client, Call.update({Call.envelope_cents: 100}).where(Call.id == call_id).run)
+    run(
+        client,
+        Application.update({Application.requested_cents: 200}).where(Application.id == app_id).run,
+    )
+    over = client.get(f"/instruction/appels/{call_id}/classement").text
+    assert "au-delà de l’enveloppe" in over  # said in words, not only by the row's colour
     only_awarded = client.get(f"/instruction/appels/{call_id}/classement?status=awarded").text
     assert f"R-{app_id}" in only_awarded
     sign_out(client)
