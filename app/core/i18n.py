@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 
+from babel import Locale
 from babel.support import NullTranslations, Translations
 
 from app.settings import LOCALES_DIR
@@ -37,8 +38,15 @@ def get_locale() -> str:
     return _current.get()
 
 
-def babel_locale() -> str:
-    return BABEL_LOCALES[_current.get()]
+def babel_locale() -> Locale:
+    """The current language's babel Locale, parsed once (every amount and date of a
+    page is formatted with it: parsing it each time cost ~10 % of a long table)."""
+    return _parsed(BABEL_LOCALES[_current.get()])
+
+
+@cache
+def _parsed(code: str) -> Locale:
+    return Locale.parse(code)
 
 
 def activate(locale: str | None) -> str:
