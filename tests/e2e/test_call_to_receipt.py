@@ -6,6 +6,7 @@ PDF, submits and gets its receipt and e-mail; after the deadline another
 association is refused and keeps its draft."""
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -147,11 +148,13 @@ def test_from_a_new_call_to_a_receipt(live: Live, watched: Watched):
     (files / "statuts.pdf").write_bytes(b"MZ\x90\x00" + b"\x00" * 4096)
     page.get_by_label("Choisir un fichier : Statuts").set_input_files(str(files / "statuts.pdf"))
     page.get_by_role("button", name="Envoyer : Statuts").click()
-    page.get_by_text("Ce fichier est un programme").wait_for()
+    page.get_by_role(
+        "link", name=re.compile("Ce fichier est un programme")
+    ).wait_for()  # in the summary
     (files / "gros.pdf").write_bytes(b"%PDF-1.4\n" + b"0" * (1024 * 1024 + 100))
     page.get_by_label("Choisir un fichier : Statuts").set_input_files(str(files / "gros.pdf"))
     page.get_by_role("button", name="Envoyer : Statuts").click()
-    page.get_by_text("dépasse la taille autorisée").wait_for()
+    page.get_by_role("link", name=re.compile("dépasse la taille autorisée")).wait_for()
     (files / "vrais-statuts.pdf").write_bytes(MINIMAL_PDF)
     page.get_by_label("Choisir un fichier : Statuts").set_input_files(
         str(files / "vrais-statuts.pdf")
