@@ -651,6 +651,11 @@ def test_each_files_stored_mark_follows_its_reviews_the_rubric_and_the_settings(
             fresh[row["id"]] = (f.reviews, f.mean, f.median, f.spread, f.ranking, f.disagreement)
         return shown, fresh
 
+    def rank_by(*, mean: bool, threshold: str):
+        values = {"reviews_wanted": "2", "visibility": "after_own", "threshold": threshold}
+        values["rank_by"] = "mean" if mean else "median"
+        run(client, services.save_settings, call_id, values, actor=officer_actor)
+
     def stored(app_id):
         return run(
             client,
@@ -671,13 +676,7 @@ def test_each_files_stored_mark_follows_its_reviews_the_rubric_and_the_settings(
     assert shown == fresh and shown[first][4] == 12 and shown[third][0] == 0
     assert [r["id"] for r in run(client, services.ranking, call_id)] == [first, second, third]
     assert shown[first][5] is True  # 20 and 4: a spread of 16, over the threshold of 4
-    run(
-        client,
-        services.save_settings,
-        call_id,
-        {"reviews_wanted": "2", "rank_by": "mean", "visibility": "after_own", "threshold": "20"},
-        actor=officer_actor,
-    )
+    rank_by(mean=True, threshold="20")
     shown, fresh = shown_and_fresh()
     assert shown == fresh and shown[first][5] is False
 
@@ -697,13 +696,7 @@ def test_each_files_stored_mark_follows_its_reviews_the_rubric_and_the_settings(
             )
         ).run(),
     )
-    run(
-        client,
-        services.save_settings,
-        call_id,
-        {"reviews_wanted": "2", "rank_by": "median", "visibility": "after_own", "threshold": "2"},
-        actor=officer_actor,
-    )
+    rank_by(mean=False, threshold="2")
     shown, fresh = shown_and_fresh()
     assert shown == fresh and shown[third][:2] == (1, 0)
     assert run(client, FileMark.count().where(FileMark.application.call == call_id).run) == 3
