@@ -12,6 +12,7 @@ from litestar.response import File, Redirect, Stream, Template
 
 from app.accounts.guards import require_role
 from app.accounts.routes import actor
+from app.applications import budget as budgets
 from app.applications import services as applications
 from app.applications import states
 from app.calls import formspec
@@ -390,6 +391,8 @@ async def _review_page(
         opinions=OPINION_LABELS,
         others=await services.other_reviews(assignment, settings),
         mark=services.live_mark(call, {**values, **(form.values if form else {})}),
+        budget=budgets.from_json(app["budget"], app["requested_cents"]),
+        budget_lines=budgets,
     )
 
 

@@ -1,5 +1,6 @@
 """Review: automatic assignment with a conflict respected, scoring rules, ranking."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -154,9 +155,22 @@ def test_scores_are_checked_and_a_submitted_review_is_final(client):
         ),
     )[0]["id"]
     keys = [c["key"] for c in run(client, calls.get_call, call_id)["rubric"]]
+    budget = {"charges": {"64": 30_000_000}, "produits": {"74_etat": 10_000_000}}
+    run(
+        client,
+        Application.update(
+            {Application.budget: json.dumps(budget), Application.requested_cents: 20_000_000}
+        )
+        .where(Application.id == app_id)
+        .run,
+    )
     sign_in(client, reviewers[0])
     page = client.get(f"/evaluation/{assignment}")
     assert page.status_code == 200 and "Qualité (0 à 5, poids 3)" in page.text
+    # The reviewer reads the forecast budget line by line (to judge its soundness).
+    budget_text = text_of(page.text.split('id="budget-title"')[1]).replace("\u202f", " ")
+    for line in ("64 – Charges de personnel 300 000,00", "74 – État 100 000,00", "200 000,00"):
+        assert line in budget_text, line
     out_of_scale = post_form(
         client, f"/evaluation/{assignment}", {f"score_{keys[0]}": "6", "action": "save"}
     )
