@@ -87,6 +87,9 @@ def test_the_journey_to_a_submitted_file_with_its_receipt(client):
     call_id = make_call(client, officer, publish=True, max_award_cents=30_000_000)
     app_id = make_application(client, owner, org, call_id)
     sign_in(client, owner)
+    # Without JavaScript nothing is saved as one goes: said where documents are sent.
+    noscript = client.get(f"/dossiers/{app_id}").text.split("<noscript>")[1].split("</noscript>")[0]
+    assert "avant d’envoyer une pièce" in noscript
 
     # Nothing filled: the summary lists each missing part with a link to it.
     summary = client.get(f"/dossiers/{app_id}/deposer")
