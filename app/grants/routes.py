@@ -84,6 +84,7 @@ ERRORS = {
     "message_required": N_("Write what must be corrected: the organisation receives it."),
     "not_submitted": N_("This report is not waiting for review."),
     "not_editable": N_("This report is submitted: it can no longer change."),
+    "confirm_submit": N_("Tick the box to submit the report (or save it as a draft)."),
     "upload_missing": N_("Choose a file."),
     "too_many_files": N_("A report has 20 documents at most: gather some in one PDF."),
 }
@@ -561,6 +562,10 @@ async def save_my_report(
     app, grant = await _own_grant(request, app_id)
     submit = data.get("action") == "submit"
     form = FormState(values=dict(data), prefix="report")
+    if submit and data.get("confirm") != "yes":
+        # Final once submitted: the person says the documents and figures are there.
+        form.error("confirm", error_text("confirm_submit"))
+        return await _report_page(request, app, grant, kind, form=form, status_code=422)
     try:
         errors = await reports.save(
             grant["id"], kind, data, submit=submit, user_id=request.user.id, actor=actor(request)

@@ -10,7 +10,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from app.grants import ledger
+from app.grants import ledger, reports
 from app.grants.tables import Instalment, LedgerEntry, Recovery
 from tests.factories import (
     csrf_token,
@@ -90,9 +90,9 @@ def pay(client, people, grant, instalment, amount, key, reference="M-2017-001"):
     )
 
 
-def submit_report(client, people, app, kind, actuals, narrative="Fait."):
+def submit_report(client, people, app, kind, actuals, narrative="Fait.", confirm="yes"):
     as_(client, people["owner"])
-    data = {"narrative": narrative, "action": "submit", **actuals}
+    data = {"narrative": narrative, "action": "submit", "confirm": confirm, **actuals}
     return post_form(client, f"/dossiers/{app}/bilans/{kind}", data)
 
 
@@ -219,6 +219,11 @@ def test_reports_make_instalments_due_and_a_lower_final_spending_reduces_the_las
     # The interim report: a narrative is required.
     response = submit_report(client, people, app, "interim", {}, narrative="")
     assert response.status_code == 422 and "Décrivez" in plain(response.text)
+    # Submitting is final: without the confirmation box, refused and nothing submitted.
+    unconfirmed = submit_report(client, people, app, "interim", {}, confirm="")
+    assert unconfirmed.status_code == 422 and "Cochez la case" in plain(unconfirmed.text)
+    assert 'value="Fait."' in unconfirmed.text or ">Fait.<" in unconfirmed.text  # kept
+    assert (run(client, reports.find, grant, "interim") or {}).get("status") != "submitted"
     assert submit_report(client, people, app, "interim", {}).status_code == 303
     assert review(client, people, grant, "interim", "return").status_code == 303  # needs a message
     assert parts(client, grant)[1]["status"] == "scheduled"
