@@ -458,6 +458,9 @@ def test_withdraw_and_send_back_to_complete(client):
     # The history reads in words, not audit codes.
     history = client.get(f"/instruction/dossiers/{app_id}").text.split('id="history-title"')[1]
     assert "Renvoyé au porteur de projet pour être complété" in history
+    # The officer reads what was asked and by when.
+    top = client.get(f"/instruction/dossiers/{app_id}").text.split('id="history-title"')[0]
+    assert "Le RIB manque." in top and "À compléter avant le" in top
     assert "applications.sent_back" not in history
     sign_out(client)
     assert draft_of(client, app_id)["status"] == "to_complete"
