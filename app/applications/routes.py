@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
+from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
@@ -646,9 +647,22 @@ async def staff_table(request: Request, call_id: FromPath[int]) -> Template:
     call = await calls.get_call(call_id)
     if call is None:
         raise NotFoundException()
-    query, form = _table_query(dict(request.query_params))
-    rows, total = await services.staff_table(call_id, query)
-    params = {k: v for k, v in form.values.items() if v}
+    return await _staff_table_page(request, call, dict(request.query_params))
+
+
+async def _staff_table_page(
+    request: Request,
+    call: dict,
+    filters: dict[str, str],
+    *,
+    bulk: FormState | None = None,
+    ticked: frozenset[int] = frozenset(),
+    status_code: int = 200,
+) -> Template:
+    """The table as filtered by ``filters`` (the page's query string); ``bulk`` and
+    ``ticked``: a refused bulk screening shown again as it was typed."""
+    query, form = _table_query(filters)
+    rows, total = await services.staff_table(call["id"], query)
     template = (
         "applications/_staff_rows.html"
         if is_partial_request(request)
@@ -657,6 +671,7 @@ async def staff_table(request: Request, call_id: FromPath[int]) -> Template:
     return render(
         request,
         template,
+        status_code=status_code,
         call=call,
         rows=rows,
         total=total,
@@ -664,8 +679,10 @@ async def staff_table(request: Request, call_id: FromPath[int]) -> Template:
         query=query,
         pages=max(1, -(-total // services.PAGE_SIZE)),
         labels=states.LABELS,
-        params=params,
+        params={k: v for k, v in form.values.items() if v},
         sorts=list(services.SORTS),
+        bulk=bulk or FormState(prefix="bulk"),
+        ticked=ticked,
     )
 
 
@@ -811,33 +828,47 @@ def _screen_error(exc: ApplicationError) -> str:
 
 
 @post(SCREEN_BULK, guards=STAFF, include_in_schema=False, name="applications:screen-bulk")
-async def screen_bulk(request: Request, call_id: FromPath[int]) -> Redirect:
-    """The same for the files ticked in the table: all of them or none."""
-    if await calls.get_call(call_id) is None:
+async def screen_bulk(request: Request, call_id: FromPath[int]) -> Template | Redirect:
+    """The same for the files ticked in the table: all of them or none. The form posts
+    with the table's query string: its filters stay, after a refusal (with the ticks,
+    the decision and the reason as typed) and after success."""
+    call = await calls.get_call(call_id)
+    if call is None:
         raise NotFoundException()
+    filters = dict(request.query_params)
     data = await request.form()
     ids = [i for v in data.getall("ids", []) if (i := whole_number(v)) is not None]
-    back = path_to(STAFF_TABLE, call_id=call_id)
     mine = {row["id"] async for row in services.iter_table(call_id, TableQuery())}
     if any(i not in mine for i in ids):
         raise NotFoundException()
+    decision = data.get("decision", "")
     try:
         count = await services.screen(
             ids,
-            data.get("decision", ""),
+            decision,
             reason=data.get("reason", ""),
             user=request.user,
             actor=actor(request),
             base_url=base_url(request),
         )
     except ApplicationError as exc:
-        flash(request, _screen_error(exc), "error")
-    else:
-        flash(
-            request,
-            ngettext("%(num)d file screened.", "%(num)d files screened.", count) % {"num": count},
+        bulk = FormState(
+            values={"decision": decision, "reason": data.get("reason", "")}, prefix="bulk"
         )
-    return Redirect(back, status_code=303)
+        bulk.error("reason" if exc.code == "reason_required" else "decision", _screen_error(exc))
+        return await _staff_table_page(
+            request, call, filters, bulk=bulk, ticked=frozenset(ids), status_code=422
+        )
+    message = (
+        ngettext("%(num)d file declared eligible.", "%(num)d files declared eligible.", count)
+        if decision == "eligible"
+        else ngettext(
+            "%(num)d file declared ineligible.", "%(num)d files declared ineligible.", count
+        )
+    )
+    flash(request, message % {"num": count})
+    back = path_to(STAFF_TABLE, call_id=call_id)
+    return Redirect(f"{back}?{urlencode(filters)}" if filters else back, status_code=303)
 
 
 ROUTES = [

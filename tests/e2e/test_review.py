@@ -44,7 +44,7 @@ def test_screen_assign_score_rank(live_before_committee: Live, watched: Watched)
     for i in range(20):
         boxes.nth(i).check()
     page.get_by_role("button", name="Enregistrer pour les dossiers cochés").click()
-    page.get_by_text("20 dossiers examinés.").wait_for()
+    page.get_by_text("20 dossiers déclarés recevables.").wait_for()
     watched.assert_clean()
 
     page.goto(call_url + "/evaluation")

@@ -310,7 +310,7 @@ MATRIX = {
     ),
     ("POST", "/instruction/appels/{call_id:int}/dossiers/recevabilite"): (
         "/instruction/appels/{published}/dossiers/recevabilite",
-        only(CALL_STAFF, 303, anonymous=401),
+        only(CALL_STAFF, 422, anonymous=401),  # nothing ticked: shown again with the message
     ),
     # Review: officers set it up; reviewers see their assignments only.
     ("GET", "/instruction/appels/{call_id:int}/evaluation"): (

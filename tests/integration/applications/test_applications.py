@@ -678,16 +678,31 @@ def test_screening_one_by_one_and_in_bulk(client):
     )
     assert "ne sont pas en attente de recevabilité" in refused.text
     assert draft_of(client, ids[1])["status"] == "submitted"
+    # Refused: shown again as typed — the ticks, the decision, the reason, the filters.
+    typed = client.post(
+        f"/instruction/appels/{call_id}/dossiers/recevabilite?status=submitted",
+        data={
+            "_csrf_token": csrf_token(client),
+            "decision": "ineligible",
+            "reason": "",
+            "ids": [str(ids[1]), str(ids[2])],
+        },
+    )
+    assert typed.status_code == 422 and "error-summary" in typed.text
+    assert f'value="{ids[1]}" id="select-{ids[1]}" form="bulk" checked' in typed.text
+    assert '<option value="ineligible" selected' in typed.text
+    assert 'recevabilite?status=submitted"' in typed.text  # the filters stay
     ok = client.post(
-        f"/instruction/appels/{call_id}/dossiers/recevabilite",
+        f"/instruction/appels/{call_id}/dossiers/recevabilite?status=submitted",
         data={
             "_csrf_token": csrf_token(client),
             "decision": "eligible",
             "ids": [str(ids[1]), str(ids[2])],
         },
-        follow_redirects=True,
+        follow_redirects=False,
     )
-    assert "2 dossiers examinés." in ok.text
+    assert ok.headers["location"].endswith("/dossiers?status=submitted")
+    assert "2 dossiers déclarés recevables." in client.get(ok.headers["location"]).text
     assert {draft_of(client, i)["status"] for i in ids[1:]} == {"eligible"}
     sign_out(client)
     sign_in(client, owner)
