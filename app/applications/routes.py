@@ -121,6 +121,9 @@ HISTORY_LABELS = {
     "decisions.cleared": N_("Committee decision cleared"),
     "decisions.schedule_set": N_("Instalment schedule set"),
     "decisions.published": N_("Decision published"),
+    "decisions.published_award": N_("Decision published: grant awarded"),
+    "decisions.published_reject": N_("Decision published: not selected"),
+    "decisions.published_waitlist": N_("Decision published: waiting list"),
     "decisions.letter_written": N_("Letter written"),
 }
 
