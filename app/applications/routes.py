@@ -190,11 +190,12 @@ async def apply(
             call=call,
             question=blocked.question,
         )
-    for key in errors:
-        form.error(key, _("Answer yes or no."))
     org_ids = {str(o["id"]) for o in organisations}
     if data.get("organisation") not in org_ids:
         form.error("organisation", error_text("not_member"))
+    questions = {q["key"]: q["label"] for q in call["eligibility"]}
+    for key in errors:
+        form.error(key, _("Answer yes or no."), questions.get(key))
     if form.ok:
         try:
             app_id = await services.start_application(
@@ -303,9 +304,18 @@ async def draft(request: Request, app_id: FromPath[int]) -> Template:
     return await _draft_page(request, await own_application(request, app_id))
 
 
-def _errors_to_form(form: FormState, errors: dict[str, str]) -> None:
+def _errors_to_form(form: FormState, errors: dict[str, str], app: dict) -> None:
+    """The draft's errors, each named by its field's label in the error summary."""
+    labels = {f["key"]: f["label"] for f in formspec.fields_of(app["form"])}
+    labels["title"] = _("Title of the project")
+    labels["requested"] = _("Amount requested")
+    for side, lines in (
+        ("charges", [*budgets.CHARGES, budgets.IN_KIND_CHARGES]),
+        ("produits", [*budgets.PRODUITS, budgets.IN_KIND_PRODUITS]),
+    ):
+        labels.update({budgets.field_name(side, key): _(label) for key, label in lines})
     for key, code in errors.items():
-        form.error(key, error_text(code))
+        form.error(key, error_text(code), labels.get(key))
 
 
 @post(DRAFT, include_in_schema=False, name="applications:save")
@@ -321,7 +331,7 @@ async def save(request: Request, app_id: FromPath[int]) -> Template | Redirect:
         )
     except ApplicationError as exc:
         if exc.code == "invalid":
-            _errors_to_form(form, exc.detail)
+            _errors_to_form(form, exc.detail, app)
         else:
             form.error("title", error_text(exc.code))
         return await _draft_page(request, app, form=form, status_code=422)
@@ -333,7 +343,7 @@ async def save(request: Request, app_id: FromPath[int]) -> Template | Redirect:
         )
     if saved.errors:
         # The rest is saved: the page shows what to correct, as typed, on the new version.
-        _errors_to_form(form, saved.errors)
+        _errors_to_form(form, saved.errors, app)
         form.values["version"] = str(saved.version)
         flash(
             request,
@@ -627,7 +637,8 @@ def _table_query(params: dict[str, str]) -> tuple[TableQuery, FormState]:
             try:
                 setattr(query, attr, parse_amount(form.values[name]))
             except AmountError as exc:
-                form.error(name, error_text("money_" + exc.code))
+                label = _("Amount from (€)") if name == "min" else _("to (€)")
+                form.error(name, error_text("money_" + exc.code), label)
     for name, attr, end in (("from", "submitted_from", False), ("to", "submitted_until", True)):
         if form.values[name]:
             try:
@@ -637,7 +648,9 @@ def _table_query(params: dict[str, str]) -> tuple[TableQuery, FormState]:
                     calls.paris_datetime(form.values[name] + ("T23:59:59" if end else "T00:00")),
                 )
             except calls.CallError:
-                form.error(name, error_text("date"))
+                form.error(
+                    name, error_text("date"), _("Submitted from") if name == "from" else _("to")
+                )
     try:
         query.page = max(1, int(params.get("page") or 1))
     except ValueError:

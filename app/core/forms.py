@@ -17,9 +17,14 @@ class FormState:
     errors: dict[str, str] = field(default_factory=dict)
     # Prefix of the fields' ids, distinct for each form of a page (unique ids).
     prefix: str = "field"
+    # The field's label, where its message alone would not say which field it is (the
+    # error summary reads « Budget : Indiquez un montant… », not the message twice).
+    labels: dict[str, str] = field(default_factory=dict)
 
-    def error(self, name: str, message: str) -> None:
+    def error(self, name: str, message: str, label: str | None = None) -> None:
         self.errors.setdefault(name, message)
+        if label:
+            self.labels.setdefault(name, label)
 
     @property
     def ok(self) -> bool:

@@ -425,8 +425,15 @@ async def save_review(
     except ReviewError as exc:
         form = FormState(values=dict(data), prefix="review")
         if exc.code == "invalid":
+            titles = {
+                c["key"]: c["title"]
+                for c in (await calls.get_call(assignment["call_id"]))["rubric"]
+            }
             for key, code in exc.detail.items():
-                form.error(key if key == "opinion" else f"score_{key}", error_text(code))
+                if key == "opinion":
+                    form.error(key, error_text(code))
+                else:
+                    form.error(f"score_{key}", error_text(code), titles.get(key))
         else:
             form.error("opinion", error_text(exc.code))
         return await _review_page(request, assignment, form=form, status_code=422)

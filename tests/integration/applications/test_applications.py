@@ -70,6 +70,10 @@ def test_a_blocking_eligibility_answer_creates_nothing(client):
     run(client, calls.transition, call_id, "publish", actor=calls.Actor(user_id=officer["id"]))
     key = call_of(client, call_id)["eligibility"][0]["key"]
     sign_in(client, owner)
+    # Nothing answered: the summary follows the form's order and names the question.
+    empty = post_form(client, f"/appels/{call_id}/candidater", {})
+    summary = text_of(empty.text.split('class="error-summary"')[1].split("</div>")[0])
+    assert summary.index("Choisissez") < summary.index("Existe depuis un an ? : Répondez")
     response = post_form(
         client, f"/appels/{call_id}/candidater", {"organisation": str(org), key: "no"}
     )
@@ -232,6 +236,9 @@ def test_bad_amounts_are_refused_field_by_field_and_the_rest_is_saved(client):
     assert response.status_code == 422
     assert "Milliers ou décimales" in response.text and "Indiquez un montant" in response.text
     assert 'value="abc"' in response.text  # shown as typed, to correct
+    # The error summary names each field (the same message twice would not say which).
+    summary = text_of(response.text.split('class="error-summary"')[1].split("</div>")[0])
+    assert "Montant demandé : " in summary and "60 – Achats : Indiquez un montant" in summary
     assert "sauf les réponses à corriger" in response.text
     # What was right is saved; the wrong lines keep what was stored (nothing).
     saved = draft_of(client, app_id)

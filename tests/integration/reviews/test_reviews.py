@@ -175,6 +175,7 @@ def test_scores_are_checked_and_a_submitted_review_is_final(client):
         client, f"/evaluation/{assignment}", {f"score_{keys[0]}": "6", "action": "save"}
     )
     assert out_of_scale.status_code == 422 and "entre 0 et le maximum" in out_of_scale.text
+    assert "Qualité : Donnez une note entière" in text_of(out_of_scale.text)  # named
     draft = post_form(
         client, f"/evaluation/{assignment}", {f"score_{keys[0]}": "4", "action": "save"}
     )
