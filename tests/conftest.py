@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +38,15 @@ def in_own_loop(coroutine):
     an event loop running in the test's thread."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+def redis_answers() -> bool:
+    """Redis listens on 127.0.0.1:6379 (tests that need it are skipped otherwise)."""
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def _pg_admin(sql: str) -> None:

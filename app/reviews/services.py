@@ -34,6 +34,8 @@ from app.reviews.tables import Assignment, Conflict, FileMark, PoolMember, Revie
 
 OPINIONS = ("favourable", "reserved", "unfavourable")
 ASSIGNABLE = (ApplicationStatus.eligible.value, ApplicationStatus.in_review.value)
+# By hand, a reviewed file may also get one more reviewer (a third opinion).
+ASSIGNABLE_BY_HAND = (*ASSIGNABLE, ApplicationStatus.reviewed.value)
 
 
 class ReviewError(ValueError):
@@ -861,7 +863,7 @@ async def assign_manually(
         }
         for app_id in app_ids:
             app = apps.get(app_id)
-            if app is None or app["status"] not in (*ASSIGNABLE, "reviewed"):
+            if app is None or app["status"] not in ASSIGNABLE_BY_HAND:
                 raise ReviewError("not_assignable", app and app["reference"])
             if app["organisation"] in conflicted:
                 raise ReviewError("conflicted", app["reference"])
@@ -884,7 +886,7 @@ async def assign_manually(
 async def assignable_files(call_id: int) -> list[dict]:
     return (
         await Application.select(Application.id, Application.reference, Application.title)
-        .where((Application.call == call_id) & Application.status.is_in([*ASSIGNABLE, "reviewed"]))
+        .where((Application.call == call_id) & Application.status.is_in(list(ASSIGNABLE_BY_HAND)))
         .order_by(Application.reference)
     )
 

@@ -63,17 +63,7 @@ def _rich_call(client, officer: dict) -> dict:
 
     def every_kind(form: dict) -> dict:
         section = form["sections"][0]["key"]
-        for kind in (
-            "short_text",
-            "number",
-            "money",
-            "date",
-            "single_choice",
-            "multiple_choice",
-            "yes_no",
-            "email",
-            "url",
-        ):
+        for kind in (k for k in formspec.FIELD_TYPES if k not in ("long_text", "file")):
             spec = {"type": kind, "label": f"Champ {kind}", "choices": "un\ndeux"}
             form = formspec.add_field(form, section, formspec.clean_field(spec, form))
         return form

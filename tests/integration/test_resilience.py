@@ -38,7 +38,7 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from tests.conftest import PG_URL, make_settings
+from tests.conftest import PG_URL, make_settings, redis_answers
 from tests.factories import (
     MINIMAL_PDF,
     PASSWORD,
@@ -1064,14 +1064,6 @@ def test_pages_answer_503_while_the_database_is_away_and_recover_by_themselves(
 BURST = 50
 
 
-def _redis_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def test_a_sign_in_burst_from_one_address_is_limited_and_others_sign_in(
     databases, tmp_path, servers
 ):
@@ -1080,7 +1072,7 @@ def test_a_sign_in_burst_from_one_address_is_limited_and_others_sign_in(
     from app.accounts.routes import SIGN_IN_PER_IP
 
     env = {}
-    if PG_URL and _redis_answers():
+    if PG_URL and redis_answers():
         import redis
 
         with contextlib.closing(redis.Redis.from_url(REDIS_URL)) as r:

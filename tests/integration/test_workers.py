@@ -14,21 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, redis_answers
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
-def _redis_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 pytestmark = pytest.mark.skipif(
-    not PG_URL or not _redis_answers(), reason="needs PostgreSQL (TEST_DATABASE_URL) and Redis"
+    not PG_URL or not redis_answers(), reason="needs PostgreSQL (TEST_DATABASE_URL) and Redis"
 )
 
 
