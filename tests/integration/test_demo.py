@@ -64,3 +64,23 @@ def test_le_poles_grant_is_half_way_and_one_grant_has_a_recovery(client):
     assert (balance.net_paid_cents, balance.remaining_cents) == (160_000_00, 40_000_00)
     recoveries = run(client, lambda: Recovery.select().where(Recovery.status == "open").run())
     assert len(recoveries) == 1 and recoveries[0]["amount_cents"] > 0
+
+
+def test_staff_read_le_poles_answers_in_words(client):
+    """A yes/no answer reads « Oui », not the stored « yes »."""
+    from tests.factories import sign_in, sign_out, text_of
+
+    run(client, demo.load, if_empty=True, settings=client.app.state.settings)
+    app_id = run(
+        client,
+        lambda: (
+            Application.select(Application.id)
+            .where(Application.reference == "IDF-2017-0001")
+            .first()
+            .run()
+        ),
+    )["id"]
+    sign_in(client, {"email": "instruction@demo.guichet.test", "password": demo.DEMO_PASSWORD})
+    answers = text_of(client.get(f"/instruction/dossiers/{app_id}").text.split("budget-title")[0])
+    assert "quartiers prioritaires ? Oui" in answers and " yes " not in answers
+    sign_out(client)
