@@ -276,6 +276,16 @@ async def save_draft(
 # --- Attachments ------------------------------------------------------------------------------
 
 
+def _current(app_id: int):
+    """The file's documents as they stand: the latest version of each, none of the
+    messages' attachments (what is submitted, hashed on the receipt, and reviewed)."""
+    return (
+        (Attachment.application == app_id)
+        & Attachment.superseded_at.is_null()
+        & Attachment.message.is_null()
+    )
+
+
 async def current_attachments(app_id: int) -> list[dict]:
     return (
         await Attachment.select(
@@ -287,12 +297,16 @@ async def current_attachments(app_id: int) -> list[dict]:
             Attachment.kind,
             Attachment.uploaded_at,
         )
-        .where(
-            (Attachment.application == app_id)
-            & Attachment.superseded_at.is_null()
-            & Attachment.message.is_null()
-        )
+        .where(_current(app_id))
         .order_by(Attachment.id)
+    )
+
+
+async def current_attachment(app_id: int, attachment_id: int) -> dict | None:
+    """One of ``current_attachments`` (a reviewer's download): a superseded version or
+    a message's attachment is not part of the file as submitted, so it is None."""
+    return (
+        await Attachment.select().where(_current(app_id) & (Attachment.id == attachment_id)).first()
     )
 
 

@@ -448,9 +448,8 @@ async def review_file(
     request: Request, assignment_id: FromPath[int], attachment_id: FromPath[int]
 ) -> Response:
     assignment = await _assignment(request, assignment_id)
-    attachment = await applications.attachment_for(
-        _StaffView(request.user), assignment["application_id"], attachment_id
-    )
+    # Only what the review page lists: the documents of the file as submitted.
+    attachment = await applications.current_attachment(assignment["application_id"], attachment_id)
     if attachment is None:
         raise NotFoundException()
     return storage.FileStorage.of_app(request.app).download(

@@ -632,7 +632,12 @@ def world(client):
     attachment = attach_pdf(client, people["owner"], app, documents[0]["key"])
     reviewed_call = make_call(client, people["officer"], publish=True)
     reviewed = make_application(client, people["owner"], org, reviewed_call)
+    superseded_attachment = attach_pdf(client, people["owner"], reviewed, documents[0]["key"])
     reviewed_attachment = attach_pdf(client, people["owner"], reviewed, documents[0]["key"])
+    message_attachments = {
+        author: _message_with_pdf(client, people[author], reviewed)
+        for author in ("owner", "officer")
+    }
     run(
         client,
         lambda: (
@@ -687,6 +692,9 @@ def world(client):
         "spare_assignment": spare_assignment,
         "reviewed_call": reviewed_call,
         "reviewed_attachment": reviewed_attachment,
+        "superseded_attachment": superseded_attachment,
+        "owner_message_attachment": message_attachments["owner"],
+        "officer_message_attachment": message_attachments["officer"],
         "assignment": assignment,
         "app": app,
         "withdrawable": withdrawable,
@@ -708,6 +716,38 @@ def world(client):
         sessions[name] = dict(client.cookies.items())
     client.cookies.clear()
     return {"people": people, "ids": ids, "sessions": sessions}
+
+
+def _message_with_pdf(client, author: dict, app_id: int) -> int:
+    """A message on the file with a PDF attached, through the real service."""
+    from app.accounts.services import Actor, load_current_user
+    from app.applications import services
+    from app.applications.routes import _Stored
+    from app.applications.tables import Attachment
+    from app.core.storage import FileStorage
+    from tests.factories import MINIMAL_PDF
+
+    stored = FileStorage.of_app(client.app).store_bytes(
+        MINIMAL_PDF, filename="message.pdf", kinds={"pdf"}
+    )
+    user = run(client, load_current_user, author["id"])
+    message_id = run(
+        client,
+        services.post_message,
+        app_id,
+        "Pièce jointe au message",
+        _Stored(stored),
+        user=user,
+        actor=Actor(user_id=author["id"]),
+        base_url="",
+    )
+    row = run(
+        client,
+        lambda: (
+            Attachment.select(Attachment.id).where(Attachment.message == message_id).first().run()
+        ),
+    )
+    return row["id"]
 
 
 def _published_award(client, people, org):
@@ -742,6 +782,33 @@ def test_access(client, world, role, route):
         # Signing out, or a new session id (choosing an organisation), changes the cookie.
         world["sessions"][role] = dict(client.cookies.items())
     client.cookies.clear()
+
+
+# Beyond the matrix's one path per route: what a reviewer assigned to a file may
+# download is what the review page lists (the documents of the file as submitted),
+# never a message's attachment (the association's or an officer's) nor a version the
+# association replaced; other ids of the file answer 404 like unknown ones.
+EXTRA_CASES = [
+    ("/evaluation/{assignment}/pieces/{reviewed_attachment}", {"reviewer": 200}),
+    ("/evaluation/{assignment}/pieces/{superseded_attachment}", {"reviewer": 404}),
+    ("/evaluation/{assignment}/pieces/{owner_message_attachment}", {"reviewer": 404}),
+    ("/evaluation/{assignment}/pieces/{officer_message_attachment}", {"reviewer": 404}),
+    # The staff and the association still reach them from the file itself.
+    ("/dossiers/{reviewed}/pieces/{owner_message_attachment}", {"owner": 200, "officer": 200}),
+    ("/dossiers/{reviewed}/pieces/{officer_message_attachment}", {"owner": 200, "officer": 200}),
+    ("/dossiers/{reviewed}/pieces/{superseded_attachment}", {"owner": 200, "officer": 200}),
+    ("/dossiers/{reviewed}/pieces/{reviewed_attachment}", {"reviewer": 404, "stranger": 404}),
+]
+
+
+@pytest.mark.parametrize(("path", "expected"), EXTRA_CASES)
+def test_extra_cases(client, world, path, expected):
+    for role, status in expected.items():
+        use(client, world, role)
+        response = client.get(path.format(**world["ids"]), follow_redirects=False)
+        assert response.status_code == status, (role, path)
+        world["sessions"][role] = dict(client.cookies.items())
+        client.cookies.clear()
 
 
 API_ENDPOINTS = sorted(
