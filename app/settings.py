@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from app.core.numbers import is_digits
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = BASE_DIR / "templates"
 STATIC_DIR = BASE_DIR / "static"
@@ -114,7 +116,7 @@ def _secret_key(env: str, value: str | None, data_dir: Path) -> str:
 
 def _seconds(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name, str(default)).strip()
-    if not raw.isdigit() or int(raw) < 1:
+    if not is_digits(raw) or int(raw) < 1:
         raise ConfigError(f"{name}: expected a whole number of seconds, at least 1")
     return int(raw)
 
@@ -151,7 +153,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         allowed_hosts = DEFAULT_HOSTS
 
     raw_limit = environ.get("MAX_BODY_BYTES", str(1024 * 1024))
-    if not raw_limit.isdigit() or int(raw_limit) < 1024:
+    if not is_digits(raw_limit) or int(raw_limit) < 1024:
         raise ConfigError("MAX_BODY_BYTES: expected a whole number of bytes, at least 1024")
 
     secret_key = _secret_key(env, environ.get("SECRET_KEY"), data_dir)

@@ -16,9 +16,10 @@ from app.accounts.routes import ERRORS, actor, base_url, error_text, require_ema
 from app.accounts.services import AccountError
 from app.accounts.tables import StaffRole
 from app.core import audit
-from app.core.forms import FormState, whole_number
+from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
+from app.core.numbers import whole_number
 from app.core.templating import PARIS
 from app.core.web import flash, render
 

@@ -30,6 +30,7 @@ from app.accounts.tables import (
 )
 from app.core import audit
 from app.core.db import for_update, write_transaction
+from app.core.numbers import is_digits
 from app.core.outbox import enqueue_email, forget_address
 from app.core.security import (
     hash_password,
@@ -656,7 +657,7 @@ def totp_uri(secret: str, email: str) -> str:
 def totp_step(secret: str, code: str, at: datetime | None = None) -> int | None:
     """The time step (now, or one either side for clock drift) whose code this is."""
     code = "".join(code.split())
-    if len(code) != 6 or not code.isdigit():
+    if not is_digits(code, 6):
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(at or now())

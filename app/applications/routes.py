@@ -24,11 +24,12 @@ from app.calls.routes import ERRORS as CALL_ERRORS
 from app.calls.routes import KIND_LABELS
 from app.core import storage
 from app.core.exports import table_response
-from app.core.forms import FormState, whole_number
+from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.i18n import ngettext
 from app.core.money import AmountError, parse_amount, to_decimal
+from app.core.numbers import whole_number
 from app.core.templating import PARIS
 from app.core.web import flash, is_partial_request, path_to, render
 

@@ -14,12 +14,12 @@ import re
 import secrets
 from copy import deepcopy
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.core.forms import whole_number
 from app.core.money import AmountError, parse_amount
+from app.core.numbers import NumberError, parse_decimal, whole_number
 
 FIELD_TYPES = (
     "short_text",
@@ -244,10 +244,10 @@ def clean_answer(field: dict, raw: Any) -> Any:
         return text
     if kind == "number":
         try:
-            number = Decimal(text.replace(",", ".").replace("\u202f", "").replace(" ", ""))
-        except InvalidOperation:
+            number = parse_decimal(text)
+        except NumberError:
             raise FormError("number", field["key"]) from None
-        if not number.is_finite() or abs(number) > Decimal(10) ** 12:
+        if abs(number) > Decimal(10) ** 12:
             raise FormError("number", field["key"])
         return str(number.normalize()) if number != number.to_integral() else str(int(number))
     if kind == "money":

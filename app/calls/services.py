@@ -7,7 +7,7 @@ import json
 import re
 import secrets
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,8 +17,8 @@ from app.calls.states import CALL_TRANSITIONS
 from app.calls.tables import Call, CallStatus, FormVersion
 from app.core import audit
 from app.core.db import for_update, write_transaction
-from app.core.forms import whole_number
 from app.core.money import AmountError, parse_amount
+from app.core.numbers import NumberError, parse_percentage, whole_number
 from app.funders.tables import Funder
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -84,12 +84,10 @@ def clean_settings(values: dict[str, str], funder_ids: set[int]) -> tuple[dict, 
     errors: dict[str, str] = {}
     cleaned: dict[str, Any] = {}
     raw = {k: (values.get(k) or "").strip() for k in SETTINGS_FIELDS}
-    try:
-        funder = int(raw["funder"])
-        if funder not in funder_ids:
-            raise ValueError
+    funder = whole_number(raw["funder"])
+    if funder in funder_ids:
         cleaned["funder"] = funder
-    except ValueError:
+    else:
         errors["funder"] = "choice"
     for name, limit in (("title", 250), ("summary", 2000), ("body", 50_000)):
         if name == "title" and not raw[name]:
@@ -112,11 +110,11 @@ def clean_settings(values: dict[str, str], funder_ids: set[int]) -> tuple[dict, 
         elif cleaned["max_award_cents"] > cleaned["envelope_cents"]:
             errors["max_award"] = "max_above_envelope"
     try:
-        rate = Decimal(raw["max_rate"].replace(",", ".").rstrip("% ").strip())
-        if not rate.is_finite() or not Decimal(0) < rate <= Decimal(100):
-            raise InvalidOperation
+        rate = parse_percentage(raw["max_rate"])
+        if not Decimal(0) < rate <= Decimal(100):
+            raise NumberError(raw["max_rate"])
         cleaned["max_rate_bp"] = int(rate * 100)
-    except InvalidOperation:
+    except NumberError:
         errors["max_rate"] = "rate"
     for name in ("opens_at", "closes_at"):
         if not raw[name]:

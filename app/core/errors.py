@@ -17,6 +17,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVI
 from app.core import i18n
 from app.core.db import is_unavailable
 from app.core.i18n import gettext_noop as N_
+from app.core.numbers import is_digits
 from app.core.web import base_context, is_partial_request
 
 log = logging.getLogger("guichet.errors")
@@ -155,7 +156,7 @@ def html_exception_handler(request: Request, exc: Exception) -> Response:
 def _wait_hint(status: int, headers: dict[str, str]) -> str:
     """A rate limit says how long to wait, in minutes (from Retry-After)."""
     seconds = headers.get("Retry-After") or headers.get("retry-after") or ""
-    if status != 429 or not seconds.isdigit():
+    if status != 429 or not is_digits(seconds):
         return ""
     minutes = max(1, -(-int(seconds) // 60))
     return " " + i18n.ngettext(

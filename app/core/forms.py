@@ -58,20 +58,7 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
-_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
-
-
-def whole_number(text: object) -> int | None:
-    """A whole number as typed (an id, a size, a mark): ASCII digits only, at most 9 of
-    them, so that it fits any integer column; None for anything else. (``str.isdigit``
-    is not enough: « ² » passes it and ``int()`` refuses it, and ``int()`` refuses
-    more than 4 300 digits.)"""
-    if not isinstance(text, str) or not _WHOLE_NUMBER.fullmatch(text.strip()):
-        return None
-    return int(text.strip())
-
-
-_DMY = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+_DMY = re.compile(r"^\s*([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})\s*$")
 
 
 def parse_date(text: str) -> date:

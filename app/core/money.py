@@ -12,6 +12,7 @@ from babel.numbers import format_currency
 from num2words import num2words
 
 from app.core.i18n import babel_locale
+from app.core.numbers import GROUP_SPACES as _GROUP_SPACES
 
 MAX_CENTS = 10**15  # ten thousand billion euros: above any envelope, within BIGINT
 
@@ -24,10 +25,10 @@ class AmountError(ValueError):
         self.code = code
 
 
-# Spaces people and software put between thousands: space, NBSP, narrow NBSP, thin space.
-_GROUP_SPACES = re.compile(r"[ \u00a0\u202f\u2009]")
-_PLAIN = re.compile(r"^(?P<sign>-?)(?P<units>\d+)(?:[.,](?P<cents>\d{1,2}))?$")
-_GROUPED = re.compile(r"^(?P<sign>-?)(?P<units>\d{1,3}(?:[.,]\d{3})+)(?:[.,](?P<cents>\d{1,2}))?$")
+_PLAIN = re.compile(r"^(?P<sign>-?)(?P<units>[0-9]+)(?:[.,](?P<cents>[0-9]{1,2}))?$")
+_GROUPED = re.compile(
+    r"^(?P<sign>-?)(?P<units>[0-9]{1,3}(?:[.,][0-9]{3})+)(?:[.,](?P<cents>[0-9]{1,2}))?$"
+)
 
 
 def parse_amount(text: str, *, allow_negative: bool = False) -> int:
@@ -68,7 +69,7 @@ def _mixed_separators(units: str, whole: str) -> bool:
     group_marks = set(re.findall(r"[.,]", units))
     if len(group_marks) > 1:
         return True
-    decimal_part = whole[len(whole) - 3 :] if re.search(r"[.,]\d{1,2}$", whole) else ""
+    decimal_part = whole[len(whole) - 3 :] if re.search(r"[.,][0-9]{1,2}$", whole) else ""
     return bool(decimal_part) and decimal_part[0] in group_marks
 
 

@@ -24,6 +24,7 @@ from app.core.forms import FormState, parse_date
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, format_amount, parse_amount
+from app.core.numbers import whole_number
 from app.core.web import flash, path_to, render
 from app.funders.services import list_funders
 from app.grants import dashboard, followup, ledger, reports
@@ -393,9 +394,10 @@ async def amend(
     try:
         amounts = {}
         for name, raw in data.items():
-            if name.startswith("amount_") and name[7:].isdigit():
+            instalment_id = whole_number(name.removeprefix("amount_"))
+            if name.startswith("amount_") and instalment_id is not None:
                 try:
-                    amounts[int(name[7:])] = parse_amount(raw)
+                    amounts[instalment_id] = parse_amount(raw)
                 except AmountError:
                     raise GrantError("amount") from None
         await grants.amend_schedule(

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, parse_amount, split_by_percentages, to_decimal
+from app.core.numbers import NumberError, parse_percentage
 
 TRIGGERS = {
     "acceptance": N_("on acceptance"),
@@ -173,10 +174,9 @@ def parse_form(values: dict[str, str], prefix: str = "schedule") -> dict:
         if not raw:
             continue
         if mode == "percent":
-            text = raw.replace(",", ".").replace("%", "").strip()
             try:
-                value: str | int = str(Decimal(text))
-            except InvalidOperation:
+                value: str | int = str(parse_percentage(raw))
+            except NumberError:
                 raise ScheduleError("percent", n) from None
         else:
             try:

@@ -24,6 +24,7 @@ from app.accounts.services import (
 from app.accounts.tables import StaffRole, User
 from app.core import audit
 from app.core.db import for_update, write_transaction
+from app.core.numbers import is_digits
 from app.core.outbox import enqueue_email
 from app.organisations.tables import (
     LegalForm,
@@ -142,7 +143,7 @@ def clean_organisation(values: dict[str, str]) -> tuple[dict[str, str | None], d
     if phone and not re.fullmatch(r"\+?[0-9 .()-]{6,30}", phone):
         errors["phone"] = "phone"
     postcode = cleaned["postcode"] or ""
-    if postcode and not (postcode.isdigit() and len(postcode) == 5):
+    if postcode and not is_digits(postcode, 5):
         errors.setdefault("postcode", "postcode")
     return cleaned, errors
 

@@ -20,6 +20,8 @@ from stdnum.exceptions import (
 )
 from stdnum.fr import siret as stdnum_siret
 
+from app.core.numbers import is_digits
+
 
 class IdentifierError(ValueError):
     def __init__(self, code: str):
@@ -36,7 +38,7 @@ def clean_siret(value: str) -> str:
     number = _compact(value)
     if not number:
         raise IdentifierError("siret_empty")
-    if not number.isdigit():
+    if not is_digits(number):
         raise IdentifierError("siret_digits")
     if len(number) != 14:
         raise IdentifierError("siret_length")

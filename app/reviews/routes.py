@@ -20,10 +20,11 @@ from app.calls import services as calls
 from app.calls.services import to_paris_input
 from app.core import storage
 from app.core.exports import table_response
-from app.core.forms import FormState, whole_number
+from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.i18n import ngettext
+from app.core.numbers import whole_number
 from app.core.web import flash, path_to, render
 from app.reviews import services
 from app.reviews.services import ReviewError
@@ -180,7 +181,10 @@ async def pool_add(
 ) -> Redirect:
     await _call(call_id)
     try:
-        await services.add_to_pool(call_id, int(data.get("reviewer") or 0), actor=actor(request))
+        reviewer = whole_number(data.get("reviewer"))
+        if reviewer is None:
+            raise ReviewError("not_a_reviewer")
+        await services.add_to_pool(call_id, reviewer, actor=actor(request))
     except (ReviewError, ValueError):
         flash(request, error_text("not_a_reviewer"), "error")
     else:

@@ -24,7 +24,7 @@ from app.applications.tables import Application, ApplicationStatus
 from app.calls import services as calls
 from app.core import audit
 from app.core.db import for_update, write_transaction
-from app.core.forms import whole_number
+from app.core.numbers import NumberError, parse_decimal, whole_number
 from app.core.outbox import enqueue_email
 from app.core.periodic import periodic_lifespan
 from app.organisations.tables import Organisation
@@ -87,11 +87,11 @@ async def save_settings(call_id: int, values: dict[str, Any], *, actor: Actor) -
     if values.get("visibility") not in ("never", "after_own", "always"):
         raise ReviewError("visibility")
     try:
-        threshold = Decimal(str(values.get("threshold", "")).replace(",", ".").strip())
-        if not threshold.is_finite() or not 0 <= threshold <= 20:
-            raise ValueError
-    except (ValueError, ArithmeticError):
+        threshold = parse_decimal(str(values.get("threshold", "")))
+    except NumberError:
         raise ReviewError("threshold") from None
+    if not 0 <= threshold <= 20:
+        raise ReviewError("threshold")
     due_at = None
     if values.get("due_at"):
         try:

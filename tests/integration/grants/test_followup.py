@@ -139,6 +139,28 @@ def test_payments_follow_the_schedule_and_refuse_bad_input(client, people):
     assert ledger_count(client, grant) == 1
 
 
+def test_amounts_and_ids_take_only_the_digits_0_to_9(client, people):
+    """« １２ » (full-width) was recorded as a payment of 12,00 €; « amount_² » in the
+    schedule form was a 500."""
+    g = make_grant(client, people["officer"], people["owner"])
+    grant = g["grant"]
+    approve(client, people, grant, 1)
+    first = parts(client, grant)[0]
+    response = pay(client, people, grant, first, "１２", "k-fullwidth")
+    assert response.status_code == 422
+    assert "Saisissez un montant" in plain(response.text)
+    assert ledger_count(client, grant) == 0
+    as_(client, people["officer"])
+    before = [p["amount_cents"] for p in parts(client, grant)]
+    response = post_form(
+        client,
+        f"/suivi/subventions/{grant}/echeancier",
+        {"amount_²": "10", "amount_１": "10", "reason": "Avenant"},
+    )
+    assert response.status_code < 500
+    assert [p["amount_cents"] for p in parts(client, grant)] == before
+
+
 def test_a_reversal_cancels_a_payment_without_editing_it(client, people):
     g = make_grant(client, people["officer"], people["owner"], schedule="single")
     first = approve(client, people, g["grant"], 1)

@@ -42,6 +42,8 @@ def test_invalid_identifiers_are_refused_with_a_clear_message_and_the_form_kept(
         ({"iban": "FR76300060000112345678901"}, "L’IBAN n’a pas la longueur"),
         ({"bic": "AGRI"}, "Le BIC comporte 8 ou 11 caractères."),
         ({"postcode": "9239"}, "code postal français de 5 chiffres"),
+        ({"postcode": "²³¹⁴⁵"}, "code postal français de 5 chiffres"),
+        ({"siret": "７３２８２９３２００００７４"}, "Le numéro SIRET"),
         ({"name": ""}, "Indiquez le nom de la structure."),
     ]
     for change, message in cases:
