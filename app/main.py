@@ -26,6 +26,7 @@ from app.api.routes import ROUTES as API_ROUTES
 from app.applications.routes import ROUTES as APPLICATION_ROUTES
 from app.calls.routes import ROUTES as CALL_ROUTES
 from app.core import db, i18n
+from app.core.arrival import arrival_middleware
 from app.core.errors import RedirectRequired, html_exception_handler, redirect_handler
 from app.core.logs import access_log
 from app.core.outbox import outbox_lifespan
@@ -33,9 +34,9 @@ from app.core.ratelimit import RateLimiter
 from app.core.security import (
     allowed_hosts_middleware,
     csrf_config,
+    form_text_middleware,
     security_headers,
     session_config,
-    strip_nul_middleware,
 )
 from app.core.templating import build_environment
 from app.core.web import ids_in_range
@@ -111,8 +112,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             instance=JinjaTemplateEngine.from_environment(build_environment())
         ),
         middleware=[
+            arrival_middleware,
             allowed_hosts_middleware(settings),
-            strip_nul_middleware(settings),
+            form_text_middleware(settings),
             session_config(settings).middleware,
             # The API authenticates each request by its token, never by a session.
             DefineMiddleware(SessionUserMiddleware, exclude=["^/static/", "^/healthz", "^/api/"]),

@@ -15,6 +15,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from app.core import i18n
+from app.core.arrival import client_left
 from app.core.db import is_unavailable
 from app.core.i18n import gettext_noop as N_
 from app.core.numbers import is_digits
@@ -81,6 +82,9 @@ def redirect_handler(request: Request, exc: RedirectRequired) -> Response:
 def _status_of(exc: Exception) -> int:
     if isinstance(exc, HTTPException):
         return exc.status_code
+    if isinstance(exc, UnicodeDecodeError):
+        # A multipart form's text that is not UTF-8 (Litestar decodes it strictly).
+        return 400
     if _dependency_down(exc):
         return HTTP_503_SERVICE_UNAVAILABLE
     return HTTP_500_INTERNAL_SERVER_ERROR
@@ -98,6 +102,14 @@ def _dependency_down(exc: Exception) -> bool:
 
 
 def html_exception_handler(request: Request, exc: Exception) -> Response:
+    if client_left(request.scope) and isinstance(exc, HTTPException):
+        # It sent part of its body and closed the connection (Litestar raises a 500 for
+        # it): nobody is there to read an answer, and nothing on our side went wrong.
+        log.info(
+            "client disconnected before sending its whole request",
+            extra={"path": request.url.path, "method": request.method},
+        )
+        return Response(content=b"", status_code=400)
     status = _status_of(exc)
     i18n.activate(i18n.locale_from_cookie(request.cookies))
     error_id = None

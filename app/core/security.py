@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -156,9 +158,11 @@ def allowed_hosts_middleware(settings: Settings):
     return factory
 
 
-# --- NUL characters -------------------------------------------------------------------
+# --- Form text: no NUL, UTF-8 only -------------------------------------------------------
 
 _NUL = (b"%00", b"\x00")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+_FORM_PARTS = re.compile(rb"[&=;]")
 
 
 def _without_nul(data: bytes) -> bytes:
@@ -169,26 +173,47 @@ def _without_nul(data: bytes) -> bytes:
     return data
 
 
-def strip_nul_middleware(settings: Settings):
+def _utf8_form(data: bytes) -> bytes:
+    """A query string or url-encoded body whose text is UTF-8, with its non-ASCII bytes
+    percent-encoded; ``ClientException`` (400) when it is not UTF-8.
+
+    Litestar reads these bytes as Latin-1: raw UTF-8 « é » was stored as « Ã© », and
+    « %FF » became « \ufffd »."""
+    try:
+        data.decode("utf-8")
+        for part in _FORM_PARTS.split(data):
+            unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ClientException("form text is not UTF-8") from None
+    if data.isascii():
+        return data
+    return _NON_ASCII.sub(lambda m: b"%%%02X" % m.group()[0], data)
+
+
+def _clean(data: bytes) -> bytes:
+    return _utf8_form(_without_nul(data))
+
+
+def form_text_middleware(settings: Settings):
     """No text we store may hold a NUL character (PostgreSQL refuses it; nobody types
     one): it is removed from query strings and from ordinary form bodies before any
-    handler reads them (bodies over ``MAX_BODY_BYTES`` are refused with 413 here).
-    Streamed uploads clean their own text fields."""
+    handler reads them; text that is not UTF-8 is refused with 400 (bodies over
+    ``MAX_BODY_BYTES`` with 413). Streamed uploads clean their own text fields."""
 
     def factory(app: ASGIApp) -> ASGIApp:
-        return _strip_nul(app, settings.max_body_bytes)
+        return _form_text(app, settings.max_body_bytes)
 
     return factory
 
 
-def _strip_nul(app: ASGIApp, limit: int) -> ASGIApp:
+def _form_text(app: ASGIApp, limit: int) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
         query = scope.get("query_string", b"")
-        if any(token in query for token in _NUL):
-            scope = {**scope, "query_string": _without_nul(query)}
+        if any(token in query for token in _NUL) or b"%" in query or not query.isascii():
+            scope = {**scope, "query_string": _clean(query)}
         content_type = next((v for k, v in scope["headers"] if k == b"content-type"), b"")
         if not content_type.startswith(b"application/x-www-form-urlencoded"):
             await app(scope, receive, send)
@@ -203,7 +228,7 @@ def _strip_nul(app: ASGIApp, limit: int) -> ASGIApp:
             more = message.get("more_body", False)
             if sum(len(c) for c in chunks) > limit:
                 raise ClientException("request body too large", status_code=413)
-        body = _without_nul(b"".join(chunks))
+        body = _clean(b"".join(chunks))
         headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
         await app(
