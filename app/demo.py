@@ -834,7 +834,9 @@ async def _apply(
         await applications.add_attachment(
             app_id, document["key"], DemoFile(stored), user=user, actor=actor
         )
-    await applications.submit(app_id, user=user, actor=actor, receipts=receipts)
+    await applications.submit(
+        app_id, user=user, actor=actor, receipts=receipts, received_at=applications.now()
+    )
     return app_id
 
 

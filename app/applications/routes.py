@@ -23,6 +23,7 @@ from app.calls import services as calls
 from app.calls.routes import ERRORS as CALL_ERRORS
 from app.calls.routes import KIND_LABELS
 from app.core import storage
+from app.core.arrival import received_at
 from app.core.exports import table_response
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
@@ -30,6 +31,7 @@ from app.core.i18n import gettext_noop as N_
 from app.core.i18n import ngettext
 from app.core.money import AmountError, parse_amount, to_decimal
 from app.core.numbers import whole_number
+from app.core.ratelimit import Limit
 from app.core.templating import PARIS
 from app.core.web import flash, is_partial_request, path_to, render
 
@@ -361,9 +363,28 @@ def _clock(at: datetime) -> str:
     return at.astimezone(PARIS).strftime("%H:%M")
 
 
+# Autosaves come at most one per change; a person's flood of them must not hold up
+# other people's writes (a submission minutes before the deadline): refused before any
+# query, and one at a time per file. The page's next change, or « Save », saves.
+AUTOSAVES_PER_PERSON = Limit("autosave", 10, 10)
+
+
 @post(AUTOSAVE, include_in_schema=False, name="applications:autosave")
 async def autosave(request: Request, app_id: FromPath[int]) -> Template:
     """htmx autosave on change: answers with a status line (and the new version)."""
+    limiter = request.app.state.rate_limiter
+    busy = render(
+        request, "applications/_autosave.html", status_code=429, app_id=app_id, state="busy"
+    )
+    if await limiter.hit(AUTOSAVES_PER_PERSON, str(request.user.id)):
+        return busy
+    async with limiter.exclusive("autosave", str(app_id)) as ours:
+        if not ours:
+            return busy
+        return await _autosave(request, app_id)
+
+
+async def _autosave(request: Request, app_id: int) -> Template:
     await own_application(request, app_id)
     raw = _form_from_request(await request.form())
     context: dict = {"app_id": app_id}
@@ -565,6 +586,7 @@ async def submit(request: Request, app_id: FromPath[int]) -> Template | Redirect
             user=request.user,
             actor=actor(request),
             receipts=Receipts(request.app.state.settings),
+            received_at=received_at(request.scope),
         )
     except ApplicationError as exc:
         problems = (

@@ -561,9 +561,15 @@ async def _next_reference(app_id: int, prefix: str) -> str:
     return f"{prefix}-{count + 1:04d}"
 
 
-async def submit(app_id: int, *, user: CurrentUser, actor: Actor, receipts) -> dict:
-    """Submit before the deadline (server clock, to the second) with nothing missing;
-    the file gets its reference number, the SHA-256 of its content and a receipt.
+async def submit(
+    app_id: int, *, user: CurrentUser, actor: Actor, receipts, received_at: datetime
+) -> dict:
+    """Submit before the deadline with nothing missing; the file gets its reference
+    number, the SHA-256 of its content and a receipt.
+
+    The deadline is checked against ``received_at``, the moment the request reached the
+    server (``core.arrival``), which is the submission's time on the receipt: a file
+    sent before the deadline is on time however long it then waits for its turn.
 
     ``receipts`` (``applications.receipts.Receipts``) writes the receipt PDF after the
     submission commits: rendering it inside the transaction would hold the call's lock
@@ -577,7 +583,7 @@ async def submit(app_id: int, *, user: CurrentUser, actor: Actor, receipts) -> d
         app = await application_for(user, app_id)
         if app is None:
             raise ApplicationError("not_found")
-        at = now()
+        at = received_at
         if not states.can("submit", app["status"], "applicant"):
             raise ApplicationError("not_editable")
         if app["status"] == ApplicationStatus.draft and at >= app["call_closes_at"]:
@@ -606,7 +612,7 @@ async def submit(app_id: int, *, user: CurrentUser, actor: Actor, receipts) -> d
                 Application.content_sha256: app["content_sha256"],
                 Application.receipt_file: None,  # a resubmission gets a new one
                 Application.version: Application.version + 1,
-                Application.updated_at: at,
+                Application.updated_at: now(),
                 Application.updated_by: user.id,
             }
         ).where(Application.id == app_id)

@@ -30,6 +30,7 @@ class RateLimiter:
 
             self._redis = Redis.from_url(redis_url)
         self._counts: dict[str, tuple[int, float]] = {}
+        self._slots: set[str] = set()
         self._lock = asyncio.Lock()
 
     async def hit(self, limit: Limit, key: str) -> int:
@@ -74,6 +75,25 @@ class RateLimiter:
     async def take_back(self, limit: Limit, key: str) -> None:
         """Un-count one hit of this window (one that turned out legitimate)."""
         await self._add(limit, key, int(time.time() // limit.window_s), -1)
+
+    @asynccontextmanager
+    async def exclusive(self, name: str, key: str, ttl_s: int = 30) -> AsyncIterator[bool]:
+        """One at a time per key (every worker, with Redis): yields False when another
+        request holds it. ``ttl_s`` frees a slot whose holder died."""
+        slot = f"guichet:slot:{name}:{key}"
+        if self._redis is not None:
+            acquired = bool(await self._redis.set(slot, 1, nx=True, ex=ttl_s))
+        else:
+            acquired = slot not in self._slots
+            self._slots.add(slot)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                if self._redis is not None:
+                    await self._redis.delete(slot)
+                else:
+                    self._slots.discard(slot)
 
     async def reset(self, limit: Limit, key: str) -> None:
         window = int(time.time() // limit.window_s)

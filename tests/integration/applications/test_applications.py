@@ -184,6 +184,37 @@ def test_the_journey_to_a_submitted_file_with_its_receipt(client):
     sign_out(client)
 
 
+def test_autosaves_are_limited_per_person_and_say_so(client):
+    """A flood of autosaves meets « not saved yet » (429) before any query; the plain
+    « Save » button still saves."""
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    call_id = make_call(client, officer, publish=True)
+    app_id = make_application(client, owner, make_organisation(client, owner), call_id)
+    sign_in(client, owner)
+    version = draft_of(client, app_id)["version"]
+    statuses = []
+    for n in range(12):
+        answer = post_form(
+            client,
+            f"/dossiers/{app_id}/enregistrer",
+            {"title": f"Titre {n}", "version": str(version)},
+            headers={"HX-Request": "true"},
+        )
+        statuses.append(answer.status_code)
+        if answer.status_code == 200:
+            version += 1
+    assert statuses.count(200) == 10 and statuses[10:] == [429, 429], statuses
+    assert "Pas encore enregistré" in answer.text and "Enregistrer" in answer.text
+    assert draft_of(client, app_id)["title"] == "Titre 9"
+    saved = post_form(
+        client, f"/dossiers/{app_id}", {"title": "Titre final", "version": str(version)}
+    )
+    assert saved.status_code == 303
+    assert draft_of(client, app_id)["title"] == "Titre final"
+    client.app.state.rate_limiter._counts.clear()
+    sign_out(client)
+
+
 def test_a_stale_save_is_refused_and_shows_the_other_version(client):
     officer, owner = make_user(client, roles=["officer"]), make_user(client)
     org = make_organisation(client, owner)
@@ -761,6 +792,7 @@ def test_calls_sharing_a_reference_prefix_number_their_files_in_one_sequence(cli
             user=user,
             actor=Actor(user_id=owner["id"]),
             receipts=Receipts(client.app.state.settings),
+            received_at=services.now(),
         )
         references.append(submitted["reference"])
     assert references == ["PARTAGE-2026-0001", "PARTAGE-2026-0002", "PARTAGE-2026-0003"]

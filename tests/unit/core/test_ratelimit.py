@@ -61,3 +61,23 @@ def test_refused_attempts_stay_counted_and_a_reset_clears_them(limiter_url):
         return first, await attempts(limiter, limit, ["wrong"])
 
     assert run_with(limiter_url, scenario) == (["wrong"] * 3 + ["429"], ["wrong"])
+
+
+def test_an_exclusive_slot_is_held_by_one_request_at_a_time(limiter_url):
+    async def scenario(limiter, _limit):
+        key = uuid.uuid4().hex
+        async with limiter.exclusive("autosave", key) as first:
+            async with limiter.exclusive("autosave", key) as second:
+                during = (first, second)
+            async with limiter.exclusive("autosave", "another file") as elsewhere:
+                pass
+        async with limiter.exclusive("autosave", key) as after:
+            pass
+        with pytest.raises(RuntimeError):
+            async with limiter.exclusive("autosave", key):
+                raise RuntimeError("the handler failed")
+        async with limiter.exclusive("autosave", key) as after_failure:
+            pass
+        return during, elsewhere, after, after_failure
+
+    assert run_with(limiter_url, scenario) == ((True, False), True, True, True)
