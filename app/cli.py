@@ -150,7 +150,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=True,
+        proxy_headers=False,  # the app's own middleware, from TRUSTED_PROXIES
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=30,

@@ -35,6 +35,7 @@ from app.core.security import (
     allowed_hosts_middleware,
     csrf_config,
     form_text_middleware,
+    proxy_headers_middleware,
     security_headers,
     session_config,
 )
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         middleware=[
             arrival_middleware,
+            proxy_headers_middleware(settings),
             allowed_hosts_middleware(settings),
             form_text_middleware(settings),
             session_config(settings).middleware,

@@ -6,6 +6,7 @@ the CLI prints that line and exits, so nothing starts half-configured.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -44,6 +45,9 @@ class Settings:
     # batch whose heartbeat is older is resumed (decisions.jobs). Lowered in tests only.
     outbox_lease_s: int
     letter_stale_after_s: int
+    # Addresses (or networks) of the reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; empty: nobody's, the peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -121,6 +125,19 @@ def _seconds(environ: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _trusted_proxies(value: str) -> tuple[str, ...]:
+    proxies = tuple(p.strip() for p in value.split(",") if p.strip())
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"TRUSTED_PROXIES: {proxy!r} is not an IP address or network "
+                "(e.g. 127.0.0.1,10.0.0.0/8)"
+            ) from None
+    return proxies
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting; raise ``ConfigError`` naming the first bad variable."""
     environ = os.environ if environ is None else environ
@@ -192,4 +209,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         email_from=email_from,
         outbox_lease_s=outbox_lease_s,
         letter_stale_after_s=letter_stale_after_s,
+        trusted_proxies=_trusted_proxies(environ.get("TRUSTED_PROXIES", "")),
     )

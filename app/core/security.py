@@ -21,6 +21,7 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionConfig,
 )
 from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.settings import Settings
 
@@ -117,6 +118,21 @@ def _secure_cookies(headers: MutableScopeHeaders) -> None:
     del headers["set-cookie"]
     for cookie, f in zip(cookies, flags, strict=True):
         headers.add("set-cookie", cookie if "secure" in f else f"{cookie}; Secure")
+
+
+# --- Reverse proxies -----------------------------------------------------------------
+
+
+def proxy_headers_middleware(settings: Settings):
+    """The client's address (rate limits, audit trail) and scheme from X-Forwarded-For
+    and X-Forwarded-Proto, only when the peer is one of ``TRUSTED_PROXIES``: anyone
+    else could name any address and escape every per-address limit. (uvicorn's own
+    handling trusts 127.0.0.1 by default; ``guichet serve`` turns it off for this.)"""
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        return ProxyHeadersMiddleware(app, trusted_hosts=list(settings.trusted_proxies))  # type: ignore[arg-type]
+
+    return factory
 
 
 # --- Allowed hosts -------------------------------------------------------------------

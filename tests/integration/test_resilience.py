@@ -1084,8 +1084,8 @@ def test_a_sign_in_burst_from_one_address_is_limited_and_others_sign_in(
     server = servers(tmp_path, url, **env).start()
 
     async def scenario():
-        # Two addresses of the loopback: the attacker's and someone else's. Neither is
-        # the trusted proxy (127.0.0.1), so the attacker's X-Forwarded-For is ignored.
+        # Two addresses of the loopback: the attacker's and someone else's. No proxy is
+        # trusted (TRUSTED_PROXIES is empty), so the attacker's X-Forwarded-For is ignored.
         attacker = httpx.AsyncClient(
             base_url=server.url,
             transport=httpx.AsyncHTTPTransport(local_address="127.0.0.2"),
