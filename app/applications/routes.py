@@ -29,7 +29,7 @@ from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.i18n import ngettext
-from app.core.money import AmountError, parse_amount, to_decimal
+from app.core.money import AmountError, amount_input, parse_amount, to_decimal
 from app.core.numbers import whole_number
 from app.core.ratelimit import Limit
 from app.core.templating import PARIS
@@ -239,22 +239,16 @@ def _values_of(app: dict) -> dict:
     for key, value in app["answers"].items():
         field = formspec.field_by_key(app["form"], key)
         if field and field["type"] == "money":
-            values[key] = _amount_text(value)
+            values[key] = amount_input(value)
         else:
             values[key] = value
     budget = budgets.from_json(app["budget"], app["requested_cents"])
     for key, cents in budget.charges.items():
-        values[budgets.field_name("charges", key)] = _amount_text(cents)
+        values[budgets.field_name("charges", key)] = amount_input(cents)
     for key, cents in budget.produits.items():
-        values[budgets.field_name("produits", key)] = _amount_text(cents)
-    values["requested"] = _amount_text(budget.requested) if budget.requested else ""
+        values[budgets.field_name("produits", key)] = amount_input(cents)
+    values["requested"] = amount_input(budget.requested) if budget.requested else ""
     return values
-
-
-def _amount_text(cents: int) -> str:
-    value = to_decimal(cents)
-    text = f"{value:,.2f}".replace(",", " ").replace(".", ",")
-    return text[:-3] if text.endswith(",00") else text
 
 
 def _form_from_request(data) -> dict:

@@ -15,7 +15,7 @@ from app.calls.states import CALL_TRANSITIONS
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
-from app.core.money import to_decimal
+from app.core.money import amount_input
 from app.core.web import flash, path_to, render
 
 STAFF = [require_role("officer", "admin")]
@@ -140,18 +140,15 @@ async def _call(call_id: int) -> dict:
 
 
 def _settings_values(call: dict) -> dict[str, str]:
-    def amount(cents: int) -> str:
-        return f"{to_decimal(cents):f}".replace(".", ",")
-
     return {
         "funder": str(call["funder"]),
         "title": call["title"],
         "reference_prefix": call["reference_prefix"],
         "summary": call["summary"],
         "body": call["body"],
-        "envelope": amount(call["envelope_cents"]),
-        "min_award": amount(call["min_award_cents"]),
-        "max_award": amount(call["max_award_cents"]),
+        "envelope": amount_input(call["envelope_cents"]),
+        "min_award": amount_input(call["min_award_cents"]),
+        "max_award": amount_input(call["max_award_cents"]),
         "max_rate": f"{call['max_rate_bp'] / 100:g}".replace(".", ","),
         "opens_at": to_paris_input(call["opens_at"]),
         "closes_at": to_paris_input(call["closes_at"]),

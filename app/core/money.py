@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from num2words import num2words
 
 from app.core.i18n import babel_locale
@@ -36,7 +36,7 @@ def parse_amount(text: str, *, allow_negative: bool = False) -> int:
 
     Refuses anything ambiguous or with more than two decimals."""
     value = _GROUP_SPACES.sub("", (text or "").strip())
-    value = value.removesuffix("€").removesuffix("EUR").strip()
+    value = value.removeprefix("€").removesuffix("€").removesuffix("EUR").strip()
     value = _GROUP_SPACES.sub("", value)
     if not value:
         raise AmountError("empty")
@@ -87,9 +87,20 @@ def from_decimal(amount: Decimal) -> int:
     return int(quantized * 100)
 
 
+def amount_input(cents: int, locale: str | None = None) -> str:
+    """An amount as a form field shows it, in the person's language: « 200 000,00 »,
+    « 200,000.00 » (no currency sign; a plain space between thousands). Every amount
+    field is prefilled with it, and ``parse_amount`` reads it back in both languages."""
+    text = format_decimal(to_decimal(cents), format="#,##0.00", locale=locale or babel_locale())
+    return _GROUP_SPACES.sub(" ", text)
+
+
 def format_amount(cents: int, locale: str | None = None) -> str:
     """« 200 000,00 € » in French (narrow no-break spaces between thousands)."""
     return format_currency(to_decimal(cents), "EUR", locale=locale or babel_locale())
+
+
+_ENDS_WITH_QUANTITY_NOUN = re.compile(r"(?:million|milliard|billion|billiard|trillion)s?$")
 
 
 def amount_in_words(cents: int, lang: str = "fr") -> str:
@@ -99,7 +110,11 @@ def amount_in_words(cents: int, lang: str = "fr") -> str:
     so euros and cents are spelled separately here."""
     euros, rest = divmod(abs(cents), 100)
     if lang == "fr":
-        words = f"{num2words(euros, lang='fr')} euro{'s' if euros > 1 else ''}"
+        number = num2words(euros, lang="fr")
+        # « un million d'euros », « deux milliards d'euros », but « un million cinq
+        # cent mille euros »: « de » after a noun of quantity that ends the number.
+        unit = "d'euros" if _ENDS_WITH_QUANTITY_NOUN.search(number) else "euros"
+        words = f"{number} {unit if euros > 1 else 'euro'}"
         if rest:
             words += f" et {num2words(rest, lang='fr')} centime{'s' if rest > 1 else ''}"
     else:

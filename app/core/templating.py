@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from app.core import i18n
-from app.core.money import format_amount
+from app.core.money import amount_input, format_amount
 from app.settings import STATIC_DIR, TEMPLATES_DIR
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -105,6 +105,7 @@ def build_environment() -> Environment:
     )
     env.filters.update(
         money=format_amount,
+        amount_input=amount_input,
         paris_datetime=paris_datetime,
         markdown=render_markdown,
         percent=format_decimal_percent,

@@ -18,7 +18,7 @@ from app.core import storage
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
-from app.core.money import AmountError, format_amount, parse_amount
+from app.core.money import AmountError, amount_input, format_amount, parse_amount
 from app.core.storage import content_disposition
 from app.core.web import flash, is_partial_request, path_to, render
 from app.decisions import jobs, services
@@ -166,9 +166,7 @@ def _row_values(row: dict) -> dict[str, str]:
     amount = decision.get("amount_cents") if decision.get("outcome") == "award" else None
     return {
         "outcome": decision.get("outcome", ""),
-        "amount": format_amount(amount if amount else row["requested_cents"]).replace(
-            "\u00a0€", ""
-        ),
+        "amount": amount_input(amount if amount else row["requested_cents"]),
         "reason": decision.get("reason", ""),
     }
 

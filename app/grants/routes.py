@@ -23,7 +23,7 @@ from app.core.exports import table_response
 from app.core.forms import FormState, parse_date
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
-from app.core.money import AmountError, format_amount, parse_amount
+from app.core.money import AmountError, amount_input, format_amount, parse_amount
 from app.core.numbers import whole_number
 from app.core.web import flash, path_to, render
 from app.funders.services import list_funders
@@ -32,6 +32,7 @@ from app.grants import services as grants
 from app.grants.ledger import LedgerError
 from app.grants.reports import ReportError
 from app.grants.services import GrantError
+from app.grants.tables import AmendmentKind
 
 DASHBOARD = "/finances"
 EXPORT = "/finances/export/{name:str}"
@@ -206,7 +207,7 @@ async def _grant_page(
             and final_actual is not None
             and grants.reduced_total(grant["amount_cents"], planned, final_actual)
             < grant["amount_cents"]
-            and not any(a["reason"].startswith("Réduction") for a in context["amendments"])
+            and not any(a["kind"] == AmendmentKind.reduction for a in context["amendments"])
         ),
         proposed=grants.reduced_total(grant["amount_cents"], planned, final_actual)
         if final and final["status"] == "approved"
@@ -224,9 +225,7 @@ def _payment_defaults(context: dict) -> dict[str, str]:
     for part in context["instalments"]:
         if part["status"] == "approved":
             left = part["amount_cents"] - context["paid_by_instalment"].get(part["id"], 0)
-            values.update(
-                instalment=str(part["id"]), amount=format_amount(left).replace("\u00a0€", "")
-            )
+            values.update(instalment=str(part["id"]), amount=amount_input(left))
             break
     return values
 
@@ -521,9 +520,7 @@ async def _report_page(
         values = {"narrative": report["narrative"]}
         for line in lines:
             if line.actual is not None:
-                values[reports.field_name(line.side, line.key)] = format_amount(
-                    line.actual
-                ).replace("\u00a0€", "")
+                values[reports.field_name(line.side, line.key)] = amount_input(line.actual)
         form = FormState(values=values, prefix="report")
     return render(
         request,

@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from app.core.i18n import gettext_noop as N_
-from app.core.money import AmountError, parse_amount, split_by_percentages, to_decimal
+from app.core.money import AmountError, amount_input, parse_amount, split_by_percentages
 from app.core.numbers import NumberError, parse_percentage
 
 TRIGGERS = {
@@ -196,8 +196,9 @@ def form_values(schedule: dict, prefix: str = "schedule") -> dict[str, str]:
     for n, item in enumerate(schedule.get("items", []), start=1):
         value = item["value"]
         if schedule.get("mode") == "amount":
-            value = f"{to_decimal(value):.2f}".replace(".", ",")
-        values[f"{prefix}_value_{n}"] = str(value).replace(".", ",")
+            values[f"{prefix}_value_{n}"] = amount_input(value)
+        else:
+            values[f"{prefix}_value_{n}"] = str(value).replace(".", ",")
         values[f"{prefix}_trigger_{n}"] = item["trigger"]
         values[f"{prefix}_date_{n}"] = item.get("date") or ""
     return values

@@ -13,6 +13,7 @@ from app.core.i18n import gettext_noop as N_
 from app.core.money import format_amount
 from app.grants import schedule as schedules
 from app.grants.tables import (
+    AmendmentKind,
     Grant,
     GrantStatus,
     Instalment,
@@ -393,7 +394,8 @@ async def apply_reduction(
     async with write_transaction():
         grant = (await for_update(Grant.select().where(Grant.id == grant_id)))[0]
         if await ScheduleAmendment.exists().where(
-            (ScheduleAmendment.grant == grant_id) & (ScheduleAmendment.reason.like("Réduction%"))
+            (ScheduleAmendment.grant == grant_id)
+            & (ScheduleAmendment.kind == AmendmentKind.reduction)
         ):
             raise GrantError("already_reduced")
         due = reduced_total(grant["amount_cents"], planned_cents, actual_cents)
@@ -432,6 +434,7 @@ async def apply_reduction(
         await ScheduleAmendment.insert(
             ScheduleAmendment(
                 grant=grant_id,
+                kind=AmendmentKind.reduction,
                 before=json.dumps(before),
                 after=json.dumps(_snapshot(await instalments(grant_id))),
                 reason=f"Réduction proportionnelle de {format_amount(reduction, 'fr_FR')}",

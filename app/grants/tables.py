@@ -82,11 +82,19 @@ class Instalment(Table):
     cancelled_at = Timestamptz(null=True, default=None)
 
 
+class AmendmentKind(StrEnum):
+    amendment = "amendment"  # an avenant typed by an officer (amounts moved, total kept)
+    reduction = "reduction"  # the proportional reduction after the final report (once)
+
+
 class ScheduleAmendment(Table, tablename="schedule_amendment"):
     """An amendment (avenant) of a grant's schedule: both versions kept, as JSON lists
     of {position, amount_cents, trigger, due_on, status}."""
 
     grant = ForeignKey(Grant, on_delete=OnDelete.restrict, index=True)
+    # Decided on, never the reason's free text (« Réduction… » typed by an officer as
+    # the reason of an avenant once blocked the real reduction).
+    kind = Varchar(length=10, choices=AmendmentKind, default=AmendmentKind.amendment)
     before = JSON()
     after = JSON()
     reason = Text()

@@ -117,7 +117,7 @@ def test_the_journey_to_a_submitted_file_with_its_receipt(client):
         and row["answers"][key] == "Former des développeurs web."
     )
     page = client.get(f"/dossiers/{app_id}").text
-    assert 'value="200 000"' in page  # shown back the French way
+    assert 'value="200 000,00"' in page  # shown back the French way
     assert format_amount(25_000_000, "fr_FR") in page  # totals
 
     # Upload the required document (streamed, CSRF as the first field).

@@ -161,6 +161,36 @@ def test_amounts_and_ids_take_only_the_digits_0_to_9(client, people):
     assert [p["amount_cents"] for p in parts(client, grant)] == before
 
 
+def test_an_english_speaking_finance_officer_pays_the_prefilled_amount(client, people):
+    """The amount field was prefilled by stripping « \u00a0€ » from the French format:
+    in English it read « €100,000.00 », which the parser refused."""
+    import re
+
+    g = make_grant(client, people["officer"], people["owner"])
+    grant = g["grant"]
+    approve(client, people, grant, 1)
+    as_(client, people["finance"])
+    client.cookies.set("guichet_lang", "en", domain="testserver.local", path="/")
+    page = client.get(f"/suivi/subventions/{grant}").text
+    prefilled = re.search(r'id="pay-amount"[^>]*value="([^"]*)"', page)
+    assert prefilled and prefilled.group(1) == "100,000.00", prefilled
+    first = parts(client, grant)[0]
+    response = post_form(
+        client,
+        f"/suivi/subventions/{grant}/versements",
+        {
+            "instalment": str(first["id"]),
+            "amount": html.unescape(prefilled.group(1)),
+            "value_date": "2017-07-03",
+            "reference": "M-EN-1",
+            "key": "k-english",
+        },
+    )
+    assert response.status_code == 303, plain(response.text)[:300]
+    assert ledger_count(client, grant) == 1
+    client.cookies.delete("guichet_lang", domain="testserver.local", path="/")
+
+
 def test_a_reversal_cancels_a_payment_without_editing_it(client, people):
     g = make_grant(client, people["officer"], people["owner"], schedule="single")
     first = approve(client, people, g["grant"], 1)
@@ -269,6 +299,44 @@ def test_reports_make_instalments_due_and_a_lower_final_spending_reduces_the_las
     balance = run(client, ledger.balance, grant)
     assert (balance.due_cents, balance.remaining_cents) == (18_000_000, 2_000_000)
     assert not run(client, lambda: Recovery.select().where(Recovery.grant == grant).run())
+
+
+def test_an_avenant_whose_reason_says_reduction_does_not_block_the_reduction(client, people):
+    """A reduction was told from an amendment by its reason's text: an avenant typed
+    « Réduction de la 2e tranche… » made the real proportional reduction refused."""
+    from app.accounts.services import Actor
+    from app.grants import services as grant_services
+
+    g = make_grant(client, people["officer"], people["owner"])
+    grant = g["grant"]
+    rows = parts(client, grant)
+    as_(client, people["officer"])
+    avenant = {
+        f"amount_{rows[1]['id']}": "50 000",
+        f"amount_{rows[2]['id']}": "50 000",
+        "reason": "Réduction de la 2e tranche à la demande de l'association",
+    }
+    assert post_form(client, f"/suivi/subventions/{grant}/echeancier", avenant).status_code == 303
+    done = run(
+        client,
+        grant_services.apply_reduction,
+        grant,
+        planned_cents=40_000_000,
+        actual_cents=36_000_000,
+        actor=Actor(user_id=people["officer"]["id"]),
+    )
+    assert done["reduction"] == 2_000_000
+    kinds = [a["kind"] for a in run(client, grant_services.amendments, grant)]
+    assert kinds == ["amendment", "reduction"]
+    with pytest.raises(grant_services.GrantError):  # once only
+        run(
+            client,
+            grant_services.apply_reduction,
+            grant,
+            planned_cents=40_000_000,
+            actual_cents=30_000_000,
+            actor=Actor(user_id=people["officer"]["id"]),
+        )
 
 
 def test_overpaid_grant_opens_a_recovery_followed_until_received(client, people):

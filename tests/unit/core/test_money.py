@@ -10,6 +10,7 @@ from app.core.money import (
     MAX_CENTS,
     AmountError,
     amount_in_words,
+    amount_input,
     format_amount,
     parse_amount,
     split_by_percentages,
@@ -82,7 +83,16 @@ def test_what_is_shown_in_english_reads_back_the_same(cents):
         (20_000_000, "deux cent mille euros"),
         (100, "un euro"),
         (101, "un euro et un centime"),
-        (2_600_000_000, "vingt-six millions euros"),
+        (2_600_000_000, "vingt-six millions d'euros"),
+        (100_000_000, "un million d'euros"),
+        (200_000_000, "deux millions d'euros"),
+        (150_000_000, "un million cinq cent mille euros"),
+        (100_000_100, "un million un euros"),
+        (100_000_000_000, "un milliard d'euros"),
+        (300_000_000_000, "trois milliards d'euros"),
+        (100_100_000_000, "un milliard un million d'euros"),
+        (250_000_000_050, "deux milliards cinq cents millions d'euros et cinquante centimes"),
+        (2_000_000_000_000, "vingt milliards d'euros"),
         (125_050, "mille deux cent cinquante euros et cinquante centimes"),
     ],
 )
@@ -117,3 +127,20 @@ def test_50_30_20_of_200_000_euros():
     assert split_by_percentages(
         100, [Decimal(1) / 3 * 100, Decimal(1) / 3 * 100, 100 - 2 * (Decimal(1) / 3 * 100)]
     ) == [33, 33, 34]
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+@given(cents=st.integers(min_value=0, max_value=MAX_CENTS - 1))
+def test_what_an_amount_field_shows_reads_back_the_same(locale, cents):
+    """An English officer resubmitting a prefilled decision or payment form: the field
+    showed « €40,000.00 » stripped by hand, which the parser refused."""
+    assert parse_amount(amount_input(cents, locale)) == cents
+
+
+def test_amount_fields_read_as_each_language_writes():
+    assert amount_input(4_000_000, "fr") == "40 000,00"
+    assert amount_input(4_000_000, "en") == "40,000.00"
+    assert amount_input(5, "fr") == "0,05"
+    # What the pages show is read back too.
+    assert parse_amount(format_amount(4_000_050, "en")) == 4_000_050
+    assert parse_amount(format_amount(4_000_050, "fr")) == 4_000_050
