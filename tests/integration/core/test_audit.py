@@ -25,7 +25,7 @@ from app.core.audit_checkpoints import (
 )
 from app.core.db import write_transaction
 from app.core.tables import AuditEntry
-from tests.factories import make_user, run
+from tests.factories import make_user, run, sign_in, sign_out, text_of
 
 
 class Boom(Exception):
@@ -591,6 +591,27 @@ def test_no_entry_is_written_without_an_audit_key(client, monkeypatch):
 
     before, after = run(client, scenario)
     assert after == before
+
+
+def test_the_journal_tells_admins_about_the_latest_checkpoint(client, settings):
+    path = settings.audit_checkpoints_path
+    officer = make_user(client, roles=["officer"])
+    admin = make_user(client, roles=["admin"])
+    sign_in(client, admin)
+    try:
+        before = text_of(client.get("/journal").text)
+        written = run(client, write_checkpoint, path, settings.audit_key)
+        after = text_of(client.get("/journal").text)
+        sign_out(client)
+        sign_in(client, officer)
+        officer_sees = text_of(client.get("/journal").text)
+    finally:
+        sign_out(client)
+        path.unlink(missing_ok=True)
+    assert "Aucun point de contrôle du journal hors de la base de données" in before
+    assert "Dernier point de contrôle conservé hors de la base de données" in after
+    assert f"{written.entries} entrées jusqu’au n° {written.last_id}" in after
+    assert "Journal d’audit" in officer_sees and "point de contrôle" not in officer_sees
 
 
 def guichet(settings, *args: str, **env: str) -> subprocess.CompletedProcess:
