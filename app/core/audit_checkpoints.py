@@ -335,8 +335,9 @@ def report(verdict: Verdict, path: Path) -> list[str]:
             "detected until one is written (guichet audit checkpoint)"
         )
     else:
+        count = len(verdict.file.checkpoints)
         lines.append(
-            f"{len(verdict.file.checkpoints)} checkpoints; the latest, of "
+            f"{count} checkpoint{'s' if count > 1 else ''}; the latest, of "
             f"{latest.at.isoformat()}, holds {latest.entries} entries up to #{latest.last_id}"
         )
     lines.extend(f"PROBLEM: {problem}" for problem in verdict.problems)
