@@ -20,8 +20,9 @@ def _settings() -> Settings:
 
 
 async def _with_database(settings: Settings, work):
-    from app.core import db
+    from app.core import audit, db
 
+    audit.use_key(settings.audit_key)
     engine = db.bind(db.engine_from_url(settings.database_url))
     await db.start(engine, pool_size=2)
     try:
@@ -159,9 +160,43 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from app.core import audit
+    from pathlib import Path
 
-    return asyncio.run(_with_database(_settings(), audit.verify_command))
+    from app.core import audit_checkpoints
+
+    settings = _settings()
+    path = Path(args.checkpoints) if args.checkpoints else settings.audit_checkpoints_path
+    return asyncio.run(
+        _with_database(settings, lambda: audit_checkpoints.verify_command(path, settings.audit_key))
+    )
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    from app.accounts.services import email_audit_checkpoint
+    from app.core import audit_checkpoints
+
+    settings = _settings()
+
+    async def work():
+        written = await audit_checkpoints.write_checkpoint(
+            settings.audit_checkpoints_path, settings.audit_key
+        )
+        sent = await email_audit_checkpoint(written) if args.email else 0
+        return written, sent
+
+    try:
+        checkpoint, sent = asyncio.run(_with_database(settings, work))
+    except OSError as exc:
+        print(f"guichet: cannot write the checkpoint: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"guichet: checkpoint written to {settings.audit_checkpoints_path}: "
+        f"{checkpoint.entries} entries up to #{checkpoint.last_id}"
+    )
+    print(checkpoint.line)
+    if args.email:
+        print(f"guichet: the head e-mailed to {sent} administrators (through the outbox)")
+    return 0
 
 
 def cmd_reviews_remind(args: argparse.Namespace) -> int:
@@ -242,8 +277,29 @@ def build_parser() -> argparse.ArgumentParser:
     admin.set_defaults(func=cmd_create_admin)
     audit_cmd = sub.add_parser("audit", help="the audit trail")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
-    verify = audit_sub.add_parser("verify", help="check the hash chain; name the first broken link")
+    verify = audit_sub.add_parser(
+        "verify",
+        help="check the keyed hash chain and hold it against the checkpoints; "
+        "name every problem (exit code 1)",
+    )
+    verify.add_argument(
+        "--checkpoints",
+        metavar="FILE",
+        help="hold the chain against the signed lines in FILE (e.g. heads kept from the "
+        "e-mails) instead of the data dir's audit/checkpoints.jsonl",
+    )
     verify.set_defaults(func=cmd_audit_verify)
+    checkpoint = audit_sub.add_parser(
+        "checkpoint",
+        help="append the chain's head (count, last id and hash) to the signed checkpoints "
+        "file in the data dir, and print it",
+    )
+    checkpoint.add_argument(
+        "--email",
+        action="store_true",
+        help="also e-mail the signed head to every active administrator, to keep elsewhere",
+    )
+    checkpoint.set_defaults(func=cmd_audit_checkpoint)
     reviews_cmd = sub.add_parser("reviews", help="the review of applications")
     reviews_sub = reviews_cmd.add_subparsers(dest="reviews_command", required=True)
     remind = reviews_sub.add_parser("remind", help="e-mail reviewers before and after the due date")

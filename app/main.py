@@ -25,8 +25,9 @@ from app.accounts.sessions import SessionUserMiddleware
 from app.api.routes import ROUTES as API_ROUTES
 from app.applications.routes import ROUTES as APPLICATION_ROUTES
 from app.calls.routes import ROUTES as CALL_ROUTES
-from app.core import db, i18n
+from app.core import audit, db, i18n
 from app.core.arrival import arrival_middleware
+from app.core.audit_checkpoints import checkpoint_lifespan
 from app.core.errors import RedirectRequired, html_exception_handler, redirect_handler
 from app.core.logs import access_log
 from app.core.outbox import outbox_lifespan
@@ -64,6 +65,7 @@ async def before_each_handler(request: Request) -> None:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     engine = db.bind(db.engine_from_url(settings.database_url))
+    audit.use_key(settings.audit_key)
 
     if settings.redis_url:
         session_store = RedisStore.with_client(url=settings.redis_url, namespace="guichet:sessions")
@@ -135,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             reminders_lifespan(settings),
             letters,
             followup_lifespan(settings),
+            checkpoint_lifespan(settings),
         ],
         state=State(
             {"settings": settings, "rate_limiter": rate_limiter, "wake_letters": letters.wake}

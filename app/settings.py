@@ -6,11 +6,13 @@ the CLI prints that line and exits, so nothing starts half-configured.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -45,6 +47,10 @@ class Settings:
     # batch whose heartbeat is older is resumed (decisions.jobs). Lowered in tests only.
     outbox_lease_s: int
     letter_stale_after_s: int
+    # The audit chain's HMAC key (core.audit), never stored in the database: AUDIT_KEY,
+    # or derived from SECRET_KEY when unset. Changing it leaves older entries unverifiable.
+    audit_key: bytes = field(repr=False)
+    audit_key_source: str  # "AUDIT_KEY" or "SECRET_KEY"
     # Addresses (or networks) of the reverse proxies whose X-Forwarded-For and
     # X-Forwarded-Proto are believed; empty: nobody's, the peer is the client.
     trusted_proxies: tuple[str, ...] = ()
@@ -70,6 +76,11 @@ class Settings:
     @property
     def sessions_dir(self) -> Path:
         return self.data_dir / "sessions"
+
+    @property
+    def audit_checkpoints_path(self) -> Path:
+        """Where the audit chain's signed heads are appended (core.audit_checkpoints)."""
+        return self.data_dir / "audit" / "checkpoints.jsonl"
 
 
 def _database_url(value: str) -> str:
@@ -116,6 +127,17 @@ def _secret_key(env: str, value: str | None, data_dir: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+def _audit_key(value: str | None, secret_key: str) -> tuple[bytes, str]:
+    if value:
+        if len(value) < 32:
+            raise ConfigError("AUDIT_KEY: must be at least 32 characters long")
+        return value.encode(), "AUDIT_KEY"
+    # Its own key, so the audit trail never shares a MAC key with sessions or CSRF tokens.
+    # In hex: the very value an operator sets as AUDIT_KEY before rotating SECRET_KEY.
+    derived = hmac.new(secret_key.encode(), b"guichet.audit", hashlib.sha256).hexdigest()
+    return derived.encode(), "SECRET_KEY"
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -174,6 +196,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("MAX_BODY_BYTES: expected a whole number of bytes, at least 1024")
 
     secret_key = _secret_key(env, environ.get("SECRET_KEY"), data_dir)
+    audit_key, audit_key_source = _audit_key(environ.get("AUDIT_KEY"), secret_key)
 
     base_url = environ.get("GUICHET_BASE_URL", "").rstrip("/")
     if base_url:
@@ -209,5 +232,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         email_from=email_from,
         outbox_lease_s=outbox_lease_s,
         letter_stale_after_s=letter_stale_after_s,
+        audit_key=audit_key,
+        audit_key_source=audit_key_source,
         trusted_proxies=_trusted_proxies(environ.get("TRUSTED_PROXIES", "")),
     )

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from app.applications.tables import Application
 from app.calls.tables import Call, FormVersion
-from app.core import db
+from app.core import audit, db
 from app.core.storage import FileStorage
 from app.decisions import jobs, services
 from app.decisions.letters import render_letter
@@ -34,6 +34,7 @@ from app.funders.tables import Funder
 from app.grants.schedule import PRESETS
 from app.grants.services import create_grant
 from app.organisations.tables import Organisation
+from bench.dataset import BENCH_AUDIT_KEY
 
 HERE = Path(__file__).resolve().parent
 LETTERS = 1_000
@@ -173,6 +174,7 @@ async def bare(call: int, data_dir: Path) -> float:
 async def main_async(url: str, data_dir: Path) -> int:
     if url.startswith("sqlite"):
         db.create_sqlite_file(url)
+    audit.use_key(BENCH_AUDIT_KEY)  # what create_app and the CLI do with the settings' key
     engine = db.bind(db.engine_from_url(url))
     await db.start(engine, 4)
     await db.migrate()

@@ -37,7 +37,7 @@ from app.accounts.services import create_user
 from app.accounts.tables import User
 from app.applications.tables import Application
 from app.calls.tables import Call, FormVersion
-from app.core import db
+from app.core import audit, db
 from app.core.outbox import OutboxMessage
 from app.funders.tables import Funder
 from app.organisations.tables import Membership, Organisation
@@ -173,6 +173,7 @@ async def counted() -> dict:
 
 async def _database(url: str, work):
     engine = db.bind(db.engine_from_url(url))
+    audit.use_key(dataset.BENCH_AUDIT_KEY)  # what create_app and the CLI do with the settings' key
     await db.start(engine, 4)
     try:
         return await work()

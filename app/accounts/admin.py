@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
@@ -16,6 +17,7 @@ from app.accounts.routes import ERRORS, actor, base_url, error_text, require_ema
 from app.accounts.services import AccountError
 from app.accounts.tables import StaffRole
 from app.core import audit
+from app.core.audit_checkpoints import latest_checkpoint
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
@@ -318,6 +320,14 @@ async def journal(request: Request, page: FromQuery[int] = 1) -> Template:
             **filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
     query = urlencode({k: v for k, v in form.values.items() if v})
+    # Administrators see whether the trail's head is kept outside the database too.
+    show_checkpoint = request.user.has_role(StaffRole.admin.value)
+    checkpoint = None
+    if show_checkpoint:
+        settings = request.app.state.settings
+        checkpoint = await asyncio.to_thread(
+            latest_checkpoint, settings.audit_checkpoints_path, settings.audit_key
+        )
     return render(
         request,
         "admin/journal.html",
@@ -331,6 +341,8 @@ async def journal(request: Request, page: FromQuery[int] = 1) -> Template:
         action_labels=ACTION_LABELS,
         object_labels=OBJECT_LABELS,
         object_choices=[(key, _(label)) for key, label in OBJECT_LABELS.items()],
+        show_checkpoint=show_checkpoint,
+        checkpoint=checkpoint,
     )
 
 

@@ -29,6 +29,7 @@ from app.accounts.tables import (
     User,
 )
 from app.core import audit
+from app.core.audit_checkpoints import Checkpoint
 from app.core.db import for_update, write_transaction
 from app.core.numbers import is_digits
 from app.core.outbox import enqueue_email, forget_address
@@ -566,6 +567,31 @@ async def _is_last_active_admin(user_id: int) -> bool:
     )
     ids = {a["user"] for a in admins}
     return ids == {user_id}
+
+
+async def email_audit_checkpoint(checkpoint: Checkpoint) -> int:
+    """E-mail the audit trail's signed head to every active administrator, to keep out
+    of reach of whoever can write to the database (``guichet audit checkpoint
+    --email``, never on a timer). Returns how many messages went to the outbox."""
+    admins = RoleGrant.select(RoleGrant.user).where(RoleGrant.role == StaffRole.admin.value)
+    rows = await User.select(User.email, User.language).where(
+        User.id.is_in(admins), User.is_active.eq(True)
+    )
+    context = {
+        "at": checkpoint.at,
+        "entries": checkpoint.entries,
+        "last_id": checkpoint.last_id,
+        "line": checkpoint.line,
+    }
+    async with write_transaction():
+        for row in rows:
+            await enqueue_email(
+                to=row["email"],
+                template="audit_checkpoint",
+                language=row["language"],
+                context=context,
+            )
+    return len(rows)
 
 
 async def set_active(user_id: int, active: bool, *, actor: Actor) -> None:

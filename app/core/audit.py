@@ -1,10 +1,20 @@
-"""The audit trail: append-only, hash-chained, written in the caller's transaction.
+"""The audit trail: append-only, hash-chained, keyed, written in the caller's transaction.
 
-Each entry's ``hash`` is ``sha256(prev_hash + canonical_json(fields))``; the first
-entry's ``prev_hash`` is 64 zeros, and ``prev_hash`` is unique, so the entries form one
-chain. Changing an entry breaks its own hash, deleting one breaks the next link;
-``verify_chain`` names the first broken entry. (Removing the newest entries leaves a
-shorter valid chain: compare ``VerifyResult.last_hash`` with a copy kept elsewhere.)
+Each entry's ``hash`` is ``HMAC-SHA256(audit key, prev_hash + canonical_json(fields))``;
+the first entry's ``prev_hash`` is 64 zeros, and ``prev_hash`` is unique, so the entries
+form one chain. Changing an entry breaks its own hash, deleting one breaks the next link;
+``verify_chain`` names the first broken entry. The key is not in the database (it comes
+from ``Settings.audit_key`` through ``use_key``), so someone who can write to the
+database cannot rewrite an entry and recompute the hashes after it.
+
+Entries written before the key existed carry ``hash_version`` 1 (plain
+``sha256(prev_hash + canonical_json(fields))``) and still verify. The first keyed entry
+(version 2) covers the last unkeyed hash, which seals the unkeyed part as of that
+moment; an unkeyed entry after a keyed one is refused as a downgrade.
+
+Removing the newest entries leaves a shorter valid chain: the head is therefore written
+regularly to signed checkpoints outside the database (``core.audit_checkpoints``), and
+``guichet audit verify`` compares the chain with them.
 
 Who acted is personal data that must stay erasable (GDPR), so the hash covers it only
 through ``actor_digest`` = sha256(random salt + label + ip). Erasing drops the salt
@@ -16,10 +26,10 @@ the database) breaks nothing, while pointing an entry at someone else does.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import enum
 import hashlib
+import hmac
 import io
 import json
 import re
@@ -38,7 +48,10 @@ from app.core.tables import AuditEntry
 
 GENESIS_HASH = "0" * 64
 PSEUDONYMISED_LABEL = "[pseudonymised]"
-HASH_VERSION = 1
+UNKEYED = 1  # sha256, entries written before the audit key
+KEYED = 2  # HMAC-SHA256 with the audit key
+HASH_VERSION = KEYED  # what ``record`` writes
+MIN_KEY_BYTES = 32
 MAX_SUMMARY_CHARS = 4000
 BATCH_SIZE = 500
 # Any constant bigint works; this one is derived from a name so it does not clash by luck.
@@ -77,6 +90,34 @@ _ENTRY_COLUMNS = (
     AuditEntry.summary,
     AuditEntry.hash,
 )
+
+
+# --- The key ---------------------------------------------------------------------------
+
+
+class AuditKeyMissing(RuntimeError):
+    """An entry is written or checked before ``use_key`` was called."""
+
+
+_key: bytes | None = None
+
+
+def use_key(key: bytes) -> None:
+    """Set the audit key for this process; called once where the settings are loaded
+    (``create_app``, the ``guichet`` command) with ``Settings.audit_key``."""
+    global _key
+    if not isinstance(key, bytes) or len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"the audit key must be at least {MIN_KEY_BYTES} bytes")
+    _key = key
+
+
+def current_key() -> bytes:
+    if _key is None:
+        raise AuditKeyMissing(
+            "no audit key: call app.core.audit.use_key(settings.audit_key) where the "
+            "settings are loaded (create_app and the guichet command do)"
+        )
+    return _key
 
 
 # --- Pure functions --------------------------------------------------------------------
@@ -160,6 +201,8 @@ def actor_digest(salt: str, actor_label: str, ip: str | None) -> str:
 def entry_hash(
     prev_hash: str,
     *,
+    version: int,
+    key: bytes | None,
     created_at: datetime,
     actor_ref: int | None,
     actor_digest: str,
@@ -168,9 +211,12 @@ def entry_hash(
     object_id: str,
     summary: str,
 ) -> str:
-    """The chained hash; ``summary`` is the stored JSON text (re-canonicalised)."""
+    """The chained hash; ``summary`` is the stored JSON text (re-canonicalised).
+
+    Version 1 is the unkeyed SHA-256 of the entries written before the key (``key`` is
+    not used); version 2 the HMAC-SHA256 with ``key``. The version is hashed too."""
     fields = {
-        "v": HASH_VERSION,
+        "v": version,
         "created_at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor_id": actor_ref,
         "actor_digest": actor_digest,
@@ -179,7 +225,14 @@ def entry_hash(
         "object_id": object_id,
         "summary": json.loads(summary),
     }
-    return hashlib.sha256((prev_hash + canonical_json(fields)).encode()).hexdigest()
+    message = (prev_hash + canonical_json(fields)).encode()
+    if version == UNKEYED:
+        return hashlib.sha256(message).hexdigest()
+    if version == KEYED:
+        if not key:
+            raise AuditKeyMissing("a keyed (version 2) audit hash needs the audit key")
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
+    raise ValueError(f"unknown audit hash version {version!r}")
 
 
 # --- Writing ---------------------------------------------------------------------------
@@ -207,7 +260,9 @@ async def record(
     ``summary`` is a short dict of what changed. Keys that look like secrets
     (password, token, secret, totp, iban, code...) and full IBANs are refused with
     ``ValueError``: never put passwords, tokens or bank details in the trail.
+    Without an audit key (``use_key``) nothing is written: ``AuditKeyMissing``.
     """
+    key = current_key()
     if not action or len(action) > 80:
         raise ValueError("audit action must be 1 to 80 characters")
     summary_text = summary_json(summary)
@@ -244,8 +299,11 @@ async def record(
                 object_id=object_id_text,
                 summary=summary_text,
                 prev_hash=prev_hash,
+                hash_version=HASH_VERSION,
                 hash=entry_hash(
                     prev_hash,
+                    version=HASH_VERSION,
+                    key=key,
                     created_at=created_at,
                     actor_ref=actor_id,
                     actor_digest=digest,
@@ -317,6 +375,8 @@ async def pseudonymise_actor(
 
 # --- Verifying -------------------------------------------------------------------------
 
+HASH_MISMATCH = "content changed (hash mismatch)"
+
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
@@ -325,13 +385,30 @@ class VerifyResult:
     first_broken_id: int | None = None
     reason: str = ""
     last_hash: str = GENESIS_HASH
+    last_id: int = 0
+    # The first keyed (version 2) entry: where the unkeyed part was sealed.
+    keyed_from: int | None = None
+    # (id, position counted from 1, hash) of the entries asked for with ``watch``.
+    watched: tuple[tuple[int, int, str], ...] = ()
 
 
-def check_entry(row: dict, prev_hash: str) -> str:
-    """Why this entry breaks the chain after ``prev_hash``, or '' when it holds."""
+def check_entry(
+    row: dict, prev_hash: str, *, key: bytes | None = None, after_keyed: bool = False
+) -> str:
+    """Why this entry breaks the chain after ``prev_hash``, or '' when it holds.
+
+    ``after_keyed``: a keyed entry came before, so an unkeyed one is a downgrade.
+    A keyed entry without ``key`` raises ``AuditKeyMissing`` (no verdict without it)."""
+    version = row["hash_version"]
+    if version not in (UNKEYED, KEYED):
+        return f"unknown hash version {version!r}"
+    if version == UNKEYED and after_keyed:
+        return "downgraded (an unkeyed version 1 entry after keyed ones)"
     try:
         expected = entry_hash(
             row["prev_hash"],
+            version=version,
+            key=key,
             created_at=row["created_at"],
             actor_ref=row["actor_ref"],
             actor_digest=row["actor_digest"],
@@ -343,7 +420,7 @@ def check_entry(row: dict, prev_hash: str) -> str:
     except (ValueError, TypeError):
         return "content changed (summary is not valid JSON)"
     if expected != row["hash"]:
-        return "content changed (hash mismatch)"
+        return HASH_MISMATCH
     if row["prev_hash"] != prev_hash:
         return (
             "link broken (prev_hash does not match the previous entry: one was removed or changed)"
@@ -358,11 +435,19 @@ def check_entry(row: dict, prev_hash: str) -> str:
     return ""
 
 
-async def verify_chain(batch_size: int = BATCH_SIZE) -> VerifyResult:
-    """Walk the whole trail in id order, ``batch_size`` rows at a time."""
+async def verify_chain(
+    batch_size: int = BATCH_SIZE, *, key: bytes | None = None, watch: Iterable[int] = ()
+) -> VerifyResult:
+    """Walk the whole trail in id order, ``batch_size`` rows at a time; keyed entries
+    are checked with ``key`` (default: the process's, ``use_key``). For the ids in
+    ``watch`` the result gives their position and hash (checkpoints compare them)."""
+    key = key or _key
+    watch = frozenset(watch)
+    watched: list[tuple[int, int, str]] = []
     prev_hash = GENESIS_HASH
     checked = 0
     last_id = 0
+    keyed_from: int | None = None
     while True:
         rows = (
             await AuditEntry.select()
@@ -371,38 +456,39 @@ async def verify_chain(batch_size: int = BATCH_SIZE) -> VerifyResult:
             .limit(batch_size)
         )
         for row in rows:
-            reason = check_entry(row, prev_hash)
+            reason = check_entry(row, prev_hash, key=key, after_keyed=keyed_from is not None)
             if reason:
+                if reason == HASH_MISMATCH and row["hash_version"] == KEYED and not keyed_from:
+                    reason += (
+                        "; or the audit key (AUDIT_KEY, or SECRET_KEY when it is unset) is "
+                        "not the key the keyed entries were written with"
+                    )
                 return VerifyResult(
                     ok=False,
                     checked=checked,
                     first_broken_id=row["id"],
                     reason=reason,
                     last_hash=prev_hash,
+                    last_id=last_id,
+                    keyed_from=keyed_from,
+                    watched=tuple(watched),
                 )
+            if keyed_from is None and row["hash_version"] == KEYED:
+                keyed_from = row["id"]
             prev_hash = row["hash"]
+            last_id = row["id"]
             checked += 1
+            if last_id in watch:
+                watched.append((last_id, checked, prev_hash))
         if len(rows) < batch_size:
-            return VerifyResult(ok=True, checked=checked, last_hash=prev_hash)
-        last_id = rows[-1]["id"]
-
-
-async def verify_command() -> int:
-    """Print the verdict; 0 when intact, 1 when broken. The engine must be bound."""
-    result = await verify_chain()
-    if result.ok:
-        print(f"audit chain intact: {result.checked} entries")
-        print(f"last hash: {result.last_hash}")
-        return 0
-    print(f"audit chain broken at entry #{result.first_broken_id}: {result.reason}")
-    return 1
-
-
-def cli_verify() -> int:
-    """``guichet audit verify``: the caller has bound the engine (``db.bind``).
-
-    From inside a running loop (e.g. ``cli._with_database``), await ``verify_command``."""
-    return asyncio.run(verify_command())
+            return VerifyResult(
+                ok=True,
+                checked=checked,
+                last_hash=prev_hash,
+                last_id=last_id,
+                keyed_from=keyed_from,
+                watched=tuple(watched),
+            )
 
 
 # --- Reading ---------------------------------------------------------------------------

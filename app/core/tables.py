@@ -43,6 +43,9 @@ class AuditEntry(Table, tablename="audit_entry"):
     # Unique: two appenders that were not serialised fail loudly instead of forking.
     prev_hash = Varchar(length=64, unique=True)
     hash = Varchar(length=64, unique=True)
+    # How ``hash`` was made: 1 = unkeyed SHA-256 (entries written before the key),
+    # 2 = HMAC-SHA256 with the audit key. ``core.audit.record`` writes 2.
+    hash_version = Integer(default=1)
 
 
 class OutboxStatus(StrEnum):

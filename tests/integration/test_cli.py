@@ -1,5 +1,6 @@
 """The `guichet` command on an empty database: migrate, demo, create-admin, --help."""
 
+import json
 import os
 import subprocess
 import sys
@@ -131,6 +132,60 @@ def test_audit_verify_checks_the_chain(empty_env):
     assert result.returncode == 0, result.stderr
     assert "audit chain intact" in result.stdout
     assert guichet("audit", "--help").returncode == 0
+
+
+def _query(url: str, statement: str) -> list[dict]:
+    import asyncio
+    import sqlite3
+
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.row_factory = sqlite3.Row
+            return [dict(row) for row in conn.execute(statement).fetchall()]
+    import asyncpg
+
+    async def fetch() -> list[dict]:
+        conn = await asyncpg.connect(url)
+        try:
+            return [dict(row) for row in await conn.fetch(statement)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
+
+
+def test_audit_checkpoint_then_verify_sees_removed_entries(databases, tmp_path):
+    url = databases.empty_url()
+    env = {"DATABASE_URL": url, "GUICHET_DATA_DIR": str(tmp_path), "GUICHET_ENV": "development"}
+    assert guichet("audit", "checkpoint", "--help").returncode == 0
+    assert guichet("migrate", env=env).returncode == 0
+    made = guichet(
+        "create-admin", "--email", "chef@example.fr", "--name", "Chef", "--password-stdin",
+        env=env, stdin="un mot de passe assez long\n",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    done = guichet("audit", "checkpoint", "--email", env=env)
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.splitlines()[1]
+    assert json.loads(line)["entries"] >= 1
+    assert "e-mailed to 1 administrators" in done.stdout
+    assert (tmp_path / "audit" / "checkpoints.jsonl").read_text() == line + "\n"
+    # The head went to the admin, in French, to keep out of reach of the database.
+    sent = _query(
+        url,
+        "SELECT to_address, subject, body_text FROM outbox_message "
+        "WHERE template = 'audit_checkpoint'",
+    )
+    assert [m["to_address"] for m in sent] == ["chef@example.fr"]
+    assert sent[0]["subject"] == "Journal d’audit de Guichet : point de contrôle à conserver"
+    assert line in sent[0]["body_text"] and "Conservez ce message" in sent[0]["body_text"]
+
+    assert guichet("audit", "verify", env=env).returncode == 0
+    _query(url, "DELETE FROM audit_entry WHERE id = (SELECT MAX(id) FROM audit_entry)")
+    broken = guichet("audit", "verify", env=env)
+    assert broken.returncode == 1
+    assert "PROBLEM: entries removed" in broken.stdout
+    assert broken.stdout.splitlines()[-1] == "audit verify: FAILED"
 
 
 def test_reviews_remind_command(empty_env):

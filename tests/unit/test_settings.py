@@ -35,6 +35,7 @@ def test_defaults_are_sqlite_under_var_and_a_generated_secret(tmp_path):
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
         ({"SMTP_URL": "mail.example.fr"}, "SMTP_URL"),
         ({"MAX_BODY_BYTES": "lots"}, "MAX_BODY_BYTES"),
+        ({"AUDIT_KEY": "too short for a key"}, "AUDIT_KEY"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, values, variable):
@@ -63,3 +64,23 @@ def test_production_settings(tmp_path):
         )
     )
     assert settings.production and settings.allowed_hosts == ("guichet.example.fr",)
+
+
+def test_the_audit_key_is_its_own_setting_or_derived_from_the_secret_key(tmp_path):
+    import hashlib
+    import hmac
+
+    derived = load_settings(env(tmp_path, SECRET_KEY="s" * 40))
+    assert derived.audit_key_source == "SECRET_KEY"
+    hex_key = hmac.new(b"s" * 40, b"guichet.audit", hashlib.sha256).hexdigest()
+    assert derived.audit_key == hex_key.encode()
+    assert derived.audit_key != derived.secret_key.encode()
+    # Another SECRET_KEY, another audit key: why production sets AUDIT_KEY (docs/security.md).
+    assert load_settings(env(tmp_path, SECRET_KEY="t" * 40)).audit_key != derived.audit_key
+    explicit = load_settings(env(tmp_path, SECRET_KEY="t" * 40, AUDIT_KEY="a" * 32))
+    assert (explicit.audit_key, explicit.audit_key_source) == (b"a" * 32, "AUDIT_KEY")
+    assert "a" * 32 not in repr(explicit) and "audit_key=" not in repr(explicit)
+    # SECRET_KEY rotated, AUDIT_KEY set to the old derived key: the same audit key.
+    rotated = load_settings(env(tmp_path, SECRET_KEY="t" * 40, AUDIT_KEY=hex_key))
+    assert rotated.audit_key == derived.audit_key
+    assert explicit.audit_checkpoints_path == tmp_path / "audit" / "checkpoints.jsonl"

@@ -1,4 +1,5 @@
-"""Audit trail rules that need no database: hashing, verification, refusals, CSV."""
+"""Audit trail rules that need no database: hashing (unkeyed and keyed), verification,
+refusals, CSV."""
 
 import csv
 import io
@@ -10,10 +11,30 @@ import pytest
 from app.core import audit
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+KEY = b"k" * 32
+WRONG_KEY = b"w" * 32
 
 
-def make_chain(count: int) -> list[dict]:
-    """Rows as the database returns them, chained the way ``record`` chains them."""
+def rehash(row: dict, prev: str, *, version: int, key: bytes | None) -> None:
+    """Chain ``row`` after ``prev`` as ``version`` (what a forger recomputes)."""
+    row.update(prev_hash=prev, hash_version=version)
+    row["hash"] = audit.entry_hash(
+        prev,
+        version=version,
+        key=key,
+        created_at=row["created_at"],
+        actor_ref=row["actor_ref"],
+        actor_digest=row["actor_digest"],
+        action=row["action"],
+        object_type=row["object_type"],
+        object_id=row["object_id"],
+        summary=row["summary"],
+    )
+
+
+def make_chain(count: int, *, unkeyed: int = 0, key: bytes = KEY) -> list[dict]:
+    """Rows as the database returns them, chained the way ``record`` chains them; the
+    first ``unkeyed`` ones as the entries written before the audit key (version 1)."""
     rows, prev = [], audit.GENESIS_HASH
     for n in range(count):
         salt = f"{n:032x}"
@@ -33,29 +54,21 @@ def make_chain(count: int) -> list[dict]:
             "object_type": "call",
             "object_id": str(n),
             "summary": summary,
-            "prev_hash": prev,
         }
-        row["hash"] = audit.entry_hash(
-            prev,
-            created_at=row["created_at"],
-            actor_ref=row["actor_ref"],
-            actor_digest=digest,
-            action=row["action"],
-            object_type=row["object_type"],
-            object_id=row["object_id"],
-            summary=summary,
-        )
+        rehash(row, prev, version=audit.UNKEYED if n < unkeyed else audit.KEYED, key=key)
         rows.append(row)
         prev = row["hash"]
     return rows
 
 
-def first_break(rows: list[dict]) -> tuple[int | None, str]:
-    prev = audit.GENESIS_HASH
+def first_break(rows: list[dict], key: bytes = KEY) -> tuple[int | None, str]:
+    """The walk ``verify_chain`` makes, on rows in memory."""
+    prev, keyed = audit.GENESIS_HASH, False
     for row in rows:
-        reason = audit.check_entry(row, prev)
+        reason = audit.check_entry(row, prev, key=key, after_keyed=keyed)
         if reason:
             return row["id"], reason
+        keyed = keyed or row["hash_version"] == audit.KEYED
         prev = row["hash"]
     return None, ""
 
@@ -92,6 +105,87 @@ def test_summary_rewritten_with_other_spacing_still_holds():
     rows = make_chain(3)
     rows[1]["summary"] = '{ "status": "published", "n": 1 }'
     assert first_break(rows) == (None, "")
+
+
+def test_new_entries_are_keyed_hmacs_not_plain_sha256():
+    row = make_chain(1)[0]
+    assert row["hash_version"] == audit.HASH_VERSION == audit.KEYED
+    rehash(plain := dict(row), audit.GENESIS_HASH, version=audit.UNKEYED, key=None)
+    assert plain["hash"] != row["hash"]
+    rehash(other := dict(row), audit.GENESIS_HASH, version=audit.KEYED, key=WRONG_KEY)
+    assert other["hash"] != row["hash"]
+
+
+def test_a_keyed_chain_does_not_verify_with_another_key():
+    assert first_break(make_chain(3), key=WRONG_KEY) == (1, audit.HASH_MISMATCH)
+
+
+@pytest.mark.parametrize(
+    ("version", "key"), [(audit.KEYED, WRONG_KEY), (audit.KEYED, b"x" * 64)], ids=["wrong", "long"]
+)
+def test_a_rewrite_rehashed_with_a_guessed_key_is_seen_where_it_starts(version, key):
+    rows = make_chain(6)
+    rows[2]["summary"] = '{"n":2,"status":"rejected"}'
+    prev = rows[1]["hash"]
+    for row in rows[2:]:  # every later hash recomputed, without the real key
+        rehash(row, prev, version=version, key=key)
+        prev = row["hash"]
+    assert first_break(rows) == (3, audit.HASH_MISMATCH)
+
+
+def test_a_rewrite_rehashed_as_unkeyed_sha256_is_a_downgrade():
+    rows = make_chain(6)
+    rows[3]["action"] = "calls.deleted"
+    prev = rows[2]["hash"]
+    for row in rows[3:]:
+        rehash(row, prev, version=audit.UNKEYED, key=None)
+        prev = row["hash"]
+    entry_id, reason = first_break(rows)
+    assert entry_id == 4 and reason.startswith("downgraded")
+
+
+def test_the_old_unkeyed_part_still_verifies_and_is_sealed_by_the_first_keyed_entry():
+    rows = make_chain(6, unkeyed=3)
+    assert [r["hash_version"] for r in rows] == [1, 1, 1, 2, 2, 2]
+    assert first_break(rows) == (None, "")
+    assert first_break(rows[:3], key=WRONG_KEY) == (None, "")  # v1: no key involved
+    # Rewriting an unkeyed entry and recomputing the unkeyed hashes after it: the first
+    # keyed entry covers the last unkeyed hash, and its HMAC cannot be recomputed.
+    rows[1]["summary"] = '{"n":1,"status":"forged"}'
+    rehash(rows[1], rows[0]["hash"], version=audit.UNKEYED, key=None)
+    rehash(rows[2], rows[1]["hash"], version=audit.UNKEYED, key=None)
+    rows[3]["prev_hash"] = rows[2]["hash"]
+    assert first_break(rows) == (4, audit.HASH_MISMATCH)
+
+
+def test_an_unkeyed_entry_after_a_keyed_one_is_refused_even_when_well_chained():
+    rows = make_chain(4, unkeyed=1)
+    extra = dict(rows[-1], id=5)
+    rehash(extra, rows[-1]["hash"], version=audit.UNKEYED, key=None)
+    entry_id, reason = first_break([*rows, extra])
+    assert entry_id == 5 and "downgraded" in reason
+
+
+def test_an_unknown_hash_version_is_refused():
+    rows = make_chain(2)
+    rows[1]["hash_version"] = 3
+    assert first_break(rows) == (2, "unknown hash version 3")
+    with pytest.raises(ValueError):
+        rehash(dict(rows[1]), rows[0]["hash"], version=0, key=KEY)
+
+
+def test_keyed_hashes_need_a_key():
+    with pytest.raises(audit.AuditKeyMissing):
+        make_chain(1, key=b"")
+    with pytest.raises(audit.AuditKeyMissing):
+        first_break(make_chain(2), key=None)
+
+
+def test_the_process_key_must_be_long_enough():
+    with pytest.raises(ValueError):
+        audit.use_key(b"short")
+    with pytest.raises(ValueError):
+        audit.use_key("a text, not bytes, of 32 characters or more")  # type: ignore[arg-type]
 
 
 def test_a_removed_entry_breaks_the_next_link():
