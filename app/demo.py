@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import anyio
 from stdnum import iban, luhn
@@ -32,6 +31,7 @@ from app.calls import services as calls
 from app.calls.tables import Call
 from app.core.pdf import FONT_DIR, LetterBuilder, Letterhead
 from app.core.storage import FileStorage
+from app.core.time import PARIS
 from app.decisions import jobs as letters
 from app.decisions import services as decisions
 from app.funders.services import ensure_funder, list_funders, set_logo
@@ -44,7 +44,6 @@ from app.organisations.tables import Membership
 from app.reviews import services as reviews
 from app.reviews.tables import Assignment
 
-PARIS = ZoneInfo("Europe/Paris")
 DEMO_PASSWORD = "demo-guichet-2026"  # nosec B105  # the published demo password (no demo in production)
 
 FUNDERS = [

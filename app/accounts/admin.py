@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
 from litestar import Request, get, post
@@ -22,7 +22,7 @@ from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.numbers import whole_number
-from app.core.templating import PARIS
+from app.core.time import start_of_paris_day
 from app.core.web import flash, render
 
 USERS = "/admin/utilisateurs"
@@ -274,8 +274,7 @@ STAFF_AUDITORS = [require_role(StaffRole.officer.value, StaffRole.admin.value)]
 def _paris_day(value: str, *, end: bool = False) -> datetime | None:
     """The UTC instant a Paris day starts (or the next one starts, for ``end``)."""
     try:
-        day = date.fromisoformat(value) + timedelta(days=1 if end else 0)
-        return datetime.combine(day, time.min, tzinfo=PARIS).astimezone(UTC)
+        return start_of_paris_day(date.fromisoformat(value) + timedelta(days=1 if end else 0))
     except (ValueError, OverflowError):  # not a date; the ends of the calendar
         return None
 

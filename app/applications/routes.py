@@ -4,7 +4,6 @@ its receipt, withdrawal; the staff's table, export and file view."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
@@ -32,7 +31,7 @@ from app.core.i18n import ngettext
 from app.core.money import AmountError, amount_input, parse_amount, to_decimal
 from app.core.numbers import whole_number
 from app.core.ratelimit import Limit
-from app.core.templating import PARIS
+from app.core.time import TimeError, clock, parse_paris
 from app.core.web import flash, is_partial_request, path_to, render
 
 APPLY = "/appels/{call_id:int}/candidater"
@@ -345,16 +344,12 @@ async def save(request: Request, app_id: FromPath[int]) -> Template | Redirect:
         flash(
             request,
             _("Saved at %(time)s, except the answers to correct below.")
-            % {"time": _clock(saved.at)},
+            % {"time": clock(saved.at)},
         )
         app = await own_application(request, app_id)
         return await _draft_page(request, app, form=form, status_code=422)
-    flash(request, _("Saved at %(time)s.") % {"time": _clock(saved.at)})
+    flash(request, _("Saved at %(time)s.") % {"time": clock(saved.at)})
     return Redirect(path_to(DRAFT, app_id=app_id), status_code=303)
-
-
-def _clock(at: datetime) -> str:
-    return at.astimezone(PARIS).strftime("%H:%M")
 
 
 # Autosaves come at most one per change; a person's flood of them must not hold up
@@ -391,7 +386,7 @@ async def _autosave(request: Request, app_id: int) -> Template:
             raw=raw,
             actor=actor(request),
         )
-        context.update(state="saved", time=_clock(saved.at), version=saved.version)
+        context.update(state="saved", time=clock(saved.at), version=saved.version)
         if saved.errors:
             context.update(state="partly", count=len(saved.errors))
             status_code = 422
@@ -403,7 +398,7 @@ async def _autosave(request: Request, app_id: int) -> Template:
         )
         status_code = 422
     except Conflict as conflict:
-        context.update(state="conflict", time=_clock(conflict.current["updated_at"]))
+        context.update(state="conflict", time=clock(conflict.current["updated_at"]))
         status_code = 409
     return render(request, "applications/_autosave.html", status_code=status_code, **context)
 
@@ -662,9 +657,9 @@ def _table_query(params: dict[str, str]) -> tuple[TableQuery, FormState]:
                 setattr(
                     query,
                     attr,
-                    calls.paris_datetime(form.values[name] + ("T23:59:59" if end else "T00:00")),
+                    parse_paris(form.values[name] + ("T23:59:59" if end else "T00:00")),
                 )
-            except calls.CallError:
+            except TimeError:
                 form.error(
                     name, error_text("date"), _("Submitted from") if name == "from" else _("to")
                 )
@@ -805,8 +800,8 @@ async def send_back(
     )
     complete_by = None
     try:
-        complete_by = calls.paris_datetime(form.values["complete_by"])
-    except calls.CallError as exc:
+        complete_by = parse_paris(form.values["complete_by"])
+    except TimeError as exc:
         form.error("complete_by", error_text(exc.code))
     if form.ok:
         try:

@@ -10,12 +10,13 @@ from litestar.response import Redirect, Template
 from app.accounts.guards import PUBLIC, require_role
 from app.accounts.routes import actor
 from app.calls import formspec, services
-from app.calls.services import CallError, to_paris_input
+from app.calls.services import CallError
 from app.calls.states import CALL_TRANSITIONS
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.money import amount_input
+from app.core.time import paris_input
 from app.core.web import flash, path_to, render
 
 STAFF = [require_role("officer", "admin")]
@@ -150,8 +151,8 @@ def _settings_values(call: dict) -> dict[str, str]:
         "min_award": amount_input(call["min_award_cents"]),
         "max_award": amount_input(call["max_award_cents"]),
         "max_rate": f"{call['max_rate_bp'] / 100:g}".replace(".", ","),
-        "opens_at": to_paris_input(call["opens_at"]),
-        "closes_at": to_paris_input(call["closes_at"]),
+        "opens_at": paris_input(call["opens_at"]),
+        "closes_at": paris_input(call["closes_at"]),
     }
 
 

@@ -9,7 +9,6 @@ import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from app.accounts.services import Actor
 from app.calls import formspec
@@ -19,9 +18,9 @@ from app.core import audit
 from app.core.db import for_update, write_transaction
 from app.core.money import AmountError, parse_amount
 from app.core.numbers import NumberError, parse_percentage, whole_number
+from app.core.time import PARIS, TimeError, parse_paris
 from app.funders.tables import Funder
 
-PARIS = ZoneInfo("Europe/Paris")
 DOCUMENT_KINDS = ("pdf", "image", "office", "opendocument")
 MAX_DOCUMENT_MB = 50
 
@@ -56,26 +55,11 @@ def _json(value: Any) -> Any:
 
 
 def paris_datetime(text: str) -> datetime:
-    """A date-time typed in Paris time (``2017-03-17T12:00``) as an aware UTC instant.
-
-    Refuses a time that does not exist (the hour skipped when summer time starts);
-    an ambiguous one (the hour repeated in autumn) is read as the first. Refuses a
-    year before 1900 or after 2999: a typo, and the ends of the calendar (year 1,
-    year 9999) break the date arithmetic that follows (UTC offset, next edition)."""
+    """``core.time.parse_paris``, refused as a ``CallError`` with the same code."""
     try:
-        naive = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise CallError("datetime") from None
-    if naive.tzinfo is not None or not 1900 <= naive.year <= 2999:
-        raise CallError("datetime")
-    local = naive.replace(tzinfo=PARIS, fold=0)
-    if local.astimezone(UTC).astimezone(PARIS).replace(tzinfo=None) != naive:
-        raise CallError("datetime_gap")
-    return local.astimezone(UTC)
-
-
-def to_paris_input(value: datetime) -> str:
-    return value.astimezone(PARIS).strftime("%Y-%m-%dT%H:%M")
+        return parse_paris(text)
+    except TimeError as exc:
+        raise CallError(exc.code) from None
 
 
 def clean_settings(values: dict[str, str], funder_ids: set[int]) -> tuple[dict, dict[str, str]]:

@@ -12,13 +12,13 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import xlsxwriter
 from litestar.background_tasks import BackgroundTask
 from litestar.response import File, Stream
 
-PARIS = ZoneInfo("Europe/Paris")
+from app.core.time import PARIS
+
 CENT = Decimal("0.01")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

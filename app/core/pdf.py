@@ -24,14 +24,12 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape as _xml_escape  # nosec B406  # escapes text, parses nothing
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -58,6 +56,7 @@ from reportlab.platypus import paragraph as rl_paragraph
 from app.core.i18n import BABEL_LOCALES
 from app.core.money import format_amount
 from app.core.storage import write_atomically
+from app.core.time import PARIS, long_date, paris_datetime_text
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVuSans"
@@ -68,7 +67,6 @@ _FONT_FILES = {
     FONT_BOLD: "DejaVuSans-Bold.ttf",
     FONT_MONO: "DejaVuSansMono.ttf",
 }
-PARIS = ZoneInfo("Europe/Paris")
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN_X = 20 * mm
@@ -248,33 +246,6 @@ def labelled(label: str, value: str, style: str | ParagraphStyle = "left") -> Pa
 
 def _style(style: str | ParagraphStyle) -> ParagraphStyle:
     return styles()[style] if isinstance(style, str) else style
-
-
-def _first_of_month(text: str, day: int, locale: str) -> str:
-    # French writes the first day of a month as an ordinal: « 1er juillet ».
-    return "1er" + text[1:] if locale == "fr" and day == 1 and text.startswith("1 ") else text
-
-
-def long_date(value: date, locale: str = "fr") -> str:
-    """« 17 mars 2017 », « 1er juillet 2017 »."""
-    text = format_date(value, "d MMMM y", locale=BABEL_LOCALES.get(locale, locale))
-    return _first_of_month(text, value.day, locale)
-
-
-def paris_datetime_text(value: datetime, locale: str = "fr") -> str:
-    """An aware date-time in Paris time, in words: « 17 mars 2017 à 14 h 32 min 05 s »
-    (no-break spaces before the units) in French, « 17 March 2017 at 14:32:05 » in English."""
-    if value.tzinfo is None:
-        raise ValueError("an aware datetime is needed (UTC from the database)")
-    # No-break spaces keep each number with its unit (« 14 h ») on one line.
-    pattern = (
-        "d MMMM y 'à' H'\u00a0h' mm'\u00a0min' ss'\u00a0s'"
-        if locale == "fr"
-        else "d MMMM y 'at' HH:mm:ss"
-    )
-    local = value.astimezone(PARIS)
-    text = format_datetime(local, pattern, tzinfo=PARIS, locale=BABEL_LOCALES.get(locale, locale))
-    return _first_of_month(text, local.day, locale)
 
 
 # --- Letters ---------------------------------------------------------------------------

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_timedelta
+from babel.dates import format_timedelta
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from app.core import i18n
 from app.core.money import amount_input, format_amount
+from app.core.time import format_paris, long_date
 from app.settings import STATIC_DIR, TEMPLATES_DIR
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 @cache
@@ -28,16 +26,6 @@ def static_url(path: str) -> str:
         raise FileNotFoundError(f"static file not found: {path}")
     digest = hashlib.sha256(file.read_bytes()).hexdigest()[:12]
     return f"/static/{path}?v={digest}"
-
-
-def paris_datetime(value: datetime, fmt: str = "medium") -> str:
-    """A date-time shown in Paris time, in the user's language; ``"day"`` reads
-    « mardi 5 janvier 2027 à 12:00 »."""
-    local = value.astimezone(PARIS)
-    if fmt == "day":
-        day = format_date(local, "full", locale=i18n.babel_locale())
-        return i18n.gettext("%(day)s at %(time)s") % {"day": day, "time": local.strftime("%H:%M")}
-    return format_datetime(local, fmt, locale=i18n.babel_locale())
 
 
 # CommonMark without raw HTML; markdown-it refuses javascript:/data: links itself.
@@ -63,11 +51,6 @@ def format_decimal_percent(basis_points: int) -> str:
     return format_percent(
         Decimal(basis_points) / 10_000, locale=i18n.babel_locale(), decimal_quantization=False
     )
-
-
-def long_date(value: date) -> str:
-    """« 17 mai 2017 »."""
-    return format_date(value, "long", locale=i18n.babel_locale())
 
 
 def signed_percent(value: float) -> str:
@@ -106,7 +89,7 @@ def build_environment() -> Environment:
     env.filters.update(
         money=format_amount,
         amount_input=amount_input,
-        paris_datetime=paris_datetime,
+        paris_datetime=format_paris,
         markdown=render_markdown,
         percent=format_decimal_percent,
         mark=mark,

@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import anyio
 import anyio.to_process
@@ -32,9 +31,10 @@ from app.core.db import for_update, write_transaction
 from app.core.i18n import gettext as _
 from app.core.money import amount_in_words, format_amount
 from app.core.outbox import enqueue_email
-from app.core.pdf import Letterhead, long_date
+from app.core.pdf import Letterhead
 from app.core.periodic import Rounds
 from app.core.storage import FileStorage
+from app.core.time import PARIS, long_date
 from app.decisions import services
 from app.decisions.letters import LetterContent, fill, paragraphs_of, render_letter, render_many
 from app.decisions.tables import Decision, Letter, LetterJob
@@ -45,7 +45,6 @@ from app.organisations.tables import Membership
 from app.reviews.tables import Assignment
 
 log = logging.getLogger("guichet.letters")
-PARIS = ZoneInfo("Europe/Paris")
 CHUNK = 25
 PROCESSES = 2
 STALE_AFTER = timedelta(seconds=60)

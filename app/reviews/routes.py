@@ -17,7 +17,6 @@ from app.applications import services as applications
 from app.applications import states
 from app.calls import formspec
 from app.calls import services as calls
-from app.calls.services import to_paris_input
 from app.core import storage
 from app.core.exports import table_response
 from app.core.forms import FormState
@@ -25,6 +24,7 @@ from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.i18n import ngettext
 from app.core.numbers import whole_number
+from app.core.time import paris_input
 from app.core.web import flash, path_to, render
 from app.reviews import services
 from app.reviews.services import ReviewError
@@ -107,7 +107,7 @@ async def _setup_page(
                 "visibility": settings["visibility"],
                 "threshold": f"{settings['threshold_hundredths'] / 100:g}".replace(".", ","),
                 "blind": "yes" if settings["blind"] else "",
-                "due_at": to_paris_input(settings["due_at"]) if settings["due_at"] else "",
+                "due_at": paris_input(settings["due_at"]) if settings["due_at"] else "",
             },
             prefix="review",
         )

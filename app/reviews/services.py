@@ -27,6 +27,7 @@ from app.core.db import for_update, write_transaction
 from app.core.numbers import NumberError, parse_decimal, whole_number
 from app.core.outbox import enqueue_email
 from app.core.periodic import periodic_lifespan
+from app.core.time import TimeError, parse_paris
 from app.organisations.tables import Organisation
 from app.reviews import aggregation
 from app.reviews.assignment import AssignmentPlan, auto_assign
@@ -95,8 +96,8 @@ async def save_settings(call_id: int, values: dict[str, Any], *, actor: Actor) -
     due_at = None
     if values.get("due_at"):
         try:
-            due_at = calls.paris_datetime(values["due_at"])
-        except calls.CallError as exc:
+            due_at = parse_paris(values["due_at"])
+        except TimeError as exc:
             raise ReviewError(exc.code) from None
     columns = {
         ReviewSettings.reviews_wanted: wanted,

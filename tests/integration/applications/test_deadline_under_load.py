@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from pypdf import PdfReader
 
-from app.core.pdf import paris_datetime_text
+from app.core.time import paris_datetime_text
 from tests.factories import make_call, make_user
 from tests.integration.test_resilience import (  # the live server of the resilience tests
     _ready_to_submit,

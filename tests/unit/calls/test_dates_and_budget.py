@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.applications import budget
-from app.calls.services import CallError, _plus_one_year, paris_datetime, to_paris_input
+from app.calls.services import CallError, _plus_one_year, paris_datetime
+from app.core.time import paris_input as to_paris_input
 
 PARIS = ZoneInfo("Europe/Paris")
 

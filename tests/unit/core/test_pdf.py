@@ -22,9 +22,8 @@ from app.core.pdf import (
     build_receipt,
     covered_characters,
     escape,
-    long_date,
-    paris_datetime_text,
 )
+from app.core.time import long_date, paris_datetime_text
 
 HOSTILE = '<font color="red">x</font> & <b>'
 ORGANISATION = f"Le PoleS {HOSTILE}"
