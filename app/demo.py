@@ -41,6 +41,7 @@ from app.grants import services as grant_services
 from app.grants.tables import Grant
 from app.organisations.services import clean_organisation, create_organisation
 from app.organisations.tables import Membership
+from app.quotas import StorageLimits
 from app.reviews import services as reviews
 from app.reviews.tables import Assignment
 
@@ -809,7 +810,14 @@ def _answers(form: dict, project: dict) -> dict:
 
 
 async def _apply(
-    call_id: int, email: str, project: dict, receipts, storage, *, submit: bool
+    call_id: int,
+    email: str,
+    project: dict,
+    receipts,
+    storage,
+    *,
+    submit: bool,
+    limits: StorageLimits,
 ) -> int:
     user = await load_current_user(await user_id_by_email(email))
     org = (await member_organisations(user.id))[0]["id"]
@@ -831,7 +839,13 @@ async def _apply(
             )
         )
         await applications.add_attachment(
-            app_id, document["key"], DemoFile(stored), user=user, actor=actor
+            app_id,
+            document["key"],
+            DemoFile(stored),
+            user=user,
+            actor=actor,
+            limits=limits,
+            storage=storage,
         )
     await applications.submit(
         app_id, user=user, actor=actor, receipts=receipts, received_at=applications.now()
@@ -902,6 +916,7 @@ async def load(*, if_empty: bool = True, settings=None, committee: bool = True) 
     officer = Actor(user_id=await user_id_by_email(officer_email), label=officer_email)
     funders = {f["slug"]: f["id"] for f in await list_funders()}
     receipts = Receipts(settings)
+    limits = StorageLimits.from_settings(settings)
     now = datetime.now(PARIS).replace(second=0, microsecond=0)
 
     # Île-de-France, 2017: opened now to take the files through the real services,
@@ -916,7 +931,15 @@ async def load(*, if_empty: bool = True, settings=None, committee: bool = True) 
         opens=now - timedelta(days=1),
         closes=now + timedelta(days=1),
     )
-    await _apply(idf, "porteur@demo.guichet.test", POLES_PROJECT, receipts, storage, submit=True)
+    await _apply(
+        idf,
+        "porteur@demo.guichet.test",
+        POLES_PROJECT,
+        receipts,
+        storage,
+        limits=limits,
+        submit=True,
+    )
     for n, (name, city, postcode, project) in enumerate(OTHER_APPLICANTS, start=1):
         email = f"porteur{n:02d}@demo.guichet.test"
         await create_user(email=email, full_name=f"Porteur Démo {n}", password=DEMO_PASSWORD)
@@ -927,7 +950,7 @@ async def load(*, if_empty: bool = True, settings=None, committee: bool = True) 
         await create_organisation(
             cleaned, actor=Actor(user_id=await user_id_by_email(email), label=email)
         )
-        await _apply(idf, email, project, receipts, storage, submit=True)
+        await _apply(idf, email, project, receipts, storage, limits=limits, submit=True)
     await _date_back(
         idf,
         opens=datetime(2016, 12, 1, 9, 0, tzinfo=PARIS),
@@ -947,9 +970,17 @@ async def load(*, if_empty: bool = True, settings=None, committee: bool = True) 
         opens=now.replace(hour=12, minute=0) - timedelta(days=20),
         closes=now.replace(hour=12, minute=0) + timedelta(days=40),
     )
-    await _apply(cvl, "r2k@demo.guichet.test", R2K_PROJECT, receipts, storage, submit=True)
     await _apply(
-        cvl, "coopaxis@demo.guichet.test", COOPAXIS_PROJECT, receipts, storage, submit=False
+        cvl, "r2k@demo.guichet.test", R2K_PROJECT, receipts, storage, limits=limits, submit=True
+    )
+    await _apply(
+        cvl,
+        "coopaxis@demo.guichet.test",
+        COOPAXIS_PROJECT,
+        receipts,
+        storage,
+        limits=limits,
+        submit=False,
     )
     for n, (name, city, postcode) in enumerate(CVL_APPLICANTS, start=101):
         email = f"porteur{n}@demo.guichet.test"
@@ -974,7 +1005,7 @@ async def load(*, if_empty: bool = True, settings=None, committee: bool = True) 
                 "Le projet se déroule-t-il dans des quartiers prioritaires ?": "no",
             },
         }
-        await _apply(cvl, email, project, receipts, storage, submit=True)
+        await _apply(cvl, email, project, receipts, storage, limits=limits, submit=True)
     await _review_demo(cvl, officer)
     if committee:
         await _decide_idf(idf, officer, settings)

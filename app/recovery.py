@@ -6,6 +6,8 @@ outside the database may be left half-done:
 - temporary files of uploads and generated documents (``files/tmp/*.part``);
 - stored files no record names: a file is placed before the transaction that records
   it commits (attachment, receipt, letter, agreement, report document, logo);
+- the bytes of pruned versions of documents: deleted after the transaction that marks
+  them pruned commits (``applications.services.add_attachment``);
 - temporary files of the .eml outbox (``outbox/.*.tmp``) and of the session store
   (``sessions/*.tmp*``), each written under a temporary name, then renamed.
 
@@ -66,6 +68,17 @@ async def referenced_files() -> set[str]:
     return ids
 
 
+async def pruned_files() -> list[str]:
+    """The files of versions marked pruned: their bytes must be gone."""
+    from app.applications.tables import Attachment
+
+    return await (
+        Attachment.select(Attachment.storage_id)
+        .where(Attachment.pruned_at.is_not_null())
+        .output(as_list=True)
+    )
+
+
 @dataclass(slots=True)
 class DataDirLock:
     """Held by one server for its life; the lock goes with the process, even on SIGKILL."""
@@ -101,6 +114,7 @@ class Recovered:
     partial_files: int
     unreferenced_files: int
     temporary_files: int
+    pruned_files: int = 0
 
 
 def _remove(paths) -> int:
@@ -125,19 +139,21 @@ async def recover(settings: Settings, *, previous_start: float | None) -> Recove
             unreferenced = storage.remove_unreferenced(referenced, placed_since=previous_start)
         elif next(storage.stored_ids(), None) is not None:
             log.warning("stored files kept: the database names none (the right DATABASE_URL?)")
+    pruned = sum(1 for storage_id in await pruned_files() if storage.delete(storage_id))
     temporary = 0
     if settings.outbox_dir.is_dir():
         temporary += _remove(settings.outbox_dir.glob(".*.tmp"))
     if settings.sessions_dir.is_dir():
         temporary += _remove(settings.sessions_dir.glob("*.tmp*"))
-    found = Recovered(partial, unreferenced, temporary)
-    if partial or unreferenced or temporary:
+    found = Recovered(partial, unreferenced, temporary, pruned)
+    if partial or unreferenced or temporary or pruned:
         log.warning(
             "left over by a crash, removed",
             extra={
                 "partial_files": partial,
                 "unreferenced_files": unreferenced,
                 "temporary_files": temporary,
+                "pruned_files": pruned,
             },
         )
     return found

@@ -25,6 +25,9 @@ LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 
 ENVIRONMENTS = ("development", "production", "test")
 DEFAULT_HOSTS = ("localhost", "127.0.0.1", "[::1]", "testserver.local")
+MB = 1024 * 1024
+# The message route accepts bodies up to this size; MESSAGE_FILE_MAX_MB stays below it.
+MESSAGE_FILE_CEILING_MB = 50
 
 
 class ConfigError(Exception):
@@ -51,6 +54,18 @@ class Settings:
     # or derived from SECRET_KEY when unset. Changing it leaves older entries unverifiable.
     audit_key: bytes = field(repr=False)
     audit_key_source: str  # "AUDIT_KEY" or "SECRET_KEY"
+    # Storage quotas and upload rate (docs/security.md): bytes stored per application
+    # (every version of its documents, its messages' files) and per organisation (its
+    # applications and its grant reports' files), versions of one document, a message's
+    # file; superseded draft-only versions kept before their bytes are pruned; uploads
+    # per person.
+    application_quota_bytes: int
+    organisation_quota_bytes: int
+    document_versions_max: int
+    message_file_max_bytes: int
+    kept_draft_versions: int
+    uploads_per_minute: int
+    uploads_per_hour: int
     # Addresses (or networks) of the reverse proxies whose X-Forwarded-For and
     # X-Forwarded-Proto are believed; empty: nobody's, the peer is the client.
     trusted_proxies: tuple[str, ...] = ()
@@ -160,6 +175,52 @@ def _trusted_proxies(value: str) -> tuple[str, ...]:
     return proxies
 
 
+def _whole_number(
+    environ: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int, unit: str
+) -> int:
+    raw = environ.get(name, str(default)).strip()
+    if not is_digits(raw) or not minimum <= int(raw) <= maximum:
+        raise ConfigError(f"{name}: expected a whole number of {unit} from {minimum} to {maximum}")
+    return int(raw)
+
+
+def _storage_limits(environ: Mapping[str, str]) -> dict[str, int]:
+    """Quotas and upload rates (docs/security.md, « Storage quotas and upload rate »)."""
+    many = 1_000_000
+    application_mb = _whole_number(
+        environ, "APPLICATION_QUOTA_MB", 100, minimum=1, maximum=many, unit="MB"
+    )
+    organisation_mb = _whole_number(
+        environ, "ORGANISATION_QUOTA_MB", 500, minimum=application_mb, maximum=many, unit="MB"
+    )
+    per_minute = _whole_number(
+        environ, "UPLOADS_PER_MINUTE", 10, minimum=1, maximum=many, unit="uploads"
+    )
+    return {
+        "application_quota_bytes": application_mb * MB,
+        "organisation_quota_bytes": organisation_mb * MB,
+        "document_versions_max": _whole_number(
+            environ, "DOCUMENT_VERSIONS_MAX", 20, minimum=2, maximum=many, unit="versions"
+        ),
+        "message_file_max_bytes": MB
+        * _whole_number(
+            environ,
+            "MESSAGE_FILE_MAX_MB",
+            10,
+            minimum=1,
+            maximum=MESSAGE_FILE_CEILING_MB,
+            unit="MB",
+        ),
+        "kept_draft_versions": _whole_number(
+            environ, "KEPT_DRAFT_VERSIONS", 2, minimum=0, maximum=many, unit="versions"
+        ),
+        "uploads_per_minute": per_minute,
+        "uploads_per_hour": _whole_number(
+            environ, "UPLOADS_PER_HOUR", 100, minimum=per_minute, maximum=many, unit="uploads"
+        ),
+    }
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting; raise ``ConfigError`` naming the first bad variable."""
     environ = os.environ if environ is None else environ
@@ -235,4 +296,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         audit_key=audit_key,
         audit_key_source=audit_key_source,
         trusted_proxies=_trusted_proxies(environ.get("TRUSTED_PROXIES", "")),
+        **_storage_limits(environ),
     )

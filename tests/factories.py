@@ -221,15 +221,23 @@ MINIMAL_PDF = (
 
 
 def attach_pdf(
-    client, owner: dict, app_id: int, document_key: str, name: str = "statuts.pdf"
+    client,
+    owner: dict,
+    app_id: int,
+    document_key: str,
+    name: str = "statuts.pdf",
+    content: bytes = MINIMAL_PDF,
 ) -> int:
-    """Attach a small PDF through the real storage and service."""
+    """Attach a PDF (small unless ``content`` says otherwise) through the real storage
+    and service."""
     from app.accounts.services import Actor, load_current_user
     from app.applications import services
     from app.applications.routes import _Stored
     from app.core.storage import FileStorage
+    from app.quotas import StorageLimits
 
-    stored = FileStorage.of_app(client.app).store_bytes(MINIMAL_PDF, filename=name, kinds={"pdf"})
+    files = FileStorage.of_app(client.app)
+    stored = files.store_bytes(content, filename=name, kinds={"pdf"})
     user = run(client, load_current_user, owner["id"])
     return run(
         client,
@@ -239,6 +247,8 @@ def attach_pdf(
         _Stored(stored),
         user=user,
         actor=Actor(user_id=owner["id"]),
+        limits=StorageLimits.from_settings(client.app.state.settings),
+        storage=files,
     )
 
 

@@ -31,8 +31,11 @@ from app.core.i18n import ngettext
 from app.core.money import AmountError, amount_input, parse_amount, to_decimal
 from app.core.numbers import whole_number
 from app.core.ratelimit import Limit
+from app.core.templating import file_size
 from app.core.time import TimeError, clock, parse_paris
 from app.core.web import flash, is_partial_request, path_to, render
+from app.quotas import APPLICATION, QuotaExceeded, StorageLimits
+from app.settings import MESSAGE_FILE_CEILING_MB
 
 APPLY = "/appels/{call_id:int}/candidater"
 MINE = "/dossiers"
@@ -97,6 +100,26 @@ ERRORS = {
     "nothing_selected": N_("Select at least one file."),
     "not_screenable": N_("These files are not waiting for screening: %(refs)s."),
     "upload_file_too_large": N_("The file is larger than the limit for this document."),
+    "quota_application": N_(
+        "This file would take the application over its limit of %(limit)s of documents "
+        "(%(used)s already used). Send a lighter file (a compressed PDF, for example) or "
+        "write to the reviewing department."
+    ),
+    "quota_organisation": N_(
+        "This file would take your organisation over its limit of %(limit)s of documents, "
+        "all its files together (%(used)s already used). Send a lighter file (a compressed "
+        "PDF, for example) or write to the reviewing department."
+    ),
+    "too_many_versions": N_(
+        "This document already has %(num)d versions, the most one document may have: it "
+        "can no longer be replaced. Write to the reviewing department if it must change again."
+    ),
+    "message_file_too_large": N_(
+        "A file attached to a message may not exceed %(limit)s; this file is %(size)s."
+    ),
+    "message_file_too_large_unknown": N_(
+        "A file attached to a message may not exceed %(limit)s; this file is larger."
+    ),
 }
 
 
@@ -133,6 +156,36 @@ HISTORY_LABELS = {
 def error_text(code: str, **values) -> str:
     text = _(ERRORS.get(code, N_("Something is not valid.")))
     return text % values if values else text
+
+
+def storage_limits(request: Request) -> StorageLimits:
+    return StorageLimits.from_settings(request.app.state.settings)
+
+
+def quota_text(exc: QuotaExceeded) -> str:
+    """The refusal of a file that does not fit, with the limit and what is used."""
+    usage = exc.usage
+    return error_text(
+        "quota_application" if usage.scope == APPLICATION else "quota_organisation",
+        limit=file_size(usage.limit),
+        used=file_size(usage.used),
+    )
+
+
+def refusal_text(exc: ApplicationError, limits: StorageLimits) -> str:
+    """An ``ApplicationError``'s message, with the limit the storage rules name."""
+    if exc.code == "too_many_versions":
+        return error_text(exc.code, num=exc.detail)
+    if exc.code == "message_file_too_large":
+        return _message_file_too_large(limits, exc.detail)
+    return error_text(exc.code)
+
+
+def _message_file_too_large(limits: StorageLimits, size: int | None) -> str:
+    limit = file_size(limits.message_file_bytes)
+    if size:
+        return error_text("message_file_too_large", limit=limit, size=file_size(size))
+    return error_text("message_file_too_large_unknown", limit=limit)
 
 
 async def visible_application(request: Request, app_id: int) -> dict:
@@ -266,6 +319,7 @@ async def _draft_page(
     status_code: int = 200,
     conflict: dict | None = None,
     upload_error: tuple[str, str] | None = None,
+    message_form: FormState | None = None,
 ) -> Template:
     values_form = form or FormState(values=_values_of(app))
     budget = (
@@ -292,6 +346,8 @@ async def _draft_page(
         upload_error=upload_error,
         accept=storage.accept_attribute,
         messages=await services.messages(app["id"]),
+        message_form=message_form or FormState(prefix="message"),
+        message_file_limit=storage_limits(request).message_file_bytes,
     )
 
 
@@ -418,40 +474,69 @@ MAX_UPLOAD = calls.MAX_DOCUMENT_MB * storage.MB
 async def upload(
     request: Request, app_id: FromPath[int], key: FromPath[str]
 ) -> Template | Redirect:
-    """Streamed straight to storage (size, type and CSRF checked while reading)."""
+    """Streamed straight to storage (size, type and CSRF checked while reading).
+
+    The version cap and the quotas are checked before the body is read (by its
+    Content-Length), the file is stopped at the room left while it streams, and the
+    service checks again in the transaction that records it."""
     app = await own_application(request, app_id)
     document = services.document_spec(app, key)
     if document is None:
         raise NotFoundException()
+    limits = storage_limits(request)
+    document_bytes = document["max_mb"] * storage.MB
     error = None
+    status_code = 422
+    room = None
     if not services.is_editable(app):
-        error = "not_editable"
+        error = error_text("not_editable")
     else:
         try:
-            received = await storage.receive_upload(
-                request, max_bytes=document["max_mb"] * storage.MB, kinds=set(document["kinds"])
+            room = await services.document_room(
+                app_id, key, size=storage.declared_file_bytes(request), limits=limits
             )
-        except (storage.UploadRefused, storage.UploadTooLarge) as exc:
-            error = "upload_" + exc.code
-        else:
+            received = await storage.receive_upload(
+                request,
+                max_bytes=min(document_bytes, room.left),
+                kinds=set(document["kinds"]),
+            )
             stored = received.file("file")
             if stored is None:
-                error = "upload_missing"
+                error = error_text("upload_missing")
             else:
                 try:
                     await services.add_attachment(
-                        app_id, key, _Stored(stored), user=request.user, actor=actor(request)
+                        app_id,
+                        key,
+                        _Stored(stored),
+                        user=request.user,
+                        actor=actor(request),
+                        limits=limits,
+                        storage=storage.FileStorage.of_app(request.app),
                     )
                 except BaseException:
                     storage.FileStorage.of_app(request.app).delete(stored.storage_id)
                     raise
+        except storage.UploadTooLarge as exc:
+            if (
+                exc.code == "file_too_large"
+                and room is not None
+                and room.left < document_bytes
+                and (exc.size is None or exc.size <= document_bytes)
+            ):
+                # Stopped at the room the quotas leave, not at the document's limit.
+                error = quota_text(QuotaExceeded(room.tightest))
+            else:
+                error = error_text("upload_" + exc.code)
+                status_code = 413
+        except storage.UploadRefused as exc:
+            error = error_text("upload_" + exc.code)
+        except QuotaExceeded as exc:
+            error = quota_text(exc)
+        except ApplicationError as exc:
+            error = refusal_text(exc, limits)
     if error:
-        return await _draft_page(
-            request,
-            app,
-            status_code=422 if error != "upload_file_too_large" else 413,
-            upload_error=(key, error_text(error)),
-        )
+        return await _draft_page(request, app, status_code=status_code, upload_error=(key, error))
     flash(request, _("The document « %(label)s » is attached.") % {"label": document["label"]})
     return Redirect(path_to(DRAFT, app_id=app_id) + f"#document-{key}", status_code=303)
 
@@ -468,50 +553,80 @@ class _Stored:
         self.content_type = stored.content_type
 
 
-MAX_MESSAGE_FILE = 20 * storage.MB
+# The route's body limit; MESSAGE_FILE_MAX_MB (at most this) is the file's limit.
+MAX_MESSAGE_BODY = storage.body_limit(MESSAGE_FILE_CEILING_MB * storage.MB)
 
 
 @post(
     MESSAGES,
     opt={"exclude_from_csrf": True},
-    request_max_body_size=storage.body_limit(MAX_MESSAGE_FILE),
+    request_max_body_size=MAX_MESSAGE_BODY,
     include_in_schema=False,
     name="applications:message",
 )
 async def post_message(request: Request, app_id: FromPath[int]) -> Template | Redirect:
     """A message with an optional file, from the organisation or the staff (streamed,
-    same checks as documents)."""
+    same checks as documents). A file over the message's limit or the room the quotas
+    leave is refused as soon as it begins when Content-Length says so, else when it
+    passes the limit; the page then shows the reason at the top of the thread and the
+    message as typed."""
     app = await visible_application(request, app_id)
     staff = not await services.is_member(request.user.id, app["organisation"])
-    back = path_to(STAFF_FILE if staff else DRAFT, app_id=app_id) + "#messages"
-    error = None
+    limits = storage_limits(request)
+    form = FormState(prefix="message")
+    status_code = 422
     stored = None
+    room = await services.message_room(app_id, user=request.user, limits=limits)
+    max_bytes = limits.message_file_bytes
+    if room is not None:
+        max_bytes = max(1, min(max_bytes, room.left))
     try:
         received = await storage.receive_upload(
-            request,
-            max_bytes=MAX_MESSAGE_FILE,
-            text_fields={"body"},
-            kinds=set(storage.DEFAULT_KINDS),
+            request, max_bytes=max_bytes, text_fields={"body"}, kinds=set(storage.DEFAULT_KINDS)
         )
+        form.values["body"] = received.fields.get("body", "")
         stored = received.file("file")
         await services.post_message(
             app_id,
-            received.fields.get("body", ""),
+            form.values["body"],
             _Stored(stored) if stored else None,
             user=request.user,
             actor=actor(request),
             base_url=base_url(request),
+            limits=limits,
         )
-    except (storage.UploadRefused, storage.UploadTooLarge) as exc:
-        error = error_text("upload_" + exc.code)
+    except storage.UploadTooLarge as exc:
+        form.values["body"] = exc.fields.get("body", "")
+        if exc.code != "file_too_large":
+            form.error("body", error_text("upload_" + exc.code))
+        elif exc.size is not None and exc.size > limits.message_file_bytes:
+            form.error("file", _message_file_too_large(limits, exc.size))
+            status_code = 413
+        elif room is not None and max_bytes < limits.message_file_bytes:
+            form.error("file", quota_text(QuotaExceeded(room.tightest)))
+        else:
+            form.error("file", _message_file_too_large(limits, None))
+            status_code = 413
+    except storage.UploadRefused as exc:
+        form.values["body"] = exc.fields.get("body", "")
+        form.error("file", error_text("upload_" + exc.code))
+    except QuotaExceeded as exc:
+        form.error("file", quota_text(exc))
     except ApplicationError as exc:
-        error = error_text(exc.code)
-    if error:
+        if exc.code == "not_found":
+            raise NotFoundException() from None
+        field = "file" if exc.code == "message_file_too_large" else "body"
+        form.error(field, refusal_text(exc, limits))
+        if exc.code == "message_file_too_large":
+            status_code = 413
+    if not form.ok:
         if stored is not None:
             storage.FileStorage.of_app(request.app).delete(stored.storage_id)
-        flash(request, error, "error")
-    else:
-        flash(request, _("Your message is sent."))
+        if staff:
+            return await _staff_page(request, app, message_form=form, status_code=status_code)
+        return await _draft_page(request, app, message_form=form, status_code=status_code)
+    flash(request, _("Your message is sent."))
+    back = path_to(STAFF_FILE if staff else DRAFT, app_id=app_id) + "#messages"
     return Redirect(back, status_code=303)
 
 
@@ -762,6 +877,7 @@ async def _staff_page(
     *,
     form: FormState | None = None,
     screening_form: FormState | None = None,
+    message_form: FormState | None = None,
     status_code: int = 200,
 ) -> Template:
     return render(
@@ -782,6 +898,8 @@ async def _staff_page(
         screening_form=screening_form
         or FormState(values={"decision": "eligible"}, prefix="screening"),
         messages=await services.messages(app["id"]),
+        message_form=message_form or FormState(prefix="message"),
+        message_file_limit=storage_limits(request).message_file_bytes,
     )
 
 

@@ -10,8 +10,9 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from app import quotas
 from app.accounts.services import Actor, CurrentUser
 from app.applications import budget as budgets
 from app.applications import states
@@ -25,6 +26,10 @@ from app.core.money import format_amount
 from app.core.outbox import enqueue_email
 from app.organisations.services import email_members
 from app.organisations.tables import Membership
+from app.quotas import StorageLimits
+
+if TYPE_CHECKING:
+    from app.core.storage import FileStorage
 
 STAFF_ROLES = ("officer", "admin")
 PAGE_SIZE = 50
@@ -320,6 +325,7 @@ async def attachment_history(app_id: int) -> list[dict]:
             Attachment.sha256,
             Attachment.uploaded_at,
             Attachment.superseded_at,
+            Attachment.pruned_at,
         )
         .where((Attachment.application == app_id) & Attachment.message.is_null())
         .order_by(Attachment.id)
@@ -343,21 +349,117 @@ def document_spec(app: dict, key: str) -> dict | None:
     return None
 
 
+async def _organisation_of(app_id: int) -> int | None:
+    row = await Application.select(Application.organisation).where(Application.id == app_id).first()
+    return row["organisation"] if row else None
+
+
+async def _versions_to_prune(
+    app_id: int, document_key: str, submitted_at: datetime | None, keep: int
+) -> list[dict]:
+    """The versions of a document whose bytes go when its current version is replaced.
+
+    Only versions never part of a submitted file: uploaded after the file's last
+    submission (or before any), since a submission freezes the versions current at
+    that moment and a file is submitted again only after it was sent back. Of those,
+    the current one (about to be superseded) and the superseded ones whose bytes are
+    still kept, the ``keep`` latest stay; the older ones are pruned. Versions that were
+    submitted are never pruned: their hashes make the submitted content's SHA-256."""
+    query = Attachment.select(Attachment.id, Attachment.storage_id, Attachment.size).where(
+        (Attachment.application == app_id)
+        & (Attachment.document_key == document_key)
+        & Attachment.message.is_null()
+        & Attachment.pruned_at.is_null()
+    )
+    if submitted_at is not None:
+        query = query.where(Attachment.uploaded_at > submitted_at)
+    rows = await query.order_by(Attachment.id, ascending=False)
+    return rows[keep:]
+
+
+async def _document_room(
+    app_id: int, document_key: str, organisation_id: int, app: dict, limits: StorageLimits
+) -> tuple[quotas.Room, list[dict]]:
+    """Room for a new version of this document, and the versions it would prune;
+    ``ApplicationError("too_many_versions")`` when it has the most it may have."""
+    versions = await Attachment.count().where(
+        (Attachment.application == app_id)
+        & (Attachment.document_key == document_key)
+        & Attachment.message.is_null()
+    )
+    if versions >= limits.document_versions:
+        raise ApplicationError("too_many_versions", limits.document_versions)
+    pruned = await _versions_to_prune(
+        app_id, document_key, app["submitted_at"], limits.kept_draft_versions
+    )
+    room = await quotas.room_of(
+        limits=limits,
+        organisation_id=organisation_id,
+        app_id=app_id,
+        freed=sum(p["size"] for p in pruned),
+    )
+    return room, pruned
+
+
+async def document_room(
+    app_id: int, document_key: str, *, size: int, limits: StorageLimits
+) -> quotas.Room:
+    """Before an upload's body is read: refuse a new version of the document that
+    could not be recorded (``too_many_versions``, or ``QuotaExceeded`` for a file of at
+    least ``size`` bytes); else the room the file has. ``add_attachment`` checks again."""
+    app = (
+        await Application.select(Application.organisation, Application.submitted_at)
+        .where(Application.id == app_id)
+        .first()
+    )
+    if app is None:
+        raise ApplicationError("not_found")
+    room, _pruned = await _document_room(app_id, document_key, app["organisation"], app, limits)
+    room.check(max(size, 1))
+    return room
+
+
 async def add_attachment(
-    app_id: int, document_key: str, stored: Any, *, user: CurrentUser, actor: Actor
+    app_id: int,
+    document_key: str,
+    stored: Any,
+    *,
+    user: CurrentUser,
+    actor: Actor,
+    limits: StorageLimits,
+    storage: FileStorage,
 ) -> int:
-    """Attach a stored file; the previous version of that document is kept, superseded."""
+    """Attach a stored file; the previous version of that document is kept, superseded.
+
+    Refused with nothing written past ``limits.document_versions`` versions of the
+    document (``too_many_versions``) or when the file does not fit in the application's
+    or the organisation's quota (``QuotaExceeded``), checked with the organisation
+    locked. Older versions never part of a submitted file have their bytes deleted
+    once this commits (``_versions_to_prune``); their rows stay, with their hashes."""
+    organisation_id = await _organisation_of(app_id)
+    if organisation_id is None:
+        raise ApplicationError("not_editable")
     async with write_transaction():
+        await quotas.lock_organisation(organisation_id)
         row = await for_update(
-            Application.select(Application.status).where(Application.id == app_id)
+            Application.select(Application.status, Application.submitted_at).where(
+                Application.id == app_id
+            )
         ).first()
         if row is None or row["status"] not in states.EDITABLE:
             raise ApplicationError("not_editable")
-        await Attachment.update({Attachment.superseded_at: now()}).where(
+        room, pruned = await _document_room(app_id, document_key, organisation_id, row, limits)
+        room.check(stored.size)
+        at = now()
+        await Attachment.update({Attachment.superseded_at: at}).where(
             (Attachment.application == app_id)
             & (Attachment.document_key == document_key)
             & Attachment.superseded_at.is_null()
         )
+        if pruned:
+            await Attachment.update({Attachment.pruned_at: at}).where(
+                Attachment.id.is_in([p["id"] for p in pruned])
+            )
         rows = await Attachment.insert(
             Attachment(
                 application=app_id,
@@ -372,7 +474,7 @@ async def add_attachment(
             )
         ).returning(Attachment.id)
         await Application.update(
-            {Application.updated_at: now(), Application.updated_by: user.id}
+            {Application.updated_at: at, Application.updated_by: user.id}
         ).where(Application.id == app_id)
         await _audit(
             "applications.document_added",
@@ -380,17 +482,26 @@ async def add_attachment(
             app_id,
             document=document_key,
             sha256=stored.sha256,
+            **({"pruned": [p["id"] for p in pruned]} if pruned else {}),
         )
+    # After the commit: a crash before this leaves bytes no download serves, removed
+    # when the server starts again (app.recovery).
+    for version in pruned:
+        storage.delete(version["storage_id"])
     return rows[0]["id"]
 
 
 async def attachment_for(user: CurrentUser, app_id: int, attachment_id: int) -> dict | None:
-    """A document of an application this person may see, else None."""
+    """A document of an application this person may see, its bytes kept, else None."""
     if await application_for(user, app_id) is None:
         return None
     return (
         await Attachment.select()
-        .where((Attachment.id == attachment_id) & (Attachment.application == app_id))
+        .where(
+            (Attachment.id == attachment_id)
+            & (Attachment.application == app_id)
+            & Attachment.pruned_at.is_null()
+        )
         .first()
     )
 
@@ -424,21 +535,55 @@ async def messages(app_id: int) -> list[dict]:
     return rows
 
 
+async def message_room(
+    app_id: int, *, user: CurrentUser, limits: StorageLimits
+) -> quotas.Room | None:
+    """The room a message's file has in the quotas, for the organisation's members;
+    None for the staff (their files count, but are never refused for a quota the
+    applicant filled). ``post_message`` checks again."""
+    organisation_id = await _organisation_of(app_id)
+    if organisation_id is None or not await is_member(user.id, organisation_id):
+        return None
+    return await quotas.room_of(limits=limits, organisation_id=organisation_id, app_id=app_id)
+
+
 async def post_message(
-    app_id: int, body: str, stored: Any | None, *, user: CurrentUser, actor: Actor, base_url: str
+    app_id: int,
+    body: str,
+    stored: Any | None,
+    *,
+    user: CurrentUser,
+    actor: Actor,
+    base_url: str,
+    limits: StorageLimits,
 ) -> int:
     """A message from the organisation's members or the staff; the other side is told
-    by e-mail (members of the organisation, or the officer who created the call)."""
+    by e-mail (members of the organisation, or the officer who created the call).
+
+    Its file is at most ``limits.message_file_bytes``; from the organisation, it must
+    fit in the application's and the organisation's quotas (checked with the
+    organisation locked). The staff's files count but are not refused for a quota."""
     body = body.strip()
     if not body:
         raise ApplicationError("message_required")
     if len(body) > MAX_MESSAGE_CHARS:
         raise ApplicationError("message_too_long")
+    if stored is not None and stored.size > limits.message_file_bytes:
+        raise ApplicationError("message_file_too_large", stored.size)
+    organisation_id = await _organisation_of(app_id)
     async with write_transaction():
+        from_staff = True
+        if organisation_id is not None and await is_member(user.id, organisation_id):
+            from_staff = False
+            if stored is not None:
+                await quotas.lock_organisation(organisation_id)
+                room = await quotas.room_of(
+                    limits=limits, organisation_id=organisation_id, app_id=app_id
+                )
+                room.check(stored.size)
         app = await application_for(user, app_id)
         if app is None:
             raise ApplicationError("not_found")
-        from_staff = not await is_member(user.id, app["organisation"])
         rows = await Message.insert(
             Message(application=app_id, author=user.id, from_staff=from_staff, body=body)
         ).returning(Message.id)

@@ -68,7 +68,8 @@ class Message(Table):
 
 class Attachment(Table):
     """A document of an application (or of one of its messages); replacing one keeps
-    the previous version."""
+    the previous version. A superseded version that was never part of a submitted file
+    may have its bytes pruned (``pruned_at``): the row keeps its name, size and SHA-256."""
 
     application = ForeignKey(Application, on_delete=OnDelete.restrict, index=True)
     message = ForeignKey(Message, on_delete=OnDelete.restrict, null=True, default=None)
@@ -82,3 +83,4 @@ class Attachment(Table):
     uploaded_at = Timestamptz(default=TimestamptzNow())
     uploaded_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
     superseded_at = Timestamptz(null=True, default=None)
+    pruned_at = Timestamptz(null=True, default=None)

@@ -142,6 +142,9 @@ def html_exception_handler(request: Request, exc: Exception) -> Response:
         headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_S)
 
     title, text = MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
+    # An exception may say more precisely what was refused: (message, its values).
+    explanation = getattr(exc, "explanation", None)
+    explained = i18n.gettext(explanation[0]) % explanation[1] if explanation else ""
     partial = is_partial_request(request)
     if partial:
         # htmx swaps the message into the main region, whatever the original target.
@@ -150,7 +153,7 @@ def html_exception_handler(request: Request, exc: Exception) -> Response:
         **base_context(request),
         "status_code": status,
         "title": i18n.gettext(title),
-        "text": i18n.gettext(text) + _wait_hint(status, headers),
+        "text": (explained or i18n.gettext(text)) + _wait_hint(status, headers),
         "error_id": error_id,
     }
     try:

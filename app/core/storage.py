@@ -14,6 +14,11 @@ the ``_csrf_token`` field, which must be the first part of the form (plain forms
 the hidden field first). When it is missing or wrong the request is refused with 403
 before a byte of any file is written.
 
+Every request carrying a file counts against its sender's upload rate
+(``UPLOADS_PER_MINUTE``, ``UPLOADS_PER_HOUR``): over it, 429 with Retry-After as soon
+as the file begins, the rest unread. When Content-Length says the file is over the
+limit, it is refused as soon as it begins too, before a byte of it is read.
+
 A file's type is read from its content (magic bytes, the ZIP central directory for
 office documents), never from its name or the client's content type. Stored files are
 named by a random id, sharded in two levels of folders; the caller keeps the id, the
@@ -47,12 +52,17 @@ from litestar.exceptions import (
     InternalServerException,
     NotFoundException,
     PermissionDeniedException,
+    TooManyRequestsException,
 )
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.response import File
 from litestar.utils.scope.state import ScopeState
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
+
+from app.core.i18n import gettext_noop as N_
+from app.core.numbers import is_digits
+from app.core.ratelimit import Limit
 
 if TYPE_CHECKING:
     from litestar import Litestar, Request
@@ -89,9 +99,15 @@ class UploadError(ClientException):
     status_code = 400
     default_code = "malformed"
 
-    def __init__(self, code: str | None = None, *, filename: str = "") -> None:
+    def __init__(
+        self, code: str | None = None, *, filename: str = "", size: int | None = None
+    ) -> None:
         self.code = code or self.default_code
         self.filename = filename
+        # The file's size by the request's Content-Length, when refused on it.
+        self.size = size
+        # The text fields read before the refusal (to show the form again as typed).
+        self.fields: dict[str, str] = {}
         super().__init__(detail=self.code)
 
 
@@ -102,9 +118,10 @@ class UploadMalformed(UploadError):
 
 
 class UploadTooLarge(UploadError):
-    """413: a file is over ``max_bytes`` (code ``file_too_large``), a text field over its
-    limit (``field_too_large``). Litestar's own ``RequestEntityTooLarge`` (413) comes
-    when the whole body is over the route's ``request_max_body_size``."""
+    """413: a file is over ``max_bytes`` (code ``file_too_large``; ``size`` set when
+    Content-Length said so before the file was read), a text field over its limit
+    (``field_too_large``). Litestar's own ``RequestEntityTooLarge`` (413) comes when the
+    whole body is over the route's ``request_max_body_size``."""
 
     status_code = 413
     default_code = "file_too_large"
@@ -117,6 +134,18 @@ class UploadRefused(UploadError):
 
     status_code = 422
     default_code = "unknown_type"
+
+
+class TooManyUploads(TooManyRequestsException):
+    """429 with Retry-After: this person sent more files than ``UPLOADS_PER_MINUTE`` or
+    ``UPLOADS_PER_HOUR``; the error page says the limits and how long to wait."""
+
+    def __init__(self, retry_after: int, *, per_minute: int, per_hour: int) -> None:
+        super().__init__(headers={"Retry-After": str(retry_after)})
+        self.explanation = (
+            N_("You have sent too many files: at most %(minute)d a minute and %(hour)d an hour."),
+            {"minute": per_minute, "hour": per_hour},
+        )
 
 
 class InvalidStorageId(ValueError):
@@ -630,7 +659,7 @@ class FileStorage:
 class _Part:
     name: str
     filename: str | None  # None: a text field
-    role: str  # csrf, text, file, ignored
+    role: str  # csrf, text, file, ignored, too_large (by Content-Length: refused)
     buffer: bytearray = field(default_factory=bytearray)
     temp: Path | None = None
     writer: IO[bytes] | None = None
@@ -661,6 +690,7 @@ class _Receiver:
         max_field_bytes: int,
         verify_token: Callable[[str], bool],
         verified_token: str | None,
+        declared_too_large: int | None = None,
     ) -> None:
         self.storage = storage
         self.max_bytes = max_bytes
@@ -671,6 +701,11 @@ class _Receiver:
         self.max_parts = max_files + len(text_fields) + 20
         self.verify_token = verify_token
         self.verified_token = verified_token
+        # Content-Length says the files cannot fit: refused when the first one begins,
+        # before a byte of it is read (the text fields before it are kept).
+        self.declared_too_large = declared_too_large
+        self.closing = 0  # the closing boundary's length (\r\n--boundary--\r\n)
+        self.fed = 0  # bytes of the body before the chunk being parsed
         self.parts_seen = 0
         self.files_seen = 0
         self.headers: dict[bytes, bytes] = {}
@@ -681,6 +716,15 @@ class _Receiver:
         self.pending: list[_Pending] = []
         self.placed: list[str] = []
         self.ended = False
+
+    @property
+    def has_file(self) -> bool:
+        """A file has begun, past a verified token (a file input left empty is none)."""
+        part = self.part
+        return self.verified_token is not None and (
+            bool(self.pending)
+            or (part is not None and part.role == "file" and bool(part.size or part.filename))
+        )
 
     def callbacks(self) -> dict[str, Callable[..., None]]:
         return {
@@ -732,6 +776,9 @@ class _Receiver:
         if filename is not None:
             if name not in self.file_fields:
                 raise UploadMalformed("unexpected_file")
+            if self.declared_too_large is not None:
+                self.part = _Part(name, filename, "too_large")
+                return
             self.files_seen += 1
             if self.files_seen > self.max_files:
                 raise UploadMalformed("too_many_files")
@@ -750,6 +797,8 @@ class _Receiver:
         part = self.part
         if part is None:
             raise UploadMalformed("malformed")
+        if part.role == "too_large":
+            self.refuse_declared(part, self.fed + start)
         length = end - start
         if part.role == "file":
             part.size += length
@@ -767,10 +816,21 @@ class _Receiver:
                     raise PermissionDeniedException("CSRF token verification failed")
                 raise UploadTooLarge("field_too_large")
 
+    def refuse_declared(self, part: _Part, file_starts_at: int | None) -> None:
+        """Refuse a file Content-Length said is too large, with its size: the rest
+        of the body from its first byte, less the closing boundary."""
+        declared = self.declared_too_large or 0
+        size = declared - file_starts_at - self.closing if file_starts_at is not None else None
+        raise UploadTooLarge(
+            "file_too_large", filename=clean_filename(part.filename or ""), size=size or declared
+        )
+
     def on_part_end(self) -> None:
         part = self.part
         if part is None:
             raise UploadMalformed("malformed")
+        if part.role == "too_large":
+            self.refuse_declared(part, None)
         self.part = None
         if part.role == "csrf":
             token = part.buffer.decode("latin-1").strip()
@@ -860,6 +920,44 @@ def body_limit(max_bytes: int, max_files: int = 1) -> int:
     return max_bytes * max_files + MULTIPART_OVERHEAD
 
 
+def declared_bytes(request: Request[Any, Any, Any]) -> int | None:
+    """The body's size from Content-Length, None without one (chunked)."""
+    value = request.headers.get("content-length", "").strip()
+    return int(value) if is_digits(value) and len(value) < 19 else None
+
+
+def declared_file_bytes(request: Request[Any, Any, Any]) -> int:
+    """The least the files of this body weigh by its Content-Length: the body less the
+    room ``body_limit`` gives the rest of a form; 0 when unknown or nothing is left."""
+    declared = declared_bytes(request)
+    return max(0, declared - MULTIPART_OVERHEAD) if declared is not None else 0
+
+
+async def check_upload_rate(request: Request[Any, Any, Any]) -> None:
+    """Count one upload of this person (the signed-in account, else the address) and
+    refuse it with ``TooManyUploads`` over ``UPLOADS_PER_MINUTE`` or ``UPLOADS_PER_HOUR``."""
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    settings = getattr(request.app.state, "settings", None)
+    if limiter is None or settings is None:
+        raise ImproperlyConfiguredException("receive_upload needs app.state.rate_limiter")
+    user = request.scope.get("user")
+    user_id = getattr(user, "id", None)
+    key = (
+        f"user:{user_id}"
+        if user_id is not None
+        else f"ip:{request.client.host if request.client else ''}"
+    )
+    for limit in (
+        Limit("uploads_minute", settings.uploads_per_minute, 60),
+        Limit("uploads_hour", settings.uploads_per_hour, 3600),
+    ):
+        wait = await limiter.hit(limit, key)
+        if wait:
+            raise TooManyUploads(
+                wait, per_minute=settings.uploads_per_minute, per_hour=settings.uploads_per_hour
+            )
+
+
 async def receive_upload(
     request: Request[Any, Any, Any],
     *,
@@ -880,10 +978,18 @@ async def receive_upload(
     other text fields ignored, a file in a field not in ``file_fields`` refused. A file
     input left empty gives no file: check ``Upload.file(name)``.
 
+    A request carrying a file counts against the person's upload rate
+    (``check_upload_rate``) as soon as its file begins, past the verified CSRF token:
+    a form without a file (a message alone) is not an upload, and a forged form cannot
+    spend someone's allowance. Over the rate, the rest of the body is not read.
+
     Raises ``PermissionDeniedException`` (403, bad or missing token, before any file
-    byte is written), ``UploadMalformed`` (400), ``UploadTooLarge`` (413),
-    ``UploadRefused`` (422), Litestar's ``RequestEntityTooLarge`` (413, body over the
-    route limit). On any of them nothing stays on disk.
+    byte is written), ``UploadMalformed`` (400), ``UploadTooLarge`` (413; when
+    Content-Length is over ``body_limit(max_bytes, max_files)``, as soon as the first
+    file begins, before a byte of it is read: the text fields before it are kept),
+    ``UploadRefused`` (422), ``TooManyUploads`` (429), Litestar's
+    ``RequestEntityTooLarge`` (413, body over the route limit). On any of them nothing
+    stays on disk; an ``UploadError`` carries the text fields read before it.
 
     The caller records the returned ``StoredFile``s in its table; if that fails, it
     deletes them (``FileStorage.delete``)."""
@@ -906,6 +1012,12 @@ async def receive_upload(
         )
     storage = storage or FileStorage.of_app(request.app)
     boundary = multipart_boundary(request.headers.get("content-type"))
+    declared = declared_bytes(request)
+    too_large = (
+        declared is not None
+        and body_limit(max_bytes, max_files) < declared
+        and (route_limit is None or declared <= route_limit)  # else Litestar's own 413
+    )
     cookie = request.cookies.get(csrf.cookie_name)
 
     header_token = request.headers.get(csrf.header_name)
@@ -921,13 +1033,20 @@ async def receive_upload(
         max_field_bytes=max_field_bytes,
         verify_token=lambda token: csrf_tokens_match(csrf, token, cookie),
         verified_token=header_token or None,
+        declared_too_large=declared if too_large else None,
     )
+    receiver.closing = len(boundary) + 8
     parser = MultipartParser(boundary, callbacks=receiver.callbacks())  # type: ignore[arg-type]
+    counted = False
     try:
         try:
             async for chunk in request.stream():
                 if chunk:
                     parser.write(chunk)
+                    receiver.fed += len(chunk)
+                if not counted and receiver.has_file:
+                    counted = True
+                    await check_upload_rate(request)
         except FormParserError:
             raise UploadMalformed("malformed") from None
         except InternalServerException as exc:  # the client went away mid-upload
@@ -937,8 +1056,10 @@ async def receive_upload(
         if not receiver.ended:
             raise UploadMalformed("truncated")
         stored = await anyio.to_thread.run_sync(receiver.commit, allowed)
-    except BaseException:
+    except BaseException as exc:
         receiver.discard()
+        if isinstance(exc, UploadError):
+            exc.fields = dict(receiver.fields)
         raise
     ScopeState.from_scope(request.scope).csrf_token = receiver.verified_token
     return Upload(files=tuple(stored), fields=receiver.fields)

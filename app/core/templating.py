@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from functools import cache
 
 from babel.dates import format_timedelta
@@ -67,6 +67,23 @@ def mark(value: Decimal) -> str:
     return format_decimal(value, "0.00", locale=i18n.babel_locale())
 
 
+def file_size(size: int) -> str:
+    """« 98,5 Mo », « 340 Ko » (« 98.5 MB » in English): megabytes with one decimal
+    from 1 MB, whole kilobytes below; rounded up, so that a file just over a limit
+    never reads as the limit itself."""
+    from babel.numbers import format_decimal
+
+    if size < 1024 * 1024:
+        kb = (Decimal(size) / 1024).to_integral_value(rounding=ROUND_CEILING)
+        return i18n.gettext("%(size)s KB") % {
+            "size": format_decimal(kb, "#,##0", locale=i18n.babel_locale())
+        }
+    mb = (Decimal(size) / (1024 * 1024)).quantize(Decimal("0.1"), rounding=ROUND_CEILING)
+    return i18n.gettext("%(size)s MB") % {
+        "size": format_decimal(mb, "#,##0.#", locale=i18n.babel_locale())
+    }
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -95,6 +112,7 @@ def build_environment() -> Environment:
         mark=mark,
         long_date=long_date,
         signed_percent=signed_percent,
+        file_size=file_size,
     )
     env.globals.update(time_left=time_left)
     return env

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from app import quotas
 from app.accounts.services import Actor
 from app.applications import budget as budgets
 from app.core.db import for_update, write_transaction
@@ -19,6 +20,7 @@ from app.core.periodic import periodic_lifespan
 from app.grants import services as grants
 from app.grants.tables import Grant, Report, ReportAttachment
 from app.organisations.services import email_members
+from app.quotas import StorageLimits
 
 KINDS = ("interim", "final")
 TRIGGER_OF = {"interim": "interim_report", "final": "final_report"}
@@ -249,8 +251,37 @@ async def review(
         )
 
 
-async def add_attachment(report_id: int, stored, *, user_id: int, actor: Actor) -> None:
+async def _organisation_of(report_id: int) -> int | None:
+    row = (
+        await Report.select(Report.grant.organisation.as_alias("organisation"))
+        .where(Report.id == report_id)
+        .first()
+    )
+    return row["organisation"] if row else None
+
+
+async def report_room(report_id: int, *, size: int, limits: StorageLimits) -> quotas.Room:
+    """Before an upload's body is read: ``QuotaExceeded`` when a file of at least
+    ``size`` bytes cannot fit in the organisation's quota; else the room it has."""
+    organisation_id = await _organisation_of(report_id)
+    if organisation_id is None:
+        raise ReportError("not_editable")
+    room = await quotas.room_of(limits=limits, organisation_id=organisation_id)
+    room.check(max(size, 1))
+    return room
+
+
+async def add_attachment(
+    report_id: int, stored, *, user_id: int, actor: Actor, limits: StorageLimits
+) -> None:
+    """A supporting document of a draft (or returned) report: at most ``MAX_FILES``,
+    and within the organisation's storage quota (checked with the organisation locked,
+    ``QuotaExceeded``)."""
+    organisation_id = await _organisation_of(report_id)
+    if organisation_id is None:
+        raise ReportError("not_editable")
     async with write_transaction():
+        await quotas.lock_organisation(organisation_id)
         rows = await for_update(
             Report.select(Report.status, Report.grant).where(Report.id == report_id)
         )
@@ -258,6 +289,8 @@ async def add_attachment(report_id: int, stored, *, user_id: int, actor: Actor) 
             raise ReportError("not_editable")
         if await ReportAttachment.count().where(ReportAttachment.report == report_id) >= MAX_FILES:
             raise ReportError("too_many_files")
+        room = await quotas.room_of(limits=limits, organisation_id=organisation_id)
+        room.check(stored.size)
         await ReportAttachment.insert(
             ReportAttachment(
                 report=report_id,

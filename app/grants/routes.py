@@ -17,7 +17,7 @@ from litestar.response import File, Redirect, Stream, Template
 from app.accounts.guards import require_role
 from app.accounts.routes import actor
 from app.applications.routes import error_text as upload_error_text
-from app.applications.routes import own_application
+from app.applications.routes import own_application, quota_text, storage_limits
 from app.core import storage
 from app.core.exports import table_response
 from app.core.forms import FormState, parse_date
@@ -33,6 +33,7 @@ from app.grants.ledger import LedgerError
 from app.grants.reports import ReportError
 from app.grants.services import GrantError
 from app.grants.tables import AmendmentKind
+from app.quotas import QuotaExceeded
 
 DASHBOARD = "/finances"
 EXPORT = "/finances/export/{name:str}"
@@ -601,23 +602,49 @@ async def add_report_file(request: Request, app_id: FromPath[int], kind: FromPat
             "error",
         )
         return back
+    limits = storage_limits(request)
+    report = await reports.report_of(grant["id"], kind)
+    room = None
     try:
-        received = await storage.receive_upload(request, max_bytes=MAX_REPORT_FILE)
-    except (storage.UploadRefused, storage.UploadTooLarge) as exc:
+        room = await reports.report_room(
+            report["id"], size=storage.declared_file_bytes(request), limits=limits
+        )
+        received = await storage.receive_upload(request, max_bytes=min(MAX_REPORT_FILE, room.left))
+    except storage.UploadTooLarge as exc:
+        if (
+            exc.code == "file_too_large"
+            and room is not None
+            and room.left < MAX_REPORT_FILE
+            and (exc.size is None or exc.size <= MAX_REPORT_FILE)
+        ):
+            flash(request, quota_text(QuotaExceeded(room.tightest)), "error")
+        else:
+            flash(request, upload_error_text("upload_" + exc.code), "error")
+        return back
+    except storage.UploadRefused as exc:
         flash(request, upload_error_text("upload_" + exc.code), "error")
+        return back
+    except QuotaExceeded as exc:
+        flash(request, quota_text(exc), "error")
+        return back
+    except ReportError as exc:
+        flash(request, error_text(exc.code), "error")
         return back
     stored = received.file("file")
     if stored is None:
         flash(request, error_text("upload_missing"), "error")
         return back
     try:
-        report = await reports.report_of(grant["id"], kind)
         await reports.add_attachment(
-            report["id"], stored, user_id=request.user.id, actor=actor(request)
+            report["id"], stored, user_id=request.user.id, actor=actor(request), limits=limits
         )
     except ReportError as exc:
         storage.FileStorage.of_app(request.app).delete(stored.storage_id)
         flash(request, error_text(exc.code), "error")
+        return back
+    except QuotaExceeded as exc:
+        storage.FileStorage.of_app(request.app).delete(stored.storage_id)
+        flash(request, quota_text(exc), "error")
         return back
     except BaseException:
         storage.FileStorage.of_app(request.app).delete(stored.storage_id)

@@ -725,6 +725,7 @@ def _message_with_pdf(client, author: dict, app_id: int) -> int:
     from app.applications.routes import _Stored
     from app.applications.tables import Attachment
     from app.core.storage import FileStorage
+    from app.quotas import StorageLimits
     from tests.factories import MINIMAL_PDF
 
     stored = FileStorage.of_app(client.app).store_bytes(
@@ -740,6 +741,7 @@ def _message_with_pdf(client, author: dict, app_id: int) -> int:
         user=user,
         actor=Actor(user_id=author["id"]),
         base_url="",
+        limits=StorageLimits.from_settings(client.app.state.settings),
     )
     row = run(
         client,

@@ -36,6 +36,16 @@ def test_defaults_are_sqlite_under_var_and_a_generated_secret(tmp_path):
         ({"SMTP_URL": "mail.example.fr"}, "SMTP_URL"),
         ({"MAX_BODY_BYTES": "lots"}, "MAX_BODY_BYTES"),
         ({"AUDIT_KEY": "too short for a key"}, "AUDIT_KEY"),
+        ({"APPLICATION_QUOTA_MB": "0"}, "APPLICATION_QUOTA_MB"),
+        ({"APPLICATION_QUOTA_MB": "100 Mo"}, "APPLICATION_QUOTA_MB"),
+        ({"ORGANISATION_QUOTA_MB": "-5"}, "ORGANISATION_QUOTA_MB"),
+        ({"APPLICATION_QUOTA_MB": "200", "ORGANISATION_QUOTA_MB": "150"}, "ORGANISATION_QUOTA_MB"),
+        ({"DOCUMENT_VERSIONS_MAX": "1"}, "DOCUMENT_VERSIONS_MAX"),
+        ({"MESSAGE_FILE_MAX_MB": "51"}, "MESSAGE_FILE_MAX_MB"),
+        ({"MESSAGE_FILE_MAX_MB": "2.5"}, "MESSAGE_FILE_MAX_MB"),
+        ({"KEPT_DRAFT_VERSIONS": "all"}, "KEPT_DRAFT_VERSIONS"),
+        ({"UPLOADS_PER_MINUTE": "0"}, "UPLOADS_PER_MINUTE"),
+        ({"UPLOADS_PER_MINUTE": "20", "UPLOADS_PER_HOUR": "10"}, "UPLOADS_PER_HOUR"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, values, variable):
@@ -84,3 +94,17 @@ def test_the_audit_key_is_its_own_setting_or_derived_from_the_secret_key(tmp_pat
     rotated = load_settings(env(tmp_path, SECRET_KEY="t" * 40, AUDIT_KEY=hex_key))
     assert rotated.audit_key == derived.audit_key
     assert explicit.audit_checkpoints_path == tmp_path / "audit" / "checkpoints.jsonl"
+
+
+def test_storage_quotas_and_upload_rate_have_defaults(tmp_path):
+    settings = load_settings(env(tmp_path))
+    mb = 1024 * 1024
+    assert (settings.application_quota_bytes, settings.organisation_quota_bytes) == (
+        100 * mb,
+        500 * mb,
+    )
+    assert (settings.document_versions_max, settings.kept_draft_versions) == (20, 2)
+    assert settings.message_file_max_bytes == 10 * mb
+    assert (settings.uploads_per_minute, settings.uploads_per_hour) == (10, 100)
+    tuned = load_settings(env(tmp_path, APPLICATION_QUOTA_MB="40", KEPT_DRAFT_VERSIONS="0"))
+    assert tuned.application_quota_bytes == 40 * mb and tuned.kept_draft_versions == 0

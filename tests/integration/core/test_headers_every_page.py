@@ -264,7 +264,17 @@ def extra(client, world):
     report = run(client, reports.report_of, agreed["grant"], "interim")
     document = storage.store_bytes(MINIMAL_PDF, filename="bilan.pdf", kinds={"pdf"})
     owner = Actor(user_id=people["owner"]["id"])
-    run(client, reports.add_attachment, report["id"], document, user_id=owner.user_id, actor=owner)
+    from app.quotas import StorageLimits
+
+    run(
+        client,
+        reports.add_attachment,
+        report["id"],
+        document,
+        user_id=owner.user_id,
+        actor=owner,
+        limits=StorageLimits.from_settings(client.app.state.settings),
+    )
     from app.grants.tables import ReportAttachment
 
     report_document = run(

@@ -28,6 +28,7 @@ from litestar.testing import TestClient
 
 from app.core import storage
 from app.core.errors import html_exception_handler
+from app.core.ratelimit import RateLimiter
 from app.core.security import csrf_config, security_headers
 from app.core.storage import FileStorage, UploadError, body_limit, receive_upload
 from app.core.templating import build_environment
@@ -85,6 +86,18 @@ def build_app(settings) -> Litestar:
         return {"files": [asdict(f) for f in received.files]}
 
     @post(
+        "/upload-small",  # the limit of this upload is below the route's (a quota's room)
+        opt={"exclude_from_csrf": True, "public": True},
+        request_max_body_size=body_limit(MAX_BYTES),
+        status_code=201,
+    )
+    async def upload_small(request: Request) -> dict[str, Any]:
+        received = await receive_upload(
+            request, max_bytes=MAX_BYTES // 4, kinds={"pdf"}, text_fields={"comment"}
+        )
+        return {"files": [asdict(f) for f in received.files]}
+
+    @post(
         "/upload-big",
         opt={"exclude_from_csrf": True, "public": True},
         request_max_body_size=body_limit(BIG_MAX_BYTES),
@@ -121,6 +134,7 @@ def build_app(settings) -> Litestar:
             form_page,
             upload,
             upload_pdf,
+            upload_small,
             upload_big,
             forgot_to_exclude,
             forgot_the_body_limit,
@@ -134,7 +148,7 @@ def build_app(settings) -> Litestar:
         exception_handlers={UploadError: upload_error_page, Exception: html_exception_handler},
         before_send=[security_headers(settings)],
         request_max_body_size=settings.max_body_bytes,
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "rate_limiter": RateLimiter()}),
         openapi_config=None,
         logging_config=None,
         debug=False,
@@ -144,7 +158,14 @@ def build_app(settings) -> Litestar:
 @pytest.fixture(scope="module")
 def upload_settings(tmp_path_factory):
     folder = tmp_path_factory.mktemp("uploads")
-    return make_settings(f"sqlite:///{folder / 'unused.sqlite3'}", folder / "data")
+    # Every upload counts against the sender's rate (the address here: no accounts);
+    # these tests are about parsing, not about the rate.
+    return make_settings(
+        f"sqlite:///{folder / 'unused.sqlite3'}",
+        folder / "data",
+        UPLOADS_PER_MINUTE="100000",
+        UPLOADS_PER_HOUR="100000",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -696,6 +717,31 @@ def test_a_wrong_token_stops_reading_the_body(upload_app, upload_settings, files
     assert status == 403
     assert consumed < 3 < len(pieces)
     assert stored_files(files_dir) == []
+
+
+def test_a_file_content_length_says_is_too_large_is_refused_before_it_is_read(
+    upload_app, upload_settings, files_dir, temp_files_opened
+):
+    """Refused when the file begins: the token and the text before it are read (the
+    form can be shown again as typed), not a byte of the file nor the rest."""
+    app_token = generate_csrf_token(upload_settings.secret_key)
+    body = multipart(
+        [csrf_part(app_token), ("comment", "gardé", None, None), file_part(PDF + b"x" * 100_000)]
+    )
+    pieces = [body[i : i + 1024] for i in range(0, len(body), 1024)]
+    consumed = 0
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal consumed
+        for piece in pieces:
+            consumed += 1
+            yield piece
+
+    headers = {**streamed_headers(app_token), "content-length": str(len(body))}
+    status, _page = asyncio.run(call_asgi(upload_app, "/upload-small", headers, chunks()))
+    assert status == 413
+    assert consumed == 1 < len(pieces)
+    assert temp_files_opened == [] and stored_files(files_dir) == []
 
 
 def test_a_client_gone_mid_upload_leaves_nothing(upload_app, upload_settings, files_dir):

@@ -46,3 +46,23 @@ def test_french_catalogue_is_compiled_and_used():
         assert i18n.gettext("Page not found") == "Page introuvable"
     with i18n.use_locale("en"):
         assert i18n.gettext("Page not found") == "Page not found"
+
+
+def test_file_sizes_read_the_users_way_and_never_below_their_size():
+    from app.core.templating import file_size
+
+    mb = 1024 * 1024
+    cases = [
+        (100 * mb, "100 Mo", "100 MB"),
+        (int(98.5 * mb), "98,5 Mo", "98.5 MB"),
+        (int(20.3 * mb), "20,3 Mo", "20.3 MB"),
+        (10 * mb + 1, "10,1 Mo", "10.1 MB"),  # just over a limit never reads as the limit
+        (700 * 1024, "700 Ko", "700 KB"),
+        (1, "1 Ko", "1 KB"),
+        (1500 * mb, "1\u202f500 Mo", "1,500 MB"),
+    ]
+    for size, french, english in cases:
+        with i18n.use_locale("fr"):
+            assert file_size(size) == french
+        with i18n.use_locale("en"):
+            assert file_size(size) == english
