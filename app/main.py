@@ -35,6 +35,7 @@ from app.core.security import (
     csrf_config,
     security_headers,
     session_config,
+    session_sweep_lifespan,
     strip_nul_middleware,
 )
 from app.core.templating import build_environment
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             reminders_lifespan(settings),
             letters,
             followup_lifespan(settings),
+            session_sweep_lifespan(settings, session_store),
         ],
         state=State(
             {"settings": settings, "rate_limiter": rate_limiter, "wake_letters": letters.wake}

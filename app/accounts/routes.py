@@ -25,6 +25,7 @@ from app.accounts.services import AccountError, Actor, SignInResult
 from app.accounts.sessions import (
     confirm_recent_authentication,
     end_session,
+    forget_second_factor,
     pending_second_factor,
     refresh_session,
     start_second_factor,
@@ -57,7 +58,20 @@ PERSONAL_DATA = "/compte/donnees"
 PERSONAL_DATA_EXPORT = "/compte/donnees/export.json"
 ERASE = "/compte/supprimer"
 
-SESSION_AFTER_CONFIRMATION = "after_confirmation"
+# What the sign-in page says when another page sends a visitor there: in the address,
+# not in a flash, so nobody gets a session before signing in.
+SIGN_IN_NOTICES = {
+    "delai": ("error", N_("Your sign-in took too long: please start again.")),
+    "adresse-confirmee": ("success", N_("Your email address is confirmed. You can sign in.")),
+    "mot-de-passe-change": ("success", N_("Your password has been changed. You can sign in.")),
+    "bienvenue": ("success", N_("Welcome! Your password is set. You can sign in.")),
+}
+
+
+def sign_in_url(notice: str, next_path: str = "") -> str:
+    query = {"info": notice} | ({"suivant": next_path} if next_path else {})
+    return f"{SIGN_IN}?{urlencode(query)}"
+
 
 # Brute-force limits (per IP and per account).
 SIGN_IN_PER_IP = Limit("sign_in_ip", 30, 15 * 60)
@@ -144,13 +158,18 @@ def require_email(form: FormState, name: str = "email", *, own: bool = True) -> 
 
 
 @get(SIGN_IN, opt=PUBLIC, include_in_schema=False, name="accounts:sign-in")
-async def sign_in_page(request: Request, suivant: FromQuery[str | None] = None) -> Template:
+async def sign_in_page(
+    request: Request, suivant: FromQuery[str | None] = None, info: FromQuery[str] = ""
+) -> Template:
+    """``info`` names one of ``SIGN_IN_NOTICES`` (anything else says nothing)."""
+    notice = SIGN_IN_NOTICES.get(info)
     return render(
         request,
         "accounts/sign_in.html",
         form=FormState(),
         next=safe_next(suivant),
         unverified=False,
+        notice=(notice[0], _(notice[1])) if notice else None,
     )
 
 
@@ -226,10 +245,11 @@ async def second_factor(
     request: Request, data: URLEncodedBody[dict[str, str]]
 ) -> Template | Redirect:
     user_id = pending_second_factor(request)
-    if user_id is None:
-        flash(request, _("Your sign-in took too long: please start again."), "error")
-        return Redirect(SIGN_IN, status_code=303)
     next_path = safe_next(data.get("next"))
+    if user_id is None:
+        # No session for anyone not half-signed-in (an outlived one is deleted).
+        forget_second_factor(request)
+        return Redirect(sign_in_url("delai", next_path), status_code=303)
     form = FormState()
     code = data.get("code", "").strip()
     if not code:
@@ -327,9 +347,6 @@ async def sign_up(request: Request, data: URLEncodedBody[dict[str, str]]) -> Tem
     if not form.ok:
         return render(request, "accounts/sign_up.html", status_code=422, form=form, next=next_path)
     await limiter(request).check(SIGN_UP_PER_IP, client_ip(request))
-    if next_path:
-        # Kept in this browser until the address is confirmed, then used at sign-in.
-        request.session[SESSION_AFTER_CONFIRMATION] = next_path
     await services.register_applicant(
         email=form.values["email"],
         full_name=form.values["full_name"],
@@ -337,6 +354,8 @@ async def sign_up(request: Request, data: URLEncodedBody[dict[str, str]]) -> Tem
         language=i18n.get_locale(),
         base_url=base_url(request),
         actor=actor(request),
+        # Carried by the confirmation link (not a session: none before signing in).
+        next_path=next_path,
     )
     return render(
         request, "accounts/check_email.html", email=form.values["email"], reason="sign_up"
@@ -356,15 +375,18 @@ async def resend_confirmation(request: Request, data: URLEncodedBody[dict[str, s
 
 
 @get(CONFIRM_EMAIL, opt=PUBLIC, include_in_schema=False, name="accounts:confirm-email")
-async def confirm_email_page(request: Request, jeton: FromQuery[str] = "") -> Template:
-    """Shows a button: the token is used by the POST, never by a mail scanner's GET."""
+async def confirm_email_page(
+    request: Request, jeton: FromQuery[str] = "", suivant: FromQuery[str | None] = None
+) -> Template:
+    """Shows a button: the token is used by the POST, never by a mail scanner's GET;
+    ``suivant``: where sign-up was to lead (an organisation invitation)."""
     try:
         await services.token_owner(jeton, TokenPurpose.verify_email)
     except AccountError as exc:
         return render(
             request, "accounts/token_problem.html", status_code=400, message=error_text(exc)
         )
-    return render(request, "accounts/confirm_email.html", token=jeton)
+    return render(request, "accounts/confirm_email.html", token=jeton, next=safe_next(suivant, ""))
 
 
 @post(CONFIRM_EMAIL, opt=PUBLIC, include_in_schema=False, name="accounts:confirm-email-post")
@@ -377,10 +399,8 @@ async def confirm_email(
         return render(
             request, "accounts/token_problem.html", status_code=400, message=error_text(exc)
         )
-    flash(request, _("Your email address is confirmed. You can sign in."))
-    after = request.session.pop(SESSION_AFTER_CONFIRMATION, None) if request.session else None
     return Redirect(
-        f"{SIGN_IN}?{urlencode({'suivant': after})}" if after else SIGN_IN, status_code=303
+        sign_in_url("adresse-confirmee", safe_next(data.get("next"), "")), status_code=303
     )
 
 
@@ -442,12 +462,12 @@ async def new_password(
         TokenPurpose.reset_password,
         services.reset_password,
         NEW_PASSWORD,
-        _("Your password has been changed. You can sign in."),
+        "mot-de-passe-change",
     )
 
 
 async def _set_password_from_token(
-    request, data, purpose, service, action, done_message
+    request, data, purpose, service, action, done_notice: str
 ) -> Template | Redirect:
     token = data.get("token", "")
     password = data.get("password", "")
@@ -480,8 +500,7 @@ async def _set_password_from_token(
             action=action,
         )
     end_session(request)
-    flash(request, done_message)
-    return Redirect(SIGN_IN, status_code=303)
+    return Redirect(sign_in_url(done_notice), status_code=303)
 
 
 # --- Staff invitation -------------------------------------------------------------------------
@@ -502,7 +521,7 @@ async def staff_invitation(
         TokenPurpose.staff_invitation,
         services.accept_staff_invitation,
         STAFF_INVITATION,
-        _("Welcome! Your password is set. You can sign in."),
+        "bienvenue",
     )
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pyotp
 
@@ -192,8 +193,10 @@ async def _consume_token(raw: str, purpose: TokenPurpose) -> int:
     return row["user"]
 
 
-def link(base_url: str, path: str, token: str) -> str:
-    return f"{base_url}{path}?jeton={token}"
+def link(base_url: str, path: str, token: str, next_path: str = "") -> str:
+    """A link of an e-mail; ``next_path``: where to go once signed in, if anywhere."""
+    query = urlencode({"jeton": token} | ({"suivant": next_path} if next_path else {}))
+    return f"{base_url}{path}?{query}"
 
 
 # --- People ------------------------------------------------------------------------
@@ -235,10 +238,18 @@ async def create_user(
 
 
 async def register_applicant(
-    *, email: str, full_name: str, password: str, language: str, base_url: str, actor: Actor
+    *,
+    email: str,
+    full_name: str,
+    password: str,
+    language: str,
+    base_url: str,
+    actor: Actor,
+    next_path: str = "",
 ) -> None:
     """Sign-up. The answer never tells whether the address already has an account:
-    a new address gets a confirmation link, a known one a warning e-mail."""
+    a new address gets a confirmation link (leading on to ``next_path`` once signed
+    in), a known one a warning e-mail."""
     email = normalise_email(email)
     check_password_rules(password, email=email)
     password_hash = hash_password(password)
@@ -270,7 +281,10 @@ async def register_applicant(
             to=email,
             template="verify_email",
             language=language,
-            context={"name": full_name.strip(), "url": link(base_url, "/compte/confirmer", raw)},
+            context={
+                "name": full_name.strip(),
+                "url": link(base_url, "/compte/confirmer", raw, next_path),
+            },
         )
         await _record("accounts.signed_up", actor, user_id=user_id)
 
