@@ -19,6 +19,7 @@ STATIC_DIR = BASE_DIR / "static"
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 
 ENVIRONMENTS = ("development", "production", "test")
+STAFF_MFA_CHOICES = ("required", "optional")
 DEFAULT_HOSTS = ("localhost", "127.0.0.1", "[::1]", "testserver.local")
 
 
@@ -42,10 +43,17 @@ class Settings:
     # batch whose heartbeat is older is resumed (decisions.jobs). Lowered in tests only.
     outbox_lease_s: int
     letter_stale_after_s: int
+    # "required": every staff role sets up two-step verification before anything else
+    # (default in production); "optional": only where the admin setting asks it.
+    staff_mfa: str
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def staff_mfa_required(self) -> bool:
+        return self.staff_mfa == "required"
 
     @property
     def is_sqlite(self) -> bool:
@@ -177,6 +185,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     outbox_lease_s = _seconds(environ, "OUTBOX_LEASE_S", 600)
     letter_stale_after_s = _seconds(environ, "LETTER_STALE_AFTER_S", 60)
 
+    staff_mfa = environ.get("STAFF_MFA", "").strip().lower()
+    if not staff_mfa:
+        staff_mfa = "required" if env == "production" else "optional"
+    elif staff_mfa not in STAFF_MFA_CHOICES:
+        raise ConfigError(
+            f"STAFF_MFA: expected one of {', '.join(STAFF_MFA_CHOICES)}, "
+            f"got {environ['STAFF_MFA']!r}"
+        )
+
     return Settings(
         env=env,
         database_url=database_url,
@@ -190,4 +207,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         email_from=email_from,
         outbox_lease_s=outbox_lease_s,
         letter_stale_after_s=letter_stale_after_s,
+        staff_mfa=staff_mfa,
     )

@@ -19,7 +19,9 @@ from app.accounts.guards import (
     ENROLMENT,
     PUBLIC,
     SECURITY_PAGE,
+    must_enrol,
     require_recent_authentication,
+    staff_mfa_required,
 )
 from app.accounts.services import AccountError, Actor, SignInResult
 from app.accounts.sessions import (
@@ -224,7 +226,9 @@ async def _complete_sign_in(request: Request, user_id: int, next_path: str) -> R
     await services.record_sign_in(user_id, actor=Actor(user_id, client_ip(request)))
     i18n.activate(user.language)
     flash(request, _("You are signed in."))
-    response = Redirect(next_path, status_code=303)
+    # Staff who must set up two-factor do it now, before any other page.
+    enrol_first = await must_enrol(request, user)
+    response = Redirect(SECURITY if enrol_first else next_path, status_code=303)
     response.set_cookie(
         i18n.LOCALE_COOKIE, user.language, max_age=365 * 24 * 3600, httponly=True, samesite="lax"
     )
@@ -528,7 +532,7 @@ async def staff_invitation(
 # --- Profile and password -----------------------------------------------------------------------
 
 
-@get(ACCOUNT, include_in_schema=False, opt=ENROLMENT, name="accounts:account")
+@get(ACCOUNT, include_in_schema=False, name="accounts:account")
 async def account_page(request: Request) -> Template:
     user = request.user
     return render(
@@ -539,7 +543,7 @@ async def account_page(request: Request) -> Template:
     )
 
 
-@post(ACCOUNT, include_in_schema=False, opt=ENROLMENT, name="accounts:account-post")
+@post(ACCOUNT, include_in_schema=False, name="accounts:account-post")
 async def update_account(
     request: Request, data: URLEncodedBody[dict[str, str]]
 ) -> Template | Redirect:
@@ -578,7 +582,7 @@ async def update_account(
     return response
 
 
-@post(CHANGE_PASSWORD, include_in_schema=False, opt=ENROLMENT, name="accounts:change-password")
+@post(CHANGE_PASSWORD, include_in_schema=False, name="accounts:change-password")
 async def change_password(
     request: Request, data: URLEncodedBody[dict[str, str]]
 ) -> Template | Redirect:
@@ -634,10 +638,17 @@ def _security_context(request: Request) -> dict[str, Any]:
     return context
 
 
+async def _totp_required(request: Request) -> bool:
+    return await services.totp_required(
+        request.user, staff_mfa_required=staff_mfa_required(request)
+    )
+
+
 @get(SECURITY, include_in_schema=False, opt=ENROLMENT, name="accounts:security")
 async def security_page(request: Request) -> Template:
     context = _security_context(request)
-    context["must_enrol"] = await services.must_enrol_totp(request.user)
+    context["must_enrol"] = await must_enrol(request, request.user)
+    context["required"] = await _totp_required(request)
     if request.user.totp_enabled:
         context["remaining_codes"] = await services.remaining_recovery_codes(request.user.id)
     return render(request, "accounts/security.html", **context)
@@ -662,7 +673,8 @@ async def totp_enable(request: Request, data: URLEncodedBody[dict[str, str]]) ->
     except AccountError as exc:
         context = _security_context(request)
         context["form"].error("code", error_text(exc))
-        context["must_enrol"] = await services.must_enrol_totp(user)
+        context["must_enrol"] = await must_enrol(request, user)
+        context["required"] = await _totp_required(request)
         return render(request, "accounts/security.html", status_code=422, **context)
     request.session.pop(SESSION_TOTP_SECRET, None)
     fresh = await services.load_current_user(user.id)
@@ -674,6 +686,7 @@ async def totp_enable(request: Request, data: URLEncodedBody[dict[str, str]]) ->
         form=FormState(),
         recovery_codes=codes,
         must_enrol=False,
+        required=await _totp_required(request),
         remaining_codes=len(codes),
     )
 
@@ -681,7 +694,6 @@ async def totp_enable(request: Request, data: URLEncodedBody[dict[str, str]]) ->
 @post(
     TOTP_DISABLE,
     include_in_schema=False,
-    opt=ENROLMENT,
     guards=[require_recent_authentication],
     name="accounts:totp-disable",
 )
@@ -689,6 +701,14 @@ async def totp_disable(
     request: Request, data: URLEncodedBody[dict[str, str]]
 ) -> Template | Redirect:
     user = request.user
+    if await _totp_required(request):
+        # Their role requires it: turning it off would only send them back to enrolment.
+        flash(
+            request,
+            _("Your role requires two-step verification: it cannot be turned off."),
+            "error",
+        )
+        return Redirect(SECURITY, status_code=303)
     if not await password_ok(request, data.get("password", "")):
         context = (
             _security_context(request)
@@ -697,6 +717,7 @@ async def totp_disable(
         )
         context["form"].error("password", _("The password is not correct."))
         context["must_enrol"] = False
+        context["required"] = False
         context["remaining_codes"] = await services.remaining_recovery_codes(user.id)
         return render(request, "accounts/security.html", status_code=422, **context)
     await services.disable_totp(user.id, actor=actor(request))
@@ -708,7 +729,7 @@ async def totp_disable(
 # --- Personal data -------------------------------------------------------------------------------
 
 
-@get(PERSONAL_DATA, include_in_schema=False, opt=ENROLMENT, name="accounts:personal-data")
+@get(PERSONAL_DATA, include_in_schema=False, name="accounts:personal-data")
 async def personal_data_page(request: Request) -> Template:
     keep = await services.must_keep_records(request.user.id)
     return render(request, "accounts/personal_data.html", form=FormState(), keep_records=keep)
@@ -720,12 +741,7 @@ def _json_default(value: Any) -> str:
     return str(value)
 
 
-@get(
-    PERSONAL_DATA_EXPORT,
-    include_in_schema=False,
-    opt=ENROLMENT,
-    name="accounts:personal-data-export",
-)
+@get(PERSONAL_DATA_EXPORT, include_in_schema=False, name="accounts:personal-data-export")
 async def personal_data_export(request: Request) -> Response:
     data = await services.export_personal_data(request.user.id)
     body = json.dumps(data, default=_json_default, ensure_ascii=False, indent=2)
@@ -736,7 +752,7 @@ async def personal_data_export(request: Request) -> Response:
     )
 
 
-@post(ERASE, include_in_schema=False, opt=ENROLMENT, name="accounts:erase")
+@post(ERASE, include_in_schema=False, name="accounts:erase")
 async def erase(request: Request, data: URLEncodedBody[dict[str, str]]) -> Template | Redirect:
     form = FormState()
     if data.get("confirm") != "yes":

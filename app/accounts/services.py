@@ -776,11 +776,24 @@ async def set_setting(key: str, value: Any, *, actor: Actor) -> None:
         )
 
 
-async def must_enrol_totp(user: CurrentUser) -> bool:
-    """Finance and admin staff must set up two-factor when the admin setting says so."""
-    if user.totp_enabled or not user.has_role(*TOTP_MANDATORY_ROLES):
+async def totp_required(user: CurrentUser, *, staff_mfa_required: bool) -> bool:
+    """Staff need two-factor: every staff role when the server requires it
+    (``STAFF_MFA=required``, the default in production), finance and admin staff also
+    when the admin setting says so. Applicants choose."""
+    if not user.is_staff:
+        return False
+    if staff_mfa_required:
+        return True
+    if not user.has_role(*TOTP_MANDATORY_ROLES):
         return False
     return bool(await get_setting(SETTING_MANDATORY_TOTP, False))
+
+
+async def must_enrol_totp(user: CurrentUser, *, staff_mfa_required: bool) -> bool:
+    """Staff who need two-factor and have not set it up do that before anything else."""
+    if user.totp_enabled:
+        return False
+    return await totp_required(user, staff_mfa_required=staff_mfa_required)
 
 
 # --- Personal data (GDPR) -----------------------------------------------------------------

@@ -35,6 +35,7 @@ def test_defaults_are_sqlite_under_var_and_a_generated_secret(tmp_path):
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
         ({"SMTP_URL": "mail.example.fr"}, "SMTP_URL"),
         ({"MAX_BODY_BYTES": "lots"}, "MAX_BODY_BYTES"),
+        ({"STAFF_MFA": "yes"}, "STAFF_MFA"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, values, variable):
@@ -63,3 +64,39 @@ def test_production_settings(tmp_path):
         )
     )
     assert settings.production and settings.allowed_hosts == ("guichet.example.fr",)
+
+
+@pytest.mark.parametrize(
+    ("values", "required"),
+    [
+        ({}, False),
+        ({"GUICHET_ENV": "test"}, False),
+        ({"STAFF_MFA": "required"}, True),
+        ({"STAFF_MFA": " Required "}, True),
+        (
+            {
+                "GUICHET_ENV": "production",
+                "SECRET_KEY": "s" * 40,
+                "ALLOWED_HOSTS": "x.fr",
+                "GUICHET_BASE_URL": "https://x.fr",
+            },
+            True,
+        ),
+        (
+            {
+                "GUICHET_ENV": "production",
+                "SECRET_KEY": "s" * 40,
+                "ALLOWED_HOSTS": "x.fr",
+                "GUICHET_BASE_URL": "https://x.fr",
+                "STAFF_MFA": "optional",
+            },
+            False,
+        ),
+    ],
+)
+def test_staff_second_factor_is_required_in_production_unless_told_otherwise(
+    tmp_path, values, required
+):
+    settings = load_settings(env(tmp_path, **values))
+    assert settings.staff_mfa_required is required
+    assert settings.staff_mfa == ("required" if required else "optional")
