@@ -23,6 +23,7 @@ from app.accounts.guards import (
     require_recent_authentication,
     staff_mfa_required,
 )
+from app.accounts.lockout import password_attempt, remember_device
 from app.accounts.services import AccountError, Actor, SignInResult
 from app.accounts.sessions import (
     confirm_recent_authentication,
@@ -75,9 +76,7 @@ def sign_in_url(notice: str, next_path: str = "") -> str:
     return f"{SIGN_IN}?{urlencode(query)}"
 
 
-# Brute-force limits (per IP and per account).
-SIGN_IN_PER_IP = Limit("sign_in_ip", 30, 15 * 60)
-SIGN_IN_ATTEMPTS_PER_ACCOUNT = Limit("sign_in_account", 5, 15 * 60)
+# Brute-force limits (per IP and per account); password guesses: see accounts.lockout.
 SIGN_UP_PER_IP = Limit("sign_up_ip", 10, 3600)
 RESET_PER_IP = Limit("reset_ip", 10, 3600)
 RESET_PER_ACCOUNT = Limit("reset_account", 3, 3600)
@@ -135,13 +134,10 @@ def base_url(request: Request) -> str:
 
 
 async def password_ok(request: Request, password: str) -> bool:
-    """The signed-in person's password, under the same brute-force limit as sign-in."""
-    email = request.user.email
-    async with limiter(request).attempt(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email):
-        matches = await services.check_password(request.user.id, password)
-    if matches:
-        await limiter(request).reset(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email)
-    return matches
+    """The signed-in person's password, under the same brute-force limits as sign-in."""
+    async with password_attempt(request, request.user.email, client_ip(request)) as attempt:
+        attempt.succeeded = await services.check_password(request.user.id, password)
+    return attempt.succeeded
 
 
 def require_email(form: FormState, name: str = "email", *, own: bool = True) -> None:
@@ -187,21 +183,16 @@ async def sign_in(request: Request, data: URLEncodedBody[dict[str, str]]) -> Tem
     result = SignInResult(user_id=None)
     if form.ok:
         email = services.normalise_email(form.values["email"])
-        # Counted before the password is checked, so parallel guesses are counted too;
-        # a success clears the account's count, a failure of ours (503) counts nothing.
-        async with (
-            limiter(request).attempt(SIGN_IN_PER_IP, client_ip(request)),
-            limiter(request).attempt(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email),
-        ):
+        # Counted before the password is checked (parallel guesses too), per client
+        # and account, so that a guesser elsewhere cannot lock the owner out.
+        async with password_attempt(
+            request, email, client_ip(request), per_address=True
+        ) as attempt:
             result = await services.authenticate(email, password, actor=actor(request))
-        if result.user_id is not None:
-            # A person who signs in is no guess: the account's count starts again, and
-            # the address's forgets this one (30 colleagues behind one office address).
-            await limiter(request).reset(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email)
-            await limiter(request).take_back(SIGN_IN_PER_IP, client_ip(request))
-        elif result.unverified:
+            attempt.succeeded = result.user_id is not None
+        if result.unverified:
             form.error("email", _("Confirm your email address first: use the link we sent you."))
-        else:
+        elif result.user_id is None:
             form.error("email", _("Email address or password incorrect."))
     if result.user_id is None:
         return render(
@@ -232,6 +223,8 @@ async def _complete_sign_in(request: Request, user_id: int, next_path: str) -> R
     response.set_cookie(
         i18n.LOCALE_COOKIE, user.language, max_age=365 * 24 * 3600, httponly=True, samesite="lax"
     )
+    # This browser signed in: its own guesses are counted apart from now on.
+    remember_device(request, response, user.email)
     return response
 
 
@@ -592,12 +585,14 @@ async def change_password(
     if new != data.get("new_password_again", ""):
         form.error("new_password_again", _("The two passwords are different."))
     if form.ok:
-        async with limiter(request).attempt(SIGN_IN_ATTEMPTS_PER_ACCOUNT, user.email):
+        async with password_attempt(request, user.email, client_ip(request)) as attempt:
             try:
                 await services.change_password(
                     user.id, data.get("current_password", ""), new, actor=actor(request)
                 )
+                attempt.succeeded = True
             except AccountError as exc:
+                attempt.succeeded = exc.code != "password_wrong"
                 form.error(
                     "current_password" if exc.code == "password_wrong" else "new_password",
                     error_text(exc),
@@ -759,12 +754,14 @@ async def erase(request: Request, data: URLEncodedBody[dict[str, str]]) -> Templ
         form.error("confirm", _("Tick the box to confirm."))
     outcome = None
     if form.ok:
-        async with limiter(request).attempt(SIGN_IN_ATTEMPTS_PER_ACCOUNT, request.user.email):
+        async with password_attempt(request, request.user.email, client_ip(request)) as attempt:
             try:
                 outcome = await services.erase_account(
                     request.user.id, data.get("password", ""), actor=actor(request)
                 )
+                attempt.succeeded = True
             except AccountError as exc:
+                attempt.succeeded = exc.code != "password_wrong"
                 form.error("password", error_text(exc))
     if outcome is None:
         keep = await services.must_keep_records(request.user.id)
