@@ -19,6 +19,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.exceptions import ClientException
+from litestar.middleware.csrf import generate_csrf_token
 from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
@@ -26,6 +27,7 @@ from litestar.middleware.session.server_side import (
 from litestar.stores.base import StorageObject, Store
 from litestar.stores.file import FileStore
 from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
 from app.core.periodic import periodic_lifespan
 from app.settings import Settings
@@ -242,7 +244,9 @@ def _replay(messages: list) -> Receive:
 
 def csrf_config(settings: Settings) -> CSRFConfig:
     """Double-submit token: hidden ``_csrf_token`` field in plain forms, ``x-csrftoken``
-    header on htmx requests (set once on <body> with ``hx-headers``)."""
+    header on htmx requests (set once per page, with ``hx-headers`` on the element that
+    wraps the page's content: a boosted navigation replaces it, so a page always sends
+    the token of the latest full page). A new token at sign-in: ``rotate_session``."""
     return CSRFConfig(
         secret=settings.secret_key,
         cookie_name="guichet_csrf",
@@ -258,6 +262,7 @@ def csrf_config(settings: Settings) -> CSRFConfig:
 _ROTATE = "guichet.session.rotate"
 _KNOWN = "guichet.session.known"
 _NEW_ID = "guichet.session.new_id"
+_NEW_CSRF = "guichet.csrf.new"
 
 SESSION_ABSOLUTE_LIFETIME_S = 12 * 3600
 # A session key: the epoch second after which the session is worth nothing (the end of
@@ -268,10 +273,45 @@ SESSION_SWEEP_EVERY_S = 15 * 60
 
 
 def rotate_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-    """Give this session a new id when the response is sent, and drop the old one.
+    """Give this session a new id when the response is sent, and drop the old one; and
+    a new CSRF token.
 
     Called at sign-in and at every privilege change (session-fixation defence)."""
     connection.scope[_ROTATE] = True  # type: ignore[literal-required]
+    _rotate_csrf_token(connection)
+
+
+def _rotate_csrf_token(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """A CSRF token taken before sign-in, or planted with its cookie from another
+    browser, stops working: a new one, made by Litestar's own function, is what the page
+    of this response carries and what its cookie holds. Litestar's CSRF middleware goes
+    on checking every unsafe request against the cookie, as before. (Deleting the
+    cookie instead would leave a page rendered by this response — the recovery codes
+    after turning on two-factor — with a token no cookie matches.)"""
+    config = connection.app.csrf_config
+    if config is None:
+        return
+    token = generate_csrf_token(secret=config.secret)
+    ScopeState.from_scope(connection.scope).csrf_token = token
+    connection.scope[_NEW_CSRF] = token  # type: ignore[literal-required]
+
+
+def _send_new_csrf_cookie(message: Message, connection: ASGIConnection) -> None:
+    token = connection.scope.get(_NEW_CSRF)
+    config = connection.app.csrf_config
+    if not token or config is None:
+        return
+    cookie = Cookie(
+        key=config.cookie_name,
+        value=token,
+        path=config.cookie_path,
+        domain=config.cookie_domain,
+        secure=config.cookie_secure,
+        httponly=config.cookie_httponly,
+        samesite=config.cookie_samesite,
+    )
+    # After any cookie Litestar's middleware added for a safe request: the last wins.
+    MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))
 
 
 class RotatingSessionBackend(ServerSideSessionBackend):
@@ -307,6 +347,7 @@ class RotatingSessionBackend(ServerSideSessionBackend):
 
     async def store_in_message(self, scope_session, message, connection) -> None:
         scope = connection.scope
+        _send_new_csrf_cookie(message, connection)
         old_id = connection.cookies.get(self.config.key)
         if not scope_session or scope_session is Empty or self.lifetime(scope_session) <= 0:
             # Anonymous visitors get no session at all; an emptied or outlived one is
