@@ -39,6 +39,7 @@ from app.core.security import (
     proxy_headers_middleware,
     security_headers,
     session_config,
+    session_sweep_lifespan,
 )
 from app.core.templating import build_environment
 from app.core.web import ids_in_range
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             letters,
             followup_lifespan(settings),
             checkpoint_lifespan(settings),
+            session_sweep_lifespan(settings, session_store),
         ],
         state=State(
             {"settings": settings, "rate_limiter": rate_limiter, "wake_letters": letters.wake}

@@ -24,6 +24,7 @@ STATIC_DIR = BASE_DIR / "static"
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 
 ENVIRONMENTS = ("development", "production", "test")
+STAFF_MFA_CHOICES = ("required", "optional")
 DEFAULT_HOSTS = ("localhost", "127.0.0.1", "[::1]", "testserver.local")
 MB = 1024 * 1024
 # The message route accepts bodies up to this size; MESSAGE_FILE_MAX_MB stays below it.
@@ -66,6 +67,9 @@ class Settings:
     kept_draft_versions: int
     uploads_per_minute: int
     uploads_per_hour: int
+    # "required": every staff role sets up two-step verification before anything else
+    # (default in production); "optional": only where the admin setting asks it.
+    staff_mfa: str
     # Addresses (or networks) of the reverse proxies whose X-Forwarded-For and
     # X-Forwarded-Proto are believed; empty: nobody's, the peer is the client.
     trusted_proxies: tuple[str, ...] = ()
@@ -73,6 +77,10 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def staff_mfa_required(self) -> bool:
+        return self.staff_mfa == "required"
 
     @property
     def is_sqlite(self) -> bool:
@@ -280,6 +288,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     outbox_lease_s = _seconds(environ, "OUTBOX_LEASE_S", 600)
     letter_stale_after_s = _seconds(environ, "LETTER_STALE_AFTER_S", 60)
 
+    staff_mfa = environ.get("STAFF_MFA", "").strip().lower()
+    if not staff_mfa:
+        staff_mfa = "required" if env == "production" else "optional"
+    elif staff_mfa not in STAFF_MFA_CHOICES:
+        raise ConfigError(
+            f"STAFF_MFA: expected one of {', '.join(STAFF_MFA_CHOICES)}, "
+            f"got {environ['STAFF_MFA']!r}"
+        )
+
     return Settings(
         env=env,
         database_url=database_url,
@@ -297,4 +314,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         audit_key_source=audit_key_source,
         trusted_proxies=_trusted_proxies(environ.get("TRUSTED_PROXIES", "")),
         **_storage_limits(environ),
+        staff_mfa=staff_mfa,
     )

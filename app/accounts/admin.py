@@ -182,7 +182,12 @@ async def user_status(
 @get(SETTINGS, guards=ADMIN, include_in_schema=False, name="admin:settings")
 async def settings_page(request: Request) -> Template:
     mandatory = await services.get_setting(services.SETTING_MANDATORY_TOTP, False)
-    return render(request, "admin/settings.html", mandatory_totp=bool(mandatory))
+    return render(
+        request,
+        "admin/settings.html",
+        mandatory_totp=bool(mandatory),
+        staff_mfa_required=request.app.state.settings.staff_mfa_required,
+    )
 
 
 @post(SETTINGS, guards=SENSITIVE, include_in_schema=False, name="admin:settings-post")

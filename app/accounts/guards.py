@@ -8,27 +8,38 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from app.accounts.services import must_enrol_totp
+from app.accounts.services import CurrentUser, must_enrol_totp
 from app.accounts.sessions import authenticated_recently
 from app.core.errors import RedirectRequired
 
 PUBLIC = {"public": True}
-# Pages a person who must set up two-factor can still open.
+# The pages a person who must set up two-factor can still open: the enrolment page,
+# what it needs (confirming the password again), signing out, the language switch.
 ENROLMENT = {"enrolment": True}
 
 SECURITY_PAGE = "/compte/securite"
 REAUTH_PAGE = "/connexion/confirmer"
 
 
+def staff_mfa_required(connection: ASGIConnection) -> bool:
+    return connection.app.state.settings.staff_mfa_required
+
+
+async def must_enrol(connection: ASGIConnection, user: CurrentUser) -> bool:
+    """This signed-in person must set up two-factor before anything else."""
+    return await must_enrol_totp(user, staff_mfa_required=staff_mfa_required(connection))
+
+
 async def deny_by_default(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """App-wide guard: a route is for signed-in people unless its opt says public;
-    finance and admin staff set up two-factor first when an admin requires it."""
-    if handler.opt.get("public"):
-        return
+    staff who must set up two-factor (``STAFF_MFA``, the admin setting) see no page
+    but the enrolment ones until they have — public pages included."""
     user = connection.scope.get("user")
+    if handler.opt.get("public") and user is None:
+        return
     if user is None:
         raise NotAuthorizedException()
-    if not handler.opt.get("enrolment") and await must_enrol_totp(user):
+    if not handler.opt.get("enrolment") and await must_enrol(connection, user):
         raise RedirectRequired(SECURITY_PAGE)
 
 

@@ -19,12 +19,16 @@ from app.accounts.guards import (
     ENROLMENT,
     PUBLIC,
     SECURITY_PAGE,
+    must_enrol,
     require_recent_authentication,
+    staff_mfa_required,
 )
+from app.accounts.lockout import password_attempt, remember_device
 from app.accounts.services import AccountError, Actor, SignInResult
 from app.accounts.sessions import (
     confirm_recent_authentication,
     end_session,
+    forget_second_factor,
     pending_second_factor,
     refresh_session,
     start_second_factor,
@@ -57,11 +61,22 @@ PERSONAL_DATA = "/compte/donnees"
 PERSONAL_DATA_EXPORT = "/compte/donnees/export.json"
 ERASE = "/compte/supprimer"
 
-SESSION_AFTER_CONFIRMATION = "after_confirmation"
+# What the sign-in page says when another page sends a visitor there: in the address,
+# not in a flash, so nobody gets a session before signing in.
+SIGN_IN_NOTICES = {
+    "delai": ("error", N_("Your sign-in took too long: please start again.")),
+    "adresse-confirmee": ("success", N_("Your email address is confirmed. You can sign in.")),
+    "mot-de-passe-change": ("success", N_("Your password has been changed. You can sign in.")),
+    "bienvenue": ("success", N_("Welcome! Your password is set. You can sign in.")),
+}
 
-# Brute-force limits (per IP and per account).
-SIGN_IN_PER_IP = Limit("sign_in_ip", 30, 15 * 60)
-SIGN_IN_ATTEMPTS_PER_ACCOUNT = Limit("sign_in_account", 5, 15 * 60)
+
+def sign_in_url(notice: str, next_path: str = "") -> str:
+    query = {"info": notice} | ({"suivant": next_path} if next_path else {})
+    return f"{SIGN_IN}?{urlencode(query)}"
+
+
+# Brute-force limits (per IP and per account); password guesses: see accounts.lockout.
 SIGN_UP_PER_IP = Limit("sign_up_ip", 10, 3600)
 RESET_PER_IP = Limit("reset_ip", 10, 3600)
 RESET_PER_ACCOUNT = Limit("reset_account", 3, 3600)
@@ -119,13 +134,10 @@ def base_url(request: Request) -> str:
 
 
 async def password_ok(request: Request, password: str) -> bool:
-    """The signed-in person's password, under the same brute-force limit as sign-in."""
-    email = request.user.email
-    async with limiter(request).attempt(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email):
-        matches = await services.check_password(request.user.id, password)
-    if matches:
-        await limiter(request).reset(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email)
-    return matches
+    """The signed-in person's password, under the same brute-force limits as sign-in."""
+    async with password_attempt(request, request.user.email, client_ip(request)) as attempt:
+        attempt.succeeded = await services.check_password(request.user.id, password)
+    return attempt.succeeded
 
 
 def require_email(form: FormState, name: str = "email", *, own: bool = True) -> None:
@@ -144,13 +156,18 @@ def require_email(form: FormState, name: str = "email", *, own: bool = True) -> 
 
 
 @get(SIGN_IN, opt=PUBLIC, include_in_schema=False, name="accounts:sign-in")
-async def sign_in_page(request: Request, suivant: FromQuery[str | None] = None) -> Template:
+async def sign_in_page(
+    request: Request, suivant: FromQuery[str | None] = None, info: FromQuery[str] = ""
+) -> Template:
+    """``info`` names one of ``SIGN_IN_NOTICES`` (anything else says nothing)."""
+    notice = SIGN_IN_NOTICES.get(info)
     return render(
         request,
         "accounts/sign_in.html",
         form=FormState(),
         next=safe_next(suivant),
         unverified=False,
+        notice=(notice[0], _(notice[1])) if notice else None,
     )
 
 
@@ -166,21 +183,16 @@ async def sign_in(request: Request, data: URLEncodedBody[dict[str, str]]) -> Tem
     result = SignInResult(user_id=None)
     if form.ok:
         email = services.normalise_email(form.values["email"])
-        # Counted before the password is checked, so parallel guesses are counted too;
-        # a success clears the account's count, a failure of ours (503) counts nothing.
-        async with (
-            limiter(request).attempt(SIGN_IN_PER_IP, client_ip(request)),
-            limiter(request).attempt(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email),
-        ):
+        # Counted before the password is checked (parallel guesses too), per client
+        # and account, so that a guesser elsewhere cannot lock the owner out.
+        async with password_attempt(
+            request, email, client_ip(request), per_address=True
+        ) as attempt:
             result = await services.authenticate(email, password, actor=actor(request))
-        if result.user_id is not None:
-            # A person who signs in is no guess: the account's count starts again, and
-            # the address's forgets this one (30 colleagues behind one office address).
-            await limiter(request).reset(SIGN_IN_ATTEMPTS_PER_ACCOUNT, email)
-            await limiter(request).take_back(SIGN_IN_PER_IP, client_ip(request))
-        elif result.unverified:
+            attempt.succeeded = result.user_id is not None
+        if result.unverified:
             form.error("email", _("Confirm your email address first: use the link we sent you."))
-        else:
+        elif result.user_id is None:
             form.error("email", _("Email address or password incorrect."))
     if result.user_id is None:
         return render(
@@ -205,10 +217,14 @@ async def _complete_sign_in(request: Request, user_id: int, next_path: str) -> R
     await services.record_sign_in(user_id, actor=Actor(user_id, client_ip(request)))
     i18n.activate(user.language)
     flash(request, _("You are signed in."))
-    response = Redirect(next_path, status_code=303)
+    # Staff who must set up two-factor do it now, before any other page.
+    enrol_first = await must_enrol(request, user)
+    response = Redirect(SECURITY if enrol_first else next_path, status_code=303)
     response.set_cookie(
         i18n.LOCALE_COOKIE, user.language, max_age=365 * 24 * 3600, httponly=True, samesite="lax"
     )
+    # This browser signed in: its own guesses are counted apart from now on.
+    remember_device(request, response, user.email)
     return response
 
 
@@ -226,10 +242,11 @@ async def second_factor(
     request: Request, data: URLEncodedBody[dict[str, str]]
 ) -> Template | Redirect:
     user_id = pending_second_factor(request)
-    if user_id is None:
-        flash(request, _("Your sign-in took too long: please start again."), "error")
-        return Redirect(SIGN_IN, status_code=303)
     next_path = safe_next(data.get("next"))
+    if user_id is None:
+        # No session for anyone not half-signed-in (an outlived one is deleted).
+        forget_second_factor(request)
+        return Redirect(sign_in_url("delai", next_path), status_code=303)
     form = FormState()
     code = data.get("code", "").strip()
     if not code:
@@ -327,9 +344,6 @@ async def sign_up(request: Request, data: URLEncodedBody[dict[str, str]]) -> Tem
     if not form.ok:
         return render(request, "accounts/sign_up.html", status_code=422, form=form, next=next_path)
     await limiter(request).check(SIGN_UP_PER_IP, client_ip(request))
-    if next_path:
-        # Kept in this browser until the address is confirmed, then used at sign-in.
-        request.session[SESSION_AFTER_CONFIRMATION] = next_path
     await services.register_applicant(
         email=form.values["email"],
         full_name=form.values["full_name"],
@@ -337,6 +351,8 @@ async def sign_up(request: Request, data: URLEncodedBody[dict[str, str]]) -> Tem
         language=i18n.get_locale(),
         base_url=base_url(request),
         actor=actor(request),
+        # Carried by the confirmation link (not a session: none before signing in).
+        next_path=next_path,
     )
     return render(
         request, "accounts/check_email.html", email=form.values["email"], reason="sign_up"
@@ -356,15 +372,18 @@ async def resend_confirmation(request: Request, data: URLEncodedBody[dict[str, s
 
 
 @get(CONFIRM_EMAIL, opt=PUBLIC, include_in_schema=False, name="accounts:confirm-email")
-async def confirm_email_page(request: Request, jeton: FromQuery[str] = "") -> Template:
-    """Shows a button: the token is used by the POST, never by a mail scanner's GET."""
+async def confirm_email_page(
+    request: Request, jeton: FromQuery[str] = "", suivant: FromQuery[str | None] = None
+) -> Template:
+    """Shows a button: the token is used by the POST, never by a mail scanner's GET;
+    ``suivant``: where sign-up was to lead (an organisation invitation)."""
     try:
         await services.token_owner(jeton, TokenPurpose.verify_email)
     except AccountError as exc:
         return render(
             request, "accounts/token_problem.html", status_code=400, message=error_text(exc)
         )
-    return render(request, "accounts/confirm_email.html", token=jeton)
+    return render(request, "accounts/confirm_email.html", token=jeton, next=safe_next(suivant, ""))
 
 
 @post(CONFIRM_EMAIL, opt=PUBLIC, include_in_schema=False, name="accounts:confirm-email-post")
@@ -377,10 +396,8 @@ async def confirm_email(
         return render(
             request, "accounts/token_problem.html", status_code=400, message=error_text(exc)
         )
-    flash(request, _("Your email address is confirmed. You can sign in."))
-    after = request.session.pop(SESSION_AFTER_CONFIRMATION, None) if request.session else None
     return Redirect(
-        f"{SIGN_IN}?{urlencode({'suivant': after})}" if after else SIGN_IN, status_code=303
+        sign_in_url("adresse-confirmee", safe_next(data.get("next"), "")), status_code=303
     )
 
 
@@ -442,12 +459,12 @@ async def new_password(
         TokenPurpose.reset_password,
         services.reset_password,
         NEW_PASSWORD,
-        _("Your password has been changed. You can sign in."),
+        "mot-de-passe-change",
     )
 
 
 async def _set_password_from_token(
-    request, data, purpose, service, action, done_message
+    request, data, purpose, service, action, done_notice: str
 ) -> Template | Redirect:
     token = data.get("token", "")
     password = data.get("password", "")
@@ -480,8 +497,7 @@ async def _set_password_from_token(
             action=action,
         )
     end_session(request)
-    flash(request, done_message)
-    return Redirect(SIGN_IN, status_code=303)
+    return Redirect(sign_in_url(done_notice), status_code=303)
 
 
 # --- Staff invitation -------------------------------------------------------------------------
@@ -502,14 +518,14 @@ async def staff_invitation(
         TokenPurpose.staff_invitation,
         services.accept_staff_invitation,
         STAFF_INVITATION,
-        _("Welcome! Your password is set. You can sign in."),
+        "bienvenue",
     )
 
 
 # --- Profile and password -----------------------------------------------------------------------
 
 
-@get(ACCOUNT, include_in_schema=False, opt=ENROLMENT, name="accounts:account")
+@get(ACCOUNT, include_in_schema=False, name="accounts:account")
 async def account_page(request: Request) -> Template:
     user = request.user
     return render(
@@ -520,7 +536,7 @@ async def account_page(request: Request) -> Template:
     )
 
 
-@post(ACCOUNT, include_in_schema=False, opt=ENROLMENT, name="accounts:account-post")
+@post(ACCOUNT, include_in_schema=False, name="accounts:account-post")
 async def update_account(
     request: Request, data: URLEncodedBody[dict[str, str]]
 ) -> Template | Redirect:
@@ -559,7 +575,7 @@ async def update_account(
     return response
 
 
-@post(CHANGE_PASSWORD, include_in_schema=False, opt=ENROLMENT, name="accounts:change-password")
+@post(CHANGE_PASSWORD, include_in_schema=False, name="accounts:change-password")
 async def change_password(
     request: Request, data: URLEncodedBody[dict[str, str]]
 ) -> Template | Redirect:
@@ -569,12 +585,14 @@ async def change_password(
     if new != data.get("new_password_again", ""):
         form.error("new_password_again", _("The two passwords are different."))
     if form.ok:
-        async with limiter(request).attempt(SIGN_IN_ATTEMPTS_PER_ACCOUNT, user.email):
+        async with password_attempt(request, user.email, client_ip(request)) as attempt:
             try:
                 await services.change_password(
                     user.id, data.get("current_password", ""), new, actor=actor(request)
                 )
+                attempt.succeeded = True
             except AccountError as exc:
+                attempt.succeeded = exc.code != "password_wrong"
                 form.error(
                     "current_password" if exc.code == "password_wrong" else "new_password",
                     error_text(exc),
@@ -615,10 +633,17 @@ def _security_context(request: Request) -> dict[str, Any]:
     return context
 
 
+async def _totp_required(request: Request) -> bool:
+    return await services.totp_required(
+        request.user, staff_mfa_required=staff_mfa_required(request)
+    )
+
+
 @get(SECURITY, include_in_schema=False, opt=ENROLMENT, name="accounts:security")
 async def security_page(request: Request) -> Template:
     context = _security_context(request)
-    context["must_enrol"] = await services.must_enrol_totp(request.user)
+    context["must_enrol"] = await must_enrol(request, request.user)
+    context["required"] = await _totp_required(request)
     if request.user.totp_enabled:
         context["remaining_codes"] = await services.remaining_recovery_codes(request.user.id)
     return render(request, "accounts/security.html", **context)
@@ -643,7 +668,8 @@ async def totp_enable(request: Request, data: URLEncodedBody[dict[str, str]]) ->
     except AccountError as exc:
         context = _security_context(request)
         context["form"].error("code", error_text(exc))
-        context["must_enrol"] = await services.must_enrol_totp(user)
+        context["must_enrol"] = await must_enrol(request, user)
+        context["required"] = await _totp_required(request)
         return render(request, "accounts/security.html", status_code=422, **context)
     request.session.pop(SESSION_TOTP_SECRET, None)
     fresh = await services.load_current_user(user.id)
@@ -655,6 +681,7 @@ async def totp_enable(request: Request, data: URLEncodedBody[dict[str, str]]) ->
         form=FormState(),
         recovery_codes=codes,
         must_enrol=False,
+        required=await _totp_required(request),
         remaining_codes=len(codes),
     )
 
@@ -662,7 +689,6 @@ async def totp_enable(request: Request, data: URLEncodedBody[dict[str, str]]) ->
 @post(
     TOTP_DISABLE,
     include_in_schema=False,
-    opt=ENROLMENT,
     guards=[require_recent_authentication],
     name="accounts:totp-disable",
 )
@@ -670,6 +696,14 @@ async def totp_disable(
     request: Request, data: URLEncodedBody[dict[str, str]]
 ) -> Template | Redirect:
     user = request.user
+    if await _totp_required(request):
+        # Their role requires it: turning it off would only send them back to enrolment.
+        flash(
+            request,
+            _("Your role requires two-step verification: it cannot be turned off."),
+            "error",
+        )
+        return Redirect(SECURITY, status_code=303)
     if not await password_ok(request, data.get("password", "")):
         context = (
             _security_context(request)
@@ -678,6 +712,7 @@ async def totp_disable(
         )
         context["form"].error("password", _("The password is not correct."))
         context["must_enrol"] = False
+        context["required"] = False
         context["remaining_codes"] = await services.remaining_recovery_codes(user.id)
         return render(request, "accounts/security.html", status_code=422, **context)
     await services.disable_totp(user.id, actor=actor(request))
@@ -689,7 +724,7 @@ async def totp_disable(
 # --- Personal data -------------------------------------------------------------------------------
 
 
-@get(PERSONAL_DATA, include_in_schema=False, opt=ENROLMENT, name="accounts:personal-data")
+@get(PERSONAL_DATA, include_in_schema=False, name="accounts:personal-data")
 async def personal_data_page(request: Request) -> Template:
     keep = await services.must_keep_records(request.user.id)
     return render(request, "accounts/personal_data.html", form=FormState(), keep_records=keep)
@@ -701,12 +736,7 @@ def _json_default(value: Any) -> str:
     return str(value)
 
 
-@get(
-    PERSONAL_DATA_EXPORT,
-    include_in_schema=False,
-    opt=ENROLMENT,
-    name="accounts:personal-data-export",
-)
+@get(PERSONAL_DATA_EXPORT, include_in_schema=False, name="accounts:personal-data-export")
 async def personal_data_export(request: Request) -> Response:
     data = await services.export_personal_data(request.user.id)
     body = json.dumps(data, default=_json_default, ensure_ascii=False, indent=2)
@@ -717,19 +747,21 @@ async def personal_data_export(request: Request) -> Response:
     )
 
 
-@post(ERASE, include_in_schema=False, opt=ENROLMENT, name="accounts:erase")
+@post(ERASE, include_in_schema=False, name="accounts:erase")
 async def erase(request: Request, data: URLEncodedBody[dict[str, str]]) -> Template | Redirect:
     form = FormState()
     if data.get("confirm") != "yes":
         form.error("confirm", _("Tick the box to confirm."))
     outcome = None
     if form.ok:
-        async with limiter(request).attempt(SIGN_IN_ATTEMPTS_PER_ACCOUNT, request.user.email):
+        async with password_attempt(request, request.user.email, client_ip(request)) as attempt:
             try:
                 outcome = await services.erase_account(
                     request.user.id, data.get("password", ""), actor=actor(request)
                 )
+                attempt.succeeded = True
             except AccountError as exc:
+                attempt.succeeded = exc.code != "password_wrong"
                 form.error("password", error_text(exc))
     if outcome is None:
         keep = await services.must_keep_records(request.user.id)

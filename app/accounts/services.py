@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pyotp
 
@@ -194,8 +195,10 @@ async def _consume_token(raw: str, purpose: TokenPurpose) -> int:
     return row["user"]
 
 
-def link(base_url: str, path: str, token: str) -> str:
-    return f"{base_url}{path}?jeton={token}"
+def link(base_url: str, path: str, token: str, next_path: str = "") -> str:
+    """A link of an e-mail; ``next_path``: where to go once signed in, if anywhere."""
+    query = urlencode({"jeton": token} | ({"suivant": next_path} if next_path else {}))
+    return f"{base_url}{path}?{query}"
 
 
 # --- People ------------------------------------------------------------------------
@@ -237,10 +240,18 @@ async def create_user(
 
 
 async def register_applicant(
-    *, email: str, full_name: str, password: str, language: str, base_url: str, actor: Actor
+    *,
+    email: str,
+    full_name: str,
+    password: str,
+    language: str,
+    base_url: str,
+    actor: Actor,
+    next_path: str = "",
 ) -> None:
     """Sign-up. The answer never tells whether the address already has an account:
-    a new address gets a confirmation link, a known one a warning e-mail."""
+    a new address gets a confirmation link (leading on to ``next_path`` once signed
+    in), a known one a warning e-mail."""
     email = normalise_email(email)
     check_password_rules(password, email=email)
     password_hash = hash_password(password)
@@ -272,7 +283,10 @@ async def register_applicant(
             to=email,
             template="verify_email",
             language=language,
-            context={"name": full_name.strip(), "url": link(base_url, "/compte/confirmer", raw)},
+            context={
+                "name": full_name.strip(),
+                "url": link(base_url, "/compte/confirmer", raw, next_path),
+            },
         )
         await _record("accounts.signed_up", actor, user_id=user_id)
 
@@ -789,11 +803,24 @@ async def set_setting(key: str, value: Any, *, actor: Actor) -> None:
         )
 
 
-async def must_enrol_totp(user: CurrentUser) -> bool:
-    """Finance and admin staff must set up two-factor when the admin setting says so."""
-    if user.totp_enabled or not user.has_role(*TOTP_MANDATORY_ROLES):
+async def totp_required(user: CurrentUser, *, staff_mfa_required: bool) -> bool:
+    """Staff need two-factor: every staff role when the server requires it
+    (``STAFF_MFA=required``, the default in production), finance and admin staff also
+    when the admin setting says so. Applicants choose."""
+    if not user.is_staff:
+        return False
+    if staff_mfa_required:
+        return True
+    if not user.has_role(*TOTP_MANDATORY_ROLES):
         return False
     return bool(await get_setting(SETTING_MANDATORY_TOTP, False))
+
+
+async def must_enrol_totp(user: CurrentUser, *, staff_mfa_required: bool) -> bool:
+    """Staff who need two-factor and have not set it up do that before anything else."""
+    if user.totp_enabled:
+        return False
+    return await totp_required(user, staff_mfa_required=staff_mfa_required)
 
 
 # --- Personal data (GDPR) -----------------------------------------------------------------

@@ -8,7 +8,7 @@ from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from app.accounts.services import CurrentUser, load_current_user
-from app.core.security import SESSION_ABSOLUTE_LIFETIME_S, rotate_session
+from app.core.security import SESSION_ABSOLUTE_LIFETIME_S, SESSION_DEADLINE, rotate_session
 
 IDLE_TIMEOUT_STAFF_S = 30 * 60
 IDLE_TIMEOUT_APPLICANT_S = 2 * 3600
@@ -37,15 +37,18 @@ def start_session(connection: ASGIConnection, user: CurrentUser) -> None:
         SESSION_VERSION: user.session_version,
         SESSION_AUTH_AT: now,
         SESSION_SEEN_AT: now,
+        SESSION_DEADLINE: now + SESSION_ABSOLUTE_LIFETIME_S,
     }
 
 
 def start_second_factor(connection: ASGIConnection, user_id: int) -> None:
     """Password accepted, second factor pending: nobody is signed in yet."""
     rotate_session(connection)
+    now = int(time.time())
     connection.scope["session"] = {
         SESSION_PENDING_USER: user_id,
-        SESSION_PENDING_AT: int(time.time()),
+        SESSION_PENDING_AT: now,
+        SESSION_DEADLINE: now + SECOND_FACTOR_WINDOW_S,
     }
 
 
@@ -56,6 +59,17 @@ def pending_second_factor(connection: ASGIConnection) -> int | None:
     if isinstance(user_id, int) and time.time() - started <= SECOND_FACTOR_WINDOW_S:
         return user_id
     return None
+
+
+def forget_second_factor(connection: ASGIConnection) -> None:
+    """A pending second factor that is over (outlived, or never there): its session
+    goes, and nothing is stored for a visitor who had none."""
+    session = connection.scope.get("session")
+    if isinstance(session, dict):
+        for key in (SESSION_PENDING_USER, SESSION_PENDING_AT):
+            session.pop(key, None)
+        if set(session) <= {SESSION_DEADLINE}:
+            session.clear()
 
 
 def refresh_session(connection: ASGIConnection, user: CurrentUser) -> None:

@@ -91,7 +91,14 @@ async def api_token(connection: ASGIConnection, _handler: BaseRouteHandler) -> N
     """Every API request carries ``Authorization: Bearer gch_…``; session cookies are
     not accepted here."""
     scheme, _space, token = connection.headers.get("authorization", "").partition(" ")
-    user = await services.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+    user = (
+        await services.user_for_token(
+            token.strip(),
+            staff_mfa_required=connection.app.state.settings.staff_mfa_required,
+        )
+        if scheme.lower() == "bearer"
+        else None
+    )
     if user is None:
         raise NotAuthorizedException(
             detail="A valid API token is required.", headers={"WWW-Authenticate": "Bearer"}

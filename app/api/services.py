@@ -92,8 +92,9 @@ async def revoke_token(user_id: int, token_id: int, *, actor: Actor) -> bool:
     return bool(rows)
 
 
-async def user_for_token(token: str) -> CurrentUser | None:
-    """The active staff member holding this unrevoked token, or None."""
+async def user_for_token(token: str, *, staff_mfa_required: bool) -> CurrentUser | None:
+    """The active staff member holding this unrevoked token, or None (also while they
+    must set up two-factor: ``staff_mfa_required`` is the server's STAFF_MFA)."""
     if not token.startswith(PREFIX) or len(token) > 100:
         return None
     row = (
@@ -105,7 +106,11 @@ async def user_for_token(token: str) -> CurrentUser | None:
         return None
     user = await load_current_user(row["user"])
     # Staff who must set up two-factor first cannot go round it with a token.
-    if user is None or not user.has_role(*API_ROLES) or await must_enrol_totp(user):
+    if (
+        user is None
+        or not user.has_role(*API_ROLES)
+        or await must_enrol_totp(user, staff_mfa_required=staff_mfa_required)
+    ):
         return None
     at = now()
     if row["last_used_at"] is None or at - row["last_used_at"] > TOUCH_EVERY:

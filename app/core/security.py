@@ -3,27 +3,39 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+import anyio.to_thread
+import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
-from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.exceptions import ClientException
+from litestar.middleware.csrf import generate_csrf_token
 from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
 )
+from litestar.stores.base import StorageObject, Store
+from litestar.stores.file import FileStore
 from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from app.core.periodic import periodic_lifespan
 from app.settings import Settings
+
+log = logging.getLogger("guichet.security")
 
 # OWASP's minimum for argon2id: m=19 MiB, t=2, p=1. Raising these makes every stored
 # hash "need rehash", and sign-in upgrades it.
@@ -273,7 +285,9 @@ def _replay(messages: list) -> Receive:
 
 def csrf_config(settings: Settings) -> CSRFConfig:
     """Double-submit token: hidden ``_csrf_token`` field in plain forms, ``x-csrftoken``
-    header on htmx requests (set once on <body> with ``hx-headers``)."""
+    header on htmx requests (set once per page, with ``hx-headers`` on the element that
+    wraps the page's content: a boosted navigation replaces it, so a page always sends
+    the token of the latest full page). A new token at sign-in: ``rotate_session``."""
     return CSRFConfig(
         secret=settings.secret_key,
         cookie_name="guichet_csrf",
@@ -289,19 +303,63 @@ def csrf_config(settings: Settings) -> CSRFConfig:
 _ROTATE = "guichet.session.rotate"
 _KNOWN = "guichet.session.known"
 _NEW_ID = "guichet.session.new_id"
+_NEW_CSRF = "guichet.csrf.new"
+
+SESSION_ABSOLUTE_LIFETIME_S = 12 * 3600
+# A session key: the epoch second after which the session is worth nothing (the end of
+# its absolute lifetime, of a pending second factor). The store keeps it no longer:
+# Redis expires the key then, the file store's sweep deletes the file.
+SESSION_DEADLINE = "until"
+SESSION_SWEEP_EVERY_S = 15 * 60
 
 
 def rotate_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
-    """Give this session a new id when the response is sent, and drop the old one.
+    """Give this session a new id when the response is sent, and drop the old one; and
+    a new CSRF token.
 
     Called at sign-in and at every privilege change (session-fixation defence)."""
     connection.scope[_ROTATE] = True  # type: ignore[literal-required]
+    _rotate_csrf_token(connection)
+
+
+def _rotate_csrf_token(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """A CSRF token taken before sign-in, or planted with its cookie from another
+    browser, stops working: a new one, made by Litestar's own function, is what the page
+    of this response carries and what its cookie holds. Litestar's CSRF middleware goes
+    on checking every unsafe request against the cookie, as before. (Deleting the
+    cookie instead would leave a page rendered by this response — the recovery codes
+    after turning on two-factor — with a token no cookie matches.)"""
+    config = connection.app.csrf_config
+    if config is None:
+        return
+    token = generate_csrf_token(secret=config.secret)
+    ScopeState.from_scope(connection.scope).csrf_token = token
+    connection.scope[_NEW_CSRF] = token  # type: ignore[literal-required]
+
+
+def _send_new_csrf_cookie(message: Message, connection: ASGIConnection) -> None:
+    token = connection.scope.get(_NEW_CSRF)
+    config = connection.app.csrf_config
+    if not token or config is None:
+        return
+    cookie = Cookie(
+        key=config.cookie_name,
+        value=token,
+        path=config.cookie_path,
+        domain=config.cookie_domain,
+        secure=config.cookie_secure,
+        httponly=config.cookie_httponly,
+        samesite=config.cookie_samesite,
+    )
+    # After any cookie Litestar's middleware added for a safe request: the last wins.
+    MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))
 
 
 class RotatingSessionBackend(ServerSideSessionBackend):
     """Litestar's server-side backend keeps whatever id the client sends. This one
     only keeps an id the store knows, and issues a fresh one on ``rotate_session``:
-    a planted id never becomes anyone's session."""
+    a planted id never becomes anyone's session. A session is stored until its
+    ``SESSION_DEADLINE`` at most, not ``max_age`` after each write."""
 
     async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
         data = await super().load_from_connection(connection)
@@ -320,26 +378,48 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         scope[_NEW_ID] = new_id  # type: ignore[literal-required]
         return new_id
 
+    def lifetime(self, scope_session: dict[str, Any]) -> int:
+        """Seconds this session may still be kept: ``max_age``, or less before its deadline."""
+        max_age = int(self.config.max_age)
+        deadline = scope_session.get(SESSION_DEADLINE)
+        if isinstance(deadline, int):
+            return min(max_age, deadline - int(time.time()))
+        return max_age
+
     async def store_in_message(self, scope_session, message, connection) -> None:
         scope = connection.scope
+        _send_new_csrf_cookie(message, connection)
         old_id = connection.cookies.get(self.config.key)
-        if not scope_session or scope_session is Empty:
-            # Anonymous visitors get no session at all; an emptied one is deleted.
+        if not scope_session or scope_session is Empty or self.lifetime(scope_session) <= 0:
+            # Anonymous visitors get no session at all; an emptied or outlived one is
+            # deleted.
             if old_id:
                 await super().store_in_message(Empty, message, connection)
             return
+        store = self.config.get_store_from_app(scope["app"])
         if scope.get(_ROTATE) and old_id:
-            store = self.config.get_store_from_app(scope["app"])
             await self.delete(old_id, store=store)
-        await super().store_in_message(scope_session, message, connection)
+        session_id = self.get_session_id(connection)
+        lifetime = self.lifetime(scope_session)
+        await store.set(session_id, self.serialize_data(scope_session, scope), expires_in=lifetime)
+        # The cookie keeps Litestar's max_age: the id is worth nothing after the
+        # deadline anyway, the store no longer has it.
+        cookie = Cookie(
+            key=self.config.key,
+            value=session_id,
+            max_age=self.config.max_age,
+            path=self.config.path,
+            domain=self.config.domain,
+            secure=self.config.secure,
+            httponly=self.config.httponly,
+            samesite=self.config.samesite,
+        )
+        MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))
 
 
 @dataclass
 class RotatingSessionConfig(ServerSideSessionConfig):
     _backend_class = RotatingSessionBackend
-
-
-SESSION_ABSOLUTE_LIFETIME_S = 12 * 3600
 
 
 def session_config(settings: Settings) -> RotatingSessionConfig:
@@ -351,3 +431,43 @@ def session_config(settings: Settings) -> RotatingSessionConfig:
         samesite="lax",
         store="sessions",
     )
+
+
+def _sweep_directory(directory: Path) -> int:
+    removed = 0
+    for path in directory.iterdir():
+        if ".tmp" in path.name:
+            continue  # a write in progress (a crash's leftovers go at start-up: recovery)
+        try:
+            stored = StorageObject.from_bytes(path.read_bytes())
+        except FileNotFoundError:
+            continue  # used and deleted meanwhile
+        except msgspec.MsgspecError:
+            continue  # not a session of ours: left alone
+        if stored.expired:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+async def sweep_expired_sessions(store: Store) -> int:
+    """Delete the sessions past their deadline from a file store; return how many.
+
+    Litestar's ``FileStore`` forgets an expired session only when someone presents its
+    id again: abandoned ones stayed on disk for ever. (Not ``delete_expired()``: it
+    reads the temporary files of writes in progress too, and stops at the first it
+    cannot decode.) Redis expires its keys itself: nothing to do there."""
+    if not isinstance(store, FileStore) or not await store.path.is_dir():
+        return 0
+    return await anyio.to_thread.run_sync(_sweep_directory, Path(store.path))
+
+
+def session_sweep_lifespan(settings: Settings, store: Store):
+    """At start-up, then every ``SESSION_SWEEP_EVERY_S`` (safe with several workers:
+    deleting a file twice is nothing)."""
+
+    async def sweep() -> None:
+        if removed := await sweep_expired_sessions(store):
+            log.info("expired sessions deleted", extra={"sessions": removed})
+
+    return periodic_lifespan(settings, "session-sweep", sweep, every_s=SESSION_SWEEP_EVERY_S)

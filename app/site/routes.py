@@ -9,7 +9,7 @@ from litestar.datastructures import Cookie
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from app.accounts.guards import PUBLIC
+from app.accounts.guards import ENROLMENT, PUBLIC
 from app.core import db, i18n
 from app.core.forms import safe_next
 from app.core.web import render
@@ -33,7 +33,7 @@ async def funders(request: Request) -> Template:
     return render(request, "site/funders.html", funders=await list_funders())
 
 
-@get(LANGUAGE, opt=PUBLIC, include_in_schema=False, name="site:language")
+@get(LANGUAGE, opt={**PUBLIC, **ENROLMENT}, include_in_schema=False, name="site:language")
 async def switch_language(
     lang: FromQuery[str] = i18n.DEFAULT_LOCALE, suivant: FromQuery[str | None] = None
 ) -> Redirect:

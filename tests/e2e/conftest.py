@@ -5,7 +5,6 @@ REQUIRE_BROWSER=1 (as in .ci/run), where that is a failure."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 import socket
@@ -92,11 +91,13 @@ class Live:
         return self.url + match.group(1)
 
 
-_redis_databases = itertools.count(14)
+# One per live server (the demo, the demo before the committee, the production one);
+# 10-13 belong to other tests, 11 to the bench.
+_redis_databases = iter((14, 15, 9))
 
 
 def _own_redis_database(url: str) -> str:
-    """Each live server gets an emptied Redis database of its own (14, 15), so that
+    """Each live server gets an emptied Redis database of its own (14, 15, 9), so that
     rate-limit counts of one server never spill into another's tests."""
     import redis
 
@@ -110,12 +111,20 @@ def _own_redis_database(url: str) -> str:
     return own
 
 
-def _live(databases, tmp_path_factory, *demo_args: str):
+PRODUCTION_SECRET_KEY = "e2e-production-secret-key-" + "p" * 32  # nosec B105
+
+
+def _live(databases, tmp_path_factory, *demo_args: str, production: bool = False):
     """A server as deployed by `guichet serve`. In .ci/run's last step it runs as
     WORKERS=2 with REDIS_URL, over PostgreSQL: the browser tests then pass through two
-    workers sharing sessions and rate limits in Redis."""
+    workers sharing sessions and rate limits in Redis.
+
+    ``production``: served with GUICHET_ENV=production (Secure cookies, HSTS,
+    STAFF_MFA=required by default) on http://127.0.0.1, after the demo was loaded as
+    in development (it is refused in production)."""
     data_dir = tmp_path_factory.mktemp("e2e-data")
     port = _free_port()
+    base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "DATABASE_URL": databases.fresh_url(),
@@ -123,6 +132,10 @@ def _live(databases, tmp_path_factory, *demo_args: str):
         "GUICHET_ENV": "development",
         "PORT": str(port),
     }
+    for name in ("STAFF_MFA", "ALLOWED_HOSTS", "GUICHET_BASE_URL"):
+        env.pop(name, None)
+    if production:
+        env["SECRET_KEY"] = PRODUCTION_SECRET_KEY
     if os.environ.get("REDIS_URL"):
         env["REDIS_URL"] = _own_redis_database(os.environ["REDIS_URL"])
     demo = subprocess.run(
@@ -133,11 +146,12 @@ def _live(databases, tmp_path_factory, *demo_args: str):
         check=False,
     )
     assert demo.returncode == 0, demo.stderr
+    if production:
+        env.update(GUICHET_ENV="production", ALLOWED_HOSTS="127.0.0.1", GUICHET_BASE_URL=base)
     log = (data_dir / "server.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
-    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -165,6 +179,12 @@ def live(databases, tmp_path_factory):
 def live_before_committee(databases, tmp_path_factory):
     """The demo with the 2017 call's files submitted, not yet screened."""
     yield from _live(databases, tmp_path_factory, "--before-committee")
+
+
+@pytest.fixture(scope="session")
+def live_production(databases, tmp_path_factory):
+    """The demo served with GUICHET_ENV=production."""
+    yield from _live(databases, tmp_path_factory, production=True)
 
 
 @pytest.fixture(scope="session")

@@ -1069,7 +1069,7 @@ def test_a_sign_in_burst_from_one_address_is_limited_and_others_sign_in(
 ):
     """With the counters as deployed: in Redis with PostgreSQL (several workers), in
     the process with SQLite (one worker)."""
-    from app.accounts.routes import SIGN_IN_PER_IP
+    from app.accounts.lockout import SIGN_IN_PER_IP
 
     env = {}
     if PG_URL and redis_answers():

@@ -46,6 +46,7 @@ def test_defaults_are_sqlite_under_var_and_a_generated_secret(tmp_path):
         ({"KEPT_DRAFT_VERSIONS": "all"}, "KEPT_DRAFT_VERSIONS"),
         ({"UPLOADS_PER_MINUTE": "0"}, "UPLOADS_PER_MINUTE"),
         ({"UPLOADS_PER_MINUTE": "20", "UPLOADS_PER_HOUR": "10"}, "UPLOADS_PER_HOUR"),
+        ({"STAFF_MFA": "yes"}, "STAFF_MFA"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path, values, variable):
@@ -108,3 +109,39 @@ def test_storage_quotas_and_upload_rate_have_defaults(tmp_path):
     assert (settings.uploads_per_minute, settings.uploads_per_hour) == (10, 100)
     tuned = load_settings(env(tmp_path, APPLICATION_QUOTA_MB="40", KEPT_DRAFT_VERSIONS="0"))
     assert tuned.application_quota_bytes == 40 * mb and tuned.kept_draft_versions == 0
+
+
+@pytest.mark.parametrize(
+    ("values", "required"),
+    [
+        ({}, False),
+        ({"GUICHET_ENV": "test"}, False),
+        ({"STAFF_MFA": "required"}, True),
+        ({"STAFF_MFA": " Required "}, True),
+        (
+            {
+                "GUICHET_ENV": "production",
+                "SECRET_KEY": "s" * 40,
+                "ALLOWED_HOSTS": "x.fr",
+                "GUICHET_BASE_URL": "https://x.fr",
+            },
+            True,
+        ),
+        (
+            {
+                "GUICHET_ENV": "production",
+                "SECRET_KEY": "s" * 40,
+                "ALLOWED_HOSTS": "x.fr",
+                "GUICHET_BASE_URL": "https://x.fr",
+                "STAFF_MFA": "optional",
+            },
+            False,
+        ),
+    ],
+)
+def test_staff_second_factor_is_required_in_production_unless_told_otherwise(
+    tmp_path, values, required
+):
+    settings = load_settings(env(tmp_path, **values))
+    assert settings.staff_mfa_required is required
+    assert settings.staff_mfa == ("required" if required else "optional")

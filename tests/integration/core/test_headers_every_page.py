@@ -138,7 +138,7 @@ def assert_flags(cookie: dict, *, production: bool, httponly: bool = True) -> No
 
 @pytest.mark.parametrize("env", ["development", "production"])
 def test_cookie_flags(databases, tmp_path, env):
-    """Session, CSRF and language cookies: HttpOnly (htmx gets the CSRF token from the
+    """Session, CSRF, language and device cookies: HttpOnly (htmx gets the CSRF token from the
     page's hx-headers, never from the cookie), SameSite=Lax (links from e-mails open
     signed in), Path=/, and Secure in production."""
     production = env == "production"
@@ -156,6 +156,7 @@ def test_cookie_flags(databases, tmp_path, env):
         assert_flags(cookies["guichet_session"], production=production)
         assert int(cookies["guichet_session"]["max-age"]) <= 12 * 3600
         assert_flags(cookies["guichet_lang"], production=production)
+        assert_flags(cookies["guichet_device"], production=production)
         assert client.get("/compte").status_code == 200  # the cookies work over this scheme
 
         switched = client.get("/langue?lang=en", follow_redirects=False)

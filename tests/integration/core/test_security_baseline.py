@@ -74,6 +74,7 @@ def test_post_with_csrf_token_in_field_or_header_succeeds(client):
     )
     assert response.status_code == 303
     sign_out(client)
+    token = csrf_token(client)  # a new one since signing in
     response = client.post(
         "/connexion",
         data={"email": user["email"], "password": user["password"]},
