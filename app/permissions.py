@@ -1,0 +1,134 @@
+"""Who may do what: every access rule of Guichet, as named predicates.
+
+The one place roles are combined (pretalx's rules style). Route guards
+(``accounts.guards.requires``), services that filter their queries and templates
+(``can("pay", grant)``) all ask these predicates; no role tuple is written anywhere
+else. Each predicate takes the person (a ``CurrentUser``, or None for a visitor) and
+the object the question is about (a call, a grant, an organisation…): today the
+answer depends on the roles only, and per-funder roles will read the object's funder
+here, in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from app.accounts.tables import StaffRole
+
+REVIEWER, OFFICER, FINANCE, ADMIN = (
+    StaffRole.reviewer.value,
+    StaffRole.officer.value,
+    StaffRole.finance.value,
+    StaffRole.admin.value,
+)
+
+
+class Person(Protocol):
+    id: int
+    roles: frozenset[str]
+
+    def has_role(self, *roles: str) -> bool: ...
+
+
+def _has(user: Person | None, *roles: str) -> bool:
+    return user is not None and user.has_role(*roles)
+
+
+# --- Staff work ---------------------------------------------------------------------------
+
+
+def is_staff(user: Person | None, _obj: Any = None) -> bool:
+    """Holds any staff role (shorter idle timeout, second factor in production)."""
+    return user is not None and bool(user.roles)
+
+
+def can_manage_calls(user: Person | None, call: Any = None) -> bool:
+    """Prepare, publish and close calls; screen their files; run their review and
+    committee: officers (and admins)."""
+    return _has(user, OFFICER, ADMIN)
+
+
+def can_view_every_application(user: Person | None, call: Any = None) -> bool:
+    """Read any file of a call, not only their organisations' (the query is not
+    narrowed to the person's memberships)."""
+    return can_manage_calls(user, call)
+
+
+def can_review(user: Person | None, assignment: Any = None) -> bool:
+    """Score the files assigned to them: reviewers (the assignment itself is checked
+    in the query: their own, without a conflict)."""
+    return _has(user, REVIEWER)
+
+
+def can_follow_grants(user: Person | None, grant: Any = None) -> bool:
+    """Read every grant, its schedule, ledger and reports, and the dashboard:
+    officers, finance staff and admins."""
+    return _has(user, OFFICER, FINANCE, ADMIN)
+
+
+def can_instruct_grant(user: Person | None, grant: Any = None) -> bool:
+    """Approve or cancel instalments, amend the schedule, examine reports, reduce the
+    grant, check the agreement: officers (and admins)."""
+    return _has(user, OFFICER, ADMIN)
+
+
+def can_pay(user: Person | None, grant: Any = None) -> bool:
+    """Record payments, reversals and recoveries received: finance staff (and admins)."""
+    return _has(user, FINANCE, ADMIN)
+
+
+def can_view_every_organisation(user: Person | None, organisation: Any = None) -> bool:
+    """Open any organisation's page (members see their own): officers, finance, admins."""
+    return _has(user, OFFICER, FINANCE, ADMIN)
+
+
+def can_read_bank_details(user: Person | None, organisation: Any = None) -> bool:
+    """See an organisation's IBAN unmasked (its members see their own): finance staff."""
+    return _has(user, FINANCE)
+
+
+def can_use_api(user: Person | None, _obj: Any = None) -> bool:
+    """Hold API tokens and read the JSON API: officers, finance staff and admins."""
+    return _has(user, OFFICER, FINANCE, ADMIN)
+
+
+def can_read_audit(user: Person | None, _obj: Any = None) -> bool:
+    """Browse and export the audit trail: officers and admins."""
+    return _has(user, OFFICER, ADMIN)
+
+
+def can_administer(user: Person | None, _obj: Any = None) -> bool:
+    """People, roles, funders, settings, the audit checkpoints: admins."""
+    return _has(user, ADMIN)
+
+
+def totp_required_by_the_admin_setting(user: Person | None, _obj: Any = None) -> bool:
+    """The roles the admin setting « two-step verification mandatory » applies to (with
+    ``STAFF_MFA=required`` every staff role must have it)."""
+    return _has(user, FINANCE, ADMIN)
+
+
+Predicate = Callable[[Person | None, Any], bool]
+
+# The names templates and guards use: ``can("pay", grant)``, ``requires("pay")``.
+PERMISSIONS: dict[str, Predicate] = {
+    "staff": is_staff,
+    "manage_calls": can_manage_calls,
+    "view_every_application": can_view_every_application,
+    "review": can_review,
+    "follow_grants": can_follow_grants,
+    "instruct_grant": can_instruct_grant,
+    "pay": can_pay,
+    "view_every_organisation": can_view_every_organisation,
+    "read_bank_details": can_read_bank_details,
+    "use_api": can_use_api,
+    "read_audit": can_read_audit,
+    "administer": can_administer,
+}
+
+
+def can(user: Person | None, permission: str, obj: Any = None) -> bool:
+    """Whether ``user`` holds ``permission`` (a key of ``PERMISSIONS``) on ``obj``; an
+    unknown name is an error, never a silent no."""
+    return PERMISSIONS[permission](user, obj)
