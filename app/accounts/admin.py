@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Stream, Template
 
 from app.accounts import services
-from app.accounts.guards import require_recent_authentication, require_role
+from app.accounts.guards import require_recent_authentication, requires
 from app.accounts.routes import ERRORS, actor, base_url, error_text, require_email
 from app.accounts.services import AccountError
 from app.accounts.tables import StaffRole
@@ -24,6 +24,7 @@ from app.core.i18n import gettext_noop as N_
 from app.core.numbers import whole_number
 from app.core.time import start_of_paris_day
 from app.core.web import flash, render
+from app.permissions import can_administer
 
 USERS = "/admin/utilisateurs"
 INVITE = "/admin/utilisateurs/inviter"
@@ -33,8 +34,8 @@ USER_STATUS = "/admin/utilisateurs/{user_id:int}/statut"
 SETTINGS = "/admin/reglages"
 
 PAGE_SIZE = 50
-ADMIN = [require_role(StaffRole.admin.value)]
-SENSITIVE = [require_role(StaffRole.admin.value), require_recent_authentication]
+ADMIN = [requires("administer")]
+SENSITIVE = [requires("administer"), require_recent_authentication]
 
 ROLE_LABELS = {
     StaffRole.reviewer.value: N_("reviewer"),
@@ -273,7 +274,7 @@ OBJECT_LABELS = {
 
 JOURNAL = "/journal"
 JOURNAL_EXPORT = "/journal/export.csv"
-STAFF_AUDITORS = [require_role(StaffRole.officer.value, StaffRole.admin.value)]
+STAFF_AUDITORS = [requires("read_audit")]
 
 
 def _paris_day(value: str, *, end: bool = False) -> datetime | None:
@@ -325,7 +326,7 @@ async def journal(request: Request, page: FromQuery[int] = 1) -> Template:
         )
     query = urlencode({k: v for k, v in form.values.items() if v})
     # Administrators see whether the trail's head is kept outside the database too.
-    show_checkpoint = request.user.has_role(StaffRole.admin.value)
+    show_checkpoint = can_administer(request.user)
     checkpoint = None
     if show_checkpoint:
         settings = request.app.state.settings

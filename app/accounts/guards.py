@@ -11,6 +11,7 @@ from litestar.handlers.base import BaseRouteHandler
 from app.accounts.services import CurrentUser, must_enrol_totp
 from app.accounts.sessions import authenticated_recently
 from app.core.errors import RedirectRequired
+from app.permissions import PERMISSIONS
 
 PUBLIC = {"public": True}
 # The pages a person who must set up two-factor can still open: the enrolment page,
@@ -43,15 +44,21 @@ async def deny_by_default(connection: ASGIConnection, handler: BaseRouteHandler)
         raise RedirectRequired(SECURITY_PAGE)
 
 
-def require_role(*roles: str):
+def requires(permission: str):
+    """A guard that lets through the people ``app.permissions`` grants ``permission``
+    (403 for others, sign-in first for visitors). The route matrix reads
+    ``guard.permission`` to check each route against the permissions module."""
+    predicate = PERMISSIONS[permission]
+
     def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
         user = connection.scope.get("user")
         if user is None:
             raise NotAuthorizedException()
-        if not user.has_role(*roles):
+        if not predicate(user, None):
             raise PermissionDeniedException()
 
-    guard.__name__ = f"require_role_{'_'.join(roles)}"
+    guard.__name__ = f"requires_{permission}"
+    guard.permission = permission  # type: ignore[attr-defined]
     return guard
 
 

@@ -40,6 +40,7 @@ from app.core.security import (
     password_needs_rehash,
     verify_password,
 )
+from app.permissions import is_staff, totp_required_by_the_admin_setting
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
@@ -53,7 +54,6 @@ TOKEN_LIFETIMES = {
 RECOVERY_CODE_COUNT = 10
 TOTP_ISSUER = "Guichet"
 SETTING_MANDATORY_TOTP = "mandatory_totp_finance_admin"
-TOTP_MANDATORY_ROLES = (StaffRole.finance.value, StaffRole.admin.value)
 
 
 class AccountError(ValueError):
@@ -807,11 +807,11 @@ async def totp_required(user: CurrentUser, *, staff_mfa_required: bool) -> bool:
     """Staff need two-factor: every staff role when the server requires it
     (``STAFF_MFA=required``, the default in production), finance and admin staff also
     when the admin setting says so. Applicants choose."""
-    if not user.is_staff:
+    if not is_staff(user):
         return False
     if staff_mfa_required:
         return True
-    if not user.has_role(*TOTP_MANDATORY_ROLES):
+    if not totp_required_by_the_admin_setting(user):
         return False
     return bool(await get_setting(SETTING_MANDATORY_TOTP, False))
 

@@ -15,7 +15,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from app.accounts.guards import PUBLIC, require_recent_authentication, require_role
+from app.accounts.guards import PUBLIC, require_recent_authentication, requires
 from app.accounts.routes import actor
 from app.api import services
 from app.api.services import TokenError
@@ -28,7 +28,7 @@ from app.core.web import flash, path_to, render
 log = logging.getLogger("guichet.api")
 TOKENS = "/compte/api"
 REVOKE = "/compte/api/{token_id:int}/revoquer"
-API_STAFF = [require_role(*services.API_ROLES)]
+API_STAFF = [requires("use_api")]
 ERRORS = {
     "name": N_("Name the token (100 characters at most), e.g. « Export comptable »."),
     "too_many": N_("You have 10 active tokens: revoke one first."),

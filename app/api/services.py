@@ -13,10 +13,10 @@ from app.calls.tables import Call
 from app.core import audit
 from app.core.db import write_transaction
 from app.grants.tables import Grant, Instalment, LedgerEntry
+from app.permissions import can_use_api
 
 PREFIX = "gch_"
 MAX_TOKENS = 10
-API_ROLES = ("officer", "finance", "admin")
 TOUCH_EVERY = timedelta(minutes=1)
 MAX_PER_PAGE = 200
 
@@ -54,7 +54,7 @@ async def create_token(user: CurrentUser, name: str, *, actor: Actor) -> str:
     """A new read-only token for staff (officers, finance, admins); the only time the
     token itself exists outside the holder's hands is this return value."""
     name = name.strip()
-    if not user.has_role(*API_ROLES):
+    if not can_use_api(user):
         raise TokenError("not_staff")
     if not name or len(name) > 100:
         raise TokenError("name")
@@ -108,7 +108,7 @@ async def user_for_token(token: str, *, staff_mfa_required: bool) -> CurrentUser
     # Staff who must set up two-factor first cannot go round it with a token.
     if (
         user is None
-        or not user.has_role(*API_ROLES)
+        or not can_use_api(user)
         or await must_enrol_totp(user, staff_mfa_required=staff_mfa_required)
     ):
         return None

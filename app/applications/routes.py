@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import File, Redirect, Stream, Template
 
-from app.accounts.guards import require_role
+from app.accounts.guards import requires
 from app.accounts.routes import actor, base_url
 from app.applications import budget as budgets
 from app.applications import services, states
@@ -55,7 +55,7 @@ SEND_BACK = "/instruction/dossiers/{app_id:int}/a-completer"
 SCREEN = "/instruction/dossiers/{app_id:int}/recevabilite"
 SCREEN_BULK = "/instruction/appels/{call_id:int}/dossiers/recevabilite"
 
-STAFF = [require_role("officer", "admin")]
+STAFF = [requires("manage_calls")]
 
 ERRORS = {
     **CALL_ERRORS,

@@ -26,12 +26,12 @@ from app.core.money import format_amount
 from app.core.outbox import enqueue_email
 from app.organisations.services import email_members
 from app.organisations.tables import Membership
+from app.permissions import can_view_every_application
 from app.quotas import StorageLimits
 
 if TYPE_CHECKING:
     from app.core.storage import FileStorage
 
-STAFF_ROLES = ("officer", "admin")
 PAGE_SIZE = 50
 SORTS = {
     "reference": Application.reference,
@@ -167,7 +167,7 @@ async def application_for(user: CurrentUser, app_id: int) -> dict | None:
         Application.form_version.form.as_alias("form"),
         Application.form_version.documents.as_alias("documents"),
     ).where(Application.id == app_id)
-    if not user.has_role(*STAFF_ROLES):
+    if not can_view_every_application(user):
         members = Membership.select(Membership.organisation).where(Membership.user == user.id)
         query = query.where(Application.organisation.is_in(members))
     row = await query.first()

@@ -7,7 +7,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from app.accounts.guards import PUBLIC, require_role
+from app.accounts.guards import PUBLIC, requires
 from app.accounts.routes import actor
 from app.calls import formspec, services
 from app.calls.services import CallError
@@ -19,7 +19,7 @@ from app.core.money import amount_input
 from app.core.time import paris_input
 from app.core.web import flash, path_to, render
 
-STAFF = [require_role("officer", "admin")]
+STAFF = [requires("manage_calls")]
 
 STAFF_LIST = "/instruction/appels"
 CREATE = "/instruction/appels/nouveau"

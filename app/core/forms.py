@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 
+from app.core.domain import DomainError
+
 
 @dataclass
 class FormState:
@@ -25,6 +27,11 @@ class FormState:
         self.errors.setdefault(name, message)
         if label:
             self.labels.setdefault(name, label)
+
+    def refuse(self, exc: DomainError, field: str = "", label: str | None = None) -> None:
+        """Show a refused action's message on the field it names (else on ``field``,
+        the form's main one)."""
+        self.error(exc.field or field, exc.text(), label)
 
     @property
     def ok(self) -> bool:

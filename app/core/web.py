@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from litestar import Request
 from litestar.exceptions import NotFoundException
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup
 
 from app.core import i18n
+from app.core.domain import DomainError
 
 FLASH_KEY = "_flash"
 
@@ -76,6 +78,21 @@ def base_context(request: Request) -> dict[str, Any]:
         "locale": i18n.get_locale(),
         "current_path": request.url.path,
     }
+
+
+async def act(
+    request: Request, action: Awaitable[Any], *, back: str, done: str | None = None
+) -> Redirect:
+    """A button with nothing to fill in (approve, withdraw, publish…): run the service's
+    action and say on the page it came from how it went: its refusal, or ``done``."""
+    try:
+        await action
+    except DomainError as exc:
+        flash(request, exc.text(), "error")
+    else:
+        if done:
+            flash(request, done)
+    return Redirect(back, status_code=303)
 
 
 def render(request: Request, template: str, *, status_code: int = 200, **context: Any) -> Template:

@@ -8,7 +8,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from app.accounts.guards import require_role
+from app.accounts.guards import requires
 from app.accounts.routes import actor
 from app.applications import states as application_states
 from app.applications.routes import error_text as upload_error_text
@@ -46,7 +46,7 @@ MY_LETTER = "/dossiers/{app_id:int}/courriers/{letter_id:int}"
 ACCEPT = "/dossiers/{app_id:int}/acceptation"
 AGREEMENT = "/dossiers/{app_id:int}/convention"
 
-STAFF = [require_role("officer", "admin")]
+STAFF = [requires("manage_calls")]
 MAX_AGREEMENT = 20 * storage.MB
 
 ERRORS = {

@@ -7,7 +7,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from app.accounts.guards import require_role
+from app.accounts.guards import requires
 from app.accounts.routes import actor
 from app.applications.routes import error_text as upload_error_text
 from app.core import storage
@@ -20,7 +20,7 @@ from app.funders import services
 FUNDERS = "/admin/financeurs"
 FUNDER = "/admin/financeurs/{funder_id:int}"
 FUNDER_LOGO = "/admin/financeurs/{funder_id:int}/logo"
-ADMIN = [require_role("admin")]
+ADMIN = [requires("administer")]
 MAX_LOGO = 2 * storage.MB
 
 ERRORS = {

@@ -14,7 +14,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import File, Redirect, Stream, Template
 
-from app.accounts.guards import require_role
+from app.accounts.guards import requires
 from app.accounts.routes import actor
 from app.applications.routes import error_text as upload_error_text
 from app.applications.routes import own_application, quota_text, storage_limits
@@ -33,6 +33,7 @@ from app.grants.ledger import LedgerError
 from app.grants.reports import ReportError
 from app.grants.services import GrantError
 from app.grants.tables import AmendmentKind
+from app.permissions import can_instruct_grant
 from app.quotas import QuotaExceeded
 
 DASHBOARD = "/finances"
@@ -51,9 +52,9 @@ MY_REPORT_FILE = "/dossiers/{app_id:int}/bilans/{kind:str}/pieces"
 REPORT_FILE = "/suivi/pieces-de-bilan/{attachment_id:int}"
 
 ID = re.compile(r"[0-9]{1,9}")
-FOLLOW = [require_role("officer", "finance", "admin")]
-OFFICERS = [require_role("officer", "admin")]
-FINANCE = [require_role("finance", "admin")]
+FOLLOW = [requires("follow_grants")]
+OFFICERS = [requires("instruct_grant")]
+FINANCE = [requires("pay")]
 MAX_REPORT_FILE = 20 * storage.MB
 
 ERRORS = {
@@ -202,7 +203,7 @@ async def _grant_page(
         planned_eligible=planned,
         actual_eligible=final_actual,
         reduction_pending=bool(
-            request.user.has_role("officer", "admin")
+            can_instruct_grant(request.user, grant)
             and final
             and final["status"] == "approved"
             and final_actual is not None
@@ -213,8 +214,6 @@ async def _grant_page(
         proposed=grants.reduced_total(grant["amount_cents"], planned, final_actual)
         if final and final["status"] == "approved"
         else None,
-        can_pay=request.user.has_role("finance", "admin"),
-        can_instruct=request.user.has_role("officer", "admin"),
         **context,
     )
 

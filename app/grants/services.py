@@ -20,6 +20,7 @@ from app.grants.tables import (
     Recovery,
     ScheduleAmendment,
 )
+from app.permissions import can_follow_grants
 
 # French law: a written agreement (convention) for a subsidy above 23 000 € (product.md).
 AGREEMENT_THRESHOLD_CENTS = 2_300_000
@@ -177,7 +178,6 @@ async def attach_agreement(
 
 # --- Follow-up: instalments, deadlines, amendments, reductions ---------------------------------
 
-STAFF_ROLES = ("officer", "finance", "admin")
 # Instalment states as data: action -> (from states, to state, roles that fire it).
 INSTALMENT_TRANSITIONS: dict[str, tuple[frozenset[str], str, tuple[str, ...]]] = {
     "make_due": (frozenset({"scheduled"}), "due", ("system",)),
@@ -206,7 +206,7 @@ async def grant_for(user, grant_id: int) -> dict | None:
         Grant.call.funder.name.as_alias("funder_name"),
         Grant.organisation.name.as_alias("organisation_name"),
     ).where(Grant.id == grant_id)
-    if not user.has_role(*STAFF_ROLES):
+    if not can_follow_grants(user):
         members = Membership.select(Membership.organisation).where(Membership.user == user.id)
         query = query.where(Grant.organisation.is_in(members))
     return await query.first()

@@ -21,7 +21,7 @@ from app.accounts.services import (
     normalise_email,
     on_erasure,
 )
-from app.accounts.tables import StaffRole, User
+from app.accounts.tables import User
 from app.core import audit
 from app.core.db import for_update, write_transaction
 from app.core.numbers import is_digits
@@ -43,13 +43,12 @@ from app.organisations.validators import (
     format_siret,
     mask_iban,
 )
+from app.permissions import can_read_bank_details, can_view_every_organisation
 
 INVITATION_LIFETIME = timedelta(days=7)
 ASSOCIATION_FORMS = {LegalForm.association.value, LegalForm.association_rup.value}
 # Staff who may look at any organisation's page.
-STAFF_VIEWERS = (StaffRole.officer.value, StaffRole.finance.value, StaffRole.admin.value)
 # Who sees the full IBAN besides the members.
-IBAN_READERS = (StaffRole.finance.value,)
 
 FIELDS = (
     "name",
@@ -266,14 +265,14 @@ class OrganisationView:
 async def organisation_for(user: CurrentUser, org_id: int) -> OrganisationView | None:
     """The organisation if this person may see it, else None (answered as 404)."""
     membership = await _membership(org_id, user.id)
-    if membership is None and not user.has_role(*STAFF_VIEWERS):
+    if membership is None and not can_view_every_organisation(user):
         return None
     data = await Organisation.select().where(Organisation.id == org_id).first()
     if data is None:
         return None
     role = membership["role"] if membership else None
     return OrganisationView(
-        data=data, my_role=role, iban_visible=role is not None or user.has_role(*IBAN_READERS)
+        data=data, my_role=role, iban_visible=role is not None or can_read_bank_details(user)
     )
 
 

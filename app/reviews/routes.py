@@ -10,7 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import File, Redirect, Stream, Template
 
-from app.accounts.guards import require_role
+from app.accounts.guards import requires
 from app.accounts.routes import actor
 from app.applications import budget as budgets
 from app.applications import services as applications
@@ -50,8 +50,8 @@ UNASSIGN = "/instruction/evaluations/{assignment_id:int}/retirer"
 RANKING_PAGE = 200
 DASHBOARD_PAGE = 50
 
-STAFF = [require_role("officer", "admin")]
-REVIEWERS = [require_role("reviewer")]
+STAFF = [requires("manage_calls")]
+REVIEWERS = [requires("review")]
 
 ERRORS = {
     "reviews_wanted": N_("Enter a number of reviews per file between 1 and 10."),

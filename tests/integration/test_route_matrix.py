@@ -786,6 +786,43 @@ def test_access(client, world, role, route):
     client.cookies.clear()
 
 
+def _route_permissions(app) -> dict[tuple[str, str], str]:
+    """(method, path) -> the permission its ``requires`` guard asks ``app.permissions``."""
+    found = {}
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            for wrapped in handler.resolve_guards():
+                guard = getattr(wrapped, "func", wrapped)  # Litestar wraps sync guards
+                if hasattr(guard, "permission"):
+                    for method in handler.http_methods:
+                        found[(method, route.path)] = guard.permission
+    return found
+
+
+def test_the_matrix_agrees_with_the_permissions_module(client):
+    """A staff route answers 403 to exactly the roles its permission refuses: the
+    matrix is checked against ``app.permissions``, the one home of who may do what."""
+    from app.accounts.services import CurrentUser
+    from app.permissions import PERMISSIONS
+
+    checked = 0
+    for route, permission in _route_permissions(client.app).items():
+        if route not in MATRIX:
+            continue  # test_every_route_has_an_entry says so
+        expected = MATRIX[route][1]
+        for role in SIGNED_IN:
+            roles = (
+                frozenset({role})
+                if role in ("reviewer", "officer", "finance", "admin")
+                else frozenset()
+            )
+            person = CurrentUser(1, "x@y.fr", "X", "fr", 1, True, roles)
+            allowed = PERMISSIONS[permission](person, None)
+            assert (expected[role] == 403) == (not allowed), (route, permission, role)
+            checked += 1
+    assert checked > 100
+
+
 # Beyond the matrix's one path per route: what a reviewer assigned to a file may
 # download is what the review page lists (the documents of the file as submitted),
 # never a message's attachment (the association's or an officer's) nor a version the
