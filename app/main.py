@@ -42,7 +42,7 @@ from app.core.security import (
     session_sweep_lifespan,
 )
 from app.core.templating import build_environment
-from app.core.web import ids_in_range
+from app.core.web import DEPENDENCIES, ids_in_range
 from app.decisions.jobs import letters_lifespan
 from app.decisions.routes import ROUTES as DECISION_ROUTES
 from app.funders.routes import ROUTES as FUNDER_ROUTES
@@ -129,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         stores={"sessions": session_store},
         before_request=before_each_handler,
+        dependencies=DEPENDENCIES,
         before_send=[security_headers(settings), access_log],
         exception_handlers={RedirectRequired: redirect_handler, Exception: html_exception_handler},
         request_max_body_size=settings.max_body_bytes,

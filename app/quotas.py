@@ -27,6 +27,9 @@ from piccolo.query.functions.aggregate import Sum
 
 from app.applications.tables import Application, Attachment
 from app.core.db import for_update
+from app.core.domain import DomainError
+from app.core.i18n import gettext_noop as N_
+from app.core.templating import file_size
 from app.grants.tables import ReportAttachment
 from app.organisations.tables import Organisation
 
@@ -65,11 +68,31 @@ class Usage:
     limit: int
 
 
-class QuotaExceeded(Exception):
+QUOTA_MESSAGES = {
+    APPLICATION: N_(
+        "This file would take the application over its limit of %(limit)s of documents "
+        "(%(used)s already used). Send a lighter file (a compressed PDF, for example) or "
+        "write to the reviewing department."
+    ),
+    ORGANISATION: N_(
+        "This file would take your organisation over its limit of %(limit)s of documents, "
+        "all its files together (%(used)s already used). Send a lighter file (a compressed "
+        "PDF, for example) or write to the reviewing department."
+    ),
+}
+
+
+class QuotaExceeded(DomainError):
     """The file would take ``usage`` over its limit; nothing was written."""
 
     def __init__(self, usage: Usage):
-        super().__init__(f"{usage.scope} quota: {usage.used} of {usage.limit} bytes used")
+        super().__init__(
+            f"quota_{usage.scope}",
+            QUOTA_MESSAGES[usage.scope],
+            field="file",
+            limit=file_size(usage.limit),
+            used=file_size(usage.used),
+        )
         self.usage = usage
 
 

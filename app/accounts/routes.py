@@ -40,7 +40,7 @@ from app.core.forms import FormState, safe_next, valid_email
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.ratelimit import Limit
-from app.core.web import flash, render
+from app.core.web import actor_of, client_ip, flash, limiter_of, render, settings_of
 
 SIGN_IN = "/connexion"
 SECOND_FACTOR = "/connexion/verification"
@@ -115,22 +115,15 @@ def error_text(exc: AccountError) -> str:
 
 
 def actor(request: Request) -> Actor:
-    user = request.scope.get("user")
-    if user is None:
-        return Actor(user_id=None, ip=client_ip(request))
-    return Actor(user_id=user.id, ip=client_ip(request), label=user.email)
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return actor_of(request)
 
 
 def limiter(request: Request):
-    return request.app.state.rate_limiter
+    return limiter_of(request)
 
 
 def base_url(request: Request) -> str:
-    return request.app.state.settings.base_url
+    return settings_of(request).base_url
 
 
 async def password_ok(request: Request, password: str) -> bool:

@@ -30,6 +30,7 @@ from app.accounts.tables import (
     User,
 )
 from app.core import audit
+from app.core.audit import SYSTEM, Actor
 from app.core.audit_checkpoints import Checkpoint
 from app.core.db import for_update, write_transaction
 from app.core.numbers import is_digits
@@ -82,18 +83,6 @@ class CurrentUser:
     @property
     def is_staff(self) -> bool:
         return bool(self.roles)
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who does something, for the audit trail (label: their e-mail at that time)."""
-
-    user_id: int | None
-    ip: str | None = None
-    label: str = ""
-
-
-SYSTEM = Actor(user_id=None)
 
 
 def now() -> datetime:

@@ -15,12 +15,13 @@ from app.accounts.guards import requires
 from app.accounts.routes import actor, base_url
 from app.applications import budget as budgets
 from app.applications import services, states
+from app.applications.deps import own_application, visible_application
 from app.applications.receipts import Receipts
 from app.applications.services import ApplicationError, Conflict, Ineligible, TableQuery
 from app.calls import formspec
 from app.calls import services as calls
+from app.calls.formspec import KIND_LABELS
 from app.calls.routes import ERRORS as CALL_ERRORS
-from app.calls.routes import KIND_LABELS
 from app.core import storage
 from app.core.arrival import received_at
 from app.core.exports import table_response
@@ -33,8 +34,8 @@ from app.core.numbers import whole_number
 from app.core.ratelimit import Limit
 from app.core.templating import file_size
 from app.core.time import TimeError, clock, parse_paris
-from app.core.web import flash, is_partial_request, path_to, render
-from app.quotas import APPLICATION, QuotaExceeded, StorageLimits
+from app.core.web import flash, is_partial_request, path_to, render, settings_of
+from app.quotas import QuotaExceeded, StorageLimits
 from app.settings import MESSAGE_FILE_CEILING_MB
 
 APPLY = "/appels/{call_id:int}/candidater"
@@ -87,29 +88,10 @@ ERRORS = {
         "The amount requested is above the call's maximum share of the project's cost."
     ),
     "transition": N_("This change of status is not possible now."),
-    "upload_empty": N_("The file is empty."),
-    "upload_executable": N_("This file is a program: it is refused."),
-    "upload_unknown_type": N_("This kind of file is not accepted here."),
-    "upload_kind_not_allowed": N_("This kind of file is not accepted here."),
-    "upload_archive_suspicious": N_("This file looks damaged or suspicious."),
-    "upload_corrupt": N_("This file looks damaged or suspicious."),
-    "upload_macros": N_("Documents with macros are refused."),
-    "upload_missing": N_("Choose a file."),
     "message_too_long": N_("Write at most 5 000 characters."),
     "reason_required": N_("Give the reason the file is ineligible: it is sent to the applicant."),
     "nothing_selected": N_("Select at least one file."),
     "not_screenable": N_("These files are not waiting for screening: %(refs)s."),
-    "upload_file_too_large": N_("The file is larger than the limit for this document."),
-    "quota_application": N_(
-        "This file would take the application over its limit of %(limit)s of documents "
-        "(%(used)s already used). Send a lighter file (a compressed PDF, for example) or "
-        "write to the reviewing department."
-    ),
-    "quota_organisation": N_(
-        "This file would take your organisation over its limit of %(limit)s of documents, "
-        "all its files together (%(used)s already used). Send a lighter file (a compressed "
-        "PDF, for example) or write to the reviewing department."
-    ),
     "too_many_versions": N_(
         "This document already has %(num)d versions, the most one document may have: it "
         "can no longer be replaced. Write to the reviewing department if it must change again."
@@ -158,20 +140,6 @@ def error_text(code: str, **values) -> str:
     return text % values if values else text
 
 
-def storage_limits(request: Request) -> StorageLimits:
-    return StorageLimits.from_settings(request.app.state.settings)
-
-
-def quota_text(exc: QuotaExceeded) -> str:
-    """The refusal of a file that does not fit, with the limit and what is used."""
-    usage = exc.usage
-    return error_text(
-        "quota_application" if usage.scope == APPLICATION else "quota_organisation",
-        limit=file_size(usage.limit),
-        used=file_size(usage.used),
-    )
-
-
 def refusal_text(exc: ApplicationError, limits: StorageLimits) -> str:
     """An ``ApplicationError``'s message, with the limit the storage rules name."""
     if exc.code == "too_many_versions":
@@ -186,23 +154,6 @@ def _message_file_too_large(limits: StorageLimits, size: int | None) -> str:
     if size:
         return error_text("message_file_too_large", limit=limit, size=file_size(size))
     return error_text("message_file_too_large_unknown", limit=limit)
-
-
-async def visible_application(request: Request, app_id: int) -> dict:
-    """An application this person may read (members of its organisation, staff)."""
-    app = await services.application_for(request.user, app_id)
-    if app is None:
-        raise NotFoundException()
-    return app
-
-
-async def own_application(request: Request, app_id: int) -> dict:
-    """An application of one of this person's organisations: the applicant's pages
-    and actions. Staff work from /instruction."""
-    app = await services.application_for(request.user, app_id)
-    if app is None or not await services.is_member(request.user.id, app["organisation"]):
-        raise NotFoundException()
-    return app
 
 
 # --- Eligibility ----------------------------------------------------------------------------
@@ -347,7 +298,7 @@ async def _draft_page(
         accept=storage.accept_attribute,
         messages=await services.messages(app["id"]),
         message_form=message_form or FormState(prefix="message"),
-        message_file_limit=storage_limits(request).message_file_bytes,
+        message_file_limit=StorageLimits.from_settings(settings_of(request)).message_file_bytes,
     )
 
 
@@ -483,7 +434,7 @@ async def upload(
     document = services.document_spec(app, key)
     if document is None:
         raise NotFoundException()
-    limits = storage_limits(request)
+    limits = StorageLimits.from_settings(settings_of(request))
     document_bytes = document["max_mb"] * storage.MB
     error = None
     status_code = 422
@@ -502,7 +453,7 @@ async def upload(
             )
             stored = received.file("file")
             if stored is None:
-                error = error_text("upload_missing")
+                error = _(storage.UPLOAD_MESSAGES["missing"])
             else:
                 try:
                     await services.add_attachment(
@@ -525,14 +476,14 @@ async def upload(
                 and (exc.size is None or exc.size <= document_bytes)
             ):
                 # Stopped at the room the quotas leave, not at the document's limit.
-                error = quota_text(QuotaExceeded(room.tightest))
+                error = QuotaExceeded(room.tightest).text()
             else:
-                error = error_text("upload_" + exc.code)
+                error = exc.text()
                 status_code = 413
         except storage.UploadRefused as exc:
-            error = error_text("upload_" + exc.code)
+            error = exc.text()
         except QuotaExceeded as exc:
-            error = quota_text(exc)
+            error = exc.text()
         except ApplicationError as exc:
             error = refusal_text(exc, limits)
     if error:
@@ -572,7 +523,7 @@ async def post_message(request: Request, app_id: FromPath[int]) -> Template | Re
     message as typed."""
     app = await visible_application(request, app_id)
     staff = not await services.is_member(request.user.id, app["organisation"])
-    limits = storage_limits(request)
+    limits = StorageLimits.from_settings(settings_of(request))
     form = FormState(prefix="message")
     status_code = 422
     stored = None
@@ -598,20 +549,20 @@ async def post_message(request: Request, app_id: FromPath[int]) -> Template | Re
     except storage.UploadTooLarge as exc:
         form.values["body"] = exc.fields.get("body", "")
         if exc.code != "file_too_large":
-            form.error("body", error_text("upload_" + exc.code))
+            form.error("body", exc.text())
         elif exc.size is not None and exc.size > limits.message_file_bytes:
             form.error("file", _message_file_too_large(limits, exc.size))
             status_code = 413
         elif room is not None and max_bytes < limits.message_file_bytes:
-            form.error("file", quota_text(QuotaExceeded(room.tightest)))
+            form.error("file", QuotaExceeded(room.tightest).text())
         else:
             form.error("file", _message_file_too_large(limits, None))
             status_code = 413
     except storage.UploadRefused as exc:
         form.values["body"] = exc.fields.get("body", "")
-        form.error("file", error_text("upload_" + exc.code))
+        form.error("file", exc.text())
     except QuotaExceeded as exc:
-        form.error("file", quota_text(exc))
+        form.error("file", exc.text())
     except ApplicationError as exc:
         if exc.code == "not_found":
             raise NotFoundException() from None
@@ -899,7 +850,7 @@ async def _staff_page(
         or FormState(values={"decision": "eligible"}, prefix="screening"),
         messages=await services.messages(app["id"]),
         message_form=message_form or FormState(prefix="message"),
-        message_file_limit=storage_limits(request).message_file_bytes,
+        message_file_limit=StorageLimits.from_settings(settings_of(request)).message_file_bytes,
     )
 
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, parse_amount
 from app.core.numbers import NumberError, parse_decimal, whole_number
 
@@ -320,3 +321,12 @@ def missing_answers(form: dict, answers: dict[str, Any], files: set[str]) -> lis
         if not present:
             missing.append(field)
     return missing
+
+
+# The kinds of file a document or a file question accepts, as the builder names them.
+KIND_LABELS = {
+    "pdf": N_("PDF"),
+    "image": N_("Image (JPEG, PNG)"),
+    "office": N_("Word, Excel, PowerPoint"),
+    "opendocument": N_("OpenDocument (LibreOffice)"),
+}

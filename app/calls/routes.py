@@ -10,6 +10,7 @@ from litestar.response import Redirect, Template
 from app.accounts.guards import PUBLIC, requires
 from app.accounts.routes import actor
 from app.calls import formspec, services
+from app.calls.formspec import KIND_LABELS
 from app.calls.services import CallError
 from app.calls.states import CALL_TRANSITIONS
 from app.core.forms import FormState
@@ -64,12 +65,6 @@ FIELD_TYPE_LABELS = {
     "email": N_("Email address"),
     "url": N_("Web address"),
     "file": N_("File"),
-}
-KIND_LABELS = {
-    "pdf": N_("PDF"),
-    "image": N_("Image (JPEG, PNG)"),
-    "office": N_("Word, Excel, PowerPoint"),
-    "opendocument": N_("OpenDocument (LibreOffice)"),
 }
 
 ERRORS = {

@@ -46,6 +46,18 @@ from stdnum import iban
 from app.core.db import is_sqlite, write_transaction
 from app.core.tables import AuditEntry
 
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who does something, for the audit trail (label: their e-mail at that time)."""
+
+    user_id: int | None
+    ip: str | None = None
+    label: str = ""
+
+
+SYSTEM = Actor(user_id=None)
+
 GENESIS_HASH = "0" * 64
 PSEUDONYMISED_LABEL = "[pseudonymised]"
 UNKEYED = 1  # sha256, entries written before the audit key

@@ -60,6 +60,7 @@ from litestar.utils.scope.state import ScopeState
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from app.core.i18n import gettext
 from app.core.i18n import gettext_noop as N_
 from app.core.numbers import is_digits
 from app.core.ratelimit import Limit
@@ -90,6 +91,25 @@ _STORAGE_ID = re.compile(r"[0-9a-f]{32}")
 # --- Errors ----------------------------------------------------------------------------
 
 
+# Each refusal's message, beside the code that raises it (shown translated by ``text``).
+UPLOAD_MESSAGES = {
+    "empty": N_("The file is empty."),
+    "executable": N_("This file is a program: it is refused."),
+    "unknown_type": N_("This kind of file is not accepted here."),
+    "kind_not_allowed": N_("This kind of file is not accepted here."),
+    "archive_suspicious": N_("This file looks damaged or suspicious."),
+    "corrupt": N_("This file looks damaged or suspicious."),
+    "macros": N_("Documents with macros are refused."),
+    "missing": N_("Choose a file."),
+    "file_too_large": N_("The file is larger than the limit for this document."),
+    "field_too_large": N_("A text sent with the file is too long."),
+}
+UPLOAD_MALFORMED = N_(
+    "The file could not be received whole. Please try again; if it happens again, "
+    "try another browser."
+)
+
+
 class UploadError(ClientException):
     """An upload the application refuses; ``code`` names the reason for a message.
 
@@ -110,11 +130,18 @@ class UploadError(ClientException):
         self.fields: dict[str, str] = {}
         super().__init__(detail=self.code)
 
+    def text(self) -> str:
+        """What to tell the person, in their language."""
+        return gettext(UPLOAD_MESSAGES[self.code])
+
 
 class UploadMalformed(UploadError):
     """400: not a multipart form we expect (truncated, unexpected field, too many files,
     client gone...). Codes: not_multipart, malformed, truncated, disconnected,
     unexpected_file, too_many_files, too_many_parts, duplicate_field, bad_encoding."""
+
+    def text(self) -> str:
+        return gettext(UPLOAD_MALFORMED)
 
 
 class UploadTooLarge(UploadError):

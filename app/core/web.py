@@ -6,13 +6,18 @@ from collections.abc import Awaitable
 from typing import Any
 
 from litestar import Request
+from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup
 
 from app.core import i18n
+from app.core.audit import Actor
 from app.core.domain import DomainError
+from app.core.ratelimit import RateLimiter
+from app.core.storage import FileStorage
+from app.settings import Settings
 
 FLASH_KEY = "_flash"
 
@@ -45,6 +50,43 @@ def is_partial_request(request: Request) -> bool:
         and headers.get("hx-boosted") != "true"
         and headers.get("hx-history-restore-request") != "true"
     )
+
+
+# --- What a handler gets from the request (Litestar dependencies, see main.py) -----------
+
+
+def client_ip(request: Request) -> str:
+    """The client's address (behind a proxy: as ``TRUSTED_PROXIES`` allow it)."""
+    return request.client.host if request.client else "unknown"
+
+
+def actor_of(request: Request) -> Actor:
+    """Who acts, for the audit trail: the signed-in person, or a visitor's address."""
+    user = request.scope.get("user")
+    if user is None:
+        return Actor(user_id=None, ip=client_ip(request))
+    return Actor(user_id=user.id, ip=client_ip(request), label=user.email)
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def limiter_of(request: Request) -> RateLimiter:
+    return request.app.state.rate_limiter
+
+
+def files_of(request: Request) -> FileStorage:
+    return FileStorage.of_app(request.app)
+
+
+# Declared once on the app: a handler names the parameter (``actor: Actor``) to get it.
+DEPENDENCIES = {
+    "actor": Provide(actor_of, sync_to_thread=False),
+    "settings": Provide(settings_of, sync_to_thread=False),
+    "limiter": Provide(limiter_of, sync_to_thread=False),
+    "files": Provide(files_of, sync_to_thread=False),
+}
 
 
 def csrf_token(request: Request) -> str:

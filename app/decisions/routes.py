@@ -11,8 +11,7 @@ from litestar.response import Redirect, Template
 from app.accounts.guards import requires
 from app.accounts.routes import actor
 from app.applications import states as application_states
-from app.applications.routes import error_text as upload_error_text
-from app.applications.routes import own_application, visible_application
+from app.applications.deps import own_application, visible_application
 from app.calls import services as calls
 from app.core import storage
 from app.core.forms import FormState
@@ -634,7 +633,7 @@ async def upload_agreement(request: Request, app_id: FromPath[int]) -> Redirect:
         try:
             received = await storage.receive_upload(request, max_bytes=MAX_AGREEMENT, kinds={"pdf"})
         except (storage.UploadRefused, storage.UploadTooLarge) as exc:
-            error = upload_error_text("upload_" + exc.code)
+            error = exc.text()
         else:
             stored = received.file("file")
             if stored is None:

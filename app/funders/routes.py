@@ -9,7 +9,6 @@ from litestar.response import Redirect, Template
 
 from app.accounts.guards import requires
 from app.accounts.routes import actor
-from app.applications.routes import error_text as upload_error_text
 from app.core import storage
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
@@ -88,7 +87,7 @@ async def logo(request: Request, funder_id: FromPath[int]) -> Redirect:
             request, max_bytes=MAX_LOGO, kinds={"image"}, text_fields=("remove",)
         )
     except (storage.UploadRefused, storage.UploadTooLarge) as exc:
-        flash(request, upload_error_text("upload_" + exc.code), "error")
+        flash(request, exc.text(), "error")
         return Redirect(path_to(FUNDER, funder_id=funder_id) + "#logo", status_code=303)
     stored = received.file("file")
     if stored is None and received.fields.get("remove") != "yes":

@@ -16,8 +16,7 @@ from litestar.response import File, Redirect, Stream, Template
 
 from app.accounts.guards import requires
 from app.accounts.routes import actor
-from app.applications.routes import error_text as upload_error_text
-from app.applications.routes import own_application, quota_text, storage_limits
+from app.applications.deps import own_application
 from app.core import storage
 from app.core.exports import table_response
 from app.core.forms import FormState, parse_date
@@ -25,7 +24,7 @@ from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, amount_input, format_amount, parse_amount
 from app.core.numbers import whole_number
-from app.core.web import flash, path_to, render
+from app.core.web import flash, path_to, render, settings_of
 from app.funders.services import list_funders
 from app.grants import dashboard, followup, ledger, reports
 from app.grants import services as grants
@@ -34,7 +33,7 @@ from app.grants.reports import ReportError
 from app.grants.services import GrantError
 from app.grants.tables import AmendmentKind
 from app.permissions import can_instruct_grant
-from app.quotas import QuotaExceeded
+from app.quotas import QuotaExceeded, StorageLimits
 
 DASHBOARD = "/finances"
 EXPORT = "/finances/export/{name:str}"
@@ -601,7 +600,7 @@ async def add_report_file(request: Request, app_id: FromPath[int], kind: FromPat
             "error",
         )
         return back
-    limits = storage_limits(request)
+    limits = StorageLimits.from_settings(settings_of(request))
     report = await reports.report_of(grant["id"], kind)
     room = None
     try:
@@ -616,15 +615,15 @@ async def add_report_file(request: Request, app_id: FromPath[int], kind: FromPat
             and room.left < MAX_REPORT_FILE
             and (exc.size is None or exc.size <= MAX_REPORT_FILE)
         ):
-            flash(request, quota_text(QuotaExceeded(room.tightest)), "error")
+            flash(request, QuotaExceeded(room.tightest).text(), "error")
         else:
-            flash(request, upload_error_text("upload_" + exc.code), "error")
+            flash(request, exc.text(), "error")
         return back
     except storage.UploadRefused as exc:
-        flash(request, upload_error_text("upload_" + exc.code), "error")
+        flash(request, exc.text(), "error")
         return back
     except QuotaExceeded as exc:
-        flash(request, quota_text(exc), "error")
+        flash(request, exc.text(), "error")
         return back
     except ReportError as exc:
         flash(request, error_text(exc.code), "error")
@@ -643,7 +642,7 @@ async def add_report_file(request: Request, app_id: FromPath[int], kind: FromPat
         return back
     except QuotaExceeded as exc:
         storage.FileStorage.of_app(request.app).delete(stored.storage_id)
-        flash(request, quota_text(exc), "error")
+        flash(request, exc.text(), "error")
         return back
     except BaseException:
         storage.FileStorage.of_app(request.app).delete(stored.storage_id)
