@@ -671,7 +671,7 @@ async def withdraw_page(request: Request, app_id: FromPath[int]) -> Template:
         request,
         "applications/withdraw.html",
         app=app,
-        withdrawable=states.can("withdraw", app["status"], "applicant"),
+        withdrawable=states.APPLICATION.can("withdraw", app["status"], "applicant"),
     )
 
 
@@ -844,8 +844,8 @@ async def _staff_page(
         budget_lines=budgets,
         form=form or FormState(),
         fields=formspec.fields_of(app["form"]),
-        can_send_back=states.can("request_completion", app["status"], "officer"),
-        can_screen=states.can("mark_ineligible", app["status"], "officer"),
+        can_send_back=states.APPLICATION.can("request_completion", app["status"], "officer"),
+        can_screen=states.APPLICATION.can("mark_ineligible", app["status"], "officer"),
         screening_form=screening_form
         or FormState(values={"decision": "eligible"}, prefix="screening"),
         messages=await services.messages(app["id"]),

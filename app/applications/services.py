@@ -729,7 +729,7 @@ async def submit(
         if app is None:
             raise ApplicationError("not_found")
         at = received_at
-        if not states.can("submit", app["status"], "applicant"):
+        if not states.APPLICATION.can("submit", app["status"], "applicant"):
             raise ApplicationError("not_editable")
         if app["status"] == ApplicationStatus.draft and at >= app["call_closes_at"]:
             raise ApplicationError("deadline_passed")
@@ -751,7 +751,7 @@ async def submit(
         app["submitted_at"] = at
         await Application.update(
             {
-                Application.status: ApplicationStatus.submitted,
+                Application.status: states.APPLICATION.target("submit"),
                 Application.reference: app["reference"],
                 Application.submitted_at: at,
                 Application.content_sha256: app["content_sha256"],
@@ -822,11 +822,11 @@ async def withdraw(app_id: int, *, user: CurrentUser, actor: Actor) -> None:
         app = await application_for(user, app_id)
         if app is None or not await is_member(user.id, app["organisation"]):
             raise ApplicationError("not_found")
-        if not states.can("withdraw", app["status"], "applicant"):
+        if not states.APPLICATION.can("withdraw", app["status"], "applicant"):
             raise ApplicationError("not_withdrawable")
         await Application.update(
             {
-                Application.status: ApplicationStatus.withdrawn,
+                Application.status: states.APPLICATION.target("withdraw"),
                 Application.updated_at: now(),
                 Application.version: Application.version + 1,
             }
@@ -858,11 +858,11 @@ async def request_completion(
         app = await application_for(user, app_id)
         if app is None:
             raise ApplicationError("not_found")
-        if not states.can("request_completion", app["status"], "officer"):
+        if not states.APPLICATION.can("request_completion", app["status"], "officer"):
             raise ApplicationError("transition")
         await Application.update(
             {
-                Application.status: ApplicationStatus.to_complete,
+                Application.status: states.APPLICATION.target("request_completion"),
                 Application.completion_message: message.strip()[:5000],
                 Application.complete_by: complete_by,
                 Application.version: Application.version + 1,
@@ -929,14 +929,14 @@ async def screen(
         refused = [
             r["reference"] or str(r["id"])
             for r in rows
-            if not states.can(action, r["status"], "officer")
+            if not states.APPLICATION.can(action, r["status"], "officer")
         ]
         if refused:
             raise ApplicationError("not_screenable", refused)
         for row in rows:
             await Application.update(
                 {
-                    Application.status: states.target(action),
+                    Application.status: states.APPLICATION.target(action),
                     Application.screened_at: at,
                     Application.screening_reason: reason if decision == "ineligible" else "",
                     Application.version: Application.version + 1,

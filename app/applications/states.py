@@ -6,6 +6,7 @@ Decisions stay private: until the committee publishes them, applicants see
 """
 
 from app.core.i18n import gettext_noop as N_
+from app.core.states import Machine, Transition
 
 LABELS = {
     "draft": N_("draft"),
@@ -21,40 +22,39 @@ LABELS = {
     "withdrawn": N_("withdrawn"),
 }
 
-# action -> (states it may start from, state it leads to, role that fires it)
-TRANSITIONS: dict[str, tuple[frozenset[str], str, str]] = {
-    "submit": (frozenset({"draft", "to_complete"}), "submitted", "applicant"),
-    "withdraw": (
-        frozenset(
-            {"draft", "submitted", "to_complete", "eligible", "in_review", "reviewed", "waitlisted"}
+REVIEWABLE = frozenset({"eligible", "in_review", "reviewed"})
+DECIDABLE = frozenset({"eligible", "in_review", "reviewed", "waitlisted"})
+
+APPLICATION = Machine(
+    "application",
+    LABELS,
+    [
+        Transition("submit", frozenset({"draft", "to_complete"}), "submitted", "applicant"),
+        Transition(
+            "withdraw",
+            frozenset(
+                {"draft", "submitted", "to_complete", "eligible", "in_review", "reviewed"}
+                | {"waitlisted"}
+            ),
+            "withdrawn",
+            "applicant",
         ),
-        "withdrawn",
-        "applicant",
-    ),
-    "request_completion": (frozenset({"submitted"}), "to_complete", "officer"),
-    "mark_eligible": (frozenset({"submitted"}), "eligible", "officer"),
-    "mark_ineligible": (frozenset({"submitted", "to_complete"}), "ineligible", "officer"),
-    # The review: every assigned review submitted; one reopened or a reviewer added.
-    "reviews_complete": (frozenset({"in_review"}), "reviewed", "system"),
-    "reviews_reopened": (frozenset({"reviewed"}), "in_review", "system"),
-    # The committee's decisions, applied when an officer publishes them.
-    "award": (frozenset({"eligible", "in_review", "reviewed", "waitlisted"}), "awarded", "officer"),
-    "reject": (
-        frozenset({"eligible", "in_review", "reviewed", "waitlisted"}),
-        "rejected",
-        "officer",
-    ),
-    "waitlist": (frozenset({"eligible", "in_review", "reviewed"}), "waitlisted", "officer"),
-}
+        Transition("request_completion", frozenset({"submitted"}), "to_complete", "officer"),
+        Transition("mark_eligible", frozenset({"submitted"}), "eligible", "officer"),
+        Transition(
+            "mark_ineligible", frozenset({"submitted", "to_complete"}), "ineligible", "officer"
+        ),
+        # The review: reviewers assigned to an eligible file; every assigned review
+        # submitted; one reopened or a reviewer added.
+        Transition("start_review", frozenset({"eligible"}), "in_review", "officer"),
+        Transition("reviews_complete", frozenset({"in_review"}), "reviewed", "system"),
+        Transition("reviews_reopened", frozenset({"reviewed"}), "in_review", "system"),
+        # The committee's decisions, applied when an officer publishes them.
+        Transition("award", DECIDABLE, "awarded", "officer"),
+        Transition("reject", DECIDABLE, "rejected", "officer"),
+        Transition("waitlist", REVIEWABLE, "waitlisted", "officer"),
+    ],
+)
 
 EDITABLE = frozenset({"draft", "to_complete"})
 FINAL = frozenset({"ineligible", "rejected", "withdrawn"})
-
-
-def can(action: str, state: str, role: str) -> bool:
-    sources, _target, who = TRANSITIONS[action]
-    return state in sources and role == who
-
-
-def target(action: str) -> str:
-    return TRANSITIONS[action][1]

@@ -62,6 +62,15 @@ class Machine:
             )
         return self.transitions[action].target
 
+    def step(self, action: str, who: str) -> Transition:
+        """The transition, for a write over many rows at once (``UPDATE … SET status =
+        step.target WHERE status IN step.sources``); this side must be the one that
+        fires it."""
+        transition = self.transitions[action]
+        if transition.who != who:
+            raise ValueError(f"{self.name}.{action} is fired by {transition.who}, not {who}")
+        return transition
+
     def allowed(self, state: str, who: str | Iterable[str]) -> frozenset[str]:
         """The actions this side (or these sides) may fire from ``state``."""
         sides = {who} if isinstance(who, str) else set(who)

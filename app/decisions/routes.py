@@ -112,7 +112,7 @@ OUTCOME_LABELS = {
 }
 # A decision taken, shown as the state it gives the file (« subvention accordée »).
 DECIDED_LABELS = {
-    outcome: application_states.LABELS[application_states.target(outcome)]
+    outcome: application_states.LABELS[application_states.APPLICATION.target(outcome)]
     for outcome in OUTCOME_LABELS
 }
 ACCEPT_FIELDS = ("signatory_name", "signatory_capacity", "conditions")

@@ -448,11 +448,11 @@ async def publish(call_id: int, token: str, *, actor: Actor) -> int | None:
             when = row["deliberation_date"] or settings["deliberation_date"]
             if not reference or not when:
                 raise DecisionError("deliberation_missing", "", app["reference"])
-            if not states.can(action, app["status"], "officer"):
+            if not states.APPLICATION.can(action, app["status"], "officer"):
                 raise DecisionError("not_decidable", "", app["reference"])
             await Application.update(
                 {
-                    Application.status: states.target(action),
+                    Application.status: states.APPLICATION.target(action),
                     Application.version: Application.version + 1,
                     Application.updated_at: at,
                 }

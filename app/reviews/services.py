@@ -321,11 +321,10 @@ async def apply_preview(call_id: int, fingerprint: str, *, actor: Actor) -> int:
             await _audit("reviews.assigned", actor, "application", app_id, reviewer=reviewer_id)
         touched = sorted({app_id for app_id, _r in current.plan.new_pairs})
         if touched:
+            review = states.APPLICATION.step("start_review", "officer")
             await Application.update(
-                {Application.status: ApplicationStatus.in_review, Application.updated_at: now()}
-            ).where(
-                Application.id.is_in(touched) & (Application.status == ApplicationStatus.eligible)
-            )
+                {Application.status: review.target, Application.updated_at: now()}
+            ).where(Application.id.is_in(touched) & Application.status.is_in(list(review.sources)))
     return len(current.plan.new_pairs)
 
 
@@ -557,11 +556,14 @@ async def _follow_reviews(app_id: int, actor: Actor) -> None:
     rows = await Assignment.select(Assignment.submitted_at).where(Assignment.application == app_id)
     complete = bool(rows) and all(r["submitted_at"] is not None for r in rows)
     for action in ("reviews_complete", "reviews_reopened"):
-        if states.can(action, app["status"], "system") and complete == (
+        if states.APPLICATION.can(action, app["status"], "system") and complete == (
             action == "reviews_complete"
         ):
             await Application.update(
-                {Application.status: states.target(action), Application.updated_at: now()}
+                {
+                    Application.status: states.APPLICATION.target(action),
+                    Application.updated_at: now(),
+                }
             ).where(Application.id == app_id)
             await _audit(f"applications.{action}", actor, "application", app_id)
 
@@ -876,8 +878,9 @@ async def assign_manually(
                 for app_id in apps
             )
         )
-        await Application.update({Application.status: ApplicationStatus.in_review}).where(
-            Application.id.is_in(list(apps)) & (Application.status == ApplicationStatus.eligible)
+        review = states.APPLICATION.step("start_review", "officer")
+        await Application.update({Application.status: review.target}).where(
+            Application.id.is_in(list(apps)) & Application.status.is_in(list(review.sources))
         )
         for app_id in apps:
             await _audit("reviews.assigned", actor, "application", app_id, reviewer=reviewer_id)
