@@ -49,6 +49,7 @@ from app.funders.routes import ROUTES as FUNDER_ROUTES
 from app.grants.reports import followup_lifespan
 from app.grants.routes import ROUTES as GRANT_ROUTES
 from app.organisations.routes import ROUTES as ORGANISATION_ROUTES
+from app.permissions import template_can
 from app.reviews.routes import ROUTES as REVIEW_ROUTES
 from app.reviews.services import reminders_lifespan
 from app.settings import STATIC_DIR, Settings, load_settings
@@ -61,6 +62,13 @@ async def before_each_handler(request: Request) -> None:
     """The request's language; « not found » for a path id beyond any table's."""
     i18n.activate(i18n.locale_from_cookie(request.cookies))
     ids_in_range(request)
+
+
+def template_environment():
+    """The pages' Jinja environment: core's filters, and ``can()`` from the permissions."""
+    environment = build_environment()
+    environment.globals["can"] = template_can
+    return environment
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -113,7 +121,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(
-            instance=JinjaTemplateEngine.from_environment(build_environment())
+            instance=JinjaTemplateEngine.from_environment(template_environment())
         ),
         middleware=[
             arrival_middleware,
