@@ -57,6 +57,21 @@ from app.site.routes import ROUTES as SITE_ROUTES
 
 DB_POOL_SIZE = 10
 
+# Every domain's routes (the static files' router is made per app).
+ROUTE_HANDLERS = [
+    *SITE_ROUTES,
+    *ACCOUNT_ROUTES,
+    *ADMIN_ROUTES,
+    *ORGANISATION_ROUTES,
+    *CALL_ROUTES,
+    *APPLICATION_ROUTES,
+    *REVIEW_ROUTES,
+    *DECISION_ROUTES,
+    *FUNDER_ROUTES,
+    *GRANT_ROUTES,
+    *API_ROUTES,
+]
+
 
 async def before_each_handler(request: Request) -> None:
     """The request's language; « not found » for a path id beyond any table's."""
@@ -105,20 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await db.stop(engine)
 
     return Litestar(
-        route_handlers=[
-            *SITE_ROUTES,
-            *ACCOUNT_ROUTES,
-            *ADMIN_ROUTES,
-            *ORGANISATION_ROUTES,
-            *CALL_ROUTES,
-            *APPLICATION_ROUTES,
-            *REVIEW_ROUTES,
-            *DECISION_ROUTES,
-            *FUNDER_ROUTES,
-            *GRANT_ROUTES,
-            *API_ROUTES,
-            static_router,
-        ],
+        route_handlers=[*ROUTE_HANDLERS, static_router],
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(
             instance=JinjaTemplateEngine.from_environment(template_environment())
