@@ -331,7 +331,7 @@ async def _decision_page(
         decision=decision,
         parts=parts,
         grant=grant,
-        instalments=await grants.instalments(grant["id"]) if grant else [],
+        instalments=await grants.instalments(grant.id) if grant else [],
         letters=await jobs.letters_of(app["id"]),
         form=form,
         outcomes=DECIDED_LABELS,
@@ -543,7 +543,7 @@ async def _my_page(
     decision = await _published(app["id"])
     grant = await grants.grant_of(app["id"])
     follow = (
-        await followup.context(await grants.grant_for(request.user, grant["id"]), internal=False)
+        await followup.context(await grants.grant_for(request.user, grant.id), internal=False)
         if grant
         else {}
     )
@@ -555,7 +555,7 @@ async def _my_page(
         decision=decision,
         **{**follow, "grant": grant},
         letters=await jobs.letters_of(app["id"]),
-        agreement_wanted=bool(grant and grant["agreement_required"]),
+        agreement_wanted=bool(grant and grant.agreement_required),
         form=form or FormState(prefix="accept"),
         labels=application_states.LABELS,
     )
@@ -597,7 +597,7 @@ async def accept(
         return await _my_page(request, app, form=form, status_code=422)
     try:
         await grants.accept(
-            grant["id"],
+            grant.id,
             signatory_name=data.get("signatory_name", ""),
             signatory_capacity=data.get("signatory_capacity", ""),
             conditions_ticked=data.get("conditions") == "yes",
@@ -627,7 +627,7 @@ async def upload_agreement(request: Request, app_id: FromPath[int]) -> Redirect:
     if grant is None:
         raise NotFoundException()
     error = None
-    if grant["status"] != "active":
+    if not grant.accepted:
         error = error_text("not_active")
     else:
         try:
@@ -641,7 +641,7 @@ async def upload_agreement(request: Request, app_id: FromPath[int]) -> Redirect:
             else:
                 try:
                     await grants.attach_agreement(
-                        grant["id"],
+                        grant.id,
                         storage_id=stored.storage_id,
                         name=stored.filename,
                         sha256=stored.sha256,
@@ -665,10 +665,10 @@ async def agreement_download(request: Request, app_id: FromPath[int]) -> Respons
     """The signed agreement: the organisation's members and the staff."""
     await visible_application(request, app_id)
     grant = await grants.grant_of(app_id)
-    if grant is None or not grant["agreement_file"]:
+    if grant is None or not grant.agreement_file:
         raise NotFoundException()
     return _storage(request).download(
-        grant["agreement_file"], filename=grant["agreement_name"], content_type="application/pdf"
+        grant.agreement_file, filename=grant.agreement_name, content_type="application/pdf"
     )
 
 
