@@ -31,7 +31,7 @@ from app.core.errors import html_exception_handler
 from app.core.ratelimit import RateLimiter
 from app.core.security import csrf_config, security_headers
 from app.core.storage import FileStorage, UploadError, body_limit, receive_upload
-from app.core.web import csrf_token
+from app.core.web import DEPENDENCIES, csrf_token
 from app.main import ROUTE_HANDLERS, template_environment
 from tests.conftest import make_settings
 
@@ -144,6 +144,7 @@ def build_app(settings) -> Litestar:
             *ROUTE_HANDLERS,
         ],
         csrf_config=csrf_config(settings),
+        dependencies=DEPENDENCIES,
         template_config=TemplateConfig(
             instance=JinjaTemplateEngine.from_environment(template_environment())
         ),
