@@ -27,10 +27,11 @@ from app.applications.routes import ROUTES as APPLICATION_ROUTES
 from app.calls.routes import ROUTES as CALL_ROUTES
 from app.core import audit, db, i18n
 from app.core.arrival import arrival_middleware
-from app.core.audit_checkpoints import checkpoint_lifespan
+from app.core.audit_checkpoints import checkpoint_job
 from app.core.errors import RedirectRequired, html_exception_handler, redirect_handler
 from app.core.logs import access_log
-from app.core.outbox import outbox_lifespan
+from app.core.outbox import outbox_job
+from app.core.periodic import background
 from app.core.ratelimit import RateLimiter
 from app.core.security import (
     allowed_hosts_middleware,
@@ -39,19 +40,19 @@ from app.core.security import (
     proxy_headers_middleware,
     security_headers,
     session_config,
-    session_sweep_lifespan,
+    session_sweep_job,
 )
 from app.core.templating import build_environment
 from app.core.web import DEPENDENCIES, ids_in_range
-from app.decisions.jobs import letters_lifespan
+from app.decisions.jobs import letters_job
 from app.decisions.routes import ROUTES as DECISION_ROUTES
 from app.funders.routes import ROUTES as FUNDER_ROUTES
-from app.grants.reports import followup_lifespan
+from app.grants.reports import followup_job
 from app.grants.routes import ROUTES as GRANT_ROUTES
 from app.organisations.routes import ROUTES as ORGANISATION_ROUTES
 from app.permissions import template_can
 from app.reviews.routes import ROUTES as REVIEW_ROUTES
-from app.reviews.services import reminders_lifespan
+from app.reviews.services import reminders_job
 from app.settings import STATIC_DIR, Settings, load_settings
 from app.site.routes import ROUTES as SITE_ROUTES
 
@@ -106,7 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
     rate_limiter = RateLimiter(settings.redis_url)
-    letters = letters_lifespan(settings)
+    letters = letters_job(settings)
 
     @asynccontextmanager
     async def database(_app: Litestar) -> AsyncIterator[None]:
@@ -145,12 +146,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         lifespan=[
             database,
-            outbox_lifespan(settings),
-            reminders_lifespan(settings),
-            letters,
-            followup_lifespan(settings),
-            checkpoint_lifespan(settings),
-            session_sweep_lifespan(settings, session_store),
+            background(
+                settings,
+                [
+                    outbox_job(settings),
+                    letters,
+                    reminders_job(settings),
+                    followup_job(settings),
+                    checkpoint_job(settings),
+                    session_sweep_job(session_store),
+                ],
+            ),
         ],
         state=State(
             {"settings": settings, "rate_limiter": rate_limiter, "wake_letters": letters.wake}

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.core import audit
-from app.core.periodic import periodic_lifespan
+from app.core.periodic import Job
 from app.core.tables import AuditEntry
 
 log = logging.getLogger("guichet.audit")
@@ -353,11 +353,10 @@ async def verify_command(path: Path, key: bytes) -> int:
     return 0 if verdict.ok else 1
 
 
-def checkpoint_lifespan(settings, *, every_s: float = EVERY_S):
-    """For ``Litestar(lifespan=[...])``: a checkpoint at start-up and every hour, when
-    the head moved (off in tests, which call ``write_checkpoint``)."""
-    return periodic_lifespan(
-        settings,
+def checkpoint_job(settings, *, every_s: float = EVERY_S) -> Job:
+    """For the background runner: a checkpoint at start-up and every hour, when the
+    head moved."""
+    return Job(
         "audit-checkpoint",
         lambda: write_checkpoint(
             settings.audit_checkpoints_path, settings.audit_key, only_if_moved=True

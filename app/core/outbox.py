@@ -32,8 +32,8 @@ import re
 import secrets
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -50,7 +50,7 @@ from jinja2 import Environment
 
 from app.core import i18n
 from app.core.db import is_sqlite, write_transaction
-from app.core.periodic import Rounds
+from app.core.periodic import Job
 from app.core.tables import DeliveryAttempt, OutboxMessage, OutboxStatus
 
 if TYPE_CHECKING:
@@ -394,25 +394,11 @@ class OutboxSender:
             return await self._deliver_smtp(batch, claimed_at=now)
         return await self._deliver_files(batch)
 
-    async def run_forever(self, stop_event: asyncio.Event) -> None:
-        """Deliver every ``poll_interval`` seconds (at once while a batch comes back
-        full) until ``stop_event`` is set; the round under way is finished first."""
-        logger.info(
-            "outbox sender started", extra={"worker": self.worker_id, "transport": self.transport}
-        )
-        rounds = Rounds(logger, "outbox round", worker=self.worker_id)
-        while not stop_event.is_set():
-            try:
-                await self.deliver_due(self.batch_size)
-                rounds.succeeded()
-            except Exception as exc:
-                rounds.failed(exc)
-                self._claimed_last_round = 0
-            if self._claimed_last_round >= self.batch_size:
-                continue
-            with suppress(TimeoutError):
-                await asyncio.wait_for(stop_event.wait(), timeout=self.poll_interval)
-        logger.info("outbox sender stopped", extra={"worker": self.worker_id})
+    async def round(self) -> bool:
+        """One round of the background job: deliver what is due; ``True`` when the
+        batch came back full (more is waiting: the next round starts at once)."""
+        await self.deliver_due(self.batch_size)
+        return self._claimed_last_round >= self.batch_size
 
     # -- claims ------------------------------------------------------------------------
 
@@ -708,36 +694,10 @@ async def _reset(client: aiosmtplib.SMTP) -> None:
 # --- Running inside the web application ------------------------------------------------
 
 
-def outbox_lifespan(
-    settings: Settings,
-    *,
-    enabled: bool | None = None,
-    grace_s: float = SMTP_TIMEOUT_S + 5,
-    **options: Any,
-) -> Callable[[Any], AbstractAsyncContextManager[None]]:
-    """For ``Litestar(lifespan=[outbox_lifespan(settings)])``: runs a sender in the
-    application's loop and, at shutdown, lets the round under way finish (cancelled
-    after ``grace_s``; a cancelled SMTP send later shows as ``uncertain``).
-
-    ``enabled`` defaults to off when ``GUICHET_ENV=test``, so tests deliver explicitly."""
-    if enabled is None:
-        enabled = settings.env != "test"
-
-    @asynccontextmanager
-    async def lifespan(_app: Any = None) -> AsyncIterator[None]:
-        if not enabled:
-            yield
-            return
-        sender = OutboxSender.from_settings(settings, **options)
-        stop = asyncio.Event()
-        task = asyncio.create_task(sender.run_forever(stop), name="guichet-outbox")
-        try:
-            yield
-        finally:
-            stop.set()
-            try:
-                await asyncio.wait_for(task, timeout=grace_s)
-            except TimeoutError:
-                logger.warning("outbox sender cancelled at shutdown")
-
-    return lifespan
+def outbox_job(settings: Settings, **options: Any) -> Job:
+    """The outbox's sender, for the background runner (``core.periodic``): a round
+    every ``poll_interval`` seconds, at once while batches come back full; at shutdown
+    the round under way may take an SMTP timeout to finish (a cancelled send later
+    shows as ``uncertain``)."""
+    sender = OutboxSender.from_settings(settings, **options)
+    return Job("outbox", sender.round, every_s=sender.poll_interval, grace_s=SMTP_TIMEOUT_S + 5)

@@ -1,12 +1,20 @@
-"""Work the application does by itself at intervals (reminders, due dates), in its
-own event loop; off in tests, which call the work directly."""
+"""Work the application does by itself: one runner for every background job.
+
+Each domain describes its work as a ``Job`` (the outbox's sender, letter batches,
+review and report reminders, dated instalments, audit checkpoints, the session
+sweep); ``create_app`` hands them all to one ``background`` lifespan, which runs each
+job's rounds in its own task of the application's loop, logs failures the same way,
+and at shutdown lets the rounds under way finish. Off in tests, which call the work
+directly. Every job must be safe with several workers (claims, idempotent writes).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.db import is_unavailable
@@ -40,36 +48,66 @@ class Rounds:
             self.logger.info("%s resumes: database back", self.what, extra=self.extra)
 
 
-def periodic_lifespan(
-    settings: Any, name: str, work: Callable[[], Awaitable[Any]], *, every_s: float = 3600
-):
-    """For ``Litestar(lifespan=[...])``: run ``work`` now and then every ``every_s``
-    seconds; a failure is logged and tried again next time. At shutdown the round
-    under way finishes. The work must be safe with several workers (claims)."""
+@dataclass
+class Job:
+    """Background work: ``work`` runs a round now and then every ``every_s`` seconds,
+    at once again when it returns ``True`` itself (more is waiting: a full batch; any
+    other result, a count or a record, is only the round's), and at once
+    when ``wake()`` is called (a publication's letters). ``grace_s``: how long the round
+    under way may take to finish at shutdown before it is cancelled."""
+
+    name: str
+    work: Callable[[], Awaitable[Any]]
+    every_s: float
+    grace_s: float = 30
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        rounds = Rounds(log, f"background job {self.name}", job=self.name)
+        while not stop.is_set():
+            more = False
+            try:
+                more = await self.work() is True
+                rounds.succeeded()
+            except Exception as exc:
+                rounds.failed(exc)
+            if more:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.every_s)
+            self._wake.clear()
+
+
+def background(settings: Any, jobs: Iterable[Job], *, enabled: bool | None = None):
+    """For ``Litestar(lifespan=[...])``: the one runner of every background job.
+
+    ``enabled`` defaults to off when ``GUICHET_ENV=test``."""
+    jobs = list(jobs)
+    if enabled is None:
+        enabled = settings.env != "test"
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: Any = None):
-        if settings.env == "test":
+    async def lifespan(_app: Any = None) -> AsyncIterator[None]:
+        if not enabled:
             yield
             return
         stop = asyncio.Event()
-
-        async def loop() -> None:
-            rounds = Rounds(log, f"periodic work {name}", work=name)
-            while not stop.is_set():
-                try:
-                    await work()
-                    rounds.succeeded()
-                except Exception as exc:
-                    rounds.failed(exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=every_s)
-
-        task = asyncio.create_task(loop(), name=f"guichet-{name}")
+        tasks = [
+            (job, asyncio.create_task(job.run(stop), name=f"guichet-{job.name}")) for job in jobs
+        ]
+        log.info("background jobs started", extra={"jobs": [job.name for job in jobs]})
         try:
             yield
         finally:
             stop.set()
-            await task
+            for job, task in tasks:
+                job.wake()
+                try:
+                    await asyncio.wait_for(task, timeout=job.grace_s)
+                except TimeoutError:
+                    log.warning("background job cancelled at shutdown", extra={"job": job.name})
 
     return lifespan

@@ -32,7 +32,7 @@ from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app.core.periodic import periodic_lifespan
+from app.core.periodic import Job
 from app.settings import Settings
 
 log = logging.getLogger("guichet.security")
@@ -462,7 +462,7 @@ async def sweep_expired_sessions(store: Store) -> int:
     return await anyio.to_thread.run_sync(_sweep_directory, Path(store.path))
 
 
-def session_sweep_lifespan(settings: Settings, store: Store):
+def session_sweep_job(store: Store) -> Job:
     """At start-up, then every ``SESSION_SWEEP_EVERY_S`` (safe with several workers:
     deleting a file twice is nothing)."""
 
@@ -470,4 +470,4 @@ def session_sweep_lifespan(settings: Settings, store: Store):
         if removed := await sweep_expired_sessions(store):
             log.info("expired sessions deleted", extra={"sessions": removed})
 
-    return periodic_lifespan(settings, "session-sweep", sweep, every_s=SESSION_SWEEP_EVERY_S)
+    return Job("session-sweep", sweep, every_s=SESSION_SWEEP_EVERY_S)

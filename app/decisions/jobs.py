@@ -11,8 +11,6 @@ its batch has none yet, so a worker that died mid-way is resumed (after
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -27,7 +25,7 @@ from app.core.audit import Actor
 from app.core.db import for_update, write_transaction
 from app.core.i18n import gettext_noop as N_
 from app.core.outbox import enqueue_email
-from app.core.periodic import Rounds
+from app.core.periodic import Job
 from app.core.storage import FileStorage
 from app.core.time import now
 from app.decisions import settings as committee
@@ -405,45 +403,17 @@ async def letter_of(app_id: int, letter_id: int) -> LetterFile | None:
     return next((x for x in await letters_of(app_id) if x.id == letter_id), None)
 
 
-def letters_lifespan(settings, *, every_s: float = 2.0):
-    """For ``Litestar(lifespan=[...])``: run letter batches in the background (off in
-    tests, which run them explicitly). ``wake()`` on the returned function starts a
-    batch at once after a publication."""
-    wake = asyncio.Event()
+def letters_job(settings, *, every_s: float = 2.0) -> Job:
+    """Letter batches, for the background runner: every ``every_s`` seconds, and at once
+    after a publication (``job.wake()``)."""
+    storage = FileStorage.from_settings(settings)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_app=None):
-        if settings.env == "test":
-            yield
-            return
-        stop = asyncio.Event()
-        storage = FileStorage.from_settings(settings)
+    async def work() -> None:
+        await run_pending(
+            storage=storage,
+            base_url=settings.base_url,
+            data_dir=settings.data_dir,
+            stale_after=timedelta(seconds=settings.letter_stale_after_s),
+        )
 
-        async def loop() -> None:
-            rounds = Rounds(log, "letter batches")
-            while not stop.is_set():
-                try:
-                    await run_pending(
-                        storage=storage,
-                        base_url=settings.base_url,
-                        data_dir=settings.data_dir,
-                        stale_after=timedelta(seconds=settings.letter_stale_after_s),
-                    )
-                    rounds.succeeded()
-                except Exception as exc:
-                    rounds.failed(exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), timeout=every_s)
-                wake.clear()
-
-        task = asyncio.create_task(loop(), name="guichet-letters")
-        try:
-            yield
-        finally:
-            stop.set()
-            wake.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(task, timeout=30)
-
-    lifespan.wake = wake.set  # type: ignore[attr-defined]
-    return lifespan
+    return Job("letters", work, every_s=every_s)

@@ -16,7 +16,7 @@ from app.core.db import for_update, write_transaction
 from app.core.domain import DomainError
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, parse_amount
-from app.core.periodic import periodic_lifespan
+from app.core.periodic import Job
 from app.grants import services as grants
 from app.grants.models import AttachmentRecord, GrantRecord, ReductionResult, ReportRecord
 from app.grants.states import REPORT, REPORT_EDITABLE, REPORT_IN
@@ -435,12 +435,12 @@ async def send_reminders(at: datetime | None = None, *, base_url: str) -> int:
     return sent
 
 
-def followup_lifespan(settings, *, every_s: float = 3600):
-    """For ``Litestar(lifespan=[...])``: every hour, instalments due on a date become
-    due and report reminders go out (off in tests, which call them directly)."""
+def followup_job(settings, *, every_s: float = 3600) -> Job:
+    """For the background runner: every hour, instalments due on a date become due and
+    report reminders go out."""
 
     async def work() -> None:
         await grants.make_dated_due(now().date())
         await send_reminders(base_url=settings.base_url)
 
-    return periodic_lifespan(settings, "grant-followup", work, every_s=every_s)
+    return Job("grant-followup", work, every_s)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from app.core.db import write_transaction
 from app.core.outbox import enqueue_email
-from app.core.periodic import periodic_lifespan
+from app.core.periodic import Job
 from app.core.time import now
 from app.reviews.tables import Assignment, ReviewSettings
 
@@ -70,11 +70,6 @@ async def send_reminders(at: datetime | None = None, *, base_url: str) -> int:
     return sent
 
 
-def reminders_lifespan(settings, *, every_s: float = 3600):
-    """For ``Litestar(lifespan=[...])``: send due reminders every hour (off in tests)."""
-    return periodic_lifespan(
-        settings,
-        "review-reminders",
-        lambda: send_reminders(base_url=settings.base_url),
-        every_s=every_s,
-    )
+def reminders_job(settings, *, every_s: float = 3600) -> Job:
+    """For the background runner: send the reviewers' due reminders every hour."""
+    return Job("review-reminders", lambda: send_reminders(base_url=settings.base_url), every_s)

@@ -14,7 +14,7 @@ from app.reviews.conflicts import record_conflict
 from app.reviews.errors import ReviewError
 from app.reviews.pool import add_to_pool, apply_preview, preview
 from app.reviews.ranking import RankedFile, ranked_files
-from app.reviews.reminders import reminders_lifespan, send_reminders
+from app.reviews.reminders import reminders_job, send_reminders
 from app.reviews.scoring import applicant_comments, save_review
 from app.reviews.settings import save_settings
 
@@ -27,7 +27,7 @@ __all__ = [
     "preview",
     "ranked_files",
     "record_conflict",
-    "reminders_lifespan",
+    "reminders_job",
     "save_review",
     "save_settings",
     "send_reminders",

@@ -1047,9 +1047,9 @@ def test_pages_answer_503_while_the_database_is_away_and_recover_by_themselves(
         assert '"message": "unhandled error"' not in server.log()
         assert '"message": "service unavailable"' in server.log()
         assert server.errors_logged() == []
-        assert "outbox round waits: database unavailable" in server.log()
+        assert "background job outbox waits: database unavailable" in server.log()
         wait_until(
-            lambda: "outbox round resumes: database back" in server.log(),
+            lambda: "background job outbox resumes: database back" in server.log(),
             15,
             "the outbox to say it resumes",
             0.2,

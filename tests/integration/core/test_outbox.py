@@ -14,7 +14,8 @@ from aiosmtpd.controller import Controller
 
 from app.core import audit, i18n, outbox
 from app.core.db import write_transaction
-from app.core.outbox import OutboxSender, enqueue_email, outbox_lifespan
+from app.core.outbox import OutboxSender, enqueue_email, outbox_job
+from app.core.periodic import background
 from app.core.tables import DeliveryAttempt, OutboxMessage, OutboxStatus
 from tests.conftest import make_settings
 from tests.factories import run
@@ -379,13 +380,13 @@ def test_lifespan_runs_the_sender_and_stops_it(client, settings, tmp_path):
     live = make_settings(settings.database_url, tmp_path)
 
     async def scenario():
-        async with outbox_lifespan(live, enabled=True, poll_interval=0.05)(None):
+        async with background(live, [outbox_job(live, poll_interval=0.05)], enabled=True)(None):
             for _ in range(100):
                 row = await OutboxMessage.select(OutboxMessage.status).first()
                 if row["status"] == "sent":
                     break
                 await asyncio.sleep(0.02)
-        tasks = [t for t in asyncio.all_tasks() if t.get_name() == "guichet-outbox"]
+        tasks = [t for t in asyncio.all_tasks() if t.get_name().startswith("guichet-")]
         return row["status"], tasks
 
     status, tasks = run(client, scenario)
@@ -399,7 +400,7 @@ def test_lifespan_is_off_in_tests_unless_asked(client, settings):
     enqueue(client)
 
     async def scenario():
-        async with outbox_lifespan(settings)(None):
+        async with background(settings, [outbox_job(settings)])(None):
             await asyncio.sleep(0.05)
 
     run(client, scenario)

@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 from litestar.stores.file import FileStore
 
-from app.core.security import session_sweep_lifespan, sweep_expired_sessions
+from app.core.periodic import background
+from app.core.security import session_sweep_job, sweep_expired_sessions
 
 
 def test_the_sweep_runs_at_start_up_and_deletes_only_expired_sessions(tmp_path):
@@ -17,7 +18,7 @@ def test_the_sweep_runs_at_start_up_and_deletes_only_expired_sessions(tmp_path):
         await store.set("alive", b"{}", expires_in=3600)
         (tmp_path / "sessions" / "abc.tmp1234").write_bytes(b"\x92half")  # being written
         (tmp_path / "sessions" / "stranger").write_bytes(b"not a session")
-        async with session_sweep_lifespan(SimpleNamespace(env="development"), store)():
+        async with background(SimpleNamespace(env="development"), [session_sweep_job(store)])():
             for _ in range(100):
                 if not await store.exists("outlived"):
                     break
