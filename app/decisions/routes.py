@@ -281,7 +281,7 @@ async def decide(
         )
     except DecisionError as exc:
         form.error(exc.field or "outcome", error_text(exc.code, exc.detail))
-    rows = await _sheet_rows(app["call"])
+    rows = await _sheet_rows(app.call)
     row = next((r for r in rows if r["id"] == app_id), None)
     if row is not None and not form.ok:
         row["form"] = form
@@ -293,16 +293,16 @@ async def decide(
             request,
             "decisions/_row_update.html",
             row=row,
-            call=await _call(app["call"]),
-            totals=await services.totals(app["call"]),
-            pending=await services.pending(app["call"]),
+            call=await _call(app.call),
+            totals=await services.totals(app.call),
+            pending=await services.pending(app.call),
             outcomes=OUTCOME_LABELS,
             labels=application_states.LABELS,
         )
     if not form.ok:
-        return await _sheet_page(request, await _call(app["call"]), status_code=422, rows=rows)
-    flash(request, _("The decision on %(reference)s is saved.") % {"reference": app["reference"]})
-    return Redirect(path_to(SHEET, call_id=app["call"]) + f"#row-{app_id}", status_code=303)
+        return await _sheet_page(request, await _call(app.call), status_code=422, rows=rows)
+    flash(request, _("The decision on %(reference)s is saved.") % {"reference": app.reference})
+    return Redirect(path_to(SHEET, call_id=app.call) + f"#row-{app_id}", status_code=303)
 
 
 # --- One file: decision, schedule, letters (staff) --------------------------------------------
@@ -311,8 +311,8 @@ async def decide(
 async def _decision_page(
     request: Request, app: dict, *, form: FormState | None = None, status_code: int = 200
 ) -> Template:
-    decision = await services.decision_of(app["id"])
-    settings = await services.settings_for(app["call"])
+    decision = await services.decision_of(app.id)
+    settings = await services.settings_for(app.call)
     schedule = services.schedule_of(decision, settings) if decision else None
     if form is None:
         form = FormState(values=schedules.form_values(schedule or {}), prefix="schedule")
@@ -322,7 +322,7 @@ async def _decision_page(
             parts = schedules.amounts(decision["amount_cents"], schedule)
         except ScheduleError:
             parts = []
-    grant = await grants.grant_of(app["id"])
+    grant = await grants.grant_of(app.id)
     return render(
         request,
         "decisions/file.html",
@@ -332,7 +332,7 @@ async def _decision_page(
         parts=parts,
         grant=grant,
         instalments=await grants.instalments(grant["id"]) if grant else [],
-        letters=await jobs.letters_of(app["id"]),
+        letters=await jobs.letters_of(app.id),
         form=form,
         outcomes=DECIDED_LABELS,
         trigger_labels=schedules.TRIGGERS,
@@ -540,8 +540,8 @@ async def _published(app_id: int) -> dict:
 async def _my_page(
     request: Request, app: dict, *, form: FormState | None = None, status_code: int = 200
 ) -> Template:
-    decision = await _published(app["id"])
-    grant = await grants.grant_of(app["id"])
+    decision = await _published(app.id)
+    grant = await grants.grant_of(app.id)
     follow = (
         await followup.context(await grants.grant_for(request.user, grant["id"]), internal=False)
         if grant
@@ -554,7 +554,7 @@ async def _my_page(
         app=app,
         decision=decision,
         **{**follow, "grant": grant},
-        letters=await jobs.letters_of(app["id"]),
+        letters=await jobs.letters_of(app.id),
         agreement_wanted=bool(grant and grant["agreement_required"]),
         form=form or FormState(prefix="accept"),
         labels=application_states.LABELS,
@@ -657,7 +657,7 @@ async def upload_agreement(request: Request, app_id: FromPath[int]) -> Redirect:
         flash(request, error, "error")
     else:
         flash(request, _("The signed agreement is received."))
-    return Redirect(path_to(MY_DECISION, app_id=app["id"]) + "#agreement", status_code=303)
+    return Redirect(path_to(MY_DECISION, app_id=app.id) + "#agreement", status_code=303)
 
 
 @get(AGREEMENT, include_in_schema=False, name="decisions:agreement-download")

@@ -389,13 +389,13 @@ async def _review_page(
         call=call,
         app=app,
         blind=settings["blind"],
-        fields=formspec.fields_of(app["form"]),
-        attachments=await applications.current_attachments(app["id"]),
+        fields=formspec.fields_of(app.form),
+        attachments=await applications.current_attachments(app.id),
         form=form or FormState(values=values, prefix="review"),
         opinions=OPINION_LABELS,
         others=await services.other_reviews(assignment, settings),
         mark=services.live_mark(call, {**values, **(form.values if form else {})}),
-        budget=budgets.from_json(app["budget"], app["requested_cents"]),
+        budget=app.forecast,
         budget_lines=budgets,
     )
 
@@ -550,7 +550,7 @@ async def file_reviews(request: Request, app_id: FromPath[int]) -> Template:
     app = await applications.application_for(request.user, app_id)
     if app is None:
         raise NotFoundException()
-    call = await calls.get_call(app["call"])
+    call = await calls.get_call(app.call)
     rows = await services.reviews_of(app_id)
     for row in rows:
         row["mark"] = services.live_mark(
@@ -564,7 +564,7 @@ async def file_reviews(request: Request, app_id: FromPath[int]) -> Template:
         rows=rows,
         summary=await services.file_aggregate(call, rows),
         opinions=OPINION_LABELS,
-        conflicts=await services.conflicts_on(app["organisation"]),
+        conflicts=await services.conflicts_on(app.organisation),
     )
 
 
