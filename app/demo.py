@@ -820,13 +820,13 @@ async def _apply(
     app = await applications.application_for(user, app_id)
     raw = {
         "title": project["title"],
-        **_answers(app["form"], project),
+        **_answers(app.form, project),
         **_budget_values(project["requested"], project["total"]),
     }
-    await applications.save_draft(app_id, user=user, version=app["version"], raw=raw, actor=actor)
+    await applications.save_draft(app_id, user=user, version=app.version, raw=raw, actor=actor)
     if not submit:
         return app_id
-    for document in app["documents"]:
+    for document in app.documents:
         stored = await anyio.to_thread.run_sync(
             lambda d=document: storage.store_bytes(
                 _document_pdf(d["label"]), filename=f"{d['label']}.pdf", kinds={"pdf"}
@@ -881,7 +881,7 @@ async def _date_back(
     for row in rows:
         app = await applications.application_for(staff, row["id"])
         attachments = await applications.current_attachments(row["id"])
-        old = app["receipt_file"]
+        old = app.receipt_file
         new = await receipts.write(app, attachments)
         await Application.update({Application.receipt_file: new}).where(Application.id == row["id"])
         receipts.discard(old)

@@ -232,7 +232,7 @@ def attach_pdf(
     and service."""
     from app.accounts.services import Actor, load_current_user
     from app.applications import services
-    from app.applications.routes import _Stored
+    from app.applications.services import NewFile
     from app.core.storage import FileStorage
     from app.quotas import StorageLimits
 
@@ -244,7 +244,7 @@ def attach_pdf(
         services.add_attachment,
         app_id,
         document_key,
-        _Stored(stored),
+        NewFile.of(stored),
         user=user,
         actor=Actor(user_id=owner["id"]),
         limits=StorageLimits.from_settings(client.app.state.settings),

@@ -4,8 +4,10 @@ Pure functions on cents."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
+from app.calls.formspec import FormError, amount_refused
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, parse_amount
 
@@ -104,10 +106,10 @@ def from_json(data: dict | None, requested: int) -> Budget:
     )
 
 
-def parse(values: dict[str, str]) -> tuple[Budget, dict[str, str]]:
-    """The budget typed in the form (French or plain amounts); an error code per
+def parse(values: dict[str, str]) -> tuple[Budget, dict[str, FormError]]:
+    """The budget typed in the form (French or plain amounts); the refusal of each
     wrong line, keyed by the form field name."""
-    errors: dict[str, str] = {}
+    errors: dict[str, FormError] = {}
 
     def read(name: str) -> int:
         text = (values.get(name) or "").strip()
@@ -116,7 +118,7 @@ def parse(values: dict[str, str]) -> tuple[Budget, dict[str, str]]:
         try:
             return parse_amount(text)
         except AmountError as exc:
-            errors[name] = "money_" + exc.code
+            errors[name] = amount_refused(exc, name)
             return 0
 
     charges = {k: read(field_name("charges", k)) for k, _ in [*CHARGES, IN_KIND_CHARGES]}
@@ -132,9 +134,9 @@ def parse(values: dict[str, str]) -> tuple[Budget, dict[str, str]]:
     )
 
 
-def keep_stored(typed: Budget, stored: Budget, errors: dict[str, str]) -> Budget:
-    """The typed budget, with the stored amount on each line typed wrong (``errors``,
-    keyed by form field name, as ``parse`` gives them)."""
+def keep_stored(typed: Budget, stored: Budget, errors: Collection[str]) -> Budget:
+    """The typed budget, with the stored amount on each line typed wrong (``errors``:
+    their form field names, as ``parse`` gives them)."""
 
     def lines(kind: str, typed_lines: dict[str, int], stored_lines: dict[str, int]):
         kept = dict(typed_lines)
@@ -150,8 +152,25 @@ def keep_stored(typed: Budget, stored: Budget, errors: dict[str, str]) -> Budget
     )
 
 
+# Why a budget cannot be submitted; ``%(label)s``: the call's limit it breaks.
+PROBLEMS = {
+    "requested_missing": N_("Enter the amount you request."),
+    "requested_below_min": N_("The amount requested is below the call's minimum, %(label)s."),
+    "requested_above_max": N_("The amount requested is above the call's maximum, %(label)s."),
+    "charges_missing": N_("Fill in the expenses of the budget."),
+    "not_balanced": N_(
+        "The budget is not balanced: total expenses and total revenue must be equal."
+    ),
+    "in_kind_not_balanced": N_("Contributions in kind (86 and 87) must be equal."),
+    "rate_above_cap": N_(
+        "The amount requested is above the call's maximum share of the project's cost."
+    ),
+}
+
+
 def problems(budget: Budget, *, min_cents: int, max_cents: int, max_rate_bp: int) -> list[str]:
-    """What stops submission: codes, in the order an applicant fixes them."""
+    """What stops submission: codes of ``PROBLEMS``, in the order an applicant fixes
+    them."""
     found = []
     if budget.requested <= 0:
         found.append("requested_missing")

@@ -7,9 +7,10 @@ from litestar import Request
 from litestar.exceptions import NotFoundException
 
 from app.applications import services
+from app.applications.models import ApplicationView
 
 
-async def visible_application(request: Request, app_id: int) -> dict:
+async def visible_application(request: Request, app_id: int) -> ApplicationView:
     """An application this person may read (members of its organisation, staff)."""
     app = await services.application_for(request.user, app_id)
     if app is None:
@@ -17,10 +18,10 @@ async def visible_application(request: Request, app_id: int) -> dict:
     return app
 
 
-async def own_application(request: Request, app_id: int) -> dict:
+async def own_application(request: Request, app_id: int) -> ApplicationView:
     """An application of one of this person's organisations: the applicant's pages
     and actions. Staff work from /instruction."""
     app = await services.application_for(request.user, app_id)
-    if app is None or not await services.is_member(request.user.id, app["organisation"]):
+    if app is None or not await services.is_member(request.user.id, app.organisation):
         raise NotFoundException()
     return app

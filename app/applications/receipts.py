@@ -1,15 +1,139 @@
-"""The acknowledgement of receipt (accusé de réception) of a submitted application."""
+"""The acknowledgement of receipt (accusé de réception) of a submitted application:
+its layout, on the letter base of ``core.pdf``, its words, and where it is written."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 import anyio
 import anyio.to_process
+from reportlab.lib.units import mm
 
 from app.core import i18n
+from app.core.i18n import BABEL_LOCALES
 from app.core.i18n import gettext as _
-from app.core.pdf import Letterhead, ReceiptDocument, ReceiptTexts, build_receipt
+from app.core.money import format_amount
+from app.core.pdf import TEXT_WIDTH, LetterBuilder, Letterhead, paragraph
 from app.core.storage import FileStorage
+from app.core.time import PARIS, long_date, paris_datetime_text
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.applications.models import ApplicationView, AttachmentView
+
+# --- Layout ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptDocument:
+    name: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptTexts:
+    """Every word of an acknowledgement of receipt, translated by the caller.
+
+    ``place_and_date`` and ``page_label`` are format strings (``{place}``, ``{date}``;
+    ``{page}``, ``{pages}``)."""
+
+    title: str  # « Accusé de réception »
+    place_and_date: str  # « {place}, le {date} »
+    subject_label: str  # « Objet : »
+    subject: str  # « dépôt de votre dossier de candidature »
+    reference_label: str  # « Référence du dossier : »
+    salutation: str  # « Madame, Monsieur, »
+    intro: str
+    call_label: str
+    organisation_label: str
+    project_label: str
+    submitted_at_label: str  # « Date et heure de dépôt (heure de Paris) »
+    amount_label: str
+    documents_heading: str
+    document_name_header: str
+    document_hash_header: str
+    no_documents: str
+    content_hash_label: str
+    content_hash_note: str
+    closing: Sequence[str]
+    signature_lines: Sequence[str]
+    page_label: str = "Page {page} / {pages}"
+
+
+def short_hash(sha256: str, length: int = 16) -> str:
+    return sha256[:length] + "…" if len(sha256) > length else sha256
+
+
+def build_receipt(
+    *,
+    texts: ReceiptTexts,
+    letterhead: Letterhead,
+    call_title: str,
+    organisation_name: str,
+    project_title: str,
+    reference: str,
+    submitted_at: datetime,
+    requested_cents: int,
+    documents: Sequence[ReceiptDocument],
+    content_sha256: str,
+    organisation_address: Sequence[str] = (),
+    place: str = "",
+    locale: str = "fr",
+) -> bytes:
+    """The acknowledgement of receipt (accusé de réception) of a submitted application,
+    as PDF bytes. ``submitted_at`` is aware; it is shown in Paris time."""
+    babel_locale = BABEL_LOCALES.get(locale, locale)
+    submitted_text = paris_datetime_text(submitted_at, locale)
+    letter = LetterBuilder(
+        letterhead=letterhead,
+        title=f"{texts.title} — {reference}",
+        subject=texts.subject,
+        footer_text=f"{letterhead.name} — {reference}",
+        page_label=texts.page_label,
+        lang=locale,
+    )
+    letter.addressee([organisation_name, *organisation_address])
+    if place:
+        when = long_date(submitted_at.astimezone(PARIS).date(), locale)
+        letter.place_and_date(texts.place_and_date.format(place=place, date=when))
+    letter.references([(texts.reference_label, reference)])
+    letter.subject_line(texts.subject_label, texts.subject)
+    letter.document_title(texts.title)
+    letter.paragraph(texts.salutation)
+    letter.paragraph(texts.intro)
+    letter.key_values(
+        [
+            (texts.call_label, call_title),
+            (texts.organisation_label, organisation_name),
+            (texts.project_label, project_title),
+            (texts.reference_label.rstrip(" :\u00a0\u202f"), reference),
+            (texts.submitted_at_label, submitted_text),
+            (texts.amount_label, format_amount(requested_cents, locale=babel_locale)),
+        ]
+    )
+    letter.heading(texts.documents_heading)
+    if documents:
+        letter.table(
+            [[d.name, short_hash(d.sha256)] for d in documents],
+            header=[texts.document_name_header, texts.document_hash_header],
+            col_widths=[110, TEXT_WIDTH / mm - 110],
+            mono_columns=[1],
+        )
+    else:
+        letter.paragraph(texts.no_documents)
+    letter.heading(texts.content_hash_label)
+    letter.story.append(paragraph(content_sha256, "mono"))
+    letter.spacer(2)
+    letter.paragraph(texts.content_hash_note)
+    letter.paragraphs(texts.closing)
+    letter.signature(texts.signature_lines)
+    return letter.build()
+
+
+# --- Words and storage -------------------------------------------------------------------
 
 
 def receipt_texts() -> ReceiptTexts:
@@ -47,31 +171,26 @@ def receipt_texts() -> ReceiptTexts:
     )
 
 
-def receipt_pdf(app: dict, attachments: list[dict], locale: str) -> bytes:
+def receipt_pdf(app: ApplicationView, attachments: list[AttachmentView], locale: str) -> bytes:
     with i18n.use_locale(locale):
         texts = receipt_texts()
+    address = app.funder_address.splitlines()
     return build_receipt(
         texts=texts,
-        letterhead=Letterhead(
-            name=app["funder_name"], address_lines=tuple((app["funder_address"] or "").splitlines())
-        ),
-        call_title=app["call_title"],
-        organisation_name=app["organisation_name"],
+        letterhead=Letterhead(name=app.funder_name, address_lines=tuple(address)),
+        call_title=app.call_title,
+        organisation_name=app.organisation_name,
         organisation_address=(
-            app["organisation_street"],
-            f"{app['organisation_postcode']} {app['organisation_city']}",
+            app.organisation_street,
+            f"{app.organisation_postcode} {app.organisation_city}",
         ),
-        project_title=app["title"],
-        reference=app["reference"],
-        submitted_at=app["submitted_at"],
-        requested_cents=app["requested_cents"],
-        documents=[
-            ReceiptDocument(name=a["original_name"], sha256=a["sha256"]) for a in attachments
-        ],
-        content_sha256=app["content_sha256"],
-        place=(app["funder_address"] or "").splitlines()[-1].split(" ", 1)[-1]
-        if app["funder_address"]
-        else "",
+        project_title=app.title,
+        reference=app.reference or "",
+        submitted_at=app.submitted_at,
+        requested_cents=app.requested_cents,
+        documents=[ReceiptDocument(name=a.original_name, sha256=a.sha256) for a in attachments],
+        content_sha256=app.content_sha256 or "",
+        place=address[-1].split(" ", 1)[-1] if address else "",
         locale=locale,
     )
 
@@ -87,7 +206,7 @@ class Receipts:
         """The receipt's address on Guichet (for the submission e-mail)."""
         return f"{self.base_url}/dossiers/{app_id}/accuse-de-reception.pdf"
 
-    async def write(self, app: dict, attachments: list[dict]) -> str:
+    async def write(self, app: ApplicationView, attachments: list[AttachmentView]) -> str:
         """Generate the receipt in a worker process (a PDF is ~35 ms of CPU; a surge of
         submissions then uses every core, not the server's one) and store it; return
         its storage id."""
@@ -96,7 +215,7 @@ class Receipts:
         )
         stored = await anyio.to_thread.run_sync(
             lambda: self.storage.store_bytes(
-                data, filename=f"accuse-de-reception-{app['reference']}.pdf", kinds={"pdf"}
+                data, filename=f"accuse-de-reception-{app.reference}.pdf", kinds={"pdf"}
             )
         )
         return stored.storage_id

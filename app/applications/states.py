@@ -58,3 +58,15 @@ APPLICATION = Machine(
 
 EDITABLE = frozenset({"draft", "to_complete"})
 FINAL = frozenset({"ineligible", "rejected", "withdrawn"})
+
+# What pages say about a file, by state (instead of comparing status strings there).
+DRAFTING = frozenset({"draft"})  # not yet submitted: the call's deadline applies
+SENT_BACK = frozenset({"to_complete"})  # the officer's message and deadline apply
+SCREENED_OUT = frozenset({"ineligible"})  # the screening reason is shown
+DECIDED = frozenset({"awarded", "rejected", "waitlisted"})  # set when decisions are published
+
+
+def applicant_status(status: str) -> str:
+    """The state the organisation sees: decisions stay private until published, so a
+    reviewed file still reads « under review »."""
+    return "in_review" if status == "reviewed" else status

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.core.domain import DomainError
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, parse_amount
 from app.core.numbers import NumberError, parse_decimal, whole_number
@@ -41,13 +42,33 @@ LONG_TEXT_MAX = 20_000
 MAX_FIELDS = 200
 
 
-class FormError(ValueError):
-    """A change to a form, or an answer, is not acceptable; ``code`` says why."""
+class FormError(DomainError):
+    """A change to a form, or an answer, is not acceptable: ``code`` says why, the
+    message says it to the person, ``field`` is the form field (or the form's field
+    key) it is about."""
 
-    def __init__(self, code: str, field: str | None = None):
-        super().__init__(code)
-        self.code = code
-        self.field = field
+
+TOO_LONG = N_("This is too long.")
+NUMBER = N_("Enter a number, e.g. 10 or 2,5.")
+DATE = N_("Enter a date, e.g. 17/03/2017.")
+CHOICE = N_("Choose an option from the list.")
+REQUIRED = N_("This field is required.")
+LABEL_REQUIRED = N_("Enter a label.")
+FIELD_NOT_FOUND = N_("This field does not exist.")
+
+# Why an amount typed is not one (``core.money.AmountError``'s codes).
+AMOUNT_MESSAGES = {
+    "empty": REQUIRED,
+    "invalid": N_("Enter an amount like 200 000 or 1 250,50."),
+    "ambiguous": N_("Is it thousands or decimals? Write 1250 or 1 250,00."),
+    "negative": N_("The amount cannot be negative."),
+    "too_large": N_("This amount is too large."),
+}
+
+
+def amount_refused(exc: AmountError, field: str | None = None) -> FormError:
+    """An amount typed wrong, as the refusal shown on its field."""
+    return FormError("money_" + exc.code, AMOUNT_MESSAGES[exc.code], field=field)
 
 
 def new_key() -> str:
@@ -70,12 +91,12 @@ def clean_field(values: dict[str, Any], form: dict, *, key: str | None = None) -
     """A field definition from the builder's form; raises ``FormError``."""
     kind = values.get("type", "")
     if kind not in FIELD_TYPES:
-        raise FormError("field_type", "type")
+        raise FormError("field_type", N_("Choose a field type."), "type")
     label = (values.get("label") or "").strip()
     if not label:
-        raise FormError("label_required", "label")
+        raise FormError("label_required", LABEL_REQUIRED, "label")
     if len(label) > 300:
-        raise FormError("too_long", "label")
+        raise FormError("too_long", TOO_LONG, "label")
     choices: list[str] = []
     if kind in CHOICE_TYPES:
         raw = values.get("choices") or ""
@@ -83,31 +104,45 @@ def clean_field(values: dict[str, Any], form: dict, *, key: str | None = None) -
             c.strip() for c in (raw.splitlines() if isinstance(raw, str) else raw) if c.strip()
         ]
         if len(choices) < 2:
-            raise FormError("choices_required", "choices")
+            raise FormError(
+                "choices_required", N_("Enter at least two choices, one per line."), "choices"
+            )
         if len(set(choices)) != len(choices):
-            raise FormError("choices_unique", "choices")
+            raise FormError("choices_unique", N_("Each choice must be different."), "choices")
     max_length = None
     if kind == "long_text":
         raw_max = str(values.get("max_length") or "").strip()
         if raw_max:
             max_length = whole_number(raw_max)
             if max_length is None or not 1 <= max_length <= LONG_TEXT_MAX:
-                raise FormError("max_length", "max_length")
+                raise FormError(
+                    "max_length",
+                    N_("Enter a number of characters between 1 and 20 000."),
+                    "max_length",
+                )
     condition = None
     condition_field = (values.get("condition_field") or "").strip()
     if condition_field:
         target = field_by_key(form, condition_field)
         if target is None or target["key"] == key:
-            raise FormError("condition_field", "condition_field")
+            raise FormError(
+                "condition_field", N_("Choose a field of this form."), "condition_field"
+            )
         if target["type"] not in (*CHOICE_TYPES, "yes_no"):
-            raise FormError("condition_type", "condition_field")
+            raise FormError(
+                "condition_type",
+                N_("A condition can only depend on a choice or yes/no field."),
+                "condition_field",
+            )
         expected = (values.get("condition_value") or "").strip()
         if target["type"] == "yes_no":
             # Typed in the officer's language: oui/non, yes/no.
             expected = {"oui": "yes", "non": "no"}.get(expected.lower(), expected.lower())
         allowed = target["choices"] if target["type"] in CHOICE_TYPES else ["yes", "no"]
         if expected not in allowed:
-            raise FormError("condition_value", "condition_value")
+            raise FormError(
+                "condition_value", N_("Choose one of the answers of that field."), "condition_value"
+            )
         condition = {"field": condition_field, "equals": expected}
     return {
         "key": key or new_key(),
@@ -124,7 +159,7 @@ def clean_field(values: dict[str, Any], form: dict, *, key: str | None = None) -
 def add_section(form: dict, title: str) -> dict:
     title = title.strip()
     if not title:
-        raise FormError("label_required", "title")
+        raise FormError("label_required", LABEL_REQUIRED, "title")
     form = deepcopy(form)
     form["sections"].append({"key": "s" + secrets.token_hex(4), "title": title[:200], "fields": []})
     return form
@@ -133,10 +168,10 @@ def add_section(form: dict, title: str) -> dict:
 def add_field(form: dict, section_key: str, field: dict) -> dict:
     form = deepcopy(form)
     if len(fields_of(form)) >= MAX_FIELDS:
-        raise FormError("too_many_fields")
+        raise FormError("too_many_fields", N_("A form has at most 200 fields."))
     section = next((s for s in form["sections"] if s["key"] == section_key), None)
     if section is None:
-        raise FormError("section_not_found", "section")
+        raise FormError("section_not_found", N_("Choose a section."), "section")
     section["fields"].append(field)
     return form
 
@@ -148,12 +183,15 @@ def replace_field(form: dict, field: dict) -> dict:
             if existing["key"] == field["key"]:
                 section["fields"][i] = field
                 return form
-    raise FormError("field_not_found")
+    raise FormError("field_not_found", FIELD_NOT_FOUND)
 
 
 def remove_field(form: dict, key: str) -> dict:
     if any((f.get("condition") or {}).get("field") == key for f in fields_of(form)):
-        raise FormError("field_used_in_condition")
+        raise FormError(
+            "field_used_in_condition",
+            N_("Another field is shown depending on this one: change that condition first."),
+        )
     form = deepcopy(form)
     for section in form["sections"]:
         section["fields"] = [f for f in section["fields"] if f["key"] != key]
@@ -170,7 +208,7 @@ def move_field(form: dict, key: str, offset: int) -> dict:
         if f["key"] == key
     ]
     if not flat:
-        raise FormError("field_not_found")
+        raise FormError("field_not_found", FIELD_NOT_FOUND)
     si, fi = flat[0]
     fields = form["sections"][si]["fields"]
     target = fi + offset
@@ -191,23 +229,51 @@ def check_compatible(old: dict, new: dict) -> None:
     for before in fields_of(old):
         after = new_fields.get(before["key"])
         if after is None:
-            raise FormError("published_remove", before["key"])
+            raise FormError(
+                "published_remove",
+                N_("The call is published: a field cannot be removed (answers depend on it)."),
+                before["key"],
+            )
         if after["type"] != before["type"]:
-            raise FormError("published_type", before["key"])
+            raise FormError(
+                "published_type",
+                N_("The call is published: the type of a field cannot change."),
+                before["key"],
+            )
         if after["required"] and not before["required"]:
-            raise FormError("published_required", before["key"])
+            raise FormError(
+                "published_required",
+                N_("The call is published: a field cannot become required."),
+                before["key"],
+            )
         if set(before.get("choices") or []) - set(after.get("choices") or []):
-            raise FormError("published_choices", before["key"])
+            raise FormError(
+                "published_choices",
+                N_("The call is published: a choice cannot be removed."),
+                before["key"],
+            )
         if after.get("max_length") and (
             not before.get("max_length") or after["max_length"] < before["max_length"]
         ):
-            raise FormError("published_max_length", before["key"])
+            raise FormError(
+                "published_max_length",
+                N_("The call is published: the character limit cannot be lowered."),
+                before["key"],
+            )
         if after.get("condition") != before.get("condition"):
-            raise FormError("published_condition", before["key"])
+            raise FormError(
+                "published_condition",
+                N_("The call is published: the condition of a field cannot change."),
+                before["key"],
+            )
     old_keys = {f["key"] for f in fields_of(old)}
     for key, after in new_fields.items():
         if key not in old_keys and after["required"]:
-            raise FormError("published_new_required", key)
+            raise FormError(
+                "published_new_required",
+                N_("The call is published: a new field must be optional."),
+                key,
+            )
 
 
 # --- Answers --------------------------------------------------------------------------
@@ -229,73 +295,75 @@ def clean_answer(field: dict, raw: Any) -> Any:
     if kind == "multiple_choice":
         values = [v for v in (raw if isinstance(raw, list) else [raw] if raw else []) if v]
         if any(v not in field["choices"] for v in values):
-            raise FormError("choice", field["key"])
+            raise FormError("choice", CHOICE, field["key"])
         return [c for c in field["choices"] if c in values] or None
     text = (raw or "").strip() if isinstance(raw, str) else ""
     if not text:
         return None
     if kind == "short_text":
         if len(text) > SHORT_TEXT_MAX:
-            raise FormError("too_long", field["key"])
+            raise FormError("too_long", TOO_LONG, field["key"])
         return text
     if kind == "long_text":
         limit = field.get("max_length") or LONG_TEXT_MAX
         if len(text) > limit:
-            raise FormError("too_long", field["key"])
+            raise FormError("too_long", TOO_LONG, field["key"])
         return text
     if kind == "number":
         try:
             number = parse_decimal(text)
         except NumberError:
-            raise FormError("number", field["key"]) from None
+            raise FormError("number", NUMBER, field["key"]) from None
         if abs(number) > Decimal(10) ** 12:
-            raise FormError("number", field["key"])
+            raise FormError("number", NUMBER, field["key"])
         return str(number.normalize()) if number != number.to_integral() else str(int(number))
     if kind == "money":
         try:
             return parse_amount(text)
         except AmountError as exc:
-            raise FormError("money_" + exc.code, field["key"]) from None
+            raise amount_refused(exc, field["key"]) from None
     if kind == "date":
         try:
             return date.fromisoformat(text).isoformat()
         except ValueError:
-            raise FormError("date", field["key"]) from None
+            raise FormError("date", DATE, field["key"]) from None
     if kind == "single_choice":
         if text not in field["choices"]:
-            raise FormError("choice", field["key"])
+            raise FormError("choice", CHOICE, field["key"])
         return text
     if kind == "yes_no":
         if text not in ("yes", "no"):
-            raise FormError("choice", field["key"])
+            raise FormError("choice", CHOICE, field["key"])
         return text
     if kind == "email":
         if len(text) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text):
-            raise FormError("email", field["key"])
+            raise FormError(
+                "email", N_("Enter an email address like nom@exemple.fr."), field["key"]
+            )
         return text
     if kind == "url":
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.netloc or len(text) > 2000:
-            raise FormError("url", field["key"])
+            raise FormError("url", N_("Enter a web address starting with https://"), field["key"])
         return text
     if kind == "file":
         return None  # files are attachments, not answers
-    raise FormError("field_type", field["key"])
+    raise FormError("field_type", N_("Choose a field type."), field["key"])
 
 
-def clean_answers(form: dict, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Every answer the form knows, cleaned; and an error code per wrong field. Hidden
+def clean_answers(form: dict, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, FormError]]:
+    """Every answer the form knows, cleaned; and the refusal of each wrong one. Hidden
     fields (condition not met) keep nothing. Missing required answers are not errors
     here: a draft may be incomplete (see ``missing_answers``)."""
     answers: dict[str, Any] = {}
-    errors: dict[str, str] = {}
+    errors: dict[str, FormError] = {}
     for field in fields_of(form):
         if field["type"] == "file":
             continue
         try:
             value = clean_answer(field, raw.get(field["key"]))
         except FormError as exc:
-            errors[field["key"]] = exc.code
+            errors[field["key"]] = exc
             value = None
         if value is not None:
             answers[field["key"]] = value

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from litestar import Request, get, post
+from litestar import Request, Router, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app.accounts.guards import PUBLIC, requires
-from app.accounts.routes import actor
-from app.calls import formspec, services
-from app.calls.formspec import KIND_LABELS
+from app.calls import formspec, services, states
+from app.calls.formspec import KIND_LABELS, FormError
 from app.calls.services import CallError
-from app.calls.states import CALL_TRANSITIONS
+from app.core.audit import Actor
+from app.core.domain import DomainError
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.money import amount_input
 from app.core.time import paris_input
-from app.core.web import flash, path_to, render
-
-STAFF = [requires("manage_calls")]
+from app.core.web import act, flash, path_to, render
 
 STAFF_LIST = "/instruction/appels"
 CREATE = "/instruction/appels/nouveau"
@@ -42,17 +41,6 @@ FIELD_MOVE = "/instruction/appels/{call_id:int}/formulaire/champs/{key:str}/depl
 PUBLIC_LIST = "/appels"
 PUBLIC_DETAIL = "/appels/{call_id:int}"
 
-STATUS_LABELS = {
-    "draft": N_("draft"),
-    "published": N_("published"),
-    "closed": N_("closed"),
-    "archived": N_("archived"),
-}
-TRANSITION_LABELS = {
-    "publish": N_("Publish the call"),
-    "close": N_("Close the call"),
-    "archive": N_("Archive the call"),
-}
 FIELD_TYPE_LABELS = {
     "short_text": N_("Short text"),
     "long_text": N_("Long text"),
@@ -66,66 +54,6 @@ FIELD_TYPE_LABELS = {
     "url": N_("Web address"),
     "file": N_("File"),
 }
-
-ERRORS = {
-    "required": N_("This field is required."),
-    "too_long": N_("This is too long."),
-    "choice": N_("Choose an option from the list."),
-    "reference_prefix": N_("Use 2 to 19 capital letters, digits or dashes, e.g. IDF-2017."),
-    "money_invalid": N_("Enter an amount like 200 000 or 1 250,50."),
-    "money_ambiguous": N_("Is it thousands or decimals? Write 1250 or 1 250,00."),
-    "money_negative": N_("The amount cannot be negative."),
-    "money_too_large": N_("This amount is too large."),
-    "max_below_min": N_("The maximum award is below the minimum."),
-    "max_above_envelope": N_("The maximum award is above the envelope."),
-    "rate": N_("Enter a percentage between 0 and 100, e.g. 80."),
-    "datetime": N_("Enter a date and time, e.g. 17/03/2017 12:00."),
-    "datetime_gap": N_(
-        "This time does not exist in Paris (the clocks go forward): choose another."
-    ),
-    "closes_before_opens": N_("The closing date must come after the opening date."),
-    "kinds": N_("Choose at least one kind of file."),
-    "weight": N_("Enter a weight between 1 and 100."),
-    "scale": N_("Enter the highest mark, between 1 and 100 (e.g. 5 or 20)."),
-    "max_mb": N_("Enter a size in megabytes between 1 and 50."),
-    "published_locked": N_(
-        "The call is published: eligibility and documents can no longer change."
-    ),
-    "closed_locked": N_("The call is closed: its form can no longer change."),
-    "rubric_locked": N_(
-        "Reviews have been submitted against this rubric: its criteria can no longer change."
-    ),
-    "archived": N_("The call is archived."),
-    "transition": N_("This change of status is not possible now."),
-    "form_empty": N_("Add at least one field to the form before publishing."),
-    "field_type": N_("Choose a field type."),
-    "label_required": N_("Enter a label."),
-    "choices_required": N_("Enter at least two choices, one per line."),
-    "choices_unique": N_("Each choice must be different."),
-    "max_length": N_("Enter a number of characters between 1 and 20 000."),
-    "condition_field": N_("Choose a field of this form."),
-    "condition_type": N_("A condition can only depend on a choice or yes/no field."),
-    "condition_value": N_("Choose one of the answers of that field."),
-    "too_many_fields": N_("A form has at most 200 fields."),
-    "section_not_found": N_("Choose a section."),
-    "field_not_found": N_("This field does not exist."),
-    "field_used_in_condition": N_(
-        "Another field is shown depending on this one: change that condition first."
-    ),
-    "published_remove": N_(
-        "The call is published: a field cannot be removed (answers depend on it)."
-    ),
-    "published_type": N_("The call is published: the type of a field cannot change."),
-    "published_required": N_("The call is published: a field cannot become required."),
-    "published_choices": N_("The call is published: a choice cannot be removed."),
-    "published_max_length": N_("The call is published: the character limit cannot be lowered."),
-    "published_condition": N_("The call is published: the condition of a field cannot change."),
-    "published_new_required": N_("The call is published: a new field must be optional."),
-}
-
-
-def error_text(code: str) -> str:
-    return _(ERRORS.get(code, N_("Something is not valid.")))
 
 
 async def _call(call_id: int) -> dict:
@@ -161,12 +89,8 @@ async def _edit_page(
         call=call,
         form=form or FormState(values=_settings_values(call)),
         funders=[(str(f["id"]), f["name"]) for f in await services.funders()],
-        status_labels=STATUS_LABELS,
-        transitions=[
-            (action, _(label))
-            for action, label in TRANSITION_LABELS.items()
-            if CALL_TRANSITIONS[action][0] == call["status"]
-        ],
+        status_labels=states.LABELS,
+        action_labels=states.ACTION_LABELS,
         kind_labels=KIND_LABELS,
         question_form=extra.get("question_form")
         or FormState(values={"blocking": "no"}, prefix="question"),
@@ -177,17 +101,17 @@ async def _edit_page(
     )
 
 
-@get(STAFF_LIST, guards=STAFF, include_in_schema=False, name="calls:staff-list")
+@get(STAFF_LIST, name="calls:staff-list")
 async def staff_list(request: Request) -> Template:
     return render(
         request,
         "calls/staff_list.html",
         calls=await services.staff_calls(),
-        status_labels=STATUS_LABELS,
+        status_labels=states.LABELS,
     )
 
 
-@get(CREATE, guards=STAFF, include_in_schema=False, name="calls:create")
+@get(CREATE, name="calls:create")
 async def create_page(request: Request) -> Template:
     return render(
         request,
@@ -197,15 +121,17 @@ async def create_page(request: Request) -> Template:
     )
 
 
-def _form_state(data: dict[str, str], errors: dict[str, str]) -> FormState:
+def _form_state(data: dict[str, str], errors: dict[str, DomainError]) -> FormState:
     form = FormState(values={k: (data.get(k) or "").strip() for k in services.SETTINGS_FIELDS})
-    for name, code in errors.items():
-        form.error(name, error_text(code))
+    for name, error in errors.items():
+        form.refuse(error, name)
     return form
 
 
-@post(CREATE, guards=STAFF, include_in_schema=False, name="calls:create-post")
-async def create(request: Request, data: URLEncodedBody[dict[str, str]]) -> Template | Redirect:
+@post(CREATE, name="calls:create-post")
+async def create(
+    request: Request, data: URLEncodedBody[dict[str, str]], actor: NamedDependency[Actor]
+) -> Template | Redirect:
     funders = await services.funders()
     cleaned, errors = services.clean_settings(data, {f["id"] for f in funders})
     if errors:
@@ -216,7 +142,7 @@ async def create(request: Request, data: URLEncodedBody[dict[str, str]]) -> Temp
             form=_form_state(data, errors),
             funders=[(str(f["id"]), f["name"]) for f in funders],
         )
-    call_id = await services.create_call(cleaned, actor=actor(request))
+    call_id = await services.create_call(cleaned, actor=actor)
     flash(
         request,
         _("The call is created as a draft. Add its eligibility questions, documents and form."),
@@ -224,91 +150,92 @@ async def create(request: Request, data: URLEncodedBody[dict[str, str]]) -> Temp
     return Redirect(path_to(EDIT, call_id=call_id), status_code=303)
 
 
-@get(EDIT, guards=STAFF, include_in_schema=False, name="calls:edit")
+@get(EDIT, name="calls:edit")
 async def edit_page(request: Request, call_id: FromPath[int]) -> Template:
     return await _edit_page(request, await _call(call_id))
 
 
-@post(EDIT, guards=STAFF, include_in_schema=False, name="calls:edit-post")
+@post(EDIT, name="calls:edit-post")
 async def edit(
-    request: Request, call_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+    request: Request,
+    call_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
 ) -> Template | Redirect:
     call = await _call(call_id)
     cleaned, errors = services.clean_settings(data, {f["id"] for f in await services.funders()})
     if not errors:
         try:
-            await services.update_settings(call_id, cleaned, actor=actor(request))
+            await services.update_settings(call_id, cleaned, actor=actor)
         except CallError as exc:
-            errors = {"title": exc.code}
+            errors = {"title": exc}
     if errors:
         return await _edit_page(request, call, form=_form_state(data, errors), status_code=422)
     flash(request, _("The changes are saved."))
     return Redirect(path_to(EDIT, call_id=call_id), status_code=303)
 
 
-async def _call_action(
-    request: Request, call_id: int, action, done: str, target: str | None = None
+@post(TRANSITION, name="calls:transition")
+async def transition(
+    request: Request,
+    call_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
 ) -> Redirect:
     await _call(call_id)
-    try:
-        await action()
-    except (CallError, formspec.FormError) as exc:
-        flash(request, error_text(exc.code), "error")
-    else:
-        flash(request, done)
-    return Redirect(target or path_to(EDIT, call_id=call_id), status_code=303)
-
-
-@post(TRANSITION, guards=STAFF, include_in_schema=False, name="calls:transition")
-async def transition(
-    request: Request, call_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
-) -> Redirect:
-    action = data.get("action", "")
-    return await _call_action(
+    return await act(
         request,
-        call_id,
-        lambda: services.transition(call_id, action, actor=actor(request)),
-        _("The status of the call is updated."),
+        services.transition(call_id, data.get("action", ""), actor=actor),
+        back=path_to(EDIT, call_id=call_id),
+        done=_("The status of the call is updated."),
     )
 
 
-@post(DUPLICATE, guards=STAFF, include_in_schema=False, name="calls:duplicate")
-async def duplicate(request: Request, call_id: FromPath[int]) -> Redirect:
+@post(DUPLICATE, name="calls:duplicate")
+async def duplicate(
+    request: Request, call_id: FromPath[int], actor: NamedDependency[Actor]
+) -> Redirect:
     await _call(call_id)
-    new_id = await services.duplicate(call_id, actor=actor(request))
+    new_id = await services.duplicate(call_id, actor=actor)
     flash(request, _("The call is copied as a draft, one year later. Check its dates and amounts."))
     return Redirect(path_to(EDIT, call_id=new_id), status_code=303)
 
 
-@post(ELIGIBILITY_ADD, guards=STAFF, include_in_schema=False, name="calls:eligibility-add")
+@post(ELIGIBILITY_ADD, name="calls:eligibility-add")
 async def eligibility_add(
-    request: Request, call_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+    request: Request,
+    call_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
 ) -> Template | Redirect:
     call = await _call(call_id)
     try:
-        await services.add_eligibility_question(call_id, data, actor=actor(request))
+        await services.add_eligibility_question(call_id, data, actor=actor)
     except CallError as exc:
         form = FormState(values=dict(data), prefix="question")
-        form.error(exc.field or "label", error_text(exc.code))
+        form.refuse(exc, "label")
         return await _edit_page(request, call, status_code=422, question_form=form)
     flash(request, _("The question is added."))
     return Redirect(path_to(EDIT, call_id=call_id) + "#eligibility", status_code=303)
 
 
-@post(ELIGIBILITY_REMOVE, guards=STAFF, include_in_schema=False, name="calls:eligibility-remove")
+@post(ELIGIBILITY_REMOVE, name="calls:eligibility-remove")
 async def eligibility_remove(
-    request: Request, call_id: FromPath[int], key: FromPath[str]
+    request: Request, call_id: FromPath[int], key: FromPath[str], actor: NamedDependency[Actor]
 ) -> Redirect:
-    return await _call_action(
+    await _call(call_id)
+    return await act(
         request,
-        call_id,
-        lambda: services.remove_eligibility_question(call_id, key, actor=actor(request)),
-        _("The question is removed."),
+        services.remove_eligibility_question(call_id, key, actor=actor),
+        back=path_to(EDIT, call_id=call_id),
+        done=_("The question is removed."),
     )
 
 
-@post(DOCUMENT_ADD, guards=STAFF, include_in_schema=False, name="calls:document-add")
-async def document_add(request: Request, call_id: FromPath[int]) -> Template | Redirect:
+@post(DOCUMENT_ADD, name="calls:document-add")
+async def document_add(
+    request: Request, call_id: FromPath[int], actor: NamedDependency[Actor]
+) -> Template | Redirect:
     call = await _call(call_id)
     data = await request.form()
     values = {
@@ -318,52 +245,59 @@ async def document_add(request: Request, call_id: FromPath[int]) -> Template | R
         "kinds": data.getall("kinds", []),
     }
     try:
-        await services.add_document(call_id, values, actor=actor(request))
+        await services.add_document(call_id, values, actor=actor)
     except CallError as exc:
         form = FormState(
             values={k: v for k, v in values.items() if k != "kinds"}, prefix="document"
         )
         form.values["kinds"] = values["kinds"]
-        form.error(exc.field or "label", error_text(exc.code))
+        form.refuse(exc, "label")
         return await _edit_page(request, call, status_code=422, document_form=form)
     flash(request, _("The document is added."))
     return Redirect(path_to(EDIT, call_id=call_id) + "#documents", status_code=303)
 
 
-@post(DOCUMENT_REMOVE, guards=STAFF, include_in_schema=False, name="calls:document-remove")
-async def document_remove(request: Request, call_id: FromPath[int], key: FromPath[str]) -> Redirect:
-    return await _call_action(
+@post(DOCUMENT_REMOVE, name="calls:document-remove")
+async def document_remove(
+    request: Request, call_id: FromPath[int], key: FromPath[str], actor: NamedDependency[Actor]
+) -> Redirect:
+    await _call(call_id)
+    return await act(
         request,
-        call_id,
-        lambda: services.remove_document(call_id, key, actor=actor(request)),
-        _("The document is removed."),
+        services.remove_document(call_id, key, actor=actor),
+        back=path_to(EDIT, call_id=call_id),
+        done=_("The document is removed."),
     )
 
 
-@post(CRITERION_ADD, guards=STAFF, include_in_schema=False, name="calls:criterion-add")
+@post(CRITERION_ADD, name="calls:criterion-add")
 async def criterion_add(
-    request: Request, call_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+    request: Request,
+    call_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
 ) -> Template | Redirect:
     call = await _call(call_id)
     try:
-        await services.add_criterion(call_id, data, actor=actor(request))
+        await services.add_criterion(call_id, data, actor=actor)
     except CallError as exc:
         form = FormState(values=dict(data), prefix="criterion")
-        form.error(exc.field or "title", error_text(exc.code))
+        form.refuse(exc, "title")
         return await _edit_page(request, call, status_code=422, criterion_form=form)
     flash(request, _("The criterion is added."))
     return Redirect(path_to(EDIT, call_id=call_id) + "#rubric", status_code=303)
 
 
-@post(CRITERION_REMOVE, guards=STAFF, include_in_schema=False, name="calls:criterion-remove")
+@post(CRITERION_REMOVE, name="calls:criterion-remove")
 async def criterion_remove(
-    request: Request, call_id: FromPath[int], key: FromPath[str]
+    request: Request, call_id: FromPath[int], key: FromPath[str], actor: NamedDependency[Actor]
 ) -> Redirect:
-    return await _call_action(
+    await _call(call_id)
+    return await act(
         request,
-        call_id,
-        lambda: services.remove_criterion(call_id, key, actor=actor(request)),
-        _("The criterion is removed."),
+        services.remove_criterion(call_id, key, actor=actor),
+        back=path_to(EDIT, call_id=call_id),
+        done=_("The criterion is removed."),
     )
 
 
@@ -385,7 +319,7 @@ def _builder(
         status_code=status_code,
         call=call,
         type_labels=FIELD_TYPE_LABELS,
-        status_labels=STATUS_LABELS,
+        status_labels=states.LABELS,
         condition_fields=[f for f in fields if f["type"] in (*formspec.CHOICE_TYPES, "yes_no")],
         field_form=field_form or FormState(values={"type": "short_text"}),
         section_form=section_form or FormState(),
@@ -410,32 +344,38 @@ def _field_values(data) -> dict:
     }
 
 
-@get(FORM, guards=STAFF, include_in_schema=False, name="calls:form")
+@get(FORM, name="calls:form")
 async def form_page(request: Request, call_id: FromPath[int]) -> Template:
     return _builder(request, await _call(call_id))
 
 
-@post(SECTION_ADD, guards=STAFF, include_in_schema=False, name="calls:section-add")
+@post(SECTION_ADD, name="calls:section-add")
 async def section_add(
-    request: Request, call_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+    request: Request,
+    call_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
 ) -> Template | Redirect:
     call = await _call(call_id)
     title = data.get("title", "")
     try:
         await services.change_form(
-            call_id, lambda form: formspec.add_section(form, title), actor=actor(request)
+            call_id, lambda form: formspec.add_section(form, title), actor=actor
         )
-    except (CallError, formspec.FormError) as exc:
+    except (CallError, FormError) as exc:
         section_form = FormState(values={"title": title})
-        section_form.error("title", error_text(exc.code))
+        section_form.error("title", exc.text())
         return _builder(request, call, section_form=section_form, status_code=422)
     flash(request, _("The section is added."))
     return Redirect(path_to(FORM, call_id=call_id), status_code=303)
 
 
-@post(FIELD_ADD, guards=STAFF, include_in_schema=False, name="calls:field-add")
+@post(FIELD_ADD, name="calls:field-add")
 async def field_add(
-    request: Request, call_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+    request: Request,
+    call_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
 ) -> Template | Redirect:
     call = await _call(call_id)
     values = _field_values(data)
@@ -444,16 +384,16 @@ async def field_add(
         return formspec.add_field(form, values["section"], formspec.clean_field(values, form))
 
     try:
-        await services.change_form(call_id, change, actor=actor(request))
-    except (CallError, formspec.FormError) as exc:
+        await services.change_form(call_id, change, actor=actor)
+    except (CallError, FormError) as exc:
         field_form = FormState(values=values)
-        field_form.error(getattr(exc, "field", None) or "label", error_text(exc.code))
+        field_form.refuse(exc, "label")
         return _builder(request, call, field_form=field_form, status_code=422)
     flash(request, _("The field is added."))
     return Redirect(path_to(FORM, call_id=call_id) + "#add-field", status_code=303)
 
 
-@get(FIELD_EDIT, guards=STAFF, include_in_schema=False, name="calls:field-edit")
+@get(FIELD_EDIT, name="calls:field-edit")
 async def field_edit_page(request: Request, call_id: FromPath[int], key: FromPath[str]) -> Template:
     call = await _call(call_id)
     field = formspec.field_by_key(call["form"], key)
@@ -488,12 +428,13 @@ def _field_page(request, call, field, form, status_code=200) -> Template:
     )
 
 
-@post(FIELD_EDIT, guards=STAFF, include_in_schema=False, name="calls:field-edit-post")
+@post(FIELD_EDIT, name="calls:field-edit-post")
 async def field_edit(
     request: Request,
     call_id: FromPath[int],
     key: FromPath[str],
     data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
 ) -> Template | Redirect:
     call = await _call(call_id)
     field = formspec.field_by_key(call["form"], key)
@@ -505,61 +446,59 @@ async def field_edit(
         return formspec.replace_field(form, formspec.clean_field(values, form, key=key))
 
     try:
-        await services.change_form(call_id, change, actor=actor(request))
-    except (CallError, formspec.FormError) as exc:
+        await services.change_form(call_id, change, actor=actor)
+    except (CallError, FormError) as exc:
         form = FormState(values=values)
-        form.error(
-            getattr(exc, "field", None) if getattr(exc, "field", None) in values else "label",
-            error_text(exc.code),
-        )
+        form.error(exc.field if exc.field in values else "label", exc.text())
         return _field_page(request, call, field, form, status_code=422)
     flash(request, _("The field is saved."))
     return Redirect(path_to(FORM, call_id=call_id), status_code=303)
 
 
-@post(FIELD_REMOVE, guards=STAFF, include_in_schema=False, name="calls:field-remove")
-async def field_remove(request: Request, call_id: FromPath[int], key: FromPath[str]) -> Redirect:
-    return await _call_action(
+@post(FIELD_REMOVE, name="calls:field-remove")
+async def field_remove(
+    request: Request, call_id: FromPath[int], key: FromPath[str], actor: NamedDependency[Actor]
+) -> Redirect:
+    await _call(call_id)
+    return await act(
         request,
-        call_id,
-        lambda: services.change_form(
-            call_id, lambda form: formspec.remove_field(form, key), actor=actor(request)
-        ),
-        _("The field is removed."),
-        target=path_to(FORM, call_id=call_id),
+        services.change_form(call_id, lambda form: formspec.remove_field(form, key), actor=actor),
+        back=path_to(FORM, call_id=call_id),
+        done=_("The field is removed."),
     )
 
 
-@post(FIELD_MOVE, guards=STAFF, include_in_schema=False, name="calls:field-move")
+@post(FIELD_MOVE, name="calls:field-move")
 async def field_move(
     request: Request,
     call_id: FromPath[int],
     key: FromPath[str],
     data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
 ) -> Redirect:
     offset = -1 if data.get("direction") == "up" else 1
-    return await _call_action(
+    await _call(call_id)
+    return await act(
         request,
-        call_id,
-        lambda: services.change_form(
-            call_id, lambda form: formspec.move_field(form, key, offset), actor=actor(request)
+        services.change_form(
+            call_id, lambda form: formspec.move_field(form, key, offset), actor=actor
         ),
-        _("The field is moved."),
-        target=path_to(FORM, call_id=call_id) + f"#field-{key}",
+        back=path_to(FORM, call_id=call_id) + f"#field-{key}",
+        done=_("The field is moved."),
     )
 
 
 # --- Public pages ----------------------------------------------------------------------------------
 
 
-@get(PUBLIC_LIST, opt=PUBLIC, include_in_schema=False, name="calls:public-list")
+@get(PUBLIC_LIST, name="calls:public-list")
 async def public_list(request: Request) -> Template:
     return render(
         request, "calls/public_list.html", calls=await services.open_calls(), now=services.now()
     )
 
 
-@get(PUBLIC_DETAIL, opt=PUBLIC, include_in_schema=False, name="calls:public-detail")
+@get(PUBLIC_DETAIL, name="calls:public-detail")
 async def public_detail(request: Request, call_id: FromPath[int]) -> Template:
     call = await services.public_call(call_id)
     if call is None:
@@ -569,32 +508,41 @@ async def public_detail(request: Request, call_id: FromPath[int]) -> Template:
         "calls/public_detail.html",
         call=call,
         is_open=services.is_open(call),
+        opens_later=services.opens_later(call),
         now=services.now(),
         kind_labels=KIND_LABELS,
     )
 
 
-ROUTES = [
-    staff_list,
-    create_page,
-    create,
-    edit_page,
-    edit,
-    transition,
-    duplicate,
-    eligibility_add,
-    eligibility_remove,
-    document_add,
-    document_remove,
-    criterion_add,
-    criterion_remove,
-    form_page,
-    section_add,
-    field_add,
-    field_edit_page,
-    field_edit,
-    field_remove,
-    field_move,
-    public_list,
-    public_detail,
-]
+staff_router = Router(
+    path="/",
+    route_handlers=[
+        staff_list,
+        create_page,
+        create,
+        edit_page,
+        edit,
+        transition,
+        duplicate,
+        eligibility_add,
+        eligibility_remove,
+        document_add,
+        document_remove,
+        criterion_add,
+        criterion_remove,
+        form_page,
+        section_add,
+        field_add,
+        field_edit_page,
+        field_edit,
+        field_remove,
+        field_move,
+    ],
+    guards=[requires("manage_calls")],
+    include_in_schema=False,
+)
+public_router = Router(
+    path="/", route_handlers=[public_list, public_detail], opt=PUBLIC, include_in_schema=False
+)
+
+ROUTES = [staff_router, public_router]

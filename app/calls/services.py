@@ -6,16 +6,18 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.accounts.services import Actor
-from app.calls import formspec
-from app.calls.states import CALL_TRANSITIONS
+from app.calls import formspec, states
 from app.calls.tables import Call, CallStatus, FormVersion
 from app.core import audit
+from app.core.audit import Actor
 from app.core.db import for_update, write_transaction
+from app.core.domain import DomainError
+from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, parse_amount
 from app.core.numbers import NumberError, parse_percentage, whole_number
 from app.core.time import PARIS, TimeError, parse_paris
@@ -39,81 +41,110 @@ SETTINGS_FIELDS = (
 )
 
 
-class CallError(ValueError):
-    def __init__(self, code: str, field: str | None = None):
-        super().__init__(code)
-        self.code = code
-        self.field = field
+class CallError(DomainError):
+    """A rule of calls said no; the message says which, ``field`` where."""
+
+
+REQUIRED, TOO_LONG, CHOICE = formspec.REQUIRED, formspec.TOO_LONG, formspec.CHOICE
+NOT_FOUND = N_("This page does not exist, or you do not have access to it.")
+CLOSED_LOCKED = N_("The call is closed: its form can no longer change.")
+DATETIME_MESSAGES = {
+    "datetime": N_("Enter a date and time, e.g. 17/03/2017 12:00."),
+    "datetime_gap": N_(
+        "This time does not exist in Paris (the clocks go forward): choose another."
+    ),
+}
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def paris_datetime(text: str) -> datetime:
+def paris_datetime(text: str, field: str | None = None) -> datetime:
     """``core.time.parse_paris``, refused as a ``CallError`` with the same code."""
     try:
         return parse_paris(text)
     except TimeError as exc:
-        raise CallError(exc.code) from None
+        raise CallError(exc.code, DATETIME_MESSAGES[exc.code], field=field) from None
 
 
-def clean_settings(values: dict[str, str], funder_ids: set[int]) -> tuple[dict, dict[str, str]]:
-    """Check the settings form of a call; return the stored values and an error code
-    per field."""
-    errors: dict[str, str] = {}
+def _required_or_too_long(text: str, limit: int, field: str) -> None:
+    if not text:
+        raise CallError("required", REQUIRED, field=field)
+    if len(text) > limit:
+        raise CallError("too_long", TOO_LONG, field=field)
+
+
+def clean_settings(
+    values: dict[str, str], funder_ids: set[int]
+) -> tuple[dict, dict[str, CallError]]:
+    """Check the settings form of a call; return the stored values and the refusal of
+    each field typed wrong."""
+    errors: dict[str, CallError] = {}
     cleaned: dict[str, Any] = {}
     raw = {k: (values.get(k) or "").strip() for k in SETTINGS_FIELDS}
     funder = whole_number(raw["funder"])
     if funder in funder_ids:
         cleaned["funder"] = funder
     else:
-        errors["funder"] = "choice"
+        errors["funder"] = CallError("choice", CHOICE, field="funder")
     for name, limit in (("title", 250), ("summary", 2000), ("body", 50_000)):
         if name == "title" and not raw[name]:
-            errors[name] = "required"
+            errors[name] = CallError("required", REQUIRED, field=name)
         elif len(raw[name]) > limit:
-            errors[name] = "too_long"
+            errors[name] = CallError("too_long", TOO_LONG, field=name)
         cleaned[name] = raw[name]
     prefix = raw["reference_prefix"].upper()
     if not re.fullmatch(r"[A-Z0-9][A-Z0-9-]{1,18}", prefix):
-        errors["reference_prefix"] = "reference_prefix"
+        errors["reference_prefix"] = CallError(
+            "reference_prefix",
+            N_("Use 2 to 19 capital letters, digits or dashes, e.g. IDF-2017."),
+            field="reference_prefix",
+        )
     cleaned["reference_prefix"] = prefix
     for name in ("envelope", "min_award", "max_award"):
         try:
             cleaned[f"{name}_cents"] = parse_amount(raw[name])
         except AmountError as exc:
-            errors[name] = "required" if exc.code == "empty" else "money_" + exc.code
+            errors[name] = formspec.amount_refused(exc, name)
     if not errors.keys() & {"min_award", "max_award", "envelope"}:
         if cleaned["min_award_cents"] > cleaned["max_award_cents"]:
-            errors["max_award"] = "max_below_min"
+            errors["max_award"] = CallError(
+                "max_below_min", N_("The maximum award is below the minimum."), field="max_award"
+            )
         elif cleaned["max_award_cents"] > cleaned["envelope_cents"]:
-            errors["max_award"] = "max_above_envelope"
+            errors["max_award"] = CallError(
+                "max_above_envelope",
+                N_("The maximum award is above the envelope."),
+                field="max_award",
+            )
     try:
         rate = parse_percentage(raw["max_rate"])
         if not Decimal(0) < rate <= Decimal(100):
             raise NumberError(raw["max_rate"])
         cleaned["max_rate_bp"] = int(rate * 100)
     except NumberError:
-        errors["max_rate"] = "rate"
+        errors["max_rate"] = CallError(
+            "rate", N_("Enter a percentage between 0 and 100, e.g. 80."), field="max_rate"
+        )
     for name in ("opens_at", "closes_at"):
         if not raw[name]:
-            errors[name] = "required"
+            errors[name] = CallError("required", REQUIRED, field=name)
             continue
         try:
-            cleaned[name] = paris_datetime(raw[name])
+            cleaned[name] = paris_datetime(raw[name], field=name)
         except CallError as exc:
-            errors[name] = exc.code
+            errors[name] = exc
     if (
         "opens_at" in cleaned
         and "closes_at" in cleaned
         and cleaned["closes_at"] <= cleaned["opens_at"]
     ):
-        errors["closes_at"] = "closes_before_opens"
+        errors["closes_at"] = CallError(
+            "closes_before_opens",
+            N_("The closing date must come after the opening date."),
+            field="closes_at",
+        )
     return cleaned, errors
 
 
@@ -136,19 +167,17 @@ async def create_call(cleaned: dict, *, actor: Actor) -> int:
 async def update_settings(call_id: int, cleaned: dict, *, actor: Actor) -> None:
     async with write_transaction():
         call = await _locked(call_id)
-        if call["status"] == CallStatus.archived:
-            raise CallError("archived")
+        if call["status"] not in states.SETTINGS_OPEN:
+            raise CallError("archived", N_("The call is archived."), field="title")
         changed = sorted(k for k, v in cleaned.items() if call.get(k) != v)
         await Call.update({**_columns(cleaned), Call.updated_at: now()}).where(Call.id == call_id)
         await _audit("calls.settings_changed", actor, call_id, changed=changed)
 
 
 async def _locked(call_id: int) -> dict:
-    call = await for_update(Call.select().where(Call.id == call_id)).first()
+    call = await for_update(Call.select().where(Call.id == call_id).output(load_json=True)).first()
     if call is None:
-        raise CallError("not_found")
-    for key in ("eligibility", "form", "documents", "rubric"):
-        call[key] = _json(call[key])
+        raise CallError("not_found", NOT_FOUND)
     return call
 
 
@@ -156,7 +185,35 @@ async def _audit(action: str, actor: Actor, call_id: int, **summary: Any) -> Non
     await audit.record_by(actor, action, "call", call_id, **summary)
 
 
+@dataclass(frozen=True, slots=True)
+class CallStage:
+    """What the call's status (and its rubric's lock) leaves open: its pages read this
+    instead of comparing status strings."""
+
+    public: bool  # anyone may read it
+    setup_open: bool  # eligibility questions and documents may change
+    form_open: bool  # the form may change…
+    form_compatible_only: bool  # …keeping every answer given valid
+    rubric_open: bool  # criteria may be added or removed
+    actions: tuple[str, ...]  # the steps of its life officers may take now
+
+    @classmethod
+    def of(cls, call: dict) -> CallStage:
+        status = call["status"]
+        allowed = states.CALL.allowed(status, "officer")
+        return cls(
+            public=status in states.PUBLIC,
+            setup_open=status in states.SETUP_OPEN,
+            form_open=status in states.FORM_OPEN,
+            form_compatible_only=status in states.FORM_COMPATIBLE_ONLY,
+            rubric_open=status in states.RUBRIC_OPEN and call["rubric_locked_at"] is None,
+            actions=tuple(a for a in states.ACTION_LABELS if a in allowed),
+        )
+
+
 async def get_call(call_id: int) -> dict | None:
+    """The call, its JSON decoded, with its funder's name and address and its
+    ``stage`` (``CallStage``)."""
     call = (
         await Call.select(
             *Call.all_columns(),
@@ -164,11 +221,11 @@ async def get_call(call_id: int) -> dict | None:
             Call.funder.address.as_alias("funder_address"),
         )
         .where(Call.id == call_id)
+        .output(load_json=True)
         .first()
     )
     if call:
-        for key in ("eligibility", "form", "documents", "rubric"):
-            call[key] = _json(call[key])
+        call["stage"] = CallStage.of(call)
     return call
 
 
@@ -208,14 +265,20 @@ async def open_calls(at: datetime | None = None) -> list[dict]:
 async def public_call(call_id: int) -> dict | None:
     """A call anyone may read: published, closed or archived (never a draft)."""
     call = await get_call(call_id)
-    if call is None or call["status"] == CallStatus.draft:
+    if call is None or not call["stage"].public:
         return None
     return call
 
 
 def is_open(call: dict, at: datetime | None = None) -> bool:
+    """Published and between its dates: applicants may start and submit files."""
     at = at or now()
     return call["status"] == CallStatus.published and call["opens_at"] <= at < call["closes_at"]
+
+
+def opens_later(call: dict, at: datetime | None = None) -> bool:
+    """Published, but its opening date is still to come."""
+    return call["status"] == CallStatus.published and (at or now()) < call["opens_at"]
 
 
 # --- Eligibility and documents ------------------------------------------------------------
@@ -225,12 +288,11 @@ async def add_eligibility_question(call_id: int, values: dict[str, str], *, acto
     label = (values.get("label") or "").strip()
     blocking = values.get("blocking") or ""
     explanation = (values.get("explanation") or "").strip()
-    if not label or len(label) > 300:
-        raise CallError("required" if not label else "too_long", "label")
+    _required_or_too_long(label, 300, "label")
     if blocking not in ("yes", "no"):
-        raise CallError("choice", "blocking")
+        raise CallError("choice", CHOICE, field="blocking")
     if not explanation:
-        raise CallError("required", "explanation")
+        raise CallError("required", REQUIRED, field="explanation")
     async with write_transaction():
         call = await _locked(call_id)
         _editable(call)
@@ -258,20 +320,22 @@ async def remove_eligibility_question(call_id: int, key: str, *, actor: Actor) -
 
 def _editable(call: dict) -> None:
     """Eligibility and documents are fixed once applicants may have answered."""
-    if call["status"] != CallStatus.draft:
-        raise CallError("published_locked")
+    if call["status"] not in states.SETUP_OPEN:
+        raise CallError(
+            "published_locked",
+            N_("The call is published: eligibility and documents can no longer change."),
+        )
 
 
 async def add_document(call_id: int, values: dict[str, Any], *, actor: Actor) -> None:
     label = (values.get("label") or "").strip()
     kinds = [k for k in values.get("kinds", []) if k in DOCUMENT_KINDS]
-    if not label or len(label) > 200:
-        raise CallError("required" if not label else "too_long", "label")
+    _required_or_too_long(label, 200, "label")
     if not kinds:
-        raise CallError("kinds", "kinds")
+        raise CallError("kinds", N_("Choose at least one kind of file."), field="kinds")
     max_mb = whole_number(str(values.get("max_mb") or ""))
     if max_mb is None or not 1 <= max_mb <= MAX_DOCUMENT_MB:
-        raise CallError("max_mb", "max_mb")
+        raise CallError("max_mb", N_("Enter a size in megabytes between 1 and 50."), field="max_mb")
     document = {
         "key": "d" + secrets.token_hex(4),
         "label": label,
@@ -305,13 +369,14 @@ MAX_SCALE = 100
 async def add_criterion(call_id: int, values: dict[str, str], *, actor: Actor) -> None:
     """A criterion of the rubric: title, guidance, weight (1–100) and scale (0 to N)."""
     title = (values.get("title") or "").strip()
-    if not title or len(title) > 200:
-        raise CallError("required" if not title else "too_long", "title")
+    _required_or_too_long(title, 200, "title")
     weight, scale = whole_number(values.get("weight")), whole_number(values.get("scale"))
     if weight is None or not 1 <= weight <= 100:
-        raise CallError("weight", "weight")
+        raise CallError("weight", N_("Enter a weight between 1 and 100."), field="weight")
     if scale is None or not 1 <= scale <= MAX_SCALE:
-        raise CallError("scale", "scale")
+        raise CallError(
+            "scale", N_("Enter the highest mark, between 1 and 100 (e.g. 5 or 20)."), field="scale"
+        )
     criterion = {
         "key": "c" + secrets.token_hex(4),
         "title": title,
@@ -339,10 +404,15 @@ async def _rubric_open(call_id: int) -> dict:
     """The call, locked, if its rubric may still change: not once the call is closed,
     nor once a review has been scored against it (``lock_rubric``)."""
     call = await _locked(call_id)
-    if call["status"] in (CallStatus.closed, CallStatus.archived):
-        raise CallError("closed_locked")
+    if call["status"] not in states.RUBRIC_OPEN:
+        raise CallError("closed_locked", CLOSED_LOCKED)
     if call["rubric_locked_at"] is not None:
-        raise CallError("rubric_locked")
+        raise CallError(
+            "rubric_locked",
+            N_(
+                "Reviews have been submitted against this rubric: its criteria can no longer change."
+            ),
+        )
     return call
 
 
@@ -363,15 +433,16 @@ async def change_form(call_id: int, change, *, actor: Actor) -> None:
     existing answer valid are accepted, and each makes a new form version."""
     async with write_transaction():
         call = await _locked(call_id)
-        if call["status"] in (CallStatus.closed, CallStatus.archived):
-            raise CallError("closed_locked")
+        if call["status"] not in states.FORM_OPEN:
+            raise CallError("closed_locked", CLOSED_LOCKED)
         new_form = change(call["form"])
-        if call["status"] == CallStatus.published:
+        compatible_only = call["status"] in states.FORM_COMPATIBLE_ONLY
+        if compatible_only:
             formspec.check_compatible(call["form"], new_form)
         await Call.update({Call.form: json.dumps(new_form), Call.updated_at: now()}).where(
             Call.id == call_id
         )
-        if call["status"] == CallStatus.published:
+        if compatible_only:
             await _new_version(call_id, new_form, call["documents"])
         await _audit("calls.form_changed", actor, call_id, fields=len(formspec.fields_of(new_form)))
 
@@ -393,32 +464,33 @@ async def _new_version(call_id: int, form: dict, documents: list) -> int:
 
 
 async def current_form_version(call_id: int) -> dict | None:
-    row = (
+    return (
         await FormVersion.select()
         .where(FormVersion.call == call_id)
         .order_by(FormVersion.number, ascending=False)
+        .output(load_json=True)
         .first()
     )
-    if row:
-        row["form"], row["documents"] = _json(row["form"]), _json(row["documents"])
-    return row
 
 
 # --- Life cycle --------------------------------------------------------------------------------
 
 
 async def transition(call_id: int, action: str, *, actor: Actor) -> str:
-    """Publish, close or archive, as the state table allows."""
-    if action not in CALL_TRANSITIONS:
-        raise CallError("transition")
-    source, target = CALL_TRANSITIONS[action]
+    """Publish, close or archive, as the state table (``states.CALL``) allows."""
+    not_now = CallError("transition", N_("This change of status is not possible now."))
+    if action not in states.CALL.transitions:
+        raise not_now
     async with write_transaction():
         call = await _locked(call_id)
-        if call["status"] != source:
-            raise CallError("transition")
+        if not states.CALL.can(action, call["status"], "officer"):
+            raise not_now
+        target = states.CALL.fire(action, call["status"], "officer")
         if action == "publish":
             if not formspec.fields_of(call["form"]):
-                raise CallError("form_empty")
+                raise CallError(
+                    "form_empty", N_("Add at least one field to the form before publishing.")
+                )
             await _new_version(call_id, call["form"], call["documents"])
         await Call.update({Call.status: target, Call.updated_at: now()}).where(Call.id == call_id)
         await _audit(f"calls.{target}", actor, call_id)

@@ -24,7 +24,6 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -53,10 +52,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus import paragraph as rl_paragraph
 
-from app.core.i18n import BABEL_LOCALES
-from app.core.money import format_amount
 from app.core.storage import write_atomically
-from app.core.time import PARIS, long_date, paris_datetime_text
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVuSans"
@@ -497,112 +493,3 @@ def text_table(
     table = Table(data, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
     table.setStyle(_grid_style(header=bool(header)))
     return table
-
-
-# --- Receipt ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiptDocument:
-    name: str
-    sha256: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiptTexts:
-    """Every word of an acknowledgement of receipt, translated by the caller.
-
-    ``place_and_date`` and ``page_label`` are format strings (``{place}``, ``{date}``;
-    ``{page}``, ``{pages}``)."""
-
-    title: str  # « Accusé de réception »
-    place_and_date: str  # « {place}, le {date} »
-    subject_label: str  # « Objet : »
-    subject: str  # « dépôt de votre dossier de candidature »
-    reference_label: str  # « Référence du dossier : »
-    salutation: str  # « Madame, Monsieur, »
-    intro: str
-    call_label: str
-    organisation_label: str
-    project_label: str
-    submitted_at_label: str  # « Date et heure de dépôt (heure de Paris) »
-    amount_label: str
-    documents_heading: str
-    document_name_header: str
-    document_hash_header: str
-    no_documents: str
-    content_hash_label: str
-    content_hash_note: str
-    closing: Sequence[str]
-    signature_lines: Sequence[str]
-    page_label: str = "Page {page} / {pages}"
-
-
-def short_hash(sha256: str, length: int = 16) -> str:
-    return sha256[:length] + "…" if len(sha256) > length else sha256
-
-
-def build_receipt(
-    *,
-    texts: ReceiptTexts,
-    letterhead: Letterhead,
-    call_title: str,
-    organisation_name: str,
-    project_title: str,
-    reference: str,
-    submitted_at: datetime,
-    requested_cents: int,
-    documents: Sequence[ReceiptDocument],
-    content_sha256: str,
-    organisation_address: Sequence[str] = (),
-    place: str = "",
-    locale: str = "fr",
-) -> bytes:
-    """The acknowledgement of receipt (accusé de réception) of a submitted application,
-    as PDF bytes. ``submitted_at`` is aware; it is shown in Paris time."""
-    babel_locale = BABEL_LOCALES.get(locale, locale)
-    submitted_text = paris_datetime_text(submitted_at, locale)
-    letter = LetterBuilder(
-        letterhead=letterhead,
-        title=f"{texts.title} — {reference}",
-        subject=texts.subject,
-        footer_text=f"{letterhead.name} — {reference}",
-        page_label=texts.page_label,
-        lang=locale,
-    )
-    letter.addressee([organisation_name, *organisation_address])
-    if place:
-        when = long_date(submitted_at.astimezone(PARIS).date(), locale)
-        letter.place_and_date(texts.place_and_date.format(place=place, date=when))
-    letter.references([(texts.reference_label, reference)])
-    letter.subject_line(texts.subject_label, texts.subject)
-    letter.document_title(texts.title)
-    letter.paragraph(texts.salutation)
-    letter.paragraph(texts.intro)
-    letter.key_values(
-        [
-            (texts.call_label, call_title),
-            (texts.organisation_label, organisation_name),
-            (texts.project_label, project_title),
-            (texts.reference_label.rstrip(" :\u00a0\u202f"), reference),
-            (texts.submitted_at_label, submitted_text),
-            (texts.amount_label, format_amount(requested_cents, locale=babel_locale)),
-        ]
-    )
-    letter.heading(texts.documents_heading)
-    if documents:
-        letter.table(
-            [[d.name, short_hash(d.sha256)] for d in documents],
-            header=[texts.document_name_header, texts.document_hash_header],
-            col_widths=[110, TEXT_WIDTH / mm - 110],
-            mono_columns=[1],
-        )
-    else:
-        letter.paragraph(texts.no_documents)
-    letter.heading(texts.content_hash_label)
-    letter.story.append(paragraph(content_sha256, "mono"))
-    letter.spacer(2)
-    letter.paragraph(texts.content_hash_note)
-    letter.paragraphs(texts.closing)
-    letter.signature(texts.signature_lines)
-    return letter.build()

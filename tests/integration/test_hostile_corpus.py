@@ -1221,7 +1221,7 @@ def _stored_texts(client, app_id: int) -> dict[str, str]:
         "project": app["title"],
         "call": call["title"],
         "funder": funder["name"],
-        "document": files[0]["original_name"],
+        "document": files[0].original_name,
     }
 
 

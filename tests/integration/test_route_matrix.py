@@ -722,7 +722,7 @@ def _message_with_pdf(client, author: dict, app_id: int) -> int:
     """A message on the file with a PDF attached, through the real service."""
     from app.accounts.services import Actor, load_current_user
     from app.applications import services
-    from app.applications.routes import _Stored
+    from app.applications.services import NewFile
     from app.applications.tables import Attachment
     from app.core.storage import FileStorage
     from app.quotas import StorageLimits
@@ -737,7 +737,7 @@ def _message_with_pdf(client, author: dict, app_id: int) -> int:
         services.post_message,
         app_id,
         "Pièce jointe au message",
-        _Stored(stored),
+        NewFile.of(stored),
         user=user,
         actor=Actor(user_id=author["id"]),
         base_url="",

@@ -794,5 +794,50 @@ def test_calls_sharing_a_reference_prefix_number_their_files_in_one_sequence(cli
             receipts=Receipts(client.app.state.settings),
             received_at=services.now(),
         )
-        references.append(submitted["reference"])
+        references.append(submitted.reference)
     assert references == ["PARTAGE-2026-0001", "PARTAGE-2026-0002", "PARTAGE-2026-0003"]
+
+
+def test_the_file_is_read_as_a_typed_view_and_submitting_returns_a_new_one(client):
+    """``application_for`` gives a frozen view, its JSON decoded once; ``submit``
+    leaves the view it was given as it was and returns the file as submitted."""
+    import dataclasses
+
+    import pytest
+
+    from app.accounts.services import Actor, load_current_user
+    from app.applications import services
+    from app.applications.receipts import Receipts
+    from tests.factories import attach_pdf
+
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    call_id = make_call(client, officer, publish=True, max_award_cents=30_000_000)
+    app_id = make_application(client, owner, make_organisation(client, owner), call_id)
+    key = field_key(client, call_id)
+    sign_in(client, owner)
+    version = draft_of(client, app_id)["version"]
+    post_form(client, f"/dossiers/{app_id}", {**BALANCED, key: "Projet.", "version": str(version)})
+    sign_out(client)
+    attach_pdf(client, owner, app_id, call_of(client, call_id)["documents"][0]["key"])
+    user = run(client, load_current_user, owner["id"])
+
+    draft = run(client, services.application_for, user, app_id)
+    assert isinstance(draft, services.ApplicationView)
+    assert draft.answers == {key: "Projet."} and draft.form["sections"][0]["fields"]
+    assert draft.documents[0]["label"] == "Statuts" and draft.forecast.requested == 20_000_000
+    assert draft.actions("applicant") == {"submit", "withdraw"} and draft.in_draft
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        draft.status = "submitted"  # type: ignore[misc]
+
+    submitted = run(
+        client,
+        services.submit,
+        app_id,
+        user=user,
+        actor=Actor(user_id=owner["id"]),
+        receipts=Receipts(client.app.state.settings),
+        received_at=services.now(),
+    )
+    assert draft.status == "draft" and draft.reference is None  # untouched
+    assert submitted.status == "submitted" and submitted.reference and submitted.receipt_file
+    assert submitted == run(client, services.application_for, user, app_id)

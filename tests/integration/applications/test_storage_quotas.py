@@ -18,7 +18,7 @@ import pytest
 from app import quotas
 from app.accounts.services import Actor, load_current_user
 from app.applications import services
-from app.applications.routes import _Stored
+from app.applications.services import NewFile
 from app.applications.tables import Application, Attachment
 from app.calls import services as calls
 from app.core import ratelimit
@@ -260,7 +260,7 @@ def test_concurrent_uploads_cannot_pass_the_quota_together(client, settings, mon
                 services.add_attachment(
                     app_id,
                     key,
-                    _Stored(file),
+                    NewFile.of(file),
                     user=user,
                     actor=Actor(user_id=owner["id"]),
                     limits=limits,
@@ -323,14 +323,14 @@ def test_pruning_keeps_submitted_versions(client, settings):
             "budget_produits_74_etat": "100 000",
             field: "Former des développeurs web.",
             "version": str(
-                run(client, services.application_for, user_of(client, owner), app_id)["version"]
+                run(client, services.application_for, user_of(client, owner), app_id).version
             ),
         },
     )
     assert saved.status_code == 303, saved.text
     assert post_form(client, f"/dossiers/{app_id}/deposer").status_code == 303
     submitted = run(client, services.application_for, user_of(client, owner), app_id)
-    assert submitted["status"] == "submitted"
+    assert submitted.status == "submitted"
     sign_out(client)
     run(
         client,
@@ -356,9 +356,9 @@ def test_pruning_keeps_submitted_versions(client, settings):
         assert files.exists(row["storage_id"]) == (n not in pruned)
         assert len(row["sha256"]) == 64 and row["size"] > 0  # the record stays
     submitted_hash = services.content_hash(
-        submitted, [{"document_key": key, "sha256": rows[versions[2]]["sha256"]}]
+        submitted, [SimpleNamespace(document_key=key, sha256=rows[versions[2]]["sha256"])]
     )
-    assert submitted_hash == submitted["content_sha256"]
+    assert submitted_hash == submitted.content_sha256
 
     # Staff see every version; a pruned one without a link.
     sign_in(client, officer)

@@ -97,4 +97,4 @@ def test_parse_reads_french_amounts_and_names_bad_lines():
         {"requested": "200 000", "budget_charges_64": "1 250,50 €", "budget_produits_70": "abc"}
     )
     assert plan.requested == 20_000_000 and plan.charges == {"64": 125_050}
-    assert errors == {"budget_produits_70": "money_invalid"}
+    assert {k: e.code for k, e in errors.items()} == {"budget_produits_70": "money_invalid"}

@@ -83,7 +83,8 @@ def test_answers_are_checked_by_type():
     answers, errors = formspec.clean_answers(form, {money: "1 250,50 €"})
     assert answers[money] == 125_050
     _answers, errors = formspec.clean_answers(form, {money: "douze"})
-    assert errors[money] == "money_invalid"
+    assert errors[money].code == "money_invalid"
+    assert errors[money].text() == "Indiquez un montant comme 200 000 ou 1 250,50."
 
 
 @pytest.mark.parametrize(

@@ -12,17 +12,10 @@ import pytest
 from PIL import Image as PILImage
 from pypdf import PdfReader
 
+from app.applications.receipts import ReceiptDocument, ReceiptTexts, build_receipt
 from app.core import pdf
 from app.core.money import format_amount
-from app.core.pdf import (
-    LetterBuilder,
-    Letterhead,
-    ReceiptDocument,
-    ReceiptTexts,
-    build_receipt,
-    covered_characters,
-    escape,
-)
+from app.core.pdf import LetterBuilder, Letterhead, covered_characters, escape
 from app.core.time import long_date, paris_datetime_text
 
 HOSTILE = '<font color="red">x</font> & <b>'

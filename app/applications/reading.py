@@ -1,0 +1,285 @@
+"""Reading applications, with access checked in the query: the file, its documents,
+its messages and its history, as typed read models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from app.accounts.services import CurrentUser
+from app.applications.models import (
+    ApplicationSummary,
+    ApplicationView,
+    AttachmentVersion,
+    AttachmentView,
+    HistoryEntry,
+    MessageFile,
+    MessageView,
+)
+from app.applications.tables import Application, ApplicationStatus, Attachment, Message
+from app.calls import formspec
+from app.calls.tables import CallStatus
+from app.core import audit
+from app.core.i18n import gettext_noop as N_
+from app.organisations.tables import Membership
+from app.permissions import can_view_every_application
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+VIEW_COLUMNS = (
+    *Application.all_columns(),
+    Application.call.title.as_alias("call_title"),
+    Application.call.status.as_alias("call_status"),
+    Application.call.opens_at.as_alias("call_opens_at"),
+    Application.call.closes_at.as_alias("call_closes_at"),
+    Application.call.min_award_cents.as_alias("call_min_award_cents"),
+    Application.call.max_award_cents.as_alias("call_max_award_cents"),
+    Application.call.max_rate_bp.as_alias("call_max_rate_bp"),
+    Application.call.funder.name.as_alias("funder_name"),
+    Application.call.funder.address.as_alias("funder_address"),
+    Application.organisation.name.as_alias("organisation_name"),
+    Application.organisation.street.as_alias("organisation_street"),
+    Application.organisation.postcode.as_alias("organisation_postcode"),
+    Application.organisation.city.as_alias("organisation_city"),
+    Application.form_version.form.as_alias("form"),
+    Application.form_version.documents.as_alias("documents"),
+)
+
+
+def _view(row: dict) -> ApplicationView:
+    return ApplicationView(
+        **{
+            **row,
+            "answers": row["answers"] or {},
+            "budget": row["budget"] or {},
+            "form": row["form"] or {},
+            "documents": row["documents"] or [],
+            "funder_address": row["funder_address"] or "",
+        }
+    )
+
+
+async def application_for(user: CurrentUser, app_id: int) -> ApplicationView | None:
+    """The application if this person may see it: a member of its organisation, or
+    an officer or admin. Anyone else gets None (answered as 404)."""
+    query = Application.select(*VIEW_COLUMNS).where(Application.id == app_id).output(load_json=True)
+    if not can_view_every_application(user):
+        members = Membership.select(Membership.organisation).where(Membership.user == user.id)
+        query = query.where(Application.organisation.is_in(members))
+    row = await query.first()
+    return None if row is None else _view(row)
+
+
+async def applications_of(user_id: int) -> list[ApplicationSummary]:
+    """The applications of this person's organisations, the latest changed first."""
+    members = Membership.select(Membership.organisation).where(Membership.user == user_id)
+    rows = (
+        await Application.select(
+            Application.id,
+            Application.reference,
+            Application.title,
+            Application.status,
+            Application.updated_at,
+            Application.call.title.as_alias("call_title"),
+            Application.call.closes_at.as_alias("call_closes_at"),
+            Application.organisation.name.as_alias("organisation_name"),
+        )
+        .where(Application.organisation.is_in(members))
+        .order_by(Application.updated_at, ascending=False)
+    )
+    return [ApplicationSummary(**row) for row in rows]
+
+
+async def is_member(user_id: int, organisation_id: int) -> bool:
+    return await Membership.exists().where(
+        (Membership.organisation == organisation_id) & (Membership.user == user_id)
+    )
+
+
+async def member_organisations(user_id: int) -> list[dict]:
+    return (
+        await Membership.select(
+            Membership.organisation.id.as_alias("id"), Membership.organisation.name.as_alias("name")
+        )
+        .where(Membership.user == user_id)
+        .order_by(Membership.organisation.name)
+    )
+
+
+async def organisation_of(app_id: int) -> int | None:
+    row = await Application.select(Application.organisation).where(Application.id == app_id).first()
+    return row["organisation"] if row else None
+
+
+def is_editable(app: ApplicationView, at: datetime | None = None) -> bool:
+    """A draft until its call closes; a file sent back until its response deadline."""
+    at = at or now()
+    if app.status == ApplicationStatus.draft:
+        return app.call_status == CallStatus.published and at < app.call_closes_at
+    if app.status == ApplicationStatus.to_complete:
+        return app.complete_by is None or at < app.complete_by
+    return False
+
+
+def document_spec(app: ApplicationView, key: str) -> dict | None:
+    """The call's document (or the form's file field) this key names."""
+    for document in app.documents:
+        if document["key"] == key:
+            return document
+    field = formspec.field_by_key(app.form, key)
+    if field and field["type"] == "file":
+        return {
+            "key": key,
+            "label": field["label"],
+            "required": field["required"],
+            "kinds": ["pdf", "image", "office", "opendocument"],
+            "max_mb": 20,
+        }
+    return None
+
+
+# --- Documents ----------------------------------------------------------------------------------
+
+
+def current_of(app_id: int):
+    """The file's documents as they stand: the latest version of each, none of the
+    messages' attachments (what is submitted, hashed on the receipt, and reviewed)."""
+    return (
+        (Attachment.application == app_id)
+        & Attachment.superseded_at.is_null()
+        & Attachment.message.is_null()
+    )
+
+
+async def current_attachments(app_id: int) -> list[AttachmentView]:
+    rows = (
+        await Attachment.select(
+            Attachment.id,
+            Attachment.document_key,
+            Attachment.original_name,
+            Attachment.size,
+            Attachment.sha256,
+            Attachment.kind,
+            Attachment.uploaded_at,
+        )
+        .where(current_of(app_id))
+        .order_by(Attachment.id)
+    )
+    return [AttachmentView(**row) for row in rows]
+
+
+async def current_attachment(app_id: int, attachment_id: int) -> dict | None:
+    """One of ``current_attachments``, as stored (a reviewer's download): a superseded
+    version or a message's attachment is not part of the file as submitted: None."""
+    return (
+        await Attachment.select()
+        .where(current_of(app_id) & (Attachment.id == attachment_id))
+        .first()
+    )
+
+
+async def attachment_history(app_id: int) -> list[AttachmentVersion]:
+    rows = (
+        await Attachment.select(
+            Attachment.id,
+            Attachment.document_key,
+            Attachment.original_name,
+            Attachment.size,
+            Attachment.sha256,
+            Attachment.uploaded_at,
+            Attachment.superseded_at,
+            Attachment.pruned_at,
+        )
+        .where((Attachment.application == app_id) & Attachment.message.is_null())
+        .order_by(Attachment.id)
+    )
+    return [AttachmentVersion(**row) for row in rows]
+
+
+async def attachment_for(user: CurrentUser, app_id: int, attachment_id: int) -> dict | None:
+    """A document of an application this person may see, as stored (for its download),
+    its bytes kept; else None."""
+    if await application_for(user, app_id) is None:
+        return None
+    return (
+        await Attachment.select()
+        .where(
+            (Attachment.id == attachment_id)
+            & (Attachment.application == app_id)
+            & Attachment.pruned_at.is_null()
+        )
+        .first()
+    )
+
+
+# --- Messages and history -----------------------------------------------------------------------
+
+
+async def messages(app_id: int) -> list[MessageView]:
+    """The thread, oldest first, with each message's attachments (two queries)."""
+    rows = (
+        await Message.select(
+            Message.id,
+            Message.body,
+            Message.created_at,
+            Message.from_staff,
+            Message.author.full_name.as_alias("author_name"),
+        )
+        .where(Message.application == app_id)
+        .order_by(Message.id)
+    )
+    files = await Attachment.select(
+        Attachment.id, Attachment.message, Attachment.original_name, Attachment.size
+    ).where((Attachment.application == app_id) & Attachment.message.is_not_null())
+    by_message: dict[int, list[MessageFile]] = {}
+    for f in files:
+        by_message.setdefault(f["message"], []).append(
+            MessageFile(id=f["id"], original_name=f["original_name"], size=f["size"])
+        )
+    return [MessageView(**row, files=tuple(by_message.get(row["id"], ()))) for row in rows]
+
+
+# The file's history, as the staff read it (the audit trail keeps the codes).
+HISTORY_LABELS = {
+    "applications.started": N_("File started"),
+    "applications.document_added": N_("Document attached"),
+    "applications.submitted": N_("File submitted"),
+    "applications.sent_back": N_("Sent back to the applicant to complete"),
+    "applications.eligible": N_("Screened: eligible"),
+    "applications.ineligible": N_("Screened: ineligible"),
+    "applications.withdrawn": N_("Withdrawn by the applicant"),
+    "applications.message_posted": N_("Message posted"),
+    "applications.reviews_complete": N_("Every review submitted: reviewed"),
+    "applications.reviews_reopened": N_("Under review again"),
+    "reviews.assigned": N_("Reviewer assigned"),
+    "reviews.saved": N_("Review saved as a draft"),
+    "reviews.submitted": N_("Review submitted"),
+    "reviews.reopened": N_("Review reopened"),
+    "reviews.unassigned": N_("Reviewer taken off the file"),
+    "reviews.unassigned_for_conflict": N_("Reviewer taken off: conflict of interest"),
+    "reviews.declined": N_("Reviewer declared a conflict of interest"),
+    "decisions.decided": N_("Committee decision recorded"),
+    "decisions.cleared": N_("Committee decision cleared"),
+    "decisions.schedule_set": N_("Instalment schedule set"),
+    "decisions.published": N_("Decision published"),
+    "decisions.published_award": N_("Decision published: grant awarded"),
+    "decisions.published_reject": N_("Decision published: not selected"),
+    "decisions.published_waitlist": N_("Decision published: waiting list"),
+    "decisions.letter_written": N_("Letter written"),
+}
+
+
+async def history(app_id: int) -> list[HistoryEntry]:
+    """The file's audit trail, newest first (the latest 200 entries)."""
+    entries, _total = await audit.search(object_type="application", object_id=app_id, limit=200)
+    return [
+        HistoryEntry(
+            created_at=e["created_at"],
+            action=e["action"],
+            actor_label=e["actor_label"],
+            label=HISTORY_LABELS.get(e["action"]),
+        )
+        for e in entries
+    ]

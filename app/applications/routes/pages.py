@@ -1,0 +1,128 @@
+"""The file's two pages, the applicant's draft and the staff's file view: rendered by
+the handlers of either side (a refused message or upload comes back on its page)."""
+
+from __future__ import annotations
+
+from litestar import Request
+from litestar.response import Template
+
+from app.applications import budget as budgets
+from app.applications import services, states
+from app.applications.services import ApplicationView
+from app.calls import formspec
+from app.calls.formspec import KIND_LABELS
+from app.core import storage
+from app.core.forms import FormState
+from app.core.money import amount_input
+from app.core.web import render, settings_of
+from app.quotas import StorageLimits
+
+APPLY = "/appels/{call_id:int}/candidater"
+MINE = "/dossiers"
+DRAFT = "/dossiers/{app_id:int}"
+AUTOSAVE = "/dossiers/{app_id:int}/enregistrer"
+SUBMIT = "/dossiers/{app_id:int}/deposer"
+WITHDRAW = "/dossiers/{app_id:int}/retirer"
+UPLOAD = "/dossiers/{app_id:int}/pieces/{key:str}"
+DOWNLOAD = "/dossiers/{app_id:int}/pieces/{attachment_id:int}"
+RECEIPT = "/dossiers/{app_id:int}/accuse-de-reception.pdf"
+MESSAGES = "/dossiers/{app_id:int}/messages"
+STAFF_TABLE = "/instruction/appels/{call_id:int}/dossiers"
+STAFF_EXPORT = "/instruction/appels/{call_id:int}/dossiers/export.csv"
+STAFF_EXPORT_XLSX = "/instruction/appels/{call_id:int}/dossiers/export.xlsx"
+STAFF_FILE = "/instruction/dossiers/{app_id:int}"
+SEND_BACK = "/instruction/dossiers/{app_id:int}/a-completer"
+SCREEN = "/instruction/dossiers/{app_id:int}/recevabilite"
+SCREEN_BULK = "/instruction/appels/{call_id:int}/dossiers/recevabilite"
+
+
+def values_of(app: ApplicationView) -> dict:
+    """The form's values as the person sees them (amounts the French way)."""
+    values: dict = {"title": app.title}
+    for key, value in app.answers.items():
+        field = formspec.field_by_key(app.form, key)
+        if field and field["type"] == "money":
+            values[key] = amount_input(value)
+        else:
+            values[key] = value
+    budget = app.forecast
+    for key, cents in budget.charges.items():
+        values[budgets.field_name("charges", key)] = amount_input(cents)
+    for key, cents in budget.produits.items():
+        values[budgets.field_name("produits", key)] = amount_input(cents)
+    values["requested"] = amount_input(budget.requested) if budget.requested else ""
+    return values
+
+
+def _message_file_limit(request: Request) -> int:
+    return StorageLimits.from_settings(settings_of(request)).message_file_bytes
+
+
+async def draft_page(
+    request: Request,
+    app: ApplicationView,
+    *,
+    form: FormState | None = None,
+    status_code: int = 200,
+    conflict: ApplicationView | None = None,
+    upload_error: tuple[str, str] | None = None,
+    message_form: FormState | None = None,
+) -> Template:
+    """The applicant's page of the file: the draft to fill in, or the file as sent."""
+    values_form = form or FormState(values=values_of(app))
+    budget = budgets.parse(values_form.values)[0] if form else app.forecast
+    return render(
+        request,
+        "applications/draft.html",
+        status_code=status_code,
+        app=app,
+        actions=app.actions("applicant"),
+        form=values_form,
+        budget=budget,
+        budget_lines=budgets,
+        editable=services.is_editable(app),
+        attachments={a.document_key: a for a in await services.current_attachments(app.id)},
+        labels=states.LABELS,
+        status=app.applicant_status,
+        kind_labels=KIND_LABELS,
+        conflict=conflict,
+        conflict_values=values_of(conflict) if conflict else {},
+        now=services.now(),
+        upload_error=upload_error,
+        accept=storage.accept_attribute,
+        messages=await services.messages(app.id),
+        message_form=message_form or FormState(prefix="message"),
+        message_file_limit=_message_file_limit(request),
+    )
+
+
+async def staff_page(
+    request: Request,
+    app: ApplicationView,
+    *,
+    form: FormState | None = None,
+    screening_form: FormState | None = None,
+    message_form: FormState | None = None,
+    status_code: int = 200,
+) -> Template:
+    """The staff's view of the file: answers, budget, every document version, the
+    screening and « to complete » forms when they apply, messages and history."""
+    return render(
+        request,
+        "applications/staff_file.html",
+        status_code=status_code,
+        app=app,
+        actions=app.actions("officer"),
+        labels=states.LABELS,
+        attachments=await services.attachment_history(app.id),
+        history=await services.history(app.id),
+        budget=app.forecast,
+        budget_lines=budgets,
+        form=form or FormState(),
+        fields=formspec.fields_of(app.form),
+        screening_form=screening_form
+        or FormState(values={"decision": "eligible"}, prefix="screening"),
+        messages=await services.messages(app.id),
+        message_form=message_form or FormState(prefix="message"),
+        message_file_limit=_message_file_limit(request),
+    )
