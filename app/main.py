@@ -49,6 +49,7 @@ from app.funders.routes import ROUTES as FUNDER_ROUTES
 from app.grants.reports import followup_lifespan
 from app.grants.routes import ROUTES as GRANT_ROUTES
 from app.organisations.routes import ROUTES as ORGANISATION_ROUTES
+from app.permissions import template_can
 from app.reviews.routes import ROUTES as REVIEW_ROUTES
 from app.reviews.services import reminders_lifespan
 from app.settings import STATIC_DIR, Settings, load_settings
@@ -56,11 +57,33 @@ from app.site.routes import ROUTES as SITE_ROUTES
 
 DB_POOL_SIZE = 10
 
+# Every domain's routes (the static files' router is made per app).
+ROUTE_HANDLERS = [
+    *SITE_ROUTES,
+    *ACCOUNT_ROUTES,
+    *ADMIN_ROUTES,
+    *ORGANISATION_ROUTES,
+    *CALL_ROUTES,
+    *APPLICATION_ROUTES,
+    *REVIEW_ROUTES,
+    *DECISION_ROUTES,
+    *FUNDER_ROUTES,
+    *GRANT_ROUTES,
+    *API_ROUTES,
+]
+
 
 async def before_each_handler(request: Request) -> None:
     """The request's language; « not found » for a path id beyond any table's."""
     i18n.activate(i18n.locale_from_cookie(request.cookies))
     ids_in_range(request)
+
+
+def template_environment():
+    """The pages' Jinja environment: core's filters, and ``can()`` from the permissions."""
+    environment = build_environment()
+    environment.globals["can"] = template_can
+    return environment
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -97,23 +120,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await db.stop(engine)
 
     return Litestar(
-        route_handlers=[
-            *SITE_ROUTES,
-            *ACCOUNT_ROUTES,
-            *ADMIN_ROUTES,
-            *ORGANISATION_ROUTES,
-            *CALL_ROUTES,
-            *APPLICATION_ROUTES,
-            *REVIEW_ROUTES,
-            *DECISION_ROUTES,
-            *FUNDER_ROUTES,
-            *GRANT_ROUTES,
-            *API_ROUTES,
-            static_router,
-        ],
+        route_handlers=[*ROUTE_HANDLERS, static_router],
         plugins=[HTMXPlugin()],
         template_config=TemplateConfig(
-            instance=JinjaTemplateEngine.from_environment(build_environment())
+            instance=JinjaTemplateEngine.from_environment(template_environment())
         ),
         middleware=[
             arrival_middleware,

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from jinja2 import pass_context
+
 from app.accounts.tables import StaffRole
 
 REVIEWER, OFFICER, FINANCE, ADMIN = (
@@ -132,3 +134,10 @@ def can(user: Person | None, permission: str, obj: Any = None) -> bool:
     """Whether ``user`` holds ``permission`` (a key of ``PERMISSIONS``) on ``obj``; an
     unknown name is an error, never a silent no."""
     return PERMISSIONS[permission](user, obj)
+
+
+@pass_context
+def template_can(context: Any, permission: str, obj: Any = None) -> bool:
+    """``{% if can("pay", grant) %}`` in templates: the signed-in person (the page's
+    ``current_user``) holds ``permission`` on ``obj`` (registered by ``create_app``)."""
+    return can(context.get("current_user"), permission, obj)

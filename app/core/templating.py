@@ -8,7 +8,7 @@ from decimal import ROUND_CEILING, Decimal
 from functools import cache
 
 from babel.dates import format_timedelta
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -84,15 +84,6 @@ def file_size(size: int) -> str:
     }
 
 
-@pass_context
-def can(context, permission: str, obj: object = None) -> bool:
-    """``{% if can("pay", grant) %}``: the signed-in person holds ``permission``
-    (``app.permissions``) on ``obj``."""
-    from app.permissions import can as has_permission
-
-    return has_permission(context.get("current_user"), permission, obj)
-
-
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -123,5 +114,5 @@ def build_environment() -> Environment:
         signed_percent=signed_percent,
         file_size=file_size,
     )
-    env.globals.update(time_left=time_left, can=can)
+    env.globals.update(time_left=time_left)
     return env

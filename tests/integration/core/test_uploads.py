@@ -31,8 +31,8 @@ from app.core.errors import html_exception_handler
 from app.core.ratelimit import RateLimiter
 from app.core.security import csrf_config, security_headers
 from app.core.storage import FileStorage, UploadError, body_limit, receive_upload
-from app.core.templating import build_environment
 from app.core.web import csrf_token
+from app.main import ROUTE_HANDLERS, template_environment
 from tests.conftest import make_settings
 
 MAX_BYTES = 64 * 1024
@@ -140,10 +140,12 @@ def build_app(settings) -> Litestar:
             forgot_the_body_limit,
             ordinary,
             download,
+            # The error pages' layout links to the site's pages by name.
+            *ROUTE_HANDLERS,
         ],
         csrf_config=csrf_config(settings),
         template_config=TemplateConfig(
-            instance=JinjaTemplateEngine.from_environment(build_environment())
+            instance=JinjaTemplateEngine.from_environment(template_environment())
         ),
         exception_handlers={UploadError: upload_error_page, Exception: html_exception_handler},
         before_send=[security_headers(settings)],
