@@ -31,7 +31,7 @@ from app.core.errors import html_exception_handler
 from app.core.ratelimit import RateLimiter
 from app.core.security import csrf_config, security_headers
 from app.core.storage import FileStorage, UploadError, body_limit, receive_upload
-from app.core.web import csrf_token
+from app.core.web import DEPENDENCIES, csrf_token
 from app.main import ROUTE_HANDLERS, template_environment
 from tests.conftest import make_settings
 
@@ -143,6 +143,8 @@ def build_app(settings) -> Litestar:
             # The error pages' layout links to the site's pages by name.
             *ROUTE_HANDLERS,
         ],
+        # The site's handlers declare the app's dependencies (actor, settings…).
+        dependencies=DEPENDENCIES,
         csrf_config=csrf_config(settings),
         template_config=TemplateConfig(
             instance=JinjaTemplateEngine.from_environment(template_environment())
