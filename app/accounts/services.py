@@ -84,11 +84,8 @@ class CurrentUser:
     roles: frozenset[str] = field(default_factory=frozenset)
 
     def has_role(self, *roles: str) -> bool:
+        """For ``app.permissions`` only: pages and routes ask it by name (``can``)."""
         return bool(self.roles.intersection(roles))
-
-    @property
-    def is_staff(self) -> bool:
-        return bool(self.roles)
 
 
 async def audit_account(action: str, actor: Actor, *, user_id: int | None, **summary: Any) -> None:
