@@ -682,12 +682,12 @@ async def _follow_idf(call_id: int, officer: Actor, storage: FileStorage) -> Non
     async def pay(grant: dict, position: int, value_date: date, mandate: str) -> None:
         part = (await grant_services.instalments(grant["id"]))[position - 1]
         await grant_services.transition_instalment(
-            grant["id"], part["id"], "approve", role="officer", actor=officer
+            grant["id"], part.id, "approve", role="officer", actor=officer
         )
         await grant_ledger.record_payment(
             grant["id"],
-            part["id"],
-            amount_cents=part["amount_cents"],
+            part.id,
+            amount_cents=part.amount_cents,
             value_date=value_date,
             reference=mandate,
             idempotency_key=f"demo-{grant['id']}-{position}",
@@ -707,7 +707,13 @@ async def _follow_idf(call_id: int, officer: Actor, storage: FileStorage) -> Non
             },
         }
         errors = await grant_reports.save(
-            grant["id"], kind, values, submit=True, user_id=member.user_id, actor=member
+            grant["id"],
+            kind,
+            values,
+            submit=True,
+            confirmed=True,
+            user_id=member.user_id,
+            actor=member,
         )
         _check(errors)
         await grant_reports.review(
@@ -726,19 +732,7 @@ async def _follow_idf(call_id: int, officer: Actor, storage: FileStorage) -> Non
             await report(grant, member, "interim", 100)
             await pay(grant, 2, date(2018, 3, 1), f"M-2018-0{900 + n}")
             await report(grant, member, "final", 60)
-            planned = grant_reports.planned_eligible(
-                json.loads(grant["budget"])
-                if isinstance(grant["budget"], str)
-                else grant["budget"],
-                grant["requested"],
-            )
-            final = await grant_reports.report_of(grant["id"], "final")
-            await grant_services.apply_reduction(
-                grant["id"],
-                planned_cents=planned,
-                actual_cents=grant_reports.actual_eligible(final["actuals"]),
-                actor=officer,
-            )
+            await grant_reports.apply_final_reduction(grant["id"], actor=officer)
         elif n < 12:  # accepted, first instalment paid (a few with report deadlines)
             await accept(grant, deadlines=n < 5)
             await pay(grant, 1, date(2017, 7 + n % 4, 5 + n), f"M-2017-0{4600 + n}")
@@ -746,7 +740,7 @@ async def _follow_idf(call_id: int, officer: Actor, storage: FileStorage) -> Non
             await accept(grant, deadlines=False)
             part = (await grant_services.instalments(grant["id"]))[0]
             await grant_services.transition_instalment(
-                grant["id"], part["id"], "approve", role="officer", actor=officer
+                grant["id"], part.id, "approve", role="officer", actor=officer
             )
         # The last ones have not accepted yet.
 

@@ -27,7 +27,7 @@ from app.applications.tables import Application
 from app.calls.tables import Call, FormVersion
 from app.core import audit, db
 from app.core.storage import FileStorage
-from app.decisions import jobs, services
+from app.decisions import jobs, letters, services
 from app.decisions.letters import render_letter
 from app.decisions.tables import Decision, DecisionSettings, Letter, LetterJob
 from app.funders.tables import Funder
@@ -159,11 +159,10 @@ async def bare(call: int, data_dir: Path) -> float:
         d["application"]
         for d in await Decision.select(Decision.application).where(Decision.call == call)
     ]
-    rows = await jobs._letter_rows(ids)
+    rows = await letters.letter_facts(ids)
     today = datetime.now(UTC)
     contents = [
-        jobs.compose(r, r["decision"], settings, base_url="", data_dir=data_dir, today=today)
-        for r in rows
+        letters.compose(r, settings, base_url="", data_dir=data_dir, today=today) for r in rows
     ]
     start = time.perf_counter()
     for content in contents:

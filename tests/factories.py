@@ -391,14 +391,14 @@ def make_grant(
         run(
             client,
             grants.accept,
-            grant["id"],
+            grant.id,
             signatory_name="Alex Exemple",
             signatory_capacity="Président",
             conditions_ticked=True,
             user_id=owner["id"],
             actor=Actor(user_id=owner["id"], ip="192.0.2.1"),
         )
-        if agreement and grant["agreement_required"]:
+        if agreement and grant.agreement_required:
             from app.core.storage import FileStorage
 
             stored = FileStorage.of_app(client.app).store_bytes(
@@ -407,10 +407,10 @@ def make_grant(
             run(
                 client,
                 grants.attach_agreement,
-                grant["id"],
+                grant.id,
                 storage_id=stored.storage_id,
                 name=stored.filename,
                 sha256=stored.sha256,
                 actor=Actor(user_id=owner["id"]),
             )
-    return {"grant": grant["id"], "app": app_id, "call": call}
+    return {"grant": grant.id, "app": app_id, "call": call}

@@ -10,30 +10,24 @@ from datetime import date, datetime
 
 from litestar import Request, Response, Router, get, post
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app.accounts.guards import PUBLIC, require_recent_authentication, requires
-from app.accounts.routes import actor
 from app.api import services
 from app.api.services import TokenError
+from app.core.audit import Actor
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
-from app.core.i18n import gettext_noop as N_
 from app.core.money import to_decimal
 from app.core.web import flash, path_to, render
 
 log = logging.getLogger("guichet.api")
 TOKENS = "/compte/api"
 REVOKE = "/compte/api/{token_id:int}/revoquer"
-API_STAFF = [requires("use_api")]
-ERRORS = {
-    "name": N_("Name the token (100 characters at most), e.g. « Export comptable »."),
-    "too_many": N_("You have 10 active tokens: revoke one first."),
-    "not_staff": N_("API tokens are for staff."),
-}
 
 
 # --- Token pages --------------------------------------------------------------------------------
@@ -52,33 +46,30 @@ async def _tokens_page(
     )
 
 
-@get(TOKENS, guards=API_STAFF, include_in_schema=False, name="api:tokens")
+@get(TOKENS, name="api:tokens")
 async def tokens(request: Request) -> Template:
     return await _tokens_page(request)
 
 
-@post(
-    TOKENS,
-    guards=[*API_STAFF, require_recent_authentication],
-    include_in_schema=False,
-    name="api:token-create",
-)
-async def create_token(request: Request, data: URLEncodedBody[dict[str, str]]) -> Template:
+@post(TOKENS, guards=[require_recent_authentication], name="api:token-create")
+async def create_token(
+    request: Request, data: URLEncodedBody[dict[str, str]], actor: NamedDependency[Actor]
+) -> Template:
     """The token is shown on this response only; the page says so."""
     try:
-        token = await services.create_token(
-            request.user, data.get("name", ""), actor=actor(request)
-        )
+        token = await services.create_token(request.user, data.get("name", ""), actor=actor)
     except TokenError as exc:
         form = FormState(values=dict(data), prefix="token")
-        form.error("name", _(ERRORS[exc.code]))
+        form.refuse(exc, "name")
         return await _tokens_page(request, form=form, status_code=422)
     return await _tokens_page(request, new_token=token)
 
 
-@post(REVOKE, guards=API_STAFF, include_in_schema=False, name="api:token-revoke")
-async def revoke_token(request: Request, token_id: FromPath[int]) -> Redirect:
-    if not await services.revoke_token(request.user.id, token_id, actor=actor(request)):
+@post(REVOKE, name="api:token-revoke")
+async def revoke_token(
+    request: Request, token_id: FromPath[int], actor: NamedDependency[Actor]
+) -> Redirect:
+    if not await services.revoke_token(request.user.id, token_id, actor=actor):
         raise NotFoundException()
     flash(request, _("The token is revoked: it no longer opens the API."))
     return Redirect(path_to(TOKENS), status_code=303)
@@ -309,4 +300,12 @@ API = Router(
     tags=["read-only"],
 )
 
-ROUTES = [tokens, create_token, revoke_token, API]
+# The pages where staff manage their tokens.
+TOKEN_PAGES = Router(
+    path="",
+    route_handlers=[tokens, create_token, revoke_token],
+    guards=[requires("use_api")],
+    include_in_schema=False,
+)
+
+ROUTES = [TOKEN_PAGES, API]

@@ -12,6 +12,8 @@ from app.accounts.tables import ApiToken
 from app.calls.tables import Call
 from app.core import audit
 from app.core.db import write_transaction
+from app.core.domain import DomainError
+from app.core.i18n import gettext_noop as N_
 from app.grants.tables import Grant, Instalment, LedgerEntry
 from app.permissions import can_use_api
 
@@ -21,10 +23,8 @@ TOUCH_EVERY = timedelta(minutes=1)
 MAX_PER_PAGE = 200
 
 
-class TokenError(ValueError):
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+class TokenError(DomainError):
+    """A token refused; the message is written at the raise, on the token's name."""
 
 
 def now() -> datetime:
@@ -55,15 +55,19 @@ async def create_token(user: CurrentUser, name: str, *, actor: Actor) -> str:
     token itself exists outside the holder's hands is this return value."""
     name = name.strip()
     if not can_use_api(user):
-        raise TokenError("not_staff")
+        raise TokenError("not_staff", N_("API tokens are for staff."), "name")
     if not name or len(name) > 100:
-        raise TokenError("name")
+        raise TokenError(
+            "name",
+            N_("Name the token (100 characters at most), e.g. « Export comptable »."),
+            "name",
+        )
     async with write_transaction():
         active = await ApiToken.count().where(
             (ApiToken.user == user.id) & ApiToken.revoked_at.is_null()
         )
         if active >= MAX_TOKENS:
-            raise TokenError("too_many")
+            raise TokenError("too_many", N_("You have 10 active tokens: revoke one first."), "name")
         token = PREFIX + secrets.token_urlsafe(32)
         await ApiToken.insert(
             ApiToken(user=user.id, name=name, prefix=token[:12], token_hash=digest(token))

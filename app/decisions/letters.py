@@ -1,20 +1,43 @@
-"""Award and rejection letters: the wording template of a call, its placeholders, and
-the PDF itself (on ``core.pdf``'s letter base).
+"""Award and rejection letters: the wording template of a call and its placeholders,
+what a letter says (``compose``: every word chosen and translated, from the file's
+facts gathered by ``letter_facts``), and the PDF itself (on ``core.pdf``'s letter base).
 
-``render_letter`` is a pure function of a ``LetterContent`` holding every word already
-chosen and translated: the letter batch runs it in worker processes, in parallel.
+``render_letter`` is a pure function of a ``LetterContent``: the letter batch
+(``jobs``) runs it in worker processes, in parallel.
 """
 
 from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+import anyio
 from reportlab.lib.units import mm
 
+from app.applications.tables import Application
+from app.calls.tables import Call
+from app.core import i18n
+from app.core.domain import DomainError
+from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
+from app.core.money import amount_in_words, format_amount
 from app.core.pdf import TEXT_WIDTH, LetterBuilder, Letterhead
+from app.core.storage import FileStorage
+from app.core.time import PARIS, long_date
+from app.decisions.models import CommitteeDecision, decisions_on
+from app.decisions.tables import Decision
+from app.grants import schedule as schedules
+from app.grants import services as grant_services
+from app.grants.tables import Grant, Instalment
+from app.reviews.services import applicant_comments
+
+if TYPE_CHECKING:
+    from app.decisions.settings import CommitteeSettings
 
 # The placeholders a letter template may use, with what each becomes.
 PLACEHOLDERS = {
@@ -49,17 +72,19 @@ Cette décision ne préjuge pas de la qualité de votre action. Nous vous encour
 Je vous prie d’agréer, Madame, Monsieur, l’expression de mes salutations distinguées."""
 
 
-class TemplateProblem(ValueError):
+class TemplateProblem(DomainError):
     """``code``: unknown | malformed; ``names``: the unknown placeholders."""
 
-    def __init__(self, code: str, names: tuple[str, ...] = ()):
-        super().__init__(code)
-        self.code = code
+    def __init__(
+        self, code: str, message: str, field: str | None = None, names: tuple[str, ...] = ()
+    ):
+        super().__init__(code, message, field, detail=", ".join(names))
         self.names = names
 
 
-def check_template(text: str) -> None:
-    """Refuse a template with a placeholder we do not know, or with a stray brace.
+def check_template(text: str, *, field: str | None = None) -> None:
+    """Refuse a template with a placeholder we do not know, or with a stray brace
+    (``field``: the form field the text was typed in).
 
     Only bare names are allowed: ``{organisation.__class__}`` or ``{montant:>99}`` are
     unknown placeholders, so a template can never reach into an object."""
@@ -70,14 +95,28 @@ def check_template(text: str) -> None:
             if name is not None
         ]
     except ValueError:
-        raise TemplateProblem("malformed") from None
+        raise TemplateProblem(
+            "malformed",
+            N_(
+                "A brace is not closed or not opened: write placeholders as {organisation}, and "
+                "a brace on its own as {{ or }}."
+            ),
+            field,
+        ) from None
     unknown = tuple(
         dict.fromkeys(
             f"{{{name}}}" for name, spec, conv in fields if name not in PLACEHOLDERS or spec or conv
         )
     )
     if unknown:
-        raise TemplateProblem("unknown", unknown)
+        raise TemplateProblem(
+            "unknown",
+            N_(
+                "Unknown placeholder: %(detail)s. Use only the placeholders listed beside the text."
+            ),
+            field,
+            unknown,
+        )
 
 
 def fill(text: str, values: dict[str, str]) -> str:
@@ -159,3 +198,344 @@ def paragraphs_of(text: str) -> tuple[str, ...]:
         " ".join(line.strip() for line in block.splitlines() if line.strip()) for block in blocks
     )
     return tuple(b for b in joined if b)
+
+
+# --- What a letter says ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LetterInstalment:
+    position: int
+    amount_cents: int
+    trigger: str
+    due_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class LetterFacts:
+    """What the letter of one file is about: the file, its organisation and its
+    representative, the funder, the decision, the instalments of an award and the
+    reviewers' comments meant for the applicant."""
+
+    id: int
+    reference: str
+    title: str
+    organisation_id: int
+    call_title: str
+    funder_name: str
+    funder_address: str
+    funder_logo: str | None
+    org_name: str
+    rep_name: str
+    rep_title: str
+    org_street: str
+    org_postcode: str
+    org_city: str
+    decision: CommitteeDecision | None = None
+    instalments: tuple[LetterInstalment, ...] = ()
+    comments: tuple[str, ...] = ()
+
+
+async def letter_facts(app_ids: Sequence[int]) -> list[LetterFacts]:
+    """Everything the letters of these files need, in a fixed number of queries."""
+    ids = list(app_ids) or [0]
+    rows = await Application.select(
+        Application.id,
+        Application.reference,
+        Application.title,
+        Application.organisation.as_alias("organisation_id"),
+        Application.call.title.as_alias("call_title"),
+        Application.call.funder.name.as_alias("funder_name"),
+        Application.call.funder.address.as_alias("funder_address"),
+        Application.call.funder.logo_file.as_alias("funder_logo"),
+        Application.organisation.name.as_alias("org_name"),
+        Application.organisation.legal_rep_name.as_alias("rep_name"),
+        Application.organisation.legal_rep_title.as_alias("rep_title"),
+        Application.organisation.street.as_alias("org_street"),
+        Application.organisation.postcode.as_alias("org_postcode"),
+        Application.organisation.city.as_alias("org_city"),
+    ).where(Application.id.is_in(ids))
+    decisions = await decisions_on(ids)
+    grants = {
+        g["application"]: g["id"]
+        for g in await Grant.select(Grant.id, Grant.application).where(Grant.application.is_in(ids))
+    }
+    parts: dict[int, list[LetterInstalment]] = {}
+    for part in (
+        await Instalment.select(
+            Instalment.grant,
+            Instalment.position,
+            Instalment.amount_cents,
+            Instalment.trigger,
+            Instalment.due_on,
+        )
+        .where(Instalment.grant.is_in(list(grants.values()) or [0]))
+        .order_by(Instalment.position)
+    ):
+        grant = part.pop("grant")
+        parts.setdefault(grant, []).append(LetterInstalment(**part))
+    comments = await applicant_comments(ids)
+    return [
+        LetterFacts(
+            **{
+                **row,
+                "reference": row["reference"] or "",
+                "funder_address": row["funder_address"] or "",
+            },
+            decision=decisions.get(row["id"]),
+            instalments=tuple(parts.get(grants[row["id"]], ())) if row["id"] in grants else (),
+            comments=tuple(comments.get(row["id"], ())),
+        )
+        for row in rows
+    ]
+
+
+def placeholder_values(facts: LetterFacts, decision: CommitteeDecision) -> dict[str, str]:
+    """What each placeholder of the wording becomes, in French."""
+    when = decision.deliberation_date
+    amount = decision.amount_cents or 0
+    return {
+        "organisation": facts.org_name,
+        "representant": " ".join(p for p in (facts.rep_title, facts.rep_name) if p),
+        "projet": facts.title,
+        "reference": facts.reference,
+        "appel": facts.call_title,
+        "financeur": facts.funder_name,
+        "montant": format_amount(amount, locale="fr_FR"),
+        "montant_en_lettres": amount_in_words(amount, "fr"),
+        "date_deliberation": long_date(when, "fr") if when else "",
+        "reference_deliberation": decision.deliberation_reference or "",
+        "motif": decision.reason or "",
+    }
+
+
+def compose(
+    facts: LetterFacts,
+    settings: CommitteeSettings,
+    *,
+    base_url: str,
+    data_dir: Path,
+    today: datetime,
+) -> LetterContent:
+    """The award or rejection letter of one file (its ``facts.decision``), in French
+    (the letters' language)."""
+    decision = facts.decision
+    assert decision is not None, "a letter needs its decision"
+    award = decision.is_award
+    values = placeholder_values(facts, decision)
+    template = settings.template("award" if award else "rejection")
+    funder_lines = tuple(facts.funder_address.splitlines())
+    logo = FileStorage(data_dir / "files").path_of(facts.funder_logo) if facts.funder_logo else None
+    with i18n.use_locale("fr"):
+        deliberation = values["reference_deliberation"]
+        if values["date_deliberation"]:
+            deliberation = _("%(reference)s of %(date)s") % {
+                "reference": deliberation,
+                "date": values["date_deliberation"],
+            }
+        sections: list[tuple[str, tuple[str, ...]]] = []
+        facts_shown: tuple[tuple[str, str], ...] = ()
+        rows: tuple[tuple[str, ...], ...] = ()
+        if award:
+            facts_shown = (
+                (_("Beneficiary"), facts.org_name),
+                (_("Purpose of the grant"), facts.title),
+                (_("Amount awarded"), values["montant"]),
+                (_("Amount in words"), values["montant_en_lettres"]),
+            )
+            rows = tuple(_schedule_row(part) for part in facts.instalments)
+            sections.append((_("Conditions"), _conditions(settings, decision)))
+            sections.append(
+                (
+                    _("How to accept the grant"),
+                    (
+                        _(
+                            "Sign in to Guichet, open file %(reference)s from « My files » and "
+                            "choose « Accept the grant ». Give the name and capacity of the "
+                            "person who signs for the organisation and confirm the conditions. "
+                            "The first instalment can only be paid after this acceptance."
+                        )
+                        % {"reference": values["reference"]},
+                        f"{base_url}/dossiers/{facts.id}",
+                    ),
+                )
+            )
+        else:
+            sections.append((_("Reason"), (values["motif"],)))
+            if settings.share_reviews and facts.comments:
+                sections.append((_("The reviewers' comments"), facts.comments))
+        town = funder_lines[-1].split(" ", 1)[-1] if funder_lines else ""
+        place = settings.place or re.sub(r"\s+cedex\b.*$", "", town, flags=re.I)
+        when = long_date(today.astimezone(PARIS).date(), "fr")
+        return LetterContent(
+            letterhead=Letterhead(
+                name=facts.funder_name, address_lines=funder_lines, logo_path=logo
+            ),
+            title=_("Notification of grant") if award else _("Answer to your grant application"),
+            kind="award" if award else "rejection",
+            reference=values["reference"],
+            footer=f"{facts.funder_name} — {values['reference']}",
+            page_label=_("Page {page} / {pages}"),
+            addressee=(
+                facts.org_name,
+                _("For the attention of %(name)s, %(title)s")
+                % {"name": facts.rep_name, "title": facts.rep_title},
+                facts.org_street,
+                f"{facts.org_postcode} {facts.org_city}",
+            ),
+            place_and_date=_("{place}, {date}").format(place=place, date=when) if place else when,
+            references=(
+                (_("File number:"), values["reference"]),
+                (_("Deliberation:"), deliberation),
+            ),
+            subject_label=_("Subject:"),
+            subject=_("award of a grant") if award else _("your grant application"),
+            body=paragraphs_of(fill(template, values)),
+            facts=facts_shown,
+            schedule_heading=_("Payment schedule"),
+            schedule_header=(_("No."), _("Amount"), _("Payable")),
+            schedule_rows=rows,
+            sections=tuple(sections),
+            signature=tuple(
+                line for line in (settings.signatory_title, settings.signatory_name) if line
+            )
+            or (facts.funder_name,),
+        )
+
+
+def _schedule_row(part: LetterInstalment) -> tuple[str, ...]:
+    """An instalment as the award letter lists it (inside ``use_locale("fr")``)."""
+    if part.trigger == "date" and part.due_on:
+        payable = _("on %(date)s") % {"date": long_date(part.due_on, "fr")}
+    else:
+        trigger = schedules.TRIGGERS.get(part.trigger)
+        payable = _(trigger) if trigger else part.trigger
+    return (str(part.position), format_amount(part.amount_cents, locale="fr_FR"), payable)
+
+
+def _conditions(settings: CommitteeSettings, decision: CommitteeDecision) -> tuple[str, ...]:
+    """The conditions of an award: the call's own, else the standard ones; the written
+    agreement when the call asks for one or the grant is above the threshold."""
+    conditions = list(paragraphs_of(settings.conditions)) or [
+        _(
+            "An interim report is due halfway through the project and a final report, "
+            "with the financial report (compte rendu financier, CERFA n° 15059), within "
+            "six months after the end of the financial year of the grant."
+        ),
+        _(
+            "Every communication about the project mentions the funder's support and shows its logo."
+        ),
+        _(
+            "Any part of the grant that is not used for the project, or not "
+            "justified, will be claimed back."
+        ),
+    ]
+    if (
+        settings.agreement_required
+        or decision.amount_cents > grant_services.AGREEMENT_THRESHOLD_CENTS
+    ):
+        conditions.append(
+            _(
+                "A written agreement (convention) is signed before the first payment, "
+                "as the grant is above 23 000 € or the call asks for one."
+            )
+        )
+    return tuple(conditions)
+
+
+# --- A preview of the wording -----------------------------------------------------------------
+
+_SAMPLE = LetterFacts(
+    id=0,
+    reference="XXX-0001",
+    title="Projet",
+    organisation_id=0,
+    call_title="Appel à projets",
+    funder_name="Financeur",
+    funder_address="",
+    funder_logo=None,
+    org_name="Association",
+    rep_name="Camille Exemple",
+    rep_title="Présidente",
+    org_street="1 rue de l'Exemple",
+    org_postcode="75001",
+    org_city="Paris",
+)
+
+
+async def preview(
+    call_id: int,
+    kind: str,
+    settings: CommitteeSettings,
+    *,
+    base_url: str,
+    data_dir: Path,
+    today: datetime,
+) -> bytes:
+    """A PDF of the call's ``kind`` letter as ``settings`` word it (a template as typed,
+    not saved), with a file of the call, or sample data under the call's letterhead."""
+    outcome = "award" if kind == "award" else "reject"
+    decided = (
+        await Decision.select(Decision.application)
+        .where((Decision.call == call_id) & (Decision.outcome == outcome))
+        .first()
+    )
+    if decided is None:
+        decided = (
+            await Application.select(Application.id.as_alias("application"))
+            .where(Application.call == call_id)
+            .first()
+        )
+    found = await letter_facts([decided["application"]]) if decided else []
+    if found:
+        facts = found[0]
+    else:
+        call = (
+            await Call.select(
+                Call.title.as_alias("call_title"),
+                Call.funder.name.as_alias("funder_name"),
+                Call.funder.address.as_alias("funder_address"),
+                Call.funder.logo_file.as_alias("funder_logo"),
+            )
+            .where(Call.id == call_id)
+            .first()
+        )
+        facts = _SAMPLE
+        if call:
+            facts = replace(
+                _SAMPLE,
+                call_title=call["call_title"],
+                funder_name=call["funder_name"],
+                funder_address=call["funder_address"] or "",
+                funder_logo=call["funder_logo"],
+            )
+    known = facts.decision
+    reason = (known and known.reason) or _("(the reason written on the decision sheet)")
+    decision = CommitteeDecision(
+        id=0,
+        application_id=facts.id,
+        call_id=call_id,
+        outcome=outcome,
+        amount_cents=(known and known.amount_cents) or 20_000_000,
+        reason=reason,
+        deliberation_reference=(known and known.deliberation_reference)
+        or settings.deliberation_reference,
+        deliberation_date=(known and known.deliberation_date) or settings.deliberation_date,
+        schedule={},
+        updated_at=None,
+        published_at=None,
+        letter_job_id=None,
+    )
+    instalments = facts.instalments
+    if not instalments and outcome == "award":
+        instalments = tuple(
+            LetterInstalment(
+                position=n, amount_cents=p.amount_cents, trigger=p.trigger, due_on=p.due_on
+            )
+            for n, p in enumerate(
+                schedules.amounts(decision.amount_cents, dict(settings.default_schedule)), start=1
+            )
+        )
+    facts = replace(facts, decision=decision, instalments=instalments)
+    content = compose(facts, settings, base_url=base_url, data_dir=data_dir, today=today)
+    return await anyio.to_thread.run_sync(render_letter, content)

@@ -5,171 +5,105 @@ the letters written afterwards. No HTTP here; every change is audited."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from typing import Any
 
-from app.accounts.services import Actor
 from app.applications import budget as budgets
-from app.applications import states
+from app.applications.states import APPLICATION
 from app.applications.tables import Application
 from app.calls.tables import Call
-from app.core import audit, forms
+from app.core import audit
+from app.core.audit import Actor
 from app.core.db import for_update, write_transaction
-from app.decisions.letters import (
-    DEFAULT_AWARD,
-    DEFAULT_REJECTION,
-    TemplateProblem,
-    check_template,
+from app.core.domain import DomainError
+from app.core.i18n import gettext_noop as N_
+from app.core.money import AmountError, format_amount, parse_amount
+from app.core.time import now
+from app.decisions.errors import NOT_FOUND, TOO_LONG, DecisionError
+from app.decisions.models import (
+    LETTER_KIND,
+    CommitteeDecision,
+    decision_from,
+    decision_of,
+    decisions_of,
+    select_decisions,
 )
-from app.decisions.tables import Decision, DecisionSettings, LetterJob, Outcome
+from app.decisions.settings import (
+    CommitteeSettings,
+    check_letter_template,
+    save_settings,
+    save_templates,
+    settings_for,
+)
+from app.decisions.tables import Decision, LetterJob, Outcome
 from app.grants import schedule as schedules
 from app.grants import services as grants
 from app.grants.schedule import ScheduleError
+from app.reviews.services import RankedFile, ranked_files
 
-# Files the committee may decide on: screened eligible and not yet finally decided.
-DECIDABLE = frozenset({"eligible", "in_review", "reviewed", "waitlisted"})
-LETTER_KIND = {"award": "award", "reject": "rejection"}
+__all__ = [  # from the sibling modules, where they live: the committee's settings, the decisions read
+    "LETTER_KIND",
+    "CommitteeDecision",
+    "CommitteeSettings",
+    "DecisionError",
+    "check_letter_template",
+    "decision_of",
+    "decisions_of",
+    "save_settings",
+    "save_templates",
+    "settings_for",
+]
 
-
-class DecisionError(ValueError):
-    """A refused decision: ``code`` names the rule, ``field`` the form field."""
-
-    def __init__(self, code: str, field: str = "", detail: Any = None):
-        super().__init__(code)
-        self.code = code
-        self.field = field
-        self.detail = detail
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _json(value: Any, default: Any) -> Any:
-    value = json.loads(value) if isinstance(value, str) else value
-    return value or default
+# The committee's outcomes are the application's actions of the same name.
+OUTCOMES = tuple(Outcome)
 
 
 async def _audit(action: str, actor: Actor, object_type: str, object_id: int, **summary) -> None:
     await audit.record_by(actor, action, object_type, object_id, **summary)
 
 
-def parse_date(text: str) -> date:
-    """A date as typed (see ``core.forms.parse_date``), or ``DecisionError``."""
+def read_amount(text: str) -> int | None:
+    """An award's amount as typed (None: left empty, the amount requested)."""
+    text = text.strip()
+    if not text:
+        return None
     try:
-        return forms.parse_date(text)
-    except ValueError:
-        raise DecisionError("date", "deliberation_date") from None
+        return parse_amount(text)
+    except AmountError:
+        raise DecisionError(
+            "amount", N_("Enter an amount in euros, e.g. 200 000,00."), field="amount"
+        ) from None
 
 
-# --- Settings ---------------------------------------------------------------------------------
-
-DEFAULTS: dict[str, Any] = {
-    "deliberation_reference": "",
-    "deliberation_date": None,
-    "place": "",
-    "signatory_name": "",
-    "signatory_title": "",
-    "default_schedule": schedules.PRESETS["single"],
-    "share_reviews": False,
-    "agreement_required": False,
-    "conditions": "",
-    "award_template": "",
-    "rejection_template": "",
-}
-
-
-async def settings_for(call_id: int) -> dict:
-    """The call's decision settings; the letter templates filled with the default
-    wording when the call has none of its own."""
-    row = await DecisionSettings.select().where(DecisionSettings.call == call_id).first()
-    settings = {**DEFAULTS, **(row or {}), "call": call_id}
-    settings["default_schedule"] = _json(settings["default_schedule"], DEFAULTS["default_schedule"])
-    settings["award_template"] = settings["award_template"] or DEFAULT_AWARD
-    settings["rejection_template"] = settings["rejection_template"] or DEFAULT_REJECTION
-    return settings
-
-
-async def _upsert_settings(call_id: int, columns: dict) -> None:
-    exists = await DecisionSettings.exists().where(DecisionSettings.call == call_id)
-    if exists:
-        await DecisionSettings.update(columns).where(DecisionSettings.call == call_id)
-    else:
-        await DecisionSettings.insert(DecisionSettings(call=call_id, **columns))
-
-
-async def save_settings(call_id: int, values: dict[str, str], *, actor: Actor) -> None:
-    """The committee's deliberation, the signatory, the default schedule and the
-    letters' options. Raises ``DecisionError`` (nothing saved) or ``ScheduleError``."""
-    reference = values.get("deliberation_reference", "").strip()
-    if len(reference) > 120:
-        raise DecisionError("too_long", "deliberation_reference")
-    when = values.get("deliberation_date", "").strip()
-    deliberation_date = parse_date(when) if when else None
-    default_schedule = schedules.parse_form(values)
-    columns = {
-        "deliberation_reference": reference,
-        "deliberation_date": deliberation_date,
-        "place": values.get("place", "").strip()[:100],
-        "signatory_name": values.get("signatory_name", "").strip()[:200],
-        "signatory_title": values.get("signatory_title", "").strip()[:200],
-        "default_schedule": json.dumps(default_schedule),
-        "share_reviews": values.get("share_reviews") == "yes",
-        "agreement_required": values.get("agreement_required") == "yes",
-        "conditions": values.get("conditions", "").strip()[:5000],
-    }
-    async with write_transaction():
-        await _upsert_settings(call_id, columns)
-        await _audit(
-            "decisions.settings_saved",
-            actor,
-            "call",
-            call_id,
-            deliberation=reference or None,
-            schedule=schedules.preset_of(default_schedule),
-        )
-
-
-def check_letter_template(field: str, text: str) -> None:
-    """A letter's wording: not empty, not huge, only known placeholders."""
-    if not text.strip():
-        raise DecisionError("template_empty", field)
-    if len(text) > 20_000:
-        raise DecisionError("too_long", field)
-    try:
-        check_template(text)
-    except TemplateProblem as problem:
-        raise DecisionError(f"template_{problem.code}", field, problem.names) from None
-
-
-async def save_templates(call_id: int, award: str, rejection: str, *, actor: Actor) -> None:
-    """The letters' wording. A template with an unknown placeholder or a stray brace is
-    refused and neither is saved (``DecisionError`` with the field and the names)."""
-    for name, text in (("award_template", award), ("rejection_template", rejection)):
-        check_letter_template(name, text)
-    async with write_transaction():
-        await _upsert_settings(
-            call_id,
-            {
-                # The default wording is stored as "": later improvements reach it.
-                "award_template": "" if award.strip() == DEFAULT_AWARD else award.strip(),
-                "rejection_template": ""
-                if rejection.strip() == DEFAULT_REJECTION
-                else rejection.strip(),
-            },
-        )
-        await _audit("decisions.templates_saved", actor, "call", call_id)
+def schedule_of(decision: CommitteeDecision, settings: CommitteeSettings) -> Mapping[str, Any]:
+    """The instalments of an award: its own schedule, else the call's default one."""
+    return decision.schedule or settings.default_schedule
 
 
 # --- The sheet --------------------------------------------------------------------------------
 
 
-async def decisions_of(call_id: int) -> dict[int, dict]:
-    rows = await Decision.select().where(Decision.call == call_id)
-    for row in rows:
-        row["schedule"] = _json(row["schedule"], {})
-    return {r["application"]: r for r in rows}
+@dataclass(frozen=True, slots=True)
+class SheetRow:
+    """A file of the committee's sheet, best ranked first, with its decision."""
+
+    file: RankedFile
+    decision: CommitteeDecision | None
+
+    @property
+    def id(self) -> int:
+        return self.file.id
+
+    @property
+    def locked(self) -> bool:
+        return bool(self.decision and self.decision.locked)
+
+
+async def sheet(call_id: int) -> list[SheetRow]:
+    """The files the committee decides on, in the ranking's order, with their decisions."""
+    decided = await decisions_of(call_id)
+    return [SheetRow(file=f, decision=decided.get(f.id)) for f in await ranked_files(call_id)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,28 +139,69 @@ async def totals(call_id: int) -> Totals:
     )
 
 
-def is_locked(decision: dict | None) -> bool:
-    """A published award or rejection is final; a published waiting list may change."""
-    return bool(
-        decision and decision["published_at"] is not None and decision["outcome"] != "waitlist"
+def _limit(code: str, message: str, cents: int, field: str | None = "amount") -> DecisionError:
+    return DecisionError(code, message, field=field, limit=format_amount(max(cents, 0)))
+
+
+def check_amount(amount: int, app: Mapping[str, Any], call: Mapping[str, Any]) -> None:
+    """The award's amount: positive, at most the request and the call's maximum, at
+    least its minimum, and within the co-financing cap of the project's budget
+    (``app``: its amount requested and its budget, decoded)."""
+    if amount <= 0:
+        raise DecisionError("amount_positive", N_("Enter an amount above zero."), field="amount")
+    if amount > app["requested_cents"]:
+        raise _limit(
+            "amount_above_request",
+            N_("The amount cannot be above the amount requested (%(limit)s)."),
+            app["requested_cents"],
+        )
+    if call["max_award_cents"] and amount > call["max_award_cents"]:
+        raise _limit(
+            "amount_above_max",
+            N_("The amount cannot be above the call's maximum (%(limit)s)."),
+            call["max_award_cents"],
+        )
+    if call["min_award_cents"] and amount < call["min_award_cents"]:
+        raise _limit(
+            "amount_below_min",
+            N_("The amount cannot be below the call's minimum (%(limit)s)."),
+            call["min_award_cents"],
+        )
+    budget = budgets.from_json(app["budget"] or {}, app["requested_cents"])
+    eligible = budget.eligible_cost
+    if eligible > 0 and amount * 10_000 > call["max_rate_bp"] * eligible:
+        raise DecisionError(
+            "amount_above_rate",
+            N_(
+                "The amount goes above the call's co-financing cap (%(limit)s of the project's "
+                "eligible cost)."
+            ),
+            field="amount",
+            limit=f"{call['max_rate_bp'] / 100:g} %".replace(".", ","),
+        )
+
+
+def _over_envelope(left_cents: int, field: str | None = "amount") -> DecisionError:
+    return _limit(
+        "over_envelope",
+        N_("The awards would go above the envelope: at most %(limit)s is left for this file."),
+        left_cents,
+        field,
     )
 
 
-def check_amount(amount: int, app: dict, call: dict) -> None:
-    """The award's amount: positive, at most the request and the call's maximum, at
-    least its minimum, and within the co-financing cap of the project's budget."""
-    if amount <= 0:
-        raise DecisionError("amount_positive", "amount")
-    if amount > app["requested_cents"]:
-        raise DecisionError("amount_above_request", "amount", app["requested_cents"])
-    if call["max_award_cents"] and amount > call["max_award_cents"]:
-        raise DecisionError("amount_above_max", "amount", call["max_award_cents"])
-    if call["min_award_cents"] and amount < call["min_award_cents"]:
-        raise DecisionError("amount_below_min", "amount", call["min_award_cents"])
-    budget = budgets.from_json(_json(app["budget"], {}), app["requested_cents"])
-    eligible = budget.eligible_cost
-    if eligible > 0 and amount * 10_000 > call["max_rate_bp"] * eligible:
-        raise DecisionError("amount_above_rate", "amount", call["max_rate_bp"])
+def _not_decidable(reference: str | None, field: str | None = None) -> DecisionError:
+    return DecisionError(
+        "not_decidable",
+        N_("This file is not waiting for a decision (%(detail)s)."),
+        field=field,
+        detail=reference or "",
+    )
+
+
+def decidable(status: str) -> bool:
+    """The committee may decide on a file in this state (one of its outcomes applies)."""
+    return bool(APPLICATION.allowed(status, "officer") & set(OUTCOMES))
 
 
 async def _lock_call(call_id: int) -> dict:
@@ -242,7 +217,7 @@ async def _lock_call(call_id: int) -> dict:
         ).where(Call.id == call_id)
     )
     if not rows:
-        raise DecisionError("not_found")
+        raise DecisionError("not_found", NOT_FOUND)
     return rows[0]
 
 
@@ -262,18 +237,22 @@ async def decide(
     amount: int | None,
     reason: str,
     actor: Actor,
-) -> dict | None:
+) -> CommitteeDecision | None:
     """Record (or change, or clear with ``outcome=""``) the committee's decision on one
     file, unpublished. An award needs a valid amount (the request by default) and keeps
     the total of the call's awards within the envelope; a rejection needs a reason.
     Returns the decision (None when cleared)."""
     reason = reason.strip()
-    if outcome not in ("", *Outcome):
-        raise DecisionError("outcome", "outcome")
+    if outcome not in ("", *OUTCOMES):
+        raise DecisionError("outcome", N_("Choose award, reject or waiting list."), field="outcome")
     if outcome == Outcome.reject and not reason:
-        raise DecisionError("reason_required", "reason")
+        raise DecisionError(
+            "reason_required",
+            N_("Give the reason for the rejection: the applicant receives it."),
+            field="reason",
+        )
     if len(reason) > 2000:
-        raise DecisionError("too_long", "reason")
+        raise DecisionError("too_long", TOO_LONG, field="reason")
     async with write_transaction():
         app = (
             await Application.select(
@@ -285,19 +264,24 @@ async def decide(
                 Application.reference,
             )
             .where(Application.id == app_id)
+            .output(load_json=True)
             .first()
         )
         if app is None:
-            raise DecisionError("not_found")
+            raise DecisionError("not_found", NOT_FOUND)
         call = await _lock_call(app["call"])
-        current = await Decision.select().where(Decision.application == app_id).first()
-        if is_locked(current):
-            raise DecisionError("published", "outcome")
-        if app["status"] not in DECIDABLE:
-            raise DecisionError("not_decidable", "outcome")
+        current = await decision_of(app_id)
+        if current is not None and current.locked:
+            raise DecisionError(
+                "published",
+                N_("This decision is published: it can no longer change."),
+                field="outcome",
+            )
+        if not decidable(app["status"]):
+            raise _not_decidable(app["reference"], field="outcome")
         if not outcome:
             if current is not None:
-                await Decision.delete().where(Decision.id == current["id"])
+                await Decision.delete().where(Decision.id == current.id)
                 await _audit("decisions.cleared", actor, "application", app_id)
             return None
         if outcome == Outcome.award:
@@ -305,7 +289,7 @@ async def decide(
             check_amount(amount, app, call)
             elsewhere = await _awarded_elsewhere(call["id"], app_id)
             if elsewhere + amount > call["envelope_cents"]:
-                raise DecisionError("over_envelope", "amount", call["envelope_cents"] - elsewhere)
+                raise _over_envelope(call["envelope_cents"] - elsewhere)
         else:
             amount = 0
         settings = await settings_for(call["id"])
@@ -314,10 +298,10 @@ async def decide(
             "amount_cents": amount,
             "reason": reason if outcome != Outcome.award else "",
             # The sheet's deliberation, kept once copied onto the decision.
-            "deliberation_reference": (current or {}).get("deliberation_reference")
-            or settings["deliberation_reference"],
-            "deliberation_date": (current or {}).get("deliberation_date")
-            or settings["deliberation_date"],
+            "deliberation_reference": (current and current.deliberation_reference)
+            or settings.deliberation_reference,
+            "deliberation_date": (current and current.deliberation_date)
+            or settings.deliberation_date,
             "decided_by": actor.user_id,
             "updated_at": now(),
             # A waiting list decided again is published again.
@@ -327,7 +311,7 @@ async def decide(
             await Decision.insert(Decision(application=app_id, call=call["id"], **columns))
         else:
             await Decision.update({getattr(Decision, k): v for k, v in columns.items()}).where(
-                Decision.id == current["id"]
+                Decision.id == current.id
             )
         await _audit(
             "decisions.decided",
@@ -338,7 +322,7 @@ async def decide(
             amount_cents=amount,
             reason=reason[:200] or None,
         )
-    return await Decision.select().where(Decision.application == app_id).first()
+    return await decision_of(app_id)
 
 
 async def set_schedule(app_id: int, schedule: dict, *, actor: Actor) -> None:
@@ -347,10 +331,12 @@ async def set_schedule(app_id: int, schedule: dict, *, actor: Actor) -> None:
     async with write_transaction():
         current = await for_update(Decision.select().where(Decision.application == app_id))
         if not current or current[0]["outcome"] != Outcome.award:
-            raise DecisionError("not_an_award")
+            raise DecisionError("not_an_award", N_("Only an award has a payment schedule."))
         decision = current[0]
         if decision["published_at"] is not None:
-            raise DecisionError("published")
+            raise DecisionError(
+                "published", N_("This decision is published: it can no longer change.")
+            )
         schedules.amounts(decision["amount_cents"], schedule)
         await Decision.update({Decision.schedule: json.dumps(schedule)}).where(
             Decision.id == decision["id"]
@@ -362,10 +348,6 @@ async def set_schedule(app_id: int, schedule: dict, *, actor: Actor) -> None:
             app_id,
             schedule=schedules.preset_of(schedule),
         )
-
-
-def schedule_of(decision: dict, settings: dict) -> dict:
-    return _json(decision.get("schedule"), {}) or settings["default_schedule"]
 
 
 # --- Publication ------------------------------------------------------------------------------
@@ -402,25 +384,35 @@ async def pending(call_id: int) -> Pending:
 
 async def publish(call_id: int, token: str, *, actor: Actor) -> int | None:
     """Publish every unpublished decision of the call, all or none: the applications
-    change state, each award gets its grant and instalments, and a letter batch is
-    queued. Refused when the sheet changed since the confirmation (``token``), when the
-    awards exceed the envelope, or when a decision no longer applies (a file withdrawn,
-    a schedule that does not add up). Returns the letter batch's id (None: no letter)."""
+    change state (``APPLICATION``'s award, reject, waitlist), each award gets its grant
+    and instalments, and a letter batch is queued. Refused when the sheet changed since
+    the confirmation (``token``), when the awards exceed the envelope, or when a
+    decision no longer applies (a file withdrawn, a schedule that does not add up).
+    Returns the letter batch's id (None: no letter)."""
     at = now()
     async with write_transaction():
         call = await _lock_call(call_id)
         current = await pending(call_id)
         if current.count == 0:
-            raise DecisionError("nothing_to_publish")
+            raise DecisionError(
+                "nothing_to_publish", N_("There is no unpublished decision on this sheet.")
+            )
         if current.token != token:
-            raise DecisionError("changed")
+            raise DecisionError(
+                "changed", N_("The sheet changed since the confirmation: check the new figures.")
+            )
         total = (await totals(call_id)).awarded_cents
         if total > call["envelope_cents"]:
-            raise DecisionError("over_envelope", "", call["envelope_cents"])
+            raise _over_envelope(call["envelope_cents"], field=None)
         settings = await settings_for(call_id)
-        rows = await for_update(
-            Decision.select().where((Decision.call == call_id) & Decision.published_at.is_null())
-        )
+        rows = [
+            decision_from(r)
+            for r in await for_update(
+                select_decisions().where(
+                    (Decision.call == call_id) & Decision.published_at.is_null()
+                )
+            )
+        ]
         apps = {
             a["id"]: a
             for a in await Application.select(
@@ -428,62 +420,72 @@ async def publish(call_id: int, token: str, *, actor: Actor) -> int | None:
                 Application.status,
                 Application.reference,
                 Application.organisation,
-            ).where(Application.id.is_in([r["application"] for r in rows]))
+            ).where(Application.id.is_in([r.application_id for r in rows]))
         }
         job_id = None
-        if any(r["outcome"] in LETTER_KIND for r in rows):
+        letters = sum(r.letter_kind is not None for r in rows)
+        if letters:
             job_id = (
                 await LetterJob.insert(
-                    LetterJob(
-                        call=call_id,
-                        total=sum(r["outcome"] in LETTER_KIND for r in rows),
-                        created_by=actor.user_id,
-                    )
+                    LetterJob(call=call_id, total=letters, created_by=actor.user_id)
                 ).returning(LetterJob.id)
             )[0]["id"]
         for row in rows:
-            app = apps[row["application"]]
-            action = row["outcome"]  # award | reject | waitlist: the states' actions
-            reference = row["deliberation_reference"] or settings["deliberation_reference"]
-            when = row["deliberation_date"] or settings["deliberation_date"]
+            app = apps[row.application_id]
+            reference = row.deliberation_reference or settings.deliberation_reference
+            when = row.deliberation_date or settings.deliberation_date
             if not reference or not when:
-                raise DecisionError("deliberation_missing", "", app["reference"])
-            if not states.APPLICATION.can(action, app["status"], "officer"):
-                raise DecisionError("not_decidable", "", app["reference"])
+                raise DecisionError(
+                    "deliberation_missing",
+                    N_(
+                        "Enter the deliberation's reference and date (in the settings or on "
+                        "each decision) before publishing: file %(detail)s has none."
+                    ),
+                    detail=app["reference"] or "",
+                )
+            try:
+                # award | reject | waitlist: the application's actions of the same name.
+                status = APPLICATION.fire(row.outcome, app["status"], "officer")
+            except DomainError:
+                raise _not_decidable(app["reference"]) from None
             await Application.update(
                 {
-                    Application.status: states.APPLICATION.target(action),
+                    Application.status: status,
                     Application.version: Application.version + 1,
                     Application.updated_at: at,
                 }
             ).where(Application.id == app["id"])
-            if row["outcome"] == Outcome.award:
+            if row.is_award:
                 try:
                     await grants.create_grant(
                         application_id=app["id"],
                         call_id=call_id,
                         organisation_id=app["organisation"],
-                        amount_cents=row["amount_cents"],
-                        schedule=schedule_of(row, settings),
-                        agreement_asked=settings["agreement_required"],
+                        amount_cents=row.amount_cents,
+                        schedule=dict(schedule_of(row, settings)),
+                        agreement_asked=settings.agreement_required,
                         actor=actor,
                     )
                 except ScheduleError:
-                    raise DecisionError("schedule", "", app["reference"]) from None
+                    raise DecisionError(
+                        "schedule",
+                        N_("The payment schedule of file %(detail)s does not add up: correct it."),
+                        detail=app["reference"] or "",
+                    ) from None
             await Decision.update(
                 {
                     Decision.published_at: at,
                     Decision.deliberation_reference: reference,
                     Decision.deliberation_date: when,
-                    Decision.letter_job: job_id if row["outcome"] in LETTER_KIND else None,
+                    Decision.letter_job: job_id if row.letter_kind else None,
                 }
-            ).where(Decision.id == row["id"])
+            ).where(Decision.id == row.id)
             await _audit(
-                f"decisions.published_{row['outcome']}",
+                f"decisions.published_{row.outcome}",
                 actor,
                 "application",
                 app["id"],
-                amount_cents=row["amount_cents"] or None,
+                amount_cents=row.amount_cents or None,
             )
         await _audit(
             "decisions.published",
@@ -496,10 +498,3 @@ async def publish(call_id: int, token: str, *, actor: Actor) -> int | None:
             awarded_cents=current.awarded_cents,
         )
     return job_id
-
-
-async def decision_of(app_id: int) -> dict | None:
-    row = await Decision.select().where(Decision.application == app_id).first()
-    if row:
-        row["schedule"] = _json(row["schedule"], {})
-    return row

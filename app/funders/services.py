@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from app.core import audit
+from app.core.audit import Actor
 from app.core.db import write_transaction
+from app.core.domain import DomainError
+from app.core.i18n import gettext_noop as N_
 from app.funders.tables import Funder
 
 
@@ -29,36 +32,44 @@ async def get_funder(funder_id: int) -> dict | None:
     return await Funder.select().where(Funder.id == funder_id).first()
 
 
-async def update_funder(funder_id: int, values: dict[str, str], *, actor) -> dict[str, str]:
+async def update_funder(
+    funder_id: int, values: dict[str, str], *, actor: Actor
+) -> list[DomainError]:
     """The funder's letterhead: name, postal address (one line each), website. Returns
-    the field errors (nothing saved when there are any)."""
+    the refusals of its fields (nothing saved when there are any)."""
 
     name = values.get("name", "").strip()
     address = "\n".join(
         line.strip() for line in values.get("address", "").splitlines() if line.strip()
     )
     website = values.get("website", "").strip()
-    errors = {}
+    errors = []
     if not name or len(name) > 200:
-        errors["name"] = "name"
+        errors.append(
+            DomainError("name", N_("Enter the funder's name (200 characters at most)."), "name")
+        )
     if len(address) > 1000 or address.count("\n") > 5:
-        errors["address"] = "address"
+        errors.append(
+            DomainError("address", N_("Enter the postal address on six lines at most."), "address")
+        )
     if website and (len(website) > 300 or not website.startswith(("https://", "http://"))):
-        errors["website"] = "website"
+        errors.append(
+            DomainError("website", N_("Enter a web address starting with https://."), "website")
+        )
     if errors:
         return errors
     async with write_transaction():
         clash = await Funder.exists().where((Funder.name == name) & (Funder.id != funder_id))
         if clash:
-            return {"name": "name_taken"}
+            return [DomainError("name_taken", N_("Another funder has this name."), "name")]
         await Funder.update(
             {Funder.name: name, Funder.address: address, Funder.website: website}
         ).where(Funder.id == funder_id)
         await audit.record_by(actor, "funders.updated", "funder", funder_id, name=name)
-    return {}
+    return []
 
 
-async def set_logo(funder_id: int, storage_id: str | None, *, actor) -> str | None:
+async def set_logo(funder_id: int, storage_id: str | None, *, actor: Actor) -> str | None:
     """Put the letterhead logo (a stored PNG or JPEG), or remove it with None; returns
     the previous logo's storage id, for the caller to delete once committed."""
 

@@ -5,7 +5,7 @@ A fixed number of queries whatever the number of grants; ledger sums per grant i
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from piccolo.query.functions.aggregate import Sum
@@ -13,13 +13,26 @@ from piccolo.query.functions.aggregate import Sum
 from app.calls.tables import Call
 from app.core.money import to_decimal
 from app.grants.ledger import Balance, totals
-from app.grants.tables import Grant, Instalment, LedgerEntry, Recovery, Report
+from app.grants.models import Record
+from app.grants.states import INSTALMENT, RECOVERY, REPORT_IN
+from app.grants.tables import Grant, GrantStatus, Instalment, LedgerEntry, Recovery, Report
 
 # The work lists show the oldest first, this many at most (the exports have them all).
 LIST_LIMIT = 50
 
+SUMMED = (
+    "envelope",
+    "committed",
+    "reduced",
+    "paid",
+    "recovered",
+    "grants",
+    "to_pay",
+    "to_recover",
+)
 
-@dataclass
+
+@dataclass(frozen=True, slots=True)
 class Line:
     """One call (or one funder, or everything): amounts in cents."""
 
@@ -33,20 +46,13 @@ class Line:
     to_pay: int = 0  # the sum, grant by grant, of what is left to pay (never negative)
     to_recover: int = 0  # the sum of what was paid beyond what is due, not yet recovered
     key: int | None = None
-    calls: list[Line] = field(default_factory=list)
+    calls: tuple[Line, ...] = ()
 
-    def add(self, other: Line) -> None:
-        for name in (
-            "envelope",
-            "committed",
-            "reduced",
-            "paid",
-            "recovered",
-            "grants",
-            "to_pay",
-            "to_recover",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+    @classmethod
+    def total(cls, label: str, parts: list[Line], key: int | None = None) -> Line:
+        """The sum of ``parts``, which it holds (a funder's calls, every funder)."""
+        sums = {name: sum(getattr(p, name) for p in parts) for name in SUMMED}
+        return cls(label=label, key=key, calls=tuple(parts), **sums)
 
 
 async def summary(*, funder: int | None = None, call: int | None = None) -> Line:
@@ -67,36 +73,28 @@ async def summary(*, funder: int | None = None, call: int | None = None) -> Line
     grants = await Grant.select(
         Grant.id, Grant.call, Grant.amount_cents, Grant.reduction_cents
     ).where(Grant.call.is_in(ids))
-    entries = await _sums_per_grant(LedgerEntry.grant.call.is_in(ids))
-    per_call = {
-        c["id"]: Line(label=c["title"], envelope=c["envelope_cents"], key=c["id"]) for c in calls
-    }
+    by_grant: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    for e in await _sums_per_grant(LedgerEntry.grant.call.is_in(ids)):
+        by_grant[e["grant"]].append((e["kind"], e["amount_cents"]))
+    sums: dict[int, dict[str, int]] = {c["id"]: dict.fromkeys(SUMMED, 0) for c in calls}
     for g in grants:
-        line = per_call[g["call"]]
-        line.committed += g["amount_cents"]
-        line.reduced += g["reduction_cents"]
-        line.grants += 1
-    by_grant: dict[int, list[dict]] = defaultdict(list)
-    for e in entries:
-        by_grant[e["grant"]].append(e)
-    for g in grants:
-        line = per_call[g["call"]]
+        line = sums[g["call"]]
         paid, recovered = totals(by_grant[g["id"]])
-        line.paid += paid
-        line.recovered += recovered
         balance = Balance(g["amount_cents"], g["reduction_cents"], paid, recovered)
-        line.to_pay += max(balance.remaining_cents, 0)
-        line.to_recover += max(-balance.remaining_cents, 0)
-    total = Line(label="")
-    funders: dict[int, Line] = {}
+        line["committed"] += g["amount_cents"]
+        line["reduced"] += g["reduction_cents"]
+        line["grants"] += 1
+        line["paid"] += paid
+        line["recovered"] += recovered
+        line["to_pay"] += max(balance.remaining_cents, 0)
+        line["to_recover"] += max(-balance.remaining_cents, 0)
+    per_funder: dict[int, list[Line]] = {}
+    names: dict[int, str] = {}
     for c in calls:
-        f = funders.setdefault(c["funder"], Line(label=c["funder_name"], key=c["funder"]))
-        f.calls.append(per_call[c["id"]])
-        f.add(per_call[c["id"]])
-    for f in funders.values():
-        total.calls.append(f)
-        total.add(f)
-    return total
+        values = {**sums[c["id"]], "envelope": c["envelope_cents"]}
+        per_funder.setdefault(c["funder"], []).append(Line(label=c["title"], key=c["id"], **values))
+        names[c["funder"]] = c["funder_name"]
+    return Line.total("", [Line.total(names[f], lines, key=f) for f, lines in per_funder.items()])
 
 
 async def _sums_per_grant(condition) -> list[dict]:
@@ -143,7 +141,7 @@ async def monthly_payments(
     return sorted(months.items())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Bar:
     label: str
     value: int
@@ -172,12 +170,11 @@ def bars(series: list[tuple[str, int]], *, width: float = 640, height: float = 1
     ]
 
 
-def _grant_columns():
-    return (
-        Grant.application.reference.as_alias("reference"),
-        Grant.organisation.name.as_alias("organisation_name"),
-        Grant.call.title.as_alias("call_title"),
-    )
+def call_bars(total: Line) -> list[tuple[Line, int]]:
+    """Each call with grants and the share of its commitments paid out (percent, at
+    most 100)."""
+    calls = [c for f in total.calls for c in f.calls]
+    return [(c, c.committed and min(c.paid * 100 // c.committed, 100)) for c in calls if c.grants]
 
 
 def scope(query, grant, *, funder: int | None, call: int | None):
@@ -189,12 +186,59 @@ def scope(query, grant, *, funder: int | None, call: int | None):
     return query
 
 
-async def worklists(today: date, *, funder: int | None = None, call: int | None = None) -> dict:
+@dataclass(frozen=True, slots=True)
+class InstalmentItem(Record):
+    """An instalment in a work list."""
+
+    id: int
+    grant: int
+    position: int
+    amount_cents: int
+    due_on: date | None
+    reference: str | None
+    organisation_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportItem:
+    """A report past its deadline and not submitted."""
+
+    grant: int
+    kind: str
+    due: date
+    reference: str | None
+    organisation_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryItem(Record):
+    id: int
+    grant: int
+    amount_cents: int
+    reference: str | None
+    organisation_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Worklists:
+    """The lists finance staff and officers work from, oldest first."""
+
+    approved_total: int  # all of them; ``approved`` shows the LIST_LIMIT oldest
+    approved: tuple[InstalmentItem, ...]
+    due_this_month: tuple[InstalmentItem, ...]
+    overdue_reports: tuple[ReportItem, ...]
+    open_recoveries: tuple[RecoveryItem, ...]
+
+
+async def worklists(
+    today: date, *, funder: int | None = None, call: int | None = None
+) -> Worklists:
     """The lists finance staff and officers work from."""
 
     def scoped(query, grant):
         return scope(query, grant, funder=funder, call=call)
 
+    payable = list(INSTALMENT.sources("pay"))
     instalment_columns = (
         *Instalment.all_columns(),
         Instalment.grant.application.reference.as_alias("reference"),
@@ -202,23 +246,23 @@ async def worklists(today: date, *, funder: int | None = None, call: int | None 
     )
     approved = (
         await scoped(
-            Instalment.select(*instalment_columns).where(Instalment.status == "approved"),
+            Instalment.select(*instalment_columns).where(Instalment.status.is_in(payable)),
             Instalment.grant,
         )
         .order_by(Instalment.approved_at)
         .limit(LIST_LIMIT)
     )
     approved_total = await scoped(
-        Instalment.count().where(Instalment.status == "approved"), Instalment.grant
+        Instalment.count().where(Instalment.status.is_in(payable)), Instalment.grant
     )
     month_start = today.replace(day=1)
     next_month = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
     due_this_month = (
         await scoped(
             Instalment.select(*instalment_columns).where(
-                (Instalment.status == "due")
+                Instalment.status.is_in(list(INSTALMENT.sources("approve")))
                 | (
-                    (Instalment.status == "scheduled")
+                    Instalment.status.is_in(list(INSTALMENT.sources("make_due")))
                     & (Instalment.trigger == "date")
                     & (Instalment.due_on >= month_start)
                     & (Instalment.due_on < next_month)
@@ -229,14 +273,15 @@ async def worklists(today: date, *, funder: int | None = None, call: int | None 
         .order_by(Instalment.id)
         .limit(LIST_LIMIT)
     )
-    reports = await scoped(
+    with_reports = await scoped(
         Grant.select(
             Grant.id,
             Grant.interim_report_due,
             Grant.final_report_due,
-            *_grant_columns(),
+            Grant.application.reference.as_alias("reference"),
+            Grant.organisation.name.as_alias("organisation_name"),
         ).where(
-            (Grant.status == "active")
+            (Grant.status == GrantStatus.active)
             & ((Grant.interim_report_due < today) | (Grant.final_report_due < today))
         ),
         Grant,
@@ -244,13 +289,19 @@ async def worklists(today: date, *, funder: int | None = None, call: int | None 
     done = {
         (r["grant"], r["kind"])
         for r in await Report.select(Report.grant, Report.kind).where(
-            Report.grant.is_in([g["id"] for g in reports] or [0])
-            & Report.status.is_in(["submitted", "approved"])
+            Report.grant.is_in([g["id"] for g in with_reports] or [0])
+            & Report.status.is_in(list(REPORT_IN))
         )
     }
     overdue = [
-        {**g, "kind": kind, "due": g[f"{kind}_report_due"]}
-        for g in reports
+        ReportItem(
+            grant=g["id"],
+            kind=kind,
+            due=g[f"{kind}_report_due"],
+            reference=g["reference"],
+            organisation_name=g["organisation_name"],
+        )
+        for g in with_reports
         for kind in ("interim", "final")
         if g[f"{kind}_report_due"]
         and g[f"{kind}_report_due"] < today
@@ -261,19 +312,34 @@ async def worklists(today: date, *, funder: int | None = None, call: int | None 
             *Recovery.all_columns(),
             Recovery.grant.application.reference.as_alias("reference"),
             Recovery.grant.organisation.name.as_alias("organisation_name"),
-        ).where(Recovery.status == "open"),
+        ).where(Recovery.status.is_in(list(RECOVERY.sources("receive")))),
         Recovery.grant,
     ).order_by(Recovery.id)
-    return {
-        "approved_total": approved_total,
-        "approved": approved,
-        "due_this_month": due_this_month,
-        "overdue_reports": overdue[:LIST_LIMIT],
-        "open_recoveries": recoveries,
-    }
+    return Worklists(
+        approved_total=approved_total,
+        approved=tuple(InstalmentItem.of(r) for r in approved),
+        due_this_month=tuple(InstalmentItem.of(r) for r in due_this_month),
+        overdue_reports=tuple(overdue[:LIST_LIMIT]),
+        open_recoveries=tuple(RecoveryItem.of(r) for r in recoveries),
+    )
 
 
-async def grants_of_call(call: int) -> list[dict]:
+@dataclass(frozen=True, slots=True)
+class CallGrant(Record):
+    """A grant of a call, with its balance."""
+
+    id: int
+    status: str
+    reference: str | None
+    organisation_name: str
+    balance: Balance
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == GrantStatus.active
+
+
+async def grants_of_call(call: int) -> list[CallGrant]:
     """Each grant of a call with its balance (two queries)."""
     rows = (
         await Grant.select(
@@ -287,17 +353,29 @@ async def grants_of_call(call: int) -> list[dict]:
         .where(Grant.call == call)
         .order_by(Grant.application)
     )
-    by_grant: dict[int, list[dict]] = defaultdict(list)
+    by_grant: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for e in await _sums_per_grant(LedgerEntry.grant.call == call):
-        by_grant[e["grant"]].append(e)
-    for row in rows:
-        paid, recovered = totals(by_grant[row["id"]])
-        row["balance"] = Balance(row["amount_cents"], row["reduction_cents"], paid, recovered)
-    return rows
+        by_grant[e["grant"]].append((e["kind"], e["amount_cents"]))
+    return [
+        CallGrant.of(
+            row,
+            balance=Balance(
+                row["amount_cents"], row["reduction_cents"], *totals(by_grant[row["id"]])
+            ),
+        )
+        for row in rows
+    ]
 
 
-async def published_calls() -> list[dict]:
-    return await Call.select(Call.id, Call.title).where(Call.status != "draft").order_by(Call.id)
+@dataclass(frozen=True, slots=True)
+class CallChoice(Record):
+    id: int
+    title: str
+
+
+async def published_calls() -> list[CallChoice]:
+    rows = await Call.select(Call.id, Call.title).where(Call.status != "draft").order_by(Call.id)
+    return [CallChoice.of(r) for r in rows]
 
 
 def export_rows(name: str, funder: int | None, call: int | None):

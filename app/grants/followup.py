@@ -1,69 +1,87 @@
 """What a grant's follow-up pages show, for staff and for the organisation: balance,
-instalments, ledger, reports, recoveries and the timeline."""
+instalments, ledger, reports, recoveries and the timeline; for staff, the reduction a
+final report calls for and the payment form's starting values."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
-from app.core.money import format_amount
+from app.core.money import amount_input, format_amount
 from app.grants import ledger, reports
 from app.grants import services as grants
+from app.grants.models import GrantRecord, InstalmentRecord, ReportRecord
 from app.grants.schedule import TRIGGERS
+from app.grants.states import INSTALMENT, RECOVERY, REPORT
+from app.grants.tables import AmendmentKind
 
 KIND_LABELS = {"interim": N_("interim report"), "final": N_("final report")}
-REPORT_STATES = {
-    "draft": N_("draft"),
-    "submitted": N_("submitted"),
-    "approved": N_("approved"),
-    "returned": N_("sent back"),
-}
+REPORT_STATES = REPORT.labels
 
 
-async def context(grant: dict, *, internal: bool) -> dict:
-    """What a grant's page shows: balance, instalments, ledger, reports, recoveries and
-    the timeline (internal notes only for staff)."""
-    parts = await grants.instalments(grant["id"])
-    entries = await ledger.entries(grant["id"])
-    report_rows = await reports.reports_of(grant["id"])
-    recoveries = await grants.recoveries(grant["id"])
-    events = [(grant["created_at"], _("Grant awarded (decision published)"), "")]
-    if grant["accepted_at"]:
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A line of the grant's timeline."""
+
+    when: datetime
+    text: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reduction:
+    """What the approved final report makes due: the award times actual eligible
+    spending over planned (``grants.reduced_total``)."""
+
+    amount_cents: int
+    planned_cents: int
+    actual_cents: int
+    due_cents: int
+    applied: bool
+
+    @property
+    def pending(self) -> bool:
+        """Spending below the forecast and the reduction not yet applied."""
+        return self.due_cents < self.amount_cents and not self.applied
+
+
+def _timeline(grant, parts, entries, report_rows, amendments, recoveries, internal) -> list:
+    events = [Event(grant.created_at, _("Grant awarded (decision published)"))]
+    if grant.accepted_at:
         events.append(
-            (
-                grant["accepted_at"],
+            Event(
+                grant.accepted_at,
                 _("Accepted by %(name)s (%(capacity)s)")
-                % {"name": grant["signatory_name"], "capacity": grant["signatory_capacity"]},
-                "",
+                % {"name": grant.signatory_name, "capacity": grant.signatory_capacity},
             )
         )
     for r in report_rows:
-        label = _(KIND_LABELS[r["kind"]])
+        label = _(KIND_LABELS[r.kind])
         label = label[:1].upper() + label[1:]
-        if r["submitted_at"]:
-            events.append((r["submitted_at"], _("%(report)s submitted") % {"report": label}, ""))
-        if r["reviewed_at"]:
+        if r.submitted_at:
+            events.append(Event(r.submitted_at, _("%(report)s submitted") % {"report": label}))
+        if r.reviewed_at:
             text = (
-                _("%(report)s approved") if r["status"] == "approved" else _("%(report)s sent back")
+                _("%(report)s approved")
+                if r.status == REPORT.target("approve")
+                else _("%(report)s sent back")
             )
-            events.append((r["reviewed_at"], text % {"report": label}, r["message"]))
-    amendments = await grants.amendments(grant["id"])
+            events.append(Event(r.reviewed_at, text % {"report": label}, r.message))
     for a in amendments:
-        events.append((a["created_at"], a["reason"], ""))
+        events.append(Event(a.created_at, a.reason))
     for p in parts:
-        if p["cancelled_at"]:
+        if p.cancelled_at:
             events.append(
-                (
-                    p["cancelled_at"],
-                    _("Instalment %(n)d cancelled") % {"n": p["position"]},
-                    p["note"],
-                )
+                Event(p.cancelled_at, _("Instalment %(n)d cancelled") % {"n": p.position}, p.note)
             )
-        if p["approved_at"]:
+        if p.approved_at:
             events.append(
-                (
-                    p["approved_at"],
-                    _("Instalment %(n)d approved for payment") % {"n": p["position"]},
-                    "",
+                Event(
+                    p.approved_at,
+                    _("Instalment %(n)d approved for payment") % {"n": p.position},
                 )
             )
     kinds = {
@@ -73,39 +91,104 @@ async def context(grant: dict, *, internal: bool) -> dict:
     }
     for e in entries:
         events.append(
-            (
-                e["created_at"],
-                f"{kinds[e['kind']]} — {format_amount(e['amount_cents'])}",
-                e["reference"] if internal else "",
+            Event(
+                e.created_at,
+                f"{kinds[e.kind]} — {format_amount(e.amount_cents)}",
+                e.reference if internal else "",
             )
         )
     for r in recoveries:
         events.append(
-            (
-                r["created_at"],
-                _("Recovery requested — %(amount)s") % {"amount": format_amount(r["amount_cents"])},
-                r["reason"],
+            Event(
+                r.created_at,
+                _("Recovery requested — %(amount)s") % {"amount": format_amount(r.amount_cents)},
+                r.reason,
             )
         )
-    events.sort(key=lambda e: e[0])
+    events.sort(key=lambda e: e.when)
+    return events
+
+
+async def context(grant: GrantRecord, *, internal: bool) -> dict[str, Any]:
+    """What a grant's page shows: balance, instalments, ledger, reports (with their
+    financial statements), recoveries and the timeline (internal notes only for staff)."""
+    parts = await grants.instalments(grant.id)
+    entries = await ledger.entries(grant.id)
+    report_rows = await reports.reports_of(grant.id)
+    recoveries = await grants.recoveries(grant.id)
+    amendments = await grants.amendments(grant.id)
     return {
         "grant": grant,
-        "balance": await ledger.balance(grant["id"]),
+        "balance": await ledger.balance(grant.id),
         "instalments": parts,
         "entries": entries,
-        "paid_by_instalment": {
-            p["id"]: ledger.totals([e for e in entries if e["instalment"] == p["id"]])[0]
-            for p in parts
-        },
         "reports": report_rows,
-        "reports_by_kind": {r["kind"]: r for r in report_rows},
-        "report_files": await reports.attachments([r["id"] for r in report_rows]),
+        "reports_by_kind": {r.kind: r for r in report_rows},
+        "statements": {
+            r.kind: reports.statement(grant.budget, grant.requested_cents, r.actuals)
+            for r in report_rows
+        },
+        "report_files": await reports.attachments([r.id for r in report_rows]),
         "recoveries": recoveries,
-        "timeline": events,
+        "timeline": _timeline(grant, parts, entries, report_rows, amendments, recoveries, internal),
         "amendments": amendments,
         "kind_labels": KIND_LABELS,
         "report_states": REPORT_STATES,
-        "instalment_labels": grants.INSTALMENT_LABELS,
+        "instalment_labels": INSTALMENT.labels,
+        "recovery_labels": RECOVERY.labels,
         "trigger_labels": TRIGGERS,
         "internal": internal,
+    }
+
+
+def reduction_of(
+    grant: GrantRecord, final: ReportRecord | None, *, applied: bool
+) -> Reduction | None:
+    """The reduction the approved final report calls for (None before it is approved)."""
+    if final is None or final.status != REPORT.target("approve"):
+        return None
+    planned = reports.planned_eligible(grant.budget, grant.requested_cents)
+    actual = reports.actual_eligible(final.actuals)
+    return Reduction(
+        amount_cents=grant.amount_cents,
+        planned_cents=planned,
+        actual_cents=actual,
+        due_cents=grants.reduced_total(grant.amount_cents, planned, actual),
+        applied=applied,
+    )
+
+
+def payment_defaults(parts: list[InstalmentRecord], today: str) -> dict[str, str]:
+    """The payment form starts with the first instalment approved for payment and what
+    is left of it, and today's date."""
+    values = {"value_date": today}
+    for part in parts:
+        if part.payable:
+            values.update(instalment=str(part.id), amount=amount_input(part.left_cents))
+            break
+    return values
+
+
+async def staff_context(grant: GrantRecord, *, today: str) -> dict[str, Any]:
+    """The staff page: ``context`` with the internal notes, the pending reduction and
+    the instalments whose approval waits for it (paid on the final report)."""
+    page = await context(grant, internal=True)
+    reduction = reduction_of(
+        grant,
+        page["reports_by_kind"].get("final"),
+        applied=any(a.kind == AmendmentKind.reduction for a in page["amendments"]),
+    )
+    pending = reduction is not None and reduction.pending
+    return {
+        **page,
+        "reduction": reduction if pending else None,
+        "held": frozenset(
+            i.id
+            for i in page["instalments"]
+            if pending and i.trigger == "final_report" and "approve" in i.actions
+        ),
+        "payment_defaults": payment_defaults(page["instalments"], today),
+        "payable": [i for i in page["instalments"] if i.payable],
+        "amendable": [i for i in page["instalments"] if i.amendable],
+        "today": today,
     }

@@ -12,20 +12,28 @@ Rules, all checked inside one write transaction with the grant's row locked
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from app.accounts.services import Actor
+from app.core.audit import Actor
 from app.core.db import for_update, write_transaction
+from app.core.domain import DomainError
+from app.core.i18n import gettext_noop as N_
+from app.core.money import format_amount
+from app.grants.models import EntryRecord
 from app.grants.services import audit_change
-from app.grants.tables import Grant, Instalment, LedgerEntry, LedgerKind, Recovery
+from app.grants.states import INSTALMENT, RECOVERY
+from app.grants.tables import Grant, GrantStatus, Instalment, LedgerEntry, LedgerKind, Recovery
 
 
-class LedgerError(ValueError):
-    def __init__(self, code: str, detail: int | None = None):
-        super().__init__(code)
-        self.code = code
-        self.detail = detail
+class LedgerError(DomainError):
+    """A payment, reversal or recovery refused; ``field``: the payment form's field it
+    is about (the amount when none is named)."""
+
+
+def not_found(field: str | None = None) -> LedgerError:
+    return LedgerError("not_found", N_("Not found."), field)
 
 
 def now() -> datetime:
@@ -54,15 +62,21 @@ class Balance:
         return self.due_cents - self.net_paid_cents
 
 
-def totals(entries: list[dict]) -> tuple[int, int]:
-    """(payments - reversals, recoveries) of ledger rows."""
-    paid = sum(
-        e["amount_cents"] * (1 if e["kind"] == LedgerKind.payment else -1)
-        for e in entries
-        if e["kind"] in (LedgerKind.payment, LedgerKind.reversal)
-    )
-    recovered = sum(e["amount_cents"] for e in entries if e["kind"] == LedgerKind.recovery)
+def totals(entries: Iterable[tuple[str, int]]) -> tuple[int, int]:
+    """(payments - reversals, recoveries) of ledger amounts as (kind, cents) pairs."""
+    paid = recovered = 0
+    for kind, cents in entries:
+        if kind == LedgerKind.payment:
+            paid += cents
+        elif kind == LedgerKind.reversal:
+            paid -= cents
+        elif kind == LedgerKind.recovery:
+            recovered += cents
     return paid, recovered
+
+
+def _pairs(rows: list[dict]) -> list[tuple[str, int]]:
+    return [(r["kind"], r["amount_cents"]) for r in rows]
 
 
 async def balance(grant_id: int) -> Balance:
@@ -74,17 +88,35 @@ async def balance(grant_id: int) -> Balance:
     entries = await LedgerEntry.select(LedgerEntry.kind, LedgerEntry.amount_cents).where(
         LedgerEntry.grant == grant_id
     )
-    paid, recovered = totals(entries)
+    paid, recovered = totals(_pairs(entries))
     return Balance(grant["amount_cents"], grant["reduction_cents"], paid, recovered)
 
 
-def _check_common(amount_cents: int, reference: str, key: str) -> None:
+def not_approved() -> LedgerError:
+    return LedgerError(
+        "not_approved", N_("This instalment is not approved for payment."), "instalment"
+    )
+
+
+def check_reference(reference: str, *, recovery: bool = False) -> None:
+    """A payment's mandate number, or a recovery order's reference: 60 characters."""
+    if reference.strip() and len(reference) <= 60:
+        return
+    if recovery:
+        raise LedgerError(
+            "recovery_reference",
+            N_("Enter the recovery order's reference (titre de recette)."),
+            "reference",
+        )
+    raise LedgerError("reference", N_("Enter the payment reference (mandate number)."), "reference")
+
+
+def _check_common(amount_cents: int, reference: str, key: str, *, recovery: bool = False) -> None:
     if not key or len(key) > 64:
-        raise LedgerError("key")
+        raise LedgerError("key", N_("This form has expired: open the page again."))
     if amount_cents <= 0:
-        raise LedgerError("amount_positive")
-    if not reference.strip() or len(reference) > 60:
-        raise LedgerError("reference")
+        raise LedgerError("amount_positive", N_("Enter an amount above zero."), "amount")
+    check_reference(reference, recovery=recovery)
 
 
 async def _replayed(
@@ -101,22 +133,25 @@ async def _replayed(
         amount_cents,
     )
     if not same or (instalment_id is not None and existing["instalment"] != instalment_id):
-        raise LedgerError("key_reused")
+        raise LedgerError(
+            "key_reused", N_("This form was already used for another amount: open the page again.")
+        )
     return existing
 
 
 async def _lock_grant(grant_id: int) -> dict:
     rows = await for_update(Grant.select().where(Grant.id == grant_id))
     if not rows:
-        raise LedgerError("not_found")
+        raise not_found()
     return rows[0]
 
 
-async def _instalment_paid(instalment_id: int) -> int:
+async def instalment_paid(instalment_id: int) -> int:
+    """Payments less reversals on one instalment."""
     entries = await LedgerEntry.select(LedgerEntry.kind, LedgerEntry.amount_cents).where(
         LedgerEntry.instalment == instalment_id
     )
-    return totals(entries)[0]
+    return totals(_pairs(entries))[0]
 
 
 async def record_payment(
@@ -134,7 +169,9 @@ async def record_payment(
     (the first one, for a replayed key)."""
     _check_common(amount_cents, reference, idempotency_key)
     if value_date > now().date() + timedelta(days=31):
-        raise LedgerError("future_date")
+        raise LedgerError(
+            "future_date", N_("The value date is more than a month ahead: check it."), "value_date"
+        )
     async with write_transaction():
         grant = await _lock_grant(grant_id)
         replay = await _replayed(
@@ -146,27 +183,35 @@ async def record_payment(
         )
         if replay is not None:
             return replay
-        if grant["status"] != "active":
-            raise LedgerError("not_active")
+        if grant["status"] != GrantStatus.active:
+            raise LedgerError("not_active", N_("The grant is not accepted yet."))
         if grant["agreement_required"] and not grant["agreement_file"]:
-            raise LedgerError("agreement_missing")
+            raise LedgerError(
+                "agreement_missing",
+                N_("The signed agreement (convention) is not received yet: no payment before it."),
+            )
         rows = await for_update(
             Instalment.select().where(
                 (Instalment.id == instalment_id) & (Instalment.grant == grant_id)
             )
         )
         if not rows:
-            raise LedgerError("not_found")
+            raise not_found("instalment")
         instalment = rows[0]
         if instalment["status"] == "cancelled":
-            raise LedgerError("cancelled")
-        if instalment["status"] != "approved":
-            raise LedgerError("not_approved")
-        left_on_instalment = instalment["amount_cents"] - await _instalment_paid(instalment_id)
+            raise LedgerError("cancelled", N_("This instalment is cancelled."), "instalment")
+        if instalment["status"] not in INSTALMENT.sources("pay"):
+            raise not_approved()
+        left_on_instalment = instalment["amount_cents"] - await instalment_paid(instalment_id)
         left = (await balance(grant_id)).remaining_cents
         limit = min(left_on_instalment, left)
         if amount_cents > limit:
-            raise LedgerError("above_balance", max(limit, 0))
+            raise LedgerError(
+                "above_balance",
+                N_("The amount is above what is left to pay (%(limit)s)."),
+                "amount",
+                limit=format_amount(max(limit, 0)),
+            )
         entry = (
             await LedgerEntry.insert(
                 LedgerEntry(
@@ -182,8 +227,9 @@ async def record_payment(
                 )
             ).returning(*LedgerEntry.all_columns())
         )[0]
-        if amount_cents == left_on_instalment:
-            await Instalment.update({Instalment.status: "paid", Instalment.paid_at: now()}).where(
+        if amount_cents == left_on_instalment:  # covered: the instalment is paid
+            paid = INSTALMENT.fire("pay", instalment["status"], "finance")
+            await Instalment.update({Instalment.status: paid, Instalment.paid_at: now()}).where(
                 Instalment.id == instalment_id
             )
         await audit_change(
@@ -203,7 +249,7 @@ async def reverse_payment(
     """Cancel a mistaken payment with a reversal entry of the same amount; its
     instalment is approved for payment again."""
     if not reason.strip():
-        raise LedgerError("reason")
+        raise LedgerError("reason", N_("Give the reason."), "reason")
     async with write_transaction():
         await _lock_grant(grant_id)
         payment = (
@@ -212,7 +258,7 @@ async def reverse_payment(
             .first()
         )
         if payment is None or payment["kind"] != LedgerKind.payment:
-            raise LedgerError("not_found")
+            raise not_found()
         replay = await _replayed(
             idempotency_key,
             grant_id=grant_id,
@@ -222,7 +268,7 @@ async def reverse_payment(
         if replay is not None:
             return replay
         if await LedgerEntry.exists().where(LedgerEntry.reverses == entry_id):
-            raise LedgerError("already_reversed")
+            raise LedgerError("already_reversed", N_("This payment is already cancelled."))
         entry = (
             await LedgerEntry.insert(
                 LedgerEntry(
@@ -239,9 +285,19 @@ async def reverse_payment(
                 )
             ).returning(*LedgerEntry.all_columns())
         )[0]
-        await Instalment.update({Instalment.status: "approved", Instalment.paid_at: None}).where(
-            (Instalment.id == payment["instalment"]) & (Instalment.status == "paid")
+        # A paid instalment is approved for payment again (one partly paid stays so).
+        paid = await for_update(
+            Instalment.select(Instalment.status).where(Instalment.id == payment["instalment"])
         )
+        if paid and INSTALMENT.can("reverse_payment", paid[0]["status"], "finance"):
+            await Instalment.update(
+                {
+                    Instalment.status: INSTALMENT.fire(
+                        "reverse_payment", paid[0]["status"], "finance"
+                    ),
+                    Instalment.paid_at: None,
+                }
+            ).where(Instalment.id == payment["instalment"])
         await audit_change(
             "grants.payment_reversed",
             actor,
@@ -270,9 +326,9 @@ async def receive_recovery(
             Recovery.select().where((Recovery.id == recovery_id) & (Recovery.grant == grant_id))
         )
         if not recovery:
-            raise LedgerError("not_found")
+            raise not_found()
         recovery = recovery[0]
-        _check_common(recovery["amount_cents"], reference, idempotency_key)
+        _check_common(recovery["amount_cents"], reference, idempotency_key, recovery=True)
         replay = await _replayed(
             idempotency_key,
             grant_id=grant_id,
@@ -281,8 +337,8 @@ async def receive_recovery(
         )
         if replay is not None:
             return replay
-        if recovery["status"] != "open":
-            raise LedgerError("recovery_closed")
+        if not RECOVERY.can("receive", recovery["status"], "finance"):
+            raise LedgerError("recovery_closed", N_("This recovery is already received."))
         entry = (
             await LedgerEntry.insert(
                 LedgerEntry(
@@ -297,9 +353,12 @@ async def receive_recovery(
                 )
             ).returning(*LedgerEntry.all_columns())
         )[0]
-        await Recovery.update({Recovery.status: "received", Recovery.received_at: now()}).where(
-            Recovery.id == recovery_id
-        )
+        await Recovery.update(
+            {
+                Recovery.status: RECOVERY.fire("receive", recovery["status"], "finance"),
+                Recovery.received_at: now(),
+            }
+        ).where(Recovery.id == recovery_id)
         await audit_change(
             "grants.recovery_received",
             actor,
@@ -310,8 +369,9 @@ async def receive_recovery(
         return entry
 
 
-async def entries(grant_id: int) -> list[dict]:
-    return (
+async def entries(grant_id: int) -> list[EntryRecord]:
+    """The grant's ledger, oldest first; a payment not yet cancelled is reversible."""
+    rows = (
         await LedgerEntry.select(
             *LedgerEntry.all_columns(),
             LedgerEntry.instalment.position.as_alias("instalment_position"),
@@ -319,3 +379,10 @@ async def entries(grant_id: int) -> list[dict]:
         .where(LedgerEntry.grant == grant_id)
         .order_by(LedgerEntry.id)
     )
+    reversed_ids = {r["reverses"] for r in rows if r["reverses"]}
+    return [
+        EntryRecord.of(
+            r, reversible=r["kind"] == LedgerKind.payment and r["id"] not in reversed_ids
+        )
+        for r in rows
+    ]

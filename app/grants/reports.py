@@ -8,17 +8,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from app import quotas
-from app.accounts.services import Actor
 from app.applications import budget as budgets
+from app.core.audit import Actor
 from app.core.db import for_update, write_transaction
+from app.core.domain import DomainError
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, parse_amount
 from app.core.periodic import periodic_lifespan
 from app.grants import services as grants
-from app.grants.tables import Grant, Report, ReportAttachment
+from app.grants.models import AttachmentRecord, GrantRecord, ReductionResult, ReportRecord
+from app.grants.states import REPORT, REPORT_EDITABLE, REPORT_IN
+from app.grants.tables import Grant, GrantStatus, Report, ReportAttachment
 from app.organisations.services import email_members
 from app.quotas import StorageLimits
 
@@ -26,61 +28,65 @@ KINDS = ("interim", "final")
 TRIGGER_OF = {"interim": "interim_report", "final": "final_report"}
 REMIND_BEFORE = timedelta(days=14)
 MAX_FILES = 20
+MAX_NARRATIVE = 20_000
 
 
-class ReportError(ValueError):
-    def __init__(self, code: str, field: str = ""):
-        super().__init__(code)
-        self.code = code
-        self.field = field
+class ReportError(DomainError):
+    """A report refused a change; the message is written at the raise."""
 
 
 def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _json(value: Any) -> dict:
-    value = json.loads(value) if isinstance(value, str) else value
-    return value or {}
+def _not_found() -> ReportError:
+    return ReportError("not_found", N_("Not found."))
 
 
-async def report_of(grant_id: int, kind: str) -> dict:
+def _not_editable() -> ReportError:
+    return ReportError("not_editable", N_("This report is submitted: it can no longer change."))
+
+
+def refusal(grant: GrantRecord, report: ReportRecord | None) -> ReportError | None:
+    """Why the organisation may not write in this report now (None: it may): the grant
+    must be accepted, the report a draft or sent back (not yet started: a draft)."""
+    if not grant.accepted:
+        return ReportError("not_active", N_("The grant is not accepted yet."))
+    if report is not None and not report.editable:
+        return _not_editable()
+    return None
+
+
+def _where(grant_id: int, kind: str):
+    return (Report.grant == grant_id) & (Report.kind == kind)
+
+
+async def _select(condition) -> list[ReportRecord]:
+    rows = await Report.select().where(condition).order_by(Report.kind).output(load_json=True)
+    return [ReportRecord.of(r, actuals=r["actuals"] or {}) for r in rows]
+
+
+async def report_of(grant_id: int, kind: str) -> ReportRecord:
     """The grant's report of this kind (an empty draft the first time)."""
     if kind not in KINDS:
-        raise ReportError("kind")
-    row = await Report.select().where((Report.grant == grant_id) & (Report.kind == kind)).first()
-    if row is None:
+        raise _not_found()
+    found = await _select(_where(grant_id, kind))
+    if not found:
         async with write_transaction():
-            row = (
-                await Report.select()
-                .where((Report.grant == grant_id) & (Report.kind == kind))
-                .first()
-            )
-            if row is None:
+            if not await Report.exists().where(_where(grant_id, kind)):
                 await Report.insert(Report(grant=grant_id, kind=kind))
-                row = (
-                    await Report.select()
-                    .where((Report.grant == grant_id) & (Report.kind == kind))
-                    .first()
-                )
-    row["actuals"] = _json(row["actuals"])
-    return row
+        found = await _select(_where(grant_id, kind))
+    return found[0]
 
 
-async def find(grant_id: int, kind: str) -> dict | None:
+async def find(grant_id: int, kind: str) -> ReportRecord | None:
     """The report if it was started (reading never creates one)."""
-    return (
-        await Report.select(Report.id, Report.status)
-        .where((Report.grant == grant_id) & (Report.kind == kind))
-        .first()
-    )
+    found = await _select(_where(grant_id, kind))
+    return found[0] if found else None
 
 
-async def reports_of(grant_id: int) -> list[dict]:
-    rows = await Report.select().where(Report.grant == grant_id).order_by(Report.kind)
-    for row in rows:
-        row["actuals"] = _json(row["actuals"])
-    return rows
+async def reports_of(grant_id: int) -> list[ReportRecord]:
+    return await _select(Report.grant == grant_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +96,11 @@ class Line:
     label: str
     forecast: int
     actual: int | None
+
+    @property
+    def field(self) -> str:
+        """The form field of its actual amount."""
+        return field_name(self.side, self.key)
 
     @property
     def variance(self) -> int | None:
@@ -134,65 +145,76 @@ def actual_eligible(actuals: dict) -> int:
     return sum(v for k, v in charges.items() if k != "86")
 
 
-def parse_actuals(values: dict[str, str], lines: list[Line]) -> tuple[dict, dict[str, str]]:
+def parse_actuals(values: dict[str, str], lines: list[Line]) -> tuple[dict, list[ReportError]]:
     actuals: dict[str, dict[str, int]] = {"charges": {}, "produits": {}}
-    errors = {}
+    errors = []
     for line in lines:
-        name = field_name(line.side, line.key)
-        raw = values.get(name, "").strip()
+        raw = values.get(line.field, "").strip()
         if not raw:
             continue
         try:
             actuals[line.side][line.key] = parse_amount(raw)
         except AmountError:
-            errors[name] = "amount"
+            errors.append(
+                ReportError("amount", N_("Enter an amount in euros, e.g. 60 000,00."), line.field)
+            )
     return actuals, errors
 
 
-async def _grant(grant_id: int) -> dict:
-    grant = (
-        await Grant.select(
-            *Grant.all_columns(),
-            Grant.application.budget.as_alias("budget"),
-            Grant.application.requested_cents.as_alias("requested_cents"),
-            Grant.application.reference.as_alias("reference"),
-        )
-        .where(Grant.id == grant_id)
-        .first()
-    )
+async def _grant(grant_id: int) -> GrantRecord:
+    grant = await grants.get_grant(grant_id)
     if grant is None:
-        raise ReportError("not_found")
-    grant["budget"] = _json(grant["budget"])
+        raise _not_found()
     return grant
 
 
 async def save(
-    grant_id: int, kind: str, values: dict[str, str], *, submit: bool, user_id: int, actor: Actor
-) -> dict[str, str]:
-    """Save the organisation's report (draft), or submit it: a narrative is required
-    then, and the final report needs the actual expenses. Returns field errors."""
+    grant_id: int,
+    kind: str,
+    values: dict[str, str],
+    *,
+    submit: bool,
+    confirmed: bool,
+    user_id: int,
+    actor: Actor,
+) -> list[ReportError]:
+    """Save the organisation's report (draft), or submit it: final once submitted, so
+    the person confirms the documents and figures are there; a narrative is required
+    then, and the final report needs the actual expenses. Returns the refusals of its
+    fields (nothing saved when there are any)."""
+    if submit and not confirmed:
+        return [
+            ReportError(
+                "confirm_submit",
+                N_("Tick the box to submit the report (or save it as a draft)."),
+                "confirm",
+            )
+        ]
     grant = await _grant(grant_id)
-    if grant["status"] != "active":
-        raise ReportError("not_active")
     report = await report_of(grant_id, kind)
-    if report["status"] not in ("draft", "returned"):
-        raise ReportError("not_editable")
-    lines = statement(grant["budget"], grant["requested_cents"], {})
+    if (refused := refusal(grant, report)) is not None:
+        raise refused
+    lines = statement(grant.budget, grant.requested_cents, {})
     actuals, errors = parse_actuals(values, lines)
     narrative = values.get("narrative", "").strip()
-    if len(narrative) > 20_000:
-        errors["narrative"] = "too_long"
+    if len(narrative) > MAX_NARRATIVE:
+        errors.append(ReportError("too_long", N_("This text is too long."), "narrative"))
     if submit:
         if not narrative:
-            errors.setdefault("narrative", "narrative_required")
+            errors.append(
+                ReportError("narrative_required", N_("Describe what was done."), "narrative")
+            )
         if kind == "final" and not actuals["charges"]:
-            errors.setdefault(field_name(lines[0].side, lines[0].key), "actuals_required")
+            errors.append(
+                ReportError("actuals_required", N_("Enter the actual expenses."), lines[0].field)
+            )
     if errors:
         return errors
     async with write_transaction():
-        current = await for_update(Report.select(Report.status).where(Report.id == report["id"]))
-        if current[0]["status"] not in ("draft", "returned"):
-            raise ReportError("not_editable")
+        current = await for_update(Report.select(Report.status).where(Report.id == report.id))
+        status = current[0]["status"]
+        if status not in REPORT_EDITABLE:
+            raise _not_editable()
         columns = {
             Report.narrative: narrative,
             Report.actuals: json.dumps(actuals),
@@ -200,15 +222,15 @@ async def save(
         if submit:
             columns.update(
                 {
-                    Report.status: "submitted",
+                    Report.status: REPORT.fire("submit", status, "applicant"),
                     Report.submitted_at: now(),
                     Report.submitted_by: user_id,
                 }
             )
-        await Report.update(columns).where(Report.id == report["id"])
+        await Report.update(columns).where(Report.id == report.id)
         if submit:
             await grants.audit_change("grants.report_submitted", actor, grant_id, kind=kind)
-    return {}
+    return []
 
 
 async def review(
@@ -218,16 +240,19 @@ async def review(
     back with a message (e-mailed to the organisation's members)."""
     message = message.strip()
     if not approve and not message:
-        raise ReportError("message_required", "message")
-    async with write_transaction():
-        rows = await for_update(
-            Report.select().where((Report.grant == grant_id) & (Report.kind == kind))
+        raise ReportError(
+            "message_required",
+            N_("Write what must be corrected: the organisation receives it."),
+            "message",
         )
-        if not rows or rows[0]["status"] != "submitted":
-            raise ReportError("not_submitted")
+    action = "approve" if approve else "send_back"
+    async with write_transaction():
+        rows = await for_update(Report.select().where(_where(grant_id, kind)))
+        if not rows or not REPORT.can(action, rows[0]["status"], "officer"):
+            raise ReportError("not_submitted", N_("This report is not waiting for review."))
         await Report.update(
             {
-                Report.status: "approved" if approve else "returned",
+                Report.status: REPORT.fire(action, rows[0]["status"], "officer"),
                 Report.reviewed_at: now(),
                 Report.reviewed_by: actor.user_id,
                 Report.message: "" if approve else message[:5000],
@@ -235,20 +260,35 @@ async def review(
         ).where(Report.id == rows[0]["id"])
         if approve:
             await grants.make_due(grant_id, TRIGGER_OF[kind])
-        action = "grants.report_approved" if approve else "grants.report_returned"
-        await grants.audit_change(action, actor, grant_id, kind=kind)
+        audited = "grants.report_approved" if approve else "grants.report_returned"
+        await grants.audit_change(audited, actor, grant_id, kind=kind)
         grant = await _grant(grant_id)
         await email_members(
-            grant["organisation"],
+            grant.organisation,
             "report_reviewed",
             {
-                "reference": grant["reference"],
+                "reference": grant.reference,
                 "kind": kind,
                 "approved": approve,
                 "message": message,
-                "url": f"{base_url}/dossiers/{grant['application']}/decision#reports",
+                "url": f"{base_url}/dossiers/{grant.application}/decision#reports",
             },
         )
+
+
+async def apply_final_reduction(grant_id: int, *, actor: Actor) -> ReductionResult:
+    """The proportional reduction, from the approved final report's actual eligible
+    spending against the forecast's (``grants.apply_reduction``)."""
+    grant = await _grant(grant_id)
+    final = await find(grant_id, "final")
+    if final is None or final.status != REPORT.target("approve"):
+        raise ReportError("not_submitted", N_("This report is not waiting for review."))
+    return await grants.apply_reduction(
+        grant_id,
+        planned_cents=planned_eligible(grant.budget, grant.requested_cents),
+        actual_cents=actual_eligible(final.actuals),
+        actor=actor,
+    )
 
 
 async def _organisation_of(report_id: int) -> int | None:
@@ -265,7 +305,7 @@ async def report_room(report_id: int, *, size: int, limits: StorageLimits) -> qu
     ``size`` bytes cannot fit in the organisation's quota; else the room it has."""
     organisation_id = await _organisation_of(report_id)
     if organisation_id is None:
-        raise ReportError("not_editable")
+        raise _not_editable()
     room = await quotas.room_of(limits=limits, organisation_id=organisation_id)
     room.check(max(size, 1))
     return room
@@ -279,16 +319,18 @@ async def add_attachment(
     ``QuotaExceeded``)."""
     organisation_id = await _organisation_of(report_id)
     if organisation_id is None:
-        raise ReportError("not_editable")
+        raise _not_editable()
     async with write_transaction():
         await quotas.lock_organisation(organisation_id)
         rows = await for_update(
             Report.select(Report.status, Report.grant).where(Report.id == report_id)
         )
-        if not rows or rows[0]["status"] not in ("draft", "returned"):
-            raise ReportError("not_editable")
+        if not rows or rows[0]["status"] not in REPORT_EDITABLE:
+            raise _not_editable()
         if await ReportAttachment.count().where(ReportAttachment.report == report_id) >= MAX_FILES:
-            raise ReportError("too_many_files")
+            raise ReportError(
+                "too_many_files", N_("A report has 20 documents at most: gather some in one PDF.")
+            )
         room = await quotas.room_of(limits=limits, organisation_id=organisation_id)
         room.check(stored.size)
         await ReportAttachment.insert(
@@ -311,25 +353,30 @@ async def add_attachment(
         )
 
 
-async def attachment(attachment_id: int) -> dict | None:
+ATTACHMENT_COLUMNS = (
+    *ReportAttachment.all_columns(),
+    ReportAttachment.report.grant.as_alias("grant"),
+)
+
+
+async def attachment(attachment_id: int) -> AttachmentRecord | None:
     """A report's document, with the grant it belongs to (for the access check)."""
-    return (
-        await ReportAttachment.select(
-            *ReportAttachment.all_columns(), ReportAttachment.report.grant.as_alias("grant")
-        )
+    row = (
+        await ReportAttachment.select(*ATTACHMENT_COLUMNS)
         .where(ReportAttachment.id == attachment_id)
         .first()
     )
+    return AttachmentRecord.of(row) if row else None
 
 
-async def attachments(report_ids: list[int]) -> dict[int, list[dict]]:
-    found: dict[int, list[dict]] = {}
+async def attachments(report_ids: list[int]) -> dict[int, list[AttachmentRecord]]:
+    found: dict[int, list[AttachmentRecord]] = {}
     for row in (
-        await ReportAttachment.select()
+        await ReportAttachment.select(*ATTACHMENT_COLUMNS)
         .where(ReportAttachment.report.is_in(report_ids or [0]))
         .order_by(ReportAttachment.id)
     ):
-        found.setdefault(row["report"], []).append(row)
+        found.setdefault(row["report"], []).append(AttachmentRecord.of(row))
     return found
 
 
@@ -355,20 +402,20 @@ async def send_reminders(at: datetime | None = None, *, base_url: str) -> int:
         Grant.interim_report_due,
         Grant.final_report_due,
         Grant.application.reference.as_alias("reference"),
-    ).where(Grant.status == "active")
+    ).where(Grant.status == GrantStatus.active)
     for grant in active:
         for kind in KINDS:
             due = grant[f"{kind}_report_due"]
             if due is None or today < due - REMIND_BEFORE:
                 continue
             report = await report_of(grant["id"], kind)
-            if report["status"] in ("submitted", "approved"):
+            if report.status in REPORT_IN:
                 continue
             column = Report.reminded_before_at if today <= due else Report.reminded_after_at
             async with write_transaction():
                 claimed = (
                     await Report.update({column: at})
-                    .where((Report.id == report["id"]) & column.is_null())
+                    .where((Report.id == report.id) & column.is_null())
                     .returning(Report.id)
                 )
                 if not claimed:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from app.core.domain import DomainError
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, amount_input, parse_amount, split_by_percentages
 from app.core.numbers import NumberError, parse_percentage
@@ -58,13 +59,40 @@ PRESET_LABELS = {
 MAX_ITEMS = 6
 
 
-class ScheduleError(ValueError):
-    """A schedule that cannot be used; ``code`` names the rule, ``row`` the line (1-based)."""
+class ScheduleError(DomainError):
+    """A schedule that cannot be used; ``code`` names the rule, ``row`` the line (1-based).
+    Its field is the row's value, else the first value (totals) or the preset, in the
+    form whose fields start with ``prefix``."""
 
-    def __init__(self, code: str, row: int | None = None):
-        super().__init__(code)
-        self.code = code
+    def __init__(self, code: str, message: str, row: int | None = None, *, prefix: str):
+        if row:
+            field = f"{prefix}_value_{row}"
+        elif code in ("percent_total", "amount_total", "empty"):
+            field = f"{prefix}_value_1"
+        else:
+            field = f"{prefix}_preset"
+        super().__init__(code, message, field, row=row)
         self.row = row
+
+
+# The rules of a schedule: code -> its message (``%(row)s``: the instalment's line).
+RULES = {
+    "preset": N_("Choose a payment schedule."),
+    "mode": N_("Choose percentages or amounts."),
+    "empty": N_("Enter at least one instalment."),
+    "too_many": N_("At most six instalments."),
+    "trigger": N_("Instalment %(row)s: choose when it is paid."),
+    "date": N_("Enter a date, e.g. 17/05/2017."),
+    "date_not_wanted": N_("Instalment %(row)s: a date is only for an instalment paid on a date."),
+    "percent": N_("Instalment %(row)s: enter a percentage above 0 and at most 100, e.g. 30."),
+    "percent_total": N_("The percentages must add up to 100 %."),
+    "amount": N_("Enter an amount in euros, e.g. 200 000,00."),
+    "amount_total": N_("The instalments must add up exactly to the amount awarded."),
+}
+
+
+def refuse(code: str, row: int | None = None, prefix: str = "schedule") -> ScheduleError:
+    return ScheduleError(code, RULES[code], row, prefix=prefix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,38 +124,38 @@ def normalised(schedule: dict) -> dict:
     return {"mode": mode, "items": items}
 
 
-def check(schedule: dict) -> None:
+def check(schedule: dict, prefix: str = "schedule") -> None:
     """Refuse a malformed schedule: unknown mode or trigger, a dated instalment without
     its date, percentages not adding up to 100, a non-positive share."""
     mode = schedule.get("mode")
     items = schedule.get("items") or []
     if mode not in ("percent", "amount"):
-        raise ScheduleError("mode")
+        raise refuse("mode", prefix=prefix)
     if not items:
-        raise ScheduleError("empty")
+        raise refuse("empty", prefix=prefix)
     if len(items) > MAX_ITEMS:
-        raise ScheduleError("too_many")
+        raise refuse("too_many", prefix=prefix)
     for n, item in enumerate(items, start=1):
         if item.get("trigger") not in TRIGGERS:
-            raise ScheduleError("trigger", n)
+            raise refuse("trigger", n, prefix)
         if item["trigger"] == "date":
             try:
                 date.fromisoformat(item.get("date") or "")
             except ValueError:
-                raise ScheduleError("date", n) from None
+                raise refuse("date", n, prefix) from None
         elif item.get("date"):
-            raise ScheduleError("date_not_wanted", n)
+            raise refuse("date_not_wanted", n, prefix)
         if mode == "percent":
             try:
                 value = Decimal(str(item["value"]))
             except (InvalidOperation, KeyError):
-                raise ScheduleError("percent", n) from None
+                raise refuse("percent", n, prefix) from None
             if not value.is_finite() or value <= 0 or value > 100 or value != round(value, 2):
-                raise ScheduleError("percent", n)
+                raise refuse("percent", n, prefix)
         elif not isinstance(item.get("value"), int) or item["value"] <= 0:
-            raise ScheduleError("amount", n)
+            raise refuse("amount", n, prefix)
     if mode == "percent" and sum(Decimal(str(i["value"])) for i in items) != 100:
-        raise ScheduleError("percent_total")
+        raise refuse("percent_total", prefix=prefix)
 
 
 def amounts(total_cents: int, schedule: dict) -> list[Part]:
@@ -144,7 +172,7 @@ def amounts(total_cents: int, schedule: dict) -> list[Part]:
         shares = [None] * len(items)
         cents = [i["value"] for i in items]
         if sum(cents) != total_cents:
-            raise ScheduleError("amount_total")
+            raise refuse("amount_total")
     return [
         Part(
             amount_cents=c,
@@ -164,7 +192,7 @@ def parse_form(values: dict[str, str], prefix: str = "schedule") -> dict:
     if preset in PRESETS:
         return PRESETS[preset]
     if preset != "custom":
-        raise ScheduleError("preset")
+        raise refuse("preset", prefix=prefix)
     mode = values.get(f"{prefix}_mode", "percent")
     items = []
     for n in range(1, MAX_ITEMS + 1):
@@ -177,15 +205,15 @@ def parse_form(values: dict[str, str], prefix: str = "schedule") -> dict:
             try:
                 value: str | int = str(parse_percentage(raw))
             except NumberError:
-                raise ScheduleError("percent", n) from None
+                raise refuse("percent", n, prefix) from None
         else:
             try:
                 value = parse_amount(raw)
             except AmountError:
-                raise ScheduleError("amount", n) from None
+                raise refuse("amount", n, prefix) from None
         items.append({"value": value, "trigger": trigger, "date": when or None})
     schedule = {"mode": mode, "items": items}
-    check(schedule)
+    check(schedule, prefix)
     return schedule
 
 

@@ -1,22 +1,35 @@
 """Grants (subventions): created by a published award with its instalment schedule,
-accepted online by the organisation, which starts the follow-up. No HTTP here."""
+accepted online by the organisation, which starts the follow-up; the schedule's life
+(instalments due, approved, cancelled, amended, reduced). No HTTP here.
+
+Every status written here goes through the state tables of ``states.py``."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from app.accounts.services import SYSTEM, Actor
 from app.core import audit
+from app.core.audit import SYSTEM, Actor
 from app.core.db import for_update, write_transaction
+from app.core.domain import DomainError
 from app.core.i18n import gettext_noop as N_
 from app.core.money import format_amount
 from app.grants import schedule as schedules
+from app.grants.models import (
+    AmendmentRecord,
+    GrantRecord,
+    InstalmentRecord,
+    RecoveryRecord,
+    ReductionResult,
+)
+from app.grants.states import AMENDABLE, GRANT, INSTALMENT
 from app.grants.tables import (
     AmendmentKind,
     Grant,
     GrantStatus,
     Instalment,
+    LedgerEntry,
     Recovery,
     ScheduleAmendment,
 )
@@ -25,19 +38,11 @@ from app.permissions import can_follow_grants
 # French law: a written agreement (convention) for a subsidy above 23 000 € (product.md).
 AGREEMENT_THRESHOLD_CENTS = 2_300_000
 
-INSTALMENT_LABELS = {
-    "scheduled": N_("scheduled"),
-    "due": N_("due"),
-    "approved": N_("approved for payment"),
-    "paid": N_("paid"),
-    "cancelled": N_("cancelled"),
-}
+INSTALMENT_LABELS = INSTALMENT.labels
 
 
-class GrantError(ValueError):
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+class GrantError(DomainError):
+    """A grant or its schedule refused a change; the message is written at the raise."""
 
 
 def now() -> datetime:
@@ -46,6 +51,10 @@ def now() -> datetime:
 
 async def audit_change(action: str, actor: Actor, grant_id: int, **summary) -> None:
     await audit.record_by(actor, action, "grant", grant_id, **summary)
+
+
+def not_found() -> GrantError:
+    return GrantError("not_found", N_("Not found."))
 
 
 async def create_grant(
@@ -91,14 +100,106 @@ async def create_grant(
     return grant_id
 
 
-async def grant_of(application_id: int) -> dict | None:
-    return await Grant.select().where(Grant.application == application_id).first()
+# --- Reading ----------------------------------------------------------------------------------
+
+GRANT_COLUMNS = (
+    Grant.id,
+    Grant.application,
+    Grant.call,
+    Grant.organisation,
+    Grant.amount_cents,
+    Grant.reduction_cents,
+    Grant.status,
+    Grant.created_at,
+    Grant.accepted_at,
+    Grant.signatory_name,
+    Grant.signatory_capacity,
+    Grant.agreement_required,
+    Grant.agreement_file,
+    Grant.agreement_name,
+    Grant.agreement_uploaded_at,
+    Grant.interim_report_due,
+    Grant.final_report_due,
+    Grant.application.reference.as_alias("reference"),
+    Grant.application.title.as_alias("title"),
+    Grant.application.budget.as_alias("budget"),
+    Grant.application.requested_cents.as_alias("requested_cents"),
+    Grant.call.title.as_alias("call_title"),
+    Grant.call.funder.name.as_alias("funder_name"),
+    Grant.organisation.name.as_alias("organisation_name"),
+)
 
 
-async def instalments(grant_id: int) -> list[dict]:
-    return (
+async def _one_grant(condition) -> GrantRecord | None:
+    row = await Grant.select(*GRANT_COLUMNS).where(condition).output(load_json=True).first()
+    return GrantRecord.of(row, budget=row["budget"] or {}) if row else None
+
+
+async def get_grant(grant_id: int) -> GrantRecord | None:
+    """The grant, whoever asks (for services and for pages already checked)."""
+    return await _one_grant(Grant.id == grant_id)
+
+
+async def grant_of(application_id: int) -> GrantRecord | None:
+    """The grant of an application (its access is the application's)."""
+    return await _one_grant(Grant.application == application_id)
+
+
+async def grant_for(user, grant_id: int) -> GrantRecord | None:
+    """The grant with its call, organisation and file, if this person may see it: staff
+    (officers, finance, admins) or a member of the organisation."""
+    from app.organisations.tables import Membership
+
+    condition = Grant.id == grant_id
+    if not can_follow_grants(user):
+        members = Membership.select(Membership.organisation).where(Membership.user == user.id)
+        condition = condition & Grant.organisation.is_in(members)
+    return await _one_grant(condition)
+
+
+async def paid_by_instalment(grant_id: int) -> dict[int, int]:
+    """Payments less reversals on each instalment of the grant."""
+    from app.grants.ledger import totals
+
+    paid: dict[int, list[tuple[str, int]]] = {}
+    for e in await LedgerEntry.select(
+        LedgerEntry.instalment, LedgerEntry.kind, LedgerEntry.amount_cents
+    ).where((LedgerEntry.grant == grant_id) & LedgerEntry.instalment.is_not_null()):
+        paid.setdefault(e["instalment"], []).append((e["kind"], e["amount_cents"]))
+    return {part: totals(entries)[0] for part, entries in paid.items()}
+
+
+async def instalments(grant_id: int) -> list[InstalmentRecord]:
+    """The schedule, in order, with what was paid on each instalment."""
+    rows = (
         await Instalment.select().where(Instalment.grant == grant_id).order_by(Instalment.position)
     )
+    paid = await paid_by_instalment(grant_id)
+    return [InstalmentRecord.of(r, paid_cents=paid.get(r["id"], 0)) for r in rows]
+
+
+async def amendments(grant_id: int) -> list[AmendmentRecord]:
+    rows = (
+        await ScheduleAmendment.select()
+        .where(ScheduleAmendment.grant == grant_id)
+        .order_by(ScheduleAmendment.id)
+        .output(load_json=True)
+    )
+    return [AmendmentRecord.of(r) for r in rows]
+
+
+async def reduction_applied(grant_id: int) -> bool:
+    return await ScheduleAmendment.exists().where(
+        (ScheduleAmendment.grant == grant_id) & (ScheduleAmendment.kind == AmendmentKind.reduction)
+    )
+
+
+async def recoveries(grant_id: int) -> list[RecoveryRecord]:
+    rows = await Recovery.select().where(Recovery.grant == grant_id).order_by(Recovery.id)
+    return [RecoveryRecord.of(r) for r in rows]
+
+
+# --- Acceptance and the agreement --------------------------------------------------------------
 
 
 async def accept(
@@ -115,21 +216,27 @@ async def accept(
     grant becomes active and the instalments due at acceptance become due."""
     signatory_name, signatory_capacity = signatory_name.strip(), signatory_capacity.strip()
     if not signatory_name:
-        raise GrantError("signatory_name")
+        raise GrantError(
+            "signatory_name", N_("Enter the name of the person who signs."), "signatory_name"
+        )
     if not signatory_capacity:
-        raise GrantError("signatory_capacity")
+        raise GrantError(
+            "signatory_capacity",
+            N_("Enter their capacity, e.g. President."),
+            "signatory_capacity",
+        )
     if not conditions_ticked:
-        raise GrantError("conditions")
+        raise GrantError("conditions", N_("Tick the box to accept the conditions."), "conditions")
     at = now()
     async with write_transaction():
-        grant = await for_update(Grant.select(Grant.id, Grant.status).where(Grant.id == grant_id))
-        if not grant:
-            raise GrantError("not_found")
-        if grant[0]["status"] != GrantStatus.awaiting_acceptance:
-            raise GrantError("already_accepted")
+        rows = await for_update(Grant.select(Grant.id, Grant.status).where(Grant.id == grant_id))
+        if not rows:
+            raise not_found()
+        if not GRANT.can("accept", rows[0]["status"], "applicant"):
+            raise GrantError("already_accepted", N_("This grant is already accepted."))
         await Grant.update(
             {
-                Grant.status: GrantStatus.active,
+                Grant.status: GRANT.fire("accept", rows[0]["status"], "applicant"),
                 Grant.accepted_at: at,
                 Grant.accepted_by: user_id,
                 Grant.signatory_name: signatory_name[:200],
@@ -155,9 +262,15 @@ async def attach_agreement(
     async with write_transaction():
         current = await for_update(Grant.select(Grant.agreement_file).where(Grant.id == grant_id))
         if not current:
-            raise GrantError("not_found")
+            raise not_found()
         if current[0]["agreement_file"]:
-            raise GrantError("agreement_exists")
+            raise GrantError(
+                "agreement_exists",
+                N_(
+                    "The signed agreement is already received. To replace it, write to the "
+                    "reviewing department from your file's messages."
+                ),
+            )
         await Grant.update(
             {
                 Grant.agreement_file: storage_id,
@@ -176,50 +289,20 @@ async def attach_agreement(
         )
 
 
-# --- Follow-up: instalments, deadlines, amendments, reductions ---------------------------------
+# --- Instalments ------------------------------------------------------------------------------
 
-# Instalment states as data: action -> (from states, to state, roles that fire it).
-INSTALMENT_TRANSITIONS: dict[str, tuple[frozenset[str], str, tuple[str, ...]]] = {
-    "make_due": (frozenset({"scheduled"}), "due", ("system",)),
-    "approve": (frozenset({"due"}), "approved", ("officer", "admin")),
-    "cancel": (frozenset({"scheduled", "due", "approved"}), "cancelled", ("officer", "admin")),
-}
-
-
-def can(action: str, state: str, role: str) -> bool:
-    sources, _target, roles = INSTALMENT_TRANSITIONS[action]
-    return state in sources and role in roles
-
-
-async def grant_for(user, grant_id: int) -> dict | None:
-    """The grant with its call, organisation and file, if this person may see it: staff
-    (officers, finance, admins) or a member of the organisation."""
-    from app.organisations.tables import Membership
-
-    query = Grant.select(
-        *Grant.all_columns(),
-        Grant.application.reference.as_alias("reference"),
-        Grant.application.title.as_alias("title"),
-        Grant.application.budget.as_alias("budget"),
-        Grant.application.requested_cents.as_alias("requested_cents"),
-        Grant.call.title.as_alias("call_title"),
-        Grant.call.funder.name.as_alias("funder_name"),
-        Grant.organisation.name.as_alias("organisation_name"),
-    ).where(Grant.id == grant_id)
-    if not can_follow_grants(user):
-        members = Membership.select(Membership.organisation).where(Membership.user == user.id)
-        query = query.where(Grant.organisation.is_in(members))
-    return await query.first()
+# What an officer does with one instalment from its page.
+OFFICER_ACTIONS = ("approve", "cancel")
 
 
 async def transition_instalment(
     grant_id: int, instalment_id: int, action: str, *, role: str, actor: Actor, reason: str = ""
 ) -> None:
-    """Approve an instalment for payment, or cancel one not paid (officers). Cancelling
-    needs a reason, and what is due on the grant goes down by the instalment's amount
-    (the funder will not pay it)."""
+    """Approve an instalment for payment, or cancel one not paid (``role``: the side
+    that acts, officers). Cancelling needs a reason, and what is due on the grant goes
+    down by the instalment's amount (the funder will not pay it)."""
     if action == "cancel" and not reason.strip():
-        raise GrantError("reason")
+        raise GrantError("reason", N_("Give the reason."), "reason")
     async with write_transaction():
         rows = await for_update(
             Instalment.select().where(
@@ -227,18 +310,19 @@ async def transition_instalment(
             )
         )
         if not rows:
-            raise GrantError("not_found")
+            raise not_found()
         instalment = rows[0]
-        if action not in INSTALMENT_TRANSITIONS or not can(action, instalment["status"], role):
-            raise GrantError("transition")
+        if action not in OFFICER_ACTIONS or not INSTALMENT.can(action, instalment["status"], role):
+            raise GrantError("transition", N_("This instalment cannot change that way now."))
         if action == "cancel":
-            from app.grants.ledger import _instalment_paid
+            from app.grants.ledger import instalment_paid
 
-            if await _instalment_paid(instalment_id):
-                raise GrantError("partly_paid")
+            if await instalment_paid(instalment_id):
+                raise GrantError(
+                    "partly_paid", N_("Part of this instalment is paid: cancel the payment first.")
+                )
         at = now()
-        target = INSTALMENT_TRANSITIONS[action][1]
-        values = {Instalment.status: target}
+        values = {Instalment.status: INSTALMENT.fire(action, instalment["status"], role)}
         if action == "approve":
             values.update({Instalment.approved_at: at, Instalment.approved_by: actor.user_id})
         if action == "cancel":
@@ -262,27 +346,29 @@ async def transition_instalment(
 async def make_due(grant_id: int, trigger: str) -> int:
     """Scheduled instalments with this trigger become due (inside the caller's
     transaction: acceptance, approval of a report)."""
+    step = INSTALMENT.step("make_due", "system")
     rows = (
-        await Instalment.update({Instalment.status: "due", Instalment.due_at: now()})
+        await Instalment.update({Instalment.status: step.target, Instalment.due_at: now()})
         .where(
             (Instalment.grant == grant_id)
             & (Instalment.trigger == trigger)
-            & (Instalment.status == "scheduled")
+            & Instalment.status.is_in(list(step.sources))
         )
         .returning(Instalment.id)
     )
     return len(rows)
 
 
-async def make_dated_due(today) -> int:
+async def make_dated_due(today: date) -> int:
     """Instalments due on a date that has come, in active grants, become due."""
-    active = Grant.select(Grant.id).where(Grant.status == "active")
+    step = INSTALMENT.step("make_due", "system")
+    active = Grant.select(Grant.id).where(Grant.status == GrantStatus.active)
     async with write_transaction():
         rows = (
-            await Instalment.update({Instalment.status: "due", Instalment.due_at: now()})
+            await Instalment.update({Instalment.status: step.target, Instalment.due_at: now()})
             .where(
                 (Instalment.trigger == "date")
-                & (Instalment.status == "scheduled")
+                & Instalment.status.is_in(list(step.sources))
                 & (Instalment.due_on <= today)
                 & Instalment.grant.is_in(active)
             )
@@ -314,9 +400,12 @@ async def amend_schedule(
     """An amendment (avenant): change the amounts of instalments not yet approved or
     paid, keeping the total equal to what is due on the grant; both versions are kept."""
     if not reason.strip():
-        raise GrantError("reason")
+        raise GrantError("reason", N_("Give the reason."), "reason")
     async with write_transaction():
-        grant = (await for_update(Grant.select().where(Grant.id == grant_id)))[0]
+        rows = await for_update(Grant.select().where(Grant.id == grant_id))
+        if not rows:
+            raise not_found()
+        grant = rows[0]
         parts = await for_update(
             Instalment.select().where(Instalment.grant == grant_id).order_by(Instalment.position)
         )
@@ -325,14 +414,18 @@ async def amend_schedule(
         for part in parts:
             amount = new_amounts.get(part["id"], part["amount_cents"])
             if amount != part["amount_cents"]:
-                if part["status"] not in ("scheduled", "due"):
-                    raise GrantError("amend_locked")
+                if part["status"] not in AMENDABLE:
+                    raise GrantError(
+                        "amend_locked", N_("Only instalments not yet approved or paid can change.")
+                    )
                 if amount < 0:
-                    raise GrantError("amount")
+                    raise GrantError("amount", N_("Enter an amount in euros, e.g. 60 000,00."))
             after.append({**part, "amount_cents": amount})
         live = [p for p in after if p["status"] != "cancelled"]
         if sum(p["amount_cents"] for p in live) != grant["amount_cents"] - grant["reduction_cents"]:
-            raise GrantError("amend_total")
+            raise GrantError(
+                "amend_total", N_("The instalments must add up to what is due on the grant.")
+            )
         for part in after:
             await Instalment.update({Instalment.amount_cents: part["amount_cents"]}).where(
                 Instalment.id == part["id"]
@@ -349,19 +442,9 @@ async def amend_schedule(
         await audit_change("grants.schedule_amended", actor, grant_id, reason=reason.strip()[:200])
 
 
-async def amendments(grant_id: int) -> list[dict]:
-    rows = (
-        await ScheduleAmendment.select()
-        .where(ScheduleAmendment.grant == grant_id)
-        .order_by(ScheduleAmendment.id)
-    )
-    for row in rows:
-        for key in ("before", "after"):
-            row[key] = json.loads(row[key]) if isinstance(row[key], str) else row[key]
-    return rows
-
-
-async def set_deadlines(grant_id: int, interim, final, *, actor: Actor) -> None:
+async def set_deadlines(
+    grant_id: int, interim: date | None, final: date | None, *, actor: Actor
+) -> None:
     async with write_transaction():
         await Grant.update(
             {Grant.interim_report_due: interim, Grant.final_report_due: final}
@@ -375,6 +458,9 @@ async def set_deadlines(grant_id: int, interim, final, *, actor: Actor) -> None:
         )
 
 
+# --- The proportional reduction ----------------------------------------------------------------
+
+
 def reduced_total(amount_cents: int, planned_cents: int, actual_cents: int) -> int:
     """What is due after the proportional reduction: the award times actual eligible
     spending over planned, rounded down to the cent; never more than the award."""
@@ -385,36 +471,47 @@ def reduced_total(amount_cents: int, planned_cents: int, actual_cents: int) -> i
 
 async def apply_reduction(
     grant_id: int, *, planned_cents: int, actual_cents: int, actor: Actor
-) -> dict:
+) -> ReductionResult:
     """The proportional reduction after the final report: the unpaid instalments shrink,
-    the last first; when more was paid than is now due, a recovery is opened.
-    Returns {"reduction": cents, "recovery": cents}."""
+    the last first (one taken whole is cancelled); when more was paid than is now due,
+    a recovery is opened. Once per grant."""
     from app.grants.ledger import balance
 
     async with write_transaction():
-        grant = (await for_update(Grant.select().where(Grant.id == grant_id)))[0]
-        if await ScheduleAmendment.exists().where(
-            (ScheduleAmendment.grant == grant_id)
-            & (ScheduleAmendment.kind == AmendmentKind.reduction)
-        ):
-            raise GrantError("already_reduced")
+        rows = await for_update(Grant.select().where(Grant.id == grant_id))
+        if not rows:
+            raise not_found()
+        grant = rows[0]
+        if await reduction_applied(grant_id):
+            raise GrantError("already_reduced", N_("The reduction is already applied."))
         due = reduced_total(grant["amount_cents"], planned_cents, actual_cents)
         reduction = grant["amount_cents"] - due
         if reduction == 0:
-            return {"reduction": 0, "recovery": 0}
-        parts = await instalments(grant_id)
+            return ReductionResult(0, 0)
+        parts = (
+            await Instalment.select()
+            .where(Instalment.grant == grant_id)
+            .order_by(Instalment.position)
+        )
         before = _snapshot(parts)
         left = reduction
         for part in reversed(parts):
             if left == 0:
                 break
-            if part["status"] not in ("scheduled", "due", "approved"):
-                continue
+            if not INSTALMENT.can("cancel_by_reduction", part["status"], "officer"):
+                continue  # paid or cancelled: nothing left to take from it
             cut = min(part["amount_cents"], left)
             left -= cut
             values = {Instalment.amount_cents: part["amount_cents"] - cut}
             if part["amount_cents"] == cut:
-                values.update({Instalment.status: "cancelled", Instalment.cancelled_at: now()})
+                values.update(
+                    {
+                        Instalment.status: INSTALMENT.fire(
+                            "cancel_by_reduction", part["status"], "officer"
+                        ),
+                        Instalment.cancelled_at: now(),
+                    }
+                )
             await Instalment.update(values).where(Instalment.id == part["id"])
         await Grant.update({Grant.reduction_cents: Grant.reduction_cents + reduction}).where(
             Grant.id == grant_id
@@ -431,12 +528,17 @@ async def apply_reduction(
                     created_by=actor.user_id,
                 )
             )
+        after = (
+            await Instalment.select()
+            .where(Instalment.grant == grant_id)
+            .order_by(Instalment.position)
+        )
         await ScheduleAmendment.insert(
             ScheduleAmendment(
                 grant=grant_id,
                 kind=AmendmentKind.reduction,
                 before=json.dumps(before),
-                after=json.dumps(_snapshot(await instalments(grant_id))),
+                after=json.dumps(_snapshot(after)),
                 reason=f"Réduction proportionnelle de {format_amount(reduction, 'fr_FR')}",
                 created_by=actor.user_id,
             )
@@ -448,8 +550,4 @@ async def apply_reduction(
             reduction_cents=reduction,
             recovery_cents=max(owed, 0),
         )
-        return {"reduction": reduction, "recovery": max(owed, 0)}
-
-
-async def recoveries(grant_id: int) -> list[dict]:
-    return await Recovery.select().where(Recovery.grant == grant_id).order_by(Recovery.id)
+        return ReductionResult(reduction, max(owed, 0))

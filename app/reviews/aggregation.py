@@ -72,6 +72,14 @@ class Aggregate:
     ranking: Decimal | None
 
 
+def criteria(rubric: Sequence[Mapping]) -> tuple[Criterion, ...]:
+    """A call's rubric as stored (its criteria as mappings) as ``Criterion``s."""
+    return tuple(
+        Criterion(key=c["key"], title=c["title"], weight=c["weight"], scale=c["scale"])
+        for c in rubric
+    )
+
+
 def check_rubric(rubric: Sequence[Criterion]) -> None:
     """Refuse a rubric that cannot score: empty, duplicate keys, weight or scale ≤ 0."""
     if not rubric:

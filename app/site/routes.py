@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from litestar import Request, Response, get
+from litestar import Request, Response, Router, get
 from litestar.datastructures import Cookie
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
@@ -23,17 +23,17 @@ LANGUAGE = "/langue"
 HEALTH = "/healthz"
 
 
-@get(HOME, opt=PUBLIC, include_in_schema=False, name="site:home")
+@get(HOME, opt=PUBLIC, name="site:home")
 async def home(request: Request) -> Template:
     return render(request, "site/home.html", funders=await list_funders())
 
 
-@get(FUNDERS, opt=PUBLIC, include_in_schema=False, name="site:funders")
+@get(FUNDERS, opt=PUBLIC, name="site:funders")
 async def funders(request: Request) -> Template:
     return render(request, "site/funders.html", funders=await list_funders())
 
 
-@get(LANGUAGE, opt={**PUBLIC, **ENROLMENT}, include_in_schema=False, name="site:language")
+@get(LANGUAGE, opt={**PUBLIC, **ENROLMENT}, name="site:language")
 async def switch_language(
     lang: FromQuery[str] = i18n.DEFAULT_LOCALE, suivant: FromQuery[str | None] = None
 ) -> Redirect:
@@ -50,7 +50,7 @@ async def switch_language(
     return Redirect(safe_next(suivant), status_code=303, cookies=[cookie])
 
 
-@get(HEALTH, opt={**PUBLIC, "skip_session": True}, include_in_schema=False, name="site:health")
+@get(HEALTH, opt={**PUBLIC, "skip_session": True}, name="site:health")
 async def health() -> Response:
     try:
         await db.ping()
@@ -60,4 +60,10 @@ async def health() -> Response:
     return Response({"status": "ok"})
 
 
-ROUTES = [home, funders, switch_language, health]
+ROUTES = [
+    Router(
+        path="",
+        route_handlers=[home, funders, switch_language, health],
+        include_in_schema=False,
+    )
+]

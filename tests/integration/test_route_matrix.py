@@ -472,7 +472,7 @@ MATRIX = {
     ),
     # Grant follow-up: officers instruct, finance pays, the organisation reports.
     ("GET", "/finances"): ("/finances", only(FOLLOWERS, 200)),
-    ("GET", "/finances/export/{name:str}"): (
+    ("GET", "/finances/export/{file:str}"): (
         "/finances/export/versements.csv",
         only(FOLLOWERS, 200),
     ),

@@ -271,7 +271,7 @@ def extra(client, world):
     run(
         client,
         reports.add_attachment,
-        report["id"],
+        report.id,
         document,
         user_id=owner.user_id,
         actor=owner,
@@ -283,7 +283,7 @@ def extra(client, world):
         client,
         lambda: (
             ReportAttachment.select(ReportAttachment.id)
-            .where(ReportAttachment.report == report["id"])
+            .where(ReportAttachment.report == report.id)
             .first()
             .run()
         ),

@@ -143,9 +143,8 @@ def build_app(settings) -> Litestar:
             # The error pages' layout links to the site's pages by name.
             *ROUTE_HANDLERS,
         ],
-        # The site's handlers declare the app's dependencies (actor, settings…).
-        dependencies=DEPENDENCIES,
         csrf_config=csrf_config(settings),
+        dependencies=DEPENDENCIES,
         template_config=TemplateConfig(
             instance=JinjaTemplateEngine.from_environment(template_environment())
         ),

@@ -9,7 +9,8 @@ import pytest
 
 from app.applications.tables import Application
 from app.core.audit import search as audit_search
-from app.decisions import jobs
+from app.decisions import jobs, services
+from app.decisions import letters as letter_writing
 from app.decisions.tables import Decision, Letter, LetterJob
 from app.grants.tables import Grant, Instalment
 from tests.factories import (
@@ -427,11 +428,10 @@ def test_a_crashed_batch_resumes_without_duplicates(client, world):
     from app.core.storage import FileStorage
 
     async def partial():
-        rows = await jobs._letter_rows([w["award"]])
-        settings = await jobs.services.settings_for(w["call"])
-        content = jobs.compose(
-            rows[0],
-            rows[0]["decision"],
+        facts = await letter_writing.letter_facts([w["award"]])
+        settings = await services.settings_for(w["call"])
+        content = letter_writing.compose(
+            facts[0],
             settings,
             base_url="",
             data_dir=client.app.state.settings.data_dir,
@@ -439,7 +439,7 @@ def test_a_crashed_batch_resumes_without_duplicates(client, world):
         )
         await jobs._store(
             job["id"],
-            [(rows[0], content, jobs.render_letter(content))],
+            [(facts[0], content, letter_writing.render_letter(content))],
             storage=FileStorage.from_settings(client.app.state.settings),
             base_url="",
             actor=jobs.Actor(user_id=None),
@@ -505,7 +505,7 @@ def test_a_template_with_an_unknown_placeholder_is_not_saved(client, world):
     from app.decisions.services import settings_for
 
     saved = run(client, settings_for, call)
-    assert "{organisme}" not in saved["award_template"]
+    assert "{organisme}" not in saved.award_template
     good = (
         "Bonjour {organisation},\n\nVous recevez {montant} ({montant_en_lettres}).\n\nCordialement."
     )
@@ -515,7 +515,7 @@ def test_a_template_with_an_unknown_placeholder_is_not_saved(client, world):
         ).status_code
         == 303
     )
-    assert run(client, settings_for, call)["award_template"] == good.strip()
+    assert run(client, settings_for, call).award_template == good.strip()
     preview = post_form(
         client,
         path + "/apercu",

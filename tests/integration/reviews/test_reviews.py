@@ -310,7 +310,15 @@ def test_a_reviewer_declines_with_a_conflict_and_an_officer_reopens_a_review(cli
     declined_page = text_of(client.get(f"/instruction/dossiers/{files[0][0]}/evaluations").text)
     assert "Conflits d’intérêts avec cette structure" in declined_page
     assert f"{reviewers[0]['full_name']} — Je suis adhérent" in declined_page
+    assert f"/instruction/evaluations/{second}/retirer" not in page  # submitted: reopen only
     assert post_form(client, f"/instruction/evaluations/{second}/rouvrir").status_code == 303
+    # A draft again: nothing more to reopen (a second click says so); it can be taken back.
+    again = post_form(
+        client, f"/instruction/evaluations/{second}/rouvrir", follow_redirects=True
+    ).text
+    assert "il n’y a rien à rouvrir" in again
+    assert f"/instruction/evaluations/{second}/retirer" in again
+    assert f"/instruction/evaluations/{second}/rouvrir" not in again
     sign_out(client)
     sign_in(client, reviewers[0])
     changed = post_form(
@@ -611,7 +619,7 @@ def test_each_files_stored_mark_follows_its_reviews_the_rubric_and_the_settings(
     submitted, reopened, written without the services, settings changed), what it
     shows is what the file's reviews say now."""
     from app.accounts.services import Actor, load_current_user
-    from app.reviews import services
+    from app.reviews import ranking, scoring, services
     from app.reviews.tables import FileMark
 
     officer, reviewers, call_id, _owner, files = setup_call(client, n_files=3)
@@ -657,13 +665,12 @@ def test_each_files_stored_mark_follows_its_reviews_the_rubric_and_the_settings(
         """Each ranked file's mark as shown, and as its reviews say it now."""
         call = run(client, calls.get_call, call_id)
         shown, fresh = {}, {}
-        for row in run(client, services.ranking, call_id):
-            a = row["aggregate"]
-            shown[row["id"]] = (a.reviews, a.mean, a.median, a.spread, a.ranking, a.disagreement)
-            f = run(
-                client, services.file_aggregate, call, run(client, services.reviews_of, row["id"])
-            )
-            fresh[row["id"]] = (f.reviews, f.mean, f.median, f.spread, f.ranking, f.disagreement)
+        for row in run(client, ranking.ranked_files, call_id):
+            a = row.aggregate
+            shown[row.id] = (a.reviews, a.mean, a.median, a.spread, a.ranking, a.disagreement)
+            reviews = run(client, scoring.reviews_of, row.id, call["rubric"])
+            f = run(client, ranking.file_aggregate, call_id, call["rubric"], reviews)
+            fresh[row.id] = (f.reviews, f.mean, f.median, f.spread, f.ranking, f.disagreement)
         return shown, fresh
 
     def rank_by(*, mean: bool, threshold: str):
@@ -689,14 +696,14 @@ def test_each_files_stored_mark_follows_its_reviews_the_rubric_and_the_settings(
     assert stored(first) == {"reviews": 2, "ranking": 1200}
     shown, fresh = shown_and_fresh()
     assert shown == fresh and shown[first][4] == 12 and shown[third][0] == 0
-    assert [r["id"] for r in run(client, services.ranking, call_id)] == [first, second, third]
+    assert [r.id for r in run(client, ranking.ranked_files, call_id)] == [first, second, third]
     assert shown[first][5] is True  # 20 and 4: a spread of 16, over the threshold of 4
     rank_by(mean=True, threshold="20")
     shown, fresh = shown_and_fresh()
     assert shown == fresh and shown[first][5] is False
 
     # Reopened: the review no longer counts.
-    run(client, services.reopen, assignments[first, reviewers[1]["id"]], actor=officer_actor)
+    run(client, scoring.reopen, assignments[first, reviewers[1]["id"]], actor=officer_actor)
     assert stored(first) == {"reviews": 1, "ranking": 2000}
     # Written without the services (an import, a repair): taken into account once the
     # settings change, as is the new ranking rule.
@@ -773,7 +780,7 @@ def test_the_rubric_stays_as_the_first_submitted_review_was_scored(client):
 
 def test_a_file_is_reviewed_once_every_assigned_review_is_in_and_stays_ranked(client):
     from app.accounts.services import Actor, load_current_user
-    from app.reviews import services
+    from app.reviews import pool, scoring, services
 
     officer, reviewers, call_id, _owner, files = setup_call(client, n_files=1)
     app_id = files[0][0]
@@ -784,7 +791,7 @@ def test_a_file_is_reviewed_once_every_assigned_review_is_in_and_stays_ranked(cl
     for reviewer in reviewers:
         run(
             client,
-            services.assign_manually,
+            pool.assign_manually,
             [app_id],
             reviewer["id"],
             call_id=call_id,
@@ -826,14 +833,14 @@ def test_a_file_is_reviewed_once_every_assigned_review_is_in_and_stays_ranked(cl
     assert status() == "in_review"  # one review still to come
     submit(reviewers[1])
     assert status() == "reviewed"
-    run(client, services.reopen, first, actor=officer_actor)
+    run(client, scoring.reopen, first, actor=officer_actor)
     assert status() == "in_review"
     submit(reviewers[0])
     assert status() == "reviewed"
     # A third opinion asked for (a disagreement, say): under review again until it is in.
     run(
         client,
-        services.assign_manually,
+        pool.assign_manually,
         [app_id],
         third["id"],
         call_id=call_id,
@@ -864,4 +871,29 @@ def test_a_file_is_reviewed_once_every_assigned_review_is_in_and_stays_ranked(cl
     assert "au-delà de l’enveloppe" in over  # said in words, not only by the row's colour
     only_awarded = client.get(f"/instruction/appels/{call_id}/classement?status=awarded").text
     assert f"R-{app_id}" in only_awarded
+    sign_out(client)
+
+
+def test_a_blind_review_never_shows_the_organisation(client):
+    from app.organisations.tables import Organisation
+    from app.reviews.tables import ReviewSettings
+
+    _officer, reviewers, call_id, _owner, files = setup_call(client, n_files=1)
+    app_id, org = files[0]
+    assignment = run(
+        client,
+        lambda: (
+            Assignment.insert(Assignment(application=app_id, reviewer=reviewers[0]["id"]))
+            .returning(Assignment.id)
+            .run()
+        ),
+    )[0]["id"]
+    name = run(
+        client, Organisation.select(Organisation.name).where(Organisation.id == org).first().run
+    )["name"]
+    sign_in(client, reviewers[0])
+    assert name in client.get(f"/evaluation/{assignment}").text
+    run(client, ReviewSettings.insert(ReviewSettings(call=call_id, blind=True)).run)
+    page = client.get(f"/evaluation/{assignment}")
+    assert page.status_code == 200 and name not in page.text
     sign_out(client)

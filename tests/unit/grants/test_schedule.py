@@ -111,3 +111,34 @@ def test_form_round_trip_and_row_errors():
     with pytest.raises(ScheduleError) as caught:
         schedules.parse_form({**values, "schedule_value_2": "beaucoup"})
     assert (caught.value.code, caught.value.row) == ("amount", 2)
+
+
+def test_a_refused_schedule_carries_its_message_and_field():
+    """The message is written with the rule: the form shows it on the row's field (or
+    the preset, or the first value for a total), in the form's own prefix."""
+    from app.core import i18n
+
+    values = {
+        "sheet_preset": "custom",
+        "sheet_mode": "percent",
+        "sheet_value_1": "60",
+        "sheet_trigger_1": "acceptance",
+        "sheet_value_2": "30",
+        "sheet_trigger_2": "nowhere",
+    }
+    with i18n.use_locale("en"):
+        with pytest.raises(ScheduleError) as caught:
+            schedules.parse_form(values, prefix="sheet")
+        assert caught.value.field == "sheet_value_2"
+        assert caught.value.text() == "Instalment 2: choose when it is paid."
+        with pytest.raises(ScheduleError) as caught:
+            schedules.parse_form({**values, "sheet_trigger_2": "acceptance"}, prefix="sheet")
+        assert (caught.value.code, caught.value.field) == ("percent_total", "sheet_value_1")
+        assert caught.value.text() == "The percentages must add up to 100 %."
+        with pytest.raises(ScheduleError) as caught:
+            schedules.parse_form({"sheet_preset": "weekly"}, prefix="sheet")
+        assert caught.value.field == "sheet_preset"
+    with i18n.use_locale("fr"):
+        with pytest.raises(ScheduleError) as caught:
+            schedules.parse_form(values, prefix="sheet")
+        assert caught.value.text().startswith("Échéance 2")

@@ -1,0 +1,112 @@
+"""What the decision pages share: the labels of outcomes, what they read of other
+domains' answers (``applications``' file, ``grants``' grant and refusals), a letter's
+download, a published decision."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Response
+from litestar.exceptions import NotFoundException
+
+from app.applications import states as application_states
+from app.calls import services as calls
+from app.core.domain import DomainError
+from app.core.forms import FormState
+from app.core.i18n import gettext_noop as N_
+from app.core.storage import FileStorage
+from app.decisions import jobs, services
+from app.grants.schedule import ScheduleError
+from app.grants.tables import GrantStatus
+
+OUTCOME_LABELS = {
+    "award": N_("award"),
+    "reject": N_("reject"),
+    "waitlist": N_("waiting list"),
+}
+# A decision taken, shown as the state it gives the file (« subvention accordée »).
+DECIDED_LABELS = {
+    outcome: application_states.LABELS[application_states.APPLICATION.target(outcome)]
+    for outcome in OUTCOME_LABELS
+}
+
+
+# --- What these pages read of other domains' answers --------------------------------------------
+
+
+def read(record: Any, name: str) -> Any:
+    """A field of another domain's read model (``applications``' file, ``grants``' grant):
+    a dict on some branches, a frozen dataclass on others; read here only."""
+    return record[name] if isinstance(record, Mapping) else getattr(record, name)
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    id: int
+    call_id: int
+    reference: str
+
+
+def file_of(app: Any) -> FileRef:
+    return FileRef(id=read(app, "id"), call_id=read(app, "call"), reference=read(app, "reference"))
+
+
+@dataclass(frozen=True, slots=True)
+class GrantRef:
+    id: int
+    active: bool
+    agreement_required: bool
+    agreement_file: str | None
+    agreement_name: str
+
+
+def grant_of(grant: Any) -> GrantRef:
+    return GrantRef(
+        id=read(grant, "id"),
+        active=read(grant, "status") == GrantStatus.active,
+        agreement_required=read(grant, "agreement_required"),
+        agreement_file=read(grant, "agreement_file"),
+        agreement_name=read(grant, "agreement_name"),
+    )
+
+
+def refusal(exc: DomainError) -> tuple[str, str | None]:
+    """A refusal of the grants domain's rules: its message and its field."""
+    return exc.text(), exc.field
+
+
+def refuse_schedule(form: FormState, exc: ScheduleError) -> None:
+    text, field = refusal(exc)
+    if field is None:
+        if exc.row:
+            field = f"schedule_value_{exc.row}"
+        elif exc.code in ("percent_total", "amount_total", "empty"):
+            field = "schedule_value_1"
+        else:
+            field = "schedule_preset"
+    form.error(field, text)
+
+
+async def call_or_404(call_id: int) -> dict:
+    call = await calls.get_call(call_id)
+    if call is None:
+        raise NotFoundException()
+    return call
+
+
+async def letter_download(files: FileStorage, app_id: int, letter_id: int) -> Response:
+    letter = await jobs.letter_of(app_id, letter_id)
+    if letter is None:
+        raise NotFoundException()
+    return files.download(
+        letter.storage_id, filename=letter.filename, content_type="application/pdf"
+    )
+
+
+async def published(app_id: int) -> services.CommitteeDecision:
+    decision = await services.decision_of(app_id)
+    if decision is None or decision.published_at is None:
+        raise NotFoundException()
+    return decision
