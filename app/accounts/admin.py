@@ -6,25 +6,27 @@ import asyncio
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
-from litestar import Request, get, post
+from litestar import Request, Router, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Stream, Template
 
 from app.accounts import services
+from app.accounts.credentials import AccountError
 from app.accounts.guards import require_recent_authentication, requires
-from app.accounts.routes import ERRORS, actor, base_url, error_text, require_email
-from app.accounts.services import AccountError
 from app.accounts.tables import StaffRole
 from app.core import audit
+from app.core.audit import Actor
 from app.core.audit_checkpoints import latest_checkpoint
-from app.core.forms import FormState
+from app.core.forms import FormState, require_email
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.numbers import whole_number
 from app.core.time import start_of_paris_day
-from app.core.web import flash, render
+from app.core.web import act, flash, path_to, render
 from app.permissions import can_administer
+from app.settings import Settings
 
 USERS = "/admin/utilisateurs"
 INVITE = "/admin/utilisateurs/inviter"
@@ -34,8 +36,9 @@ USER_STATUS = "/admin/utilisateurs/{user_id:int}/statut"
 SETTINGS = "/admin/reglages"
 
 PAGE_SIZE = 50
-ADMIN = [requires("administer")]
-SENSITIVE = [requires("administer"), require_recent_authentication]
+# The router's guard (administer) comes first; changes also need the password typed
+# in the last minutes.
+SENSITIVE = [require_recent_authentication]
 
 ROLE_LABELS = {
     StaffRole.reviewer.value: N_("reviewer"),
@@ -49,11 +52,7 @@ def role_options() -> list[tuple[str, str]]:
     return [(value, _(label)) for value, label in ROLE_LABELS.items()]
 
 
-def _user_url(user_id: int) -> str:
-    return USER.replace("{user_id:int}", str(user_id))
-
-
-@get(USERS, guards=ADMIN, include_in_schema=False, name="admin:users")
+@get(USERS, name="admin:users")
 async def users(
     request: Request, role: FromQuery[str] = "", q: FromQuery[str] = "", page: FromQuery[int] = 1
 ) -> Template:
@@ -76,7 +75,7 @@ async def users(
     )
 
 
-@get(INVITE, guards=ADMIN, include_in_schema=False, name="admin:invite")
+@get(INVITE, name="admin:invite")
 async def invite_page(request: Request) -> Template:
     return render(
         request,
@@ -87,8 +86,10 @@ async def invite_page(request: Request) -> Template:
     )
 
 
-@post(INVITE, guards=SENSITIVE, include_in_schema=False, name="admin:invite-post")
-async def invite(request: Request) -> Template | Redirect:
+@post(INVITE, guards=SENSITIVE, name="admin:invite-post")
+async def invite(
+    request: Request, actor: NamedDependency[Actor], settings: NamedDependency[Settings]
+) -> Template | Redirect:
     data = await request.form()
     chosen = [r for r in data.getall("roles", []) if r in ROLE_LABELS]
     form = FormState(
@@ -101,8 +102,10 @@ async def invite(request: Request) -> Template | Redirect:
         form.error("full_name", _("Enter at most 200 characters."))
     if form.values["language"] not in ("fr", "en"):
         form.error("language", _("Choose a language from the list."))
-    if not chosen:
-        form.error("roles", _(ERRORS["roles_required"]))
+    try:
+        services.check_roles(chosen)
+    except AccountError as exc:
+        form.refuse(exc)
     if form.ok:
         try:
             user_id = await services.invite_staff(
@@ -110,14 +113,14 @@ async def invite(request: Request) -> Template | Redirect:
                 full_name=form.values["full_name"],
                 roles=chosen,
                 language=form.values["language"],
-                base_url=base_url(request),
-                actor=actor(request),
+                base_url=settings.base_url,
+                actor=actor,
             )
         except AccountError as exc:
-            form.error("email", error_text(exc))
+            form.refuse(exc, field="email")
         else:
             flash(request, _("Invitation sent to %(email)s.") % {"email": form.values["email"]})
-            return Redirect(_user_url(user_id), status_code=303)
+            return Redirect(path_to(USER, user_id=user_id), status_code=303)
     return render(
         request,
         "admin/invite.html",
@@ -128,7 +131,7 @@ async def invite(request: Request) -> Template | Redirect:
     )
 
 
-@get(USER, guards=ADMIN, include_in_schema=False, name="admin:user")
+@get(USER, name="admin:user")
 async def user_detail(request: Request, user_id: FromPath[int]) -> Template:
     person = await services.get_user(user_id)
     if person is None:
@@ -138,78 +141,91 @@ async def user_detail(request: Request, user_id: FromPath[int]) -> Template:
     )
 
 
-@post(USER_ROLES, guards=SENSITIVE, include_in_schema=False, name="admin:user-roles")
+@post(USER_ROLES, guards=SENSITIVE, name="admin:user-roles")
 async def user_roles(
-    request: Request, user_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+    request: Request,
+    user_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
 ) -> Redirect:
     role = data.get("role", "")
-    if role not in ROLE_LABELS or data.get("action") not in ("grant", "revoke"):
+    action = data.get("action")
+    if role not in ROLE_LABELS or action not in ("grant", "revoke"):
         raise NotFoundException()
-    try:
-        if data["action"] == "grant":
-            await services.grant_role(user_id, role, actor=actor(request))
-        else:
-            await services.revoke_role(user_id, role, actor=actor(request))
-    except AccountError as exc:
-        if exc.code == "user_not_found":
-            raise NotFoundException() from None
-        flash(request, error_text(exc), "error")
-    else:
-        flash(request, _("The roles are updated. The person's open sessions have been closed."))
-    return Redirect(_user_url(user_id), status_code=303)
+    await _existing(user_id)
+    change = services.grant_role if action == "grant" else services.revoke_role
+    return await act(
+        request,
+        change(user_id, role, actor=actor),
+        back=path_to(USER, user_id=user_id),
+        done=_("The roles are updated. The person's open sessions have been closed."),
+    )
 
 
-@post(USER_STATUS, guards=SENSITIVE, include_in_schema=False, name="admin:user-status")
+@post(USER_STATUS, guards=SENSITIVE, name="admin:user-status")
 async def user_status(
-    request: Request, user_id: FromPath[int], data: URLEncodedBody[dict[str, str]]
+    request: Request,
+    user_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
 ) -> Redirect:
     active = data.get("active") == "yes"
+    await _existing(user_id)
+    return await act(
+        request,
+        services.set_active(user_id, active, actor=actor),
+        back=path_to(USER, user_id=user_id),
+        done=_("The account is enabled.")
+        if active
+        else _("The account is disabled and its sessions are closed."),
+    )
+
+
+async def _existing(user_id: int) -> None:
+    """An action on nobody is « not found », not a message on a page that is not there."""
     try:
-        await services.set_active(user_id, active, actor=actor(request))
-    except AccountError as exc:
-        if exc.code == "user_not_found":
-            raise NotFoundException() from None
-        flash(request, error_text(exc), "error")
-    else:
-        flash(
-            request,
-            _("The account is enabled.")
-            if active
-            else _("The account is disabled and its sessions are closed."),
-        )
-    return Redirect(_user_url(user_id), status_code=303)
+        await services.require_user(user_id)
+    except AccountError:
+        raise NotFoundException() from None
 
 
-@get(SETTINGS, guards=ADMIN, include_in_schema=False, name="admin:settings")
-async def settings_page(request: Request) -> Template:
+@get(SETTINGS, name="admin:settings")
+async def settings_page(request: Request, settings: NamedDependency[Settings]) -> Template:
     mandatory = await services.get_setting(services.SETTING_MANDATORY_TOTP, False)
     return render(
         request,
         "admin/settings.html",
         mandatory_totp=bool(mandatory),
-        staff_mfa_required=request.app.state.settings.staff_mfa_required,
+        staff_mfa_required=settings.staff_mfa_required,
     )
 
 
-@post(SETTINGS, guards=SENSITIVE, include_in_schema=False, name="admin:settings-post")
-async def save_settings(request: Request, data: URLEncodedBody[dict[str, str]]) -> Redirect:
+@post(SETTINGS, guards=SENSITIVE, name="admin:settings-post")
+async def save_settings(
+    request: Request, data: URLEncodedBody[dict[str, str]], actor: NamedDependency[Actor]
+) -> Redirect:
     await services.set_setting(
-        services.SETTING_MANDATORY_TOTP, data.get("mandatory_totp") == "yes", actor=actor(request)
+        services.SETTING_MANDATORY_TOTP, data.get("mandatory_totp") == "yes", actor=actor
     )
     flash(request, _("The settings are saved."))
     return Redirect(SETTINGS, status_code=303)
 
 
-ROUTES = [
-    users,
-    invite_page,
-    invite,
-    user_detail,
-    user_roles,
-    user_status,
-    settings_page,
-    save_settings,
-]
+people = Router(
+    path="/",
+    guards=[requires("administer")],
+    include_in_schema=False,
+    route_handlers=[
+        users,
+        invite_page,
+        invite,
+        user_detail,
+        user_roles,
+        user_status,
+        settings_page,
+        save_settings,
+    ],
+)
 
 
 # --- Audit trail (officers and admins) -------------------------------------------------------
@@ -274,7 +290,6 @@ OBJECT_LABELS = {
 
 JOURNAL = "/journal"
 JOURNAL_EXPORT = "/journal/export.csv"
-STAFF_AUDITORS = [requires("read_audit")]
 
 
 def _paris_day(value: str, *, end: bool = False) -> datetime | None:
@@ -315,8 +330,10 @@ async def _journal_filters(values: dict[str, str]) -> tuple[dict, FormState]:
     return filters, form
 
 
-@get(JOURNAL, guards=STAFF_AUDITORS, include_in_schema=False, name="audit:journal")
-async def journal(request: Request, page: FromQuery[int] = 1) -> Template:
+@get(JOURNAL, name="audit:journal")
+async def journal(
+    request: Request, settings: NamedDependency[Settings], page: FromQuery[int] = 1
+) -> Template:
     filters, form = await _journal_filters(dict(request.query_params))
     page = max(page, 1)
     entries, total = ([], 0)
@@ -326,10 +343,8 @@ async def journal(request: Request, page: FromQuery[int] = 1) -> Template:
         )
     query = urlencode({k: v for k, v in form.values.items() if v})
     # Administrators see whether the trail's head is kept outside the database too.
-    show_checkpoint = can_administer(request.user)
     checkpoint = None
-    if show_checkpoint:
-        settings = request.app.state.settings
+    if can_administer(request.user):
         checkpoint = await asyncio.to_thread(
             latest_checkpoint, settings.audit_checkpoints_path, settings.audit_key
         )
@@ -346,12 +361,11 @@ async def journal(request: Request, page: FromQuery[int] = 1) -> Template:
         action_labels=ACTION_LABELS,
         object_labels=OBJECT_LABELS,
         object_choices=[(key, _(label)) for key, label in OBJECT_LABELS.items()],
-        show_checkpoint=show_checkpoint,
         checkpoint=checkpoint,
     )
 
 
-@get(JOURNAL_EXPORT, guards=STAFF_AUDITORS, include_in_schema=False, name="audit:journal-export")
+@get(JOURNAL_EXPORT, name="audit:journal-export")
 async def journal_export(request: Request) -> Stream:
     filters, form = await _journal_filters(dict(request.query_params))
     if not form.ok:
@@ -363,4 +377,11 @@ async def journal_export(request: Request) -> Stream:
     )
 
 
-ROUTES += [journal, journal_export]
+journal_pages = Router(
+    path="/",
+    guards=[requires("read_audit")],
+    include_in_schema=False,
+    route_handlers=[journal, journal_export],
+)
+
+ROUTES = [people, journal_pages]

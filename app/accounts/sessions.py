@@ -9,6 +9,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from app.accounts.services import CurrentUser, load_current_user
 from app.core.security import SESSION_ABSOLUTE_LIFETIME_S, SESSION_DEADLINE, rotate_session
+from app.permissions import is_staff
 
 IDLE_TIMEOUT_STAFF_S = 30 * 60
 IDLE_TIMEOUT_APPLICANT_S = 2 * 3600
@@ -25,7 +26,7 @@ SESSION_PENDING_AT = "pending_at"
 
 
 def idle_timeout(user: CurrentUser) -> int:
-    return IDLE_TIMEOUT_STAFF_S if user.is_staff else IDLE_TIMEOUT_APPLICANT_S
+    return IDLE_TIMEOUT_STAFF_S if is_staff(user) else IDLE_TIMEOUT_APPLICANT_S
 
 
 def start_session(connection: ASGIConnection, user: CurrentUser) -> None:

@@ -9,6 +9,7 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from app.core.domain import DomainError
+from app.core.i18n import gettext as _
 
 
 @dataclass
@@ -51,6 +52,19 @@ def valid_email(text: str) -> bool:
         is not None
         and not text.lower().endswith(".invalid")
     )
+
+
+def require_email(form: FormState, name: str = "email", *, own: bool = True) -> None:
+    """The address typed in ``name`` is there and valid; ``own``: the person's own
+    address (else someone else's, as in invitations)."""
+    value = form.values.get(name, "")
+    if not value:
+        form.error(
+            name,
+            _("Enter your email address.") if own else _("Enter the email address of the person."),
+        )
+    elif not valid_email(value):
+        form.error(name, _("Enter an email address like nom@exemple.fr."))
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

@@ -12,6 +12,7 @@ from piccolo.columns import (
     BigSerial,
     ForeignKey,
     Integer,
+    LazyTableReference,
     Text,
     Timestamptz,
     Varchar,
@@ -20,7 +21,11 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from app.accounts.tables import User
+# The person an audit entry names, by Piccolo app and table name rather than by import:
+# core knows no domain. Piccolo resolves it through the app registry (piccolo_conf.py)
+# when a query first needs it; the schema is the one the migrations made (a foreign key
+# to guichet_user, ON DELETE SET NULL), so nothing changes in the database.
+USER = LazyTableReference("User", app_name="accounts")
 
 
 class AuditEntry(Table, tablename="audit_entry"):
@@ -29,7 +34,7 @@ class AuditEntry(Table, tablename="audit_entry"):
     id = BigSerial(primary_key=True)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     # Nulled when the account is deleted; ``actor_ref`` keeps the id the hash covers.
-    actor = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None, index=True)
+    actor = ForeignKey(USER, on_delete=OnDelete.set_null, null=True, default=None, index=True)
     actor_ref = Integer(null=True, default=None, index=True)
     # Personal data, erasable: covered by the salted ``actor_digest``, not by ``hash``.
     actor_label = Varchar(length=254, default="")

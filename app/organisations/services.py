@@ -13,17 +13,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from app.accounts.services import (
-    Actor,
-    CurrentUser,
-    block_erasure_when,
-    keep_records_when,
-    normalise_email,
-    on_erasure,
-)
+from app.accounts.credentials import AccountError, normalise_email
+from app.accounts.personal_data import block_erasure_when, keep_records_when, on_erasure
+from app.accounts.services import CurrentUser
 from app.accounts.tables import User
 from app.core import audit
+from app.core.audit import Actor
 from app.core.db import for_update, write_transaction
+from app.core.domain import DomainError
+from app.core.i18n import gettext_noop as N_
 from app.core.numbers import is_digits
 from app.core.outbox import enqueue_email
 from app.organisations.tables import (
@@ -47,8 +45,6 @@ from app.permissions import can_read_bank_details, can_view_every_organisation
 
 INVITATION_LIFETIME = timedelta(days=7)
 ASSOCIATION_FORMS = {LegalForm.association.value, LegalForm.association_rup.value}
-# Staff who may look at any organisation's page.
-# Who sees the full IBAN besides the members.
 
 FIELDS = (
     "name",
@@ -66,20 +62,22 @@ FIELDS = (
     "iban",
     "bic",
 )
-REQUIRED = (
-    "name",
-    "legal_form",
-    "siret",
-    "street",
-    "postcode",
-    "city",
-    "legal_rep_name",
-    "legal_rep_title",
-    "contact_email",
-    "phone",
-    "iban",
-    "bic",
-)
+# The fields that must be filled in, with « this field is required » said with the
+# field's name where the message alone would not say which (for the error summary).
+REQUIRED = {
+    "name": N_("Enter the name of the organisation."),
+    "legal_form": N_("Choose the legal form."),
+    "siret": N_("This field is required."),
+    "street": N_("Enter the street and number."),
+    "postcode": N_("Enter the postcode."),
+    "city": N_("Enter the town."),
+    "legal_rep_name": N_("Enter the name of the legal representative."),
+    "legal_rep_title": N_("Enter the capacity of the legal representative."),
+    "contact_email": N_("Enter the contact email."),
+    "phone": N_("Enter the phone number."),
+    "iban": N_("This field is required."),
+    "bic": N_("Enter the BIC."),
+}
 MAX_LENGTHS = {
     "name": 200,
     "street": 200,
@@ -93,10 +91,34 @@ MAX_LENGTHS = {
 }
 
 
-class OrganisationError(ValueError):
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+class OrganisationError(DomainError):
+    """A rule about organisations or their members said no; its message is written
+    where it is raised."""
+
+
+def _not_owner() -> OrganisationError:
+    return OrganisationError("not_owner", N_("Only the owners of the organisation can do this."))
+
+
+def _member_not_found() -> OrganisationError:
+    return OrganisationError("not_found", N_("This member does not exist."))
+
+
+def _last_owner() -> OrganisationError:
+    return OrganisationError(
+        "last_owner",
+        N_("The organisation must keep at least one owner: make someone else an owner first."),
+    )
+
+
+def _siret_taken() -> OrganisationError:
+    return OrganisationError(
+        "siret_taken",
+        N_(
+            "An organisation with this SIRET number is already registered: ask its members to invite you."
+        ),
+        field="siret",
+    )
 
 
 def now() -> datetime:
@@ -107,51 +129,62 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def clean_organisation(values: dict[str, str]) -> tuple[dict[str, str | None], dict[str, str]]:
-    """Check an organisation form; return the stored values and, per field, an error
-    code (``required``, ``too_long``, ``siret_length``, ``iban_checksum``...)."""
+def clean_organisation(
+    values: dict[str, str],
+) -> tuple[dict[str, str | None], dict[str, DomainError]]:
+    """Check an organisation form; return the stored values and, per field in the
+    order of ``FIELDS``, what is wrong with it (its code: ``required``, ``too_long``,
+    ``siret_length``, ``iban_checksum``…, and its message)."""
     cleaned: dict[str, str | None] = {k: (values.get(k) or "").strip() for k in FIELDS}
-    errors: dict[str, str] = {}
-    for name in REQUIRED:
+    errors: dict[str, DomainError] = {}
+
+    def refuse(name: str, code: str, message: str) -> None:
+        errors[name] = OrganisationError(code, message, field=name)
+
+    for name, message in REQUIRED.items():
         if not cleaned[name]:
-            errors[name] = "required"
+            refuse(name, "required", message)
     for name, limit in MAX_LENGTHS.items():
         if len(cleaned[name] or "") > limit:
-            errors[name] = "too_long"
+            refuse(name, "too_long", N_("This is too long."))
     if cleaned["legal_form"] and cleaned["legal_form"] not in {f.value for f in LegalForm}:
-        errors["legal_form"] = "choice"
+        refuse("legal_form", "choice", N_("Choose an option from the list."))
     for name, clean in (("siret", clean_siret), ("iban", clean_iban), ("bic", clean_bic)):
         if cleaned[name] and name not in errors:
             try:
                 cleaned[name] = clean(cleaned[name])
             except IdentifierError as exc:
-                errors[name] = exc.code
+                errors[name] = exc
     if cleaned["rna"]:
         try:
             cleaned["rna"] = clean_rna(cleaned["rna"])
         except IdentifierError as exc:
-            errors["rna"] = exc.code
+            errors["rna"] = exc
     elif cleaned["legal_form"] in ASSOCIATION_FORMS:
-        errors["rna"] = "rna_required"
+        refuse(
+            "rna",
+            "rna_required",
+            N_("Enter the RNA number of the association (W followed by 9 characters)."),
+        )
     if not cleaned["rna"]:
         cleaned["rna"] = None
     email = cleaned["contact_email"] or ""
     if email and ("@" not in email or any(c.isspace() for c in email)):
-        errors["contact_email"] = "email"
+        refuse("contact_email", "email", N_("Enter an email address like nom@exemple.fr."))
     phone = cleaned["phone"] or ""
     if phone and not re.fullmatch(r"\+?[0-9 .()-]{6,30}", phone):
-        errors["phone"] = "phone"
+        refuse("phone", "phone", N_("Enter a phone number, e.g. 01 23 45 67 89."))
     postcode = cleaned["postcode"] or ""
-    if postcode and not is_digits(postcode, 5):
-        errors.setdefault("postcode", "postcode")
-    return cleaned, errors
+    if postcode and not is_digits(postcode, 5) and "postcode" not in errors:
+        refuse("postcode", "postcode", N_("Enter a French postcode of 5 digits."))
+    return cleaned, {name: errors[name] for name in FIELDS if name in errors}
 
 
 async def create_organisation(values: dict[str, str | None], *, actor: Actor) -> int:
     """Create an organisation from cleaned values; its creator is its first owner."""
     async with write_transaction():
         if await Organisation.exists().where(Organisation.siret == values["siret"]):
-            raise OrganisationError("siret_taken")
+            raise _siret_taken()
         rows = await Organisation.insert(
             Organisation(**values, created_by=actor.user_id)
         ).returning(Organisation.id)
@@ -177,7 +210,7 @@ async def update_organisation(org_id: int, values: dict[str, str | None], *, act
         if await Organisation.exists().where(
             (Organisation.siret == values["siret"]) & (Organisation.id != org_id)
         ):
-            raise OrganisationError("siret_taken")
+            raise _siret_taken()
         before = (
             await Organisation.select(*[getattr(Organisation, f) for f in FIELDS])
             .where(Organisation.id == org_id)
@@ -238,7 +271,7 @@ async def _membership(org_id: int, user_id: int | None) -> dict | None:
 async def _require_owner(org_id: int, user_id: int | None) -> None:
     membership = await _membership(org_id, user_id)
     if membership is None or membership["role"] != MemberRole.owner.value:
-        raise OrganisationError("not_owner")
+        raise _not_owner()
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +367,9 @@ async def invite_member(org_id: int, *, email: str, role: str, base_url: str, ac
             (Membership.organisation == org_id) & (Membership.user.email == email)
         )
         if already:
-            raise OrganisationError("already_member")
+            raise OrganisationError(
+                "already_member", N_("This person is already a member."), field="email"
+            )
         org = await Organisation.select(Organisation.name).where(Organisation.id == org_id).first()
         inviter = await User.select(User.full_name).where(User.id == actor.user_id).first()
         invitee = await User.select(User.language).where(User.email == email).first()
@@ -379,12 +414,20 @@ async def invitation_by_token(raw: str) -> dict:
         .first()
     )
     if row is None or row["cancelled_at"] is not None:
-        raise OrganisationError("token_invalid")
+        raise OrganisationError(
+            "token_invalid", N_("This invitation is not valid. Ask for a new one.")
+        )
     if row["accepted_at"] is not None:
-        raise OrganisationError("token_used")
+        raise _invitation_used()
     if row["expires_at"] <= now():
-        raise OrganisationError("token_expired")
+        raise OrganisationError(
+            "token_expired", N_("This invitation has expired. Ask for a new one.")
+        )
     return row
+
+
+def _invitation_used() -> OrganisationError:
+    return OrganisationError("token_used", N_("This invitation has already been used."))
 
 
 async def accept_invitation(raw: str, user: CurrentUser, *, actor: Actor) -> int:
@@ -397,9 +440,12 @@ async def accept_invitation(raw: str, user: CurrentUser, *, actor: Actor) -> int
             )
         ).first()
         if locked["accepted_at"] is not None:
-            raise OrganisationError("token_used")
+            raise _invitation_used()
         if normalise_email(user.email) != invitation["email"]:
-            raise OrganisationError("wrong_account")
+            raise OrganisationError(
+                "wrong_account",
+                N_("This invitation was sent to another email address: sign in with that address."),
+            )
         org_id = invitation["organisation_id"]
         await MemberInvitation.update({MemberInvitation.accepted_at: now()}).where(
             MemberInvitation.id == invitation["id"]
@@ -449,11 +495,11 @@ async def remove_member(org_id: int, membership_id: int, *, actor: Actor) -> Non
             )
         ).first()
         if target is None:
-            raise OrganisationError("not_found")
+            raise _member_not_found()
         if target["user"] != actor.user_id:
             await _require_owner(org_id, actor.user_id)
         if target["role"] == MemberRole.owner.value and await _owner_count(org_id) <= 1:
-            raise OrganisationError("last_owner")
+            raise _last_owner()
         await Membership.delete().where(Membership.id == membership_id)
         await audit.record_by(
             actor, "organisations.member_removed", "organisation", org_id, user=target["user"]
@@ -471,10 +517,10 @@ async def change_member_role(org_id: int, membership_id: int, role: str, *, acto
             )
         ).first()
         if target is None:
-            raise OrganisationError("not_found")
+            raise _member_not_found()
         demoting = target["role"] == MemberRole.owner.value and role != MemberRole.owner.value
         if demoting and await _owner_count(org_id) <= 1:
-            raise OrganisationError("last_owner")
+            raise _last_owner()
         await Membership.update({Membership.role: role}).where(Membership.id == membership_id)
         await audit.record_by(
             actor,
@@ -499,7 +545,7 @@ async def _forget_invitations(user_id: int, email: str) -> None:
 
 
 @block_erasure_when
-async def _last_owner(user_id: int) -> str | None:
+async def _keeps_an_owner(user_id: int) -> None:
     """An organisation always keeps an owner, even when one erases their account."""
     owned = Membership.select(Membership.organisation).where(
         (Membership.user == user_id) & (Membership.role == MemberRole.owner.value)
@@ -512,7 +558,13 @@ async def _last_owner(user_id: int) -> str | None:
     mine = await Membership.count().where(
         (Membership.user == user_id) & (Membership.role == MemberRole.owner.value)
     )
-    return "last_owner_of_organisation" if mine and others < mine else None
+    if mine and others < mine:
+        raise AccountError(
+            "last_owner_of_organisation",
+            N_(
+                "You are the only owner of an organisation: make another member its owner first (« My organisations »)."
+            ),
+        )
 
 
 @keep_records_when

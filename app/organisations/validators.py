@@ -1,8 +1,9 @@
 """French identifiers of an organisation: SIRET, RNA, IBAN, BIC.
 
-Each returns the value in its stored form or raises ``IdentifierError`` whose code
-says what is wrong (« le numéro SIRET doit comporter 14 chiffres », « clé de
-contrôle invalide »), for a translated message.
+Each returns the value in its stored form or raises ``IdentifierError``, whose code
+and message say what is wrong: a character that has no place there, the length, the
+country, the check key (« le numéro SIRET doit comporter 14 chiffres », « clé de
+contrôle invalide »); ``field`` is the form field of the identifier.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from stdnum.exceptions import (
 )
 from stdnum.fr import siret as stdnum_siret
 
+from app.core.domain import DomainError
+from app.core.i18n import gettext_noop as N_
 from app.core.numbers import is_digits
 
 
-class IdentifierError(ValueError):
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+class IdentifierError(DomainError):
+    """An identifier that cannot be the one of a real organisation or bank account."""
 
 
 def _compact(value: str) -> str:
@@ -37,15 +38,23 @@ def clean_siret(value: str) -> str:
     """14 digits with a valid Luhn key (La Poste's establishments: digit sum ÷ 5)."""
     number = _compact(value)
     if not number:
-        raise IdentifierError("siret_empty")
+        raise IdentifierError("siret_empty", N_("Enter the SIRET number."), field="siret")
     if not is_digits(number):
-        raise IdentifierError("siret_digits")
+        raise IdentifierError(
+            "siret_digits", N_("The SIRET number contains only digits."), field="siret"
+        )
     if len(number) != 14:
-        raise IdentifierError("siret_length")
+        raise IdentifierError(
+            "siret_length", N_("The SIRET number must have 14 digits."), field="siret"
+        )
     try:
         return stdnum_siret.validate(number)
     except ValidationError:
-        raise IdentifierError("siret_checksum") from None
+        raise IdentifierError(
+            "siret_checksum",
+            N_("Invalid check key: check the SIRET number on your INSEE notice."),
+            field="siret",
+        ) from None
 
 
 _RNA = re.compile(r"^W[0-9A-Z]{9}$")
@@ -56,11 +65,15 @@ def clean_rna(value: str) -> str:
     (department code, then digits), e.g. W751234567 or W2A1002345."""
     number = _compact(value)
     if not number.startswith("W"):
-        raise IdentifierError("rna_prefix")
+        raise IdentifierError("rna_prefix", N_("The RNA number starts with W."), field="rna")
     if len(number) != 10:
-        raise IdentifierError("rna_length")
+        raise IdentifierError(
+            "rna_length", N_("The RNA number has W followed by 9 characters."), field="rna"
+        )
     if not _RNA.match(number):
-        raise IdentifierError("rna_format")
+        raise IdentifierError(
+            "rna_format", N_("The RNA number has W followed by 9 letters or digits."), field="rna"
+        )
     return number
 
 
@@ -68,24 +81,40 @@ def clean_iban(value: str) -> str:
     """Country code, mod-97 check digits and the country's length."""
     number = _compact(value)
     if not number:
-        raise IdentifierError("iban_empty")
-    if not re.match(r"^[A-Z]{2}[0-9]{2}[0-9A-Z]+$", number):
-        raise IdentifierError("iban_format")
-    expected = _iban_length(number[:2])
-    if expected is None:
-        raise IdentifierError("iban_format")
-    if len(number) != expected:
-        raise IdentifierError("iban_length")
+        raise IdentifierError("iban_empty", N_("Enter the IBAN."), field="iban")
+    # An unknown country is a format error too: the message says what the IBAN starts with.
+    if not re.match(r"^[A-Z]{2}[0-9]{2}[0-9A-Z]+$", number) or _iban_length(number[:2]) is None:
+        raise _iban_format()
+    if len(number) != _iban_length(number[:2]):
+        raise _iban_length_error()
     try:
         return stdnum_iban.validate(number)
     except InvalidLength:
-        raise IdentifierError("iban_length") from None
+        raise _iban_length_error() from None
     except InvalidChecksum:
-        raise IdentifierError("iban_checksum") from None
-    except (InvalidFormat, InvalidComponent):
-        raise IdentifierError("iban_format") from None
-    except ValidationError:
-        raise IdentifierError("iban_format") from None
+        raise IdentifierError(
+            "iban_checksum",
+            N_("Invalid check key: check the IBAN on your bank details (RIB)."),
+            field="iban",
+        ) from None
+    except (InvalidFormat, InvalidComponent, ValidationError):
+        raise _iban_format() from None
+
+
+def _iban_format() -> IdentifierError:
+    return IdentifierError(
+        "iban_format",
+        N_("The IBAN starts with a country code (FR...) followed by digits and letters."),
+        field="iban",
+    )
+
+
+def _iban_length_error() -> IdentifierError:
+    return IdentifierError(
+        "iban_length",
+        N_("The IBAN does not have the length used in its country."),
+        field="iban",
+    )
 
 
 def _iban_length(country: str) -> int | None:
@@ -104,9 +133,15 @@ def clean_bic(value: str) -> str:
     try:
         return stdnum_bic.validate(number)
     except InvalidLength:
-        raise IdentifierError("bic_length") from None
+        raise IdentifierError(
+            "bic_length", N_("The BIC has 8 or 11 characters."), field="bic"
+        ) from None
     except ValidationError:
-        raise IdentifierError("bic_format") from None
+        raise IdentifierError(
+            "bic_format",
+            N_("The BIC is not valid: check it on your bank details (RIB)."),
+            field="bic",
+        ) from None
 
 
 def format_iban(number: str) -> str:

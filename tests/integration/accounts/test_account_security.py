@@ -3,6 +3,7 @@
 import time
 
 import pyotp
+import pytest
 
 from app.accounts import sessions
 from app.core import audit
@@ -331,4 +332,33 @@ def test_the_audit_trail_reads_in_words_and_filters_by_object(client):
     page = client.get("/journal", params={"object_type": "user", "object_id": officer["id"]})
     assert page.status_code == 200
     assert "Connexion" in page.text and "accounts.signed_in" in page.text
+    sign_out(client)
+
+
+@pytest.mark.parametrize(
+    ("action", "form"),
+    [
+        ("roles", {"role": "officer", "action": "grant"}),
+        ("roles", {"role": "officer", "action": "revoke"}),
+        ("statut", {"active": "no"}),
+    ],
+)
+def test_an_admin_action_on_nobody_is_not_found(client, action, form):
+    admin = make_user(client, roles=["admin"])
+    sign_in(client, admin)
+    response = post_form(client, f"/admin/utilisateurs/999999/{action}", form)
+    assert response.status_code == 404
+    sign_out(client)
+
+
+def test_an_invitation_without_a_role_is_refused_on_the_roles(client):
+    admin = make_user(client, roles=["admin"])
+    sign_in(client, admin)
+    response = post_form(
+        client,
+        "/admin/utilisateurs/inviter",
+        {"email": "sans-role@region.test", "full_name": "Sans Rôle", "language": "fr"},
+    )
+    assert response.status_code == 422
+    assert 'id="field-roles-error"' in response.text and "au moins un rôle" in response.text
     sign_out(client)

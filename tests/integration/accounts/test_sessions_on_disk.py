@@ -118,12 +118,12 @@ def test_pages_that_end_a_flow_before_sign_in_store_no_session(client):
         "Votre adresse électronique est confirmée" in client.get(confirmed.headers["location"]).text
     )
 
-    from app.accounts.services import _issue_token
+    from app.accounts.credentials import issue_token
     from app.core.db import write_transaction
 
     async def token_for(user_id, purpose):
         async with write_transaction():
-            return await _issue_token(user_id, purpose)
+            return await issue_token(user_id, purpose)
 
     person = make_user(client)
     raw = run(client, token_for, person["id"], TokenPurpose.reset_password)

@@ -199,6 +199,7 @@ def test_every_get_route_has_an_example(app):
 def extra(client, world):
     """What the matrix's world lacks for a page of every route: token links, a receipt,
     a signed agreement, a report's document, an API token, a second-factor sign-in."""
+    from app.accounts import passwords, two_factor
     from app.accounts import services as accounts
     from app.api import services as api
     from app.applications.tables import Application
@@ -215,7 +216,7 @@ def extra(client, world):
 
     run(
         client,
-        accounts.register_applicant,
+        passwords.register_applicant,
         email="newcomer@asso.test",
         full_name="Nouvelle Venue",
         password=PASSWORD,
@@ -225,7 +226,7 @@ def extra(client, world):
     )
     run(
         client,
-        accounts.request_password_reset,
+        passwords.request_password_reset,
         email=people["owner"]["email"],
         base_url=base,
         actor=SYSTEM,
@@ -296,7 +297,7 @@ def extra(client, world):
     secret = pyotp.random_base32()
     run(
         client,
-        accounts.enable_totp,
+        two_factor.enable_totp,
         careful["id"],
         secret,
         pyotp.TOTP(secret).now(),

@@ -70,7 +70,7 @@ def test_a_second_factor_code_in_other_digits_is_refused_not_a_crash():
     raises on non-ASCII text (a 500 at the second-factor step)."""
     import pyotp
 
-    from app.accounts.services import totp_step
+    from app.accounts.two_factor import totp_step
 
     secret = pyotp.random_base32()
     code = pyotp.TOTP(secret).now()

@@ -16,6 +16,7 @@ from app.core.storage import (
     FileStorage,
     InvalidStorageId,
     UploadRefused,
+    archives,
     clean_filename,
     content_disposition,
     name_with_extension,
@@ -214,7 +215,7 @@ def test_a_zip_bomb_named_docx_is_refused_without_inflating_it(monkeypatch):
 
 
 def test_an_archive_declaring_more_than_the_total_limit_is_refused(monkeypatch):
-    monkeypatch.setattr(storage, "MAX_ZIP_UNCOMPRESSED", 50)
+    monkeypatch.setattr(archives, "MAX_ZIP_UNCOMPRESSED", 50)
     assert refusal(ooxml()) == ("archive_suspicious")
 
 
@@ -228,7 +229,7 @@ def test_overlapping_entries_are_refused():
 
 
 def test_too_many_entries_are_refused(monkeypatch):
-    monkeypatch.setattr(storage, "MAX_ZIP_ENTRIES", 5)
+    monkeypatch.setattr(archives, "MAX_ZIP_ENTRIES", 5)
     assert refusal(ooxml("word/document.xml", *[f"word/{i}.xml" for i in range(10)])) == (
         "archive_suspicious"
     )
@@ -356,3 +357,50 @@ def test_samples_are_what_they_claim(tmp_path):
         path = Path(tmp_path / "sample.zip")
         path.write_bytes(data)
         assert zipfile.is_zipfile(path)
+
+
+# --- CSRF token of the streamed upload routes ---------------------------------------------
+
+
+def _csrf(secret: str = "s" * 40):
+    from litestar.config.csrf import CSRFConfig
+
+    return CSRFConfig(secret=secret)
+
+
+def test_a_token_matches_the_cookie_litestar_set_with_the_same_secret():
+    from litestar.middleware.csrf import generate_csrf_token
+
+    config = _csrf()
+    cookie = generate_csrf_token(config.secret)
+    assert storage.csrf_tokens_match(config, cookie, cookie)
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        pytest.param(lambda t, _: "", id="empty"),
+        pytest.param(lambda t, _: t[:64], id="secret part only"),
+        pytest.param(lambda t, _: t[:-1] + ("0" if t[-1] != "0" else "1"), id="signature changed"),
+        pytest.param(lambda t, _: ("0" if t[0] != "0" else "1") + t[1:], id="secret changed"),
+        pytest.param(lambda t, other: other, id="another token of this server"),
+        pytest.param(lambda t, _: t[:70] + "é" + t[71:], id="non-ASCII"),
+        pytest.param(lambda t, _: "forged" * 20, id="forged"),
+    ],
+)
+def test_a_token_that_is_not_the_cookies_is_refused(mangle):
+    from litestar.middleware.csrf import generate_csrf_token
+
+    config = _csrf()
+    cookie = generate_csrf_token(config.secret)
+    other = generate_csrf_token(config.secret)
+    assert not storage.csrf_tokens_match(config, mangle(cookie, other), cookie)
+    assert not storage.csrf_tokens_match(config, cookie, mangle(cookie, other) or None)
+
+
+def test_a_token_signed_with_another_secret_is_refused():
+    from litestar.middleware.csrf import generate_csrf_token
+
+    config = _csrf()
+    foreign = generate_csrf_token("another-secret-" + "y" * 32)
+    assert not storage.csrf_tokens_match(config, foreign, foreign)

@@ -39,16 +39,18 @@ def _typed(number: str, separator: str, lower: bool) -> str:
 
 @given(st.text(max_size=60))
 def test_any_text_gives_a_stored_form_or_a_known_error(text):
-    for clean in (
-        validators.clean_siret,
-        validators.clean_rna,
-        validators.clean_iban,
-        validators.clean_bic,
+    for clean, field in (
+        (validators.clean_siret, "siret"),
+        (validators.clean_rna, "rna"),
+        (validators.clean_iban, "iban"),
+        (validators.clean_bic, "bic"),
     ):
         try:
             stored = clean(text)
         except IdentifierError as exc:
-            assert exc.code in CODES
+            # Its own message, on its own field (no lookup by code anywhere else).
+            assert exc.code in CODES and exc.field == field
+            assert exc.text() and "%(" not in exc.text()
         else:
             assert stored == stored.strip() and " " not in stored
 
