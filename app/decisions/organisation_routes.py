@@ -23,6 +23,7 @@ from app.core.web import flash, path_to, render
 from app.decisions import jobs, pages
 from app.grants import followup
 from app.grants import services as grants
+from app.grants.models import GrantRecord
 from app.grants.services import GrantError
 
 MY_DECISION = "/dossiers/{app_id:int}/decision"
@@ -36,13 +37,11 @@ MAX_AGREEMENT = 20 * storage.MB
 async def _my_page(
     request: Request, app: Any, *, form: FormState | None = None, status_code: int = 200
 ) -> Template:
-    file = pages.file_of(app)
-    decision = await pages.published(file.id)
-    grant = await grants.grant_of(file.id)
-    facts = pages.grant_of(grant) if grant else None
+    decision = await pages.published(app.id)
+    grant = await grants.grant_of(app.id)
     follow = (
-        await followup.context(await grants.grant_for(request.user, facts.id), internal=False)
-        if facts
+        await followup.context(await grants.grant_for(request.user, grant.id), internal=False)
+        if grant
         else {}
     )
     return render(
@@ -52,9 +51,9 @@ async def _my_page(
         app=app,
         decision=decision,
         **{**follow, "grant": grant},
-        letters=await jobs.letters_of(file.id),
-        agreement_wanted=bool(facts and facts.agreement_required),
-        reports_open=bool(facts and facts.active),
+        letters=await jobs.letters_of(app.id),
+        agreement_wanted=bool(grant and grant.agreement_required),
+        reports_open=bool(grant and grant.accepted),
         form=form or FormState(prefix="accept"),
         labels=application_states.LABELS,
     )
@@ -76,12 +75,12 @@ async def my_letter(
     return await pages.letter_download(files, app_id, letter_id)
 
 
-async def _grant_of_published(app_id: int) -> pages.GrantRef:
+async def _grant_of_published(app_id: int) -> GrantRecord:
     await pages.published(app_id)
     grant = await grants.grant_of(app_id)
     if grant is None:
         raise NotFoundException()
-    return pages.grant_of(grant)
+    return grant
 
 
 # The acceptance form tells every missing answer at once, beside its field (the grants
@@ -150,10 +149,10 @@ async def upload_agreement(
 
 
 async def _receive_agreement(
-    request: Request, grant: pages.GrantRef, *, actor: Actor, files: FileStorage
+    request: Request, grant: GrantRecord, *, actor: Actor, files: FileStorage
 ) -> str | None:
     """Store the uploaded agreement and record it on the grant; the refusal, if any."""
-    if not grant.active:
+    if not grant.accepted:
         return _("Accept the grant before sending the signed agreement.")
     try:
         received = await storage.receive_upload(request, max_bytes=MAX_AGREEMENT, kinds={"pdf"})
@@ -185,8 +184,7 @@ async def agreement_download(
 ) -> Response:
     """The signed agreement: the organisation's members and the staff."""
     await visible_application(request, app_id)
-    found = await grants.grant_of(app_id)
-    grant = pages.grant_of(found) if found else None
+    grant = await grants.grant_of(app_id)
     if grant is None or not grant.agreement_file:
         raise NotFoundException()
     return files.download(

@@ -1,12 +1,7 @@
-"""What the decision pages share: the labels of outcomes, what they read of other
-domains' answers (``applications``' file, ``grants``' grant and refusals), a letter's
-download, a published decision."""
+"""What the decision pages share: the labels of outcomes, the grants domain's
+refusals, a letter's download, a published decision."""
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from litestar import Response
 from litestar.exceptions import NotFoundException
@@ -19,7 +14,6 @@ from app.core.i18n import gettext_noop as N_
 from app.core.storage import FileStorage
 from app.decisions import jobs, services
 from app.grants.schedule import ScheduleError
-from app.grants.tables import GrantStatus
 
 OUTCOME_LABELS = {
     "award": N_("award"),
@@ -31,45 +25,6 @@ DECIDED_LABELS = {
     outcome: application_states.LABELS[application_states.APPLICATION.target(outcome)]
     for outcome in OUTCOME_LABELS
 }
-
-
-# --- What these pages read of other domains' answers --------------------------------------------
-
-
-def read(record: Any, name: str) -> Any:
-    """A field of another domain's read model (``applications``' file, ``grants``' grant):
-    a dict on some branches, a frozen dataclass on others; read here only."""
-    return record[name] if isinstance(record, Mapping) else getattr(record, name)
-
-
-@dataclass(frozen=True, slots=True)
-class FileRef:
-    id: int
-    call_id: int
-    reference: str
-
-
-def file_of(app: Any) -> FileRef:
-    return FileRef(id=read(app, "id"), call_id=read(app, "call"), reference=read(app, "reference"))
-
-
-@dataclass(frozen=True, slots=True)
-class GrantRef:
-    id: int
-    active: bool
-    agreement_required: bool
-    agreement_file: str | None
-    agreement_name: str
-
-
-def grant_of(grant: Any) -> GrantRef:
-    return GrantRef(
-        id=read(grant, "id"),
-        active=read(grant, "status") == GrantStatus.active,
-        agreement_required=read(grant, "agreement_required"),
-        agreement_file=read(grant, "agreement_file"),
-        agreement_name=read(grant, "agreement_name"),
-    )
 
 
 def refusal(exc: DomainError) -> tuple[str, str | None]:

@@ -149,7 +149,7 @@ async def decide(
     actor: NamedDependency[Actor],
 ) -> Template | Redirect:
     """One row of the sheet. htmx: the row and the totals come back; else the sheet."""
-    file = pages.file_of(await visible_application(request, app_id))
+    file = await visible_application(request, app_id)
     form = FormState(values=dict(data), prefix=f"d{app_id}")
     outcome = data.get("outcome", "")
     try:
@@ -162,12 +162,12 @@ async def decide(
         )
     except DecisionError as exc:
         form.refuse(exc, field="outcome")
-    rows = await services.sheet(file.call_id)
+    rows = await services.sheet(file.call)
     row = next((r for r in rows if r.id == app_id), None)
     forms = {app_id: form} if not form.ok else {}
     if is_partial_request(request) and row is not None:
         # htmx swaps the row either way; a 200 keeps browsers from logging an error.
-        call = await call_or_404(file.call_id)
+        call = await call_or_404(file.call)
         return render(
             request,
             "decisions/_row_update.html",
@@ -176,16 +176,16 @@ async def decide(
             # Focus comes back to the row saved (htmx honours autofocus).
             saved=app_id if form.ok else None,
             call=call,
-            totals=await services.totals(file.call_id),
-            pending=await services.pending(file.call_id),
+            totals=await services.totals(file.call),
+            pending=await services.pending(file.call),
             outcomes=OUTCOME_LABELS,
             labels=application_states.LABELS,
         )
     if not form.ok:
-        call = await call_or_404(file.call_id)
+        call = await call_or_404(file.call)
         return await _sheet_page(request, call, status_code=422, rows=rows, forms=forms)
     flash(request, _("The decision on %(reference)s is saved.") % {"reference": file.reference})
-    return Redirect(path_to(SHEET, call_id=file.call_id) + f"#row-{app_id}", status_code=303)
+    return Redirect(path_to(SHEET, call_id=file.call) + f"#row-{app_id}", status_code=303)
 
 
 # --- One file: decision, schedule, letters (staff) --------------------------------------------
@@ -194,9 +194,9 @@ async def decide(
 async def _decision_page(
     request: Request, app: Any, *, form: FormState | None = None, status_code: int = 200
 ) -> Template:
-    file = pages.file_of(app)
+    file = app
     decision = await services.decision_of(file.id)
-    settings = await services.settings_for(file.call_id)
+    settings = await services.settings_for(file.call)
     schedule = dict(services.schedule_of(decision, settings)) if decision else {}
     if form is None:
         form = FormState(values=schedules.form_values(schedule), prefix="schedule")
@@ -215,7 +215,7 @@ async def _decision_page(
         decision=decision,
         parts=parts,
         grant=grant,
-        instalments=await grants.instalments(pages.grant_of(grant).id) if grant else [],
+        instalments=await grants.instalments(grant.id) if grant else [],
         letters=await jobs.letters_of(file.id),
         form=form,
         outcomes=DECIDED_LABELS,

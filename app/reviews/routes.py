@@ -3,8 +3,6 @@ score their files; officers read the ranking."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, Router, get, post
@@ -292,20 +290,11 @@ async def ranking_page(
     )
 
 
-def _file_keys(app: Any) -> tuple[int, int]:
-    """The call and the organisation of a file ``applications`` gave: its only reads
-    here (the page reads the rest through the template). A dict on some branches, a
-    frozen dataclass on others."""
-    if isinstance(app, Mapping):
-        return app["call"], app["organisation"]
-    return app.call, app.organisation
-
-
 @get(FILE_REVIEWS, name="reviews:file-reviews")
 async def file_reviews(request: Request, app_id: FromPath[int]) -> Template:
     """A file's reviews, for officers: marks, opinions, comments; reopen or take back."""
     app = await visible_application(request, app_id)
-    call_id, organisation_id = _file_keys(app)
+    call_id, organisation_id = app.call, app.organisation
     call = await calls.get_call(call_id)
     rows = await scoring.reviews_of(app_id, call["rubric"])
     return render(
