@@ -19,7 +19,7 @@ from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.money import amount_input
 from app.core.time import paris_input
-from app.core.web import act, flash, path_to, render
+from app.core.web import act, act_on_form, flash, path_to, render
 
 STAFF_LIST = "/instruction/appels"
 CREATE = "/instruction/appels/nouveau"
@@ -209,14 +209,15 @@ async def eligibility_add(
     actor: NamedDependency[Actor],
 ) -> Template | Redirect:
     call = await _call(call_id)
-    try:
-        await services.add_eligibility_question(call_id, data, actor=actor)
-    except CallError as exc:
-        form = FormState(values=dict(data), prefix="question")
-        form.refuse(exc, "label")
-        return await _edit_page(request, call, status_code=422, question_form=form)
-    flash(request, _("The question is added."))
-    return Redirect(path_to(EDIT, call_id=call_id) + "#eligibility", status_code=303)
+    return await act_on_form(
+        request,
+        services.add_eligibility_question(call_id, data, actor=actor),
+        FormState(values=dict(data), prefix="question"),
+        field="label",
+        page=lambda form: _edit_page(request, call, status_code=422, question_form=form),
+        back=path_to(EDIT, call_id=call_id) + "#eligibility",
+        done=_("The question is added."),
+    )
 
 
 @post(ELIGIBILITY_REMOVE, name="calls:eligibility-remove")
@@ -244,17 +245,17 @@ async def document_add(
         "max_mb": data.get("max_mb", ""),
         "kinds": data.getall("kinds", []),
     }
-    try:
-        await services.add_document(call_id, values, actor=actor)
-    except CallError as exc:
-        form = FormState(
-            values={k: v for k, v in values.items() if k != "kinds"}, prefix="document"
-        )
-        form.values["kinds"] = values["kinds"]
-        form.refuse(exc, "label")
-        return await _edit_page(request, call, status_code=422, document_form=form)
-    flash(request, _("The document is added."))
-    return Redirect(path_to(EDIT, call_id=call_id) + "#documents", status_code=303)
+    form = FormState(values={k: v for k, v in values.items() if k != "kinds"}, prefix="document")
+    form.values["kinds"] = values["kinds"]
+    return await act_on_form(
+        request,
+        services.add_document(call_id, values, actor=actor),
+        form,
+        field="label",
+        page=lambda form: _edit_page(request, call, status_code=422, document_form=form),
+        back=path_to(EDIT, call_id=call_id) + "#documents",
+        done=_("The document is added."),
+    )
 
 
 @post(DOCUMENT_REMOVE, name="calls:document-remove")
@@ -278,14 +279,15 @@ async def criterion_add(
     actor: NamedDependency[Actor],
 ) -> Template | Redirect:
     call = await _call(call_id)
-    try:
-        await services.add_criterion(call_id, data, actor=actor)
-    except CallError as exc:
-        form = FormState(values=dict(data), prefix="criterion")
-        form.refuse(exc, "title")
-        return await _edit_page(request, call, status_code=422, criterion_form=form)
-    flash(request, _("The criterion is added."))
-    return Redirect(path_to(EDIT, call_id=call_id) + "#rubric", status_code=303)
+    return await act_on_form(
+        request,
+        services.add_criterion(call_id, data, actor=actor),
+        FormState(values=dict(data), prefix="criterion"),
+        field="title",
+        page=lambda form: _edit_page(request, call, status_code=422, criterion_form=form),
+        back=path_to(EDIT, call_id=call_id) + "#rubric",
+        done=_("The criterion is added."),
+    )
 
 
 @post(CRITERION_REMOVE, name="calls:criterion-remove")

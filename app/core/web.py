@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request
@@ -15,6 +15,7 @@ from markupsafe import Markup
 from app.core import i18n
 from app.core.audit import Actor
 from app.core.domain import DomainError
+from app.core.forms import FormState
 from app.core.ratelimit import RateLimiter
 from app.core.storage import FileStorage
 from app.settings import Settings
@@ -134,6 +135,28 @@ async def act(
     else:
         if done:
             flash(request, done)
+    return Redirect(back, status_code=303)
+
+
+async def act_on_form(
+    request: Request,
+    action: Awaitable[Any],
+    form: FormState,
+    *,
+    field: str,
+    page: Callable[[FormState], Awaitable[Template]],
+    back: str,
+    done: str,
+) -> Template | Redirect:
+    """A form's « save »: run the service's action; refused, the page comes back with
+    the form as typed and the message on its field (``field`` when the refusal names
+    none); done, the success is said on ``back``."""
+    try:
+        await action
+    except DomainError as exc:
+        form.refuse(exc, field)
+        return await page(form)
+    flash(request, done)
     return Redirect(back, status_code=303)
 
 
