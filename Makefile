@@ -51,8 +51,12 @@ demo: migrate
 run: install translations demo
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/guichet serve
 
+# The suite on two workers, one test module per worker at a time (each module has its own
+# databases), then the browser tests in this process (Playwright's sync API keeps an
+# event loop in the main thread). Exit code 5 is "nothing of that kind selected".
 test: install-dev translations
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadfile -m "not e2e" $(PYTEST_ARGS)
+	$(BIN)/pytest -m e2e $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 lint: install-dev
 	$(BIN)/ruff check .

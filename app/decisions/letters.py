@@ -320,7 +320,8 @@ def compose(
     """The award or rejection letter of one file (its ``facts.decision``), in French
     (the letters' language)."""
     decision = facts.decision
-    assert decision is not None, "a letter needs its decision"
+    if decision is None:
+        raise ValueError("a letter needs its decision")
     award = decision.is_award
     values = placeholder_values(facts, decision)
     template = settings.template("award" if award else "rejection")
