@@ -38,6 +38,7 @@ from app.funders.services import ensure_funder, list_funders, set_logo
 from app.grants import ledger as grant_ledger
 from app.grants import reports as grant_reports
 from app.grants import services as grant_services
+from app.grants.receipts import ReportReceipts
 from app.grants.tables import Grant
 from app.organisations.services import clean_organisation, create_organisation
 from app.organisations.tables import Membership
@@ -625,7 +626,13 @@ async def _decide_idf(call_id: int, officer: Actor, settings) -> None:
     )
 
 
-async def _follow_idf(call_id: int, officer: Actor, storage: FileStorage) -> None:
+DEMO_REPORT_DOCUMENTS = {
+    "activity": ("Rapport d'activité", "rapport-activite.pdf"),
+    "expenses": ("État récapitulatif des dépenses", "etat-des-depenses.pdf"),
+}
+
+
+async def _follow_idf(call_id: int, officer: Actor, storage: FileStorage, settings) -> None:
     """The 2017 grants at various stages: Le PoleS accepted, paid 100 000 € then, after
     its approved interim report, 60 000 €; other laureates accepted and partly paid, or
     not yet accepted; one whose final report shows much lower spending, reduced, with a
@@ -706,6 +713,30 @@ async def _follow_idf(call_id: int, officer: Actor, storage: FileStorage) -> Non
                 for line, cents in budget.get("charges", {}).items()
             },
         }
+        # Its required documents (the activity report, the statement of expenses…).
+        draft = await grant_reports.report_of(grant["id"], kind)
+        for document in grant_reports.DOCUMENTS[kind]:
+            if not document.required:
+                continue
+            title, name = DEMO_REPORT_DOCUMENTS[document.key]
+            stored = await anyio.to_thread.run_sync(
+                lambda title=title, name=name: storage.store_bytes(
+                    _document_pdf(title), filename=name, kinds={"pdf"}
+                )
+            )
+            await grant_reports.add_attachment(
+                draft.id,
+                stored,
+                document=document.key,
+                user_id=member.user_id,
+                actor=member,
+                limits=StorageLimits.from_settings(settings),
+            )
+        record = await grant_services.get_grant(grant["id"])
+        typed, _refused = grant_reports.parse_actuals(
+            values, grant_reports.statement(record.budget, record.requested_cents, {})
+        )
+        shown = grant_reports.effect(record, typed)
         errors = await grant_reports.save(
             grant["id"],
             kind,
@@ -714,6 +745,8 @@ async def _follow_idf(call_id: int, officer: Actor, storage: FileStorage) -> Non
             confirmed=True,
             user_id=member.user_id,
             actor=member,
+            previewed=str(shown.actual_cents) if shown else None,
+            receipts=ReportReceipts(settings),
         )
         _check(errors)
         await grant_reports.review(
@@ -1003,7 +1036,7 @@ async def load(*, if_empty: bool = True, settings=None, committee: bool = True) 
     await _review_demo(cvl, officer)
     if committee:
         await _decide_idf(idf, officer, settings)
-        await _follow_idf(idf, officer, storage)
+        await _follow_idf(idf, officer, storage, settings)
     return True
 
 

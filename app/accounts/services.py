@@ -402,6 +402,15 @@ async def set_active(user_id: int, active: bool, *, actor: Actor) -> None:
         )
 
 
+async def staff_recipients(role: str) -> list[dict]:
+    """The e-mail address and language of every active person holding ``role`` (to
+    tell the officers of what waits for them)."""
+    holders = RoleGrant.select(RoleGrant.user).where(RoleGrant.role == role)
+    return await User.select(User.email, User.language).where(
+        User.id.is_in(holders), User.is_active.eq(True)
+    )
+
+
 async def email_audit_checkpoint(checkpoint: Checkpoint) -> int:
     """E-mail the audit trail's signed head to every active administrator, to keep out
     of reach of whoever can write to the database (``guichet audit checkpoint

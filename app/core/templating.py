@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_CEILING, Decimal
 from functools import cache
 
@@ -84,6 +84,14 @@ def file_size(size: int) -> str:
     }
 
 
+def long_date_filter(value: date | str, locale: str | None = None) -> str:
+    """``long_date`` for pages and e-mails: an e-mail's context is JSON, where a date is
+    its ISO text (« 2018-12-31 » → « 31 décembre 2018 »)."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    return long_date(value, locale)
+
+
 def build_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
@@ -110,7 +118,7 @@ def build_environment() -> Environment:
         markdown=render_markdown,
         percent=format_decimal_percent,
         mark=mark,
-        long_date=long_date,
+        long_date=long_date_filter,
         signed_percent=signed_percent,
         file_size=file_size,
     )

@@ -11,6 +11,7 @@ from typing import Any
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.money import amount_input, format_amount
+from app.core.time import long_date
 from app.grants import ledger, reports
 from app.grants import services as grants
 from app.grants.models import GrantRecord, InstalmentRecord, ReportRecord
@@ -131,6 +132,7 @@ async def context(grant: GrantRecord, *, internal: bool) -> dict[str, Any]:
         "report_files": await reports.attachments([r.id for r in report_rows]),
         "recoveries": recoveries,
         "timeline": _timeline(grant, parts, entries, report_rows, amendments, recoveries, internal),
+        "next_instalment": next_instalment(grant, parts, {r.kind: r for r in report_rows}),
         "amendments": amendments,
         "kind_labels": KIND_LABELS,
         "report_states": REPORT_STATES,
@@ -141,19 +143,70 @@ async def context(grant: GrantRecord, *, internal: bool) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class NextInstalment:
+    """The next instalment the organisation may expect, and what it waits for (in
+    words, in the order they come)."""
+
+    position: int
+    amount_cents: int
+    due_on: object  # date | None
+    waiting_for: tuple[str, ...]
+
+
+def next_instalment(
+    grant: GrantRecord, parts: list[InstalmentRecord], reports_by_kind: dict[str, ReportRecord]
+) -> NextInstalment | None:
+    """The first instalment neither paid nor cancelled, with what unlocks it: the
+    acceptance, the signed agreement (no payment before it), the report whose approval
+    makes it due (to submit, or being examined), its date, then the officer's approval
+    for payment and the payment itself."""
+    part = next((p for p in parts if p.status not in ("paid", "cancelled")), None)
+    if part is None:
+        return None
+    waiting: list[str] = []
+    if part.status == "scheduled":
+        if part.trigger == "acceptance" and not grant.accepted:
+            waiting.append(_("your online acceptance of the grant"))
+        elif part.trigger in ("interim_report", "final_report"):
+            kind = part.trigger.removesuffix("_report")
+            report = reports_by_kind.get(kind)
+            label = _(KIND_LABELS[kind])
+            if report is not None and report.status == "submitted":
+                waiting.append(
+                    _("the examination of your %(report)s, submitted") % {"report": label}
+                )
+            else:
+                due = grant.report_due(kind)
+                text = _("your %(report)s, to submit") % {"report": label}
+                if due:
+                    text = _("your %(report)s, to submit by %(date)s") % {
+                        "report": label,
+                        "date": long_date(due),
+                    }
+                waiting.append(text)
+        elif part.trigger == "date" and part.due_on:
+            waiting.append(_("the date of %(date)s") % {"date": long_date(part.due_on)})
+    if grant.agreement_required and not grant.agreement_file:
+        waiting.append(_("the signed agreement (convention), to send"))
+    if part.status in ("scheduled", "due"):
+        waiting.append(_("the funder's approval for payment"))
+    waiting.append(_("the payment order, then the transfer to your account"))
+    return NextInstalment(part.position, part.left_cents, part.due_on, tuple(waiting))
+
+
 def reduction_of(
     grant: GrantRecord, final: ReportRecord | None, *, applied: bool
 ) -> Reduction | None:
     """The reduction the approved final report calls for (None before it is approved)."""
     if final is None or final.status != REPORT.target("approve"):
         return None
-    planned = reports.planned_eligible(grant.budget, grant.requested_cents)
-    actual = reports.actual_eligible(final.actuals)
+    shown = reports.effect_of(grant, final.actuals)
     return Reduction(
-        amount_cents=grant.amount_cents,
-        planned_cents=planned,
-        actual_cents=actual,
-        due_cents=grants.reduced_total(grant.amount_cents, planned, actual),
+        amount_cents=shown.amount_cents,
+        planned_cents=shown.planned_cents,
+        actual_cents=shown.actual_cents,
+        due_cents=shown.due_cents,
         applied=applied,
     )
 

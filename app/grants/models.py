@@ -54,6 +54,7 @@ class GrantRecord(Record):
     call_title: str
     funder_name: str
     organisation_name: str
+    funder_address: str = ""  # the funder's service: signs the e-mails and receipts
 
     @property
     def accepted(self) -> bool:
@@ -183,6 +184,7 @@ class ReportRecord(Record):
     submitted_at: datetime | None
     reviewed_at: datetime | None
     message: str
+    receipt_file: str | None = None
 
     @property
     def actions(self) -> frozenset[str]:
@@ -210,6 +212,8 @@ class AttachmentRecord(Record):
     original_name: str
     content_type: str
     size: int
+    document: str = "other"
+    sha256: str = ""
 
 
 @dataclass(frozen=True, slots=True)

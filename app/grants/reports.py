@@ -5,24 +5,32 @@ linked instalment due. Reminders go out before and after each deadline."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from app import quotas
+from app.accounts.services import staff_recipients
 from app.applications import budget as budgets
 from app.core.audit import Actor
 from app.core.db import for_update, write_transaction
 from app.core.domain import DomainError
 from app.core.i18n import gettext_noop as N_
-from app.core.money import AmountError, parse_amount
+from app.core.money import AmountError, format_amount, parse_amount
+from app.core.outbox import enqueue_email
 from app.core.periodic import Job
+from app.core.time import paris_date
 from app.grants import services as grants
 from app.grants.models import AttachmentRecord, GrantRecord, ReductionResult, ReportRecord
 from app.grants.states import REPORT, REPORT_EDITABLE, REPORT_IN
 from app.grants.tables import Grant, GrantStatus, Report, ReportAttachment
 from app.organisations.services import email_members
 from app.quotas import StorageLimits
+
+if TYPE_CHECKING:
+    from app.grants.receipts import ReportReceipts
 
 KINDS = ("interim", "final")
 TRIGGER_OF = {"interim": "interim_report", "final": "final_report"}
@@ -33,6 +41,108 @@ MAX_NARRATIVE = 20_000
 
 class ReportError(DomainError):
     """A report refused a change; the message is written at the raise."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportDocument:
+    """A supporting document a report asks for (its upload's ``document`` key)."""
+
+    key: str
+    label: str
+    required: bool
+    hint: str = ""
+
+
+# What each report is submitted with (the usual practice of funders for CERFA 15059:
+# the activity report, and for the final one the statement of expenses signed by the
+# organisation's legal representative or treasurer).
+DOCUMENTS: dict[str, tuple[ReportDocument, ...]] = {
+    "interim": (
+        ReportDocument(
+            "activity",
+            N_("Interim activity report"),
+            True,
+            N_("What was done so far, people reached, first results."),
+        ),
+        ReportDocument("other", N_("Other document"), False),
+    ),
+    "final": (
+        ReportDocument(
+            "activity",
+            N_("Final activity report"),
+            True,
+            N_("Actions carried out, people reached, results, differences from the project."),
+        ),
+        ReportDocument(
+            "expenses",
+            N_("Statement of expenses, signed by the president or the treasurer"),
+            True,
+            N_("The project's expenses (invoices, pay slips…), dated and signed."),
+        ),
+        ReportDocument("accounts", N_("Approved accounts of the last financial year"), False),
+        ReportDocument("other", N_("Other document"), False),
+    ),
+}
+
+
+class DocumentsMissing(ReportError):
+    """A report submitted without one of its required documents (``missing``)."""
+
+    def __init__(self, missing: list[ReportDocument]):
+        super().__init__(
+            "documents_missing",
+            N_("Attach the required documents before submitting: %(count)d missing."),
+            f"file-{missing[0].key}",
+            count=len(missing),
+        )
+        self.missing = missing
+
+
+def missing_documents(kind: str, files) -> list[ReportDocument]:
+    """The required documents of a report of this ``kind`` that ``files`` (its
+    attachments) do not include."""
+    present = {f.document for f in files}
+    return [d for d in DOCUMENTS[kind] if d.required and d.key not in present]
+
+
+def require_documents(kind: str, files) -> None:
+    """A report is submitted with every required document (``DocumentsMissing``)."""
+    missing = missing_documents(kind, files)
+    if missing:
+        raise DocumentsMissing(missing)
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What the declared spending means for the grant: the rule the final report's
+    examination applies (``grants.reduced_total``: the award times actual eligible
+    spending over planned, never more than the award)."""
+
+    amount_cents: int
+    planned_cents: int
+    actual_cents: int
+    due_cents: int
+
+    @property
+    def reduced(self) -> bool:
+        return self.due_cents < self.amount_cents
+
+
+def effect(grant: GrantRecord, actuals: dict) -> Effect | None:
+    """The effect of these figures on the grant (None while no expense is declared)."""
+    return effect_of(grant, actuals) if actuals.get("charges") else None
+
+
+def effect_of(grant: GrantRecord, actuals: dict) -> Effect:
+    """What is due on the grant with these figures' eligible spending."""
+    planned = planned_eligible(grant.budget, grant.requested_cents)
+    actual = actual_eligible(actuals)
+    return Effect(
+        amount_cents=grant.amount_cents,
+        planned_cents=planned,
+        actual_cents=actual,
+        due_cents=grants.reduced_total(grant.amount_cents, planned, actual),
+    )
 
 
 def now() -> datetime:
@@ -177,11 +287,18 @@ async def save(
     confirmed: bool,
     user_id: int,
     actor: Actor,
+    previewed: str | None = None,
+    receipts: ReportReceipts | None = None,
 ) -> list[ReportError]:
     """Save the organisation's report (draft), or submit it: final once submitted, so
     the person confirms the documents and figures are there; a narrative is required
-    then, and the final report needs the actual expenses. Returns the refusals of its
-    fields (nothing saved when there are any)."""
+    then, every required document (``require_documents``, checked again under the
+    report's lock), and the final report needs the actual expenses, whose effect on
+    the grant the person has seen: ``previewed`` is the eligible spending the page
+    showed the effect of, and other figures are refused once so that the page shows
+    theirs. Submitting e-mails the organisation's members and the officers, and
+    ``receipts`` writes the acknowledgement of receipt after the commit. Returns the
+    refusals of its fields (nothing saved when there are any)."""
     if submit and not confirmed:
         return [
             ReportError(
@@ -208,6 +325,24 @@ async def save(
             errors.append(
                 ReportError("actuals_required", N_("Enter the actual expenses."), lines[0].field)
             )
+        try:
+            require_documents(kind, (await attachments([report.id])).get(report.id, []))
+        except DocumentsMissing as exc:
+            errors.append(exc)
+        shown = effect(grant, actuals)
+        if (
+            kind == "final"
+            and shown is not None
+            and not errors
+            and previewed != str(shown.actual_cents)
+        ):
+            errors.append(
+                ReportError(
+                    "check_effect",
+                    N_("Check the effect of your figures on the grant below, then submit again."),
+                    "confirm",
+                )
+            )
     if errors:
         return errors
     async with write_transaction():
@@ -227,10 +362,101 @@ async def save(
                     Report.submitted_by: user_id,
                 }
             )
+        if submit:
+            # Under the report's lock: no document can be removed in between.
+            require_documents(kind, (await attachments([report.id])).get(report.id, []))
+            columns[Report.receipt_file] = None  # a resubmission gets a new one
         await Report.update(columns).where(Report.id == report.id)
         if submit:
             await grants.audit_change("grants.report_submitted", actor, grant_id, kind=kind)
+            await _tell_submitted(grant, kind, actuals, receipts)
+    if submit and receipts is not None:
+        await ensure_receipt(grant, await report_of(grant_id, kind), receipts)
     return []
+
+
+async def _tell_submitted(
+    grant: GrantRecord, kind: str, actuals: dict, receipts: ReportReceipts | None
+) -> None:
+    """The e-mails of a submission: the organisation's members and the officers."""
+    base_url = receipts.base_url if receipts is not None else ""
+    shown = effect(grant, actuals)
+    context = {
+        "reference": grant.reference,
+        "title": grant.title,
+        "organisation": grant.organisation_name,
+        "kind": kind,
+        "submitted_on": paris_date(now()).isoformat(),
+        "declared": format_amount(shown.actual_cents, "fr_FR") if shown else "",
+        "planned": format_amount(shown.planned_cents, "fr_FR") if shown else "",
+        "funder": grant.funder_name,
+        "funder_address": grant.funder_address,
+    }
+    await email_members(
+        grant.organisation,
+        "report_submitted",
+        {
+            **context,
+            "staff": False,
+            "url": f"{base_url}/dossiers/{grant.application}/bilans/{kind}",
+            "receipt_url": f"{base_url}/dossiers/{grant.application}/bilans/{kind}/accuse-de-reception.pdf",
+        },
+    )
+    for person in await staff_recipients("officer"):
+        await enqueue_email(
+            to=person["email"],
+            template="report_submitted",
+            language=person["language"],
+            context={
+                **context,
+                "staff": True,
+                "url": f"{base_url}/suivi/subventions/{grant.id}#reports",
+                "receipt_url": "",
+            },
+        )
+
+
+def report_hash(report: ReportRecord, files: list[AttachmentRecord]) -> str:
+    """The SHA-256 of what was submitted: the narrative, the figures and the documents'
+    fingerprints (printed on the receipt)."""
+    content = {
+        "kind": report.kind,
+        "narrative": report.narrative,
+        "actuals": report.actuals,
+        "documents": [[f.document, f.original_name, f.sha256] for f in files],
+    }
+    return hashlib.sha256(
+        json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+
+
+async def ensure_receipt(
+    grant: GrantRecord, report: ReportRecord, receipts: ReportReceipts
+) -> str | None:
+    """The storage id of a submitted report's receipt, written now when missing (after
+    the submission's commit, or when the server stopped in between); None before the
+    report is submitted."""
+    if report.status not in REPORT_IN or report.submitted_at is None:
+        return None
+    if report.receipt_file:
+        return report.receipt_file
+    files = (await attachments([report.id])).get(report.id, [])
+    written = await receipts.write(grant, report, files, report_hash(report, files))
+    try:
+        async with write_transaction():
+            updated = (
+                await Report.update({Report.receipt_file: written})
+                .where((Report.id == report.id) & Report.receipt_file.is_null())
+                .returning(Report.id)
+            )
+    except BaseException:
+        receipts.discard(written)
+        raise
+    if not updated:  # another request wrote it first
+        receipts.discard(written)
+        row = await Report.select(Report.receipt_file).where(Report.id == report.id).first()
+        return row["receipt_file"]
+    return written
 
 
 async def review(
@@ -271,7 +497,9 @@ async def review(
                 "kind": kind,
                 "approved": approve,
                 "message": message,
-                "url": f"{base_url}/dossiers/{grant.application}/decision#reports",
+                "funder": grant.funder_name,
+                "funder_address": grant.funder_address,
+                "url": f"{base_url}/dossiers/{grant.application}/bilans/{kind}",
             },
         )
 
@@ -312,10 +540,17 @@ async def report_room(report_id: int, *, size: int, limits: StorageLimits) -> qu
 
 
 async def add_attachment(
-    report_id: int, stored, *, user_id: int, actor: Actor, limits: StorageLimits
+    report_id: int,
+    stored,
+    *,
+    document: str = "other",
+    user_id: int,
+    actor: Actor,
+    limits: StorageLimits,
 ) -> None:
-    """A supporting document of a draft (or returned) report: at most ``MAX_FILES``,
-    and within the organisation's storage quota (checked with the organisation locked,
+    """A supporting document of a draft (or returned) report, as one of the documents
+    its kind asks for (``DOCUMENTS``): at most ``MAX_FILES``, and within the
+    organisation's storage quota (checked with the organisation locked,
     ``QuotaExceeded``)."""
     organisation_id = await _organisation_of(report_id)
     if organisation_id is None:
@@ -327,6 +562,9 @@ async def add_attachment(
         )
         if not rows or rows[0]["status"] not in REPORT_EDITABLE:
             raise _not_editable()
+        kind = (await Report.select(Report.kind).where(Report.id == report_id).first())["kind"]
+        if document not in {d.key for d in DOCUMENTS[kind]}:
+            raise ReportError("document", N_("Choose which document this is."), "document")
         if await ReportAttachment.count().where(ReportAttachment.report == report_id) >= MAX_FILES:
             raise ReportError(
                 "too_many_files", N_("A report has 20 documents at most: gather some in one PDF.")
@@ -336,6 +574,7 @@ async def add_attachment(
         await ReportAttachment.insert(
             ReportAttachment(
                 report=report_id,
+                document=document,
                 storage_id=stored.storage_id,
                 original_name=stored.filename,
                 size=stored.size,
@@ -349,6 +588,7 @@ async def add_attachment(
             actor,
             rows[0]["grant"],
             name=stored.filename,
+            document=document,
             sha256=stored.sha256,
         )
 
@@ -402,6 +642,8 @@ async def send_reminders(at: datetime | None = None, *, base_url: str) -> int:
         Grant.interim_report_due,
         Grant.final_report_due,
         Grant.application.reference.as_alias("reference"),
+        Grant.call.funder.name.as_alias("funder"),
+        Grant.call.funder.address.as_alias("funder_address"),
     ).where(Grant.status == GrantStatus.active)
     for grant in active:
         for kind in KINDS:
@@ -428,7 +670,9 @@ async def send_reminders(at: datetime | None = None, *, base_url: str) -> int:
                         "kind": kind,
                         "due": due.isoformat(),
                         "late": today > due,
-                        "url": f"{base_url}/dossiers/{grant['application']}/decision#reports",
+                        "funder": grant["funder"],
+                        "funder_address": grant["funder_address"],
+                        "url": f"{base_url}/dossiers/{grant['application']}/bilans/{kind}",
                     },
                 )
                 sent += 1

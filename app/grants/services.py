@@ -127,6 +127,7 @@ GRANT_COLUMNS = (
     Grant.call.title.as_alias("call_title"),
     Grant.call.funder.name.as_alias("funder_name"),
     Grant.organisation.name.as_alias("organisation_name"),
+    Grant.call.funder.address.as_alias("funder_address"),
 )
 
 

@@ -155,10 +155,14 @@ class Report(Table):
     message = Text(default="")  # the officer's message when sending it back
     reminded_before_at = Timestamptz(null=True, default=None)
     reminded_after_at = Timestamptz(null=True, default=None)
+    # The acknowledgement of receipt (PDF) written after submission: its storage id.
+    receipt_file = Varchar(length=64, null=True, default=None)
 
 
 class ReportAttachment(Table, tablename="report_attachment"):
     report = ForeignKey(Report, on_delete=OnDelete.restrict, index=True)
+    # Which of the report's documents it is (``reports.DOCUMENTS``): activity, expenses…
+    document = Varchar(length=20, default="other")
     storage_id = Varchar(length=64, unique=True)
     original_name = Varchar(length=255)
     size = BigInt()

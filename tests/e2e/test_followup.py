@@ -1,6 +1,7 @@
 """Grant follow-up in a browser, on the demo's Le PoleS grant (200 000 €, 50/30/20,
-160 000 € paid): the dashboard's figures, the final report with lower spending that
-shrinks the last instalment, a payment above what is left refused, the right one
+160 000 € paid): the dashboard's figures, the final report with lower spending (its
+effect shown before submitting, refused without its documents, accepted with them, its
+receipt a PDF) that shrinks the last instalment, a payment above what is left refused, the right one
 recorded, and the CSV export matching the ledger to the cent."""
 
 import csv
@@ -8,8 +9,11 @@ import io
 import re
 from decimal import Decimal
 
+from pypdf import PdfReader
+
 from tests.e2e.conftest import Live, Watched
 from tests.e2e.test_review import sign_in, sign_out
+from tests.factories import MINIMAL_PDF as DOCUMENT_PDF
 
 
 def normalised(text: str) -> str:
@@ -46,10 +50,44 @@ def test_final_report_reduction_payment_and_export(live: Live, watched: Watched)
         page.get_by_label(re.compile("^" + re.escape(label))).fill(amount)
     page.get_by_role("button", name="Déposer le bilan").click()  # not confirmed: refused
     page.get_by_text("Cochez la case pour déposer le bilan").first.wait_for()
-    page.get_by_label(re.compile("^Les pièces justificatives sont jointes")).check()
+    confirm = re.compile("^Les pièces justificatives sont jointes")
+    page.get_by_label(confirm).check()
+    # Before submitting, the effect of the figures on the grant.
+    effect = normalised(page.locator("#report-effect").inner_text())
+    assert (
+        "Vous déclarez 234 000,00 € de dépenses pour 260 000,00 € prévus : la subvention "
+        "pourra être réduite à 180 000,00 € (au lieu de 200 000,00 €)."
+    ) in effect, effect
+    # Without its required documents: refused, what was typed kept.
+    page.get_by_role("button", name="Déposer le bilan").click()
+    page.get_by_text(
+        "Joignez les pièces obligatoires avant de déposer : 2 manquante(s)."
+    ).first.wait_for()
+    assert page.get_by_label(re.compile("^64 – Charges de personnel")).input_value() == "130 000"
+    # Both documents chosen, sent with « Joindre » (what was typed is saved with them).
+    pdf = {"mimeType": "application/pdf", "buffer": DOCUMENT_PDF}
+    page.get_by_label(re.compile("^Rapport d’activité final")).set_input_files(
+        {"name": "rapport-activite.pdf", **pdf}
+    )
+    page.get_by_label(re.compile("^État récapitulatif des dépenses")).set_input_files(
+        {"name": "etat-des-depenses.pdf", **pdf}
+    )
+    page.get_by_role("button", name="Joindre — Rapport d’activité final").click()
+    page.get_by_text("Le document « etat-des-depenses.pdf » est joint.").wait_for()
+    saved = page.get_by_label(re.compile("^64 – Charges de personnel")).input_value()
+    assert normalised(saved) == "130 000,00"
+    page.get_by_label(confirm).check()
     page.get_by_role("button", name="Déposer le bilan").click()
     page.get_by_text("Votre bilan est déposé.").wait_for()
-    watched.errors = [e for e in watched.errors if "422" not in e]  # the refusal above
+    # Its acknowledgement of receipt (PDF).
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Télécharger l’accusé de réception (PDF)").click()
+    reader = PdfReader(download.value.path())
+    text = normalised("".join(p.extract_text() for p in reader.pages))
+    assert "Accusé de réception" in text and "dépôt de votre bilan final" in text
+    assert "IDF-2017-0001" in text and "234 000,00 €" in text
+    assert "rapport-activite.pdf" in text and "etat-des-depenses.pdf" in text
+    watched.errors = [e for e in watched.errors if "422" not in e]  # the refusals above
     watched.assert_clean()
     sign_out(page)
 

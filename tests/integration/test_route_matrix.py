@@ -524,6 +524,15 @@ MATRIX = {
         "/dossiers/{awarded}/bilans/interim/pieces",
         only(["owner"], 303, others=404, anonymous=401),
     ),
+    ("POST", "/dossiers/{app_id:int}/bilans/{kind:str}/enregistrement"): (
+        "/dossiers/{awarded}/bilans/interim/enregistrement",
+        only(["owner"], 422, others=404, anonymous=401),  # the grant is not accepted
+    ),
+    # Not submitted: no receipt, even for its organisation (tests/integration/grants).
+    ("GET", "/dossiers/{app_id:int}/bilans/{kind:str}/accuse-de-reception.pdf"): (
+        "/dossiers/{awarded}/bilans/interim/accuse-de-reception.pdf",
+        only((), 200, others=404),
+    ),
     # Ownership of report documents is tested in tests/integration/grants.
     ("GET", "/suivi/pieces-de-bilan/{attachment_id:int}"): (
         "/suivi/pieces-de-bilan/0",

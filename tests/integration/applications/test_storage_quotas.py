@@ -211,7 +211,7 @@ def test_a_grant_reports_file_counts_in_the_organisations_quota(client, settings
         f"/dossiers/{grant['app']}/bilans/interim/pieces",
         files=[
             ("_csrf_token", (None, csrf_token(client))),
-            ("file", ("factures.pdf", pdf(400 * KB), "application/pdf")),
+            ("file-expenses", ("factures.pdf", pdf(400 * KB), "application/pdf")),
         ],
         follow_redirects=True,
     )

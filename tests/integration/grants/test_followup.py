@@ -90,9 +90,29 @@ def pay(client, people, grant, instalment, amount, key, reference="M-2017-001"):
     )
 
 
-def submit_report(client, people, app, kind, actuals, narrative="Fait.", confirm="yes"):
+def attach(client, people, app, kind, *documents):
+    """Attach a PDF as each of these documents of the report (its upload form)."""
+    from tests.factories import MINIMAL_PDF
+
+    as_(client, people["owner"])
+    sent = client.post(
+        f"/dossiers/{app}/bilans/{kind}/pieces",
+        files=[
+            ("_csrf_token", (None, csrf_token(client))),
+            *((f"file-{d}", (f"{d}.pdf", MINIMAL_PDF, "application/pdf")) for d in documents),
+        ],
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text[:300]
+
+
+def submit_report(
+    client, people, app, kind, actuals, narrative="Fait.", confirm="yes", previewed=None
+):
     as_(client, people["owner"])
     data = {"narrative": narrative, "action": "submit", "confirm": confirm, **actuals}
+    if previewed is not None:
+        data["previewed"] = previewed
     return post_form(client, f"/dossiers/{app}/bilans/{kind}", data)
 
 
@@ -276,6 +296,7 @@ def test_reports_make_instalments_due_and_a_lower_final_spending_reduces_the_las
     assert unconfirmed.status_code == 422 and "Cochez la case" in plain(unconfirmed.text)
     assert 'value="Fait."' in unconfirmed.text or ">Fait.<" in unconfirmed.text  # kept
     assert getattr(run(client, reports.find, grant, "interim"), "status", None) != "submitted"
+    attach(client, people, app, "interim", "activity")
     assert submit_report(client, people, app, "interim", {}).status_code == 303
     assert review(client, people, grant, "interim", "return").status_code == 303  # needs a message
     assert parts(client, grant)[1]["status"] == "scheduled"
@@ -288,7 +309,10 @@ def test_reports_make_instalments_due_and_a_lower_final_spending_reduces_the_las
     assert third["status"] == "scheduled"
     assert pay(client, people, grant, second, "50 000", "red-3").status_code == 422
     # The final report: 360 000 € spent of 400 000 € planned -> 180 000 € due.
-    response = submit_report(client, people, app, "final", {"actual_charges_64": "360 000"})
+    attach(client, people, app, "final", "activity", "expenses")
+    response = submit_report(
+        client, people, app, "final", {"actual_charges_64": "360 000"}, previewed="36000000"
+    )
     assert response.status_code == 303
     assert review(client, people, grant, "final").status_code == 303
     page = client.get(f"/suivi/subventions/{grant}")
@@ -344,7 +368,10 @@ def test_overpaid_grant_opens_a_recovery_followed_until_received(client, people)
     grant, app = g["grant"], g["app"]
     first = approve(client, people, grant, 1)
     pay(client, people, grant, first, "200 000", "rec-1")
-    submit_report(client, people, app, "final", {"actual_charges_64": "300 000"})
+    attach(client, people, app, "final", "activity", "expenses")
+    submit_report(
+        client, people, app, "final", {"actual_charges_64": "300 000"}, previewed="30000000"
+    )
     review(client, people, grant, "final")
     assert post_form(client, f"/suivi/subventions/{grant}/reduction").status_code == 303
     recovery = run(client, lambda: Recovery.select().where(Recovery.grant == grant).first().run())
@@ -458,7 +485,7 @@ def test_report_documents_are_for_the_organisation_and_staff_only(client, people
         f"/dossiers/{g['app']}/bilans/interim/pieces",
         files=[
             ("_csrf_token", (None, csrf_token(client))),
-            ("file", ("bilan.pdf", MINIMAL_PDF, "application/pdf")),
+            ("file-activity", ("bilan.pdf", MINIMAL_PDF, "application/pdf")),
         ],
         follow_redirects=False,
     )
