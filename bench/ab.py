@@ -14,6 +14,8 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -72,12 +74,24 @@ def main() -> int:
     parser.add_argument("--pages", default="file,table,reviewer")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--database", type=Path, help="a copy of a dataset already built")
+    parser.add_argument("--pause", type=float, help="seconds between runs, not drain()")
     args = parser.parse_args()
     load.DURATION_S = args.seconds
+    if args.pause is not None:
+        load.drain = lambda base: time.sleep(args.pause)
     pages = ["bare", *args.pages.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.sqlite3"
-        ids, _ = asyncio.run(dataset.build(url))
+        if args.database:
+            shutil.copyfile(args.database, f"{tmp}/bench.sqlite3")
+            with sqlite3.connect(f"{tmp}/bench.sqlite3") as conn:
+                call = conn.execute("SELECT min(id) FROM call").fetchone()[0]
+                first = conn.execute("SELECT min(id) FROM application").fetchone()[0]
+            conn.close()
+            ids = {"call": call, "application": first + dataset.GRANTS}
+        else:
+            ids, _ = asyncio.run(dataset.build(url))
         checkouts = {"this": HERE, "other": args.other}
         results: dict = {name: {page: [] for page in pages} for name in checkouts}
         with (
