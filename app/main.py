@@ -56,8 +56,6 @@ from app.reviews.services import reminders_job
 from app.settings import STATIC_DIR, Settings, load_settings
 from app.site.routes import ROUTES as SITE_ROUTES
 
-DB_POOL_SIZE = 10
-
 # Every domain's routes (the static files' router is made per app).
 ROUTE_HANDLERS = [
     *SITE_ROUTES,
@@ -89,7 +87,7 @@ def template_environment():
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
-    engine = db.bind(db.engine_from_url(settings.database_url))
+    engine = db.bind(db.engine_from_url(settings.database_url, pool_size=settings.db_pool_size))
     audit.use_key(settings.audit_key)
 
     if settings.redis_url:
@@ -113,7 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def database(_app: Litestar) -> AsyncIterator[None]:
         # First of the lifespans: the pool is open before the background senders start
         # and closed after they stop (Litestar enters every lifespan before on_startup).
-        await db.start(engine, DB_POOL_SIZE)
+        await db.start(engine, settings.db_pool_size)
         try:
             yield
         finally:

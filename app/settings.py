@@ -73,6 +73,9 @@ class Settings:
     # Addresses (or networks) of the reverse proxies whose X-Forwarded-For and
     # X-Forwarded-Proto are believed; empty: nobody's, the peer is the client.
     trusted_proxies: tuple[str, ...] = ()
+    # Database connections kept by each server process: PostgreSQL's pool (at most),
+    # SQLite's readers (core/db.py).
+    db_pool_size: int = 10
 
     @property
     def production(self) -> bool:
@@ -313,6 +316,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         audit_key=audit_key,
         audit_key_source=audit_key_source,
         trusted_proxies=_trusted_proxies(environ.get("TRUSTED_PROXIES", "")),
+        db_pool_size=_whole_number(
+            environ, "DB_POOL_SIZE", 10, minimum=1, maximum=100, unit="connections"
+        ),
         **_storage_limits(environ),
         staff_mfa=staff_mfa,
     )

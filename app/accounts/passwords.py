@@ -22,15 +22,10 @@ from app.accounts.credentials import (
 from app.accounts.services import audit_account, end_sessions
 from app.accounts.tables import TokenPurpose, User
 from app.core.audit import Actor
-from app.core.db import write_transaction
+from app.core.db import for_update, write_transaction
 from app.core.i18n import gettext_noop as N_
 from app.core.outbox import enqueue_email
-from app.core.security import (
-    hash_password,
-    password_matches,
-    password_needs_rehash,
-    verify_password,
-)
+from app.core.security import new_password_hash, password_matches, password_needs_rehash
 
 
 def wrong_password(field: str) -> AccountError:
@@ -56,7 +51,7 @@ async def register_applicant(
     in), a known one a warning e-mail."""
     email = normalise_email(email)
     check_password_rules(password, email=email)
-    password_hash = hash_password(password)
+    password_hash = await new_password_hash(password)
     async with write_transaction():
         existing = await User.select(User.id, User.language).where(User.email == email).first()
         if existing:
@@ -162,7 +157,7 @@ async def authenticate(email: str, password: str, *, actor: Actor) -> SignInResu
         return SignInResult(user_id=None, unverified=True)
     values: dict = {}
     if password_needs_rehash(stored):
-        values[User.password_hash] = hash_password(password)
+        values[User.password_hash] = await new_password_hash(password)
     if values:
         await User.update(values).where(User.id == row["id"])
     return SignInResult(user_id=row["id"], needs_second_factor=row["totp_enabled_at"] is not None)
@@ -204,15 +199,19 @@ async def request_password_reset(*, email: str, base_url: str, actor: Actor) -> 
 
 async def reset_password(raw_token: str, new_password: str, *, actor: Actor) -> int:
     """Set a new password from a reset link; ends every session of the person."""
+    # The link and the rules are checked, and the password hashed, before the write
+    # transaction (argon2 takes tens of milliseconds); the link is checked again and
+    # used up inside it.
+    row = await valid_token(raw_token, TokenPurpose.reset_password)
+    email = await User.select(User.email).where(User.id == row["user"]).first()
+    check_password_rules(new_password, email=email["email"] if email else "")
+    password_hash = await new_password_hash(new_password)
     async with write_transaction():
-        row = await valid_token(raw_token, TokenPurpose.reset_password, lock=True)
-        email = await User.select(User.email).where(User.id == row["user"]).first()
-        check_password_rules(new_password, email=email["email"] if email else "")
         user_id = await consume_token(raw_token, TokenPurpose.reset_password)
         # The link came by e-mail: the address is proven.
-        await User.update(
-            {User.password_hash: hash_password(new_password), User.email_verified_at: now()}
-        ).where(User.id == user_id)
+        await User.update({User.password_hash: password_hash, User.email_verified_at: now()}).where(
+            User.id == user_id
+        )
         await end_sessions(user_id)
         await audit_account("accounts.password_reset", actor, user_id=user_id)
     return user_id
@@ -220,16 +219,25 @@ async def reset_password(raw_token: str, new_password: str, *, actor: Actor) -> 
 
 async def change_password(user_id: int, current: str, new_password: str, *, actor: Actor) -> None:
     """Change one's password; every other session of the person ends."""
+    row = await User.select(User.email, User.password_hash).where(User.id == user_id).first()
+    if row is None or not await password_matches(row["password_hash"], current):
+        raise wrong_password("current_password")
+    check_password_rules(new_password, email=row["email"])
+    password_hash = await new_password_hash(new_password)
     async with write_transaction():
-        row = await User.select(User.email, User.password_hash).where(User.id == user_id).first()
-        if row is None or not verify_password(row["password_hash"], current):
-            raise wrong_password("current_password")
-        check_password_rules(new_password, email=row["email"])
-        await User.update({User.password_hash: hash_password(new_password)}).where(
-            User.id == user_id
-        )
+        await still_the_password(user_id, row["password_hash"], field="current_password")
+        await User.update({User.password_hash: password_hash}).where(User.id == user_id)
         await end_sessions(user_id)
         await audit_account("accounts.password_changed", actor, user_id=user_id)
+
+
+async def still_the_password(user_id: int, checked_hash: str, *, field: str) -> None:
+    """Inside the write transaction: the password checked before it (off the event
+    loop) has not been changed meanwhile; else it is as good as wrong."""
+    query = User.select(User.password_hash).where(User.id == user_id)
+    row = await for_update(query).first()
+    if row is None or row["password_hash"] != checked_hash:
+        raise wrong_password(field)
 
 
 async def check_password(user_id: int, password: str) -> bool:

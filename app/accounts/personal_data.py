@@ -7,14 +7,14 @@ import secrets
 from collections.abc import Awaitable, Callable
 
 from app.accounts.credentials import now
-from app.accounts.passwords import wrong_password
+from app.accounts.passwords import still_the_password, wrong_password
 from app.accounts.services import get_user, keep_an_admin, user_not_found
 from app.accounts.tables import AccountToken, RecoveryCode, RoleGrant, User
 from app.core import audit
 from app.core.audit import Actor
 from app.core.db import write_transaction
 from app.core.outbox import forget_address
-from app.core.security import verify_password
+from app.core.security import password_matches
 
 
 async def export_personal_data(user_id: int) -> dict:
@@ -94,10 +94,11 @@ def _pseudonym(user_id: int) -> tuple[str, str]:
 async def erase_account(user_id: int, password: str, *, actor: Actor) -> str:
     """Erase a person at their request: the account is deleted when nothing must be
     kept, otherwise pseudonymised (records stay, identity replaced). Returns which."""
+    row = await User.select(User.password_hash).where(User.id == user_id).first()
+    if row is None or not await password_matches(row["password_hash"], password):
+        raise wrong_password("password")
     async with write_transaction():
-        row = await User.select(User.password_hash).where(User.id == user_id).first()
-        if row is None or not verify_password(row["password_hash"], password):
-            raise wrong_password("password")
+        await still_the_password(user_id, row["password_hash"], field="password")
         await keep_an_admin(user_id)
         for blocker in _erasure_blockers:
             await blocker(user_id)

@@ -32,7 +32,7 @@ from app.core.audit_checkpoints import Checkpoint
 from app.core.db import write_transaction
 from app.core.i18n import gettext_noop as N_
 from app.core.outbox import enqueue_email
-from app.core.security import hash_password
+from app.core.security import new_password_hash
 from app.permissions import is_staff, totp_required_by_the_admin_setting
 
 SETTING_MANDATORY_TOTP = "mandatory_totp_finance_admin"
@@ -139,7 +139,7 @@ async def create_user(
     email = normalise_email(email)
     if password is not None:
         check_password_rules(password, email=email)
-    password_hash = hash_password(password) if password is not None else None
+    password_hash = await new_password_hash(password) if password is not None else None
     async with write_transaction():
         if await User.exists().where(User.email == email):
             raise AccountError(
@@ -162,23 +162,23 @@ async def create_user(
     return user_id
 
 
+# One query for the person and their roles, run by every signed-in request: a row per
+# role, one with a NULL role for someone who has none. ("user" is quoted: a reserved
+# word in PostgreSQL.)
+_CURRENT_USER_SQL = """
+SELECT u.id, u.email, u.full_name, u.language, u.session_version, u.totp_enabled_at,
+       r.role
+FROM guichet_user u LEFT JOIN role_grant r ON r."user" = u.id
+WHERE u.id = {} AND u.is_active = {}
+"""
+
+
 async def load_current_user(user_id: int) -> CurrentUser | None:
     """The active person with this id and their roles."""
-    user = (
-        await User.select(
-            User.id,
-            User.email,
-            User.full_name,
-            User.language,
-            User.session_version,
-            User.totp_enabled_at,
-        )
-        .where((User.id == user_id) & (User.is_active.eq(True)))
-        .first()
-    )
-    if user is None:
+    rows = await User.raw(_CURRENT_USER_SQL, user_id, True)
+    if not rows:
         return None
-    roles = await RoleGrant.select(RoleGrant.role).where(RoleGrant.user == user_id)
+    user = rows[0]
     return CurrentUser(
         id=user["id"],
         email=user["email"],
@@ -186,7 +186,7 @@ async def load_current_user(user_id: int) -> CurrentUser | None:
         language=user["language"],
         session_version=user["session_version"],
         totp_enabled=user["totp_enabled_at"] is not None,
-        roles=frozenset(r["role"] for r in roles),
+        roles=frozenset(r["role"] for r in rows if r["role"] is not None),
     )
 
 
@@ -325,14 +325,16 @@ async def invite_staff(
 
 
 async def accept_staff_invitation(raw_token: str, password: str, *, actor: Actor) -> int:
+    # Checked and hashed before the write transaction (argon2), used up inside it.
+    row = await valid_token(raw_token, TokenPurpose.staff_invitation)
+    user = await User.select(User.email).where(User.id == row["user"]).first()
+    check_password_rules(password, email=user["email"] if user else "")
+    password_hash = await new_password_hash(password)
     async with write_transaction():
-        row = await valid_token(raw_token, TokenPurpose.staff_invitation, lock=True)
-        user = await User.select(User.email).where(User.id == row["user"]).first()
-        check_password_rules(password, email=user["email"] if user else "")
         user_id = await consume_token(raw_token, TokenPurpose.staff_invitation)
-        await User.update(
-            {User.password_hash: hash_password(password), User.email_verified_at: now()}
-        ).where(User.id == user_id)
+        await User.update({User.password_hash: password_hash, User.email_verified_at: now()}).where(
+            User.id == user_id
+        )
         await audit_account(
             "accounts.invitation_accepted", Actor(user_id, actor.ip), user_id=user_id
         )

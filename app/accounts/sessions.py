@@ -15,6 +15,10 @@ IDLE_TIMEOUT_STAFF_S = 30 * 60
 IDLE_TIMEOUT_APPLICANT_S = 2 * 3600
 SECOND_FACTOR_WINDOW_S = 5 * 60
 REAUTH_AFTER_S = 15 * 60
+# The time of the last request is written to the session at most once a minute: a
+# session nothing else changed is then not rewritten by every request (a file or a
+# Redis key written each time), and the idle timeouts stay exact to that minute.
+SEEN_AT_RESOLUTION_S = 60
 
 SESSION_USER = "uid"
 SESSION_VERSION = "ver"
@@ -117,5 +121,6 @@ class SessionUserMiddleware(AbstractAuthenticationMiddleware):
         if expired:
             end_session(connection)
             return AuthenticationResult(user=None, auth=None)
-        session[SESSION_SEEN_AT] = now
+        if now - int(session.get(SESSION_SEEN_AT, 0)) >= SEEN_AT_RESOLUTION_S:
+            session[SESSION_SEEN_AT] = now
         return AuthenticationResult(user=user, auth=None)

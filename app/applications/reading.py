@@ -19,6 +19,7 @@ from app.applications.tables import Application, ApplicationStatus, Attachment, 
 from app.calls import formspec
 from app.calls.tables import CallStatus
 from app.core import audit
+from app.core.db import Prepared
 from app.core.i18n import gettext_noop as N_
 from app.organisations.tables import Membership
 from app.permissions import can_view_every_application
@@ -61,14 +62,40 @@ def _view(row: dict) -> ApplicationView:
     )
 
 
-async def application_for(user: CurrentUser, app_id: int) -> ApplicationView | None:
+# Built once (core.db.Prepared): the file's page and every action on a file read it.
+_EVERY_APPLICATION = Prepared(
+    lambda app_id: (
+        Application.select(*VIEW_COLUMNS)
+        .where(Application.id == app_id)
+        .output(load_json=True)
+        .limit(1)
+    )
+)
+_MEMBERS_APPLICATION = Prepared(
+    lambda app_id, user_id: (
+        Application.select(*VIEW_COLUMNS)
+        .where(
+            (Application.id == app_id)
+            & Application.organisation.is_in(
+                Membership.select(Membership.organisation).where(Membership.user == user_id)
+            )
+        )
+        .output(load_json=True)
+        .limit(1)
+    )
+)
+
+
+async def application_for(
+    user: CurrentUser, app_id: int, *, members_only: bool = False
+) -> ApplicationView | None:
     """The application if this person may see it: a member of its organisation, or
-    an officer or admin. Anyone else gets None (answered as 404)."""
-    query = Application.select(*VIEW_COLUMNS).where(Application.id == app_id).output(load_json=True)
-    if not can_view_every_application(user):
-        members = Membership.select(Membership.organisation).where(Membership.user == user.id)
-        query = query.where(Application.organisation.is_in(members))
-    row = await query.first()
+    an officer or admin (not with ``members_only``: what only its applicants may do).
+    Anyone else gets None (answered as 404)."""
+    if can_view_every_application(user) and not members_only:
+        row = await _EVERY_APPLICATION.first(app_id=app_id)
+    else:
+        row = await _MEMBERS_APPLICATION.first(app_id=app_id, user_id=user.id)
     return None if row is None else _view(row)
 
 

@@ -142,7 +142,9 @@ async def submit(
         # One submitter at a time per reference prefix (its calls locked): reference
         # numbers never collide. The file is read (and its access checked) after.
         await for_update(_calls_sharing_a_prefix_with(app_id))
-        app = await application_for(user, app_id)
+        # Its applicants only (staff work from /instruction): the route reads it no
+        # earlier, this one query checks who may submit.
+        app = await application_for(user, app_id, members_only=True)
         if app is None:
             raise ApplicationError("not_found", NOT_FOUND)
         at = received_at

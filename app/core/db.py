@@ -8,10 +8,14 @@ database named by ``DATABASE_URL``.
 from __future__ import annotations
 
 import asyncio
+import copy
+import inspect
 import os
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +25,7 @@ from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import Finder
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from app.settings import BASE_DIR
 
@@ -31,6 +35,9 @@ if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
 SQLITE_BUSY_TIMEOUT_S = 15
+# Connections kept per server process: PostgreSQL's pool; on SQLite, the readers (one
+# writer besides). DB_POOL_SIZE in the environment (app/settings.py).
+DEFAULT_POOL_SIZE = 10
 
 Q = TypeVar("Q")
 
@@ -40,19 +47,14 @@ def sqlite_path(url: str) -> Path:
     return path if path.is_absolute() else BASE_DIR / path
 
 
-def engine_from_url(url: str) -> Engine:
+def engine_from_url(url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Engine:
     """An engine for ``sqlite:///file`` or ``postgresql://...``.
 
     SQLite is opened read-write without create (``mode=rw``): a missing file is an
     error, never a silently created empty database; ``create_sqlite_file`` makes it.
     """
     if url.startswith("sqlite:"):
-        path = sqlite_path(url)
-        return SQLiteEngine(
-            path=f"file:{path}?mode=rw",
-            uri=True,
-            timeout=SQLITE_BUSY_TIMEOUT_S,
-        )
+        return KeptSQLiteEngine(sqlite_path(url), readers=pool_size)
     return PostgresEngine(config={"dsn": url})
 
 
@@ -96,8 +98,204 @@ async def start(engine: Engine, pool_size: int) -> None:
 
 
 async def stop(engine: Engine) -> None:
+    """Close the engine's connections (a SQLite engine opens them again if used after)."""
     if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()
+    if isinstance(engine, KeptSQLiteEngine):
+        await asyncio.to_thread(engine.close)
+
+
+# --- SQLite: connections kept open ------------------------------------------------------
+#
+# Piccolo's SQLiteEngine opens a connection for every query outside a transaction (a
+# thread, the file, the schema parsed, PRAGMAs, a commit, a close): ~2 ms of CPU for a
+# query SQLite answers in microseconds. Here, queries outside a transaction go to a few
+# reader connections kept open, each in a thread of its own (in WAL mode readers never
+# wait for the writer), and ``write_transaction`` uses one writer connection per event
+# loop, opened once, before its lock is taken. Each runs a statement and fetches its
+# rows in one hop to its thread. A kept connection whose file was replaced or removed
+# (a restore, an outage: tests/integration/test_resilience.py) is closed and opened
+# again, so the database being gone still shows, and comes back by itself.
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino)
+
+
+class _KeptConnection:
+    """A sqlite3 connection with the file it was opened on; used by one thread at a time."""
+
+    def __init__(self, path: Path, connect: Callable[[], sqlite3.Connection]):
+        self.path = path
+        self._connect = connect
+        self._conn: sqlite3.Connection | None = None
+        self._identity: tuple[int, int] | None = None
+
+    def run(self, sql: str, args: list[Any] | tuple[Any, ...]) -> list[dict]:
+        conn = self._conn
+        if conn is None or (
+            not conn.in_transaction and _file_identity(self.path) != self._identity
+        ):
+            self.close()
+            self._identity = _file_identity(self.path)
+            conn = self._conn = self._connect()
+        cursor = conn.execute(sql, args)
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn is not None and self._conn.in_transaction
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+class _Writer:
+    """The connection of a loop's write transactions, in a thread of its own. Piccolo's
+    transaction calls ``execute`` for BEGIN, each statement, COMMIT or ROLLBACK."""
+
+    def __init__(self, connection: _KeptConnection):
+        self.connection = connection
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+
+    async def execute(self, sql: str, args: list[Any] | tuple[Any, ...] = ()) -> list[dict]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self.connection.run, sql, args)
+
+    async def end_failed(self) -> None:
+        """After a COMMIT or ROLLBACK that failed: never leave a transaction open on the
+        kept connection (the next BEGIN would fail): close it, it opens again."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._thread, self._close_if_in_transaction)
+
+    def _close_if_in_transaction(self) -> None:
+        if self.connection.in_transaction:
+            self.connection.close()
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True)
+        self.connection.close()
+
+
+class _KeptTransaction(SQLiteTransaction):
+    """Piccolo's transaction on the loop's kept writer, which it does not close."""
+
+    def __init__(self, engine: KeptSQLiteEngine, writer: _Writer, transaction_type):
+        super().__init__(engine, transaction_type=transaction_type)
+        self._writer = writer
+
+    async def get_connection(self):
+        return self._writer
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        except BaseException:
+            await self._writer.end_failed()
+            raise
+        finally:
+            self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+
+class KeptSQLiteEngine(SQLiteEngine):
+    """Piccolo's SQLite engine with its connections kept open (see above)."""
+
+    def __init__(self, path: Path, *, readers: int, timeout: float = SQLITE_BUSY_TIMEOUT_S):
+        super().__init__(path=f"file:{path}?mode=rw", uri=True, timeout=timeout)
+        self.file = path
+        self._readers_size = readers
+        self._readers: ThreadPoolExecutor | None = None
+        self._reader_local = threading.local()
+        self._opened: list[_KeptConnection] = []
+        self._writers: WeakKeyDictionary[asyncio.AbstractEventLoop, _Writer] = WeakKeyDictionary()
+        self._guard = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(**self.connection_kwargs, check_same_thread=False)
+        conn.row_factory = dict_factory
+        conn.execute("PRAGMA foreign_keys = 1")
+        return conn
+
+    def _kept(self) -> _KeptConnection:
+        connection = _KeptConnection(self.file, self._connect)
+        with self._guard:
+            self._opened.append(connection)
+        return connection
+
+    # Queries outside a transaction (Piccolo's hook): on a reader.
+
+    def _read(self, sql: str, args: list[Any]) -> list[dict]:
+        connection = getattr(self._reader_local, "connection", None)
+        if connection is None:
+            connection = self._reader_local.connection = self._kept()
+        try:
+            return connection.run(sql, args)
+        finally:
+            if connection.in_transaction:  # a statement that opened one (not ours): end it
+                connection.close()
+
+    async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
+        with self._guard:
+            if self._readers is None:
+                self._readers = ThreadPoolExecutor(self._readers_size, "sqlite-reader")
+            readers = self._readers
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(readers, self._read, query, args or [])
+
+    async def _run_in_existing_connection(
+        self, connection, query, args=None, query_type="generic", table=None
+    ):
+        if isinstance(connection, _Writer):
+            return await connection.execute(query, args or [])
+        return await super()._run_in_existing_connection(
+            connection, query, args, query_type=query_type, table=table
+        )
+
+    # Write transactions: on the loop's writer.
+
+    async def writer(self) -> _Writer:
+        loop = asyncio.get_running_loop()
+        writer = self._writers.get(loop)
+        if writer is None:
+            # Not among the readers' connections: a writer goes with its loop.
+            writer = self._writers[loop] = _Writer(_KeptConnection(self.file, self._connect))
+            await writer.execute("SELECT 1")  # opened now, outside the write lock
+        return writer
+
+    def write(self, writer: _Writer) -> SQLiteTransaction:
+        return _KeptTransaction(self, writer, TransactionType.immediate)
+
+    def close(self) -> None:
+        """Close every kept connection (the threads finish what they run first)."""
+        with self._guard:
+            readers, self._readers = self._readers, None
+            writers = list(self._writers.values())
+            self._writers = WeakKeyDictionary()
+        if readers is not None:
+            readers.shutdown(wait=True)
+        for writer in writers:
+            writer.close()
+        with self._guard:
+            opened, self._opened = self._opened, []
+            self._reader_local = threading.local()
+        for connection in opened:
+            connection.close()
 
 
 async def migrate() -> None:
@@ -181,7 +379,8 @@ async def _sqlite_write(engine: SQLiteEngine) -> AsyncIterator[Any]:
     surge of them (2 000 submissions in a minute, bench/surge.py) would otherwise all
     poll SQLite's file lock at once and the later ones fail with "database is locked"
     when their wait passes the busy timeout. The busy timeout is then left for
-    writers of other processes (the CLI). A nested write joins its outer transaction."""
+    writers of other processes (the CLI). A nested write joins its outer transaction.
+    On a ``KeptSQLiteEngine`` the loop's writer connection is opened before the lock."""
     if engine.current_transaction.get() is not None:
         async with engine.transaction(transaction_type=TransactionType.immediate) as inner:
             yield inner
@@ -190,8 +389,64 @@ async def _sqlite_write(engine: SQLiteEngine) -> AsyncIterator[Any]:
     lock = _sqlite_writers.get(loop)
     if lock is None:
         lock = _sqlite_writers[loop] = asyncio.Lock()
+    if isinstance(engine, KeptSQLiteEngine):
+        writer = await engine.writer()
+        async with lock, engine.write(writer) as outer:
+            yield outer
+        return
     async with lock, engine.transaction(transaction_type=TransactionType.immediate) as outer:
         yield outer
+
+
+class Param:
+    """A named value of a ``Prepared`` query, given at each run."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+class Prepared:
+    """A Piccolo query whose SQL is built once per engine type, then run with new values.
+
+    Piccolo builds a query's SQL again at each run: for a select along join paths
+    (``Application.call.funder.name``) that is milliseconds of CPU, more than the
+    database takes to answer. ``build`` makes the query from ``Param`` placeholders,
+    one per keyword argument; ``run(**values)`` puts the values in their places and
+    gives Piccolo's rows (``output(load_json=True)`` included; ``first`` for a query
+    built with ``limit(1)``).
+    Relies on two details of Piccolo 1.38 (a query string's frozen SQL, the query's
+    result processing), checked by tests/integration/core/test_prepared.py."""
+
+    def __init__(self, build: Callable[..., Any]):
+        self._build = build
+        self._names = list(inspect.signature(build).parameters)
+        self._compiled: dict[str, tuple[Any, Any, str, list[Any]]] = {}
+
+    def _for(self, engine_type: str) -> tuple[Any, Any, str, list[Any]]:
+        compiled = self._compiled.get(engine_type)
+        if compiled is None:
+            query = self._build(**{name: Param(name) for name in self._names})
+            (querystring,) = query.querystrings
+            sql, args = querystring.compile_string(engine_type=engine_type)
+            compiled = self._compiled[engine_type] = (query, querystring, sql, args)
+        return compiled
+
+    async def run(self, **values: Any) -> Any:
+        engine = current_engine()
+        query, querystring, sql, args = self._for(engine.engine_type)
+        bound = copy.copy(querystring)
+        bound._frozen_compiled_strings = (
+            sql,
+            [values[arg.name] if isinstance(arg, Param) else arg for arg in args],
+        )
+        rows = await engine.run_querystring(bound, in_pool=True)
+        return await query._process_results(rows)
+
+    async def first(self, **values: Any) -> Any:
+        rows = await self.run(**values)
+        return rows[0] if rows else None
 
 
 def for_update(query: Q) -> Q:

@@ -57,7 +57,7 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         return False
 
 
-# A check takes tens of milliseconds of CPU and 19 MiB: on the event loop, a burst of
+# A check (or a hash) takes tens of milliseconds of CPU and 19 MiB: on the event loop, a burst of
 # sign-ins would hold up every other request of the worker. Off it, two at a time (the
 # memory stays bounded; the burst waits, not the others).
 _PASSWORD_CHECKS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password-check")
@@ -67,6 +67,13 @@ async def password_matches(stored_hash: str | None, password: str) -> bool:
     """``verify_password`` in a worker thread, for request handlers."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_PASSWORD_CHECKS, verify_password, stored_hash, password)
+
+
+async def new_password_hash(password: str) -> str:
+    """``hash_password`` in a worker thread, for services: called before their write
+    transaction, never inside (on SQLite it would hold the write lock meanwhile)."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_PASSWORD_CHECKS, hash_password, password)
 
 
 def password_needs_rehash(stored_hash: str) -> bool:
@@ -304,6 +311,7 @@ _ROTATE = "guichet.session.rotate"
 _KNOWN = "guichet.session.known"
 _NEW_ID = "guichet.session.new_id"
 _NEW_CSRF = "guichet.csrf.new"
+_LOADED = "guichet.session.loaded"
 
 SESSION_ABSOLUTE_LIFETIME_S = 12 * 3600
 # A session key: the epoch second after which the session is worth nothing (the end of
@@ -365,6 +373,8 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         data = await super().load_from_connection(connection)
         if data:
             connection.scope[_KNOWN] = True  # type: ignore[literal-required]
+            # As stored: a response that leaves the session as it was does not write it.
+            connection.scope[_LOADED] = self.serialize_data(data, connection.scope)  # type: ignore[literal-required]
         return data
 
     def get_session_id(self, connection: ASGIConnection) -> str:
@@ -396,12 +406,18 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             if old_id:
                 await super().store_in_message(Empty, message, connection)
             return
+        data = self.serialize_data(scope_session, scope)
+        if not scope.get(_ROTATE) and scope.get(_LOADED) == data:
+            # Unchanged (the time of the last request is kept to the minute, accounts/
+            # sessions.py): the stored session and the cookie already say this, and the
+            # store keeps it until the deadline it was given.
+            return
         store = self.config.get_store_from_app(scope["app"])
         if scope.get(_ROTATE) and old_id:
             await self.delete(old_id, store=store)
         session_id = self.get_session_id(connection)
         lifetime = self.lifetime(scope_session)
-        await store.set(session_id, self.serialize_data(scope_session, scope), expires_in=lifetime)
+        await store.set(session_id, data, expires_in=lifetime)
         # The cookie keeps Litestar's max_age: the id is worth nothing after the
         # deadline anyway, the store no longer has it.
         cookie = Cookie(

@@ -275,7 +275,8 @@ async def submit(
     actor: NamedDependency[Actor],
     settings: NamedDependency[Settings],
 ) -> Template | Redirect:
-    app = await own_application(request, app_id)
+    # The file is read (its access checked) once, by the submission itself; again
+    # only to show the form once more when it is refused.
     try:
         await services.submit(
             app_id,
@@ -286,8 +287,10 @@ async def submit(
         )
     except Incomplete as exc:
         problems = [(p.anchor, p.text()) for p in exc.problems]
+        app = await own_application(request, app_id)
         return await _submit_page(request, app, problems, status_code=422)
     except ApplicationError as exc:
+        app = await own_application(request, app_id)  # 404 when it is not theirs
         return await _submit_page(request, app, [("", exc.text())], status_code=422)
     flash(
         request,

@@ -200,3 +200,38 @@ def test_the_sweep_deletes_sessions_past_their_deadline_and_keeps_the_others(cli
     assert second["full_name"] in client.get("/").text
     assert run(client, store(client).exists, alive) is True
     sign_out(client)
+
+
+def test_a_session_is_rewritten_only_when_it_changed_or_a_minute_passed(client, monkeypatch):
+    """Each signed-in page used to write its session (the time of the last request):
+    now the time is kept to the minute, so the file is written once a minute at most,
+    and the idle timeout still counts from the last minute seen."""
+    user = make_user(client, roles=["officer"])
+    before = session_files(client)
+    sign_in(client, user)
+    session_id = client.cookies.get("guichet_session")
+    (name,) = session_files(client) - before
+    path = client.app.state.settings.sessions_dir / name
+    client.get("/")  # the page after sign-in takes its flash message out: a change
+    written = path.stat().st_mtime_ns
+    seen = run(client, store(client).get, session_id)
+    for _ in range(3):
+        response = client.get("/")
+        assert user["full_name"] in response.text
+        assert not sets_session_cookie(response)
+    assert path.stat().st_mtime_ns == written
+    assert run(client, store(client).get, session_id) == seen
+
+    now = time.time()
+    monkeypatch.setattr(sessions.time, "time", lambda: now + sessions.SEEN_AT_RESOLUTION_S)
+    assert user["full_name"] in client.get("/").text
+    assert run(client, store(client).get, session_id) != seen  # seen_at moved on
+    # The idle timeout counts from that minute, not from sign-in: still signed in a
+    # second before it ends (and seen then), out a second after the next one ends.
+    later = now + sessions.SEEN_AT_RESOLUTION_S + sessions.IDLE_TIMEOUT_STAFF_S - 1
+    monkeypatch.setattr(sessions.time, "time", lambda: later)
+    assert user["full_name"] in client.get("/").text
+    monkeypatch.setattr(sessions.time, "time", lambda: later + sessions.IDLE_TIMEOUT_STAFF_S + 1)
+    assert user["full_name"] not in client.get("/").text
+    monkeypatch.undo()
+    client.cookies.clear()

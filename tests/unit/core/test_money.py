@@ -144,3 +144,38 @@ def test_amount_fields_read_as_each_language_writes():
     # What the pages show is read back too.
     assert parse_amount(format_amount(4_000_050, "en")) == 4_000_050
     assert parse_amount(format_amount(4_000_050, "fr")) == 4_000_050
+
+
+# Formatting is prepared once per locale (core/money.py): the same text as Babel's.
+
+
+@pytest.mark.parametrize("locale", ["fr_FR", "en_GB"])
+@given(cents=st.integers(min_value=-MAX_CENTS + 1, max_value=MAX_CENTS - 1))
+def test_prepared_amount_formats_say_what_babel_says(locale, cents):
+    from babel.numbers import format_currency, format_decimal
+
+    from app.core.money import _GROUP_SPACES, to_decimal
+
+    assert format_amount(cents, locale) == format_currency(to_decimal(cents), "EUR", locale=locale)
+    expected_input = format_decimal(to_decimal(cents), format="#,##0.00", locale=locale)
+    assert amount_input(cents, locale) == _GROUP_SPACES.sub(" ", expected_input)
+
+
+def test_prepared_amount_formats_on_a_large_sample():
+    import random
+
+    from babel.numbers import format_currency
+
+    from app.core.i18n import _parsed
+    from app.core.money import to_decimal
+
+    rng = random.Random(20)
+    sample = [0, 1, -1, 99, 100, 999_99, 1000_00, -1000_00, MAX_CENTS - 1]
+    sample += [
+        rng.randrange(-(10 ** rng.randrange(1, 16)), 10 ** rng.randrange(1, 16))
+        for _ in range(5000)
+    ]
+    for locale in ("fr_FR", "en_GB", _parsed("fr_FR")):
+        for cents in sample:
+            babel = format_currency(to_decimal(cents), "EUR", locale=locale)
+            assert format_amount(cents, locale) == babel, (locale, cents)
