@@ -52,6 +52,11 @@ EXAMPLES = {
         200,
     ),
     "/dossiers/{app_id:int}/convention": ("/dossiers/{agreed}/convention", "owner", 200),
+    "/dossiers/{app_id:int}/bilans/{kind:str}/accuse-de-reception.pdf": (
+        "/dossiers/{agreed}/bilans/interim/accuse-de-reception.pdf",
+        "owner",
+        200,
+    ),
     "/suivi/pieces-de-bilan/{attachment_id:int}": (
         "/suivi/pieces-de-bilan/{report_document}",
         "finance",
@@ -288,6 +293,20 @@ def extra(client, world):
             .run()
         ),
     )["id"]
+
+    # The interim report as submitted, so that its receipt exists (written when first
+    # asked for).
+    from app.core.time import now
+    from app.grants.tables import Report
+
+    run(
+        client,
+        lambda: (
+            Report.update({Report.status: "submitted", Report.submitted_at: now()})
+            .where(Report.id == report.id)
+            .run()
+        ),
+    )
 
     finance = run(client, accounts.load_current_user, people["finance"]["id"])
     token = run(client, api.create_token, finance, "headers", actor=Actor(user_id=finance.id))
