@@ -78,6 +78,9 @@ class _Receiver:
         file_fields: frozenset[str],
         text_fields: frozenset[str],
         max_files: int,
+        list_fields: frozenset[str] = frozenset(),
+        skipped_files: frozenset[str] = frozenset(),
+        max_list_values: int = 0,
         max_field_bytes: int,
         verify_token: Callable[[str], bool],
         verified_token: str | None,
@@ -89,7 +92,9 @@ class _Receiver:
         self.text_fields = text_fields
         self.max_files = max_files
         self.max_field_bytes = max_field_bytes
-        self.max_parts = max_files + len(text_fields) + 20
+        self.list_fields = list_fields
+        self.skipped_files = skipped_files
+        self.max_parts = max_files + len(text_fields) + len(skipped_files) + max_list_values + 20
         self.verify_token = verify_token
         self.verified_token = verified_token
         # Content-Length says the files cannot fit: refused when the first one begins,
@@ -104,6 +109,7 @@ class _Receiver:
         self.header_value = bytearray()
         self.part: _Part | None = None
         self.fields: dict[str, str] = {}
+        self.lists: dict[str, list[str]] = {}
         self.pending: list[_Pending] = []
         self.placed: list[str] = []
         self.ended = False
@@ -165,6 +171,9 @@ class _Receiver:
             self.part = _Part(name, None, "csrf")
             return
         if filename is not None:
+            if name in self.skipped_files:  # another file input of the same form
+                self.part = _Part(name, filename, "ignored")
+                return
             if name not in self.file_fields:
                 raise UploadMalformed("unexpected_file")
             if self.declared_too_large is not None:
@@ -177,6 +186,8 @@ class _Receiver:
             self.part = _Part(
                 name, filename, "file", temp=temp, writer=writer, hasher=hashlib.sha256()
             )
+        elif name in self.list_fields:
+            self.part = _Part(name, None, "text")
         elif name in self.text_fields:
             if name in self.fields:
                 raise UploadMalformed("duplicate_field")
@@ -233,7 +244,11 @@ class _Receiver:
                 value = part.buffer.decode("utf-8")
             except UnicodeDecodeError:
                 raise UploadMalformed("bad_encoding") from None
-            self.fields[part.name] = value.replace("\r\n", "\n").replace("\x00", "")
+            value = value.replace("\r\n", "\n").replace("\x00", "")
+            if part.name in self.list_fields:
+                self.lists.setdefault(part.name, []).append(value)
+            else:
+                self.fields[part.name] = value
         elif part.role == "file":
             if part.writer is None or part.temp is None:
                 raise UploadMalformed("malformed")
@@ -306,9 +321,10 @@ def multipart_boundary(content_type: str | None) -> bytes:
     return boundary
 
 
-def body_limit(max_bytes: int, max_files: int = 1) -> int:
-    """For the route's ``request_max_body_size``: the files plus room for the rest."""
-    return max_bytes * max_files + MULTIPART_OVERHEAD
+def body_limit(max_bytes: int, max_files: int = 1, form_bytes: int = MULTIPART_OVERHEAD) -> int:
+    """For the route's ``request_max_body_size``: the files plus room for the rest
+    (``form_bytes``: headers, boundaries and text fields)."""
+    return max_bytes * max_files + form_bytes
 
 
 def declared_bytes(request: Request[Any, Any, Any]) -> int | None:
@@ -317,11 +333,13 @@ def declared_bytes(request: Request[Any, Any, Any]) -> int | None:
     return int(value) if is_digits(value) and len(value) < 19 else None
 
 
-def declared_file_bytes(request: Request[Any, Any, Any]) -> int:
+def declared_file_bytes(
+    request: Request[Any, Any, Any], form_bytes: int = MULTIPART_OVERHEAD
+) -> int:
     """The least the files of this body weigh by its Content-Length: the body less the
     room ``body_limit`` gives the rest of a form; 0 when unknown or nothing is left."""
     declared = declared_bytes(request)
-    return max(0, declared - MULTIPART_OVERHEAD) if declared is not None else 0
+    return max(0, declared - form_bytes) if declared is not None else 0
 
 
 async def check_upload_rate(request: Request[Any, Any, Any]) -> None:
@@ -359,6 +377,10 @@ async def receive_upload(
     max_files: int = 1,
     max_field_bytes: int = MAX_FIELD_BYTES,
     storage: FileStorage | None = None,
+    list_fields: Collection[str] = (),
+    skipped_file_fields: Collection[str] = (),
+    max_list_values: int = 0,
+    form_bytes: int = MULTIPART_OVERHEAD,
 ) -> Upload:
     """Read a multipart form from the request stream and store its files.
 
@@ -366,7 +388,10 @@ async def receive_upload(
     ``request_max_body_size`` of at least ``body_limit(max_bytes, max_files)``; the
     CSRF token is checked here (header, or the form's first field). Each file is at most
     ``max_bytes`` and of one of ``kinds``; ``text_fields`` are returned as strings,
-    other text fields ignored, a file in a field not in ``file_fields`` refused. A file
+    other text fields ignored, a file in a field not in ``file_fields`` refused (or read
+    past, in ``skipped_file_fields``: the other file inputs of a form). ``list_fields``
+    may repeat (checkboxes: ``Upload.lists``, at most ``max_list_values`` values in all).
+    ``form_bytes``: the room for everything but the files (``body_limit``). A file
     input left empty gives no file: check ``Upload.file(name)``.
 
     A request carrying a file counts against the person's upload rate
@@ -406,7 +431,7 @@ async def receive_upload(
     declared = declared_bytes(request)
     too_large = (
         declared is not None
-        and body_limit(max_bytes, max_files) < declared
+        and body_limit(max_bytes, max_files, form_bytes) < declared
         and (route_limit is None or declared <= route_limit)  # else Litestar's own 413
     )
     cookie = request.cookies.get(csrf.cookie_name)
@@ -422,6 +447,9 @@ async def receive_upload(
         text_fields=frozenset(text_fields),
         max_files=max_files,
         max_field_bytes=max_field_bytes,
+        list_fields=frozenset(list_fields),
+        skipped_files=frozenset(skipped_file_fields),
+        max_list_values=max_list_values,
         verify_token=lambda token: csrf_tokens_match(csrf, token, cookie),
         verified_token=header_token or None,
         declared_too_large=declared if too_large else None,
@@ -451,6 +479,7 @@ async def receive_upload(
         receiver.discard()
         if isinstance(exc, UploadError):
             exc.fields = dict(receiver.fields)
+            exc.lists = dict(receiver.lists)
         raise
     ScopeState.from_scope(request.scope).csrf_token = receiver.verified_token
-    return Upload(files=tuple(stored), fields=receiver.fields)
+    return Upload(files=tuple(stored), fields=receiver.fields, lists=receiver.lists)
