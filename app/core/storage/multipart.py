@@ -44,6 +44,10 @@ CSRF_FIELD = "_csrf_token"
 MAX_FIELD_BYTES = 16 * 1024  # a text field of an upload form (comment, document key)
 MAX_CSRF_FIELD_BYTES = 512
 MULTIPART_OVERHEAD = 64 * 1024  # headers, boundaries and text fields around the files
+# What may follow a file in its form (other empty file inputs, buttons): a file that
+# Content-Length says is larger than its limit by more than this is refused at its
+# first byte, with its size.
+DECLARED_SLACK = 4 * 1024
 
 
 @dataclass(slots=True)
@@ -85,6 +89,7 @@ class _Receiver:
         verify_token: Callable[[str], bool],
         verified_token: str | None,
         declared_too_large: int | None = None,
+        declared: int | None = None,
     ) -> None:
         self.storage = storage
         self.max_bytes = max_bytes
@@ -100,6 +105,7 @@ class _Receiver:
         # Content-Length says the files cannot fit: refused when the first one begins,
         # before a byte of it is read (the text fields before it are kept).
         self.declared_too_large = declared_too_large
+        self.declared = declared
         self.closing = 0  # the closing boundary's length (\r\n--boundary--\r\n)
         self.fed = 0  # bytes of the body before the chunk being parsed
         self.parts_seen = 0
@@ -202,6 +208,13 @@ class _Receiver:
         if part.role == "too_large":
             self.refuse_declared(part, self.fed + start)
         length = end - start
+        if part.role == "file" and part.size == 0 and self.declared is not None:
+            # The file's size by Content-Length, now that what comes before it is read.
+            size = self.declared - (self.fed + start) - self.closing
+            if size > self.max_bytes + DECLARED_SLACK:
+                raise UploadTooLarge(
+                    "file_too_large", filename=clean_filename(part.filename or ""), size=size
+                )
         if part.role == "file":
             part.size += length
             if part.size > self.max_bytes:
@@ -453,6 +466,7 @@ async def receive_upload(
         verify_token=lambda token: csrf_tokens_match(csrf, token, cookie),
         verified_token=header_token or None,
         declared_too_large=declared if too_large else None,
+        declared=declared,
     )
     receiver.closing = len(boundary) + 8
     parser = MultipartParser(boundary, callbacks=receiver.callbacks())  # type: ignore[arg-type]

@@ -269,9 +269,7 @@ def test_a_file_too_large_says_its_size_and_the_limit_and_the_address_stays_the_
     text = said(page)
     assert "Ce fichier pèse 3,1 Mo ; la limite pour ce document est de 1 Mo." in text
     assert "La pièce n’est pas jointe" in text
-    assert not run(
-        client, lambda: Attachment.count().where(Attachment.application == app_id).run()
-    )
+    assert not run(client, lambda: Attachment.count().where(Attachment.application == app_id).run())
     sign_out(client)
 
 
@@ -460,7 +458,5 @@ def test_apply_while_signed_out_leads_back_to_the_call_through_sign_up_and_organ
     assert signed.headers["location"] == apply_path
     # No organisation yet: creating one leads back to the call too.
     apply_page = client.get(apply_path).text
-    assert f'href="/structures/nouvelle?suivant=%2Fappels%2F{call_id}%2Fcandidater"' in (
-        apply_page
-    )
+    assert f'href="/structures/nouvelle?suivant=%2Fappels%2F{call_id}%2Fcandidater"' in (apply_page)
     sign_out(client)
