@@ -13,7 +13,7 @@ DEMO_PASSWORD = "demo-guichet-2026"
 CVL_CALL = "Compétences numériques et insertion des jeunes"
 
 
-def test_a_no_js_journey_through_sign_in_an_upload_and_an_ended_session(browser, live: Live):
+def test_a_no_js_journey_through_sign_in_an_upload_and_an_ended_session(live: Live, browser):
     context = browser.new_context(
         locale="fr-FR", java_script_enabled=False, viewport={"width": 390, "height": 844}
     )
@@ -90,7 +90,7 @@ def test_a_no_js_journey_through_sign_in_an_upload_and_an_ended_session(browser,
         context.close()
 
 
-def test_with_javascript_conditions_and_budget_totals_follow_the_typing(watched, live: Live):
+def test_with_javascript_conditions_and_budget_totals_follow_the_typing(live: Live, watched):
     page = watched.page
     page.goto(live.url + "/connexion")
     page.get_by_label("Adresse électronique").fill("porteur@demo.guichet.test")
