@@ -59,8 +59,7 @@ def keep(
     if replaces and (old := _path_of(data_dir, replaces)):
         old.unlink(missing_ok=True)
     token = secrets.token_urlsafe(_TOKEN_BYTES)
-    path = _path_of(data_dir, token)
-    assert path is not None
+    path = directory / (hashlib.sha256(token.encode()).hexdigest() + ".json")
     data = json.dumps(
         {
             "page": page,
