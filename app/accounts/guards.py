@@ -9,14 +9,22 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 
 from app.accounts.services import CurrentUser, must_enrol_totp
-from app.accounts.sessions import authenticated_recently
-from app.core.errors import RedirectRequired
+from app.accounts.sessions import authenticated_recently, ended_session_user
+from app.core import kept_forms
+from app.core.errors import SIGN_IN_PATH, RedirectRequired, SessionEnded
+from app.core.ratelimit import Limit
+from app.core.web import path_to
 from app.permissions import PERMISSIONS
 
 PUBLIC = {"public": True}
 # The pages a person who must set up two-factor can still open: the enrolment page,
 # what it needs (confirming the password again), signing out, the language switch.
 ENROLMENT = {"enrolment": True}
+# A form whose answers are kept when it is posted after the session ended: the person
+# signs in again and finds them on the page (``kept_forms``); ``keep_answers`` names the
+# path parameter of the page to come back to, e.g. ``{"keep_answers": "/dossiers/{app_id}"}``.
+KEEP_ANSWERS = "keep_answers"
+KEPT_ANSWERS_LIMIT = Limit("kept_answers", 20, 3600)
 
 SECURITY_PAGE = "/compte/securite"
 REAUTH_PAGE = "/connexion/confirmer"
@@ -39,9 +47,53 @@ async def deny_by_default(connection: ASGIConnection, handler: BaseRouteHandler)
     if handler.opt.get("public") and user is None:
         return
     if user is None:
+        ended_for = ended_session_user(connection)
+        if handler.opt.get(KEEP_ANSWERS) and connection.scope["method"] == "POST":
+            await _keep_answers(connection, handler, ended_for)
+        if ended_for is not None:
+            raise SessionEnded()
         raise NotAuthorizedException()
     if not handler.opt.get("enrolment") and await must_enrol(connection, user):
         raise RedirectRequired(SECURITY_PAGE)
+
+
+async def _keep_answers(
+    connection: ASGIConnection, handler: BaseRouteHandler, ended_for: int | None
+) -> None:
+    """A form posted without a session (it ended while the page was open): its answers
+    are kept aside for the person, and sign-in leads back to the page, which shows them."""
+    from litestar import Request
+
+    limiter = connection.app.state.rate_limiter
+    who = f"user:{ended_for}" if ended_for is not None else f"ip:{_client(connection)}"
+    if await limiter.hit(KEPT_ANSWERS_LIMIT, who):
+        return  # plain « sign in again » page: kept answers are not a disk to fill
+    page = path_to(handler.opt[KEEP_ANSWERS], **connection.path_params)
+    form = await Request(connection.scope, connection.receive).form()
+    values: dict = {}
+    for key in form:
+        if key == "_csrf_token":
+            continue
+        items = [v for v in form.getall(key) if isinstance(v, str)]
+        if items:
+            values[key] = items if len(items) > 1 else items[0]
+    token = kept_forms.keep(
+        connection.app.state.settings.data_dir,
+        page=page,
+        user_id=ended_for,
+        values=values,
+        reason="session_ended",
+        replaces=connection.cookies.get(kept_forms.COOKIE),
+    )
+    query = urlencode({"info": "reponses-conservees", "suivant": page})
+    raise RedirectRequired(
+        f"{SIGN_IN_PATH}?{query}",
+        cookies=((kept_forms.COOKIE, token, kept_forms.KEPT_FOR_S),),
+    )
+
+
+def _client(connection: ASGIConnection) -> str:
+    return connection.client.host if connection.client else "unknown"
 
 
 def requires(permission: str):

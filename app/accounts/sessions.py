@@ -27,6 +27,11 @@ SESSION_SEEN_AT = "seen_at"
 SESSION_REAUTH_AT = "reauth_at"
 SESSION_PENDING_USER = "pending_uid"
 SESSION_PENDING_AT = "pending_at"
+# Left in a session that ended by itself (idle, lifetime, signed out elsewhere): whose it
+# was, so that the next request says « your session has ended » and keeps a form's
+# answers for that person, instead of a bare « sign in ».
+SESSION_ENDED = "ended_uid"
+SESSION_ENDED_KEPT_S = 12 * 3600
 
 
 def idle_timeout(user: CurrentUser) -> int:
@@ -101,6 +106,31 @@ def end_session(connection: ASGIConnection) -> None:
     connection.scope["session"] = {}
 
 
+def _session_ended(connection: ASGIConnection, user_id: int) -> None:
+    now = int(time.time())
+    connection.scope["session"] = {
+        SESSION_ENDED: user_id,
+        SESSION_DEADLINE: now + SESSION_ENDED_KEPT_S,
+    }
+
+
+def ended_session_user(connection: ASGIConnection) -> int | None:
+    """Whose session this was, when it ended by itself (None: never signed in, or
+    signed out)."""
+    session = connection.scope.get("session") or {}
+    user_id = session.get(SESSION_ENDED)
+    return user_id if isinstance(user_id, int) else None
+
+
+def session_seconds_left(connection: ASGIConnection, user: CurrentUser) -> int:
+    """Seconds before this session ends if nothing happens (idle or absolute limit)."""
+    session = connection.scope.get("session") or {}
+    now = int(time.time())
+    idle_end = int(session.get(SESSION_SEEN_AT, now)) + idle_timeout(user)
+    absolute_end = int(session.get(SESSION_AUTH_AT, now)) + SESSION_ABSOLUTE_LIFETIME_S
+    return max(0, min(idle_end, absolute_end) - now)
+
+
 class SessionUserMiddleware(AbstractAuthenticationMiddleware):
     """Puts the signed-in person (or None) in ``scope["user"]``; never refuses by
     itself: the guards decide (deny by default)."""
@@ -119,7 +149,7 @@ class SessionUserMiddleware(AbstractAuthenticationMiddleware):
             or now - int(session.get(SESSION_SEEN_AT, 0)) > idle_timeout(user)
         )
         if expired:
-            end_session(connection)
+            _session_ended(connection, user_id)
             return AuthenticationResult(user=None, auth=None)
         if now - int(session.get(SESSION_SEEN_AT, 0)) >= SEEN_AT_RESOLUTION_S:
             session[SESSION_SEEN_AT] = now

@@ -23,6 +23,28 @@ if TYPE_CHECKING:
     from app.core.storage import FileStorage
 
 
+def document_too_large(max_mb: int, size: int | None) -> ApplicationError:
+    """A document over its limit: the limit, and the file's size when known (from the
+    request's Content-Length, before the file was read)."""
+    from app.core.templating import file_size
+
+    limit = file_size(max_mb * 1024 * 1024)
+    if size:
+        return ApplicationError(
+            "document_too_large",
+            N_("This file is %(size)s; the limit for this document is %(limit)s."),
+            field="file",
+            size=file_size(size),
+            limit=limit,
+        )
+    return ApplicationError(
+        "document_too_large",
+        N_("This file is larger than the limit for this document, %(limit)s."),
+        field="file",
+        limit=limit,
+    )
+
+
 async def _versions_to_prune(
     app_id: int, document_key: str, submitted_at: datetime | None, keep: int
 ) -> list[dict]:

@@ -93,6 +93,28 @@ async def start_application(
     return app_id
 
 
+def _cleaned(app, raw: dict[str, Any]) -> tuple[dict, budgets.Budget, str, dict]:
+    """The answers, budget and title to store from a posted form, each wrong one
+    replaced by its stored value, and the refusal of each wrong one."""
+    answers, errors = formspec.clean_answers(app.form, raw)
+    errors: dict[str, DomainError] = dict(errors)
+    answers.update({k: app.answers[k] for k in errors if k in app.answers})
+    budget, budget_errors = budgets.parse(raw)
+    if budget_errors:
+        budget = budgets.keep_stored(budget, app.forecast, budget_errors)
+    errors.update(budget_errors)
+    title = (raw.get("title") or "").strip()
+    if len(title) > TITLE_MAX:
+        errors["title"] = DomainError("too_long", formspec.TOO_LONG, field="title")
+        title = app.title
+    return answers, budget, title, errors
+
+
+def answer_errors(app, raw: dict[str, Any]) -> dict[str, DomainError]:
+    """What is wrong in answers typed but not saved (shown again on the page)."""
+    return _cleaned(app, raw)[3]
+
+
 async def save_draft(
     app_id: int, *, user: CurrentUser, version: int, raw: dict[str, Any], actor: Actor
 ) -> Saved:
@@ -107,17 +129,16 @@ async def save_draft(
         raise ApplicationError("not_found", NOT_FOUND)
     if not is_editable(app):
         raise ApplicationError("not_editable", NOT_EDITABLE, field="title")
-    answers, errors = formspec.clean_answers(app.form, raw)
-    errors: dict[str, DomainError] = dict(errors)
-    answers.update({k: app.answers[k] for k in errors if k in app.answers})
-    budget, budget_errors = budgets.parse(raw)
-    if budget_errors:
-        budget = budgets.keep_stored(budget, app.forecast, budget_errors)
-    errors.update(budget_errors)
-    title = (raw.get("title") or "").strip()
-    if len(title) > TITLE_MAX:
-        errors["title"] = DomainError("too_long", formspec.TOO_LONG, field="title")
-        title = app.title
+    answers, budget, title, errors = _cleaned(app, raw)
+    if (
+        version != app.version
+        and answers == app.answers
+        and budget == app.forecast
+        and title == app.title
+    ):
+        # What is stored already (an autosave of the same answers went first): nothing
+        # to write, and nothing to refuse.
+        return Saved(version=app.version, at=app.updated_at, errors=errors)
     at = now()
     async with write_transaction():
         updated = (

@@ -15,8 +15,13 @@ face, the one other domains and the routes import:
 - ``models``: the typed read models and refusals all of these return and raise.
 """
 
-from app.applications.attachments import add_attachment, document_room
-from app.applications.drafts import check_eligibility, save_draft, start_application
+from app.applications.attachments import add_attachment, document_room, document_too_large
+from app.applications.drafts import (
+    answer_errors,
+    check_eligibility,
+    save_draft,
+    start_application,
+)
 from app.applications.models import (
     ApplicationError,
     ApplicationSummary,
@@ -78,6 +83,7 @@ __all__ = [
     "StaffRow",
     "TableQuery",
     "add_attachment",
+    "answer_errors",
     "application_for",
     "applications_of",
     "attachment_for",
@@ -88,6 +94,7 @@ __all__ = [
     "current_attachments",
     "document_room",
     "document_spec",
+    "document_too_large",
     "ensure_receipt",
     "file_too_large",
     "history",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
@@ -68,15 +68,32 @@ UNAVAILABLE_RETRY_AFTER_S = 5
 
 class RedirectRequired(Exception):
     """Raised by a guard that sends the person elsewhere first (confirm the password,
-    set up two-factor); answered with a redirect, or HX-Redirect for htmx."""
+    set up two-factor, sign in again); answered with a redirect, or HX-Redirect for
+    htmx; ``cookies``: (name, value, max_age) to set with it."""
 
-    def __init__(self, location: str):
+    def __init__(self, location: str, cookies: tuple[tuple[str, str, int], ...] = ()):
         super().__init__(location)
         self.location = location
+        self.cookies = cookies
+
+
+class SessionEnded(NotAuthorizedException):
+    """401 for a person whose session ended by itself: said as such (never « access
+    refused »), with a way to sign in again that leads back."""
 
 
 def redirect_handler(request: Request, exc: RedirectRequired) -> Response:
-    return _redirect(request, exc.location)
+    response = _redirect(request, exc.location)
+    for name, value, max_age in exc.cookies:
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.settings.production,
+        )
+    return response
 
 
 def _status_of(exc: Exception) -> int:
@@ -132,8 +149,12 @@ def html_exception_handler(request: Request, exc: Exception) -> Response:
             extra={"error_id": error_id, "path": request.url.path, "method": request.method},
         )
 
-    if isinstance(exc, NotAuthorizedException) and request.method in ("GET", "HEAD"):
-        return _redirect_to_sign_in(request)
+    partial = is_partial_request(request)
+    if isinstance(exc, NotAuthorizedException):
+        if partial:
+            return _sign_in_notice(request, ended=isinstance(exc, SessionEnded))
+        if request.method in ("GET", "HEAD"):
+            return _redirect_to_sign_in(request, ended=isinstance(exc, SessionEnded))
 
     headers = {}
     if isinstance(exc, HTTPException) and exc.headers:
@@ -142,10 +163,15 @@ def html_exception_handler(request: Request, exc: Exception) -> Response:
         headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_S)
 
     title, text = MESSAGES.get(status, MESSAGES[500 if status >= 500 else 400])
+    sign_in_url = ""
+    if isinstance(exc, NotAuthorizedException):
+        # A form posted without a session: where it came from is where to go back.
+        sign_in_url = _sign_in_url(_local(request.headers.get("referer", "")) or "/")
+        if isinstance(exc, SessionEnded):
+            title, text = SESSION_ENDED
     # An exception may say more precisely what was refused: (message, its values).
     explanation = getattr(exc, "explanation", None)
     explained = i18n.gettext(explanation[0]) % explanation[1] if explanation else ""
-    partial = is_partial_request(request)
     if partial:
         # htmx swaps the message into the main region, whatever the original target.
         headers.update({"HX-Retarget": "#main", "HX-Reswap": "innerHTML"})
@@ -155,6 +181,7 @@ def html_exception_handler(request: Request, exc: Exception) -> Response:
         "title": i18n.gettext(title),
         "text": (explained or i18n.gettext(text)) + _wait_hint(status, headers),
         "error_id": error_id,
+        "sign_in_url": sign_in_url,
     }
     try:
         template = request.app.template_engine.get_template(
@@ -179,8 +206,51 @@ def _wait_hint(status: int, headers: dict[str, str]) -> str:
     ) % {"num": minutes}
 
 
-def _redirect_to_sign_in(request: Request) -> Response:
-    return _redirect(request, f"{SIGN_IN_PATH}?{urlencode({'suivant': request.url.path})}")
+SESSION_ENDED = (
+    N_("Your session has ended"),
+    N_(
+        "You were signed out after a while without activity. Sign in again to go on where you were."
+    ),
+)
+# The sign-in page's notice (accounts' SIGN_IN_NOTICES) for a session that ended.
+SESSION_ENDED_NOTICE = "session-terminee"
+
+
+def _local(url: str) -> str:
+    """The path and query of a URL of this site (a Referer, htmx's current URL)."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _sign_in_url(back: str, *, ended: bool = False) -> str:
+    query = ({"info": SESSION_ENDED_NOTICE} if ended else {}) | {"suivant": back}
+    return f"{SIGN_IN_PATH}?{urlencode(query)}"
+
+
+def _redirect_to_sign_in(request: Request, *, ended: bool = False) -> Response:
+    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return _redirect(request, _sign_in_url(back, ended=ended))
+
+
+def _sign_in_notice(request: Request, *, ended: bool) -> Response:
+    """An htmx request without a session (an autosave after the session ended): the
+    page stays as it is, with what was typed; a notice at the top says it and links to
+    sign-in in a new tab, and back to this page."""
+    back = _local(request.headers.get("hx-current-url", "")) or "/"
+    title, text = SESSION_ENDED if ended else MESSAGES[401]
+    context = {
+        **base_context(request),
+        "title": i18n.gettext(title),
+        "text": i18n.gettext(text),
+        "sign_in_url": _sign_in_url(back, ended=ended),
+    }
+    body = request.app.template_engine.get_template("errors/_sign_in_notice.html").render(**context)
+    return Response(
+        content=body,
+        status_code=401,
+        media_type=MediaType.HTML,
+        headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+    )
 
 
 def _redirect(request: Request, target: str) -> Response:

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from app.accounts.guards import PUBLIC, require_recent_authentication
 from app.core.audit import Actor
-from app.core.forms import FormState, require_email
+from app.core.forms import FormState, require_email, safe_next
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.ratelimit import Limit, RateLimiter
@@ -82,9 +82,15 @@ async def organisation_list(request: Request) -> Template:
 
 
 @get(CREATE, name="organisations:create")
-async def create_page(request: Request) -> Template:
+async def create_page(request: Request, suivant: FromQuery[str | None] = None) -> Template:
+    """``suivant``: where to go once it is created (the call the person applies to)."""
     return render(
-        request, "organisations/form.html", form=FormState(), legal_forms=_legal_forms(), org=None
+        request,
+        "organisations/form.html",
+        form=FormState(),
+        legal_forms=_legal_forms(),
+        org=None,
+        next=safe_next(suivant, ""),
     )
 
 
@@ -106,10 +112,12 @@ async def create(
             form=form,
             legal_forms=_legal_forms(),
             org=None,
+            next=safe_next(data.get("next"), ""),
         )
     _choose(request, org_id, cleaned["name"])
     flash(request, _("The organisation is created. You are its owner."))
-    return Redirect(path_to(DETAIL, org_id=org_id), status_code=303)
+    back = safe_next(data.get("next"), "") or path_to(DETAIL, org_id=org_id)
+    return Redirect(back, status_code=303)
 
 
 @get(DETAIL, name="organisations:detail")

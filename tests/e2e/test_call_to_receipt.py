@@ -154,7 +154,7 @@ def test_from_a_new_call_to_a_receipt(live: Live, watched: Watched):
     (files / "gros.pdf").write_bytes(b"%PDF-1.4\n" + b"0" * (1024 * 1024 + 100))
     page.get_by_label("Choisir un fichier : Statuts").set_input_files(str(files / "gros.pdf"))
     page.get_by_role("button", name="Envoyer : Statuts").click()
-    page.get_by_role("link", name=re.compile("dépasse la taille autorisée")).wait_for()
+    page.get_by_role("link", name=re.compile("dépasse la limite pour ce document")).wait_for()
     (files / "vrais-statuts.pdf").write_bytes(MINIMAL_PDF)
     page.get_by_label("Choisir un fichier : Statuts").set_input_files(
         str(files / "vrais-statuts.pdf")

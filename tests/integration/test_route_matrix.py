@@ -74,6 +74,7 @@ MATRIX = {
     ("GET", "/connexion/confirmer"): ("/connexion/confirmer", page()),
     ("POST", "/connexion/confirmer"): ("/connexion/confirmer", form(422)),
     ("POST", "/deconnexion"): ("/deconnexion", form(303)),
+    ("POST", "/connexion/prolonger"): ("/connexion/prolonger", form(204)),
     ("GET", "/inscription"): ("/inscription", same(200)),
     ("POST", "/inscription"): ("/inscription", same(422)),
     ("GET", "/compte/confirmer"): ("/compte/confirmer?jeton=forged", same(400)),
@@ -252,13 +253,15 @@ MATRIX = {
     ("POST", "/appels/{call_id:int}/candidater"): ("/appels/{published}/candidater", form(422)),
     ("GET", "/dossiers"): ("/dossiers", page()),
     ("GET", "/dossiers/{app_id:int}"): ("/dossiers/{app}", only(["owner"], 200, others=404)),
+    # Posted without a session, the answers are kept and sign-in leads back (303).
+    # The matrix's empty form is what is stored: saved, no conflict.
     ("POST", "/dossiers/{app_id:int}"): (
         "/dossiers/{app}",
-        only(["owner"], 409, others=404, anonymous=401),
+        only(["owner"], 303, others=404, anonymous=303),
     ),
     ("POST", "/dossiers/{app_id:int}/enregistrer"): (
         "/dossiers/{app}/enregistrer",
-        only(["owner"], 409, others=404, anonymous=401),
+        only(["owner"], 200, others=404, anonymous=401),
     ),
     ("POST", "/dossiers/{app_id:int}/pieces/{key:str}"): (
         "/dossiers/{app}/pieces/{document}",

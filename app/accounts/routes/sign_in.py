@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from litestar import Request, Router, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromQuery, URLEncodedBody
@@ -20,11 +20,13 @@ from app.accounts.sessions import (
     end_session,
     forget_second_factor,
     pending_second_factor,
+    session_seconds_left,
     start_second_factor,
     start_session,
 )
 from app.core import i18n
 from app.core.audit import Actor
+from app.core.errors import SESSION_ENDED_NOTICE
 from app.core.forms import FormState, safe_next
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
@@ -35,6 +37,7 @@ SIGN_IN = "/connexion"
 SECOND_FACTOR = "/connexion/verification"
 REAUTH = REAUTH_PAGE
 SIGN_OUT = "/deconnexion"
+KEEP_ALIVE = "/connexion/prolonger"
 
 # What the sign-in page says when another page sends a visitor there: in the address,
 # not in a flash, so nobody gets a session before signing in.
@@ -43,6 +46,27 @@ SIGN_IN_NOTICES = {
     "adresse-confirmee": ("success", N_("Your email address is confirmed. You can sign in.")),
     "mot-de-passe-change": ("success", N_("Your password has been changed. You can sign in.")),
     "bienvenue": ("success", N_("Welcome! Your password is set. You can sign in.")),
+    SESSION_ENDED_NOTICE: (
+        "warning",
+        N_(
+            "Your session has ended after a while without activity. Sign in again to go "
+            "on where you were."
+        ),
+    ),
+    "reponses-conservees": (
+        "warning",
+        N_(
+            "Your session had ended, so your answers could not be saved: they are kept "
+            "for you. Sign in again to find them on your file, then save."
+        ),
+    ),
+    "candidater": (
+        "info",
+        N_(
+            "To apply to a call, sign in, or create your account first: you will then come "
+            "back to the call."
+        ),
+    ),
 }
 
 # Second-step guesses per account; password guesses: see accounts.lockout.
@@ -203,6 +227,17 @@ async def reauth(request: Request, data: URLEncodedBody[dict[str, str]]) -> Temp
     return Redirect(next_path, status_code=303)
 
 
+@post(KEEP_ALIVE, name="accounts:keep-alive")
+async def keep_alive(request: Request) -> Response:
+    """« Stay signed in »: a signed-in request is activity (the session middleware
+    counts the idle time from now); answers the seconds the session has left."""
+    return Response(
+        content=b"",
+        status_code=204,
+        headers={"X-Session-Seconds": str(session_seconds_left(request, request.user))},
+    )
+
+
 @post(SIGN_OUT, opt=ENROLMENT, name="accounts:sign-out")
 async def sign_out(request: Request, actor: NamedDependency[Actor]) -> Redirect:
     await passwords.record_sign_out(request.user.id, actor=actor)
@@ -220,6 +255,7 @@ router = Router(
         second_factor,
         reauth_page,
         reauth,
+        keep_alive,
         sign_out,
     ],
 )

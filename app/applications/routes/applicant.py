@@ -8,6 +8,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from app.accounts.guards import KEEP_ANSWERS
 from app.applications import budget as budgets
 from app.applications import services, states
 from app.applications.deps import own_application
@@ -18,8 +19,10 @@ from app.applications.routes.pages import (
     DRAFT,
     MINE,
     SUBMIT,
+    UPLOAD_ERROR,
     WITHDRAW,
     draft_page,
+    values_of,
 )
 from app.applications.services import (
     ApplicationError,
@@ -30,6 +33,7 @@ from app.applications.services import (
 )
 from app.calls import formspec
 from app.calls import services as calls
+from app.core import kept_forms
 from app.core.arrival import received_at
 from app.core.audit import Actor
 from app.core.domain import DomainError
@@ -126,8 +130,39 @@ async def mine(request: Request) -> Template:
 
 
 @get(DRAFT, name="applications:draft")
-async def draft(request: Request, app_id: FromPath[int]) -> Template:
-    return await draft_page(request, await own_application(request, app_id))
+async def draft(
+    request: Request, app_id: FromPath[int], settings: NamedDependency[Settings]
+) -> Template:
+    """The file's page; answers kept aside (the session had ended when they were
+    posted, or an upload was refused) come back as typed, with what is wrong in them."""
+    app = await own_application(request, app_id)
+    upload_error = request.session.pop(UPLOAD_ERROR, None) if request.session else None
+    token = request.cookies.get(kept_forms.COOKIE)
+    kept = None
+    if token:
+        kept = kept_forms.take(
+            settings.data_dir, token, page=request.url.path, user_id=request.user.id
+        )
+    if kept is None or not services.is_editable(app):
+        response = await draft_page(
+            request, app, upload_error=tuple(upload_error) if upload_error else None
+        )
+    else:
+        values, reason = kept
+        form = FormState(
+            values={**values_of(app), **values} if reason == "upload_partial" else values
+        )
+        _refuse_answers(form, services.answer_errors(app, form.values), app)
+        response = await draft_page(
+            request,
+            app,
+            form=form,
+            kept=reason,
+            upload_error=tuple(upload_error) if upload_error else None,
+        )
+    if token:
+        response.delete_cookie(kept_forms.COOKIE)
+    return response
 
 
 def _form_from_request(data) -> dict:
@@ -152,7 +187,7 @@ def _refuse_answers(form: FormState, errors: dict[str, DomainError], app: Applic
         form.refuse(error, key, labels.get(key))
 
 
-@post(DRAFT, name="applications:save")
+@post(DRAFT, name="applications:save", opt={KEEP_ANSWERS: DRAFT})
 async def save(
     request: Request, app_id: FromPath[int], actor: NamedDependency[Actor]
 ) -> Template | Redirect:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from litestar import Request
 from litestar.response import Template
 
+from app.accounts.sessions import idle_timeout, session_seconds_left
 from app.applications import budget as budgets
 from app.applications import services, states
 from app.applications.services import ApplicationView
@@ -13,6 +14,7 @@ from app.calls import formspec
 from app.calls.formspec import KIND_LABELS
 from app.core import storage
 from app.core.forms import FormState
+from app.core.i18n import gettext as _
 from app.core.money import amount_input
 from app.core.web import render, settings_of
 from app.quotas import StorageLimits
@@ -34,6 +36,9 @@ STAFF_FILE = "/instruction/dossiers/{app_id:int}"
 SEND_BACK = "/instruction/dossiers/{app_id:int}/a-completer"
 SCREEN = "/instruction/dossiers/{app_id:int}/recevabilite"
 SCREEN_BULK = "/instruction/appels/{call_id:int}/dossiers/recevabilite"
+
+# The session key of an upload's refusal, said on the file's page the redirect leads to.
+UPLOAD_ERROR = "upload_error"
 
 
 def values_of(app: ApplicationView) -> dict:
@@ -67,8 +72,10 @@ async def draft_page(
     conflict: ApplicationView | None = None,
     upload_error: tuple[str, str] | None = None,
     message_form: FormState | None = None,
+    kept: str | None = None,
 ) -> Template:
-    """The applicant's page of the file: the draft to fill in, or the file as sent."""
+    """The applicant's page of the file: the draft to fill in, or the file as sent;
+    ``kept``: why the answers shown were kept aside, not saved (``kept_forms``)."""
     values_form = form or FormState(values=values_of(app))
     budget = budgets.parse(values_form.values)[0] if form else app.forecast
     return render(
@@ -93,7 +100,32 @@ async def draft_page(
         messages=await services.messages(app.id),
         message_form=message_form or FormState(prefix="message"),
         message_file_limit=_message_file_limit(request),
+        kept=kept,
+        session_seconds=session_seconds_left(request, request.user),
+        session_idle=idle_timeout(request.user),
+        file_input=lambda key: f"file-{key}",
+        condition_text=lambda field: condition_text(app, field),
     )
+
+
+def condition_text(app: ApplicationView, field: dict) -> str:
+    """A conditional question's condition, in words: « Only if you answered Yes to
+    “Do you employ staff?” »."""
+    condition = field.get("condition")
+    if not condition:
+        return ""
+    target = formspec.field_by_key(app.form, condition["field"]) or {}
+    value = condition["equals"]
+    shown = _("Yes") if value == "yes" else _("No") if value == "no" else value
+    if target.get("type") == "multiple_choice":
+        return _("Only if you ticked « %(value)s » in « %(field)s ».") % {
+            "value": shown,
+            "field": target.get("label", ""),
+        }
+    return _("Only if you answered « %(value)s » to « %(field)s ».") % {
+        "value": shown,
+        "field": target.get("label", ""),
+    }
 
 
 async def staff_page(

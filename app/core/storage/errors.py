@@ -45,6 +45,7 @@ class UploadError(ClientException):
         self.size = size
         # The text fields read before the refusal (to show the form again as typed).
         self.fields: dict[str, str] = {}
+        self.lists: dict[str, list[str]] = {}
         super().__init__(detail=self.code)
 
     def text(self) -> str:

@@ -11,7 +11,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -47,6 +47,8 @@ class StoredFile:
 class Upload:
     files: tuple[StoredFile, ...]
     fields: dict[str, str]
+    # The values of fields that may repeat (checkboxes), when asked for.
+    lists: dict[str, list[str]] = field(default_factory=dict)
 
     def file(self, field_name: str) -> StoredFile | None:
         return next((f for f in self.files if f.field_name == field_name), None)

@@ -44,6 +44,10 @@ CSRF_FIELD = "_csrf_token"
 MAX_FIELD_BYTES = 16 * 1024  # a text field of an upload form (comment, document key)
 MAX_CSRF_FIELD_BYTES = 512
 MULTIPART_OVERHEAD = 64 * 1024  # headers, boundaries and text fields around the files
+# What may follow a file in its form (other empty file inputs, buttons): a file that
+# Content-Length says is larger than its limit by more than this is refused at its
+# first byte, with its size.
+DECLARED_SLACK = 4 * 1024
 
 
 @dataclass(slots=True)
@@ -78,10 +82,14 @@ class _Receiver:
         file_fields: frozenset[str],
         text_fields: frozenset[str],
         max_files: int,
+        list_fields: frozenset[str] = frozenset(),
+        skipped_files: frozenset[str] = frozenset(),
+        max_list_values: int = 0,
         max_field_bytes: int,
         verify_token: Callable[[str], bool],
         verified_token: str | None,
         declared_too_large: int | None = None,
+        declared: int | None = None,
     ) -> None:
         self.storage = storage
         self.max_bytes = max_bytes
@@ -89,12 +97,15 @@ class _Receiver:
         self.text_fields = text_fields
         self.max_files = max_files
         self.max_field_bytes = max_field_bytes
-        self.max_parts = max_files + len(text_fields) + 20
+        self.list_fields = list_fields
+        self.skipped_files = skipped_files
+        self.max_parts = max_files + len(text_fields) + len(skipped_files) + max_list_values + 20
         self.verify_token = verify_token
         self.verified_token = verified_token
         # Content-Length says the files cannot fit: refused when the first one begins,
         # before a byte of it is read (the text fields before it are kept).
         self.declared_too_large = declared_too_large
+        self.declared = declared
         self.closing = 0  # the closing boundary's length (\r\n--boundary--\r\n)
         self.fed = 0  # bytes of the body before the chunk being parsed
         self.parts_seen = 0
@@ -104,6 +115,7 @@ class _Receiver:
         self.header_value = bytearray()
         self.part: _Part | None = None
         self.fields: dict[str, str] = {}
+        self.lists: dict[str, list[str]] = {}
         self.pending: list[_Pending] = []
         self.placed: list[str] = []
         self.ended = False
@@ -165,6 +177,9 @@ class _Receiver:
             self.part = _Part(name, None, "csrf")
             return
         if filename is not None:
+            if name in self.skipped_files:  # another file input of the same form
+                self.part = _Part(name, filename, "ignored")
+                return
             if name not in self.file_fields:
                 raise UploadMalformed("unexpected_file")
             if self.declared_too_large is not None:
@@ -177,6 +192,8 @@ class _Receiver:
             self.part = _Part(
                 name, filename, "file", temp=temp, writer=writer, hasher=hashlib.sha256()
             )
+        elif name in self.list_fields:
+            self.part = _Part(name, None, "text")
         elif name in self.text_fields:
             if name in self.fields:
                 raise UploadMalformed("duplicate_field")
@@ -191,6 +208,13 @@ class _Receiver:
         if part.role == "too_large":
             self.refuse_declared(part, self.fed + start)
         length = end - start
+        if part.role == "file" and part.size == 0 and self.declared is not None:
+            # The file's size by Content-Length, now that what comes before it is read.
+            size = self.declared - (self.fed + start) - self.closing
+            if size > self.max_bytes + DECLARED_SLACK:
+                raise UploadTooLarge(
+                    "file_too_large", filename=clean_filename(part.filename or ""), size=size
+                )
         if part.role == "file":
             part.size += length
             if part.size > self.max_bytes:
@@ -233,7 +257,11 @@ class _Receiver:
                 value = part.buffer.decode("utf-8")
             except UnicodeDecodeError:
                 raise UploadMalformed("bad_encoding") from None
-            self.fields[part.name] = value.replace("\r\n", "\n").replace("\x00", "")
+            value = value.replace("\r\n", "\n").replace("\x00", "")
+            if part.name in self.list_fields:
+                self.lists.setdefault(part.name, []).append(value)
+            else:
+                self.fields[part.name] = value
         elif part.role == "file":
             if part.writer is None or part.temp is None:
                 raise UploadMalformed("malformed")
@@ -306,9 +334,10 @@ def multipart_boundary(content_type: str | None) -> bytes:
     return boundary
 
 
-def body_limit(max_bytes: int, max_files: int = 1) -> int:
-    """For the route's ``request_max_body_size``: the files plus room for the rest."""
-    return max_bytes * max_files + MULTIPART_OVERHEAD
+def body_limit(max_bytes: int, max_files: int = 1, form_bytes: int = MULTIPART_OVERHEAD) -> int:
+    """For the route's ``request_max_body_size``: the files plus room for the rest
+    (``form_bytes``: headers, boundaries and text fields)."""
+    return max_bytes * max_files + form_bytes
 
 
 def declared_bytes(request: Request[Any, Any, Any]) -> int | None:
@@ -317,11 +346,13 @@ def declared_bytes(request: Request[Any, Any, Any]) -> int | None:
     return int(value) if is_digits(value) and len(value) < 19 else None
 
 
-def declared_file_bytes(request: Request[Any, Any, Any]) -> int:
+def declared_file_bytes(
+    request: Request[Any, Any, Any], form_bytes: int = MULTIPART_OVERHEAD
+) -> int:
     """The least the files of this body weigh by its Content-Length: the body less the
     room ``body_limit`` gives the rest of a form; 0 when unknown or nothing is left."""
     declared = declared_bytes(request)
-    return max(0, declared - MULTIPART_OVERHEAD) if declared is not None else 0
+    return max(0, declared - form_bytes) if declared is not None else 0
 
 
 async def check_upload_rate(request: Request[Any, Any, Any]) -> None:
@@ -359,6 +390,10 @@ async def receive_upload(
     max_files: int = 1,
     max_field_bytes: int = MAX_FIELD_BYTES,
     storage: FileStorage | None = None,
+    list_fields: Collection[str] = (),
+    skipped_file_fields: Collection[str] = (),
+    max_list_values: int = 0,
+    form_bytes: int = MULTIPART_OVERHEAD,
 ) -> Upload:
     """Read a multipart form from the request stream and store its files.
 
@@ -366,7 +401,10 @@ async def receive_upload(
     ``request_max_body_size`` of at least ``body_limit(max_bytes, max_files)``; the
     CSRF token is checked here (header, or the form's first field). Each file is at most
     ``max_bytes`` and of one of ``kinds``; ``text_fields`` are returned as strings,
-    other text fields ignored, a file in a field not in ``file_fields`` refused. A file
+    other text fields ignored, a file in a field not in ``file_fields`` refused (or read
+    past, in ``skipped_file_fields``: the other file inputs of a form). ``list_fields``
+    may repeat (checkboxes: ``Upload.lists``, at most ``max_list_values`` values in all).
+    ``form_bytes``: the room for everything but the files (``body_limit``). A file
     input left empty gives no file: check ``Upload.file(name)``.
 
     A request carrying a file counts against the person's upload rate
@@ -406,7 +444,7 @@ async def receive_upload(
     declared = declared_bytes(request)
     too_large = (
         declared is not None
-        and body_limit(max_bytes, max_files) < declared
+        and body_limit(max_bytes, max_files, form_bytes) < declared
         and (route_limit is None or declared <= route_limit)  # else Litestar's own 413
     )
     cookie = request.cookies.get(csrf.cookie_name)
@@ -422,9 +460,13 @@ async def receive_upload(
         text_fields=frozenset(text_fields),
         max_files=max_files,
         max_field_bytes=max_field_bytes,
+        list_fields=frozenset(list_fields),
+        skipped_files=frozenset(skipped_file_fields),
+        max_list_values=max_list_values,
         verify_token=lambda token: csrf_tokens_match(csrf, token, cookie),
         verified_token=header_token or None,
         declared_too_large=declared if too_large else None,
+        declared=declared,
     )
     receiver.closing = len(boundary) + 8
     parser = MultipartParser(boundary, callbacks=receiver.callbacks())  # type: ignore[arg-type]
@@ -451,6 +493,7 @@ async def receive_upload(
         receiver.discard()
         if isinstance(exc, UploadError):
             exc.fields = dict(receiver.fields)
+            exc.lists = dict(receiver.lists)
         raise
     ScopeState.from_scope(request.scope).csrf_token = receiver.verified_token
-    return Upload(files=tuple(stored), fields=receiver.fields)
+    return Upload(files=tuple(stored), fields=receiver.fields, lists=receiver.lists)

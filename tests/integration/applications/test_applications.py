@@ -91,9 +91,8 @@ def test_the_journey_to_a_submitted_file_with_its_receipt(client):
     call_id = make_call(client, officer, publish=True, max_award_cents=30_000_000)
     app_id = make_application(client, owner, org, call_id)
     sign_in(client, owner)
-    # Without JavaScript nothing is saved as one goes: said where documents are sent.
-    noscript = client.get(f"/dossiers/{app_id}").text.split("<noscript>")[1].split("</noscript>")[0]
-    assert "avant d’envoyer une pièce" in noscript
+    # A document's « Send » button saves the answers with it: said where documents are.
+    assert "enregistre aussi vos réponses" in client.get(f"/dossiers/{app_id}").text
 
     # Nothing filled: the summary lists each missing part with a link to it.
     summary = client.get(f"/dossiers/{app_id}/deposer")
@@ -353,7 +352,7 @@ def test_disguised_executable_and_oversized_files_are_refused_and_leave_nothing(
     sign_in(client, owner)
 
     def send(name, content):
-        return client.post(
+        sent = client.post(
             f"/dossiers/{app_id}/pieces/{document}",
             files=[
                 ("_csrf_token", (None, csrf_token(client))),
@@ -361,14 +360,21 @@ def test_disguised_executable_and_oversized_files_are_refused_and_leave_nothing(
             ],
             follow_redirects=False,
         )
+        # Refused or not, back to the file's page (reloading it is no 404), said there.
+        assert sent.status_code == 303
+        assert sent.headers["location"] == f"/dossiers/{app_id}#document-{document}"
+        return client.get(sent.headers["location"])
 
     exe = send("programme.pdf", b"MZ\x90\x00" + b"\x00" * 2000)
-    assert exe.status_code == 422 and "programme" in exe.text
+    assert "programme" in exe.text
     # Said at the top of the page, linked to the document's file input.
     summary = exe.text.split('id="upload-error-title"')[1].split("</div>")[0]
     assert "La pièce n’est pas jointe" in summary and f'href="#file-{document}"' in summary
-    big = send("gros.pdf", b"%PDF-1.4\n" + b"0" * (1024 * 1024 + 10))  # the document allows 1 MB
-    assert big.status_code == 413 and "dépasse la taille" in big.text
+    # The document allows 1 MB; Content-Length says this one is 2 MB: refused unread.
+    big = send("gros.pdf", b"%PDF-1.4\n" + b"0" * (2 * 1024 * 1024 - 9))
+    assert "Ce fichier pèse 2 Mo ; la limite pour ce document est de 1 Mo." in text_of(
+        big.text
+    ).replace("\u202f", " ").replace("\u00a0", " ")
     after = sorted(p for p in files_dir.rglob("*") if p.is_file()) if files_dir.exists() else []
     assert after == before
     assert (

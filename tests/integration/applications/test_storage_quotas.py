@@ -113,6 +113,13 @@ def said(response) -> str:
     return text_of(response.text).replace("\u202f", " ").replace("\u00a0", " ")
 
 
+def shown(client, response, app_id: int, key: str):
+    """A refused upload goes back to the file's page, where the reason is said."""
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/dossiers/{app_id}#document-{key}"
+    return client.get(response.headers["location"])
+
+
 def upload_summary(response) -> str:
     return response.text.split('id="upload-error-title"')[1].split("</div>")[0]
 
@@ -128,8 +135,7 @@ def test_a_file_over_the_applications_quota_is_refused_and_nothing_is_kept(clien
     sign_in(client, owner)
 
     # Content-Length says the file cannot fit: refused before it is read.
-    refused = upload(client, app_id, key, pdf(400 * KB), "budget.pdf")
-    assert refused.status_code == 422
+    refused = shown(client, upload(client, app_id, key, pdf(400 * KB), "budget.pdf"), app_id, key)
     assert (
         "Ce fichier dépasserait la limite de 1 Mo de pièces jointes de ce dossier "
         "(700 Ko déjà utilisés). Envoyez un fichier plus léger"
@@ -145,7 +151,7 @@ def test_a_file_over_the_applications_quota_is_refused_and_nothing_is_kept(clien
         follow_redirects=False,
     )
     assert "content-length" not in chunked.request.headers
-    assert chunked.status_code == 422 and "(700 Ko déjà utilisés)" in said(chunked)
+    assert "(700 Ko déjà utilisés)" in said(shown(client, chunked, app_id, key))
 
     assert files_on_disk(settings) == before_files
     assert attachments_of(client, app_id) == before_rows
@@ -180,8 +186,7 @@ def test_the_organisations_quota_counts_all_its_files(client, settings):
     third, key = draft_for(client, officer, owner, org)
     before = files_on_disk(settings)
     sign_in(client, owner)
-    refused = upload(client, third, key, pdf(400 * KB))
-    assert refused.status_code == 422
+    refused = shown(client, upload(client, third, key, pdf(400 * KB)), third, key)
     assert (
         "Ce fichier dépasserait la limite de 2 Mo de pièces jointes de votre structure, "
         "tous dossiers confondus (1,8 Mo déjà utilisés)."
@@ -289,8 +294,7 @@ def test_the_21st_version_of_a_document_is_refused(client, settings):
     before_files, before_rows = files_on_disk(settings), attachments_of(client, app_id)
     assert len(before_rows) == 20
     sign_in(client, owner)
-    refused = upload(client, app_id, key, pdf(10 * KB), "v21.pdf")
-    assert refused.status_code == 422
+    refused = shown(client, upload(client, app_id, key, pdf(10 * KB), "v21.pdf"), app_id, key)
     assert (
         "Ce document a déjà 20 versions, le maximum pour une pièce : il ne peut plus être "
         "remplacé. Écrivez au service instructeur s’il doit encore changer."
