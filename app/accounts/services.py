@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from piccolo.columns import LazyTableReference
+
 from app.accounts.credentials import (
     AccountError,
     check_password_rules,
@@ -25,7 +27,15 @@ from app.accounts.credentials import (
     now,
     valid_token,
 )
-from app.accounts.tables import ApiToken, RoleGrant, SiteSetting, StaffRole, TokenPurpose, User
+from app.accounts.tables import (
+    AccountToken,
+    ApiToken,
+    RoleGrant,
+    SiteSetting,
+    StaffRole,
+    TokenPurpose,
+    User,
+)
 from app.core import audit
 from app.core.audit import SYSTEM, Actor
 from app.core.audit_checkpoints import Checkpoint
@@ -34,6 +44,8 @@ from app.core.i18n import gettext_noop as N_
 from app.core.outbox import enqueue_email
 from app.core.security import hash_password
 from app.permissions import is_staff, totp_required_by_the_admin_setting
+
+MEMBERSHIP = LazyTableReference("Membership", app_name="organisations")
 
 SETTING_MANDATORY_TOTP = "mandatory_totp_finance_admin"
 
@@ -82,6 +94,8 @@ class CurrentUser:
     session_version: int
     totp_enabled: bool
     roles: frozenset[str] = field(default_factory=frozenset)
+    # Staff who also belong to an organisation (applicants always see their pages).
+    is_member: bool = False
 
     def has_role(self, *roles: str) -> bool:
         """For ``app.permissions`` only: pages and routes ask it by name (``can``)."""
@@ -178,7 +192,14 @@ async def load_current_user(user_id: int) -> CurrentUser | None:
     )
     if user is None:
         return None
-    roles = await RoleGrant.select(RoleGrant.role).where(RoleGrant.user == user_id)
+    roles = frozenset(
+        r["role"] for r in await RoleGrant.select(RoleGrant.role).where(RoleGrant.user == user_id)
+    )
+    # Asked for staff only (the menus hide the applicant's pages from staff who are not
+    # members); organisations come after accounts, so their table is found by name.
+    is_member = bool(roles) and await MEMBERSHIP.resolve().exists().where(
+        MEMBERSHIP.resolve().user == user_id
+    )
     return CurrentUser(
         id=user["id"],
         email=user["email"],
@@ -186,7 +207,8 @@ async def load_current_user(user_id: int) -> CurrentUser | None:
         language=user["language"],
         session_version=user["session_version"],
         totp_enabled=user["totp_enabled_at"] is not None,
-        roles=frozenset(r["role"] for r in roles),
+        roles=roles,
+        is_member=is_member,
     )
 
 
@@ -199,13 +221,30 @@ async def count_users() -> int:
     return await User.count()
 
 
+def invitation_pending():
+    """People invited as staff who have not set their password yet, their invitation
+    still valid (the admin's list filter and « À traiter » count the same)."""
+    return User.password_hash.is_null() & User.id.is_in(
+        AccountToken.select(AccountToken.user).where(
+            (AccountToken.purpose == TokenPurpose.staff_invitation.value)
+            & AccountToken.used_at.is_null()
+            & (AccountToken.expires_at > now())
+        )
+    )
+
+
 async def list_users(
-    *, role: str | None = None, q: str = "", limit: int = 50, offset: int = 0
+    *,
+    role: str | None = None,
+    q: str = "",
+    invited: bool = False,
+    limit: int = 50,
+    offset: int = 0,
 ) -> tuple[list[dict], int]:
     """People for the admin list, with their roles (two queries whatever the count)."""
     query = User.select(User.id, User.email, User.full_name, User.is_active, User.last_login_at)
     count = User.count()
-    conditions = []
+    conditions = [invitation_pending()] if invited else []
     if role:
         ids = RoleGrant.select(RoleGrant.user).where(RoleGrant.role == StaffRole(role).value)
         conditions.append(User.id.is_in(ids))
