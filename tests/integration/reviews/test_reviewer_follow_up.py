@@ -157,7 +157,7 @@ def test_progress_per_reviewer_and_reminders_now(client):
     reminded = run(
         client,
         AuditEntry.select(AuditEntry.id)
-        .where((AuditEntry.action == "reviews.reminded") & (AuditEntry.object_id == call_id))
+        .where((AuditEntry.action == "reviews.reminded") & (AuditEntry.object_id == str(call_id)))
         .run,
     )
     assert len(reminded) == 3  # logged: one per reminder
