@@ -190,3 +190,29 @@ def test_queues_cost_the_same_queries_for_1_and_3_rows(client, monkeypatch):
     add(3)
     three = measure()
     assert 0 < one == three, (one, three)
+
+
+def test_the_admins_queue_counts_pending_invitations_and_the_list_filters_them(client):
+    from app.accounts.services import Actor, invite_staff
+
+    admin = make_user(client, roles=["admin"])
+    run(
+        client,
+        invite_staff,
+        email="nouvelle.recrue@test.guichet.test",
+        full_name="Nouvelle Recrue",
+        roles=["officer"],
+        language="fr",
+        base_url="",
+        actor=Actor(user_id=admin["id"]),
+    )
+    sign_in(client, admin)
+    page = client.get("/a-traiter").text
+    line = text_of(page.split("Invitations du personnel")[0]).split()[-1]
+    assert int(line) >= 1
+    assert "/admin/utilisateurs?invitation=1" in page
+    filtered = client.get("/admin/utilisateurs", params={"invitation": "1"}).text
+    assert "nouvelle.recrue@test.guichet.test" in filtered
+    assert admin["email"] not in filtered  # signed up long ago: not an invitation
+    assert admin["email"] in client.get("/admin/utilisateurs").text
+    sign_out(client)
