@@ -221,15 +221,33 @@ def _demo_form() -> dict:
 
 
 DEMO_DOCUMENTS = [
-    {"label": "Statuts de la structure", "required": "yes", "kinds": ["pdf"], "max_mb": "10"},
-    {"label": "RIB", "required": "yes", "kinds": ["pdf", "image"], "max_mb": "5"},
+    {
+        "label": "Statuts de la structure",
+        "required": "yes",
+        "kinds": ["pdf"],
+        "max_mb": "10",
+        "about_organisation": "yes",
+    },
+    {
+        "label": "RIB",
+        "required": "yes",
+        "kinds": ["pdf", "image"],
+        "max_mb": "5",
+        "about_organisation": "yes",
+    },
     {
         "label": "Budget prévisionnel signé",
         "required": "yes",
         "kinds": ["pdf", "office", "opendocument"],
         "max_mb": "10",
     },
-    {"label": "Dernier rapport d'activité", "required": "", "kinds": ["pdf"], "max_mb": "20"},
+    {
+        "label": "Dernier rapport d'activité",
+        "required": "",
+        "kinds": ["pdf"],
+        "max_mb": "20",
+        "about_organisation": "yes",
+    },
 ]
 
 DEMO_RUBRIC = [

@@ -510,6 +510,8 @@ async def review_file(
     shown = {
         d.id: d for d in await scoring.review_documents(file, call["documents"], blind=setup.blind)
     }
+    if attachment_id not in shown:  # the organisation's own papers, on a blind call
+        raise NotFoundException()
     return files.download(
         attachment["storage_id"],
         filename=shown[attachment_id].download_name,

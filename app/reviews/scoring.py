@@ -262,8 +262,9 @@ async def file_for_review(assignment: ReviewAssignment, setup: ReviewSetup) -> F
 @dataclass(frozen=True, slots=True)
 class ReviewDocument:
     """A document of the file as its reviewer sees it: on a blind call, named after the
-    call's document (« Statuts ») and downloaded under a neutral name, never the name
-    the organisation gave its file (which often holds the organisation's name)."""
+    call's document (« Budget prévisionnel ») and downloaded under a neutral name, never
+    the name the organisation gave its file (which often holds the organisation's
+    name); the call's documents about the organisation itself are not shown at all."""
 
     id: int
     name: str
@@ -277,6 +278,9 @@ async def review_documents(
     if not blind:
         return [ReviewDocument(a.id, a.original_name, a.original_name) for a in rows]
     labels = {d["key"]: d["label"] for d in call_documents}
+    # The organisation's own papers would name it: not shown at all.
+    hidden = {d["key"] for d in call_documents if d.get("about_organisation")}
+    rows = [a for a in rows if a.document_key not in hidden]
     documents = []
     for n, a in enumerate(rows, start=1):
         extension = a.original_name.rpartition(".")[2].lower() if "." in a.original_name else ""

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from app.applications.tables import Application
+from app.applications.tables import Application, Attachment
 from app.calls import services as calls
 from app.core.tables import AuditEntry
 from app.organisations.tables import Organisation
@@ -242,7 +242,7 @@ def test_a_blind_call_hides_the_organisation_from_its_reviewers(client):
     officer = make_user(client, roles=["officer"])
     reviewer = make_user(client, roles=["reviewer"])
     owner = make_user(client)
-    call_id = make_call(client, officer, publish=True)
+    call_id = make_call(client, officer)
     actor = calls.Actor(user_id=officer["id"])
     run(
         client,
@@ -251,13 +251,36 @@ def test_a_blind_call_hides_the_organisation_from_its_reviewers(client):
         {"title": "Qualité", "weight": "1", "scale": "5"},
         actor=actor,
     )
+    # The organisation's own papers: never shown on a blind call.
+    run(
+        client,
+        calls.add_document,
+        call_id,
+        {
+            "label": "RIB",
+            "required": "",
+            "kinds": ["pdf"],
+            "max_mb": "1",
+            "about_organisation": "yes",
+        },
+        actor=actor,
+    )
+    run(client, calls.transition, call_id, "publish", actor=actor)
     org = make_organisation(client, owner, name="Les Zéphyrs Solidaires")
     siret = run(
         client, Organisation.select(Organisation.siret).where(Organisation.id == org).first().run
     )["siret"]
     app_id = make_application(client, owner, org, call_id)
-    document = run(client, calls.get_call, call_id)["documents"][0]
+    document, bank = run(client, calls.get_call, call_id)["documents"]
     attach_pdf(client, owner, app_id, document["key"], name="Statuts Zephyrs Solidaires.pdf")
+    attach_pdf(client, owner, app_id, bank["key"], name="RIB Zephyrs.pdf")
+    bank_file = run(
+        client,
+        Attachment.select(Attachment.id)
+        .where((Attachment.application == app_id) & (Attachment.document_key == bank["key"]))
+        .first()
+        .run,
+    )["id"]
     run(
         client,
         Application.update({Application.status: "eligible", Application.reference: f"B-{app_id}"})
@@ -281,6 +304,8 @@ def test_a_blind_call_hides_the_organisation_from_its_reviewers(client):
     download = client.get(f"/evaluation/{assignment}/pieces/{attachment}")
     assert download.status_code == 200
     disposition = download.headers["content-disposition"]
+    assert review.text.count(f"/evaluation/{assignment}/pieces/") == 1  # not the RIB
+    assert client.get(f"/evaluation/{assignment}/pieces/{bank_file}").status_code == 404
     pages = {
         "review page": review.text,
         "download name": disposition,
@@ -313,6 +338,7 @@ def test_a_blind_call_hides_the_organisation_from_its_reviewers(client):
     assert (
         "Les Zéphyrs Solidaires" in open_review and "Statuts Zephyrs Solidaires.pdf" in open_review
     )
+    assert "RIB Zephyrs.pdf" in open_review
     sign_out(client)
 
 
