@@ -222,15 +222,33 @@ def _demo_form() -> dict:
 
 
 DEMO_DOCUMENTS = [
-    {"label": "Statuts de la structure", "required": "yes", "kinds": ["pdf"], "max_mb": "10"},
-    {"label": "RIB", "required": "yes", "kinds": ["pdf", "image"], "max_mb": "5"},
+    {
+        "label": "Statuts de la structure",
+        "required": "yes",
+        "kinds": ["pdf"],
+        "max_mb": "10",
+        "about_organisation": "yes",
+    },
+    {
+        "label": "RIB",
+        "required": "yes",
+        "kinds": ["pdf", "image"],
+        "max_mb": "5",
+        "about_organisation": "yes",
+    },
     {
         "label": "Budget prévisionnel signé",
         "required": "yes",
         "kinds": ["pdf", "office", "opendocument"],
         "max_mb": "10",
     },
-    {"label": "Dernier rapport d'activité", "required": "", "kinds": ["pdf"], "max_mb": "20"},
+    {
+        "label": "Dernier rapport d'activité",
+        "required": "",
+        "kinds": ["pdf"],
+        "max_mb": "20",
+        "about_organisation": "yes",
+    },
 ]
 
 DEMO_RUBRIC = [
@@ -530,6 +548,29 @@ async def _review_demo(call_id: int, officer: Actor) -> None:
         )
         await reviews.save_review(
             assignment["id"], raw, reviewer=reviewer, submit=submit, actor=actor
+        )
+    # A reviewer gives a file back for a conflict: the officers' « À traiter » shows the
+    # review missing, the file « 1 évaluation sur 2 », the automatic assignment a
+    # replacement.
+    draft = (
+        await Assignment.select(Assignment.id, Assignment.reviewer)
+        .where(
+            Assignment.application.is_in([a["id"] for a in submitted])
+            & Assignment.submitted_at.is_null()
+            & (Assignment.reviewer != pool[0])
+            # Not the file the demo reviewer is conflicted with: a replacement exists.
+            & (Assignment.application != submitted[0]["id"])
+        )
+        .order_by(Assignment.id)
+        .first()
+    )
+    if draft:
+        reviewer = await load_current_user(draft["reviewer"])
+        await reviews.decline_with_conflict(
+            draft["id"],
+            "Membre du conseil d'administration de la structure",
+            reviewer=reviewer,
+            actor=Actor(user_id=reviewer.id, label=reviewer.email),
         )
 
 

@@ -54,6 +54,7 @@ from app.permissions import template_can
 from app.reviews.routes import ROUTES as REVIEW_ROUTES
 from app.reviews.services import reminders_job
 from app.settings import STATIC_DIR, Settings, load_settings
+from app.site.queue_routes import ROUTES as QUEUE_ROUTES
 from app.site.routes import ROUTES as SITE_ROUTES
 
 # Every domain's routes (the static files' router is made per app).
@@ -69,6 +70,7 @@ ROUTE_HANDLERS = [
     *FUNDER_ROUTES,
     *GRANT_ROUTES,
     *API_ROUTES,
+    *QUEUE_ROUTES,
 ]
 
 

@@ -37,6 +37,12 @@ def _has(user: Person | None, *roles: str) -> bool:
     return user is not None and user.has_role(*roles)
 
 
+def sees_applicant_pages(user: Person | None, _obj: Any = None) -> bool:
+    """« My applications » and « My organisations » in the menu: applicants, and staff
+    who also belong to an organisation."""
+    return user is not None and (not is_staff(user) or bool(getattr(user, "is_member", False)))
+
+
 # --- Staff work ---------------------------------------------------------------------------
 
 
@@ -116,6 +122,7 @@ Predicate = Callable[[Person | None, Any], bool]
 # The names templates and guards use: ``can("pay", grant)``, ``requires("pay")``.
 PERMISSIONS: dict[str, Predicate] = {
     "staff": is_staff,
+    "applicant_pages": sees_applicant_pages,
     "manage_calls": can_manage_calls,
     "view_every_application": can_view_every_application,
     "review": can_review,

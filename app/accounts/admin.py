@@ -54,12 +54,21 @@ def role_options() -> list[tuple[str, str]]:
 
 @get(USERS, name="admin:users")
 async def users(
-    request: Request, role: FromQuery[str] = "", q: FromQuery[str] = "", page: FromQuery[int] = 1
+    request: Request,
+    role: FromQuery[str] = "",
+    q: FromQuery[str] = "",
+    invitation: FromQuery[str] = "",
+    page: FromQuery[int] = 1,
 ) -> Template:
     role = role if role in ROLE_LABELS else ""
     page = max(page, 1)
+    invited = invitation == "1"
     rows, total = await services.list_users(
-        role=role or None, q=q.strip()[:100], limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        role=role or None,
+        q=q.strip()[:100],
+        invited=invited,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
     )
     return render(
         request,
@@ -68,6 +77,7 @@ async def users(
         total=total,
         role=role,
         q=q,
+        invited=invited,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
         roles=role_options(),

@@ -25,7 +25,15 @@ from app.accounts.credentials import (
     now,
     valid_token,
 )
-from app.accounts.tables import ApiToken, RoleGrant, SiteSetting, StaffRole, TokenPurpose, User
+from app.accounts.tables import (
+    AccountToken,
+    ApiToken,
+    RoleGrant,
+    SiteSetting,
+    StaffRole,
+    TokenPurpose,
+    User,
+)
 from app.core import audit
 from app.core.audit import SYSTEM, Actor
 from app.core.audit_checkpoints import Checkpoint
@@ -82,6 +90,8 @@ class CurrentUser:
     session_version: int
     totp_enabled: bool
     roles: frozenset[str] = field(default_factory=frozenset)
+    # Staff who also belong to an organisation (applicants always see their pages).
+    is_member: bool = False
 
     def has_role(self, *roles: str) -> bool:
         """For ``app.permissions`` only: pages and routes ask it by name (``can``)."""
@@ -162,12 +172,14 @@ async def create_user(
     return user_id
 
 
-# One query for the person and their roles, run by every signed-in request: a row per
-# role, one with a NULL role for someone who has none. ("user" is quoted: a reserved
-# word in PostgreSQL.)
+# One query for the person, their roles and whether they belong to an organisation, run
+# by every signed-in request: a row per role, one with a NULL role for someone who has
+# none. ("user" is quoted: a reserved word in PostgreSQL; organisations come after
+# accounts, so their membership table is named here, not imported.)
 _CURRENT_USER_SQL = """
 SELECT u.id, u.email, u.full_name, u.language, u.session_version, u.totp_enabled_at,
-       r.role
+       r.role,
+       EXISTS (SELECT 1 FROM membership m WHERE m."user" = u.id) AS is_member
 FROM guichet_user u LEFT JOIN role_grant r ON r."user" = u.id
 WHERE u.id = {} AND u.is_active = {}
 """
@@ -179,6 +191,7 @@ async def load_current_user(user_id: int) -> CurrentUser | None:
     if not rows:
         return None
     user = rows[0]
+    roles = frozenset(r["role"] for r in rows if r["role"] is not None)
     return CurrentUser(
         id=user["id"],
         email=user["email"],
@@ -186,7 +199,10 @@ async def load_current_user(user_id: int) -> CurrentUser | None:
         language=user["language"],
         session_version=user["session_version"],
         totp_enabled=user["totp_enabled_at"] is not None,
-        roles=frozenset(r["role"] for r in rows if r["role"] is not None),
+        roles=roles,
+        # Read for staff (the menus hide the applicant's pages from staff who are not
+        # members of an organisation).
+        is_member=bool(user["is_member"]),
     )
 
 
@@ -199,13 +215,30 @@ async def count_users() -> int:
     return await User.count()
 
 
+def invitation_pending():
+    """People invited as staff who have not set their password yet, their invitation
+    still valid (the admin's list filter and « À traiter » count the same)."""
+    return User.password_hash.is_null() & User.id.is_in(
+        AccountToken.select(AccountToken.user).where(
+            (AccountToken.purpose == TokenPurpose.staff_invitation.value)
+            & AccountToken.used_at.is_null()
+            & (AccountToken.expires_at > now())
+        )
+    )
+
+
 async def list_users(
-    *, role: str | None = None, q: str = "", limit: int = 50, offset: int = 0
+    *,
+    role: str | None = None,
+    q: str = "",
+    invited: bool = False,
+    limit: int = 50,
+    offset: int = 0,
 ) -> tuple[list[dict], int]:
     """People for the admin list, with their roles (two queries whatever the count)."""
     query = User.select(User.id, User.email, User.full_name, User.is_active, User.last_login_at)
     count = User.count()
-    conditions = []
+    conditions = [invitation_pending()] if invited else []
     if role:
         ids = RoleGrant.select(RoleGrant.user).where(RoleGrant.role == StaffRole(role).value)
         conditions.append(User.id.is_in(ids))

@@ -25,6 +25,8 @@ SORTS = {
 @dataclass
 class TableQuery:
     status: str = ""
+    # Only files sent back « to complete » and completed by the applicant since.
+    answered: bool = False
     organisation: str = ""
     q: str = ""
     min_cents: int | None = None
@@ -40,6 +42,10 @@ def _table_conditions(call_id: int, query: TableQuery) -> list:
     conditions = [Application.call == call_id]
     if query.status:
         conditions.append(Application.status == query.status)
+    if query.answered:
+        conditions.append(
+            (Application.status == "submitted") & (Application.completion_message != "")
+        )
     if query.organisation:
         conditions.append(Application.organisation.name.ilike(f"%{query.organisation}%"))
     if query.q:

@@ -342,6 +342,9 @@ async def add_document(call_id: int, values: dict[str, Any], *, actor: Actor) ->
         "required": values.get("required") == "yes",
         "kinds": kinds,
         "max_mb": max_mb,
+        # The organisation's own papers (statutes, bank details…): a blind review
+        # never shows them (``reviews.scoring.review_documents``).
+        "about_organisation": values.get("about_organisation") == "yes",
     }
     async with write_transaction():
         call = await _locked(call_id)

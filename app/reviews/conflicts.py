@@ -17,7 +17,7 @@ from app.organisations.tables import Organisation
 from app.reviews.errors import ReviewError
 from app.reviews.pool import applicant_organisations, pool
 from app.reviews.scoring import ALREADY_SUBMITTED, NOT_FOUND, assignment_for, follow_reviews
-from app.reviews.tables import Assignment, Conflict, PoolMember
+from app.reviews.tables import Assignment, Conflict, Decline, PoolMember
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,13 @@ class ConflictOfInterest:
     reviewer_name: str
     organisation_name: str
     organisation_city: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeclinedReview:
+    reviewer_name: str
+    reason: str
+    declined_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +99,7 @@ async def record_conflict(
                 p["application"],
                 reviewer=reviewer_id,
             )
-            await follow_reviews(p["application"], actor)
+            await follow_reviews(p["application"], actor, after_removal=True)
 
 
 async def record_conflict_on_call(
@@ -149,6 +156,14 @@ async def decline_with_conflict(
             raise ReviewError("not_found", NOT_FOUND)
         if "decline" not in assignment.actions:
             raise ReviewError("already_submitted", ALREADY_SUBMITTED)
+        # Kept for the officers' queue and the reviewer's progress: the assignment goes.
+        await Decline.insert(
+            Decline(
+                application=assignment.application_id,
+                reviewer=reviewer.id,
+                reason=reason.strip()[:500],
+            )
+        )
         # Recording the conflict removes this assignment with any other on the organisation.
         await record_conflict(reviewer.id, assignment.organisation_id, reason, actor=actor)
         await audit.record_by(
@@ -166,6 +181,20 @@ async def links_of(reviewer_id: int) -> list[ConflictOfInterest]:
         _select().where(Conflict.reviewer == reviewer_id).order_by(Conflict.organisation.name)
     )
     return [ConflictOfInterest(**r) for r in rows]
+
+
+async def declines_of(app_id: int) -> list[DeclinedReview]:
+    """The reviewers who gave a file back for a conflict of interest (for officers)."""
+    rows = await (
+        Decline.select(
+            Decline.reviewer.full_name.as_alias("reviewer_name"),
+            Decline.reason,
+            Decline.declined_at,
+        )
+        .where(Decline.application == app_id)
+        .order_by(Decline.declined_at)
+    )
+    return [DeclinedReview(**r) for r in rows]
 
 
 async def conflicts_on(organisation_id: int) -> list[ConflictOfInterest]:

@@ -19,6 +19,7 @@ from app.core.i18n import gettext_noop as N_
 from app.core.time import now
 from app.reviews.assignment import AssignmentPlan, auto_assign
 from app.reviews.errors import ReviewError
+from app.reviews.notices import notify_assigned
 from app.reviews.scoring import ALREADY_SUBMITTED, NOT_FOUND, follow_reviews
 from app.reviews.settings import settings_for
 from app.reviews.states import REVIEW, state_of
@@ -174,9 +175,10 @@ async def preview(call_id: int) -> Preview:
     )
 
 
-async def apply_preview(call_id: int, fingerprint: str, *, actor: Actor) -> int:
+async def apply_preview(call_id: int, fingerprint: str, *, actor: Actor, base_url: str = "") -> int:
     """Save the previewed plan, if nothing changed since the preview; the files with
-    reviewers go « under review ». Returns the number of assignments saved."""
+    reviewers go « under review »; each reviewer gets one e-mail listing their new
+    files. Returns the number of assignments saved."""
     async with write_transaction():
         current = await preview(call_id)
         if current.fingerprint != fingerprint:
@@ -199,6 +201,7 @@ async def apply_preview(call_id: int, fingerprint: str, *, actor: Actor) -> int:
             await Application.update(
                 {Application.status: review.target, Application.updated_at: now()}
             ).where(Application.id.is_in(touched) & Application.status.is_in(list(review.sources)))
+        await notify_assigned(current.plan.new_pairs, base_url=base_url)
     return len(current.plan.new_pairs)
 
 
@@ -213,10 +216,11 @@ def _refused(code: str, about_file: str, message: str, reference: str | None) ->
 
 
 async def assign_manually(
-    app_ids: Sequence[int], reviewer_id: int, *, call_id: int, actor: Actor
+    app_ids: Sequence[int], reviewer_id: int, *, call_id: int, actor: Actor, base_url: str = ""
 ) -> None:
     """Give files to one reviewer of the pool (never a conflicted one): all or none.
-    A refusal names the file (its reference)."""
+    A refusal names the file (its reference). The reviewer gets one e-mail listing
+    the files."""
     async with write_transaction():
         if not await PoolMember.exists().where(
             (PoolMember.call == call_id) & (PoolMember.reviewer == reviewer_id)
@@ -287,6 +291,7 @@ async def assign_manually(
                 actor, "reviews.assigned", "application", app_id, reviewer=reviewer_id
             )
             await follow_reviews(app_id, actor)  # a reviewed file is under review again
+        await notify_assigned(((app_id, reviewer_id) for app_id in apps), base_url=base_url)
 
 
 async def unassign(assignment_id: int, *, actor: Actor) -> int:
@@ -308,5 +313,5 @@ async def unassign(assignment_id: int, *, actor: Actor) -> int:
         await audit.record_by(
             actor, "reviews.unassigned", "application", row["application"], reviewer=row["reviewer"]
         )
-        await follow_reviews(row["application"], actor)
+        await follow_reviews(row["application"], actor, after_removal=True)
     return row["application"]

@@ -25,9 +25,9 @@ from app.core.i18n import gettext as _
 from app.core.i18n import ngettext
 from app.core.numbers import whole_number
 from app.core.storage import FileStorage
-from app.core.time import paris_input
+from app.core.time import now, paris_input
 from app.core.web import act, flash, path_to, render
-from app.reviews import conflicts, pool, ranking, scoring
+from app.reviews import conflicts, notices, pool, progress, ranking, scoring
 from app.reviews.errors import ReviewError
 from app.reviews.scoring import OPINION_LABELS, ReviewAssignment
 from app.reviews.settings import ReviewSetup, save_settings, settings_for
@@ -38,6 +38,7 @@ POOL_ADD = "/instruction/appels/{call_id:int}/evaluation/evaluateurs"
 CONFLICT_ADD = "/instruction/appels/{call_id:int}/evaluation/conflits"
 ASSIGN = "/instruction/appels/{call_id:int}/evaluation/affectation"
 ASSIGN_ONE = "/instruction/appels/{call_id:int}/evaluation/affectation-manuelle"
+REMIND = "/instruction/appels/{call_id:int}/evaluation/relancer"
 SCORES_EXPORT = "/instruction/appels/{call_id:int}/classement/evaluations.csv"
 SCORES_EXPORT_XLSX = "/instruction/appels/{call_id:int}/classement/evaluations.xlsx"
 RANKING = "/instruction/appels/{call_id:int}/classement"
@@ -88,6 +89,7 @@ async def _setup_page(
         form = FormState(values=_setup_values(await settings_for(call_id)), prefix="review")
     members = await pool.pool(call_id)
     in_pool = {m.reviewer_id for m in members}
+    setup = await settings_for(call_id)
     return render(
         request,
         "reviews/setup.html",
@@ -103,6 +105,9 @@ async def _setup_page(
         conflicts=await conflicts.conflicts(call_id),
         organisations=[(str(o.id), o.label) for o in await pool.applicant_organisations(call_id)],
         files=[(str(f.id), f.label) for f in await pool.assignable_files(call_id)],
+        progress=await progress.progress(call_id, setup.due_at),
+        due_at=setup.due_at,
+        late=setup.due_at is not None and setup.due_at < now(),
     )
 
 
@@ -182,10 +187,13 @@ async def assign(
     call_id: FromPath[int],
     data: URLEncodedBody[dict[str, str]],
     actor: NamedDependency[Actor],
+    settings: NamedDependency[Settings],
 ) -> Redirect:
     await _call(call_id)
     try:
-        count = await pool.apply_preview(call_id, data.get("fingerprint", ""), actor=actor)
+        count = await pool.apply_preview(
+            call_id, data.get("fingerprint", ""), actor=actor, base_url=settings.base_url
+        )
     except ReviewError as exc:
         flash(request, exc.text(), "error")
         return Redirect(path_to(ASSIGN, call_id=call_id), status_code=303)
@@ -195,7 +203,10 @@ async def assign(
 
 @post(ASSIGN_ONE, name="reviews:assign-one")
 async def assign_one(
-    request: Request, call_id: FromPath[int], actor: NamedDependency[Actor]
+    request: Request,
+    call_id: FromPath[int],
+    actor: NamedDependency[Actor],
+    settings: NamedDependency[Settings],
 ) -> Redirect:
     """Manual assignment: one or several files to one reviewer of the pool (all or none)."""
     await _call(call_id)
@@ -204,7 +215,11 @@ async def assign_one(
     return await act(
         request,
         pool.assign_manually(
-            ids, whole_number(data.get("reviewer")) or 0, call_id=call_id, actor=actor
+            ids,
+            whole_number(data.get("reviewer")) or 0,
+            call_id=call_id,
+            actor=actor,
+            base_url=settings.base_url,
         ),
         back=path_to(SETUP, call_id=call_id) + "#assignment-title",
         done=ngettext(
@@ -214,6 +229,39 @@ async def assign_one(
         )
         % {"num": len(ids)},
     )
+
+
+@post(REMIND, name="reviews:remind")
+async def remind(
+    request: Request,
+    call_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
+    settings: NamedDependency[Settings],
+) -> Redirect:
+    """« Relancer »: one reminder now, to one reviewer or to every late one."""
+    await _call(call_id)
+    late_only = data.get("late") == "1"
+    reviewer = None if late_only else whole_number(data.get("reviewer"))
+    back = Redirect(path_to(SETUP, call_id=call_id) + "#progress-title", status_code=303)
+    if reviewer is None and not late_only:
+        flash(request, _("Choose a reviewer to remind."), "error")
+        return back
+    sent = await notices.remind_now(
+        call_id,
+        reviewer_id=reviewer,
+        late_only=late_only,
+        actor=actor,
+        base_url=settings.base_url,
+    )
+    if sent:
+        flash(
+            request,
+            ngettext("A reminder is sent.", "%(num)d reminders are sent.", sent) % {"num": sent},
+        )
+    else:
+        flash(request, _("Nobody to remind: no review is waiting."), "error")
+    return back
 
 
 # --- Officers: ranking, a file's reviews ------------------------------------------------------
@@ -306,6 +354,8 @@ async def file_reviews(request: Request, app_id: FromPath[int]) -> Template:
         summary=await ranking.file_aggregate(call_id, call["rubric"], rows),
         opinions=OPINION_LABELS,
         conflicts=await conflicts.conflicts_on(organisation_id),
+        declines=await conflicts.declines_of(app_id),
+        wanted=(await settings_for(call_id)).reviews_wanted,
     )
 
 
@@ -394,7 +444,7 @@ async def _review_page(
         app=file,
         blind=setup.blind,
         fields=formspec.fields_of(file.form),
-        attachments=await applications.current_attachments(file.id),
+        attachments=await scoring.review_documents(file, call["documents"], blind=setup.blind),
         form=form or FormState(values=values, prefix="review"),
         opinions=OPINION_LABELS,
         others=await scoring.other_reviews(assignment, setup),
@@ -427,8 +477,12 @@ async def save_review(
         if exc.problems:
             rubric = (await calls.get_call(assignment.call_id))["rubric"]
             titles = {f"score_{c['key']}": c["title"] for c in rubric}
+            scales = {f"score_{c['key']}": c["scale"] for c in rubric}
             for name, message in exc.problems.items():
-                form.error(name, _(message), titles.get(name))
+                text = _(message)
+                if "%(scale)" in text:
+                    text %= {"scale": scales[name]}
+                form.error(name, text, titles.get(name))
         else:
             form.refuse(exc, field="opinion")
         return await _review_page(request, assignment, form=form, status_code=422)
@@ -450,9 +504,17 @@ async def review_file(
     attachment = await applications.current_attachment(assignment.application_id, attachment_id)
     if attachment is None:
         raise NotFoundException()
+    setup = await settings_for(assignment.call_id)
+    file = await scoring.file_for_review(assignment, setup)
+    call = await calls.get_call(assignment.call_id)
+    shown = {
+        d.id: d for d in await scoring.review_documents(file, call["documents"], blind=setup.blind)
+    }
+    if attachment_id not in shown:  # the organisation's own papers, on a blind call
+        raise NotFoundException()
     return files.download(
         attachment["storage_id"],
-        filename=attachment["original_name"],
+        filename=shown[attachment_id].download_name,
         content_type=attachment["content_type"],
     )
 
@@ -530,6 +592,7 @@ STAFF = Router(
         assign_preview,
         assign,
         assign_one,
+        remind,
         scores_export,
         scores_export_xlsx,
         ranking_page,

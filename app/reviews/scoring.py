@@ -16,6 +16,7 @@ from typing import Any
 from piccolo.querystring import QueryString
 
 from app.accounts.services import CurrentUser
+from app.applications import services as applications
 from app.applications.states import APPLICATION
 from app.applications.tables import Application
 from app.calls import services as calls
@@ -27,7 +28,7 @@ from app.core.numbers import whole_number
 from app.core.time import now
 from app.reviews import aggregation, marks
 from app.reviews.errors import ReviewError
-from app.reviews.settings import ReviewSetup, due_dates
+from app.reviews.settings import ReviewSetup, due_dates, settings_for
 from app.reviews.states import REVIEW, state_of
 from app.reviews.tables import Assignment, Conflict
 
@@ -38,6 +39,7 @@ OPINION_LABELS = {
     "unfavourable": N_("unfavourable"),
 }
 NOT_FOUND = N_("Not found.")
+ABOVE_SCALE = N_("This mark is above the maximum: give a mark between 0 and %(scale)d.")
 ALREADY_SUBMITTED = N_("This review is submitted: an officer must reopen it before it changes.")
 
 
@@ -151,7 +153,11 @@ def clean_scores(
                 problems[name] = N_("Give a mark for this criterion.")
             continue
         score = whole_number(text)
-        if score is None or not 0 <= score <= criterion["scale"]:
+        if score is not None and score > criterion["scale"]:
+            # Filled with the criterion's scale where it is shown (``%(scale)d``).
+            problems[name] = ABOVE_SCALE
+            continue
+        if score is None or score < 0:
             problems[name] = N_("Give a whole mark between 0 and the criterion's maximum.")
             continue
         scores[criterion["key"]] = score
@@ -174,7 +180,7 @@ def mark_of(rubric: Sequence[Mapping[str, Any]], scores: Mapping[str, int]) -> D
 # --- The reviewer's files ----------------------------------------------------------------
 
 
-def _mine(reviewer_id: int):
+def mine(reviewer_id: int):
     """The reviewer's assignments, without files of organisations they declared a link
     with."""
     conflicted = Conflict.select(Conflict.organisation).where(Conflict.reviewer == reviewer_id)
@@ -200,7 +206,7 @@ async def assignment_for(reviewer: CurrentUser, assignment_id: int) -> ReviewAss
             Assignment.application.call.id.as_alias("call_id"),
             Assignment.application.organisation.id.as_alias("organisation_id"),
         )
-        .where((Assignment.id == assignment_id) & _mine(reviewer.id))
+        .where((Assignment.id == assignment_id) & mine(reviewer.id))
         .output(load_json=True)
         .first()
     )
@@ -253,12 +259,45 @@ async def file_for_review(assignment: ReviewAssignment, setup: ReviewSetup) -> F
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewDocument:
+    """A document of the file as its reviewer sees it: on a blind call, named after the
+    call's document (« Budget prévisionnel ») and downloaded under a neutral name, never
+    the name the organisation gave its file (which often holds the organisation's
+    name); the call's documents about the organisation itself are not shown at all."""
+
+    id: int
+    name: str
+    download_name: str
+
+
+async def review_documents(
+    file: FileUnderReview, call_documents: Sequence[Mapping[str, Any]], *, blind: bool
+) -> list[ReviewDocument]:
+    rows = await applications.current_attachments(file.id)
+    if not blind:
+        return [ReviewDocument(a.id, a.original_name, a.original_name) for a in rows]
+    labels = {d["key"]: d["label"] for d in call_documents}
+    # The organisation's own papers would name it: not shown at all.
+    hidden = {d["key"] for d in call_documents if d.get("about_organisation")}
+    rows = [a for a in rows if a.document_key not in hidden]
+    documents = []
+    for n, a in enumerate(rows, start=1):
+        extension = a.original_name.rpartition(".")[2].lower() if "." in a.original_name else ""
+        label = labels.get(a.document_key) or f"{n}"
+        neutral = f"{file.reference or file.id}-{a.document_key}-{n}"
+        documents.append(
+            ReviewDocument(
+                a.id, label, f"{neutral}.{extension}" if extension.isalnum() else neutral
+            )
+        )
+    return documents
+
+
 async def my_assignment_counts(reviewer_id: int) -> tuple[int, int]:
     """(reviewed, assigned) for the reviewer's dashboard."""
-    total = await Assignment.count().where(_mine(reviewer_id))
-    done = await Assignment.count().where(
-        _mine(reviewer_id) & Assignment.submitted_at.is_not_null()
-    )
+    total = await Assignment.count().where(mine(reviewer_id))
+    done = await Assignment.count().where(mine(reviewer_id) & Assignment.submitted_at.is_not_null())
     return done, total
 
 
@@ -275,7 +314,7 @@ async def my_assignments(reviewer_id: int, *, limit: int, offset: int = 0) -> li
             Assignment.application.call.title.as_alias("call_title"),
             Assignment.application.call.id.as_alias("call_id"),
         )
-        .where(_mine(reviewer_id))
+        .where(mine(reviewer_id))
         # To review first (NULLs sort differently on SQLite and PostgreSQL: say it).
         .order_by(
             QueryString(f'"{Assignment._meta.tablename}"."submitted_at" IS NOT NULL'),
@@ -428,13 +467,22 @@ async def reopen(assignment_id: int, *, actor: Actor) -> None:
         )
 
 
-async def follow_reviews(app_id: int, actor: Actor) -> None:
+async def follow_reviews(app_id: int, actor: Actor, *, after_removal: bool = False) -> None:
     """Inside the transaction that changed a file's reviews or reviewers: « under
     review » becomes « reviewed » once every assigned review is submitted, and goes
-    back when one is reopened or a reviewer is added."""
-    app = await Application.select(Application.status).where(Application.id == app_id).first()
+    back when one is reopened or a reviewer is added. After a reviewer is taken off
+    (``after_removal``: a decline, a conflict, an officer), a file left with fewer
+    reviews than its call wants goes back « under review », to get a replacement."""
+    app = (
+        await Application.select(Application.status, Application.call)
+        .where(Application.id == app_id)
+        .first()
+    )
+    wanted = (await settings_for(app["call"])).reviews_wanted if after_removal else 0
     rows = await Assignment.select(Assignment.submitted_at).where(Assignment.application == app_id)
-    complete = bool(rows) and all(r["submitted_at"] is not None for r in rows)
+    complete = (
+        bool(rows) and len(rows) >= wanted and all(r["submitted_at"] is not None for r in rows)
+    )
     action = "reviews_complete" if complete else "reviews_reopened"
     if not APPLICATION.can(action, app["status"], "system"):
         return

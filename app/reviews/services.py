@@ -7,10 +7,12 @@ line, the app's background work). Inside the domain, each concern has its module
 - ``scoring``: the reviewer's files and reviews, reopening, the files' state;
 - ``marks`` and ``ranking``: each file's stored mark, the ranking, the export;
 - ``reminders``: e-mails before and after the due date;
+- ``notices``: the e-mail listing a reviewer's new files, the officer's « Relancer »;
+- ``progress``: each reviewer's progress on a call;
 - ``states`` (a review's life as data), ``errors`` (``ReviewError``).
 """
 
-from app.reviews.conflicts import record_conflict
+from app.reviews.conflicts import decline_with_conflict, record_conflict
 from app.reviews.errors import ReviewError
 from app.reviews.pool import add_to_pool, apply_preview, preview
 from app.reviews.ranking import RankedFile, ranked_files
@@ -24,6 +26,7 @@ __all__ = [
     "add_to_pool",
     "applicant_comments",
     "apply_preview",
+    "decline_with_conflict",
     "preview",
     "ranked_files",
     "record_conflict",

@@ -78,3 +78,13 @@ class FileMark(Table, tablename="review_file_mark"):
     spread = Integer(null=True, default=None)
     ranking = Integer(null=True, default=None)
     disagreement = Boolean(default=False)
+
+
+class Decline(Table, tablename="review_decline"):
+    """A reviewer gave a file back for a conflict of interest: the assignment goes, this
+    stays, so that officers see the review missing and the reviewer's progress counts it."""
+
+    application = ForeignKey(Application, on_delete=OnDelete.restrict, index=True)
+    reviewer = ForeignKey(User, on_delete=OnDelete.restrict, index=True)
+    reason = Text(default="")
+    declined_at = Timestamptz(default=TimestamptzNow())

@@ -344,6 +344,14 @@ MATRIX = {
         "/instruction/appels/{reviewed_call}/evaluation/affectation-manuelle",
         only(CALL_STAFF, 303, anonymous=401),
     ),
+    ("POST", "/instruction/appels/{call_id:int}/evaluation/relancer"): (
+        "/instruction/appels/{reviewed_call}/evaluation/relancer",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("GET", "/a-traiter"): (
+        "/a-traiter",
+        only(("reviewer", "officer", "finance", "admin"), 200),
+    ),
     ("GET", "/instruction/appels/{call_id:int}/classement/evaluations.csv"): (
         "/instruction/appels/{reviewed_call}/classement/evaluations.csv",
         only(CALL_STAFF, 200),

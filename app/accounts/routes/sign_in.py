@@ -15,6 +15,7 @@ from app.accounts import passwords, services, two_factor
 from app.accounts.guards import ENROLMENT, PUBLIC, REAUTH_PAGE, SECURITY_PAGE, must_enrol
 from app.accounts.lockout import password_attempt, remember_device
 from app.accounts.passwords import SignInResult
+from app.accounts.services import CurrentUser
 from app.accounts.sessions import (
     confirm_recent_authentication,
     end_session,
@@ -32,6 +33,7 @@ from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.ratelimit import Limit, RateLimiter
 from app.core.web import client_ip, flash, render
+from app.permissions import is_staff
 
 SIGN_IN = "/connexion"
 SECOND_FACTOR = "/connexion/verification"
@@ -95,7 +97,7 @@ async def sign_in_page(
         request,
         "accounts/sign_in.html",
         form=FormState(),
-        next=safe_next(suivant),
+        next=safe_next(suivant, default=""),
         unverified=False,
         notice=(notice[0], _(notice[1])) if notice else None,
     )
@@ -107,7 +109,7 @@ async def sign_in(
 ) -> Template | Redirect:
     form = FormState(values={"email": data.get("email", "").strip()})
     password = data.get("password", "")
-    next_path = safe_next(data.get("next"))
+    next_path = safe_next(data.get("next"), default="")
     if not form.values["email"]:
         form.error("email", _("Enter your email address."))
     if not password:
@@ -141,6 +143,12 @@ async def sign_in(
     return await _complete_sign_in(request, result.user_id, next_path)
 
 
+def landing_for(request: Request, user: CurrentUser) -> str:
+    """Where a person lands after signing in when no page asked for them: staff on
+    « À traiter », the work waiting for their roles; others on the home page."""
+    return request.app.route_reverse("site:queue") if is_staff(user) else "/"
+
+
 async def _complete_sign_in(request: Request, user_id: int, next_path: str) -> Redirect:
     user = await services.load_current_user(user_id)
     if user is None:
@@ -151,7 +159,8 @@ async def _complete_sign_in(request: Request, user_id: int, next_path: str) -> R
     flash(request, _("You are signed in."))
     # Staff who must set up two-factor do it now, before any other page.
     enrol_first = await must_enrol(request, user)
-    response = Redirect(SECURITY_PAGE if enrol_first else next_path, status_code=303)
+    landing = next_path or landing_for(request, user)
+    response = Redirect(SECURITY_PAGE if enrol_first else landing, status_code=303)
     response.set_cookie(
         i18n.LOCALE_COOKIE, user.language, max_age=365 * 24 * 3600, httponly=True, samesite="lax"
     )
@@ -166,7 +175,12 @@ async def second_factor_page(
 ) -> Template | Redirect:
     if pending_second_factor(request) is None:
         return Redirect(SIGN_IN, status_code=303)
-    return render(request, "accounts/second_factor.html", form=FormState(), next=safe_next(suivant))
+    return render(
+        request,
+        "accounts/second_factor.html",
+        form=FormState(),
+        next=safe_next(suivant, default=""),
+    )
 
 
 @post(SECOND_FACTOR, opt=PUBLIC, name="accounts:second-factor-post")
@@ -174,7 +188,7 @@ async def second_factor(
     request: Request, data: URLEncodedBody[dict[str, str]], limiter: NamedDependency[RateLimiter]
 ) -> Template | Redirect:
     user_id = pending_second_factor(request)
-    next_path = safe_next(data.get("next"))
+    next_path = safe_next(data.get("next"), default="")
     if user_id is None:
         # No session for anyone not half-signed-in (an outlived one is deleted).
         forget_second_factor(request)

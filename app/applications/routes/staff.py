@@ -47,11 +47,15 @@ def _table_query(params: dict[str, str]) -> tuple[TableQuery, FormState]:
     form = FormState(
         values={
             k: (params.get(k) or "").strip()[:100]
-            for k in ("status", "organisation", "q", "min", "max", "from", "to", "sort", "order")
+            for k in (
+                *("status", "completes", "organisation", "q", "min", "max"),
+                *("from", "to", "sort", "order"),
+            )
         }
     )
     query = TableQuery(
         status=form.values["status"] if form.values["status"] in states.LABELS else "",
+        answered=form.values["completes"] == "1",
         organisation=form.values["organisation"],
         q=form.values["q"],
         sort=form.values["sort"] if form.values["sort"] in services.SORTS else "reference",

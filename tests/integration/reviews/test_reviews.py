@@ -174,8 +174,9 @@ def test_scores_are_checked_and_a_submitted_review_is_final(client):
     out_of_scale = post_form(
         client, f"/evaluation/{assignment}", {f"score_{keys[0]}": "6", "action": "save"}
     )
-    assert out_of_scale.status_code == 422 and "entre 0 et le maximum" in out_of_scale.text
-    assert "Qualité : Donnez une note entière" in text_of(out_of_scale.text)  # named
+    # Above the scale: the message says the maximum, named after its criterion.
+    assert out_of_scale.status_code == 422 and "entre 0 et 5." in out_of_scale.text
+    assert "Qualité : Cette note dépasse le maximum" in text_of(out_of_scale.text)
     draft = post_form(
         client, f"/evaluation/{assignment}", {f"score_{keys[0]}": "4", "action": "save"}
     )
