@@ -154,7 +154,7 @@ ORGANISATIONS = [
             "postcode": "92390",
             "city": "Villeneuve-la-Garenne",
             "legal_rep_name": "Claude Exemple",
-            "legal_rep_title": "Président·e",
+            "legal_rep_title": "Présidente",
             "contact_email": "contact@poles.demo.guichet.test",
             "phone": "01 23 45 67 89",
             "iban": "FR7630006000011234567890189",
@@ -637,8 +637,7 @@ async def _decide_idf(call_id: int, officer: Actor, settings) -> None:
             "deliberation_reference": "CP 2017-123",
             "deliberation_date": "2017-05-17",
             "place": "Saint-Ouen-sur-Seine",
-            "signatory_name": "Présidence Démo",
-            "signatory_title": "La présidente du conseil régional",
+            # No signatory of its own: the funder's, by delegation (FUNDER_LEGAL).
             "schedule_preset": "50-30-20",
             "share_reviews": "yes",
         },
@@ -717,6 +716,10 @@ async def _follow_idf(call_id: int, officer: Actor, storage: FileStorage) -> Non
             sha256=stored.sha256,
             actor=member,
         )
+        # Signed in June 2017 in the story (the open-data file's « dateConvention »).
+        await Grant.update(
+            {Grant.agreement_uploaded_at: datetime(2017, 6, 20, 10, tzinfo=UTC)}
+        ).where(Grant.id == grant["id"])
         if deadlines:
             await grant_services.set_deadlines(
                 grant["id"], date(2018, 1, 31), date(2018, 12, 31), actor=officer

@@ -394,8 +394,7 @@ def compose(
             if settings.share_reviews and facts.comments:
                 sections.append((_("The reviewers' comments"), facts.comments))
             sections.append((_("Appeal routes and time limits"), (funder.appeal_routes,)))
-        town = funder_lines[-1].split(" ", 1)[-1] if funder_lines else ""
-        place = settings.place or re.sub(r"\s+cedex\b.*$", "", town, flags=re.I)
+        place = settings.place or funder.town
         when = long_date(today.astimezone(PARIS).date(), "fr")
         references = [
             (_("File number:"), values["reference"]),

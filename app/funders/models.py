@@ -3,6 +3,7 @@ who signs « par délégation », the appeal routes and the deliberating body.""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 # Official documents are written in French: the default texts are French, not msgids.
@@ -45,6 +46,13 @@ class FunderLegal:
     @property
     def deliberating_body(self) -> str:
         return self.deliberation_body.strip() or DEFAULT_DELIBERATION_BODY
+
+    @property
+    def town(self) -> str:
+        """Where its letters are written: the town of its address's last line."""
+        lines = self.address.strip().splitlines()
+        town = lines[-1].split(" ", 1)[-1] if lines else ""
+        return re.sub(r"\s+cedex\b.*$", "", town, flags=re.I).strip()
 
     @property
     def contact_lines(self) -> tuple[str, ...]:

@@ -145,7 +145,10 @@ def render_notice(facts: NoticeFacts, *, today: date, files: FileStorage) -> byt
                 f"{facts.org_postcode} {facts.org_city}",
             ]
         )
-        letter.place_and_date(long_date(today, "fr"))
+        when = long_date(today, "fr")
+        letter.place_and_date(
+            _("{place}, {date}").format(place=funder.town, date=when) if funder.town else when
+        )
         references = [(_("File number:"), facts.reference)]
         if funder.contact_lines:
             references.append((_("Followed by:"), ", ".join(funder.contact_lines)))
