@@ -447,13 +447,13 @@ def followed_by(facts: LetterFacts, funder: FunderLegal) -> str:
 
 def signature_lines(settings: CommitteeSettings, funder: FunderLegal) -> tuple[str, ...]:
     """Who signs, « par délégation »: the call's signatory when its committee names one,
-    else the funder's; the funder's name alone when neither is known."""
-    name = settings.signatory_name or funder.signatory_name
-    capacity = settings.signatory_title if settings.signatory_name else funder.signatory_capacity
-    if not name:
-        return tuple(line for line in (capacity,) if line) or (funder.name,)
+    else the funder's (``FunderLegal.signature_lines``)."""
+    if not settings.signatory_name:
+        return funder.signature_lines()
     delegation = _("For %(funder)s and by delegation,") % {"funder": funder.name}
-    return tuple(line for line in (delegation, capacity, name) if line)
+    return tuple(
+        line for line in (delegation, settings.signatory_title, settings.signatory_name) if line
+    )
 
 
 def _schedule_row(part: LetterInstalment) -> tuple[str, ...]:

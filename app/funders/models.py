@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.core.i18n import gettext as _
+
 # Official documents are written in French: the default texts are French, not msgids.
 DEFAULT_APPEAL_ROUTES = (
     "Cette décision peut faire l’objet, dans un délai de deux mois à compter de sa "
@@ -65,6 +67,17 @@ class FunderLegal:
         if self.service_phone:
             lines.append(self.service_phone)
         return tuple(line.strip() for line in lines if line.strip())
+
+    def signature_lines(self) -> tuple[str, ...]:
+        """Who signs its documents: « Pour … et par délégation, », the capacity and the
+        name of its signatory; its name alone when it has none (inside the document's
+        locale: ``i18n.use_locale``)."""
+        if not self.signatory_name:
+            return (self.name,)
+        delegation = _("For %(funder)s and by delegation,") % {"funder": self.name}
+        return tuple(
+            line for line in (delegation, self.signatory_capacity, self.signatory_name) if line
+        )
 
     @property
     def contact_sentence(self) -> str:

@@ -215,16 +215,11 @@ def render_notice(facts: NoticeFacts, *, today: date, files: FileStorage) -> byt
             _("Please accept, %(greeting)s, the expression of my best regards.")
             % {"greeting": greeting}
         )
-        name = funder.signatory_name
-        lines = (
-            [_("For %(funder)s and by delegation,") % {"funder": funder.name}]
-            + [line for line in (funder.signatory_capacity, name) if line]
-            if name
-            else [funder.name]
-        )
         letter.signature(
-            lines,
-            files.path_of(funder.signature_file) if name and funder.signature_file else None,
+            list(funder.signature_lines()),
+            files.path_of(funder.signature_file)
+            if funder.signatory_name and funder.signature_file
+            else None,
         )
         return letter.build()
 

@@ -297,6 +297,11 @@ MATRIX = {
         "/dossiers/{app}/accuse-de-reception.pdf",
         only((), 200, others=404),
     ),
+    # A file that is not ineligible has no such decision.
+    ("GET", "/dossiers/{app_id:int}/irrecevabilite.pdf"): (
+        "/dossiers/{app}/irrecevabilite.pdf",
+        only((), 200, others=404),
+    ),
     ("GET", "/dossiers/{app_id:int}/deposer"): (
         "/dossiers/{app}/deposer",
         only(["owner"], 200, others=404),

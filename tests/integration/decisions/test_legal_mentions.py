@@ -167,3 +167,13 @@ def test_an_ineligible_file_is_told_the_appeal_routes(client, world):
     assert "Voies et délais de recours" in body and "deux mois" in body
     assert "tribunal administratif" in body and "www.telerecours.fr" in body
     assert "Pôle formation professionnelle" in body
+
+    # The decision as a PDF, for the organisation: the reason and the appeal routes.
+    sign_in(client, owner)
+    response = client.get(f"/dossiers/{app_id}/irrecevabilite.pdf")
+    assert response.status_code == 200
+    reader = pypdf.PdfReader(io.BytesIO(response.content))
+    text = plain(" ".join(p.extract_text() for p in reader.pages))
+    assert "Décision d’irrecevabilité" in text and "Statuts non signés." in text
+    assert "Voies et délais de recours" in text and "Télérecours citoyens" in text
+    assert "deux mois" in text and "par délégation" in text and "Claude Signataire" in text
