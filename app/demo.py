@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import anyio
 from stdnum import iban, luhn
@@ -34,8 +34,15 @@ from app.core.storage import FileStorage
 from app.core.time import PARIS
 from app.decisions import jobs as letters
 from app.decisions import services as decisions
-from app.funders.services import ensure_funder, list_funders, set_logo
+from app.funders.services import (
+    ensure_funder,
+    list_funders,
+    set_logo,
+    set_signature,
+    update_legal,
+)
 from app.grants import ledger as grant_ledger
+from app.grants import notices as grant_notices
 from app.grants import reports as grant_reports
 from app.grants import services as grant_services
 from app.grants.receipts import ReportReceipts
@@ -65,6 +72,29 @@ FUNDERS = [
     },
 ]
 
+# The funders' legal texts and contacts (fictitious people and service contacts; the
+# appeal routes are the default text). The Île-de-France SIRET is well-formed.
+FUNDER_LEGAL = {
+    "region-ile-de-france": {
+        "service_name": "Pôle formation professionnelle et apprentissage",
+        "service_address": "2 rue Simone Veil\n93400 Saint-Ouen-sur-Seine",
+        "service_email": "formation-numerique@demo.guichet.test",
+        "service_phone": "01 53 85 53 85",
+        "signatory_name": "Claude Signataire",
+        "signatory_capacity": "La directrice de la formation professionnelle",
+        "deliberation_body": "la commission permanente du conseil régional",
+        "siret": "23750007900312",
+    },
+    "region-centre-val-de-loire": {
+        "service_name": "Direction de l’emploi et de la formation",
+        "service_email": "aap-numerique@demo.guichet.test",
+        "service_phone": "02 38 70 30 30",
+        "signatory_name": "Ange Délégataire",
+        "signatory_capacity": "Le directeur général adjoint",
+        "deliberation_body": "la commission permanente régionale",
+    },
+}
+
 # Placeholder logos (not the regions' own): initials on a coloured block.
 DEMO_LOGOS = [("IDF", (29, 63, 143)), ("CVL", (24, 117, 60))]
 
@@ -81,6 +111,20 @@ def _demo_logo(initials: str, colour: tuple[int, int, int]) -> bytes:
     image = Image.new("RGB", (360, 120), colour)
     font = ImageFont.truetype(str(FONT_DIR / "DejaVuSans-Bold.ttf"), 64)
     ImageDraw.Draw(image).text((180, 60), initials, fill="white", font=font, anchor="mm")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _demo_signature() -> bytes:
+    """A placeholder handwritten-looking stroke (not anyone's signature)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (300, 100), "white")
+    draw = ImageDraw.Draw(image)
+    points = [(20 + x * 13, 60 + (18 if x % 2 else -18) * (1 - x / 22)) for x in range(21)]
+    draw.line(points, fill=(20, 30, 90), width=4, joint="curve")
+    draw.line([(30, 82), (270, 74)], fill=(20, 30, 90), width=3)
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
@@ -111,7 +155,7 @@ ORGANISATIONS = [
             "postcode": "92390",
             "city": "Villeneuve-la-Garenne",
             "legal_rep_name": "Claude Exemple",
-            "legal_rep_title": "Président·e",
+            "legal_rep_title": "Présidente",
             "contact_email": "contact@poles.demo.guichet.test",
             "phone": "01 23 45 67 89",
             "iban": "FR7630006000011234567890189",
@@ -635,8 +679,7 @@ async def _decide_idf(call_id: int, officer: Actor, settings) -> None:
             "deliberation_reference": "CP 2017-123",
             "deliberation_date": "2017-05-17",
             "place": "Saint-Ouen-sur-Seine",
-            "signatory_name": "Présidence Démo",
-            "signatory_title": "La présidente du conseil régional",
+            # No signatory of its own: the funder's, by delegation (FUNDER_LEGAL).
             "schedule_preset": "50-30-20",
             "share_reviews": "yes",
         },
@@ -721,6 +764,10 @@ async def _follow_idf(call_id: int, officer: Actor, storage: FileStorage, settin
             sha256=stored.sha256,
             actor=member,
         )
+        # Signed in June 2017 in the story (the open-data file's « dateConvention »).
+        await Grant.update(
+            {Grant.agreement_uploaded_at: datetime(2017, 6, 20, 10, tzinfo=UTC)}
+        ).where(Grant.id == grant["id"])
         if deadlines:
             await grant_services.set_deadlines(
                 grant["id"], date(2018, 1, 31), date(2018, 12, 31), actor=officer
@@ -807,6 +854,13 @@ async def _follow_idf(call_id: int, officer: Actor, storage: FileStorage, settin
             await pay(grant, 2, date(2018, 3, 1), f"M-2018-0{900 + n}")
             await report(grant, member, "final", 60)
             await grant_reports.apply_final_reduction(grant["id"], actor=officer)
+            await grant_notices.issue_reduction_notice(
+                grant["id"],
+                storage=storage,
+                base_url="",
+                actor=officer,
+                today=datetime(2019, 3, 4, 10, tzinfo=UTC),
+            )
         elif n < 12:  # accepted, first instalment paid (a few with report deadlines)
             await accept(grant, deadlines=n < 5)
             await pay(grant, 1, date(2017, 7 + n % 4, 5 + n), f"M-2017-0{4600 + n}")
@@ -973,6 +1027,16 @@ async def load(*, if_empty: bool = True, settings=None, committee: bool = True) 
             _demo_logo(initials, colour), filename=f"logo-{initials}.png", kinds={"image"}
         )
         await set_logo(funder_id, stored.storage_id, actor=SYSTEM)
+        _check(
+            {"legal": errors}
+            if (errors := await update_legal(funder_id, FUNDER_LEGAL[funder["slug"]], actor=SYSTEM))
+            else {}
+        )
+        if funder["slug"] == "region-ile-de-france":
+            signed = storage.store_bytes(
+                _demo_signature(), filename="signature.png", kinds={"image"}
+            )
+            await set_signature(funder_id, signed.storage_id, actor=SYSTEM)
     for email, name, roles, _purpose in ACCOUNTS:
         await create_user(email=email, full_name=name, password=DEMO_PASSWORD, roles=roles)
     for owner_email, values in ORGANISATIONS:

@@ -16,6 +16,8 @@ from app.core import audit
 from app.core.audit import Actor
 from app.core.db import for_update, write_transaction
 from app.core.i18n import gettext_noop as N_
+from app.funders.models import funder_context
+from app.funders.services import legal_by_id
 from app.organisations.services import email_members
 
 NOT_NOW = N_("This change of status is not possible now.")
@@ -116,12 +118,13 @@ async def screen(
         )
         if len(rows) != len(set(app_ids)):
             raise ApplicationError("not_found", NOT_FOUND, field="decision")
-        titles = {
-            c["id"]: c["title"]
-            for c in await Call.select(Call.id, Call.title).where(
+        calls = {
+            c["id"]: c
+            for c in await Call.select(Call.id, Call.title, Call.funder).where(
                 Call.id.is_in([r["call"] for r in rows])
             )
         }
+        funders = await legal_by_id([c["funder"] for c in calls.values()])
         refused = [
             r["reference"] or str(r["id"])
             for r in rows
@@ -156,10 +159,11 @@ async def screen(
                 f"application_{decision}",
                 {
                     "reference": row["reference"],
-                    "call": titles[row["call"]],
+                    "call": calls[row["call"]]["title"],
                     "title": row["title"],
                     "reason": reason,
                     "url": f"{base_url}/dossiers/{row['id']}",
+                    **funder_context(funders.get(calls[row["call"]]["funder"])),
                 },
             )
     return len(rows)

@@ -387,10 +387,13 @@ class LetterBuilder:
         self.story += [block, Spacer(1, 4 * mm)]
 
     def signature(self, lines: Sequence[str], image_path: Path | None = None) -> None:
-        """The signer's block on the right, kept on one page."""
+        """The signer's block on the right, kept on one page; the signature image, if
+        any, above the last line (the signer's name)."""
         cells: list[Flowable] = [paragraph(line, "left") for line in lines if line]
         if image_path is not None:
-            cells.insert(1, _logo(image_path, max_width=45 * mm, max_height=20 * mm))
+            cells.insert(
+                max(len(cells) - 1, 0), _logo(image_path, max_width=45 * mm, max_height=20 * mm)
+            )
         block = Table([["", cells]], colWidths=[TEXT_WIDTH - 75 * mm, 75 * mm])
         block.setStyle(
             _layout_style(

@@ -41,6 +41,7 @@ from app.decisions.letters import (
 from app.decisions.models import decision_of
 from app.decisions.states import IN_PROGRESS, LETTER_BATCH
 from app.decisions.tables import Decision, Letter, LetterJob
+from app.funders.models import funder_context
 from app.organisations.tables import Membership
 
 log = logging.getLogger("guichet.letters")
@@ -152,6 +153,7 @@ async def _store(
                             "award": content.kind == "award",
                             "version": version,
                             "url": f"{base_url}/dossiers/{row.id}",
+                            **funder_context(row.funder),
                         },
                     )
                 written += 1

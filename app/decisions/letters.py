@@ -31,9 +31,12 @@ from app.core.storage import FileStorage
 from app.core.time import PARIS, long_date
 from app.decisions.models import CommitteeDecision, decisions_on
 from app.decisions.tables import Decision
+from app.funders import services as funder_services
+from app.funders.models import FunderLegal
 from app.grants import schedule as schedules
 from app.grants import services as grant_services
 from app.grants.tables import Grant, Instalment
+from app.organisations.addressing import salutation
 from app.reviews.services import applicant_comments
 
 if TYPE_CHECKING:
@@ -52,24 +55,26 @@ PLACEHOLDERS = {
     "date_deliberation": N_("the date of the deliberation"),
     "reference_deliberation": N_("the deliberation's reference"),
     "motif": N_("the reason for a rejection"),
+    "formule_appel": N_("the salutation: « Madame la Présidente », or « Madame, Monsieur »"),
+    "instance": N_("the deliberating body (the funder's settings)"),
 }
 
 # Letters are official documents written in French; the wording is the call's to edit.
-DEFAULT_AWARD = """Madame, Monsieur,
+DEFAULT_AWARD = """{formule_appel},
 
-Par délibération {reference_deliberation} du {date_deliberation}, la commission a décidé d’attribuer à votre structure, {organisation}, une subvention de {montant} ({montant_en_lettres}) pour la réalisation du projet « {projet} », présenté dans le cadre de l’appel à projets « {appel} ».
+Par délibération {reference_deliberation} du {date_deliberation}, {instance} a décidé d’attribuer à votre structure, {organisation}, une subvention de {montant} ({montant_en_lettres}) pour la réalisation du projet « {projet} », présenté dans le cadre de l’appel à projets « {appel} ».
 
 Vous trouverez ci-dessous l’échéancier de versement de cette subvention et les conditions qui s’y attachent. Pour en bénéficier, acceptez-la en ligne comme indiqué à la fin de ce courrier.
 
-Je vous prie d’agréer, Madame, Monsieur, l’expression de mes salutations distinguées."""
+Je vous prie d’agréer, {formule_appel}, l’expression de mes salutations distinguées."""
 
-DEFAULT_REJECTION = """Madame, Monsieur,
+DEFAULT_REJECTION = """{formule_appel},
 
-Vous avez présenté le projet « {projet} » dans le cadre de l’appel à projets « {appel} ». Par délibération {reference_deliberation} du {date_deliberation}, la commission n’a pas retenu votre demande, pour le motif indiqué ci-dessous.
+Vous avez présenté le projet « {projet} » dans le cadre de l’appel à projets « {appel} ». Par délibération {reference_deliberation} du {date_deliberation}, {instance} n’a pas retenu votre demande, pour le motif indiqué ci-dessous.
 
 Cette décision ne préjuge pas de la qualité de votre action. Nous vous encourageons à présenter de nouveaux projets lors des prochains appels.
 
-Je vous prie d’agréer, Madame, Monsieur, l’expression de mes salutations distinguées."""
+Je vous prie d’agréer, {formule_appel}, l’expression de mes salutations distinguées."""
 
 
 class TemplateProblem(DomainError):
@@ -146,6 +151,7 @@ class LetterContent:
     schedule_rows: tuple[tuple[str, ...], ...] = ()
     sections: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (heading, paragraphs)
     signature: tuple[str, ...] = ()
+    signature_image: Path | None = None  # drawn above the signatory's name
 
 
 def render_letter(content: LetterContent) -> bytes:
@@ -182,7 +188,7 @@ def render_letter(content: LetterContent) -> bytes:
     if content.body:
         letter.spacer(3)
         letter.paragraph(content.body[-1])
-    letter.signature(list(content.signature))
+    letter.signature(list(content.signature), content.signature_image)
     return letter.build()
 
 
@@ -231,6 +237,9 @@ class LetterFacts:
     org_street: str
     org_postcode: str
     org_city: str
+    funder: FunderLegal | None = None
+    officer_name: str = ""  # who follows the file: the officer who prepared the call
+    officer_email: str = ""
     decision: CommitteeDecision | None = None
     instalments: tuple[LetterInstalment, ...] = ()
     comments: tuple[str, ...] = ()
@@ -245,6 +254,9 @@ async def letter_facts(app_ids: Sequence[int]) -> list[LetterFacts]:
         Application.title,
         Application.organisation.as_alias("organisation_id"),
         Application.call.title.as_alias("call_title"),
+        Application.call.funder.as_alias("funder_id"),
+        Application.call.created_by.full_name.as_alias("officer_name"),
+        Application.call.created_by.email.as_alias("officer_email"),
         Application.call.funder.name.as_alias("funder_name"),
         Application.call.funder.address.as_alias("funder_address"),
         Application.call.funder.logo_file.as_alias("funder_logo"),
@@ -275,13 +287,17 @@ async def letter_facts(app_ids: Sequence[int]) -> list[LetterFacts]:
         grant = part.pop("grant")
         parts.setdefault(grant, []).append(LetterInstalment(**part))
     comments = await applicant_comments(ids)
+    funders = await funder_services.legal_by_id(list({row["funder_id"] for row in rows}))
     return [
         LetterFacts(
             **{
-                **row,
+                **{k: v for k, v in row.items() if k != "funder_id"},
                 "reference": row["reference"] or "",
                 "funder_address": row["funder_address"] or "",
+                "officer_name": row["officer_name"] or "",
+                "officer_email": row["officer_email"] or "",
             },
+            funder=funders.get(row["funder_id"]),
             decision=decisions.get(row["id"]),
             instalments=tuple(parts.get(grants[row["id"]], ())) if row["id"] in grants else (),
             comments=tuple(comments.get(row["id"], ())),
@@ -294,6 +310,7 @@ def placeholder_values(facts: LetterFacts, decision: CommitteeDecision) -> dict[
     """What each placeholder of the wording becomes, in French."""
     when = decision.deliberation_date
     amount = decision.amount_cents or 0
+    funder = facts.funder or FunderLegal(id=0, name=facts.funder_name)
     return {
         "organisation": facts.org_name,
         "representant": " ".join(p for p in (facts.rep_title, facts.rep_name) if p),
@@ -306,7 +323,14 @@ def placeholder_values(facts: LetterFacts, decision: CommitteeDecision) -> dict[
         "date_deliberation": long_date(when, "fr") if when else "",
         "reference_deliberation": decision.deliberation_reference or "",
         "motif": decision.reason or "",
+        "formule_appel": salutation(facts.rep_title),
+        "instance": funder.deliberating_body,
     }
+
+
+def site_address(base_url: str) -> str:
+    """The public address as people type it: no scheme, no trailing slash."""
+    return re.sub(r"^https?://", "", base_url.strip()).rstrip("/")
 
 
 def compose(
@@ -318,15 +342,19 @@ def compose(
     today: datetime,
 ) -> LetterContent:
     """The award or rejection letter of one file (its ``facts.decision``), in French
-    (the letters' language)."""
+    (the letters' language). A rejection states the appeal routes and time limits; an
+    award names who signs « par délégation », who follows the file, and why a written
+    agreement is needed when it is."""
     decision = facts.decision
     if decision is None:
         raise ValueError("a letter needs its decision")
     award = decision.is_award
     values = placeholder_values(facts, decision)
     template = settings.template("award" if award else "rejection")
+    funder = facts.funder or FunderLegal(id=0, name=facts.funder_name, address=facts.funder_address)
     funder_lines = tuple(facts.funder_address.splitlines())
-    logo = FileStorage(data_dir / "files").path_of(facts.funder_logo) if facts.funder_logo else None
+    files = FileStorage(data_dir / "files")
+    logo = files.path_of(facts.funder_logo) if facts.funder_logo else None
     with i18n.use_locale("fr"):
         deliberation = values["reference_deliberation"]
         if values["date_deliberation"]:
@@ -345,19 +373,19 @@ def compose(
                 (_("Amount in words"), values["montant_en_lettres"]),
             )
             rows = tuple(_schedule_row(part) for part in facts.instalments)
-            sections.append((_("Conditions"), _conditions(settings, decision)))
+            sections.append((_("Conditions"), _conditions(settings, decision, facts)))
             sections.append(
                 (
                     _("How to accept the grant"),
                     (
                         _(
-                            "Sign in to Guichet, open file %(reference)s from « My files » and "
-                            "choose « Accept the grant ». Give the name and capacity of the "
-                            "person who signs for the organisation and confirm the conditions. "
-                            "The first instalment can only be paid after this acceptance."
+                            "Sign in to Guichet at %(site)s, open file %(reference)s from "
+                            "« My files » and choose « Accept the grant ». Give the name and "
+                            "capacity of the person who signs for the organisation and confirm "
+                            "the conditions. The first instalment can only be paid after this "
+                            "acceptance."
                         )
-                        % {"reference": values["reference"]},
-                        f"{base_url}/dossiers/{facts.id}",
+                        % {"site": site_address(base_url), "reference": values["reference"]},
                     ),
                 )
             )
@@ -365,9 +393,16 @@ def compose(
             sections.append((_("Reason"), (values["motif"],)))
             if settings.share_reviews and facts.comments:
                 sections.append((_("The reviewers' comments"), facts.comments))
-        town = funder_lines[-1].split(" ", 1)[-1] if funder_lines else ""
-        place = settings.place or re.sub(r"\s+cedex\b.*$", "", town, flags=re.I)
+            sections.append((_("Appeal routes and time limits"), (funder.appeal_routes,)))
+        place = settings.place or funder.town
         when = long_date(today.astimezone(PARIS).date(), "fr")
+        references = [
+            (_("File number:"), values["reference"]),
+            (_("Deliberation:"), deliberation),
+        ]
+        followed = followed_by(facts, funder)
+        if followed:
+            references.append((_("Followed by:"), followed))
         return LetterContent(
             letterhead=Letterhead(
                 name=facts.funder_name, address_lines=funder_lines, logo_path=logo
@@ -385,10 +420,7 @@ def compose(
                 f"{facts.org_postcode} {facts.org_city}",
             ),
             place_and_date=_("{place}, {date}").format(place=place, date=when) if place else when,
-            references=(
-                (_("File number:"), values["reference"]),
-                (_("Deliberation:"), deliberation),
-            ),
+            references=tuple(references),
             subject_label=_("Subject:"),
             subject=_("award of a grant") if award else _("your grant application"),
             body=paragraphs_of(fill(template, values)),
@@ -397,11 +429,31 @@ def compose(
             schedule_header=(_("No."), _("Amount"), _("Payable")),
             schedule_rows=rows,
             sections=tuple(sections),
-            signature=tuple(
-                line for line in (settings.signatory_title, settings.signatory_name) if line
-            )
-            or (facts.funder_name,),
+            signature=signature_lines(settings, funder),
+            signature_image=files.path_of(funder.signature_file)
+            if funder.signature_file and not settings.signatory_name
+            else None,
         )
+
+
+def followed_by(facts: LetterFacts, funder: FunderLegal) -> str:
+    """« Affaire suivie par »: the officer's name and e-mail, the service's telephone
+    (the service's e-mail when no officer is known). Inside ``use_locale("fr")``."""
+    parts = [facts.officer_name, facts.officer_email or funder.service_email]
+    if funder.service_phone:
+        parts.append(_("tel. %(phone)s") % {"phone": funder.service_phone})
+    return ", ".join(p for p in parts if p)
+
+
+def signature_lines(settings: CommitteeSettings, funder: FunderLegal) -> tuple[str, ...]:
+    """Who signs, « par délégation »: the call's signatory when its committee names one,
+    else the funder's (``FunderLegal.signature_lines``)."""
+    if not settings.signatory_name:
+        return funder.signature_lines()
+    delegation = _("For %(funder)s and by delegation,") % {"funder": funder.name}
+    return tuple(
+        line for line in (delegation, settings.signatory_title, settings.signatory_name) if line
+    )
 
 
 def _schedule_row(part: LetterInstalment) -> tuple[str, ...]:
@@ -414,9 +466,11 @@ def _schedule_row(part: LetterInstalment) -> tuple[str, ...]:
     return (str(part.position), format_amount(part.amount_cents, locale="fr_FR"), payable)
 
 
-def _conditions(settings: CommitteeSettings, decision: CommitteeDecision) -> tuple[str, ...]:
+def _conditions(
+    settings: CommitteeSettings, decision: CommitteeDecision, facts: LetterFacts
+) -> tuple[str, ...]:
     """The conditions of an award: the call's own, else the standard ones; the written
-    agreement when the call asks for one or the grant is above the threshold."""
+    agreement with the rule that asks for it (``grants.services.agreement_reason``)."""
     conditions = list(paragraphs_of(settings.conditions)) or [
         _(
             "An interim report is due halfway through the project and a final report, "
@@ -431,15 +485,30 @@ def _conditions(settings: CommitteeSettings, decision: CommitteeDecision) -> tup
             "justified, will be claimed back."
         ),
     ]
-    if (
-        settings.agreement_required
-        or decision.amount_cents > grant_services.AGREEMENT_THRESHOLD_CENTS
-    ):
+    reason = grant_services.agreement_reason(
+        decision.amount_cents or 0, call_asks=settings.agreement_required
+    )
+    if reason == "law":
         conditions.append(
             _(
-                "A written agreement (convention) is signed before the first payment, "
-                "as the grant is above 23 000 € or the call asks for one."
+                "As this grant exceeds %(threshold)s, a written agreement (convention) between "
+                "%(funder)s and %(organisation)s defines its object, amount and conditions of "
+                "use (article 10 of loi n° 2000-321 of 12 April 2000 and décret n° 2001-495 of "
+                "6 June 2001); it must be signed before the first payment."
             )
+            % {
+                "threshold": format_amount(grant_services.AGREEMENT_THRESHOLD_CENTS, "fr_FR"),
+                "funder": facts.funder_name,
+                "organisation": facts.org_name,
+            }
+        )
+    elif reason == "call":
+        conditions.append(
+            _(
+                "The call « %(call)s » asks every laureate for a written agreement "
+                "(convention) with %(funder)s: it must be signed before the first payment."
+            )
+            % {"call": facts.call_title, "funder": facts.funder_name}
         )
     return tuple(conditions)
 
@@ -494,6 +563,7 @@ async def preview(
         call = (
             await Call.select(
                 Call.title.as_alias("call_title"),
+                Call.funder.as_alias("funder_id"),
                 Call.funder.name.as_alias("funder_name"),
                 Call.funder.address.as_alias("funder_address"),
                 Call.funder.logo_file.as_alias("funder_logo"),
@@ -509,7 +579,59 @@ async def preview(
                 funder_name=call["funder_name"],
                 funder_address=call["funder_address"] or "",
                 funder_logo=call["funder_logo"],
+                funder=await funder_services.legal_of(call["funder_id"]),
             )
+    return await _sample_letter(
+        facts, outcome, settings, base_url=base_url, data_dir=data_dir, today=today
+    )
+
+
+async def funder_preview(
+    funder_id: int, *, base_url: str, data_dir: Path, today: datetime, kind: str = "award"
+) -> bytes | None:
+    """A sample award (or rejection) letter under this funder's letterhead, legal texts
+    and signatory: what its settings look like on paper (None: no such funder)."""
+    legal = await funder_services.legal_of(funder_id)
+    row = await funder_services.get_funder(funder_id)
+    if legal is None or row is None:
+        return None
+    facts = replace(
+        _SAMPLE,
+        funder_name=legal.name,
+        funder_address=legal.address,
+        funder_logo=row["logo_file"],
+        funder=legal,
+        officer_name="Dominique Exemple",
+        officer_email=legal.service_email or "instruction@example.org",
+    )
+    from app.decisions.settings import CommitteeSettings  # it imports this module
+
+    settings = CommitteeSettings(
+        call_id=0,
+        deliberation_reference="CP 0000-000",
+        deliberation_date=today.astimezone(PARIS).date(),
+        default_schedule=schedules.PRESETS["50-30-20"],
+    )
+    return await _sample_letter(
+        facts,
+        "award" if kind == "award" else "reject",
+        settings,
+        base_url=base_url,
+        data_dir=data_dir,
+        today=today,
+    )
+
+
+async def _sample_letter(
+    facts: LetterFacts,
+    outcome: str,
+    settings: CommitteeSettings,
+    *,
+    base_url: str,
+    data_dir: Path,
+    today: datetime,
+) -> bytes:
+    call_id = settings.call_id
     known = facts.decision
     reason = (known and known.reason) or _("(the reason written on the decision sheet)")
     decision = CommitteeDecision(

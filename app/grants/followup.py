@@ -12,7 +12,7 @@ from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.money import amount_input, format_amount
 from app.core.time import long_date
-from app.grants import ledger, reports
+from app.grants import ledger, notices, reports
 from app.grants import services as grants
 from app.grants.models import GrantRecord, InstalmentRecord, ReportRecord
 from app.grants.schedule import TRIGGERS
@@ -131,6 +131,7 @@ async def context(grant: GrantRecord, *, internal: bool) -> dict[str, Any]:
         },
         "report_files": await reports.attachments([r.id for r in report_rows]),
         "recoveries": recoveries,
+        "notices": await notices.notices_of(grant.id),
         "timeline": _timeline(grant, parts, entries, report_rows, amendments, recoveries, internal),
         "next_instalment": next_instalment(grant, parts, {r.kind: r for r in report_rows}),
         "amendments": amendments,

@@ -4,6 +4,7 @@ from piccolo.conf.apps import AppConfig
 
 from app.grants.tables import (
     Grant,
+    GrantNotice,
     Instalment,
     LedgerEntry,
     Recovery,
@@ -25,6 +26,7 @@ APP_CONFIG = AppConfig(
         LedgerEntry,
         Report,
         ReportAttachment,
+        GrantNotice,
     ],
     migration_dependencies=[
         "app.accounts.piccolo_app",

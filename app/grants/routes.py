@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from litestar import Request, Router, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
@@ -25,9 +25,19 @@ from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, format_amount, parse_amount
 from app.core.numbers import whole_number
+from app.core.storage import FileStorage
+from app.core.time import now
 from app.core.web import act, flash, render
 from app.funders.services import list_funders
-from app.grants import dashboard, followup, pages, payment_routes, report_routes, reports
+from app.grants import (
+    dashboard,
+    followup,
+    notices,
+    pages,
+    payment_routes,
+    report_routes,
+    reports,
+)
 from app.grants import services as grants
 from app.grants.pages import GRANT, at, back, grant_or_404
 from app.settings import Settings
@@ -39,6 +49,7 @@ AMEND = "/suivi/subventions/{grant_id:int}/echeancier"
 DEADLINES = "/suivi/subventions/{grant_id:int}/delais"
 REVIEW_REPORT = "/suivi/subventions/{grant_id:int}/bilans/{kind:str}"
 REDUCTION = "/suivi/subventions/{grant_id:int}/reduction"
+NOTICE = "/suivi/subventions/{grant_id:int}/avis/{notice_id:int}"
 
 ID = re.compile(r"[0-9]{1,9}")
 EXPORTS = {
@@ -227,15 +238,28 @@ async def review_report(
 
 @post(REDUCTION, name="grants:reduce")
 async def reduce(
-    request: Request, grant_id: FromPath[int], actor: NamedDependency[Actor]
+    request: Request,
+    grant_id: FromPath[int],
+    actor: NamedDependency[Actor],
+    files: NamedDependency[FileStorage],
+    settings: NamedDependency[Settings],
 ) -> Redirect:
-    """The proportional reduction, from the approved final report's actual spending."""
+    """The proportional reduction, from the approved final report's actual spending;
+    the grantee is sent its notice (reason, amount to repay, deadline, appeal routes)."""
     await grant_or_404(request, grant_id)
     try:
         result = await reports.apply_final_reduction(grant_id, actor=actor)
     except DomainError as exc:
         flash(request, exc.text(), "error")
         return back(grant_id, "#reports")
+    if result.reduction_cents:
+        await notices.issue_reduction_notice(
+            grant_id,
+            storage=files,
+            base_url=settings.base_url,
+            actor=actor,
+            today=now(),
+        )
     if result.reduction_cents == 0:
         flash(request, _("The actual spending is not below the forecast: no reduction."))
     elif result.recovery_cents:
@@ -258,6 +282,25 @@ async def reduce(
     return back(grant_id, "#instalments")
 
 
+@get(NOTICE, name="grants:notice")
+async def notice_download(
+    request: Request,
+    grant_id: FromPath[int],
+    notice_id: FromPath[int],
+    files: NamedDependency[FileStorage],
+) -> Response:
+    """A notice as sent: the organisation's members and the staff."""
+    await grant_or_404(request, grant_id)
+    found = await notices.notice(grant_id, notice_id)
+    if found is None:
+        raise NotFoundException()
+    return files.download(
+        found["storage_id"], filename=found["filename"], content_type="application/pdf"
+    )
+
+
+NOTICES = Router(path="", route_handlers=[notice_download], include_in_schema=False)
+
 INSTRUCTION = Router(
     path="",
     route_handlers=[instalment_action, amend, deadlines, review_report, reduce],
@@ -265,4 +308,4 @@ INSTRUCTION = Router(
     include_in_schema=False,
 )
 
-ROUTES = [FOLLOWING, INSTRUCTION, payment_routes.PAYMENTS, report_routes.REPORTS]
+ROUTES = [FOLLOWING, INSTRUCTION, NOTICES, payment_routes.PAYMENTS, report_routes.REPORTS]

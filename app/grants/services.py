@@ -35,8 +35,21 @@ from app.grants.tables import (
 )
 from app.permissions import can_follow_grants
 
-# French law: a written agreement (convention) for a subsidy above 23 000 € (product.md).
+# French law: a written agreement (convention) for a subsidy above 23 000 € (loi
+# n° 2000-321 art. 10, décret n° 2001-495; product.md). ``agreement_reason`` is the rule.
 AGREEMENT_THRESHOLD_CENTS = 2_300_000
+
+
+def agreement_reason(amount_cents: int, *, call_asks: bool) -> str | None:
+    """Why an award needs a signed agreement before its first payment: ``"law"`` (above
+    the threshold), ``"call"`` (the call asks every laureate for one), else None. The
+    grant's ``agreement_required`` and the award letter's sentence both come from here."""
+    if amount_cents > AGREEMENT_THRESHOLD_CENTS:
+        return "law"
+    if call_asks:
+        return "call"
+    return None
+
 
 INSTALMENT_LABELS = INSTALMENT.labels
 
@@ -68,8 +81,7 @@ async def create_grant(
     actor: Actor,
 ) -> int:
     """The grant of a published award and its instalments (adding up exactly to the
-    award). A signed agreement is required when the call asks for one or the amount
-    is above 23 000 €. Called inside the publication's transaction."""
+    award). A signed agreement is required as ``agreement_reason`` says. Called inside the publication's transaction."""
     parts = schedules.amounts(amount_cents, schedule)
     grant_id = (
         await Grant.insert(
@@ -78,7 +90,8 @@ async def create_grant(
                 call=call_id,
                 organisation=organisation_id,
                 amount_cents=amount_cents,
-                agreement_required=agreement_asked or amount_cents > AGREEMENT_THRESHOLD_CENTS,
+                agreement_required=agreement_reason(amount_cents, call_asks=agreement_asked)
+                is not None,
             )
         ).returning(Grant.id)
     )[0]["id"]

@@ -170,3 +170,20 @@ class ReportAttachment(Table, tablename="report_attachment"):
     content_type = Varchar(length=100)
     uploaded_at = Timestamptz(default=TimestamptzNow())
     uploaded_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+
+
+class GrantNotice(Table, tablename="grant_notice"):
+    """A notice sent to the grantee about an unfavourable change — the reduction of its
+    grant and what it must pay back (avis de réduction et de reversement): the PDF as
+    sent, immutable, with its fingerprint; each later notice is a new row."""
+
+    grant = ForeignKey(Grant, on_delete=OnDelete.restrict, index=True)
+    kind = Varchar(length=20, default="reduction")
+    reduction_cents = BigInt(default=0)
+    recovery_cents = BigInt(default=0)  # what is to be paid back (0: nothing)
+    repay_by = Date(null=True, default=None)
+    storage_id = Varchar(length=64, unique=True)
+    filename = Varchar(length=200)
+    sha256 = Varchar(length=64)
+    created_at = Timestamptz(default=TimestamptzNow())
+    created_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)

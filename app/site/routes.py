@@ -6,19 +6,23 @@ import logging
 
 from litestar import Request, Response, Router, get
 from litestar.datastructures import Cookie
-from litestar.params import FromQuery
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.accounts.guards import ENROLMENT, PUBLIC
 from app.core import db, i18n
 from app.core.forms import safe_next
 from app.core.web import render
-from app.funders.services import list_funders
+from app.decisions import opendata
+from app.funders.services import funder_by_slug, list_funders
 
 log = logging.getLogger("guichet.site")
 
 HOME = "/"
 FUNDERS = "/financeurs"
+OPEN_DATA = "/financeurs/{slug:str}/subventions"
+OPEN_DATA_CSV = "/financeurs/{slug:str}/subventions.csv"
 LANGUAGE = "/langue"
 HEALTH = "/healthz"
 
@@ -31,6 +35,39 @@ async def home(request: Request) -> Template:
 @get(FUNDERS, opt=PUBLIC, name="site:funders")
 async def funders(request: Request) -> Template:
     return render(request, "site/funders.html", funders=await list_funders())
+
+
+async def _funder(slug: str) -> dict:
+    funder = await funder_by_slug(slug)
+    if funder is None:
+        raise NotFoundException()
+    return funder
+
+
+@get(OPEN_DATA, opt=PUBLIC, name="site:open-data")
+async def open_data(request: Request, slug: FromPath[str]) -> Template:
+    """The funder's awards published as open data (décret n° 2017-779)."""
+    funder = await _funder(slug)
+    return render(
+        request,
+        "site/open_data.html",
+        funder=funder,
+        awards=await opendata.published_awards(funder["id"]),
+        schema_version=opendata.SCHEMA_VERSION,
+        threshold_cents=opendata.THRESHOLD_CENTS,
+    )
+
+
+@get(OPEN_DATA_CSV, opt=PUBLIC, name="site:open-data-csv")
+async def open_data_csv(slug: FromPath[str]) -> Response:
+    """The same awards in the SCDL « subventions » table schema."""
+    funder = await _funder(slug)
+    awards = await opendata.published_awards(funder["id"])
+    return Response(
+        opendata.scdl_csv(awards).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="subventions-{funder["slug"]}.csv"'},
+    )
 
 
 @get(LANGUAGE, opt={**PUBLIC, **ENROLMENT}, name="site:language")
@@ -63,7 +100,7 @@ async def health() -> Response:
 ROUTES = [
     Router(
         path="",
-        route_handlers=[home, funders, switch_language, health],
+        route_handlers=[home, funders, open_data, open_data_csv, switch_language, health],
         include_in_schema=False,
     )
 ]

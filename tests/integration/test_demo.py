@@ -84,3 +84,19 @@ def test_staff_read_le_poles_answers_in_words(client):
     answers = text_of(client.get(f"/instruction/dossiers/{app_id}").text.split("budget-title")[0])
     assert "quartiers prioritaires ? Oui" in answers and " yes " not in answers
     sign_out(client)
+
+
+def test_the_idf_funder_publishes_its_awards_and_the_reduced_grant_has_its_notice(client):
+    import csv
+    import io
+
+    from app.grants.tables import GrantNotice
+
+    run(client, demo.load, if_empty=True, settings=client.app.state.settings)
+    response = client.get("/financeurs/region-ile-de-france/subventions.csv")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
+    assert rows and all(r["idAttribuant"] == "23750007900312" for r in rows)
+    assert any(r["nomBeneficiaire"] == "Le PoleS" and r["montant"] == "200000.00" for r in rows)
+    notices = run(client, lambda: GrantNotice.select().run())
+    assert len(notices) == 1 and notices[0]["recovery_cents"] > 0

@@ -63,6 +63,14 @@ CALL_STAFF = ("officer", "admin")
 MATRIX = {
     ("GET", "/"): ("/", same(200)),
     ("GET", "/financeurs"): ("/financeurs", same(200)),
+    ("GET", "/financeurs/{slug:str}/subventions"): (
+        "/financeurs/{funder_slug}/subventions",
+        same(200),
+    ),
+    ("GET", "/financeurs/{slug:str}/subventions.csv"): (
+        "/financeurs/{funder_slug}/subventions.csv",
+        same(200),
+    ),
     ("GET", "/langue"): ("/langue?lang=fr", same(303)),
     ("GET", "/healthz"): ("/healthz", same(200)),
     ("GET", "/static"): ("/static/css/guichet.css", same(200)),
@@ -129,6 +137,23 @@ MATRIX = {
     ("POST", "/admin/financeurs/{funder_id:int}/logo"): (
         "/admin/financeurs/{funder}/logo",
         only(["admin"], 400, anonymous=401),
+    ),
+    ("POST", "/admin/financeurs/{funder_id:int}/signature"): (
+        "/admin/financeurs/{funder}/signature",
+        only(["admin"], 400, anonymous=401),
+    ),
+    ("POST", "/admin/financeurs/{funder_id:int}/mentions"): (
+        "/admin/financeurs/{funder}/mentions",
+        only(["admin"], 303, anonymous=401),
+    ),
+    ("GET", "/admin/financeurs/{funder_id:int}/apercu.pdf"): (
+        "/admin/financeurs/{funder}/apercu.pdf",
+        only(["admin"], 200),
+    ),
+    # A notice that does not exist: those who may see the grant get 404 like the others.
+    ("GET", "/suivi/subventions/{grant_id:int}/avis/{notice_id:int}"): (
+        "/suivi/subventions/{grant}/avis/999999",
+        page(404),
     ),
     ("GET", "/journal"): ("/journal", only(["officer", "admin"], 200)),
     ("GET", "/journal/export.csv"): ("/journal/export.csv", only(["officer", "admin"], 200)),
@@ -273,6 +298,11 @@ MATRIX = {
     ),
     ("GET", "/dossiers/{app_id:int}/accuse-de-reception.pdf"): (
         "/dossiers/{app}/accuse-de-reception.pdf",
+        only((), 200, others=404),
+    ),
+    # A file that is not ineligible has no such decision.
+    ("GET", "/dossiers/{app_id:int}/irrecevabilite.pdf"): (
+        "/dossiers/{app}/irrecevabilite.pdf",
         only((), 200, others=404),
     ),
     ("GET", "/dossiers/{app_id:int}/deposer"): (
@@ -699,8 +729,17 @@ def world(client):
             Instalment.select(Instalment.id).where(Instalment.grant == grant["id"]).first().run()
         ),
     )
-    funder = run(client, lambda: Call.select(Call.funder).where(Call.id == draft).first().run())
+    funder = run(
+        client,
+        lambda: (
+            Call.select(Call.funder, Call.funder.slug.as_alias("slug"))
+            .where(Call.id == draft)
+            .first()
+            .run()
+        ),
+    )
     ids = {
+        "funder_slug": funder["slug"],
         "grant": grant["id"],
         "instalment": instalment["id"],
         "funder": funder["funder"],

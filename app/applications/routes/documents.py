@@ -13,10 +13,12 @@ from app.applications import budget as budgets
 from app.applications import services
 from app.applications.deps import own_application, visible_application
 from app.applications.drafts import NOT_EDITABLE
+from app.applications.ineligibility import ineligibility_decision
 from app.applications.receipts import Receipts
 from app.applications.routes.pages import (
     DOWNLOAD,
     DRAFT,
+    INELIGIBILITY,
     MESSAGES,
     RECEIPT,
     STAFF_FILE,
@@ -351,8 +353,27 @@ async def receipt(
     )
 
 
+@get(INELIGIBILITY, name="applications:ineligibility")
+async def ineligibility(
+    request: Request, app_id: FromPath[int], files: NamedDependency[FileStorage]
+) -> Response:
+    """The decision that the file is ineligible, with the appeal routes (a GET writes
+    nothing: the PDF is made from the file as screened)."""
+    app = await visible_application(request, app_id)
+    data = await ineligibility_decision(app, files)
+    if data is None:
+        raise NotFoundException()
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="irrecevabilite-{app.reference}.pdf"'
+        },
+    )
+
+
 router = Router(
     path="/",
-    route_handlers=[upload, post_message, download, receipt],
+    route_handlers=[upload, post_message, download, receipt, ineligibility],
     include_in_schema=False,
 )
