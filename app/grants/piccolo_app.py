@@ -3,6 +3,7 @@ import os
 from piccolo.conf.apps import AppConfig
 
 from app.grants.tables import (
+    CallTotals,
     Grant,
     Instalment,
     LedgerEntry,
@@ -25,6 +26,7 @@ APP_CONFIG = AppConfig(
         LedgerEntry,
         Report,
         ReportAttachment,
+        CallTotals,
     ],
     migration_dependencies=[
         "app.accounts.piccolo_app",

@@ -54,6 +54,10 @@ class Grant(Table):
     final_report_due = Date(null=True, default=None)
     reduction_cents = BigInt(default=0)
     internal_note = Text(default="")
+    # The ledger's sums, kept in the ledger's write transaction (grants/totals.py):
+    # payments - reversals, and recoveries.
+    paid_cents = BigInt(default=0)
+    recovered_cents = BigInt(default=0)
 
 
 class InstalmentStatus(StrEnum):
@@ -166,3 +170,19 @@ class ReportAttachment(Table, tablename="report_attachment"):
     content_type = Varchar(length=100)
     uploaded_at = Timestamptz(default=TimestamptzNow())
     uploaded_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+
+
+class CallTotals(Table, tablename="grant_call_totals"):
+    """A call's grants summed, for the finance dashboard: kept by every write that
+    changes a grant's amount, reduction or ledger, in its transaction
+    (``grants.totals.follow``); ``guichet finance check-totals`` compares them with the
+    ledger. Amounts in cents; to_pay and to_recover are summed grant by grant."""
+
+    call = ForeignKey(Call, on_delete=OnDelete.restrict, unique=True)
+    grants = Integer(default=0)
+    committed_cents = BigInt(default=0)
+    reduced_cents = BigInt(default=0)
+    paid_cents = BigInt(default=0)
+    recovered_cents = BigInt(default=0)
+    to_pay_cents = BigInt(default=0)
+    to_recover_cents = BigInt(default=0)

@@ -14,6 +14,7 @@ from app.applications.states import APPLICATION
 from app.applications.tables import Application, ApplicationStatus
 from app.core import audit
 from app.core.audit import Actor
+from app.core.bulk import insert_many
 from app.core.db import write_transaction
 from app.core.i18n import gettext_noop as N_
 from app.core.time import now
@@ -186,12 +187,24 @@ async def apply_preview(call_id: int, fingerprint: str, *, actor: Actor) -> int:
                     "Something changed since the preview (files, reviewers or conflicts): check the new preview."
                 ),
             )
-        for app_id, reviewer_id in current.plan.new_pairs:
-            await Assignment.insert(
+        # In chunks, and one audit entry for the plan (the call's), listing its pairs:
+        # a few statements for thousands of pairs, not three per pair.
+        pairs = sorted(current.plan.new_pairs)
+        await insert_many(
+            Assignment,
+            (
                 Assignment(application=app_id, reviewer=reviewer_id, assigned_by=actor.user_id)
-            )
+                for app_id, reviewer_id in pairs
+            ),
+        )
+        if pairs:
             await audit.record_by(
-                actor, "reviews.assigned", "application", app_id, reviewer=reviewer_id
+                actor,
+                "reviews.auto_assigned",
+                "call",
+                call_id,
+                count=len(pairs),
+                pairs=[list(p) for p in pairs],
             )
         touched = sorted({app_id for app_id, _r in current.plan.new_pairs})
         if touched:
@@ -272,11 +285,12 @@ async def assign_manually(
                     N_("This reviewer already has this file."),
                     app["reference"],
                 )
-        await Assignment.insert(
-            *(
+        await insert_many(
+            Assignment,
+            (
                 Assignment(application=app_id, reviewer=reviewer_id, assigned_by=actor.user_id)
                 for app_id in apps
-            )
+            ),
         )
         review = APPLICATION.step("start_review", "officer")
         await Application.update({Application.status: review.target}).where(

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from piccolo.query.functions.aggregate import Count
 from piccolo.querystring import QueryString
 
 from app.accounts.services import CurrentUser
@@ -255,11 +256,14 @@ async def file_for_review(assignment: ReviewAssignment, setup: ReviewSetup) -> F
 
 async def my_assignment_counts(reviewer_id: int) -> tuple[int, int]:
     """(reviewed, assigned) for the reviewer's dashboard."""
-    total = await Assignment.count().where(_mine(reviewer_id))
-    done = await Assignment.count().where(
-        _mine(reviewer_id) & Assignment.submitted_at.is_not_null()
+    row = await (
+        Assignment.select(
+            Count().as_alias("total"), Count(Assignment.submitted_at).as_alias("done")
+        )
+        .where(_mine(reviewer_id))
+        .first()
     )
-    return done, total
+    return row["done"], row["total"]
 
 
 async def my_assignments(reviewer_id: int, *, limit: int, offset: int = 0) -> list[MyReview]:

@@ -24,6 +24,19 @@ from tests.factories import (
 )
 
 
+def refresh_marks_of(client, call_id):
+    """Reviews written past the services (an import, a repair): the call's marks
+    follow, as a write does (the ranking only reads them)."""
+    from app.core.db import write_transaction
+    from app.reviews.marks import refresh_marks
+
+    async def refresh():
+        async with write_transaction():
+            await refresh_marks(call_id)
+
+    run(client, refresh)
+
+
 def setup_call(client, n_files=4):
     officer = make_user(client, roles=["officer"])
     reviewers = [make_user(client, roles=["reviewer"]) for _ in range(2)]
@@ -242,6 +255,7 @@ def test_ranking_shows_marks_out_of_20_and_flags_disagreement(client):
                 )
             ).run(),
         )
+    refresh_marks_of(client, call_id)
     sign_in(client, officer)
     page = client.get(f"/instruction/appels/{call_id}/classement").text
     assert "12,00" in page  # mean of 20 and 4
@@ -533,6 +547,7 @@ def test_ranking_filters_by_disagreement_and_reviewer(client, monkeypatch):
                     )
                 ).run(),
             )
+    refresh_marks_of(client, call_id)
     sign_in(client, officer)
     flagged = client.get(
         f"/instruction/appels/{call_id}/classement", params={"desaccord": "1"}
