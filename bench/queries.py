@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -19,8 +20,9 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from pathlib import Path
 
-from piccolo.query.functions.aggregate import Sum
+from piccolo.query.functions.aggregate import Count, Sum
 
 from app.core import db
 
@@ -144,7 +146,8 @@ async def run_all(runs: int) -> list[tuple]:
     from app.applications.staff_table import TableQuery, staff_table
     from app.calls.tables import Call
     from app.grants import dashboard
-    from app.reviews.scoring import my_assignment_counts
+    from app.reviews.scoring import _mine, my_assignment_counts
+    from app.reviews.tables import Assignment
     from bench.dataset import REVIEWER
 
     call = (await Call.select(Call.id).order_by(Call.id).first())["id"]
@@ -162,8 +165,7 @@ async def run_all(runs: int) -> list[tuple]:
             ["review_assignment_reviewer_submitted"],
             lambda: counts_before(reviewer),
             lambda: my_assignment_counts(reviewer),
-            "SELECT COUNT(*), COUNT(submitted_at) FROM review_assignment "
-            f"WHERE reviewer = {reviewer}",
+            str(Assignment.select(Count(), Count(Assignment.submitted_at)).where(_mine(reviewer))),
         ),
         (
             "finance dashboard: the sums per call",
@@ -200,7 +202,8 @@ async def run_all(runs: int) -> list[tuple]:
         a = await _time(before, runs)
         for index in indexes:
             await _sql(f"CREATE INDEX IF NOT EXISTS {index} ON {INDEXES[index]}")
-        await _sql("ANALYZE")
+        if not db.is_sqlite():
+            await _sql("ANALYZE")
         plan_after = await _plan(plan_sql)
         await after()  # warm-up
         b = await _time(after, runs)
@@ -220,13 +223,31 @@ async def on(url: str, runs: int) -> list[tuple]:
     await db.start(engine, 2)
     try:
         await db.migrate()
-        await dataset.generate()
+        from app.accounts.tables import User
+
+        if db.is_sqlite():  # as in production: no statistics (a kept file may have some)
+            await _sql("DROP TABLE IF EXISTS sqlite_stat1")
+
+        if not await User.exists().where(User.email == dataset.REVIEWER):
+            await dataset.generate()
         return await run_all(runs)
     finally:
         await db.stop(engine)
 
 
+HERE = Path(__file__).resolve().parent
+
+
 def report(database: str, results: list[tuple]) -> None:
+    """Print, and keep in bench/queries.json (bench.load puts it in RESULTS.md)."""
+    kept = HERE / "queries.json"
+    found = json.loads(kept.read_text()) if kept.exists() else {}
+    found[database] = [
+        {"query": n, "before_ms": round(a, 2), "after_ms": round(b, 2), "plan_before": pa,
+         "plan_after": pb}
+        for n, a, b, pa, pb in results
+    ]  # fmt: skip
+    kept.write_text(json.dumps(found, indent=2, ensure_ascii=False))
     print(f"\n{database} (median ms, before → after, ratio):")
     for name, a, b, plan_before, plan_after in results:
         print(f"- {name}: {a:.2f} → {b:.2f} ms (× {a / b:.1f})")
@@ -238,7 +259,11 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--sqlite", help="a SQLite file to keep the dataset in (reused)")
     args = parser.parse_args()
+    if args.sqlite:
+        report("SQLite", asyncio.run(on(f"sqlite:///{args.sqlite}", args.runs)))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         report("SQLite", asyncio.run(on(f"sqlite:///{tmp}/q.sqlite3", args.runs)))
     if args.postgres:

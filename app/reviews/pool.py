@@ -175,6 +175,28 @@ async def preview(call_id: int) -> Preview:
     )
 
 
+def audit_parts(pairs: Sequence[tuple[int, int]]) -> list[dict[str, list[int]]]:
+    """A plan's (file, reviewer) pairs as the audit lists them, the files by reviewer
+    ({reviewer id: [file ids]}): one entry for the plan, or as few as the audit
+    summary's size limit allows (about 600 pairs an entry)."""
+    budget = audit.MAX_SUMMARY_CHARS - 200  # the count and the part's number beside
+    parts: list[dict[str, list[int]]] = []
+    current: dict[str, list[int]] = {}
+    size = 0
+    for app_id, reviewer_id in sorted(pairs, key=lambda p: (p[1], p[0])):
+        key = str(reviewer_id)
+        cost = len(str(app_id)) + 1 + (0 if key in current else len(key) + 6)
+        if current and size + cost > budget:
+            parts.append(current)
+            current, size = {}, 0
+            cost = len(str(app_id)) + 1 + len(key) + 6
+        current.setdefault(key, []).append(app_id)
+        size += cost
+    if current:
+        parts.append(current)
+    return parts
+
+
 async def apply_preview(call_id: int, fingerprint: str, *, actor: Actor) -> int:
     """Save the previewed plan, if nothing changed since the preview; the files with
     reviewers go « under review ». Returns the number of assignments saved."""
@@ -187,8 +209,8 @@ async def apply_preview(call_id: int, fingerprint: str, *, actor: Actor) -> int:
                     "Something changed since the preview (files, reviewers or conflicts): check the new preview."
                 ),
             )
-        # In chunks, and one audit entry for the plan (the call's), listing its pairs:
-        # a few statements for thousands of pairs, not three per pair.
+        # In chunks, and the plan audited on the call, its pairs listed: a few statements
+        # for thousands of pairs, not three per pair.
         pairs = sorted(current.plan.new_pairs)
         await insert_many(
             Assignment,
@@ -197,14 +219,17 @@ async def apply_preview(call_id: int, fingerprint: str, *, actor: Actor) -> int:
                 for app_id, reviewer_id in pairs
             ),
         )
-        if pairs:
+        parts = audit_parts(pairs)
+        for n, files_by_reviewer in enumerate(parts, start=1):
             await audit.record_by(
                 actor,
                 "reviews.auto_assigned",
                 "call",
                 call_id,
                 count=len(pairs),
-                pairs=[list(p) for p in pairs],
+                part=n,
+                parts=len(parts),
+                files_by_reviewer=files_by_reviewer,
             )
         touched = sorted({app_id for app_id, _r in current.plan.new_pairs})
         if touched:

@@ -117,6 +117,22 @@ def test_auto_assignment_respects_a_conflict_and_balances(client):
     }
     loads = [sum(1 for p in pairs if p["reviewer"] == r["id"]) for r in [*reviewers, third]]
     assert max(loads) - min(loads) <= 1
+    # One audit entry for the plan, on the call, listing every pair (files by reviewer).
+    from app.core.tables import AuditEntry
+
+    entries = run(
+        client,
+        lambda: (
+            AuditEntry.select(AuditEntry.object_type, AuditEntry.object_id, AuditEntry.summary)
+            .where(AuditEntry.action == "reviews.auto_assigned")
+            .run()
+        ),
+    )
+    assert [(e["object_type"], e["object_id"]) for e in entries] == [("call", str(call_id))]
+    listed = json.loads(entries[0]["summary"])["files_by_reviewer"]
+    assert {(a, int(r)) for r, apps in listed.items() for a in apps} == {
+        (p["application"], p["reviewer"]) for p in pairs
+    }
     assert (
         post_form(
             client,
