@@ -323,14 +323,24 @@ def markdown(results: dict) -> str:
         "",
     ]
     if results.get("queries"):
-        lines += queries_markdown(results["queries"])
+        lines += queries_markdown(results["queries"], results.get("assignment_save"))
     if results.get("surge"):
         lines += surge_markdown(results["surge"])
     return "\n".join(lines)
 
 
-def queries_markdown(queries: dict) -> list[str]:
-    lines = [
+def queries_markdown(queries: dict, assignment_save: dict | None = None) -> list[str]:
+    lines = []
+    for database, v in (assignment_save or {}).items():
+        lines.append(
+            f"- Saving an automatic plan ({v['pairs']} pairs, {v['files']} files), {database}: "
+            f"{v['before_s']} s with one INSERT and one audit entry per pair "
+            f"({v['audit_before']} entries) → {v['after_s']} s in chunks with the plan "
+            f"audited on the call ({v['audit_after']} entries): × "
+            f"{v['before_s'] / v['after_s']:.1f} (`bench.assignment`, A/B in one run)."
+        )
+    lines += [
+        "",
         "## Queries before and after (issue 20: indexes, kept sums, the ranking in SQL)",
         "",
         "`bench.queries`: on this dataset, each query (or service) as it was and as it is, "
@@ -438,6 +448,9 @@ def main() -> int:
             f"ratio {v['ratio']}."
             for db, v in results["letters"].items()
         )
+    assignment = HERE / "assignment.json"
+    if assignment.exists():
+        results["assignment_save"] = json.loads(assignment.read_text())
     queries = HERE / "queries.json"
     if queries.exists():
         results["queries"] = json.loads(queries.read_text())

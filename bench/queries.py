@@ -263,9 +263,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.sqlite:
         report("SQLite", asyncio.run(on(f"sqlite:///{args.sqlite}", args.runs)))
-        return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        report("SQLite", asyncio.run(on(f"sqlite:///{tmp}/q.sqlite3", args.runs)))
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            report("SQLite", asyncio.run(on(f"sqlite:///{tmp}/q.sqlite3", args.runs)))
     if args.postgres:
         name = f"bench_queries_{os.getpid()}"
         psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc"]
