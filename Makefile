@@ -69,7 +69,8 @@ format: install-dev
 # Writes bench/results.json and bench/RESULTS.md; PostgreSQL figures when it answers
 # on 127.0.0.1:5432; the load test needs wrk (apt-get install wrk).
 bench: install-dev translations
-	$(BIN)/python -m bench.assignment
+	if pg_isready -q -h 127.0.0.1; then $(BIN)/python -m bench.assignment --postgres; \
+	  else $(BIN)/python -m bench.assignment; fi
 	$(BIN)/python -m bench.aggregation
 	rm -f bench/letters.json
 	$(BIN)/python -m bench.letters
@@ -80,6 +81,9 @@ bench: install-dev translations
 	fi
 	rm -f bench/surge.json
 	$(BIN)/python -m bench.surge
+	rm -f bench/queries.json
+	if pg_isready -q -h 127.0.0.1; then $(BIN)/python -m bench.queries --postgres; \
+	  else $(BIN)/python -m bench.queries; fi
 	$(BIN)/python -m bench.load
 
 clean:

@@ -210,6 +210,31 @@ def cmd_reviews_remind(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_finance_check_totals(args: argparse.Namespace) -> int:
+    """The sums kept for the finance dashboard against the ledger's: exit code 1 and
+    one line per difference; ``--repair`` writes them again from the ledger."""
+    from app.core.db import write_transaction
+    from app.grants import totals
+
+    async def work():
+        problems = await totals.check()
+        if problems and args.repair:
+            async with write_transaction():
+                await totals.rebuild()
+        return problems
+
+    problems = asyncio.run(_with_database(_settings(), work))
+    for line in problems:
+        print(f"guichet: {line}", file=sys.stderr)
+    if not problems:
+        print("guichet: the kept totals equal the ledger's sums")
+        return 0
+    if args.repair:
+        print(f"guichet: {len(problems)} differences repaired from the ledger")
+        return 0
+    return 1
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -304,6 +329,17 @@ def build_parser() -> argparse.ArgumentParser:
     reviews_sub = reviews_cmd.add_subparsers(dest="reviews_command", required=True)
     remind = reviews_sub.add_parser("remind", help="e-mail reviewers before and after the due date")
     remind.set_defaults(func=cmd_reviews_remind)
+    finance_cmd = sub.add_parser("finance", help="grant follow-up and its ledger")
+    finance_sub = finance_cmd.add_subparsers(dest="finance_command", required=True)
+    check_totals = finance_sub.add_parser(
+        "check-totals",
+        help="compare the totals kept for the finance dashboard (per grant, per call) "
+        "with the ledger's sums; name every difference (exit code 1)",
+    )
+    check_totals.add_argument(
+        "--repair", action="store_true", help="write the totals again from the ledger"
+    )
+    check_totals.set_defaults(func=cmd_finance_check_totals)
     backup = sub.add_parser(
         "backup", help="write a consistent copy of the database and the stored files"
     )

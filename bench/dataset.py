@@ -26,8 +26,10 @@ from app.calls.tables import Call, FormVersion
 from app.core import audit, db
 from app.decisions.tables import Decision
 from app.funders.tables import Funder
+from app.grants import totals
 from app.grants.tables import Grant, Instalment, LedgerEntry
 from app.organisations.tables import Membership, Organisation
+from app.reviews import marks
 from app.reviews.tables import Assignment
 
 # The benches write through the services without create_app: a key of their own.
@@ -288,6 +290,12 @@ async def generate(seed: int = 2026) -> dict:
                 )
             )
     await _bulk(LedgerEntry, entries)
+    # What the services keep as they write, for rows loaded past them: each call's
+    # marks (the ranking only reads them) and the ledger's sums (the finance dashboard).
+    async with db.write_transaction():
+        for call in calls:
+            await marks.refresh_marks(call["id"])
+        await totals.rebuild()
     return {
         "call": calls[0]["id"],
         "application": apps[GRANTS]["id"],

@@ -43,19 +43,19 @@ LIMITS = {
     "officer: applications table (50 a page)": "two queries (a page and a count with "
     "filters on a join) and a 50-row template: each request costs ~25 ms of one core, "
     "against under 1 ms for the bare page, so the ratio cannot reach 30 % on one worker.",
-    "officer: ranking (200 a page)": "each file's mark is stored (review_file_mark) when a review is submitted or "
-    "reopened, so a request reads the call's 5 000 files and their 5 000 marks, sorts"
-    " them in Python for the running total and renders 200 rows: ~0.15 s of one core "
-    "(about half of it the 200-row template); paging in SQL with a window function "
-    "for the running total is what is left.",
+    "officer: ranking (200 a page)": "sorted, summed (a window function for the "
+    "running total) and paged in SQL over the marks the writes keep (review_file_mark: "
+    "never computed on display), two queries (a count and the page) on the index "
+    "(call, status, requested amount); the 200-row template is most of what is left.",
     "officer: an application": "about ten queries (answers, budget, documents, messages, "
     "history, reviews) and the largest template: ~30 ms a request.",
     "reviewer: dashboard (750 reviews)": "50 files a page now, those to review first, "
-    "with two counts over the 750 assignments and their calls' due dates: the session, "
+    "with one query counting the 750 assignments (all, submitted) and their calls' due dates: the session, "
     "the user and the 50-row table cost the rest.",
-    "finance: dashboard": "every grant and the ledger summed per grant for each request "
-    "(~110 ms of services for 2 000 grants and 20 000 entries); the fix is to keep "
-    "running totals per grant and call.",
+    "finance: dashboard": "the sums per call are kept by the ledger's writes "
+    "(grant_call_totals, grant.paid_cents / recovered_cents; guichet finance "
+    "check-totals compares them with the ledger): one query for them; the payments per "
+    "month read a covering index; the work lists and the template are what is left.",
 }
 GOAL_P99_MS = 100.0
 
@@ -322,9 +322,42 @@ def markdown(results: dict) -> str:
         results.get("letters_note", ""),
         "",
     ]
+    if results.get("queries"):
+        lines += queries_markdown(results["queries"], results.get("assignment_save"))
     if results.get("surge"):
         lines += surge_markdown(results["surge"])
     return "\n".join(lines)
+
+
+def queries_markdown(queries: dict, assignment_save: dict | None = None) -> list[str]:
+    lines = []
+    for database, v in (assignment_save or {}).items():
+        lines.append(
+            f"- Saving an automatic plan ({v['pairs']} pairs, {v['files']} files), {database}: "
+            f"{v['before_s']} s with one INSERT and one audit entry per pair "
+            f"({v['audit_before']} entries) → {v['after_s']} s in chunks with the plan "
+            f"audited on the call ({v['audit_after']} entries): × "
+            f"{v['before_s'] / v['after_s']:.1f} (`bench.assignment`, A/B in one run)."
+        )
+    lines += [
+        "",
+        "## Queries before and after (issue 20: indexes, kept sums, the ranking in SQL)",
+        "",
+        "`bench.queries`: on this dataset, each query (or service) as it was and as it is, "
+        "A/B in one run, median of a few runs each, the new indexes dropped for « before »; "
+        "the plan is SQLite's EXPLAIN QUERY PLAN or PostgreSQL's EXPLAIN.",
+        "",
+        "| database | query | before ms | after ms | ratio | plan before → after |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for database, rows in queries.items():
+        for r in rows:
+            lines.append(
+                f"| {database} | {r['query']} | {r['before_ms']} | {r['after_ms']} | "
+                f"{r['before_ms'] / r['after_ms']:.1f} | {r['plan_before']} → {r['plan_after']} |"
+            )
+    lines.append("")
+    return lines
 
 
 def surge_markdown(surge: dict) -> list[str]:
@@ -415,6 +448,12 @@ def main() -> int:
             f"ratio {v['ratio']}."
             for db, v in results["letters"].items()
         )
+    assignment = HERE / "assignment.json"
+    if assignment.exists():
+        results["assignment_save"] = json.loads(assignment.read_text())
+    queries = HERE / "queries.json"
+    if queries.exists():
+        results["queries"] = json.loads(queries.read_text())
     surge = HERE / "surge.json"
     if surge.exists():
         results["surge"] = json.loads(surge.read_text())

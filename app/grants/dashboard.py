@@ -1,6 +1,7 @@
 """The finance dashboard: per funder and per call, what was committed, paid, is left
 to pay and was recovered; payments over time; the lists finance staff work from.
-A fixed number of queries whatever the number of grants; ledger sums per grant in SQL."""
+A fixed number of queries whatever the number of grants; the sums per call and per
+grant are kept by the ledger's writes (``grants.totals``), not summed here."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from piccolo.query.functions.aggregate import Sum
 
 from app.calls.tables import Call
 from app.core.money import to_decimal
-from app.grants.ledger import Balance, totals
+from app.grants import totals
+from app.grants.ledger import Balance
 from app.grants.models import Record
 from app.grants.states import INSTALMENT, RECOVERY, REPORT_IN
 from app.grants.tables import Grant, GrantStatus, Instalment, LedgerEntry, Recovery, Report
@@ -69,25 +71,13 @@ async def summary(*, funder: int | None = None, call: int | None = None) -> Line
     if call:
         calls_query = calls_query.where(Call.id == call)
     calls = await calls_query.order_by(Call.id)
-    ids = [c["id"] for c in calls] or [0]
-    grants = await Grant.select(
-        Grant.id, Grant.call, Grant.amount_cents, Grant.reduction_cents
-    ).where(Grant.call.is_in(ids))
-    by_grant: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    for e in await _sums_per_grant(LedgerEntry.grant.call.is_in(ids)):
-        by_grant[e["grant"]].append((e["kind"], e["amount_cents"]))
-    sums: dict[int, dict[str, int]] = {c["id"]: dict.fromkeys(SUMMED, 0) for c in calls}
-    for g in grants:
-        line = sums[g["call"]]
-        paid, recovered = totals(by_grant[g["id"]])
-        balance = Balance(g["amount_cents"], g["reduction_cents"], paid, recovered)
-        line["committed"] += g["amount_cents"]
-        line["reduced"] += g["reduction_cents"]
-        line["grants"] += 1
-        line["paid"] += paid
-        line["recovered"] += recovered
-        line["to_pay"] += max(balance.remaining_cents, 0)
-        line["to_recover"] += max(-balance.remaining_cents, 0)
+    # Each call's line as kept by the ledger's writes (grants/totals.py): one query,
+    # whatever the number of grants and entries.
+    kept = await totals.of_calls([c["id"] for c in calls])
+    sums: dict[int, dict[str, int]] = {}
+    for c in calls:
+        line = kept.get(c["id"], totals.Sums())
+        sums[c["id"]] = {name: getattr(line, name) for name in totals.COLUMNS}
     per_funder: dict[int, list[Line]] = {}
     names: dict[int, str] = {}
     for c in calls:
@@ -95,19 +85,6 @@ async def summary(*, funder: int | None = None, call: int | None = None) -> Line
         per_funder.setdefault(c["funder"], []).append(Line(label=c["title"], key=c["id"], **values))
         names[c["funder"]] = c["funder_name"]
     return Line.total("", [Line.total(names[f], lines, key=f) for f, lines in per_funder.items()])
-
-
-async def _sums_per_grant(condition) -> list[dict]:
-    """Ledger totals per grant and kind, summed in SQL (rows: grant, kind, amount_cents)."""
-    return _cents(
-        await LedgerEntry.select(
-            LedgerEntry.grant,
-            LedgerEntry.kind,
-            Sum(LedgerEntry.amount_cents).as_alias("amount_cents"),
-        )
-        .where(condition)
-        .group_by(LedgerEntry.grant, LedgerEntry.kind)
-    )
 
 
 def _cents(rows: list[dict]) -> list[dict]:
@@ -340,27 +317,30 @@ class CallGrant(Record):
 
 
 async def grants_of_call(call: int) -> list[CallGrant]:
-    """Each grant of a call with its balance (two queries)."""
+    """Each grant of a call with its balance (one query: the ledger's sums are kept on
+    the grant)."""
     rows = (
         await Grant.select(
             Grant.id,
             Grant.status,
             Grant.amount_cents,
             Grant.reduction_cents,
+            Grant.paid_cents,
+            Grant.recovered_cents,
             Grant.application.reference.as_alias("reference"),
             Grant.organisation.name.as_alias("organisation_name"),
         )
         .where(Grant.call == call)
         .order_by(Grant.application)
     )
-    by_grant: dict[int, list[tuple[str, int]]] = defaultdict(list)
-    for e in await _sums_per_grant(LedgerEntry.grant.call == call):
-        by_grant[e["grant"]].append((e["kind"], e["amount_cents"]))
     return [
         CallGrant.of(
             row,
             balance=Balance(
-                row["amount_cents"], row["reduction_cents"], *totals(by_grant[row["id"]])
+                row["amount_cents"],
+                row["reduction_cents"],
+                row["paid_cents"],
+                row["recovered_cents"],
             ),
         )
         for row in rows

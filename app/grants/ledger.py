@@ -25,6 +25,7 @@ from app.grants.models import EntryRecord
 from app.grants.services import audit_change
 from app.grants.states import INSTALMENT, RECOVERY
 from app.grants.tables import Grant, GrantStatus, Instalment, LedgerEntry, LedgerKind, Recovery
+from app.grants.totals import follow as follow_totals
 
 
 class LedgerError(DomainError):
@@ -232,6 +233,7 @@ async def record_payment(
             await Instalment.update({Instalment.status: paid, Instalment.paid_at: now()}).where(
                 Instalment.id == instalment_id
             )
+        await follow_totals(grant_id)
         await audit_change(
             "grants.payment_recorded",
             actor,
@@ -298,6 +300,7 @@ async def reverse_payment(
                     Instalment.paid_at: None,
                 }
             ).where(Instalment.id == payment["instalment"])
+        await follow_totals(grant_id)
         await audit_change(
             "grants.payment_reversed",
             actor,
@@ -359,6 +362,7 @@ async def receive_recovery(
                 Recovery.received_at: now(),
             }
         ).where(Recovery.id == recovery_id)
+        await follow_totals(grant_id)
         await audit_change(
             "grants.recovery_received",
             actor,

@@ -3,6 +3,7 @@ import os
 from piccolo.conf.apps import AppConfig
 
 from app.grants.tables import (
+    CallTotals,
     Grant,
     GrantNotice,
     Instalment,
@@ -27,6 +28,7 @@ APP_CONFIG = AppConfig(
         Report,
         ReportAttachment,
         GrantNotice,
+        CallTotals,
     ],
     migration_dependencies=[
         "app.accounts.piccolo_app",

@@ -16,6 +16,7 @@ from app.core.domain import DomainError
 from app.core.i18n import gettext_noop as N_
 from app.core.money import format_amount
 from app.grants import schedule as schedules
+from app.grants import totals
 from app.grants.models import (
     AmendmentRecord,
     GrantRecord,
@@ -107,6 +108,7 @@ async def create_grant(
             for n, part in enumerate(parts, start=1)
         ]
     )
+    await totals.follow(grant_id)
     await audit_change(
         "grants.created", actor, grant_id, amount_cents=amount_cents, parts=len(parts)
     )
@@ -346,6 +348,7 @@ async def transition_instalment(
             await Grant.update(
                 {Grant.reduction_cents: Grant.reduction_cents + instalment["amount_cents"]}
             ).where(Grant.id == grant_id)
+            await totals.follow(grant_id)
         await Instalment.update(values).where(Instalment.id == instalment_id)
         await audit_change(
             f"grants.instalment_{action}",
@@ -530,6 +533,7 @@ async def apply_reduction(
         await Grant.update({Grant.reduction_cents: Grant.reduction_cents + reduction}).where(
             Grant.id == grant_id
         )
+        await totals.follow(grant_id)
         owed = -(await balance(grant_id)).remaining_cents
         if owed > 0:
             await Recovery.insert(

@@ -54,6 +54,10 @@ class Grant(Table):
     final_report_due = Date(null=True, default=None)
     reduction_cents = BigInt(default=0)
     internal_note = Text(default="")
+    # The ledger's sums, kept in the ledger's write transaction (grants/totals.py):
+    # payments - reversals, and recoveries.
+    paid_cents = BigInt(default=0)
+    recovered_cents = BigInt(default=0)
 
 
 class InstalmentStatus(StrEnum):
@@ -187,3 +191,19 @@ class GrantNotice(Table, tablename="grant_notice"):
     sha256 = Varchar(length=64)
     created_at = Timestamptz(default=TimestamptzNow())
     created_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+
+
+class CallTotals(Table, tablename="grant_call_totals"):
+    """A call's grants summed, for the finance dashboard: kept by every write that
+    changes a grant's amount, reduction or ledger, in its transaction
+    (``grants.totals.follow``); ``guichet finance check-totals`` compares them with the
+    ledger. Amounts in cents; to_pay and to_recover are summed grant by grant."""
+
+    call = ForeignKey(Call, on_delete=OnDelete.restrict, unique=True)
+    grants = Integer(default=0)
+    committed_cents = BigInt(default=0)
+    reduced_cents = BigInt(default=0)
+    paid_cents = BigInt(default=0)
+    recovered_cents = BigInt(default=0)
+    to_pay_cents = BigInt(default=0)
+    to_recover_cents = BigInt(default=0)

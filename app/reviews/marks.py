@@ -1,7 +1,10 @@
 """Each file's mark, kept (``FileMark``) so that the ranking of a call of thousands of
-files does not read every review: written in the transaction that submits or reopens
-one of its reviews, and by the ranking for files without one, or whose ``basis`` (the
-rubric and ranking settings it was computed with) has changed since."""
+files does not read every review: written by the write that changes it, in its
+transaction: a review submitted or reopened (``store_mark``), the call's ranking
+settings saved (``refresh_marks``, every file of the call). The ranking only reads
+them, never writes (a GET never writes): a file without a stored mark has no
+submitted review. ``basis`` records the rubric and settings a mark was computed with.
+The rubric cannot change once a review is submitted (``calls.lock_rubric``)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ from typing import Any
 
 from app.applications.tables import Application
 from app.calls import services as calls
-from app.core.db import for_update, write_transaction
+from app.core.bulk import chunked, insert_many
+from app.core.db import for_update
 from app.reviews import aggregation
 from app.reviews.settings import ReviewSetup, settings_for
 from app.reviews.tables import Assignment, FileMark
@@ -34,6 +38,11 @@ class Mark:
     disagreement: bool
 
     @classmethod
+    def none(cls) -> Mark:
+        """A file without a submitted review (and without a stored mark)."""
+        return cls(reviews=0, mean=None, median=None, spread=None, ranking=None, disagreement=False)
+
+    @classmethod
     def stored(cls, row: Mapping[str, Any]) -> Mark:
         """From a ``FileMark`` row (hundredths)."""
         return cls(
@@ -42,7 +51,7 @@ class Mark:
             median=_decimal(row["median"]),
             spread=_decimal(row["spread"]),
             ranking=_decimal(row["ranking"]),
-            disagreement=row["disagreement"],
+            disagreement=bool(row["disagreement"]),
         )
 
 
@@ -92,13 +101,14 @@ async def _marks_of(
     criteria = aggregation.criteria(rubric)
     current = basis(rubric, setup)
     reviews: dict[int, list[str]] = {app_id: [] for app_id in app_ids}
-    for row in await Assignment.select(Assignment.application, Assignment.scores).where(
-        Assignment.application.is_in(app_ids) & Assignment.submitted_at.is_not_null()
-    ):
-        scores = row["scores"]  # the text as stored: the cache's key
-        reviews[row["application"]].append(
-            scores if isinstance(scores, str) else json.dumps(scores, sort_keys=True)
-        )
+    for part in chunked(app_ids, 1000):
+        for row in await Assignment.select(Assignment.application, Assignment.scores).where(
+            Assignment.application.is_in(list(part)) & Assignment.submitted_at.is_not_null()
+        ):
+            scores = row["scores"]  # the text as stored: the cache's key
+            reviews[row["application"]].append(
+                scores if isinstance(scores, str) else json.dumps(scores, sort_keys=True)
+            )
     found = {}
     for app_id, texts in reviews.items():
         result = _aggregate(tuple(sorted(texts)), criteria, setup.rank_by, setup.threshold)
@@ -128,44 +138,29 @@ async def store_mark(app_id: int, call_id: int) -> None:
     await FileMark.insert(mark)
 
 
-async def marks_of_call(
-    call_id: int, app_ids: Sequence[int], rubric: Sequence[Mapping[str, Any]], setup: ReviewSetup
-) -> dict[int, Mark]:
-    """The marks of these files of the call, as stored; those missing or computed on
-    another basis are computed and stored first (a file's reviews are read only then)."""
-    current = basis(rubric, setup)
-    rows = {
-        m["application"]: m
-        for m in await FileMark.select().where(
-            (FileMark.application.call == call_id) & (FileMark.basis == current)
+async def refresh_marks(call_id: int) -> int:
+    """Inside the write transaction that invalidated them (the call's ranking settings
+    saved, reviews written without the services): the marks of every file of the call
+    with a reviewer, computed again from its submitted reviews. The ranking only reads
+    them (a file without a stored mark has no submitted review). Returns how many."""
+    # The files locked first, as ``store_mark`` does (PostgreSQL): a review submitted
+    # meanwhile is either counted here or computed after these settings.
+    await for_update(Application.select(Application.id).where(Application.call == call_id))
+    call = await calls.get_call(call_id)
+    await FileMark.delete().where(
+        FileMark.application.is_in(
+            Application.select(Application.id).where(Application.call == call_id)
         )
-    }
-    if stale := [app_id for app_id in app_ids if app_id not in rows]:
-        rows.update(await _refresh(stale, rubric, setup, current))
-    return {app_id: Mark.stored(row) for app_id, row in rows.items()}
-
-
-async def _refresh(
-    app_ids: list[int], rubric: Sequence[Mapping[str, Any]], setup: ReviewSetup, current: str
-) -> dict[int, dict]:
-    """Compute and store the marks of files that had no current one (read again in
-    the transaction: a concurrent request may have stored them). A review submitted
-    meanwhile stores its file's mark with the current basis: that row is kept (never
-    deleted, and the insert gives way to it)."""
-    async with write_transaction():
-        rows = {
-            m["application"]: m
-            for m in await FileMark.select().where(
-                FileMark.application.is_in(app_ids) & (FileMark.basis == current)
+    )
+    if not call["rubric"]:
+        return 0
+    app_ids = sorted(
+        {
+            r["application"]
+            for r in await Assignment.select(Assignment.application).where(
+                Assignment.application.call == call_id
             )
         }
-        if missing := [app_id for app_id in app_ids if app_id not in rows]:
-            computed = await _marks_of(missing, rubric, setup)
-            await FileMark.delete().where(
-                FileMark.application.is_in(missing) & (FileMark.basis != current)
-            )
-            await FileMark.insert(*computed.values()).on_conflict(
-                target=FileMark.application, action="DO NOTHING"
-            )
-            rows.update({app_id: mark.to_dict() for app_id, mark in computed.items()})
-    return rows
+    )
+    computed = await _marks_of(app_ids, call["rubric"], await settings_for(call_id))
+    return await insert_many(FileMark, computed.values())

@@ -14,6 +14,7 @@ from app.applications.states import APPLICATION
 from app.applications.tables import Application, ApplicationStatus
 from app.core import audit
 from app.core.audit import Actor
+from app.core.bulk import insert_many
 from app.core.db import write_transaction
 from app.core.i18n import gettext_noop as N_
 from app.core.time import now
@@ -175,6 +176,28 @@ async def preview(call_id: int) -> Preview:
     )
 
 
+def audit_parts(pairs: Sequence[tuple[int, int]]) -> list[dict[str, list[int]]]:
+    """A plan's (file, reviewer) pairs as the audit lists them, the files by reviewer
+    ({reviewer id: [file ids]}): one entry for the plan, or as few as the audit
+    summary's size limit allows (about 600 pairs an entry)."""
+    budget = audit.MAX_SUMMARY_CHARS - 200  # the count and the part's number beside
+    parts: list[dict[str, list[int]]] = []
+    current: dict[str, list[int]] = {}
+    size = 0
+    for app_id, reviewer_id in sorted(pairs, key=lambda p: (p[1], p[0])):
+        key = str(reviewer_id)
+        cost = len(str(app_id)) + 1 + (0 if key in current else len(key) + 6)
+        if current and size + cost > budget:
+            parts.append(current)
+            current, size = {}, 0
+            cost = len(str(app_id)) + 1 + len(key) + 6
+        current.setdefault(key, []).append(app_id)
+        size += cost
+    if current:
+        parts.append(current)
+    return parts
+
+
 async def apply_preview(call_id: int, fingerprint: str, *, actor: Actor, base_url: str = "") -> int:
     """Save the previewed plan, if nothing changed since the preview; the files with
     reviewers go « under review »; each reviewer gets one e-mail listing their new
@@ -188,12 +211,27 @@ async def apply_preview(call_id: int, fingerprint: str, *, actor: Actor, base_ur
                     "Something changed since the preview (files, reviewers or conflicts): check the new preview."
                 ),
             )
-        for app_id, reviewer_id in current.plan.new_pairs:
-            await Assignment.insert(
+        # In chunks, and the plan audited on the call, its pairs listed: a few statements
+        # for thousands of pairs, not three per pair.
+        pairs = sorted(current.plan.new_pairs)
+        await insert_many(
+            Assignment,
+            (
                 Assignment(application=app_id, reviewer=reviewer_id, assigned_by=actor.user_id)
-            )
+                for app_id, reviewer_id in pairs
+            ),
+        )
+        parts = audit_parts(pairs)
+        for n, files_by_reviewer in enumerate(parts, start=1):
             await audit.record_by(
-                actor, "reviews.assigned", "application", app_id, reviewer=reviewer_id
+                actor,
+                "reviews.auto_assigned",
+                "call",
+                call_id,
+                count=len(pairs),
+                part=n,
+                parts=len(parts),
+                files_by_reviewer=files_by_reviewer,
             )
         touched = sorted({app_id for app_id, _r in current.plan.new_pairs})
         if touched:
@@ -276,11 +314,12 @@ async def assign_manually(
                     N_("This reviewer already has this file."),
                     app["reference"],
                 )
-        await Assignment.insert(
-            *(
+        await insert_many(
+            Assignment,
+            (
                 Assignment(application=app_id, reviewer=reviewer_id, assigned_by=actor.user_id)
                 for app_id in apps
-            )
+            ),
         )
         review = APPLICATION.step("start_review", "officer")
         await Application.update({Application.status: review.target}).where(

@@ -4,13 +4,14 @@ together, and the export of every submitted review."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from app.applications.tables import Application
 from app.calls import services as calls
+from app.core.db import is_sqlite
 from app.reviews import aggregation
-from app.reviews.marks import Mark, marks_of_call
+from app.reviews.marks import Mark
 from app.reviews.scoring import FileReview, mark_of
 from app.reviews.settings import settings_for
 from app.reviews.tables import Assignment
@@ -35,17 +36,60 @@ class RankedFile:
     running_total: int = 0
 
 
-def _by_rank(row: RankedFile) -> tuple:
-    value = row.aggregate.ranking if row.aggregate else None
-    return (value is None, -(value or 0), row.id)
-
-
-SORT_KEYS = {
-    "rank": _by_rank,
-    "requested": lambda r: (-r.requested_cents, r.id),
-    "reference": lambda r: (r.reference or "", r.id),
-    "spread": lambda r: (-(r.aggregate.spread or 0) if r.aggregate else 0, r.id),
+# ORDER BY of each sort, with a rubric (marks) and without (no marks: by id); every
+# one ends on the file's id, so that ties keep one order and the running total one
+# value. References compare by code point on both databases (COLLATE "C" on
+# PostgreSQL; SQLite's BINARY compares UTF-8 bytes, the same order).
+_ORDER = {
+    "rank": "(m.ranking IS NULL), m.ranking DESC, a.id",
+    "requested": "a.requested_cents DESC, a.id",
+    "reference": "COALESCE(a.reference, ''){collate}, a.id",
+    "spread": "COALESCE(m.spread, 0) DESC, a.id",
 }
+_ORDER_WITHOUT_MARKS = {**_ORDER, "rank": "a.id", "spread": "a.id"}
+_STATUSES = ", ".join(f"'{s}'" for s in RANKED)  # constants of the code, not input
+
+
+def _where(
+    call_id: int, *, status: str, disagreement: bool, reviewer: int | None, marked: bool
+) -> tuple[str, list[Any]]:
+    """The WHERE clause of the ranking's filters and its values (``{}`` placeholders)."""
+    sql = [f'a."call" = {{}} AND a.status IN ({_STATUSES})']
+    values: list[Any] = [call_id]
+    if status:
+        sql.append("a.status = {}")
+        values.append(status)
+    if disagreement:
+        # Without a rubric no file has a mark, none disagrees.
+        sql.append("m.disagreement = {}" if marked else "1 = 0")
+        if marked:
+            values.append(True)
+    if reviewer is not None:
+        sql.append(
+            "EXISTS (SELECT 1 FROM review_assignment r "
+            "WHERE r.application = a.id AND r.reviewer = {})"
+        )
+        values.append(reviewer)
+    return " AND ".join(sql), values
+
+
+_FROM = "FROM application a LEFT JOIN review_file_mark m ON m.application = a.id "
+
+
+async def ranked_count(
+    call_id: int, *, status: str = "", disagreement: bool = False, reviewer: int | None = None
+) -> int:
+    """How many files ``ranked_files`` gives with these filters (one query)."""
+    call = await calls.get_call(call_id)
+    where, values = _where(
+        call_id,
+        status=status,
+        disagreement=disagreement,
+        reviewer=reviewer,
+        marked=bool(call["rubric"]),
+    )
+    rows = await Application.raw(f"SELECT COUNT(*) AS n {_FROM}WHERE {where}", *values)
+    return int(rows[0]["n"])
 
 
 async def ranked_files(
@@ -55,47 +99,51 @@ async def ranked_files(
     disagreement: bool = False,
     reviewer: int | None = None,
     sort: str = "rank",
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[RankedFile]:
     """Each file under review or decided (RANKED) with its mark, filtered by status,
     disagreement or reviewer, best first by default; the running total of the amounts
-    requested follows the order shown. Marks are read as stored (``marks``)."""
+    requested follows the order shown, over every file before the row (earlier pages
+    too). One query, sorted, summed and paged in SQL (a window function); marks are
+    read as stored (``marks``: kept by the writes, never computed here)."""
     call = await calls.get_call(call_id)
-    setup = await settings_for(call_id)
-    apps = await Application.select(
-        Application.id,
-        Application.reference,
-        Application.title,
-        Application.requested_cents,
-        Application.status,
-        Application.organisation.name.as_alias("organisation_name"),
-    ).where((Application.call == call_id) & Application.status.is_in(list(RANKED)))
-    marks: dict[int, Mark] = {}
-    if call["rubric"]:
-        marks = await marks_of_call(call_id, [a["id"] for a in apps], call["rubric"], setup)
-    reviewed_by = None
-    if reviewer is not None:
-        reviewed_by = {
-            r["application"]
-            for r in await Assignment.select(Assignment.application).where(
-                (Assignment.reviewer == reviewer) & (Assignment.application.call == call_id)
-            )
-        }
-    rows = []
-    for app in apps:
-        if status and app["status"] != status:
-            continue
-        if reviewed_by is not None and app["id"] not in reviewed_by:
-            continue
-        mark = marks.get(app["id"])
-        if disagreement and not (mark and mark.disagreement):
-            continue
-        rows.append(RankedFile(**app, aggregate=mark))
-    rows.sort(key=SORT_KEYS.get(sort, _by_rank))
-    ranked, running = [], 0
-    for row in rows:
-        running += row.requested_cents
-        ranked.append(replace(row, running_total=running))
-    return ranked
+    marked = bool(call["rubric"])
+    where, values = _where(
+        call_id, status=status, disagreement=disagreement, reviewer=reviewer, marked=marked
+    )
+    collate = ' COLLATE "C"' if not is_sqlite() else ""
+    order = (_ORDER if marked else _ORDER_WITHOUT_MARKS).get(sort, _ORDER["rank"])
+    order = order.format(collate=collate)
+    page = ""
+    if limit is not None:
+        page = " LIMIT {} OFFSET {}"
+        values += [limit, max(offset, 0)]
+    rows = await Application.raw(
+        "SELECT a.id, a.reference, a.title, a.status, a.requested_cents, "
+        "o.name AS organisation_name, m.reviews, m.mean, m.median, m.spread, m.ranking, "
+        "m.disagreement, "
+        f"SUM(a.requested_cents) OVER (ORDER BY {order} "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running_total "
+        f"{_FROM}JOIN organisation o ON o.id = a.organisation "
+        f"WHERE {where} ORDER BY {order}{page}",
+        *values,
+    )
+    return [
+        RankedFile(
+            id=r["id"],
+            reference=r["reference"],
+            title=r["title"],
+            organisation_name=r["organisation_name"],
+            status=r["status"],
+            requested_cents=r["requested_cents"],
+            aggregate=(
+                None if not marked else Mark.stored(r) if r["reviews"] is not None else Mark.none()
+            ),
+            running_total=int(r["running_total"]),  # a NUMERIC on PostgreSQL
+        )
+        for r in rows
+    ]
 
 
 async def file_aggregate(

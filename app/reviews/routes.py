@@ -305,21 +305,27 @@ async def ranking_page(
     call = await _call(call_id)
     status = status if status in ranking.RANKED else ""
     sort = tri if tri in ranking.RANKING_SORTS else "rank"
+    filters = {
+        "status": status,
+        "disagreement": desaccord == "1",
+        "reviewer": whole_number(evaluateur),
+    }
+    total = await ranking.ranked_count(call_id, **filters)
+    pages = max(1, -(-total // RANKING_PAGE))
+    current = _page_of(page, pages)
     rows = await ranking.ranked_files(
         call_id,
-        status=status,
-        disagreement=desaccord == "1",
-        reviewer=whole_number(evaluateur),
+        **filters,
         sort=sort,
+        limit=RANKING_PAGE,
+        offset=(current - 1) * RANKING_PAGE,
     )
-    pages = max(1, -(-len(rows) // RANKING_PAGE))
-    current = _page_of(page, pages)
     return render(
         request,
         "reviews/ranking.html",
         call=call,
-        rows=rows[(current - 1) * RANKING_PAGE : current * RANKING_PAGE],
-        total=len(rows),
+        rows=rows,
+        total=total,
         page=current,
         pages=pages,
         query=urlencode(

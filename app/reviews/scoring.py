@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from piccolo.query.functions.aggregate import Count
 from piccolo.querystring import QueryString
 
 from app.accounts.services import CurrentUser
@@ -296,9 +297,14 @@ async def review_documents(
 
 async def my_assignment_counts(reviewer_id: int) -> tuple[int, int]:
     """(reviewed, assigned) for the reviewer's dashboard."""
-    total = await Assignment.count().where(mine(reviewer_id))
-    done = await Assignment.count().where(mine(reviewer_id) & Assignment.submitted_at.is_not_null())
-    return done, total
+    row = await (
+        Assignment.select(
+            Count().as_alias("total"), Count(Assignment.submitted_at).as_alias("done")
+        )
+        .where(mine(reviewer_id))
+        .first()
+    )
+    return row["done"], row["total"]
 
 
 async def my_assignments(reviewer_id: int, *, limit: int, offset: int = 0) -> list[MyReview]:

@@ -118,3 +118,8 @@ async def save_settings(call_id: int, values: Mapping[str, Any], *, actor: Actor
                 ReviewSettings(call=call_id, **{c._meta.name: v for c, v in columns.items()})
             )
         await audit.record_by(actor, "reviews.settings_changed", "call", call_id, wanted=wanted)
+        # What the marks are computed with may have changed: they follow, in this
+        # transaction (the ranking only reads them). Imported here: marks reads settings.
+        from app.reviews.marks import refresh_marks
+
+        await refresh_marks(call_id)

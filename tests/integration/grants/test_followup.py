@@ -10,7 +10,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from app.grants import ledger, reports
+from app.grants import ledger, reports, totals
 from app.grants.tables import Instalment, LedgerEntry, Recovery
 from tests.factories import (
     csrf_token,
@@ -401,6 +401,17 @@ def test_overpaid_grant_opens_a_recovery_followed_until_received(client, people)
     assert response.status_code == 303
     balance = run(client, ledger.balance, grant)
     assert (balance.recovered_cents, balance.remaining_cents) == (5_000_000, 0)
+    # Kept in the ledger's transactions: the grant's and its call's sums equal the
+    # ledger's, and the dashboard shows them.
+    assert run(client, totals.check) == []
+    kept = run(client, totals.of_calls, [g["call"]])[g["call"]]
+    assert (kept.paid, kept.recovered, kept.reduced, kept.to_pay, kept.to_recover) == (
+        20_000_000,
+        5_000_000,
+        5_000_000,
+        0,
+        0,
+    )
 
 
 def test_an_amendment_keeps_the_total_and_both_versions(client, people):
@@ -581,6 +592,8 @@ def test_no_sequence_of_operations_breaks_the_ledger(client, people, operations)
             )[0]
             assert 0 <= on_part <= part["amount_cents"]
             assert (part["status"] == "paid") == (on_part == part["amount_cents"] and on_part > 0)
+        # The sums the finance dashboard reads are kept with every write.
+        assert run(client, totals.check) == []
 
 
 def test_report_reminders_go_once_before_and_once_after_the_deadline(client, people):

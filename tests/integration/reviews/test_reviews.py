@@ -24,6 +24,19 @@ from tests.factories import (
 )
 
 
+def refresh_marks_of(client, call_id):
+    """Reviews written past the services (an import, a repair): the call's marks
+    follow, as a write does (the ranking only reads them)."""
+    from app.core.db import write_transaction
+    from app.reviews.marks import refresh_marks
+
+    async def refresh():
+        async with write_transaction():
+            await refresh_marks(call_id)
+
+    run(client, refresh)
+
+
 def setup_call(client, n_files=4):
     officer = make_user(client, roles=["officer"])
     reviewers = [make_user(client, roles=["reviewer"]) for _ in range(2)]
@@ -104,6 +117,22 @@ def test_auto_assignment_respects_a_conflict_and_balances(client):
     }
     loads = [sum(1 for p in pairs if p["reviewer"] == r["id"]) for r in [*reviewers, third]]
     assert max(loads) - min(loads) <= 1
+    # One audit entry for the plan, on the call, listing every pair (files by reviewer).
+    from app.core.tables import AuditEntry
+
+    entries = run(
+        client,
+        lambda: (
+            AuditEntry.select(AuditEntry.object_type, AuditEntry.object_id, AuditEntry.summary)
+            .where(AuditEntry.action == "reviews.auto_assigned")
+            .run()
+        ),
+    )
+    assert [(e["object_type"], e["object_id"]) for e in entries] == [("call", str(call_id))]
+    listed = json.loads(entries[0]["summary"])["files_by_reviewer"]
+    assert {(a, int(r)) for r, apps in listed.items() for a in apps} == {
+        (p["application"], p["reviewer"]) for p in pairs
+    }
     assert (
         post_form(
             client,
@@ -243,6 +272,7 @@ def test_ranking_shows_marks_out_of_20_and_flags_disagreement(client):
                 )
             ).run(),
         )
+    refresh_marks_of(client, call_id)
     sign_in(client, officer)
     page = client.get(f"/instruction/appels/{call_id}/classement").text
     assert "12,00" in page  # mean of 20 and 4
@@ -534,6 +564,7 @@ def test_ranking_filters_by_disagreement_and_reviewer(client, monkeypatch):
                     )
                 ).run(),
             )
+    refresh_marks_of(client, call_id)
     sign_in(client, officer)
     flagged = client.get(
         f"/instruction/appels/{call_id}/classement", params={"desaccord": "1"}
