@@ -842,7 +842,14 @@ async def _apply(
             storage=storage,
         )
     await applications.submit(
-        app_id, user=user, actor=actor, receipts=receipts, received_at=applications.now()
+        app_id,
+        user=user,
+        actor=actor,
+        receipts=receipts,
+        received_at=applications.now(),
+        declaration=applications.Declaration(
+            name=user.full_name, capacity="Président·e", certified=True
+        ),
     )
     return app_id
 

@@ -6,6 +6,7 @@ from app.core import audit
 from app.core.audit import Actor
 from app.core.db import write_transaction
 from app.core.domain import DomainError
+from app.core.forms import web_address
 from app.core.i18n import gettext_noop as N_
 from app.funders.tables import Funder
 
@@ -52,9 +53,11 @@ async def update_funder(
         errors.append(
             DomainError("address", N_("Enter the postal address on six lines at most."), "address")
         )
-    if website and (len(website) > 300 or not website.startswith(("https://", "http://"))):
+    typed_website, website = website, web_address(website)
+    if website is None or len(website) > 300:
+        website = typed_website
         errors.append(
-            DomainError("website", N_("Enter a web address starting with https://."), "website")
+            DomainError("website", N_("Enter a web address, e.g. www.example.fr."), "website")
         )
     if errors:
         return errors

@@ -10,15 +10,20 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from app.accounts.guards import ENROLMENT, PUBLIC
+from app.accounts.landing import MY_SPACE
+from app.applications import states as application_states
 from app.core import db, i18n
 from app.core.forms import safe_next
+from app.core.time import now
 from app.core.web import render
 from app.funders.services import list_funders
+from app.site.my_space import my_space
 
 log = logging.getLogger("guichet.site")
 
 HOME = "/"
 FUNDERS = "/financeurs"
+PRIVACY = "/donnees-personnelles"
 LANGUAGE = "/langue"
 HEALTH = "/healthz"
 
@@ -26,6 +31,25 @@ HEALTH = "/healthz"
 @get(HOME, opt=PUBLIC, name="site:home")
 async def home(request: Request) -> Template:
     return render(request, "site/home.html", funders=await list_funders())
+
+
+@get(MY_SPACE, name="site:my-space")
+async def my_space_page(request: Request) -> Template:
+    """« Mon espace »: files in progress, unread messages, what is expected."""
+    at = now()
+    return render(
+        request,
+        "site/my_space.html",
+        space=await my_space(request.user.id, at),
+        labels=application_states.LABELS,
+        now=at,
+    )
+
+
+@get(PRIVACY, opt={**PUBLIC, **ENROLMENT}, name="site:privacy")
+async def privacy(request: Request) -> Template:
+    """The privacy notice, linked from sign-up and from every page's footer."""
+    return render(request, "site/privacy.html")
 
 
 @get(FUNDERS, opt=PUBLIC, name="site:funders")
@@ -63,7 +87,7 @@ async def health() -> Response:
 ROUTES = [
     Router(
         path="",
-        route_handlers=[home, funders, switch_language, health],
+        route_handlers=[home, my_space_page, privacy, funders, switch_language, health],
         include_in_schema=False,
     )
 ]

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 
 from app.accounts import passwords, services, two_factor
 from app.accounts.guards import ENROLMENT, PUBLIC, REAUTH_PAGE, SECURITY_PAGE, must_enrol
+from app.accounts.landing import landing_for
 from app.accounts.lockout import password_attempt, remember_device
 from app.accounts.passwords import SignInResult
 from app.accounts.sessions import (
@@ -125,8 +126,10 @@ async def _complete_sign_in(request: Request, user_id: int, next_path: str) -> R
     await passwords.record_sign_in(user_id, actor=Actor(user_id, client_ip(request)))
     i18n.activate(user.language)
     flash(request, _("You are signed in."))
-    # Staff who must set up two-factor do it now, before any other page.
+    # Staff who must set up two-factor do it now, before any other page; a person no
+    # page sent here starts from their own landing page (``accounts.landing``).
     enrol_first = await must_enrol(request, user)
+    next_path = next_path if next_path != "/" else landing_for(user)
     response = Redirect(SECURITY_PAGE if enrol_first else next_path, status_code=303)
     response.set_cookie(
         i18n.LOCALE_COOKIE, user.language, max_age=365 * 24 * 3600, httponly=True, samesite="lax"
