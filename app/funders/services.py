@@ -57,7 +57,11 @@ async def update_funder(
     if website is None or len(website) > 300:
         website = typed_website
         errors.append(
-            DomainError("website", N_("Enter a web address, e.g. www.example.fr."), "website")
+            DomainError(
+                "website",
+                N_("Enter a web address, e.g. www.example.fr (https:// is added for you)."),
+                "website",
+            )
         )
     if errors:
         return errors

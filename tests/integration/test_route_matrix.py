@@ -63,6 +63,9 @@ CALL_STAFF = ("officer", "admin")
 MATRIX = {
     ("GET", "/"): ("/", same(200)),
     ("GET", "/financeurs"): ("/financeurs", same(200)),
+    ("GET", "/donnees-personnelles"): ("/donnees-personnelles", same(200)),
+    # « Mon espace »: anyone signed in, each their own (the queries start from them).
+    ("GET", "/mon-espace"): ("/mon-espace", page()),
     ("GET", "/langue"): ("/langue?lang=fr", same(303)),
     ("GET", "/healthz"): ("/healthz", same(200)),
     ("GET", "/static"): ("/static/css/guichet.css", same(200)),
