@@ -4,6 +4,8 @@ the handlers of either side (a refused message or upload comes back on its page)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from litestar import Request
 from litestar.response import Template
@@ -138,11 +140,21 @@ async def staff_page(
 
 @dataclass(frozen=True, slots=True)
 class SummarySection:
-    """A section of the form as read back: its visible questions and their answers."""
+    """A section of the form as read back: its visible questions and their answers
+    (``(field, value)``; a date answer as a ``date``, to be read in words)."""
 
     key: str
     title: str
-    fields: list[dict]
+    fields: list[tuple[dict, Any]]
+
+
+def _readable(field: dict, value: Any) -> Any:
+    if field["type"] == "date" and isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
 
 
 def summary_sections(app: ApplicationView) -> list[SummarySection]:
@@ -153,7 +165,7 @@ def summary_sections(app: ApplicationView) -> list[SummarySection]:
             key=section["key"],
             title=section["title"],
             fields=[
-                f
+                (f, _readable(f, app.answers.get(f["key"])))
                 for f in section.get("fields", [])
                 if f["type"] != "file" and formspec.is_visible(f, app.answers)
             ],
