@@ -940,7 +940,10 @@ async def _apply(
     *,
     submit: bool,
     limits: StorageLimits,
+    attach: bool = False,
 ) -> int:
+    """A file of ``email``'s first organisation: a draft with its answers and budget,
+    its documents attached when ``submit`` or ``attach``, submitted when ``submit``."""
     user = await load_current_user(await user_id_by_email(email))
     org = (await member_organisations(user.id))[0]["id"]
     actor = Actor(user_id=user.id, label=email)
@@ -952,7 +955,7 @@ async def _apply(
         **_budget_values(project["requested"], project["total"]),
     }
     await applications.save_draft(app_id, user=user, version=app.version, raw=raw, actor=actor)
-    if not submit:
+    if not (submit or attach):
         return app_id
     for document in app.documents:
         stored = await anyio.to_thread.run_sync(
@@ -969,8 +972,17 @@ async def _apply(
             limits=limits,
             storage=storage,
         )
+    if not submit:
+        return app_id
     await applications.submit(
-        app_id, user=user, actor=actor, receipts=receipts, received_at=applications.now()
+        app_id,
+        user=user,
+        actor=actor,
+        receipts=receipts,
+        received_at=applications.now(),
+        declaration=applications.Declaration(
+            name=user.full_name, capacity="Président·e", certified=True
+        ),
     )
     return app_id
 
@@ -1142,7 +1154,63 @@ async def load(*, if_empty: bool = True, settings=None, committee: bool = True) 
     if committee:
         await _decide_idf(idf, officer, settings)
         await _follow_idf(idf, officer, storage, settings)
+    await _my_space_demo(idf, cvl, officer, receipts, storage, limits)
     return True
+
+
+POLES_ORLEANS_PROJECT = {
+    "title": "L'école du web à Orléans",
+    "requested": 80_000,
+    "total": 120_000,
+    "answers": {
+        "Titre du projet": "L'école du web à Orléans",
+        "Résumé du projet": (
+            "Une nouvelle école du web, sur le modèle de celles de Villeneuve-la-Garenne, "
+            "Pantin et Pierrefitte-sur-Seine : 10 mois pour devenir intégrateur-développeur "
+            "web, en chantier d'insertion de 12 personnes."
+        ),
+        "Date de démarrage prévue": "2027-09-06",
+        "Durée de la formation (en mois)": "10",
+        "Publics visés": ["Demandeurs d'emploi", "Jeunes de 16 à 25 ans"],
+        "Le projet se déroule-t-il dans des quartiers prioritaires ?": "no",
+    },
+}
+
+
+async def _my_space_demo(
+    idf: int, cvl: int, officer: Actor, receipts, storage, limits: StorageLimits
+) -> None:
+    """« Mon espace » of the demo applicant (Le PoleS) shows something in each part: a
+    complete draft on the open call, ready for « Vérifier et déposer »; a message of
+    the reviewing department not yet read; and, with the committee's data, the final
+    report of its 2017 grant, overdue."""
+    await _apply(
+        cvl,
+        "porteur@demo.guichet.test",
+        POLES_ORLEANS_PROJECT,
+        receipts,
+        storage,
+        limits=limits,
+        submit=False,
+        attach=True,
+    )
+    poles = await load_current_user(await user_id_by_email("porteur@demo.guichet.test"))
+    idf_file = next(
+        f
+        for f in await applications.applications_of(poles.id)
+        if f.reference and f.reference.startswith("IDF")
+    )
+    staff = await load_current_user(officer.user_id)
+    await applications.post_message(
+        idf_file.id,
+        "Bonjour, nous n'avons pas encore reçu le bilan final de l'école du web, attendu "
+        "pour le 31 décembre 2018. Pouvez-vous le déposer depuis la page de la subvention ?",
+        None,
+        user=staff,
+        actor=officer,
+        base_url="",
+        limits=limits,
+    )
 
 
 def accounts_text() -> str:

@@ -223,7 +223,14 @@ async def _submit(http: httpx.AsyncClient, app_id: int, at: float, start: float)
     sent = time.monotonic()
     try:
         response = await http.post(
-            f"/dossiers/{app_id}/deposer", data={"_csrf_token": http.cookies["guichet_csrf"]}
+            f"/dossiers/{app_id}/deposer",
+            data={
+                # The sworn statement « Vérifier et déposer » asks for.
+                "declarant_name": "Camille Exemple",
+                "declarant_capacity": "présidente",
+                "certify": "yes",
+                "_csrf_token": http.cookies["guichet_csrf"],
+            },
         )
         status = response.status_code
     except httpx.HTTPError as exc:

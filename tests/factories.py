@@ -105,6 +105,14 @@ def link_in(email: dict) -> str:
     return match.group(1)
 
 
+# The sworn statement « Vérifier et déposer » asks for (CERFA 12156).
+DECLARATION = {
+    "declarant_name": "Camille Exemple",
+    "declarant_capacity": "présidente",
+    "certify": "yes",
+}
+
+
 def post_form(client, path: str, data: dict | None = None, **kwargs):
     """POST a form with the CSRF token, as the browser does."""
     kwargs.setdefault("follow_redirects", False)

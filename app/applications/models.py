@@ -41,6 +41,15 @@ class Incomplete(ApplicationError):
         self.problems = problems
 
 
+class Undeclared(ApplicationError):
+    """Submission refused: the sworn statement is not made; ``errors`` per field
+    (``declarant_name``, ``declarant_capacity``, ``certify``)."""
+
+    def __init__(self, errors: dict[str, ApplicationError]):
+        super().__init__("undeclared", N_("Make the sworn statement before you submit"))
+        self.errors = errors
+
+
 @dataclass(frozen=True, slots=True)
 class Ineligible(Exception):
     """A blocking eligibility answer: nothing is created."""
@@ -92,6 +101,9 @@ class ApplicationView:
     complete_by: datetime | None
     screened_at: datetime | None
     screening_reason: str
+    # The sworn statement of the person who submitted it
+    declarant_name: str
+    declarant_capacity: str
     # Its call
     call_title: str
     call_status: str
@@ -102,6 +114,7 @@ class ApplicationView:
     call_max_rate_bp: int
     funder_name: str
     funder_address: str
+    funder_website: str
     # Its organisation
     organisation_name: str
     organisation_street: str
@@ -150,7 +163,7 @@ class ApplicationView:
 
 @dataclass(frozen=True, slots=True)
 class ApplicationSummary:
-    """A line of « my applications »."""
+    """A line of « my applications » (and of « Mon espace »)."""
 
     id: int
     reference: str | None
@@ -160,10 +173,31 @@ class ApplicationSummary:
     call_title: str
     call_closes_at: datetime
     organisation_name: str
+    complete_by: datetime | None = None
+    unread: int = 0  # the staff's messages this person has not seen yet
 
     @property
     def applicant_status(self) -> str:
         return states.applicant_status(self.status)
+
+    @property
+    def in_progress(self) -> bool:
+        """A draft, or a file sent back to complete: the organisation has work to do."""
+        return self.status in states.DRAFTING | states.SENT_BACK
+
+    @property
+    def deadline(self) -> datetime | None:
+        """The date by which the organisation must act: the call's closing for a draft,
+        the officer's response deadline for a file sent back; None once submitted."""
+        if self.status in states.DRAFTING:
+            return self.call_closes_at
+        if self.status in states.SENT_BACK:
+            return self.complete_by
+        return None
+
+    def overdue(self, at: datetime) -> bool:
+        deadline = self.deadline
+        return deadline is not None and at >= deadline
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +284,16 @@ class MessageView:
     from_staff: bool
     author_name: str | None
     files: tuple[MessageFile, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """The sworn statement typed on « Vérifier et déposer » (CERFA 12156): the person
+    certifies the file exact, with their name and capacity."""
+
+    name: str
+    capacity: str
+    certified: bool
 
 
 @dataclass(frozen=True, slots=True)

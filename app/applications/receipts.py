@@ -61,6 +61,10 @@ class ReceiptTexts:
     closing: Sequence[str]
     signature_lines: Sequence[str]
     page_label: str = "Page {page} / {pages}"
+    declaration_heading: str = "Déclaration sur l'honneur"
+    # « Je soussigné(e), {name}, {capacity}, certifie exactes… »
+    declaration: str = "{name}, {capacity}"
+    declaration_made: str = "{date}"  # « Déclaration faite en ligne lors du dépôt, le {date}. »
 
 
 def short_hash(sha256: str, length: int = 16) -> str:
@@ -82,9 +86,13 @@ def build_receipt(
     organisation_address: Sequence[str] = (),
     place: str = "",
     locale: str = "fr",
+    declarant_name: str = "",
+    declarant_capacity: str = "",
 ) -> bytes:
     """The acknowledgement of receipt (accusé de réception) of a submitted application,
-    as PDF bytes. ``submitted_at`` is aware; it is shown in Paris time."""
+    as PDF bytes. ``submitted_at`` is aware; it is shown in Paris time. The sworn
+    statement of the person who submitted is printed when there is one (files
+    submitted before it was asked have none)."""
     babel_locale = BABEL_LOCALES.get(locale, locale)
     submitted_text = paris_datetime_text(submitted_at, locale)
     letter = LetterBuilder(
@@ -124,6 +132,10 @@ def build_receipt(
         )
     else:
         letter.paragraph(texts.no_documents)
+    if declarant_name:
+        letter.heading(texts.declaration_heading)
+        letter.paragraph(texts.declaration.format(name=declarant_name, capacity=declarant_capacity))
+        letter.paragraph(texts.declaration_made.format(date=submitted_text))
     letter.heading(texts.content_hash_label)
     letter.story.append(paragraph(content_sha256, "mono"))
     letter.spacer(2)
@@ -162,6 +174,12 @@ def receipt_texts() -> ReceiptTexts:
         content_hash_note=_(
             "This fingerprint proves that the content of the file has not changed since it was submitted."
         ),
+        declaration_heading=_("Sworn statement"),
+        declaration=_(
+            "I, the undersigned, {name}, {capacity}, certify that the information in this "
+            "file is accurate, in particular the grant requests made to other public funders."
+        ),
+        declaration_made=_("Statement made online when the file was submitted, on {date}."),
         closing=[
             _("This acknowledgement is not a decision to award a grant."),
             _("Yours faithfully,"),
@@ -192,6 +210,8 @@ def receipt_pdf(app: ApplicationView, attachments: list[AttachmentView], locale:
         content_sha256=app.content_sha256 or "",
         place=address[-1].split(" ", 1)[-1] if address else "",
         locale=locale,
+        declarant_name=app.declarant_name,
+        declarant_capacity=app.declarant_capacity,
     )
 
 

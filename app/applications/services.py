@@ -29,6 +29,7 @@ from app.applications.models import (
     AttachmentVersion,
     AttachmentView,
     Conflict,
+    Declaration,
     HistoryEntry,
     Incomplete,
     Ineligible,
@@ -37,6 +38,7 @@ from app.applications.models import (
     Problem,
     Saved,
     StaffRow,
+    Undeclared,
 )
 from app.applications.reading import (
     application_for,
@@ -49,14 +51,18 @@ from app.applications.reading import (
     history,
     is_editable,
     is_member,
+    mark_thread_read,
     member_organisations,
     messages,
     now,
+    unread_counts,
 )
 from app.applications.screening import request_completion, screen
 from app.applications.staff_table import PAGE_SIZE, SORTS, TableQuery, iter_table, staff_table
 from app.applications.submission import (
+    CAPACITIES,
     content_hash,
+    declaration_errors,
     ensure_receipt,
     submission_problems,
     submit,
@@ -65,6 +71,7 @@ from app.applications.submission import (
 from app.applications.thread import file_too_large, message_room, post_message
 
 __all__ = [
+    "CAPACITIES",
     "PAGE_SIZE",
     "SORTS",
     "ApplicationError",
@@ -73,6 +80,7 @@ __all__ = [
     "AttachmentVersion",
     "AttachmentView",
     "Conflict",
+    "Declaration",
     "HistoryEntry",
     "Incomplete",
     "Ineligible",
@@ -82,6 +90,7 @@ __all__ = [
     "Saved",
     "StaffRow",
     "TableQuery",
+    "Undeclared",
     "add_attachment",
     "answer_errors",
     "application_for",
@@ -92,6 +101,7 @@ __all__ = [
     "content_hash",
     "current_attachment",
     "current_attachments",
+    "declaration_errors",
     "document_room",
     "document_spec",
     "document_too_large",
@@ -101,6 +111,7 @@ __all__ = [
     "is_editable",
     "is_member",
     "iter_table",
+    "mark_thread_read",
     "member_organisations",
     "message_room",
     "messages",
@@ -113,5 +124,6 @@ __all__ = [
     "start_application",
     "submission_problems",
     "submit",
+    "unread_counts",
     "withdraw",
 ]

@@ -19,8 +19,10 @@ from app.applications.models import (
     ApplicationError,
     ApplicationView,
     AttachmentView,
+    Declaration,
     Incomplete,
     Problem,
+    Undeclared,
 )
 from app.applications.reading import application_for, current_attachments, is_member, now
 from app.applications.tables import Application
@@ -118,16 +120,66 @@ async def _next_reference(app_id: int, prefix: str) -> str:
     return f"{prefix}-{count + 1:04d}"
 
 
+# The capacities offered beside the sworn statement's field (any other may be typed).
+CAPACITIES = (
+    N_("President"),
+    N_("Treasurer"),
+    N_("Secretary"),
+    N_("Director, with delegation"),
+    N_("Legal representative"),
+)
+MAX_DECLARANT_NAME = 200
+MAX_DECLARANT_CAPACITY = 100
+
+
+def declaration_errors(declaration: Declaration) -> dict[str, ApplicationError]:
+    """What is missing from the sworn statement, per field: the box ticked, the name
+    and the capacity of the person who submits (CERFA 12156, « Je soussigné(e)… »)."""
+    errors: dict[str, ApplicationError] = {}
+    if not declaration.name.strip():
+        errors["declarant_name"] = ApplicationError(
+            "declarant_name_missing", N_("Enter your first and last name."), field="declarant_name"
+        )
+    elif len(declaration.name.strip()) > MAX_DECLARANT_NAME:
+        errors["declarant_name"] = ApplicationError(
+            "declarant_name_too_long", N_("This is too long."), field="declarant_name"
+        )
+    if not declaration.capacity.strip():
+        errors["declarant_capacity"] = ApplicationError(
+            "declarant_capacity_missing",
+            N_("Say in what capacity you act for the organisation (e.g. president)."),
+            field="declarant_capacity",
+        )
+    elif len(declaration.capacity.strip()) > MAX_DECLARANT_CAPACITY:
+        errors["declarant_capacity"] = ApplicationError(
+            "declarant_capacity_too_long", N_("This is too long."), field="declarant_capacity"
+        )
+    if not declaration.certified:
+        errors["certify"] = ApplicationError(
+            "not_certified",
+            N_("Tick the box to certify that the information in the file is accurate."),
+            field="certify",
+        )
+    return errors
+
+
 DEADLINE_PASSED = N_(
     "The deadline has passed: the file cannot be submitted any more. Your draft is kept."
 )
 
 
 async def submit(
-    app_id: int, *, user: CurrentUser, actor: Actor, receipts: Receipts, received_at: datetime
+    app_id: int,
+    *,
+    user: CurrentUser,
+    actor: Actor,
+    receipts: Receipts,
+    received_at: datetime,
+    declaration: Declaration,
 ) -> ApplicationView:
-    """Submit before the deadline with nothing missing; the file gets its reference
-    number, the SHA-256 of its content and a receipt.
+    """Submit before the deadline with nothing missing and the sworn statement made
+    (``declaration_errors``); the file gets its reference number, the SHA-256 of its
+    content and a receipt, which prints the statement.
 
     The deadline is checked against ``received_at``, the moment the request reached the
     server (``core.arrival``), which is the submission's time on the receipt: a file
@@ -138,6 +190,7 @@ async def submit(
     (SQLite: the database's) for each PDF, and a deadline's surge of submissions would
     queue behind them. A receipt missing after a crash is written by ``ensure_receipt``
     when it is first asked for."""
+    declarant_name, declarant_capacity = declaration.name.strip(), declaration.capacity.strip()
     async with write_transaction():
         # One submitter at a time per reference prefix (its calls locked): reference
         # numbers never collide. The file is read (and its access checked) after.
@@ -156,6 +209,9 @@ async def submit(
         problems = await submission_problems(app)
         if problems:
             raise Incomplete(problems)
+        refused = declaration_errors(declaration)
+        if refused:
+            raise Undeclared(refused)
         call = await calls.get_call(app.call)
         reference = app.reference or await _next_reference(app_id, call["reference_prefix"])
         attachments = await current_attachments(app_id)
@@ -165,6 +221,8 @@ async def submit(
             reference=reference,
             submitted_at=at,
             receipt_file=None,  # a resubmission gets a new one
+            declarant_name=declarant_name,
+            declarant_capacity=declarant_capacity,
         )
         app = dataclasses.replace(app, content_sha256=content_hash(app, attachments))
         changed = (
@@ -175,6 +233,8 @@ async def submit(
                     Application.submitted_at: at,
                     Application.content_sha256: app.content_sha256,
                     Application.receipt_file: None,
+                    Application.declarant_name: declarant_name,
+                    Application.declarant_capacity: declarant_capacity,
                     Application.version: Application.version + 1,
                     Application.updated_at: now(),
                     Application.updated_by: user.id,
@@ -191,6 +251,8 @@ async def submit(
             app_id,
             reference=app.reference,
             sha256=app.content_sha256,
+            declarant=declarant_name,
+            capacity=declarant_capacity,
         )
         await email_members(
             app.organisation,

@@ -54,6 +54,10 @@ class Application(Table):
     # Screening (recevabilité): when ineligible, the reason sent to the applicant.
     screened_at = Timestamptz(null=True, default=None)
     screening_reason = Text(default="")
+    # The sworn statement of the person who submitted (CERFA 12156 « Je soussigné(e)…
+    # certifie exactes les informations… »): their name and capacity, as typed.
+    declarant_name = Varchar(length=200, default="")
+    declarant_capacity = Varchar(length=100, default="")
 
 
 class Message(Table):
@@ -84,3 +88,12 @@ class Attachment(Table):
     uploaded_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
     superseded_at = Timestamptz(null=True, default=None)
     pruned_at = Timestamptz(null=True, default=None)
+
+
+class ThreadRead(Table, tablename="thread_read"):
+    """How far a person has read a file's messages: the last message they saw (the
+    staff's later ones are « unread » on « Mon espace » and « Mes dossiers »)."""
+
+    application = ForeignKey(Application, on_delete=OnDelete.cascade, index=True)
+    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    last_message = Integer(default=0)

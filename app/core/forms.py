@@ -79,6 +79,30 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
+_DOMAIN = re.compile(
+    r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:[0-9]+)?([/?#].*)?$", re.I
+)
+
+
+def web_address(text: str) -> str | None:
+    """A website as people type it: « www.asso.fr » or « asso.fr/contact » gets
+    https:// in front; an address with http(s):// is kept. None: not a web address
+    (spaces, another scheme, no dot in the name)."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    lowered = text.lower()
+    if lowered.startswith(("https://", "http://")):
+        rest = text.split("://", 1)[1]
+    elif "://" in text or lowered.startswith(("javascript:", "data:", "mailto:")):
+        return None
+    else:
+        rest, text = text, "https://" + text
+    if not rest or any(c.isspace() for c in rest) or not _DOMAIN.match(rest):
+        return None
+    return text
+
+
 _DMY = re.compile(r"^\s*([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})\s*$")
 
 

@@ -8,7 +8,7 @@ from app.core import audit
 from app.core.audit import Actor
 from app.core.db import write_transaction
 from app.core.domain import DomainError
-from app.core.forms import valid_email
+from app.core.forms import valid_email, web_address
 from app.core.i18n import gettext_noop as N_
 from app.funders.models import DEFAULT_APPEAL_ROUTES, FunderLegal, funder_legal
 from app.funders.tables import Funder
@@ -63,9 +63,15 @@ async def update_funder(
         errors.append(
             DomainError("address", N_("Enter the postal address on six lines at most."), "address")
         )
-    if website and (len(website) > 300 or not website.startswith(("https://", "http://"))):
+    typed_website, website = website, web_address(website)
+    if website is None or len(website) > 300:
+        website = typed_website
         errors.append(
-            DomainError("website", N_("Enter a web address starting with https://."), "website")
+            DomainError(
+                "website",
+                N_("Enter a web address, e.g. www.example.fr (https:// is added for you)."),
+                "website",
+            )
         )
     if errors:
         return errors

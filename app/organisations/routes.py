@@ -120,6 +120,11 @@ async def create(
     return Redirect(back, status_code=303)
 
 
+async def _members_context(org_id: int) -> dict:
+    members = await services.members(org_id)
+    return {"members": members, "sole_owner": services.sole_owner(members)}
+
+
 @get(DETAIL, name="organisations:detail")
 async def detail(request: Request, org_id: FromPath[int]) -> Template:
     view = await _visible(request, org_id)
@@ -127,7 +132,7 @@ async def detail(request: Request, org_id: FromPath[int]) -> Template:
         request,
         "organisations/detail.html",
         org=view,
-        members=await services.members(org_id),
+        **await _members_context(org_id),
         invitations=await services.pending_invitations(org_id) if view.is_owner else [],
         invite_form=FormState(values={"role": MemberRole.member.value}),
         legal_form_label=dict(_legal_forms()).get(view.data["legal_form"], ""),
@@ -212,7 +217,7 @@ async def invite(
             "organisations/detail.html",
             status_code=422,
             org=view,
-            members=await services.members(org_id),
+            **await _members_context(org_id),
             invitations=await services.pending_invitations(org_id),
             invite_form=form,
             legal_form_label=dict(_legal_forms()).get(view.data["legal_form"], ""),

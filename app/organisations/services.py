@@ -67,7 +67,7 @@ FIELDS = (
 REQUIRED = {
     "name": N_("Enter the name of the organisation."),
     "legal_form": N_("Choose the legal form."),
-    "siret": N_("This field is required."),
+    "siret": N_("Enter the SIRET number."),
     "street": N_("Enter the street and number."),
     "postcode": N_("Enter the postcode."),
     "city": N_("Enter the town."),
@@ -75,7 +75,7 @@ REQUIRED = {
     "legal_rep_title": N_("Enter the capacity of the legal representative."),
     "contact_email": N_("Enter the contact email."),
     "phone": N_("Enter the phone number."),
-    "iban": N_("This field is required."),
+    "iban": N_("Enter the IBAN (on your bank details, RIB)."),
     "bic": N_("Enter the BIC."),
 }
 MAX_LENGTHS = {
@@ -336,6 +336,13 @@ async def members(org_id: int) -> list[dict]:
         .where(Membership.organisation == org_id)
         .order_by(Membership.joined_at)
     )
+
+
+def sole_owner(members: list[dict]) -> int | None:
+    """The membership of the organisation's only owner (None with several): they may
+    neither become a mere member nor leave until someone else is an owner."""
+    owners = [m["id"] for m in members if m["role"] == MemberRole.owner.value]
+    return owners[0] if len(owners) == 1 else None
 
 
 async def pending_invitations(org_id: int) -> list[dict]:

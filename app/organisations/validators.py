@@ -78,19 +78,30 @@ def clean_rna(value: str) -> str:
 
 
 def clean_iban(value: str) -> str:
-    """Country code, mod-97 check digits and the country's length."""
+    """Country code, mod-97 check digits and the country's length; the refusal says
+    which: an unknown country, the length expected there and the one typed, the key."""
     number = _compact(value)
     if not number:
         raise IdentifierError("iban_empty", N_("Enter the IBAN."), field="iban")
-    # An unknown country is a format error too: the message says what the IBAN starts with.
-    if not re.match(r"^[A-Z]{2}[0-9]{2}[0-9A-Z]+$", number) or _iban_length(number[:2]) is None:
+    if not re.match(r"^[A-Z]{2}[0-9]{2}[0-9A-Z]+$", number):
         raise _iban_format()
-    if len(number) != _iban_length(number[:2]):
-        raise _iban_length_error()
+    expected = _iban_length(number[:2])
+    if expected is None:
+        raise IdentifierError(
+            "iban_format",
+            N_(
+                "« %(country)s » is not the country code of an IBAN: the IBAN starts with "
+                "a country code (FR...) followed by digits and letters."
+            ),
+            field="iban",
+            country=number[:2],
+        )
+    if len(number) != expected:
+        raise _iban_length_error(number[:2], expected, len(number))
     try:
         return stdnum_iban.validate(number)
     except InvalidLength:
-        raise _iban_length_error() from None
+        raise _iban_length_error(number[:2], expected, len(number)) from None
     except InvalidChecksum:
         raise IdentifierError(
             "iban_checksum",
@@ -109,11 +120,17 @@ def _iban_format() -> IdentifierError:
     )
 
 
-def _iban_length_error() -> IdentifierError:
+def _iban_length_error(country: str, expected: int, typed: int) -> IdentifierError:
     return IdentifierError(
         "iban_length",
-        N_("The IBAN does not have the length used in its country."),
+        N_(
+            "The IBAN does not have the length used in its country: an IBAN %(country)s "
+            "has %(expected)d characters, this one has %(typed)d."
+        ),
         field="iban",
+        country=country,
+        expected=expected,
+        typed=typed,
     )
 
 

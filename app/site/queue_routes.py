@@ -9,13 +9,14 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 
 from app.accounts.guards import requires
+from app.accounts.landing import WORK_QUEUE
 from app.core.audit_checkpoints import latest_checkpoint
 from app.core.web import render
 from app.permissions import can_administer
 from app.settings import Settings
 from app.site import queues
 
-QUEUE = "/a-traiter"
+QUEUE = WORK_QUEUE
 
 
 @get(QUEUE, name="site:queue")

@@ -11,11 +11,15 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.accounts.guards import ENROLMENT, PUBLIC
+from app.accounts.landing import MY_SPACE
+from app.applications import states as application_states
 from app.core import db, i18n
 from app.core.forms import safe_next
+from app.core.time import now
 from app.core.web import render
 from app.decisions import opendata
 from app.funders.services import funder_by_slug, list_funders
+from app.site.my_space import my_space
 
 log = logging.getLogger("guichet.site")
 
@@ -23,6 +27,7 @@ HOME = "/"
 FUNDERS = "/financeurs"
 OPEN_DATA = "/financeurs/{slug:str}/subventions"
 OPEN_DATA_CSV = "/financeurs/{slug:str}/subventions.csv"
+PRIVACY = "/donnees-personnelles"
 LANGUAGE = "/langue"
 HEALTH = "/healthz"
 
@@ -30,6 +35,25 @@ HEALTH = "/healthz"
 @get(HOME, opt=PUBLIC, name="site:home")
 async def home(request: Request) -> Template:
     return render(request, "site/home.html", funders=await list_funders())
+
+
+@get(MY_SPACE, name="site:my-space")
+async def my_space_page(request: Request) -> Template:
+    """« Mon espace »: files in progress, unread messages, what is expected."""
+    at = now()
+    return render(
+        request,
+        "site/my_space.html",
+        space=await my_space(request.user.id, at),
+        labels=application_states.LABELS,
+        now=at,
+    )
+
+
+@get(PRIVACY, opt={**PUBLIC, **ENROLMENT}, name="site:privacy")
+async def privacy(request: Request) -> Template:
+    """The privacy notice, linked from sign-up and from every page's footer."""
+    return render(request, "site/privacy.html")
 
 
 @get(FUNDERS, opt=PUBLIC, name="site:funders")
@@ -100,7 +124,16 @@ async def health() -> Response:
 ROUTES = [
     Router(
         path="",
-        route_handlers=[home, funders, open_data, open_data_csv, switch_language, health],
+        route_handlers=[
+            home,
+            my_space_page,
+            privacy,
+            funders,
+            open_data,
+            open_data_csv,
+            switch_language,
+            health,
+        ],
         include_in_schema=False,
     )
 ]

@@ -164,6 +164,9 @@ def test_from_a_new_call_to_a_receipt(live: Live, watched: Watched):
     watched.errors = [e for e in watched.errors if "422" not in e and "413" not in e]
 
     page.get_by_role("link", name="Vérifier et déposer mon dossier").click()
+    # The sworn statement (CERFA 12156): name, capacity, the box.
+    page.get_by_label("Votre qualité").fill("Président·e")
+    page.get_by_label(re.compile("^Je certifie exactes les informations")).check()
     page.get_by_role("button", name="Déposer mon dossier").click()
     page.get_by_text("Votre dossier est déposé.").wait_for()
     watched.assert_clean()

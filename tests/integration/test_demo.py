@@ -100,3 +100,30 @@ def test_the_idf_funder_publishes_its_awards_and_the_reduced_grant_has_its_notic
     assert any(r["nomBeneficiaire"] == "Le PoleS" and r["montant"] == "200000.00" for r in rows)
     notices = run(client, lambda: GrantNotice.select().run())
     assert len(notices) == 1 and notices[0]["recovery_cents"] > 0
+
+
+def test_the_demo_applicant_sees_something_in_each_part_of_my_space(client):
+    from tests.factories import sign_in, sign_out, text_of
+
+    run(client, demo.load, if_empty=True, settings=client.app.state.settings)
+    sign_in(client, {"email": "porteur@demo.guichet.test", "password": demo.DEMO_PASSWORD})
+    page = client.get("/mon-espace").text
+    expected = text_of(page.split('id="expected-title"')[1].split("</section>")[0])
+    assert "Déposer le bilan final" in expected and "en retard" in expected
+    progress = text_of(page.split('id="progress-title"')[1].split("</section>")[0])
+    assert "école du web à Orléans" in progress and "Date limite" in progress
+    unread = text_of(page.split('id="unread-title"')[1].split("</section>")[0])
+    assert "1 nouveau message" in unread and "IDF-2017-0001" in unread
+    # The draft is complete: « Vérifier et déposer » offers the sworn statement.
+    draft = run(
+        client,
+        lambda: (
+            Application.select(Application.id)
+            .where(Application.title == "L'école du web à Orléans")
+            .first()
+            .run()
+        ),
+    )["id"]
+    check = text_of(client.get(f"/dossiers/{draft}/deposer").text)
+    assert "Avant de pouvoir déposer" not in check and "Déclaration sur l’honneur" in check
+    sign_out(client)

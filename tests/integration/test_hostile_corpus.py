@@ -33,6 +33,7 @@ from app.core.tables import AuditEntry, OutboxMessage
 from app.organisations.tables import MemberInvitation, Organisation
 from app.reviews.tables import Assignment, Conflict, PoolMember
 from tests.factories import (
+    DECLARATION,
     MINIMAL_PDF,
     PASSWORD,
     csrf_token,
@@ -1267,7 +1268,7 @@ def test_receipt_and_letter_show_the_texts_as_text(client, world, name, payload)
         payload[:200].encode() + b".pdf",  # as long as a file system lets a name be
     )
     assert uploaded.status_code == 303, uploaded.text[:300]
-    submitted = applicant.post(f"/dossiers/{app_id}/deposer", {})
+    submitted = applicant.post(f"/dossiers/{app_id}/deposer", DECLARATION)
     assert submitted.status_code == 303, submitted.text[:500]
 
     texts = _stored_texts(client, app_id)

@@ -40,6 +40,7 @@ from litestar.testing import TestClient
 
 from tests.conftest import PG_URL, make_settings, redis_answers
 from tests.factories import (
+    DECLARATION,
     MINIMAL_PDF,
     PASSWORD,
     attach_pdf,
@@ -609,7 +610,7 @@ def test_sigkill_during_submissions_and_payments_keeps_each_whole_or_absent(
     started = time.perf_counter()
     answer = sessions[calibration["app"]].post(
         f"/dossiers/{calibration['app']}/deposer",
-        data={"_csrf_token": sessions[calibration["app"]].cookies["guichet_csrf"]},
+        data={**DECLARATION, "_csrf_token": sessions[calibration["app"]].cookies["guichet_csrf"]},
     )
     submit_s = time.perf_counter() - started
     assert answer.status_code == 303, answer.text[:300]
@@ -647,7 +648,9 @@ def test_sigkill_during_submissions_and_payments_keeps_each_whole_or_absent(
                 pass
             if kind == "submit":
                 http = sessions[target]
-                sockets.append(raw_request(server, "POST", f"/dossiers/{target}/deposer", http, {}))
+                sockets.append(
+                    raw_request(server, "POST", f"/dossiers/{target}/deposer", http, DECLARATION)
+                )
             else:
                 form = _payment_form(grant, target, cashier)
                 sockets.append(raw_request(server, "POST", pay_path, cashier, form))

@@ -71,6 +71,9 @@ MATRIX = {
         "/financeurs/{funder_slug}/subventions.csv",
         same(200),
     ),
+    ("GET", "/donnees-personnelles"): ("/donnees-personnelles", same(200)),
+    # « Mon espace »: anyone signed in, each their own (the queries start from them).
+    ("GET", "/mon-espace"): ("/mon-espace", page()),
     ("GET", "/langue"): ("/langue?lang=fr", same(303)),
     ("GET", "/healthz"): ("/healthz", same(200)),
     ("GET", "/static"): ("/static/css/guichet.css", same(200)),

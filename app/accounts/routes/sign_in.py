@@ -13,9 +13,9 @@ from litestar.response import Redirect, Template
 
 from app.accounts import passwords, services, two_factor
 from app.accounts.guards import ENROLMENT, PUBLIC, REAUTH_PAGE, SECURITY_PAGE, must_enrol
+from app.accounts.landing import landing_for
 from app.accounts.lockout import password_attempt, remember_device
 from app.accounts.passwords import SignInResult
-from app.accounts.services import CurrentUser
 from app.accounts.sessions import (
     confirm_recent_authentication,
     end_session,
@@ -33,7 +33,6 @@ from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.ratelimit import Limit, RateLimiter
 from app.core.web import client_ip, flash, render
-from app.permissions import is_staff
 
 SIGN_IN = "/connexion"
 SECOND_FACTOR = "/connexion/verification"
@@ -143,12 +142,6 @@ async def sign_in(
     return await _complete_sign_in(request, result.user_id, next_path)
 
 
-def landing_for(request: Request, user: CurrentUser) -> str:
-    """Where a person lands after signing in when no page asked for them: staff on
-    « À traiter », the work waiting for their roles; others on the home page."""
-    return request.app.route_reverse("site:queue") if is_staff(user) else "/"
-
-
 async def _complete_sign_in(request: Request, user_id: int, next_path: str) -> Redirect:
     user = await services.load_current_user(user_id)
     if user is None:
@@ -157,9 +150,10 @@ async def _complete_sign_in(request: Request, user_id: int, next_path: str) -> R
     await passwords.record_sign_in(user_id, actor=Actor(user_id, client_ip(request)))
     i18n.activate(user.language)
     flash(request, _("You are signed in."))
-    # Staff who must set up two-factor do it now, before any other page.
+    # Staff who must set up two-factor do it now, before any other page; a person no
+    # page sent here starts from their own landing page (``accounts.landing``).
     enrol_first = await must_enrol(request, user)
-    landing = next_path or landing_for(request, user)
+    landing = next_path if next_path not in ("", "/") else landing_for(user)
     response = Redirect(SECURITY_PAGE if enrol_first else landing, status_code=303)
     response.set_cookie(
         i18n.LOCALE_COOKIE, user.language, max_age=365 * 24 * 3600, httponly=True, samesite="lax"

@@ -70,6 +70,8 @@ async def sign_up(
         values={
             "full_name": data.get("full_name", "").strip(),
             "email": data.get("email", "").strip(),
+            # Ticked stays ticked when the form comes back with an error.
+            "accept_terms": "yes" if data.get("accept_terms") == "yes" else "",
         }
     )
     password = data.get("password", "")

@@ -22,14 +22,18 @@ from app.applications.routes.pages import (
     UPLOAD_ERROR,
     WITHDRAW,
     draft_page,
+    summary_documents,
+    summary_sections,
     values_of,
 )
 from app.applications.services import (
     ApplicationError,
     ApplicationView,
     Conflict,
+    Declaration,
     Incomplete,
     Ineligible,
+    Undeclared,
 )
 from app.calls import formspec
 from app.calls import services as calls
@@ -39,6 +43,7 @@ from app.core.audit import Actor
 from app.core.domain import DomainError
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
+from app.core.i18n import gettext_noop as N_
 from app.core.numbers import whole_number
 from app.core.ratelimit import Limit, RateLimiter
 from app.core.time import clock
@@ -126,6 +131,7 @@ async def mine(request: Request) -> Template:
         "applications/mine.html",
         applications=await services.applications_of(request.user.id),
         labels=states.LABELS,
+        now=services.now(),
     )
 
 
@@ -136,6 +142,7 @@ async def draft(
     """The file's page; answers kept aside (the session had ended when they were
     posted, or an upload was refused) come back as typed, with what is wrong in them."""
     app = await own_application(request, app_id)
+    await services.mark_thread_read(app_id, request.user.id)
     upload_error = request.session.pop(UPLOAD_ERROR, None) if request.session else None
     token = request.cookies.get(kept_forms.COOKIE)
     kept = None
@@ -283,8 +290,12 @@ async def _submit_page(
     app: ApplicationView,
     problems: list[tuple[str, str]],
     *,
+    form: FormState | None = None,
     status_code: int = 200,
 ) -> Template:
+    """« Vérifier et déposer »: every answer, the budget and the documents read back,
+    each part with its link to change it, then the sworn statement and the button."""
+    attachments = {a.document_key: a for a in await services.current_attachments(app.id)}
     return render(
         request,
         "applications/submit.html",
@@ -293,6 +304,12 @@ async def _submit_page(
         problems=problems,
         editable=services.is_editable(app),
         now=services.now(),
+        sections=summary_sections(app),
+        documents=summary_documents(app, attachments),
+        budget=app.forecast,
+        budget_lines=budgets,
+        capacities=[_(c) for c in services.CAPACITIES],
+        form=form or FormState(values={"declarant_name": request.user.full_name}),
     )
 
 
@@ -303,15 +320,35 @@ async def submit_page(request: Request, app_id: FromPath[int]) -> Template:
     return await _submit_page(request, app, [(p.anchor, p.text()) for p in problems])
 
 
+_DECLARATION_LABELS = {
+    "declarant_name": N_("Your first and last name"),
+    "declarant_capacity": N_("Your capacity"),
+    "certify": N_("Sworn statement"),
+}
+
+
 @post(SUBMIT, name="applications:submit-post")
 async def submit(
     request: Request,
     app_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
     actor: NamedDependency[Actor],
     settings: NamedDependency[Settings],
 ) -> Template | Redirect:
     # The file is read (its access checked) once, by the submission itself; again
     # only to show the form once more when it is refused.
+    declaration = Declaration(
+        name=data.get("declarant_name", ""),
+        capacity=data.get("declarant_capacity", ""),
+        certified=data.get("certify") == "yes",
+    )
+    form = FormState(
+        values={
+            "declarant_name": declaration.name,
+            "declarant_capacity": declaration.capacity,
+            "certify": "yes" if declaration.certified else "",
+        }
+    )
     try:
         await services.submit(
             app_id,
@@ -319,14 +356,20 @@ async def submit(
             actor=actor,
             receipts=Receipts(settings),
             received_at=received_at(request.scope),
+            declaration=declaration,
         )
     except Incomplete as exc:
         problems = [(p.anchor, p.text()) for p in exc.problems]
         app = await own_application(request, app_id)
-        return await _submit_page(request, app, problems, status_code=422)
+        return await _submit_page(request, app, problems, form=form, status_code=422)
+    except Undeclared as exc:
+        app = await own_application(request, app_id)
+        for key, error in exc.errors.items():
+            form.refuse(error, key, _(_DECLARATION_LABELS[key]))
+        return await _submit_page(request, app, [], form=form, status_code=422)
     except ApplicationError as exc:
         app = await own_application(request, app_id)  # 404 when it is not theirs
-        return await _submit_page(request, app, [("", exc.text())], status_code=422)
+        return await _submit_page(request, app, [("", exc.text())], form=form, status_code=422)
     flash(
         request,
         _("Your file is submitted. You will receive an acknowledgement of receipt by email."),

@@ -3,6 +3,10 @@ the handlers of either side (a refused message or upload comes back on its page)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
 from litestar import Request
 from litestar.response import Template
 
@@ -75,8 +79,11 @@ async def draft_page(
     message_form: FormState | None = None,
     kept: str | None = None,
 ) -> Template:
-    """The applicant's page of the file: the draft to fill in, or the file as sent;
+    """The applicant's page of the file: the draft to fill in, or, once it cannot
+    change any more (submitted, sent back past its deadline), the file as sent;
     ``kept``: why the answers shown were kept aside, not saved (``kept_forms``)."""
+    if not app.in_draft and not services.is_editable(app):
+        return await file_page(request, app, status_code=status_code, message_form=message_form)
     values_form = form or FormState(values=values_of(app))
     budget = budgets.parse(values_form.values)[0] if form else app.forecast
     return render(
@@ -155,6 +162,107 @@ async def staff_page(
         fields=formspec.fields_of(app.form),
         screening_form=screening_form
         or FormState(values={"decision": "eligible"}, prefix="screening"),
+        messages=await services.messages(app.id),
+        message_form=message_form or FormState(prefix="message"),
+        message_file_limit=_message_file_limit(request),
+    )
+
+
+# --- The file as a summary (« Vérifier et déposer », and the file once submitted) ----------
+
+
+@dataclass(frozen=True, slots=True)
+class SummarySection:
+    """A section of the form as read back: its visible questions and their answers
+    (``(field, value)``; a date answer as a ``date``, to be read in words)."""
+
+    key: str
+    title: str
+    fields: list[tuple[dict, Any]]
+
+
+def _readable(field: dict, value: Any) -> Any:
+    if field["type"] == "date" and isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def summary_sections(app: ApplicationView) -> list[SummarySection]:
+    """The form's sections with the questions shown for these answers (a question
+    hidden by its condition is left out; file questions are listed with documents)."""
+    return [
+        SummarySection(
+            key=section["key"],
+            title=section["title"],
+            fields=[
+                (f, _readable(f, app.answers.get(f["key"])))
+                for f in section.get("fields", [])
+                if f["type"] != "file" and formspec.is_visible(f, app.answers)
+            ],
+        )
+        for section in app.form.get("sections", [])
+    ]
+
+
+def summary_documents(app: ApplicationView, attachments: dict) -> list[tuple[dict, object]]:
+    """Every document of the call (and file question of the form), with its file."""
+    specs = [*app.documents]
+    specs += [
+        {"key": f["key"], "label": f["label"], "required": f["required"]}
+        for f in formspec.fields_of(app.form)
+        if f["type"] == "file" and formspec.is_visible(f, app.answers)
+    ]
+    return [(spec, attachments.get(spec["key"])) for spec in specs]
+
+
+# The steps after submission, in order, and the statuses during which each is the
+# current one (« Et maintenant ? »).
+NEXT_STEPS = (
+    ("screening", frozenset({"submitted", "to_complete"})),
+    ("review", frozenset({"eligible", "in_review"})),
+    ("committee", frozenset({"reviewed"})),
+    ("decision", frozenset({"awarded", "rejected", "waitlisted"})),
+)
+
+
+def next_steps(status: str) -> list[tuple[str, str]]:
+    """Each step with where the file is: ``done``, ``current`` or ``to_come``."""
+    current = next((i for i, (_k, during) in enumerate(NEXT_STEPS) if status in during), None)
+    if current is None:
+        return []
+    return [
+        (key, "done" if i < current else "current" if i == current else "to_come")
+        for i, (key, _during) in enumerate(NEXT_STEPS)
+    ]
+
+
+async def file_page(
+    request: Request,
+    app: ApplicationView,
+    *,
+    status_code: int = 200,
+    message_form: FormState | None = None,
+) -> Template:
+    """The file as sent, read as a summary, with « Et maintenant ? »: the steps to
+    come, the funder's service to contact, and only then the withdrawal."""
+    attachments = {a.document_key: a for a in await services.current_attachments(app.id)}
+    return render(
+        request,
+        "applications/file.html",
+        status_code=status_code,
+        app=app,
+        actions=app.actions("applicant"),
+        labels=states.LABELS,
+        status=app.applicant_status,
+        sections=summary_sections(app),
+        documents=summary_documents(app, attachments),
+        budget=app.forecast,
+        budget_lines=budgets,
+        steps=next_steps(app.status),
+        funder_address=[line for line in app.funder_address.splitlines() if line.strip()],
         messages=await services.messages(app.id),
         message_form=message_form or FormState(prefix="message"),
         message_file_limit=_message_file_limit(request),

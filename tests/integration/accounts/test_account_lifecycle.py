@@ -235,3 +235,13 @@ def test_staff_invitation_sets_a_password_and_is_valid_seven_days(client):
     sign_in(client, {"email": "eval@region.test", "password": "reviewer passphrase ok"})
     assert "Évaluatrice Test" in client.get("/").text
     sign_out(client)
+
+
+def test_sign_up_keeps_the_consent_ticked_and_links_the_privacy_notice(client):
+    refused = sign_up(client, "consentement@asso.test", password="court")
+    assert refused.status_code == 422
+    box = refused.text.split('name="accept_terms"')[1].split(">")[0]
+    assert "checked" in box  # still ticked after the error
+    assert 'href="/donnees-personnelles"' in refused.text
+    notice = client.get("/donnees-personnelles")  # public
+    assert notice.status_code == 200 and "Vos droits" in text_of(notice.text)

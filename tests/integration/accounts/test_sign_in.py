@@ -61,7 +61,7 @@ def test_sign_in_redirects_only_to_a_local_next_page(client):
         },
         follow_redirects=False,
     )
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/mon-espace"  # their landing, never elsewhere
     sign_out(client)
 
 

@@ -100,7 +100,7 @@ def test_applicants_stay_free_to_choose(client):
     client.cookies.clear()
     applicant = make_user(client)
     signed = password_step(client, applicant)
-    assert signed.headers["location"] == "/"
+    assert signed.headers["location"] == "/mon-espace"
     assert client.get("/dossiers", follow_redirects=False).status_code == 200
     page = client.get("/compte/securite")
     assert "Votre rôle exige" not in page.text

@@ -12,6 +12,7 @@ from app.calls import services as calls
 from app.calls.tables import Call
 from app.core.money import format_amount
 from tests.factories import (
+    DECLARATION,
     MINIMAL_PDF,
     csrf_token,
     emails_to,
@@ -131,7 +132,7 @@ def test_the_journey_to_a_submitted_file_with_its_receipt(client):
     )
     assert uploaded.status_code == 303, uploaded.text
 
-    done = post_form(client, f"/dossiers/{app_id}/deposer")
+    done = post_form(client, f"/dossiers/{app_id}/deposer", DECLARATION)
     assert done.status_code == 303, done.text
     row = draft_of(client, app_id)
     assert row["status"] == "submitted"
@@ -397,7 +398,7 @@ def test_after_the_deadline_submission_is_refused_and_the_draft_kept(client):
         ),
     )
     sign_in(client, owner)
-    response = post_form(client, f"/dossiers/{app_id}/deposer")
+    response = post_form(client, f"/dossiers/{app_id}/deposer", DECLARATION)
     assert response.status_code == 422
     assert "date limite est passée" in response.text
     assert draft_of(client, app_id)["status"] == "draft"
@@ -645,7 +646,7 @@ def test_a_file_sent_back_is_completed_and_resubmitted(client):
     version = draft_of(client, app_id)["version"]
     post_form(client, f"/dossiers/{app_id}", {**BALANCED, key: "Projet.", "version": str(version)})
     attach_pdf(client, owner, app_id, document)
-    assert post_form(client, f"/dossiers/{app_id}/deposer").status_code == 303
+    assert post_form(client, f"/dossiers/{app_id}/deposer", DECLARATION).status_code == 303
     reference = draft_of(client, app_id)["reference"]
     sign_out(client)
     sign_in(client, officer)
@@ -668,7 +669,7 @@ def test_a_file_sent_back_is_completed_and_resubmitted(client):
         ).status_code
         == 303
     )
-    assert post_form(client, f"/dossiers/{app_id}/deposer").status_code == 303
+    assert post_form(client, f"/dossiers/{app_id}/deposer", DECLARATION).status_code == 303
     row = draft_of(client, app_id)
     assert row["status"] == "submitted" and row["reference"] == reference  # same number
     sign_out(client)
@@ -799,6 +800,7 @@ def test_calls_sharing_a_reference_prefix_number_their_files_in_one_sequence(cli
             actor=Actor(user_id=owner["id"]),
             receipts=Receipts(client.app.state.settings),
             received_at=services.now(),
+            declaration=services.Declaration("Camille Exemple", "présidente", True),
         )
         references.append(submitted.reference)
     assert references == ["PARTAGE-2026-0001", "PARTAGE-2026-0002", "PARTAGE-2026-0003"]
@@ -843,6 +845,7 @@ def test_the_file_is_read_as_a_typed_view_and_submitting_returns_a_new_one(clien
         actor=Actor(user_id=owner["id"]),
         receipts=Receipts(client.app.state.settings),
         received_at=services.now(),
+        declaration=services.Declaration("Camille Exemple", "présidente", True),
     )
     assert draft.status == "draft" and draft.reference is None  # untouched
     assert submitted.status == "submitted" and submitted.reference and submitted.receipt_file

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pypdf import PdfReader
 
 from app.core.time import paris_datetime_text
-from tests.factories import make_call, make_user
+from tests.factories import DECLARATION, make_call, make_user
 from tests.integration.test_resilience import (  # the live server of the resilience tests
     _ready_to_submit,
     _version_of,
@@ -117,7 +117,7 @@ def test_a_file_sent_before_the_deadline_is_on_time_after_waiting(databases, tmp
             submission = pool.submit(
                 mine.post,
                 f"/dossiers/{submitter['app']}/deposer",
-                data={"_csrf_token": mine.cookies["guichet_csrf"]},
+                data={**DECLARATION, "_csrf_token": mine.cookies["guichet_csrf"]},
             )
             time.sleep(HOLD_S)
             assert datetime.now(UTC) > closes_at  # the deadline passed while it waited

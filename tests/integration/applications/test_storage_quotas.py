@@ -28,6 +28,7 @@ from app.quotas import ORGANISATION, QuotaExceeded, StorageLimits
 from app.recovery import recover
 from tests.conftest import make_settings
 from tests.factories import (
+    DECLARATION,
     attach_pdf,
     csrf_token,
     make_application,
@@ -332,7 +333,7 @@ def test_pruning_keeps_submitted_versions(client, settings):
         },
     )
     assert saved.status_code == 303, saved.text
-    assert post_form(client, f"/dossiers/{app_id}/deposer").status_code == 303
+    assert post_form(client, f"/dossiers/{app_id}/deposer", DECLARATION).status_code == 303
     submitted = run(client, services.application_for, user_of(client, owner), app_id)
     assert submitted.status == "submitted"
     sign_out(client)

@@ -6,7 +6,16 @@ import pypdf
 from PIL import Image
 
 from app.funders.tables import Funder
-from tests.factories import csrf_token, make_call, make_user, post_form, run, sign_in, text_of
+from tests.factories import (
+    csrf_token,
+    make_call,
+    make_user,
+    post_form,
+    run,
+    sign_in,
+    sign_out,
+    text_of,
+)
 
 
 def png_bytes() -> bytes:
@@ -98,3 +107,33 @@ def test_an_admin_sets_the_letterhead_and_its_logo(client):
     from app.core.storage import FileStorage
 
     assert not FileStorage.of_app(client.app).path_of(row["logo_file"]).exists()
+
+
+def test_a_website_typed_without_https_gets_it(client):
+    from app.core.forms import web_address
+
+    assert web_address("www.asso.fr") == "https://www.asso.fr"
+    assert web_address(" asso.fr/contact ") == "https://asso.fr/contact"
+    assert web_address("http://asso.fr") == "http://asso.fr"
+    assert web_address("") == ""
+    for wrong in ("javascript:alert(1)", "ftp://x", "pas une adresse", "asso", "www.asso .fr"):
+        assert web_address(wrong) is None, wrong
+    admin, officer = make_user(client, roles=["admin"]), make_user(client, roles=["officer"])
+    call = make_call(client, officer)
+    from app.calls.tables import Call
+
+    funder = run(client, lambda: Call.select(Call.funder).where(Call.id == call).first().run())[
+        "funder"
+    ]
+    sign_in(client, admin)
+    saved = post_form(
+        client,
+        f"/admin/financeurs/{funder}",
+        {"name": "Région Www", "address": "1 rue A\n75001 Paris", "website": "www.asso.fr"},
+    )
+    assert saved.status_code == 303
+    stored = run(
+        client, lambda: Funder.select(Funder.website).where(Funder.id == funder).first().run()
+    )
+    assert stored["website"] == "https://www.asso.fr"
+    sign_out(client)

@@ -270,3 +270,53 @@ def test_invitations_are_limited_per_person(client):
     assert statuses[:20] == [303] * 20 and statuses[20] == 429
     sign_out(client)
     client.app.state.rate_limiter._counts.clear()
+
+
+def test_a_sole_owner_is_not_offered_to_leave_or_step_down(client):
+    owner = make_user(client)
+    org_id = make_organisation(client, owner)
+    sign_in(client, owner)
+    page = client.get(f"/structures/{org_id}").text
+    members = page.split('id="members-title"')[1].split("</section>")[0]
+    assert "Rendre membre" not in members and "Quitter" not in members
+    assert "Vous êtes le seul ou la seule propriétaire" in members
+    assert "table--stack" in members and 'data-label="Nom"' in members  # cards on a phone
+    # With a second owner, both may step down or leave.
+    other = make_user(client)
+    run(
+        client,
+        lambda: Membership.insert(
+            Membership(organisation=org_id, user=other["id"], role="owner")
+        ).run(),
+    )
+    members = client.get(f"/structures/{org_id}").text.split('id="members-title"')[1]
+    assert "Rendre membre" in members and "Quitter" in members
+    sign_out(client)
+
+
+def test_acting_for_an_organisation_is_explained(client):
+    owner = make_user(client)
+    make_organisation(client, owner)
+    make_organisation(client, owner)
+    sign_in(client, owner)
+    page = client.get("/structures").text
+    assert "Proposée en premier quand vous candidatez à un appel." in page
+    assert "Celle pour laquelle vous agissez est proposée" in page
+    sign_out(client)
+
+
+def test_an_invalid_iban_says_why(client):
+    user = make_user(client)
+    sign_in(client, user)
+    cases = [
+        ("", "Saisissez l’IBAN (il figure sur votre RIB)."),
+        ("FR76 3000 6000 0112 3456 7890", "un IBAN FR compte 27 caractères, celui-ci en a 24"),
+        ("XX76 3000 6000 0112 3456 7890 189", "« XX » n’est pas le code pays d’un IBAN"),
+        ("FR76 3000 6000 0112 3456 7890 188", "Clé de contrôle invalide"),
+    ]
+    for iban, message in cases:
+        response = post_form(client, "/structures/nouvelle", {**VALID, "iban": iban})
+        assert response.status_code == 422, iban
+        assert message in response.text, (iban, message)
+        assert "Ce champ est obligatoire" not in response.text
+    sign_out(client)

@@ -1,0 +1,85 @@
+"""« Mon espace »: the page an applicant or grantee starts from. Their files in
+progress with their deadline, the files with messages they have not read, and what is
+expected of them (complete a file sent back, accept an award, send the signed
+agreement, submit a report), the overdue first. A fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from app.applications import services as applications
+from app.applications.services import ApplicationSummary
+from app.core.time import paris_date
+from app.grants import todo
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """Something the organisation must do, on which file, by when.
+
+    ``kind``: ``complete`` (a file sent back), ``accept`` (an award), ``agreement``
+    (the signed agreement), ``report_interim`` or ``report_final``."""
+
+    kind: str
+    application: int
+    reference: str | None
+    title: str
+    organisation_name: str
+    due: date | None = None
+    overdue: bool = False
+    returned: bool = False  # a report sent back for corrections
+
+
+@dataclass(frozen=True, slots=True)
+class MySpace:
+    in_progress: list[ApplicationSummary]  # drafts and files sent back, deadline first
+    unread: list[ApplicationSummary]  # files with messages of the staff not yet read
+    expected: list[Expected]  # the overdue first, then by date
+    files: int  # every file of the person's organisations
+
+    @property
+    def empty(self) -> bool:
+        return not (self.files or self.expected)
+
+
+async def my_space(user_id: int, at: datetime) -> MySpace:
+    """What « Mon espace » shows this person at ``at`` (four queries at most)."""
+    files = await applications.applications_of(user_id)
+    today = paris_date(at)
+    expected = [
+        Expected(
+            "complete",
+            f.id,
+            f.reference,
+            f.title,
+            f.organisation_name,
+            due=paris_date(f.complete_by) if f.complete_by else None,
+            overdue=f.overdue(at),
+        )
+        for f in files
+        if f.status == "to_complete"
+    ]
+    expected += [
+        Expected(
+            t.kind,
+            t.application,
+            t.reference,
+            t.title,
+            t.organisation_name,
+            due=t.due,
+            overdue=t.overdue,
+            returned=t.returned,
+        )
+        for t in await todo.tasks_of(user_id, today)
+    ]
+    expected.sort(key=lambda e: (not e.overdue, e.due or date.max, e.application))
+    in_progress = sorted(
+        (f for f in files if f.in_progress), key=lambda f: (f.deadline or at, f.id)
+    )
+    return MySpace(
+        in_progress=in_progress,
+        unread=[f for f in files if f.unread],
+        expected=expected,
+        files=len(files),
+    )
