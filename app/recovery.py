@@ -5,7 +5,8 @@ outside the database may be left half-done:
 
 - temporary files of uploads and generated documents (``files/tmp/*.part``);
 - stored files no record names: a file is placed before the transaction that records
-  it commits (attachment, receipt, letter, agreement, report document, logo);
+  it commits (attachment, receipt, letter, agreement, report document and receipt,
+  notice, logo, signature image);
 - the bytes of pruned versions of documents: deleted after the transaction that marks
   them pruned commits (``applications.services.add_attachment``);
 - temporary files of the .eml outbox (``outbox/.*.tmp``) and of the session store
@@ -47,7 +48,7 @@ def file_columns() -> list[Column]:
     from app.applications.tables import Application, Attachment
     from app.decisions.tables import Letter
     from app.funders.tables import Funder
-    from app.grants.tables import Grant, ReportAttachment
+    from app.grants.tables import Grant, GrantNotice, Report, ReportAttachment
 
     return [
         Attachment.storage_id,
@@ -55,7 +56,10 @@ def file_columns() -> list[Column]:
         Letter.storage_id,
         Grant.agreement_file,
         ReportAttachment.storage_id,
+        Report.receipt_file,
+        GrantNotice.storage_id,
         Funder.logo_file,
+        Funder.signature_file,
     ]
 
 

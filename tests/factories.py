@@ -422,3 +422,17 @@ def make_grant(
                 actor=Actor(user_id=owner["id"]),
             )
     return {"grant": grant.id, "app": app_id, "call": call}
+
+
+def attach_report_documents(client, app_id: int, kind: str, *documents: str) -> None:
+    """Attach a PDF as each of these documents of a grant's report, through its upload
+    form (the client is signed in as a member of the organisation)."""
+    sent = client.post(
+        f"/dossiers/{app_id}/bilans/{kind}/pieces",
+        files=[
+            ("_csrf_token", (None, csrf_token(client))),
+            *((f"file-{d}", (f"{d}.pdf", MINIMAL_PDF, "application/pdf")) for d in documents),
+        ],
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text[:300]

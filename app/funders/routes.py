@@ -207,7 +207,7 @@ async def preview(
     return Response(
         data,
         media_type="application/pdf",
-        headers={"Content-Disposition": 'inline; filename="apercu.pdf"'},
+        headers={"Content-Disposition": 'attachment; filename="apercu.pdf"'},
     )
 
 

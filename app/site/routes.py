@@ -89,7 +89,7 @@ async def open_data_csv(slug: FromPath[str]) -> Response:
     awards = await opendata.published_awards(funder["id"])
     return Response(
         opendata.scdl_csv(awards).encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds the charset
         headers={"Content-Disposition": f'attachment; filename="subventions-{funder["slug"]}.csv"'},
     )
 

@@ -23,6 +23,9 @@ TABLE = {
     "use_api":                 (N, N, N, Y, Y, Y),
     "read_audit":              (N, N, N, Y, N, Y),
     "administer":              (N, N, N, N, N, Y),
+    # Staff see « Mes dossiers / Mes structures » only as members of an organisation
+    # (test below).
+    "applicant_pages":         (N, Y, N, N, N, N),
 }  # fmt: skip
 
 
@@ -46,3 +49,9 @@ def test_truth_table(permission, role):
 def test_an_unknown_permission_is_an_error_not_a_no():
     with pytest.raises(KeyError):
         can(person("admin"), "pay_twice")
+
+
+@pytest.mark.parametrize("role", ["reviewer", "officer", "finance", "admin"])
+def test_staff_who_belong_to_an_organisation_see_the_applicant_pages(role):
+    member = CurrentUser(1, "p@example.fr", "P", "fr", 1, False, frozenset({role}), is_member=True)
+    assert can(member, "applicant_pages")

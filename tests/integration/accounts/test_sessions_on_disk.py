@@ -77,7 +77,7 @@ def test_an_outlived_second_factor_is_deleted_not_kept(client, monkeypatch):
     monkeypatch.setattr(sessions.time, "time", lambda: later)
     response = post_form(client, "/connexion/verification", {"code": "123456"})
     monkeypatch.undo()
-    assert response.headers["location"] == "/connexion?info=delai&suivant=%2F"
+    assert response.headers["location"] == "/connexion?info=delai"  # no page asked: the landing
     assert session_files(client) == before
     assert client.cookies.get("guichet_session") in (None, "null")  # deleted
     client.cookies.clear()

@@ -52,6 +52,16 @@ EXAMPLES = {
         200,
     ),
     "/dossiers/{app_id:int}/convention": ("/dossiers/{agreed}/convention", "owner", 200),
+    "/dossiers/{app_id:int}/irrecevabilite.pdf": (
+        "/dossiers/{ineligible}/irrecevabilite.pdf",
+        "owner",
+        200,
+    ),
+    "/suivi/subventions/{grant_id:int}/avis/{notice_id:int}": (
+        "/suivi/subventions/{agreed_grant}/avis/{notice}",
+        "owner",
+        200,
+    ),
     "/dossiers/{app_id:int}/bilans/{kind:str}/accuse-de-reception.pdf": (
         "/dossiers/{agreed}/bilans/interim/accuse-de-reception.pdf",
         "owner",
@@ -229,13 +239,6 @@ def extra(client, world):
         base_url=base,
         actor=SYSTEM,
     )
-    run(
-        client,
-        passwords.request_password_reset,
-        email=people["owner"]["email"],
-        base_url=base,
-        actor=SYSTEM,
-    )
     admin = Actor(user_id=people["admin"]["id"])
     run(
         client,
@@ -308,6 +311,50 @@ def extra(client, world):
         ),
     )
 
+    # A file found ineligible (its decision as a PDF), and a reduced grant's notice.
+    from app.applications import screening
+    from app.applications.tables import Application as Application_
+    from app.grants import notices
+    from tests.factories import make_application
+
+    officer = run(client, accounts.load_current_user, people["officer"]["id"])
+    ineligible = make_application(client, people["owner"], ids["org"], ids["published"])
+    run(
+        client,
+        lambda: (
+            Application_.update({Application_.status: "submitted", Application_.reference: "H-1"})
+            .where(Application_.id == ineligible)
+            .run()
+        ),
+    )
+    run(
+        client,
+        screening.screen,
+        [ineligible],
+        "ineligible",
+        reason="Statuts non signés.",
+        user=officer,
+        actor=Actor(user_id=officer.id),
+        base_url=base,
+    )
+    notice = run(
+        client,
+        notices.issue_reduction_notice,
+        agreed["grant"],
+        storage=storage,
+        base_url=base,
+        actor=Actor(user_id=officer.id),
+        today=now(),
+    )
+
+    # Last of the owner's e-mails: its link is the reset example's.
+    run(
+        client,
+        passwords.request_password_reset,
+        email=people["owner"]["email"],
+        base_url=base,
+        actor=SYSTEM,
+    )
     finance = run(client, accounts.load_current_user, people["finance"]["id"])
     token = run(client, api.create_token, finance, "headers", actor=Actor(user_id=finance.id))
 
@@ -338,7 +385,10 @@ def extra(client, world):
             "staff_link": last_link("recrue@region.test"),
             "member_link": last_link(people["stranger"]["email"]),
             "agreed": agreed["app"],
+            "agreed_grant": agreed["grant"],
             "report_document": report_document,
+            "ineligible": ineligible,
+            "notice": notice,
         },
         "token": token,
         "sessions": {**world["sessions"], "second_factor": second_factor},
@@ -456,12 +506,15 @@ def test_error_pages_carry_the_security_headers(client, extra, case, htmx):
         for name in headers:
             client.headers.pop(name, None)
         client.app.state.rate_limiter._counts.clear()
-    # htmx is told where to go with HX-Redirect (200) where a page is redirected (303).
-    expected = 200 if (htmx and status == 303) else status
+    # Where a page is redirected to sign-in (303), an htmx request that is not a
+    # navigation (an autosave, a fragment) keeps its page: a notice in place (401,
+    # retargeted to the messages area) with the sign-in link.
+    expected = 401 if (htmx and status == 303) else status
     assert response.status_code == expected, (case, response.text[:300])
     check(response, htmx=htmx)
     if htmx and status == 303:
-        assert response.headers["hx-redirect"].startswith("/connexion")
+        assert response.headers["hx-retarget"] == "#flash"
+        assert "/connexion?" in response.text
     if who in extra["sessions"]:
         extra["sessions"][who] = dict(client.cookies.items())
     client.cookies.clear()

@@ -13,6 +13,7 @@ import pytest
 from app.grants import ledger, reports, totals
 from app.grants.tables import Instalment, LedgerEntry, Recovery
 from tests.factories import (
+    attach_report_documents,
     csrf_token,
     make_grant,
     make_user,
@@ -92,18 +93,8 @@ def pay(client, people, grant, instalment, amount, key, reference="M-2017-001"):
 
 def attach(client, people, app, kind, *documents):
     """Attach a PDF as each of these documents of the report (its upload form)."""
-    from tests.factories import MINIMAL_PDF
-
     as_(client, people["owner"])
-    sent = client.post(
-        f"/dossiers/{app}/bilans/{kind}/pieces",
-        files=[
-            ("_csrf_token", (None, csrf_token(client))),
-            *((f"file-{d}", (f"{d}.pdf", MINIMAL_PDF, "application/pdf")) for d in documents),
-        ],
-        follow_redirects=False,
-    )
-    assert sent.status_code == 303, sent.text[:300]
+    attach_report_documents(client, app, kind, *documents)
 
 
 def submit_report(

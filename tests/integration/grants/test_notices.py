@@ -14,7 +14,15 @@ from app.core.audit import search
 from app.core.storage import FileStorage
 from app.funders import services as funders
 from app.grants.tables import GrantNotice, Instalment
-from tests.factories import emails_to, make_grant, make_user, post_form, run, sign_in
+from tests.factories import (
+    attach_report_documents,
+    emails_to,
+    make_grant,
+    make_user,
+    post_form,
+    run,
+    sign_in,
+)
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +86,7 @@ def test_an_overpaid_grant_gets_its_notice(client, people):
         == 303
     )
     as_(client, people["owner"])
+    attach_report_documents(client, app, "final", "activity", "expenses")
     assert (
         post_form(
             client,
@@ -87,6 +96,7 @@ def test_an_overpaid_grant_gets_its_notice(client, people):
                 "action": "submit",
                 "confirm": "yes",
                 "actual_charges_64": "300 000",
+                "previewed": "30000000",  # the effect of these figures was shown
             },
         ).status_code
         == 303

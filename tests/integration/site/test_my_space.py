@@ -46,7 +46,7 @@ def staff_message(client, officer: dict, app_id: int, body: str) -> None:
     )
 
 
-def test_applicants_land_on_my_space_and_the_staff_keep_their_landing(client):
+def test_applicants_land_on_my_space_and_the_staff_on_their_work_queue(client):
     applicant, officer = make_user(client), make_user(client, roles=["officer"])
     landed = sign_in_to(client, applicant)
     assert landed.status_code == 303 and landed.headers["location"] == "/mon-espace"
@@ -55,7 +55,7 @@ def test_applicants_land_on_my_space_and_the_staff_keep_their_landing(client):
     assert asked.headers["location"] == "/appels"  # a page that asked for them wins
     sign_out(client)
     staff = sign_in_to(client, officer)
-    assert staff.headers["location"] == "/"
+    assert staff.headers["location"] == "/a-traiter"
     sign_out(client)
 
 
