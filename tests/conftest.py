@@ -138,6 +138,15 @@ def databases(tmp_path_factory) -> Iterator[Databases]:
     dbs.close()
 
 
+@pytest.fixture(autouse=True)
+def _each_test_starts_signed_out(request) -> Iterator[None]:
+    """A module's tests share its client: whoever a test signed in as, even one that
+    stopped half-way, is forgotten before the next test (cookies cleared)."""
+    yield
+    if "client" in request.fixturenames:
+        request.getfixturevalue("client").cookies.clear()
+
+
 def make_settings(database_url: str, data_dir: Path, **overrides: str) -> Settings:
     environ = {
         "GUICHET_ENV": "test",

@@ -51,6 +51,13 @@ def test_the_2017_call_is_decided_with_exactly_26_million_euros(client):
     assert letters == len(decisions)
 
 
+def test_home_lists_the_demo_funders_in_french(client):
+    run(client, demo.load, if_empty=True, settings=client.app.state.settings)
+    response = client.get("/")
+    assert "Région Île-de-France" in response.text
+    assert "Région Centre-Val de Loire" in response.text
+
+
 def test_le_poles_grant_is_half_way_and_one_grant_has_a_recovery(client):
     from app.grants import ledger
     from app.grants.tables import Recovery
