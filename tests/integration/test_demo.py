@@ -75,7 +75,7 @@ def test_le_poles_grant_is_half_way_and_one_grant_has_a_recovery(client):
 
 def test_staff_read_le_poles_answers_in_words(client):
     """A yes/no answer reads « Oui », not the stored « yes »."""
-    from tests.factories import sign_in, sign_out, text_of
+    from tests.factories import signed_in, text_of
 
     run(client, demo.load, if_empty=True, settings=client.app.state.settings)
     app_id = run(
@@ -87,7 +87,8 @@ def test_staff_read_le_poles_answers_in_words(client):
             .run()
         ),
     )["id"]
-    sign_in(client, {"email": "instruction@demo.guichet.test", "password": demo.DEMO_PASSWORD})
-    answers = text_of(client.get(f"/instruction/dossiers/{app_id}").text.split("budget-title")[0])
+    officer = {"email": "instruction@demo.guichet.test", "password": demo.DEMO_PASSWORD}
+    with signed_in(client, officer):
+        page = client.get(f"/instruction/dossiers/{app_id}").text
+    answers = text_of(page.split("budget-title")[0])
     assert "quartiers prioritaires ? Oui" in answers and " yes " not in answers
-    sign_out(client)
