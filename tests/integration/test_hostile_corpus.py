@@ -1525,7 +1525,11 @@ def test_outbox_messages_hold_one_address_and_a_one_line_subject(client, world):
 
 
 def test_no_audit_entry_or_row_holds_a_nul(client, world):
-    """After the whole corpus: no stored text holds a NUL character."""
+    """No stored text holds a NUL character: after the whole corpus, and after the NUL
+    sent here into an organisation's name and a conflict's reason (audited both)."""
+    for form_name, field_name in (("organisation_edit", "name"), ("conflict_add", "reason")):
+        saved = _submit(client, world, form_name, field_name, CORPUS["nul"])[1]
+        assert saved.status_code == 303, (form_name, saved.status_code)
     entries = run(client, lambda: AuditEntry.select(AuditEntry.summary).run())
     assert not any("\\u0000" in json.dumps(e["summary"]) for e in entries)
     names = run(client, lambda: Organisation.select(Organisation.name).run())
