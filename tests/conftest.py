@@ -19,12 +19,18 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import hypothesis
 import pytest
 
 from app.core import db
 from app.settings import Settings, load_settings
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+# No time limit on a hypothesis example: a busy machine (CI, two workers) makes one slow
+# now and then, and speed is measured in bench/, never in a test.
+hypothesis.settings.register_profile("guichet", deadline=None)
+hypothesis.settings.load_profile("guichet")
 _counter = itertools.count()
 
 

@@ -15,7 +15,7 @@ def guichet(*args, env=None, stdin=None):
         text=True,
         input=stdin,
         env={**os.environ, **(env or {})},
-        timeout=120,
+        timeout=600,  # a bound for a hung command: loading the demo takes minutes on a busy machine
         check=False,
     )
 
