@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # pyproject.toml.
 LOCK   := .ci/requirements.lock
 
-.PHONY: run test install install-dev lock translations messages migrate demo lint format bench clean
+.PHONY: run test alone install install-dev lock translations messages migrate demo lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ run: install translations demo
 test: install-dev translations
 	$(BIN)/pytest -n 2 --dist loadfile -m "not e2e" $(PYTEST_ARGS)
 	$(BIN)/pytest -m e2e $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# A random sample of 30 tests, each run alone in its own process (a test that passes only
+# after another one fails here). ALONE_SEED=<the seed it printed> runs the same sample.
+alone: install-dev translations
+	$(BIN)/python .ci/alone.py
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -19,12 +19,18 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import hypothesis
 import pytest
 
 from app.core import db
 from app.settings import Settings, load_settings
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+# No time limit on a hypothesis example: a busy machine (CI, two workers) makes one slow
+# now and then, and speed is measured in bench/, never in a test.
+hypothesis.settings.register_profile("guichet", deadline=None)
+hypothesis.settings.load_profile("guichet")
 _counter = itertools.count()
 
 
@@ -136,6 +142,15 @@ def databases(tmp_path_factory) -> Iterator[Databases]:
     dbs = Databases(tmp_path_factory.mktemp("databases"))
     yield dbs
     dbs.close()
+
+
+@pytest.fixture(autouse=True)
+def _each_test_starts_signed_out(request) -> Iterator[None]:
+    """A module's tests share its client: whoever a test signed in as, even one that
+    stopped half-way, is forgotten before the next test (cookies cleared)."""
+    yield
+    if "client" in request.fixturenames:
+        request.getfixturevalue("client").cookies.clear()
 
 
 def make_settings(database_url: str, data_dir: Path, **overrides: str) -> Settings:

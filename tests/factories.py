@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from app.accounts.services import create_user
 from app.accounts.tables import StaffRole
@@ -53,6 +54,17 @@ def sign_in(client, user: dict) -> None:
 
 def sign_out(client) -> None:
     client.post("/deconnexion", data={"_csrf_token": csrf_token(client)}, follow_redirects=False)
+
+
+@contextmanager
+def signed_in(client, user: dict) -> Iterator[dict]:
+    """``with signed_in(client, user):`` the block runs signed in as ``user``, who is
+    signed out after it, even when the block fails."""
+    sign_in(client, user)
+    try:
+        yield user
+    finally:
+        sign_out(client)
 
 
 def text_of(html: str) -> str:

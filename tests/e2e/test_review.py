@@ -6,7 +6,7 @@ or its documents."""
 
 import re
 
-from tests.e2e.conftest import Live, Watched
+from tests.e2e.conftest import BACKGROUND_S, Live, Watched
 
 PASSWORD = "demo-guichet-2026"
 REVIEWERS = {
@@ -161,7 +161,10 @@ def test_committee_awards_rejects_publishes_and_the_association_accepts(
     page.get_by_role("link", name="Publier les décisions").click()
     page.get_by_text("Attributions", exact=True).wait_for()
     page.get_by_role("button", name="Publier 2 décisions").click()
-    page.get_by_text("Tous les courriers sont rédigés").wait_for(timeout=30_000)
+    # The progress stops polling once the batch has finished (or failed): wait for that
+    # state, however long a busy machine takes to write the letters, then read which.
+    page.locator("#letters-progress:not([hx-get])").wait_for(timeout=BACKGROUND_S * 1000)
+    assert "Tous les courriers sont rédigés" in page.locator("#letters-progress").inner_text()
     watched.assert_clean()
 
     def letter_text(reference: str) -> str:

@@ -15,16 +15,27 @@ def guichet(*args, env=None, stdin=None):
         text=True,
         input=stdin,
         env={**os.environ, **(env or {})},
-        timeout=120,
+        timeout=600,  # a bound for a hung command: loading the demo takes minutes on a busy machine
         check=False,
     )
 
 
-@pytest.fixture(scope="module")
-def empty_env(databases, tmp_path_factory):
+@pytest.fixture
+def empty_env(databases, tmp_path):
+    """An empty database of the test's own (not even migrated)."""
     return {
         "DATABASE_URL": databases.empty_url(),
-        "GUICHET_DATA_DIR": str(tmp_path_factory.mktemp("cli-data")),
+        "GUICHET_DATA_DIR": str(tmp_path),
+        "GUICHET_ENV": "development",
+    }
+
+
+@pytest.fixture
+def migrated_env(databases, tmp_path):
+    """A migrated database of the test's own, with nothing in it."""
+    return {
+        "DATABASE_URL": databases.fresh_url(),
+        "GUICHET_DATA_DIR": str(tmp_path),
         "GUICHET_ENV": "development",
     }
 
@@ -53,7 +64,7 @@ def test_migrate_then_demo_on_an_empty_database(empty_env):
     assert "already holds data" in second.stdout
 
 
-def test_create_admin(empty_env):
+def test_create_admin(migrated_env):
     result = guichet(
         "create-admin",
         "--email",
@@ -61,7 +72,7 @@ def test_create_admin(empty_env):
         "--name",
         "Chef Test",
         "--password-stdin",
-        env=empty_env,
+        env=migrated_env,
         stdin="a long enough password\n",
     )
     assert result.returncode == 0, result.stderr
@@ -72,7 +83,7 @@ def test_create_admin(empty_env):
         "--name",
         "Chef Test",
         "--password-stdin",
-        env=empty_env,
+        env=migrated_env,
         stdin="a long enough password\n",
     )
     assert duplicate.returncode == 1 and "email_taken" in duplicate.stderr
@@ -83,7 +94,7 @@ def test_create_admin(empty_env):
         "--name",
         "X",
         "--password-stdin",
-        env=empty_env,
+        env=migrated_env,
         stdin="short\n",
     )
     assert short.returncode == 1 and "password_too_short" in short.stderr

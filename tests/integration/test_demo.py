@@ -1,5 +1,7 @@
 """The demo a newcomer sees: the 2017 Île-de-France committee, decided and published."""
 
+import pytest
+
 from app import demo
 from app.applications.tables import Application
 from app.calls.tables import Call
@@ -8,8 +10,13 @@ from app.grants.tables import Grant, Instalment
 from tests.factories import run
 
 
-def test_the_2017_call_is_decided_with_exactly_26_million_euros(client):
+@pytest.fixture(scope="module")
+def loaded(client):
+    """The demo, loaded once into the module's empty database."""
     assert run(client, demo.load, if_empty=True, settings=client.app.state.settings)
+
+
+def test_the_2017_call_is_decided_with_exactly_26_million_euros(client, loaded):
     call = run(
         client,
         lambda: (
@@ -51,11 +58,16 @@ def test_the_2017_call_is_decided_with_exactly_26_million_euros(client):
     assert letters == len(decisions)
 
 
-def test_le_poles_grant_is_half_way_and_one_grant_has_a_recovery(client):
+def test_home_lists_the_demo_funders_in_french(client, loaded):
+    response = client.get("/")
+    assert "Région Île-de-France" in response.text
+    assert "Région Centre-Val de Loire" in response.text
+
+
+def test_le_poles_grant_is_half_way_and_one_grant_has_a_recovery(client, loaded):
     from app.grants import ledger
     from app.grants.tables import Recovery
 
-    run(client, demo.load, if_empty=True, settings=client.app.state.settings)
     grant = run(
         client,
         lambda: Grant.select(Grant.id).where(Grant.organisation.name == "Le PoleS").first().run(),
@@ -66,11 +78,10 @@ def test_le_poles_grant_is_half_way_and_one_grant_has_a_recovery(client):
     assert len(recoveries) == 1 and recoveries[0]["amount_cents"] > 0
 
 
-def test_staff_read_le_poles_answers_in_words(client):
+def test_staff_read_le_poles_answers_in_words(client, loaded):
     """A yes/no answer reads « Oui », not the stored « yes »."""
-    from tests.factories import sign_in, sign_out, text_of
+    from tests.factories import signed_in, text_of
 
-    run(client, demo.load, if_empty=True, settings=client.app.state.settings)
     app_id = run(
         client,
         lambda: (
@@ -80,10 +91,11 @@ def test_staff_read_le_poles_answers_in_words(client):
             .run()
         ),
     )["id"]
-    sign_in(client, {"email": "instruction@demo.guichet.test", "password": demo.DEMO_PASSWORD})
-    answers = text_of(client.get(f"/instruction/dossiers/{app_id}").text.split("budget-title")[0])
+    officer = {"email": "instruction@demo.guichet.test", "password": demo.DEMO_PASSWORD}
+    with signed_in(client, officer):
+        page = client.get(f"/instruction/dossiers/{app_id}").text
+    answers = text_of(page.split("budget-title")[0])
     assert "quartiers prioritaires ? Oui" in answers and " yes " not in answers
-    sign_out(client)
 
 
 def test_the_idf_funder_publishes_its_awards_and_the_reduced_grant_has_its_notice(client):

@@ -1462,12 +1462,24 @@ def test_nul_bytes_never_reach_the_handlers(client, world):
         assert "\x00" not in journal.text
 
 
+# Free text of forms that send an e-mail (sign-up, staff invitation, screening).
+MAILING_FIELDS = [
+    ("sign_up", "full_name"),
+    ("admin_invite", "full_name"),
+    ("send_back", "message"),
+    ("screen", "reason"),
+]
+
+
 def test_outbox_messages_hold_one_address_and_a_one_line_subject(client, world):
     """Every e-mail the corpus caused — sign-ups, invitations, screenings, messages, a
     member invitation from an organisation named with each payload: one plain address,
     a subject on one line, no header of the payload's, the HTML part inert."""
     from app.core.outbox import build_message, check_address
 
+    for text in CORPUS.values():  # the forms that send an e-mail, each payload once
+        for form_name, field_name in MAILING_FIELDS:
+            _submit(client, world, form_name, field_name, text)
     applicant = As(client, world, "applicant")
     org = world["ids"]["edited_org"]
     for text in CORPUS.values():
@@ -1514,7 +1526,11 @@ def test_outbox_messages_hold_one_address_and_a_one_line_subject(client, world):
 
 
 def test_no_audit_entry_or_row_holds_a_nul(client, world):
-    """After the whole corpus: no stored text holds a NUL character."""
+    """No stored text holds a NUL character: after the whole corpus, and after the NUL
+    sent here into an organisation's name and a conflict's reason (audited both)."""
+    for form_name, field_name in (("organisation_edit", "name"), ("conflict_add", "reason")):
+        saved = _submit(client, world, form_name, field_name, CORPUS["nul"])[1]
+        assert saved.status_code == 303, (form_name, saved.status_code)
     entries = run(client, lambda: AuditEntry.select(AuditEntry.summary).run())
     assert not any("\\u0000" in json.dumps(e["summary"]) for e in entries)
     names = run(client, lambda: Organisation.select(Organisation.name).run())

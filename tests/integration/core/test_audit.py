@@ -74,6 +74,7 @@ def test_entries_chain_from_genesis_and_verify(client, actor):
 
 def test_search_filters_and_counts(client, actor):
     async def scenario():
+        await audit.record("tests.role_granted", actor_id=actor["id"], object_type="user")
         for n in range(3):
             await audit.record(
                 "tests.searched", actor_id=actor["id"], object_type="file", object_id=n

@@ -61,7 +61,7 @@ def setup_call(client, n_files=4):
             client,
             lambda a=app_id: (
                 Application.update(
-                    {Application.status: "eligible", Application.reference: f"R-{a}"}
+                    {Application.status: "eligible", Application.reference: f"R-{a:05d}"}
                 )
                 .where(Application.id == a)
                 .run()
@@ -101,7 +101,8 @@ def test_auto_assignment_respects_a_conflict_and_balances(client):
     import re
 
     fingerprint = re.search(r'name="fingerprint" value="([0-9a-f]+)"', preview.text).group(1)
-    assert run(client, lambda: Assignment.count().run()) == 0  # a preview saves nothing
+    of_call = Assignment.count().where(Assignment.application.call == call_id)
+    assert run(client, of_call.run) == 0  # a preview saves nothing
     saved = post_form(
         client,
         f"/instruction/appels/{call_id}/evaluation/affectation",
@@ -109,7 +110,12 @@ def test_auto_assignment_respects_a_conflict_and_balances(client):
     )
     assert saved.status_code == 303
     pairs = run(
-        client, lambda: Assignment.select(Assignment.application, Assignment.reviewer).run()
+        client,
+        lambda: (
+            Assignment.select(Assignment.application, Assignment.reviewer)
+            .where(Assignment.application.call == call_id)
+            .run()
+        ),
     )
     assert len(pairs) == 8
     assert (conflicted_app, reviewers[0]["id"]) not in {
@@ -168,7 +174,7 @@ def test_auto_assignment_respects_a_conflict_and_balances(client):
     assert client.get(f"/evaluation/{forged}").status_code == 404
     assert client.get(f"/evaluation/{forged}/pieces/{attachment}").status_code == 404
     assert client.get(f"/dossiers/{conflicted_app}/pieces/{attachment}").status_code == 404
-    assert f"R-{conflicted_app}" not in client.get("/evaluation").text
+    assert f"R-{conflicted_app:05d}" not in client.get("/evaluation").text
     sign_out(client)
 
 
@@ -441,7 +447,7 @@ def test_manual_assignment_refuses_a_conflict_and_scores_export(client):
         {"application": [str(files[2][0]), str(files[0][0])], "reviewer": str(reviewers[0]["id"])},
         follow_redirects=True,
     )
-    assert f"R-{files[0][0]} : " in refused.text
+    assert f"R-{files[0][0]:05d} : " in refused.text
     assert "conflit d’intérêts avec cette structure" in refused.text
     theirs = Assignment.reviewer == reviewers[0]["id"]
     assert run(client, lambda: Assignment.count().where(theirs).run()) == 0
@@ -569,19 +575,19 @@ def test_ranking_filters_by_disagreement_and_reviewer(client, monkeypatch):
     flagged = client.get(
         f"/instruction/appels/{call_id}/classement", params={"desaccord": "1"}
     ).text
-    assert f"R-{split}" in flagged and f"R-{calm}" not in flagged
+    assert f"R-{split:05d}" in flagged and f"R-{calm:05d}" not in flagged
     by_reviewer = client.get(
         f"/instruction/appels/{call_id}/classement", params={"evaluateur": str(reviewers[0]["id"])}
     ).text
-    assert f"R-{split}" in by_reviewer and f"R-{calm}" in by_reviewer
+    assert f"R-{split:05d}" in by_reviewer and f"R-{calm:05d}" in by_reviewer
     # One file per page: the second page keeps the sort and the filters.
     monkeypatch.setattr(review_routes, "RANKING_PAGE", 1)
     url = f"/instruction/appels/{call_id}/classement"
     first = client.get(url, params={"tri": "reference", "page": "abc"}).text
-    assert f"R-{split}" in first and f"R-{calm}" not in first
+    assert f"R-{split:05d}" in first and f"R-{calm:05d}" not in first
     assert "tri=reference&amp;page=2" in first
     second = client.get(url, params={"tri": "reference", "page": "2"}).text
-    assert f"R-{calm}" in second and f"R-{split}" not in second
+    assert f"R-{calm:05d}" in second and f"R-{split:05d}" not in second
     assert "Page 2 sur 2" in second
     sign_out(client)
 
@@ -892,7 +898,7 @@ def test_a_file_is_reviewed_once_every_assigned_review_is_in_and_stays_ranked(cl
     )
     sign_in(client, officer)
     page = client.get(f"/instruction/appels/{call_id}/classement")
-    assert f"R-{app_id}" in page.text and "subvention accordée" in page.text
+    assert f"R-{app_id:05d}" in page.text and "subvention accordée" in page.text
     assert "au-delà de l’enveloppe" not in page.text
     run(client, Call.update({Call.envelope_cents: 100}).where(Call.id == call_id).run)
     run(
@@ -902,7 +908,7 @@ def test_a_file_is_reviewed_once_every_assigned_review_is_in_and_stays_ranked(cl
     over = client.get(f"/instruction/appels/{call_id}/classement").text
     assert "au-delà de l’enveloppe" in over  # said in words, not only by the row's colour
     only_awarded = client.get(f"/instruction/appels/{call_id}/classement?status=awarded").text
-    assert f"R-{app_id}" in only_awarded
+    assert f"R-{app_id:05d}" in only_awarded
     sign_out(client)
 
 
