@@ -85,6 +85,8 @@ async def _keep_answers(
         reason="session_ended",
         replaces=connection.cookies.get(kept_forms.COOKIE),
     )
+    if token is None:
+        return  # the plain « sign in again » page
     query = urlencode({"info": "reponses-conservees", "suivant": page})
     raise RedirectRequired(
         f"{SIGN_IN_PATH}?{query}",

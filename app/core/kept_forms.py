@@ -22,6 +22,11 @@ from typing import Any
 COOKIE = "guichet_kept"
 KEPT_FOR_S = 2 * 3600
 _TOKEN_BYTES = 32
+# Bounds of the disk these answers may take: a form's answers are a few kilobytes; past
+# either bound nothing more is kept (the person gets the plain sign-in page) until the
+# time of the oldest ones is up.
+MAX_KEPT_BYTES = 256 * 1024
+MAX_KEPT_FILES = 2000
 
 
 def _directory(data_dir: Path) -> Path:
@@ -49,9 +54,10 @@ def keep(
     values: dict[str, Any],
     reason: str,
     replaces: str | None = None,
-) -> str:
-    """Keep ``values`` for ``page`` (a path) and return the token to set in the cookie;
-    ``replaces``: the browser's previous token, whose answers go."""
+) -> str | None:
+    """Keep ``values`` for ``page`` (a path) and return the token to set in the cookie
+    (None: not kept, too large or too many kept already); ``replaces``: the browser's
+    previous token, whose answers go."""
     directory = _directory(data_dir)
     directory.mkdir(parents=True, exist_ok=True)
     now = time.time()
@@ -70,6 +76,8 @@ def keep(
         },
         ensure_ascii=False,
     ).encode()
+    if len(data) > MAX_KEPT_BYTES or sum(1 for _ in directory.glob("*.json")) >= MAX_KEPT_FILES:
+        return None
     # Readable by the server's user only: the answers are personal data.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:

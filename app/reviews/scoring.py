@@ -270,6 +270,7 @@ class ReviewDocument:
     id: int
     name: str
     download_name: str
+    document_key: str  # the call's document, or the file question it answers
 
 
 async def review_documents(
@@ -277,7 +278,9 @@ async def review_documents(
 ) -> list[ReviewDocument]:
     rows = await applications.current_attachments(file.id)
     if not blind:
-        return [ReviewDocument(a.id, a.original_name, a.original_name) for a in rows]
+        return [
+            ReviewDocument(a.id, a.original_name, a.original_name, a.document_key) for a in rows
+        ]
     labels = {d["key"]: d["label"] for d in call_documents}
     # The organisation's own papers would name it: not shown at all.
     hidden = {d["key"] for d in call_documents if d.get("about_organisation")}
@@ -289,7 +292,10 @@ async def review_documents(
         neutral = f"{file.reference or file.id}-{a.document_key}-{n}"
         documents.append(
             ReviewDocument(
-                a.id, label, f"{neutral}.{extension}" if extension.isalnum() else neutral
+                a.id,
+                label,
+                f"{neutral}.{extension}" if extension.isalnum() else neutral,
+                a.document_key,
             )
         )
     return documents

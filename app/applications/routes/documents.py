@@ -197,14 +197,15 @@ async def upload(
             reason="upload" if complete else "upload_partial",
             replaces=request.cookies.get(kept_forms.COOKIE),
         )
-        response.set_cookie(
-            kept_forms.COOKIE,
-            token,
-            max_age=kept_forms.KEPT_FOR_S,
-            httponly=True,
-            samesite="lax",
-            secure=settings.production,
-        )
+        if token:
+            response.set_cookie(
+                kept_forms.COOKIE,
+                token,
+                max_age=kept_forms.KEPT_FOR_S,
+                httponly=True,
+                samesite="lax",
+                secure=settings.production,
+            )
     return response
 
 

@@ -261,7 +261,7 @@ async def file_page(
         documents=summary_documents(app, attachments),
         budget=app.forecast,
         budget_lines=budgets,
-        steps=next_steps(app.status),
+        steps=next_steps(app.applicant_status),
         funder_address=[line for line in app.funder_address.splitlines() if line.strip()],
         messages=await services.messages(app.id),
         message_form=message_form or FormState(prefix="message"),

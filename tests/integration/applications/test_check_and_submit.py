@@ -160,4 +160,17 @@ def test_the_submitted_file_reads_as_a_summary_with_what_comes_next(client):
     )
     # No change links on the file as submitted.
     assert f'href="/dossiers/{app_id}#field-title"' not in page
+    # Before publication, the committee's work is not shown: a reviewed file still
+    # reads « under review » to its organisation, in its steps as in its status.
+    run(
+        client,
+        lambda: (
+            Application.update({Application.status: "reviewed"})
+            .where(Application.id == app_id)
+            .run()
+        ),
+    )
+    page = client.get(f"/dossiers/{app_id}").text
+    current = page.split('aria-current="step"')[1].split("</li>")[0]
+    assert "Évaluation" in current and "Commission" not in current
     sign_out(client)

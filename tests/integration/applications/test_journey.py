@@ -199,6 +199,17 @@ def test_kept_answers_are_for_their_page_and_person_only(tmp_path):
     assert kept_forms.take(tmp_path, token, page="/dossiers/1", user_id=7) is None
 
 
+def test_kept_answers_are_bounded_on_disk(tmp_path, monkeypatch):
+    """Too large, or too many kept already: not kept (the plain sign-in page)."""
+    big = {"narrative": "x" * (kept_forms.MAX_KEPT_BYTES + 1)}
+    assert kept_forms.keep(tmp_path, page="/d/1", user_id=1, values=big, reason="r") is None
+    monkeypatch.setattr(kept_forms, "MAX_KEPT_FILES", 2)
+    for n in range(2):
+        assert kept_forms.keep(tmp_path, page=f"/d/{n}", user_id=1, values={}, reason="r")
+    assert kept_forms.keep(tmp_path, page="/d/3", user_id=1, values={}, reason="r") is None
+    assert len(list((tmp_path / "kept").iterdir())) == 2
+
+
 # --- Uploads in the form ------------------------------------------------------------
 
 
@@ -398,6 +409,33 @@ def test_a_file_question_has_its_own_upload_is_required_and_listed(client):
     sign_in(client, officer)
     staff = said(client.get(f"/instruction/dossiers/{app_id}"))
     assert "Plan de formation" in staff and "plan.pdf" in staff
+    sign_out(client)
+    # The reviewer reads it under the question (it was a 500: the review page's
+    # documents are named as the reviewer may see them).
+    from app.applications.tables import Application
+    from app.reviews.tables import Assignment
+
+    reviewer = make_user(client, roles=["reviewer"])
+    run(
+        client,
+        lambda: (
+            Application.update({Application.status: "in_review", Application.reference: "F-1"})
+            .where(Application.id == app_id)
+            .run()
+        ),
+    )
+    assignment = run(
+        client,
+        lambda: (
+            Assignment.insert(Assignment(application=app_id, reviewer=reviewer["id"]))
+            .returning(Assignment.id)
+            .run()
+        ),
+    )[0]["id"]
+    sign_in(client, reviewer)
+    review = client.get(f"/evaluation/{assignment}")
+    assert review.status_code == 200
+    assert "Plan de formation" in said(review) and "plan.pdf" in said(review)
     sign_out(client)
 
 

@@ -84,8 +84,8 @@ def test_assigning_sends_each_reviewer_one_email_listing_their_files(client):
     assert len(mails) == 1 and mails[0]["template"] == "review_assigned"
     assert mails[0]["subject"] == "2 dossiers à évaluer"
     for app_id, _org in files[:2]:
-        assert f"R-{app_id}" in mails[0]["body_text"]
-    assert f"R-{files[2][0]}" not in mails[0]["body_text"]
+        assert f"R-{app_id:05d}" in mails[0]["body_text"]
+    assert f"R-{files[2][0]:05d}" not in mails[0]["body_text"]
     assert "15 juin 2030" in mails[0]["body_text"]
     assert "/evaluation/" in mails[0]["body_text"]
     # Then automatically: each reviewer given files gets one e-mail listing all of them.
@@ -99,7 +99,7 @@ def test_assigning_sends_each_reviewer_one_email_listing_their_files(client):
             continue
         assert len(mails) == 1, mails
         for row in mine:
-            assert f"R-{row['application']}" in mails[0]["body_text"]
+            assert f"R-{row['application']:05d}" in mails[0]["body_text"]
             assert f"/evaluation/{row['id']}" in mails[0]["body_text"]
     assert len(emails_to(client, third["email"])) in (1, 2)  # at most one more
 
@@ -144,7 +144,7 @@ def test_progress_per_reviewer_and_reminders_now(client):
     mails = emails_to(client, reviewers[1]["email"])
     assert len(mails) == before[1] + 1 and mails[-1]["template"] == "review_reminder_now"
     for app_id, _org in files:
-        assert f"R-{app_id}" in mails[-1]["body_text"]
+        assert f"R-{app_id:05d}" in mails[-1]["body_text"]
     assert len(emails_to(client, reviewers[0]["email"])) == before[0]
 
     every_late = post_form(
