@@ -43,7 +43,8 @@ def test_a_no_js_journey_through_sign_in_an_upload_and_an_ended_session(live: Li
         files = live.data_dir / "uploads-journey"
         files.mkdir(exist_ok=True)
         (files / "statuts.pdf").write_bytes(MINIMAL_PDF)
-        page.get_by_label("Choisir un fichier : Statuts de la structure").set_input_files(
+        # « Choisir un fichier », or « Remplacer le fichier » on the demo's own draft.
+        page.get_by_label(re.compile("fichier : Statuts de la structure")).set_input_files(
             str(files / "statuts.pdf")
         )
         page.get_by_role("button", name="Envoyer : Statuts de la structure").click()

@@ -8,9 +8,10 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
-from tests.e2e.conftest import Live, Watched
+from tests.e2e.conftest import Live, Watched, _live
 
 PASSWORD = "demo-guichet-2026"
 PHONE = {"width": 390, "height": 844}
@@ -33,6 +34,13 @@ def both_widths(watched: Watched, name: str) -> None:
             )
             assert overflow <= 0, (name, overflow)
     watched.assert_clean()
+
+
+@pytest.fixture(scope="module")
+def live(databases, tmp_path_factory):
+    """The demo untouched by the other browser tests (they submit its report and its
+    draft, read its message): this walk starts from what `make run` shows."""
+    yield from _live(databases, tmp_path_factory)
 
 
 def test_from_my_space_to_a_submitted_file_with_its_statement(live: Live, watched: Watched):

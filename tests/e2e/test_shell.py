@@ -68,7 +68,9 @@ def test_sign_in_with_the_keyboard_and_a_demo_account(live_server, watched: Watc
     page.get_by_label("Mot de passe").fill("demo-guichet-2026")
     page.get_by_label("Mot de passe").press("Enter")
     page.get_by_text("Vous êtes connecté·e.").wait_for()
-    assert page.get_by_text("Bonjour Dominique Fictif.").is_visible()
+    # Staff land on their work queue.
+    assert page.url.endswith("/a-traiter")
+    assert page.get_by_role("heading", name="À traiter").first.is_visible()
     watched.assert_clean()
 
 
