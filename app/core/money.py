@@ -103,6 +103,8 @@ class _AmountLayout:
     decimal: str
 
     def apply(self, cents: int) -> str:
+        # A SUM of cents comes back from PostgreSQL as a whole Decimal (Babel took it).
+        cents = int(cents)
         units, rest = divmod(abs(cents), 100)
         before, after = self.negative if cents < 0 else self.positive
         return f"{before}{units:,}".replace(",", self.group) + f"{self.decimal}{rest:02d}{after}"

@@ -95,13 +95,13 @@ class Live:
         return self.url + match.group(1)
 
 
-# One per live server (the demo, the demo before the committee, the production one);
-# 10-13 belong to other tests, 11 to the bench.
-_redis_databases = iter((14, 15, 9))
+# One per live server (the demo, the demo before the committee, the production one, the
+# untouched demo of « Mon espace »); 10-13 belong to other tests, 11 to the bench.
+_redis_databases = iter((14, 15, 9, 8))
 
 
 def _own_redis_database(url: str) -> str:
-    """Each live server gets an emptied Redis database of its own (14, 15, 9), so that
+    """Each live server gets an emptied Redis database of its own (14, 15, 9, 8), so that
     rate-limit counts of one server never spill into another's tests."""
     import redis
 

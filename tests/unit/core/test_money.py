@@ -161,6 +161,15 @@ def test_prepared_amount_formats_say_what_babel_says(locale, cents):
     assert amount_input(cents, locale) == _GROUP_SPACES.sub(" ", expected_input)
 
 
+def test_a_sum_of_cents_from_postgresql_formats_as_its_integer():
+    """PostgreSQL's SUM of a bigint column is a whole Decimal: the prepared layout took
+    it for a 500 on « À traiter » (its format string wants an int)."""
+    from decimal import Decimal
+
+    assert format_amount(Decimal("12345678"), "fr_FR") == format_amount(12_345_678, "fr_FR")
+    assert amount_input(Decimal("-5000"), "en_GB") == amount_input(-5000, "en_GB")
+
+
 def test_prepared_amount_formats_on_a_large_sample():
     import random
 
