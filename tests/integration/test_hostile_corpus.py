@@ -1475,7 +1475,7 @@ def test_outbox_messages_hold_one_address_and_a_one_line_subject(client, world):
     """Every e-mail the corpus caused — sign-ups, invitations, screenings, messages, a
     member invitation from an organisation named with each payload: one plain address,
     a subject on one line, no header of the payload's, the HTML part inert."""
-    from app.core.outbox import build_message, check_address
+    from app.core.mail import build_message, check_address
 
     for text in CORPUS.values():  # the forms that send an e-mail, each payload once
         for form_name, field_name in MAILING_FIELDS:

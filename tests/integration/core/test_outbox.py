@@ -12,7 +12,7 @@ from email import message_from_bytes, policy
 import pytest
 from aiosmtpd.controller import Controller
 
-from app.core import audit, i18n, outbox
+from app.core import audit, i18n, mail, outbox
 from app.core.db import write_transaction
 from app.core.outbox import OutboxSender, enqueue_email, outbox_job
 from app.core.periodic import background
@@ -177,10 +177,10 @@ def test_eml_transport_writes_one_file_per_message_in_its_language(client, tmp_p
 
     rows = {m["id"]: m for m in messages(client)}
     files = sorted(os.listdir(tmp_path))
-    assert files == sorted(outbox.eml_name(m["message_id"]) for m in rows.values())
+    assert files == sorted(mail.eml_name(m["message_id"]) for m in rows.values())
     parsed = {
         outbox_id: message_from_bytes(
-            (tmp_path / outbox.eml_name(row["message_id"])).read_bytes(), policy=policy.default
+            (tmp_path / mail.eml_name(row["message_id"])).read_bytes(), policy=policy.default
         )
         for outbox_id, row in rows.items()
     }
@@ -287,7 +287,7 @@ def test_eml_message_left_sending_after_a_crash_is_completed_once(client, tmp_pa
     set_stale_claim(client, unwritten)
     rows = {m["id"]: m for m in messages(client)}
     # The dead sender had written the first file, not the second.
-    path = outbox.write_eml(tmp_path, rows[written]["message_id"], b"as written before the crash")
+    path = mail.write_eml(tmp_path, rows[written]["message_id"], b"as written before the crash")
     before = path.stat().st_mtime_ns
 
     sender = OutboxSender(outbox_dir=tmp_path)
@@ -295,7 +295,7 @@ def test_eml_message_left_sending_after_a_crash_is_completed_once(client, tmp_pa
     assert run(client, sender.deliver_due) == 0
 
     assert sorted(os.listdir(tmp_path)) == sorted(
-        outbox.eml_name(rows[i]["message_id"]) for i in (written, unwritten)
+        mail.eml_name(rows[i]["message_id"]) for i in (written, unwritten)
     )
     assert path.read_bytes() == b"as written before the crash"
     assert path.stat().st_mtime_ns == before
@@ -392,7 +392,7 @@ def test_lifespan_runs_the_sender_and_stops_it(client, settings, tmp_path):
     status, tasks = run(client, scenario)
     assert status == "sent" and tasks == []
     (row,) = messages(client)
-    assert os.listdir(live.outbox_dir) == [outbox.eml_name(row["message_id"])]
+    assert os.listdir(live.outbox_dir) == [mail.eml_name(row["message_id"])]
     assert [a["outcome"] for a in attempts(client, outbox_id)] == ["sent"]
 
 

@@ -166,11 +166,11 @@ def test_a_different_count_up_to_the_checkpoint_is_seen():
 
 @pytest.mark.parametrize(("entries", "words"), [(1, "1 entrée, portant"), (7, "7 entrées, la")])
 def test_the_emailed_head_reads_in_french_with_the_signed_line(entries, words):
-    from app.core import outbox
+    from app.core import mail
 
     line = make_line(Head(entries, 9, "ab" * 32), AT, KEY)
     context = {"at": AT, "entries": entries, "last_id": 9, "line": line}
-    email = outbox.render_email("audit_checkpoint", "fr", context)
+    email = mail.render_email("audit_checkpoint", "fr", context)
     assert email.subject == "Journal d’audit de Guichet : point de contrôle à conserver"
     assert "Le jeudi 3 décembre 2026 à 10:00, le journal" in email.text
     assert words in email.text and "numéro 9" in email.text

@@ -7,13 +7,13 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from app.core import i18n, outbox
+from app.core import i18n, mail, outbox
 
 CONTEXT = {"name": "Zoé <b>&</b>", "requested_at": datetime(2026, 11, 26, 12, 0, tzinfo=UTC)}
 
 
 def test_rendering_escapes_html_only_and_keeps_the_subject_on_one_line():
-    email = outbox.render_email("test_message", "en", CONTEXT)
+    email = mail.render_email("test_message", "en", CONTEXT)
     assert "\n" not in email.subject and email.subject
     assert "Hello Zoé <b>&</b>," in email.text
     assert "Hello Zoé &lt;b&gt;&amp;&lt;/b&gt;," in email.html
@@ -21,8 +21,8 @@ def test_rendering_escapes_html_only_and_keeps_the_subject_on_one_line():
 
 
 def test_rendering_follows_the_language():
-    french = outbox.render_email("test_message", "fr", CONTEXT)
-    english = outbox.render_email("test_message", "en", CONTEXT)
+    french = mail.render_email("test_message", "fr", CONTEXT)
+    english = mail.render_email("test_message", "en", CONTEXT)
     with i18n.use_locale("fr"):
         assert french.subject == i18n.gettext("Guichet test message")
     assert "26 nov. 2026" in french.text and "26 nov. 2026" in french.html
@@ -34,14 +34,14 @@ def test_rendering_follows_the_language():
 @pytest.mark.parametrize("name", ["../base", "Test", "test message", ""])
 def test_template_names_are_plain(name):
     with pytest.raises(ValueError):
-        outbox.render_email(name, "fr", CONTEXT)
+        mail.render_email(name, "fr", CONTEXT)
 
 
 @pytest.mark.parametrize(
     "address", ["a@b.fr", " Camille.Durand+guichet@asso-exemple.fr ", "élise@exemple.fr"]
 )
 def test_plain_addresses_pass(address):
-    assert outbox.check_address(address) == address.strip()
+    assert mail.check_address(address) == address.strip()
 
 
 @pytest.mark.parametrize(
@@ -59,7 +59,7 @@ def test_plain_addresses_pass(address):
 )
 def test_other_addresses_are_refused(address):
     with pytest.raises(ValueError):
-        outbox.check_address(address)
+        mail.check_address(address)
 
 
 def test_backoff_doubles_then_caps():
@@ -70,14 +70,14 @@ def test_backoff_doubles_then_caps():
 
 
 def test_smtp_urls():
-    plain = outbox.parse_smtp_url("smtp://127.0.0.1:2525")
+    plain = mail.parse_smtp_url("smtp://127.0.0.1:2525")
     assert (plain.hostname, plain.port, plain.use_tls, plain.username) == (
         "127.0.0.1",
         2525,
         False,
         None,
     )
-    tls = outbox.parse_smtp_url("smtps://guichet%40region.fr:p%40ss%3Aword@smtp.region.fr")
+    tls = mail.parse_smtp_url("smtps://guichet%40region.fr:p%40ss%3Aword@smtp.region.fr")
     assert (tls.port, tls.use_tls, tls.username, tls.password) == (
         465,
         True,
@@ -85,12 +85,12 @@ def test_smtp_urls():
         "p@ss:word",
     )
     with pytest.raises(ValueError):
-        outbox.parse_smtp_url("http://smtp.region.fr")
+        mail.parse_smtp_url("http://smtp.region.fr")
 
 
 def test_message_headers_and_parts():
-    message_id = outbox.new_message_id()
-    data = outbox.build_message(
+    message_id = mail.new_message_id()
+    data = mail.build_message(
         message_id=message_id,
         from_address="Guichet <ne-pas-repondre@guichet.example.fr>",
         to="camille@asso.fr",
@@ -112,8 +112,8 @@ def test_message_headers_and_parts():
 
 def test_eml_files_are_written_once_atomically_and_privately(tmp_path):
     message_id = "<0123abcd@guichet>"
-    first = outbox.write_eml(tmp_path / "outbox", message_id, b"one")
-    second = outbox.write_eml(tmp_path / "outbox", message_id, b"two")
+    first = mail.write_eml(tmp_path / "outbox", message_id, b"one")
+    second = mail.write_eml(tmp_path / "outbox", message_id, b"two")
     assert first == second == tmp_path / "outbox" / "0123abcd@guichet.eml"
     assert os.listdir(tmp_path / "outbox") == ["0123abcd@guichet.eml"]
     assert first.read_bytes() == b"two"
@@ -121,5 +121,5 @@ def test_eml_files_are_written_once_atomically_and_privately(tmp_path):
 
 
 def test_eml_names_cannot_leave_the_directory():
-    assert outbox.eml_name("<../../etc/passwd@x>") == ".._.._etc_passwd@x.eml"
-    assert "/" not in outbox.eml_name("</a/b@c>")
+    assert mail.eml_name("<../../etc/passwd@x>") == ".._.._etc_passwd@x.eml"
+    assert "/" not in mail.eml_name("</a/b@c>")
