@@ -101,8 +101,33 @@ async def logo(
     files: NamedDependency[FileStorage],
 ) -> Redirect:
     """A new logo (PNG or JPEG, streamed, CSRF checked while reading), or none."""
+    return await _replace_image(
+        request,
+        funder_id,
+        files,
+        services.set_logo,
+        actor=actor,
+        anchor="#logo",
+        saved=_("The logo is saved."),
+        removed=_("The logo is removed."),
+    )
+
+
+async def _replace_image(
+    request: Request,
+    funder_id: int,
+    files: FileStorage,
+    setter,
+    *,
+    actor: Actor,
+    anchor: str,
+    saved: str,
+    removed: str,
+) -> Redirect:
+    """Store the uploaded image (or none, with ``remove=yes``) through ``setter``, which
+    returns the image it replaced; that one is deleted once the new one is saved."""
     await _funder(funder_id)
-    back = Redirect(path_to(FUNDER, funder_id=funder_id) + "#logo", status_code=303)
+    back = Redirect(path_to(FUNDER, funder_id=funder_id) + anchor, status_code=303)
     try:
         received = await storage.receive_upload(
             request, max_bytes=MAX_LOGO, kinds={"image"}, text_fields=("remove",)
@@ -115,16 +140,14 @@ async def logo(
         flash(request, _("Choose a PNG or JPEG image."), "error")
         return back
     try:
-        previous = await services.set_logo(
-            funder_id, stored.storage_id if stored else None, actor=actor
-        )
+        previous = await setter(funder_id, stored.storage_id if stored else None, actor=actor)
     except BaseException:
         if stored is not None:
             files.delete(stored.storage_id)
         raise
     if previous:
         files.delete(previous)
-    flash(request, _("The logo is saved.") if stored else _("The logo is removed."))
+    flash(request, saved if stored else removed)
     return back
 
 
@@ -161,31 +184,16 @@ async def signature(
 ) -> Redirect:
     """The signatory's signature image (PNG or JPEG, streamed, CSRF checked while
     reading), or none."""
-    await _funder(funder_id)
-    back = Redirect(path_to(FUNDER, funder_id=funder_id) + "#signature", status_code=303)
-    try:
-        received = await storage.receive_upload(
-            request, max_bytes=MAX_LOGO, kinds={"image"}, text_fields=("remove",)
-        )
-    except (storage.UploadRefused, storage.UploadTooLarge) as exc:
-        flash(request, exc.text(), "error")
-        return back
-    stored = received.file("file")
-    if stored is None and received.fields.get("remove") != "yes":
-        flash(request, _("Choose a PNG or JPEG image."), "error")
-        return back
-    try:
-        previous = await services.set_signature(
-            funder_id, stored.storage_id if stored else None, actor=actor
-        )
-    except BaseException:
-        if stored is not None:
-            files.delete(stored.storage_id)
-        raise
-    if previous:
-        files.delete(previous)
-    flash(request, _("The signature is saved.") if stored else _("The signature is removed."))
-    return back
+    return await _replace_image(
+        request,
+        funder_id,
+        files,
+        services.set_signature,
+        actor=actor,
+        anchor="#signature",
+        saved=_("The signature is saved."),
+        removed=_("The signature is removed."),
+    )
 
 
 @get(FUNDER_PREVIEW, name="funders:preview")
