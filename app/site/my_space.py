@@ -15,27 +15,11 @@ from app.grants import todo
 
 
 @dataclass(frozen=True, slots=True)
-class Expected:
-    """Something the organisation must do, on which file, by when.
-
-    ``kind``: ``complete`` (a file sent back), ``accept`` (an award), ``agreement``
-    (the signed agreement), ``report_interim`` or ``report_final``."""
-
-    kind: str
-    application: int
-    reference: str | None
-    title: str
-    organisation_name: str
-    due: date | None = None
-    overdue: bool = False
-    returned: bool = False  # a report sent back for corrections
-
-
-@dataclass(frozen=True, slots=True)
 class MySpace:
     in_progress: list[ApplicationSummary]  # drafts and files sent back, deadline first
     unread: list[ApplicationSummary]  # files with messages of the staff not yet read
-    expected: list[Expected]  # the overdue first, then by date
+    # A file sent back (kind ``complete``) and the grants' tasks, the overdue first.
+    expected: list[todo.GrantTask]
     files: int  # every file of the person's organisations
 
     @property
@@ -48,7 +32,7 @@ async def my_space(user_id: int, at: datetime) -> MySpace:
     files = await applications.applications_of(user_id)
     today = paris_date(at)
     expected = [
-        Expected(
+        todo.GrantTask(
             "complete",
             f.id,
             f.reference,
@@ -60,19 +44,7 @@ async def my_space(user_id: int, at: datetime) -> MySpace:
         for f in files
         if f.status == "to_complete"
     ]
-    expected += [
-        Expected(
-            t.kind,
-            t.application,
-            t.reference,
-            t.title,
-            t.organisation_name,
-            due=t.due,
-            overdue=t.overdue,
-            returned=t.returned,
-        )
-        for t in await todo.tasks_of(user_id, today)
-    ]
+    expected += await todo.tasks_of(user_id, today)
     expected.sort(key=lambda e: (not e.overdue, e.due or date.max, e.application))
     in_progress = sorted(
         (f for f in files if f.in_progress), key=lambda f: (f.deadline or at, f.id)
