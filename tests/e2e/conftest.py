@@ -96,8 +96,9 @@ class Live:
 
 
 # One per live server (the demo, the demo before the committee, the production one, the
-# untouched demo of « Mon espace »); 10-13 belong to other tests, 11 to the bench.
-_redis_databases = iter((14, 15, 9, 8))
+# untouched demo of « Mon espace », the demo sending by SMTP); 10-13 belong to other
+# tests, 11 to the bench.
+_redis_databases = iter((14, 15, 9, 8, 7))
 
 
 def _own_redis_database(url: str) -> str:
@@ -118,14 +119,21 @@ def _own_redis_database(url: str) -> str:
 PRODUCTION_SECRET_KEY = "e2e-production-secret-key-" + "p" * 32  # nosec B105
 
 
-def _live(databases, tmp_path_factory, *demo_args: str, production: bool = False):
+def _live(
+    databases,
+    tmp_path_factory,
+    *demo_args: str,
+    production: bool = False,
+    extra_env: dict[str, str] | None = None,
+):
     """A server as deployed by `guichet serve`. In .ci/run's last step it runs as
     WORKERS=2 with REDIS_URL, over PostgreSQL: the browser tests then pass through two
     workers sharing sessions and rate limits in Redis.
 
     ``production``: served with GUICHET_ENV=production (Secure cookies, HSTS,
     STAFF_MFA=required by default) on http://127.0.0.1, after the demo was loaded as
-    in development (it is refused in production)."""
+    in development (it is refused in production). ``extra_env``: more settings (e.g.
+    SMTP_URL)."""
     data_dir = tmp_path_factory.mktemp("e2e-data")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -135,6 +143,7 @@ def _live(databases, tmp_path_factory, *demo_args: str, production: bool = False
         "GUICHET_DATA_DIR": str(data_dir),
         "GUICHET_ENV": "development",
         "PORT": str(port),
+        **(extra_env or {}),
     }
     for name in ("STAFF_MFA", "ALLOWED_HOSTS", "GUICHET_BASE_URL"):
         env.pop(name, None)
