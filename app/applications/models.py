@@ -113,6 +113,7 @@ class ApplicationView:
     call_max_award_cents: int
     call_max_rate_bp: int
     call_decision_expected_on: date | None
+    funder_id: int
     funder_name: str
     funder_address: str
     funder_website: str
