@@ -653,6 +653,27 @@ async def join_requests(org_id: int) -> list[dict]:
     )
 
 
+async def requests_to_answer(user_id: int) -> list[dict]:
+    """The requests to join waiting in the organisations this person owns (for « Mon
+    espace »), oldest first: who asks, which organisation."""
+    owned = Membership.select(Membership.organisation).where(
+        (Membership.user == user_id) & (Membership.role == MemberRole.owner.value)
+    )
+    return (
+        await JoinRequest.select(
+            JoinRequest.id,
+            JoinRequest.created_at,
+            JoinRequest.organisation.id.as_alias("organisation_id"),
+            JoinRequest.organisation.name.as_alias("organisation_name"),
+            JoinRequest.user.full_name.as_alias("full_name"),
+        )
+        .where(
+            JoinRequest.organisation.is_in(owned) & (JoinRequest.status == JoinStatus.pending.value)
+        )
+        .order_by(JoinRequest.created_at)
+    )
+
+
 async def my_join_requests(user_id: int) -> list[dict]:
     """The person's requests still waiting, with only the name and town of each organisation."""
     return (

@@ -133,6 +133,10 @@ def test_ask_then_the_owner_accepts_and_the_person_becomes_a_member(client):
     sign_out(client)
 
     sign_in(client, owner)
+    # « Mon espace » says what is waiting for the owner.
+    space = text_of(client.get("/mon-espace").text)
+    assert f"Répondre à une demande pour rejoindre {_org(client, org_id)['name']}" in space
+    assert "Camille Demandeuse, demande du" in space
     page = client.get(link_in(mail))
     assert page.status_code == 200
     requests = text_of(page.text.split('id="join-requests"')[1].split("</section>")[0])
@@ -147,6 +151,7 @@ def test_ask_then_the_owner_accepts_and_the_person_becomes_a_member(client):
     assert twice.status_code == 303
     assert "déjà reçu une réponse" in text_of(client.get(f"/structures/{org_id}").text)
     assert _role(client, org_id, requester["id"]) == "member"
+    assert "Répondre à une demande" not in text_of(client.get("/mon-espace").text)
     sign_out(client)
 
     (told,) = [
