@@ -696,14 +696,11 @@ async def answer_join_request(
     async with write_transaction():
         await _lock_organisation(org_id)
         await _require_owner(org_id, actor.user_id)
+        # PostgreSQL locks no row through an outer join: lock, then read the person.
         request = await for_update(
-            JoinRequest.select(
-                JoinRequest.id,
-                JoinRequest.user,
-                JoinRequest.status,
-                JoinRequest.user.email.as_alias("email"),
-                JoinRequest.user.language.as_alias("language"),
-            ).where((JoinRequest.id == request_id) & (JoinRequest.organisation == org_id))
+            JoinRequest.select(JoinRequest.id, JoinRequest.user, JoinRequest.status).where(
+                (JoinRequest.id == request_id) & (JoinRequest.organisation == org_id)
+            )
         ).first()
         if request is None:
             raise OrganisationError("not_found", N_("This request does not exist."))
@@ -722,10 +719,13 @@ async def answer_join_request(
                 Membership(organisation=org_id, user=request["user"], role=MemberRole.member.value)
             )
         org = await Organisation.select(Organisation.name).where(Organisation.id == org_id).first()
+        person = (
+            await User.select(User.email, User.language).where(User.id == request["user"]).first()
+        )
         await enqueue_email(
-            to=request["email"],
+            to=person["email"],
             template="join_request_answered",
-            language=request["language"],
+            language=person["language"],
             context={
                 "organisation": org["name"],
                 "accepted": accept,
