@@ -24,6 +24,11 @@ ENROLMENT = {"enrolment": True}
 # signs in again and finds them on the page (``kept_forms``); ``keep_answers`` names the
 # path parameter of the page to come back to, e.g. ``{"keep_answers": "/dossiers/{app_id}"}``.
 KEEP_ANSWERS = "keep_answers"
+# A streamed form (an upload inside the draft form) cannot be parsed here like a plain
+# one: its route gives the reader of its answers, ``async (request, user_id) -> dict |
+# None`` (None: nothing to keep), and the answers are kept as « sent with a document »:
+# the file itself is not kept, the person is told to choose it again.
+KEEP_ANSWERS_READER = "keep_answers_reader"
 KEPT_ANSWERS_LIMIT = Limit("kept_answers", 20, 3600)
 
 SECURITY_PAGE = "/compte/securite"
@@ -69,25 +74,35 @@ async def _keep_answers(
     if await limiter.hit(KEPT_ANSWERS_LIMIT, who):
         return  # plain « sign in again » page: kept answers are not a disk to fill
     page = path_to(handler.opt[KEEP_ANSWERS], **connection.path_params)
-    form = await Request(connection.scope, connection.receive).form()
-    values: dict = {}
-    for key in form:
-        if key == "_csrf_token":
-            continue
-        items = [v for v in form.getall(key) if isinstance(v, str)]
-        if items:
-            values[key] = items if len(items) > 1 else items[0]
+    request = Request(connection.scope, connection.receive)
+    reader = handler.opt.get(KEEP_ANSWERS_READER)
+    values: dict | None = {}
+    if reader is not None:
+        # Only for the person whose session it was (their file, their answers).
+        values = await reader(request, ended_for) if ended_for is not None else None
+        reason, notice = "session_ended_upload", "document-a-renvoyer"
+    else:
+        form = await request.form()
+        for key in form:
+            if key == "_csrf_token":
+                continue
+            items = [v for v in form.getall(key) if isinstance(v, str)]
+            if items:
+                values[key] = items if len(items) > 1 else items[0]
+        reason, notice = "session_ended", "reponses-conservees"
+    if values is None:
+        return  # the plain « sign in again » page
     token = kept_forms.keep(
         connection.app.state.settings.data_dir,
         page=page,
         user_id=ended_for,
         values=values,
-        reason="session_ended",
+        reason=reason,
         replaces=connection.cookies.get(kept_forms.COOKIE),
     )
     if token is None:
         return  # the plain « sign in again » page
-    query = urlencode({"info": "reponses-conservees", "suivant": page})
+    query = urlencode({"info": notice, "suivant": page})
     raise RedirectRequired(
         f"{SIGN_IN_PATH}?{query}",
         cookies=((kept_forms.COOKIE, token, kept_forms.KEPT_FOR_S),),

@@ -4,7 +4,7 @@ JSON decoded once, when the row is read) and the domain's refusals."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from app.applications import budget as budgets
@@ -112,6 +112,8 @@ class ApplicationView:
     call_min_award_cents: int
     call_max_award_cents: int
     call_max_rate_bp: int
+    call_decision_expected_on: date | None
+    funder_id: int
     funder_name: str
     funder_address: str
     funder_website: str

@@ -44,6 +44,8 @@ VIEW_COLUMNS = (
     Application.call.min_award_cents.as_alias("call_min_award_cents"),
     Application.call.max_award_cents.as_alias("call_max_award_cents"),
     Application.call.max_rate_bp.as_alias("call_max_rate_bp"),
+    Application.call.decision_expected_on.as_alias("call_decision_expected_on"),
+    Application.call.funder.id.as_alias("funder_id"),
     Application.call.funder.name.as_alias("funder_name"),
     Application.call.funder.address.as_alias("funder_address"),
     Application.call.funder.website.as_alias("funder_website"),

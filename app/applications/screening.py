@@ -17,7 +17,7 @@ from app.core.audit import Actor
 from app.core.db import for_update, write_transaction
 from app.core.i18n import gettext_noop as N_
 from app.funders.models import funder_context
-from app.funders.services import legal_by_id
+from app.funders.services import legal_by_id, legal_of
 from app.organisations.services import email_members
 
 NOT_NOW = N_("This change of status is not possible now.")
@@ -69,7 +69,9 @@ async def request_completion(
             {
                 "reference": app.reference,
                 "message": message.strip(),
+                "complete_by": complete_by,
                 "url": f"{base_url}/dossiers/{app_id}",
+                **funder_context(await legal_of(app.funder_id)),
             },
         )
 

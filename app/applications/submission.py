@@ -34,6 +34,8 @@ from app.core.audit import Actor
 from app.core.db import for_update, write_transaction
 from app.core.i18n import gettext_noop as N_
 from app.core.money import format_amount
+from app.funders.models import funder_context
+from app.funders.services import legal_of
 from app.organisations.services import email_members
 
 if TYPE_CHECKING:
@@ -265,6 +267,7 @@ async def submit(
                 "sha256": app.content_sha256,
                 "submitted_at": at.isoformat(),
                 "url": receipts.url(app_id),
+                **funder_context(await legal_of(app.funder_id)),
             },
         )
     receipt_file = await _store_receipt(app, attachments, receipts)

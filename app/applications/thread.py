@@ -15,6 +15,8 @@ from app.core.db import write_transaction
 from app.core.i18n import gettext_noop as N_
 from app.core.outbox import enqueue_email
 from app.core.templating import file_size
+from app.funders.models import funder_context
+from app.funders.services import legal_of
 from app.organisations.tables import Membership
 from app.quotas import StorageLimits
 
@@ -121,12 +123,15 @@ async def post_message(
                 Membership.user.language.as_alias("language"),
             ).where(Membership.organisation == app.organisation)
             url = f"{base_url}/dossiers/{app_id}#messages"
+            # To the organisation, the funder's service writes.
+            signed = funder_context(await legal_of(app.funder_id))
         else:
             recipients = await Call.select(
                 Call.created_by.email.as_alias("email"),
                 Call.created_by.language.as_alias("language"),
             ).where((Call.id == app.call) & Call.created_by.is_not_null())
             url = f"{base_url}/instruction/dossiers/{app_id}#messages"
+            signed = {}
         for recipient in recipients:
             await enqueue_email(
                 to=recipient["email"],
@@ -136,6 +141,7 @@ async def post_message(
                     "reference": app.reference or app.title,
                     "organisation": app.organisation_name,
                     "url": url,
+                    **signed,
                 },
             )
     return message_id

@@ -76,6 +76,9 @@ def _settings_values(call: dict) -> dict[str, str]:
         "max_rate": f"{call['max_rate_bp'] / 100:g}".replace(".", ","),
         "opens_at": paris_input(call["opens_at"]),
         "closes_at": paris_input(call["closes_at"]),
+        "decision_expected_on": (
+            call["decision_expected_on"].isoformat() if call.get("decision_expected_on") else ""
+        ),
     }
 
 

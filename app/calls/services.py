@@ -17,10 +17,11 @@ from app.core import audit
 from app.core.audit import Actor
 from app.core.db import for_update, write_transaction
 from app.core.domain import DomainError
+from app.core.forms import parse_date
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, parse_amount
 from app.core.numbers import NumberError, parse_percentage, whole_number
-from app.core.time import PARIS, TimeError, parse_paris
+from app.core.time import PARIS, TimeError, paris_date, parse_paris
 from app.funders.tables import Funder
 
 DOCUMENT_KINDS = ("pdf", "image", "office", "opendocument")
@@ -38,6 +39,7 @@ SETTINGS_FIELDS = (
     "max_rate",
     "opens_at",
     "closes_at",
+    "decision_expected_on",
 )
 
 
@@ -145,6 +147,24 @@ def clean_settings(
             N_("The closing date must come after the opening date."),
             field="closes_at",
         )
+    cleaned["decision_expected_on"] = None
+    if raw["decision_expected_on"]:
+        try:
+            cleaned["decision_expected_on"] = parse_date(raw["decision_expected_on"])
+        except ValueError:
+            errors["decision_expected_on"] = CallError(
+                "date",
+                N_("Enter a date, e.g. 17/03/2017."),
+                field="decision_expected_on",
+            )
+        else:
+            closes = cleaned.get("closes_at")
+            if closes is not None and cleaned["decision_expected_on"] < paris_date(closes):
+                errors["decision_expected_on"] = CallError(
+                    "decision_before_close",
+                    N_("The decision cannot be expected before the call closes."),
+                    field="decision_expected_on",
+                )
     return cleaned, errors
 
 

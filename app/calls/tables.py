@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-from piccolo.columns import JSON, BigInt, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -32,6 +32,8 @@ class Call(Table):
     max_rate_bp = Integer(default=10_000)
     opens_at = Timestamptz()
     closes_at = Timestamptz()
+    # When the funder expects to decide (told to applicants after they submit); optional.
+    decision_expected_on = Date(null=True, default=None)
     status = Varchar(length=12, choices=CallStatus, default=CallStatus.draft, index=True)
     # Yes/no eligibility questions: [{key, label, blocking: "yes"|"no", explanation}]
     eligibility = JSON(default="[]")

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from app.core import i18n
 from app.core.money import amount_input, format_amount
-from app.core.time import format_paris, long_date
+from app.core.time import clock, format_paris, long_date, paris_date
 from app.settings import STATIC_DIR, TEMPLATES_DIR
 
 
@@ -86,9 +86,12 @@ def file_size(size: int) -> str:
 
 def long_date_filter(value: date | str, locale: str | None = None) -> str:
     """``long_date`` for pages and e-mails: an e-mail's context is JSON, where a date is
-    its ISO text (« 2018-12-31 » → « 31 décembre 2018 »)."""
+    its ISO text (« 2018-12-31 » → « 31 décembre 2018 »); an instant (aware, or its ISO
+    text) is the day it is in Paris."""
     if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
+        value = datetime.fromisoformat(value) if len(value) > 10 else date.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = paris_date(value)
     return long_date(value, locale)
 
 
@@ -119,6 +122,7 @@ def build_environment() -> Environment:
         percent=format_decimal_percent,
         mark=mark,
         long_date=long_date_filter,
+        clock=clock,
         signed_percent=signed_percent,
         file_size=file_size,
     )

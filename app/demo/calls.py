@@ -13,6 +13,7 @@ from app.applications.tables import Application
 from app.calls import formspec
 from app.calls import services as calls
 from app.calls.tables import Call
+from app.core.time import paris_date
 
 
 def demo_form() -> dict:
@@ -167,6 +168,8 @@ async def demo_call(
             "max_rate_bp": 8000,
             "opens_at": opens,
             "closes_at": closes,
+            # « Et maintenant ? » tells the applicants, once they have submitted.
+            "decision_expected_on": paris_date(closes) + timedelta(days=90),
         },
         actor=officer,
     )

@@ -1,15 +1,22 @@
-"""« Mon espace » of the demo applicant: a draft, an unread message, a report due."""
+"""« Mon espace » of the demo applicant: a draft, an unread message, a report due, and
+on Le PoleS's page a volunteer's request to join it, waiting for its owner."""
 
 from __future__ import annotations
 
 from app.accounts.services import (
     Actor,
+    create_user,
     load_current_user,
     user_id_by_email,
 )
 from app.applications import services as applications
 from app.demo.files import POLES_ORLEANS_PROJECT, apply
+from app.demo.people import DEMO_PASSWORD, ORGANISATIONS
+from app.organisations.services import request_to_join
 from app.quotas import StorageLimits
+
+# Typed Le PoleS's SIRET when creating « its » organisation, and asked to join it.
+VOLUNTEER = ("benevole@demo.guichet.test", "Noa Bénévole")
 
 
 async def my_space_demo(
@@ -46,3 +53,7 @@ async def my_space_demo(
         base_url="",
         limits=limits,
     )
+    email, name = VOLUNTEER
+    volunteer = await create_user(email=email, full_name=name, password=DEMO_PASSWORD)
+    poles_siret = next(v["siret"] for _owner, v in ORGANISATIONS if v["name"] == "Le PoleS")
+    await request_to_join(poles_siret, base_url="", actor=Actor(user_id=volunteer, label=email))

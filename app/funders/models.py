@@ -80,6 +80,12 @@ class FunderLegal:
         )
 
     @property
+    def service_reach(self) -> tuple[str, ...]:
+        """``contact_lines`` without the service's name: its postal address (the
+        funder's when none), e-mail and telephone."""
+        return self.contact_lines[1:] if self.service_name.strip() else self.contact_lines
+
+    @property
     def contact_sentence(self) -> str:
         """The service and its contact on one line (for e-mails' signature)."""
         return " — ".join(self.contact_lines)
@@ -104,14 +110,23 @@ def funder_legal(row: dict) -> FunderLegal:
     )
 
 
-def funder_context(legal: FunderLegal | None) -> dict[str, str]:
-    """What an e-mail about a decision of this funder may show: its name, its service's
-    contact and the appeal routes (``emails/_appeal_routes.*`` shows them)."""
+def funder_context(legal: FunderLegal | None) -> dict:
+    """What an e-mail about a file of this funder may show: its name, its service's
+    contact, the appeal routes (``emails/_appeal_routes.*`` shows them) and the lines
+    its service signs with (``emails/_signature.*``: the service, not the software)."""
     if legal is None:
         default = DEFAULT_APPEAL_ROUTES.replace("{financeur}", "l’autorité qui l’a prise")
-        return {"funder": "", "service_contact": "", "appeal_routes": default}
+        return {
+            "funder": "",
+            "service_contact": "",
+            "appeal_routes": default,
+            "service": "",
+            "signature": [],
+        }
     return {
         "funder": legal.name,
         "service_contact": legal.contact_sentence,
         "appeal_routes": legal.appeal_routes,
+        "service": legal.service_name.strip(),
+        "signature": list(legal.service_reach),
     }

@@ -4,6 +4,7 @@ base of ``core.pdf``) with a report's words, and where it is written."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import anyio
@@ -15,7 +16,9 @@ from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.pdf import Letterhead
 from app.core.storage import FileStorage
+from app.funders.services import legal_of
 from app.grants.models import AttachmentRecord, GrantRecord, ReportRecord
+from app.grants.tables import Grant
 from app.settings import Settings
 
 KIND_SUBJECTS = {
@@ -39,6 +42,11 @@ class ReportReceipt:
     declared_cents: int
     documents: tuple[ReceiptDocument, ...]
     content_sha256: str
+    # The funder's service in charge (its legal settings): name, postal address,
+    # e-mail, telephone; and who signs. Empty: the funder's address and « the department ».
+    service_lines: tuple[str, ...] = ()
+    signature_lines: tuple[str, ...] = ()
+    place: str = ""
 
 
 def receipt_texts(kind: str) -> ReceiptTexts:
@@ -80,10 +88,16 @@ def receipt_texts(kind: str) -> ReceiptTexts:
 def receipt_pdf(receipt: ReportReceipt, locale: str) -> bytes:
     with i18n.use_locale(locale):
         texts = receipt_texts(receipt.kind)
+    if receipt.signature_lines:
+        texts = dataclasses.replace(texts, signature_lines=list(receipt.signature_lines))
     address = [line for line in receipt.funder_address.splitlines() if line.strip()]
     return build_receipt(
         texts=texts,
-        letterhead=Letterhead(name=receipt.funder_name, address_lines=tuple(address)),
+        letterhead=Letterhead(
+            name=receipt.funder_name,
+            address_lines=tuple(address),
+            contact_lines=receipt.service_lines,
+        ),
         call_title=receipt.call_title,
         organisation_name=receipt.organisation_name,
         project_title=receipt.project_title,
@@ -92,7 +106,7 @@ def receipt_pdf(receipt: ReportReceipt, locale: str) -> bytes:
         requested_cents=receipt.declared_cents,
         documents=receipt.documents,
         content_sha256=receipt.content_sha256,
-        place=address[-1].split(" ", 1)[-1] if address else "",
+        place=receipt.place or (address[-1].split(" ", 1)[-1] if address else ""),
         locale=locale,
     )
 
@@ -123,6 +137,9 @@ class ReportReceipts:
                 )
                 for f in files
             )
+        legal = await _legal_of_grant(grant.id)
+        with i18n.use_locale(i18n.get_locale()):
+            signature = legal.signature_lines() if legal and legal.signatory_name else ()
         receipt = ReportReceipt(
             kind=report.kind,
             reference=grant.reference or "",
@@ -135,6 +152,9 @@ class ReportReceipts:
             declared_cents=actual_eligible(report.actuals),
             documents=documents,
             content_sha256=content_sha256,
+            service_lines=legal.contact_lines if legal else (),
+            signature_lines=tuple(signature),
+            place=legal.town if legal else "",
         )
         data = await anyio.to_process.run_sync(
             receipt_pdf, receipt, i18n.get_locale(), cancellable=False
@@ -147,3 +167,13 @@ class ReportReceipts:
 
     def discard(self, storage_id: str) -> None:
         self.storage.delete(storage_id)
+
+
+async def _legal_of_grant(grant_id: int):
+    """The legal settings of the funder of the grant's call (its service in charge)."""
+    row = (
+        await Grant.select(Grant.call.funder.as_alias("funder_id"))
+        .where(Grant.id == grant_id)
+        .first()
+    )
+    return await legal_of(row["funder_id"]) if row else None

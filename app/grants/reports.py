@@ -22,6 +22,8 @@ from app.core.money import AmountError, format_amount, parse_amount
 from app.core.outbox import enqueue_email
 from app.core.periodic import Job
 from app.core.time import paris_date
+from app.funders.models import funder_context
+from app.funders.services import legal_by_id
 from app.grants import services as grants
 from app.grants.models import AttachmentRecord, GrantRecord, ReductionResult, ReportRecord
 from app.grants.states import REPORT, REPORT_EDITABLE, REPORT_IN
@@ -391,6 +393,7 @@ async def _tell_submitted(
         "planned": format_amount(shown.planned_cents, "fr_FR") if shown else "",
         "funder": grant.funder_name,
         "funder_address": grant.funder_address,
+        **await signed_by(grant.id),
     }
     await email_members(
         grant.organisation,
@@ -500,6 +503,7 @@ async def review(
                 "funder": grant.funder_name,
                 "funder_address": grant.funder_address,
                 "url": f"{base_url}/dossiers/{grant.application}/bilans/{kind}",
+                **await signed_by(grant.id),
             },
         )
 
@@ -642,9 +646,12 @@ async def send_reminders(at: datetime | None = None, *, base_url: str) -> int:
         Grant.interim_report_due,
         Grant.final_report_due,
         Grant.application.reference.as_alias("reference"),
+        Grant.application.title.as_alias("title"),
+        Grant.call.funder.id.as_alias("funder_id"),
         Grant.call.funder.name.as_alias("funder"),
         Grant.call.funder.address.as_alias("funder_address"),
     ).where(Grant.status == GrantStatus.active)
+    legal = await legal_by_id(sorted({g["funder_id"] for g in active}))
     for grant in active:
         for kind in KINDS:
             due = grant[f"{kind}_report_due"]
@@ -667,16 +674,30 @@ async def send_reminders(at: datetime | None = None, *, base_url: str) -> int:
                     "report_reminder",
                     {
                         "reference": grant["reference"],
+                        "title": grant["title"],
                         "kind": kind,
                         "due": due.isoformat(),
                         "late": today > due,
                         "funder": grant["funder"],
                         "funder_address": grant["funder_address"],
                         "url": f"{base_url}/dossiers/{grant['application']}/bilans/{kind}",
+                        **funder_context(legal.get(grant["funder_id"])),
                     },
                 )
                 sent += 1
     return sent
+
+
+async def signed_by(grant_id: int) -> dict:
+    """What the e-mails about a grant's reports need to be signed by the funder's
+    service (``funder_context``)."""
+    row = (
+        await Grant.select(Grant.call.funder.id.as_alias("funder_id"))
+        .where(Grant.id == grant_id)
+        .first()
+    )
+    found = await legal_by_id([row["funder_id"]]) if row else {}
+    return funder_context(found.get(row["funder_id"])) if row else {}
 
 
 def followup_job(settings, *, every_s: float = 3600) -> Job:

@@ -22,6 +22,7 @@ from app.core.web import act, flash, path_to, render
 from app.organisations import services
 from app.organisations.services import OrganisationError
 from app.organisations.tables import LegalForm, MemberRole
+from app.organisations.validators import IdentifierError, clean_siret
 from app.settings import Settings
 
 LIST = "/structures"
@@ -34,10 +35,17 @@ ROLE = "/structures/{org_id:int}/membres/{membership_id:int}/role"
 CANCEL_INVITATION = "/structures/{org_id:int}/invitations/{invitation_id:int}/annuler"
 CHOOSE = "/structures/{org_id:int}/choisir"
 JOIN = "/structures/invitation"
+REQUEST_JOIN = "/structures/rejoindre"
+ANSWER_JOIN = "/structures/{org_id:int}/demandes/{request_id:int}"
 
 SESSION_ORG = "org"
 # Invitation e-mails carry text the inviter chose: not a spam relay.
 INVITATIONS_PER_PERSON = Limit("member_invitations", 20, 24 * 3600)
+# A request to join e-mails the owners: a few a day per person, and a SIRET typed
+# that is already registered tells its name and town (public in the SIRENE register
+# anyway), so trying many SIRETs is bounded too.
+JOIN_REQUESTS_PER_PERSON = Limit("join_requests", 5, 24 * 3600)
+SIRETS_TAKEN_PER_PERSON = Limit("sirets_taken", 20, 24 * 3600)
 
 LEGAL_FORMS = [
     (LegalForm.association.value, N_("Association (loi 1901)")),
@@ -77,6 +85,7 @@ async def organisation_list(request: Request) -> Template:
         request,
         "organisations/list.html",
         organisations=mine,
+        join_requests=await services.my_join_requests(request.user.id),
         current=request.session.get(SESSION_ORG),
     )
 
@@ -96,14 +105,21 @@ async def create_page(request: Request, suivant: FromQuery[str | None] = None) -
 
 @post(CREATE, name="organisations:create-post")
 async def create(
-    request: Request, data: URLEncodedBody[dict[str, str]], actor: NamedDependency[Actor]
+    request: Request,
+    data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
+    limiter: NamedDependency[RateLimiter],
 ) -> Template | Redirect:
     form, cleaned = _form_from(data)
+    registered = None
     if form.ok:
         try:
             org_id = await services.create_organisation(cleaned, actor=actor)
         except OrganisationError as exc:
             form.refuse(exc, field="siret")
+            if exc.code == "siret_taken":
+                await limiter.check(SIRETS_TAKEN_PER_PERSON, str(request.user.id))
+                registered = await services.registered_with_siret(cleaned["siret"], request.user.id)
     if not form.ok:
         return render(
             request,
@@ -113,6 +129,7 @@ async def create(
             legal_forms=_legal_forms(),
             org=None,
             next=safe_next(data.get("next"), ""),
+            registered=registered,
         )
     _choose(request, org_id, cleaned["name"])
     flash(request, _("The organisation is created. You are its owner."))
@@ -120,9 +137,13 @@ async def create(
     return Redirect(back, status_code=303)
 
 
-async def _members_context(org_id: int) -> dict:
+async def _members_context(org_id: int, *, owner: bool) -> dict:
     members = await services.members(org_id)
-    return {"members": members, "sole_owner": services.sole_owner(members)}
+    return {
+        "members": members,
+        "sole_owner": services.sole_owner(members),
+        "join_requests": await services.join_requests(org_id) if owner else [],
+    }
 
 
 @get(DETAIL, name="organisations:detail")
@@ -132,7 +153,7 @@ async def detail(request: Request, org_id: FromPath[int]) -> Template:
         request,
         "organisations/detail.html",
         org=view,
-        **await _members_context(org_id),
+        **await _members_context(org_id, owner=view.is_owner),
         invitations=await services.pending_invitations(org_id) if view.is_owner else [],
         invite_form=FormState(values={"role": MemberRole.member.value}),
         legal_form_label=dict(_legal_forms()).get(view.data["legal_form"], ""),
@@ -217,7 +238,7 @@ async def invite(
             "organisations/detail.html",
             status_code=422,
             org=view,
-            **await _members_context(org_id),
+            **await _members_context(org_id, owner=view.is_owner),
             invitations=await services.pending_invitations(org_id),
             invite_form=form,
             legal_form_label=dict(_legal_forms()).get(view.data["legal_form"], ""),
@@ -278,6 +299,62 @@ async def cancel_invitation(
     await _visible(request, org_id)
     return await _change_members(
         request, org_id, services.cancel_invitation(org_id, invitation_id, actor=actor)
+    )
+
+
+@post(REQUEST_JOIN, name="organisations:request-join")
+async def request_join(
+    request: Request,
+    data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
+    settings: NamedDependency[Settings],
+    limiter: NamedDependency[RateLimiter],
+) -> Redirect:
+    """« SIRET already registered »: ask its owners to let one in."""
+    try:
+        siret = clean_siret(data.get("siret", ""))
+    except IdentifierError:
+        raise NotFoundException() from None
+    await limiter.check(JOIN_REQUESTS_PER_PERSON, str(request.user.id))
+    try:
+        found = await services.request_to_join(siret, base_url=settings.base_url, actor=actor)
+    except OrganisationError as exc:
+        if exc.code == "not_found":
+            raise NotFoundException() from None
+        flash(request, exc.text(), "error")
+    else:
+        flash(
+            request,
+            _(
+                "Your request to join %(name)s is sent to its owners. They will answer you by e-mail."
+            )
+            % {"name": found.name},
+        )
+    return Redirect(LIST, status_code=303)
+
+
+@post(ANSWER_JOIN, name="organisations:answer-join")
+async def answer_join(
+    request: Request,
+    org_id: FromPath[int],
+    request_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
+    settings: NamedDependency[Settings],
+) -> Redirect:
+    """An owner accepts or refuses a request to join."""
+    decision = data.get("decision", "")
+    if decision not in {"accept", "refuse"}:
+        raise NotFoundException()
+    await _visible(request, org_id)
+    accept = decision == "accept"
+    return await act(
+        request,
+        services.answer_join_request(
+            org_id, request_id, accept=accept, base_url=settings.base_url, actor=actor
+        ),
+        back=path_to(DETAIL, org_id=org_id),
+        done=_("The person is now a member.") if accept else _("The request is refused."),
     )
 
 
@@ -347,6 +424,8 @@ router = Router(
         choose,
         join_page,
         join,
+        request_join,
+        answer_join,
     ],
 )
 

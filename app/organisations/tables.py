@@ -63,3 +63,22 @@ class MemberInvitation(Table, tablename="member_invitation"):
     expires_at = Timestamptz()
     accepted_at = Timestamptz(null=True, default=None)
     cancelled_at = Timestamptz(null=True, default=None)
+
+
+class JoinStatus(StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    refused = "refused"
+    withdrawn = "withdrawn"
+
+
+class JoinRequest(Table, tablename="join_request"):
+    """A person asks to join an organisation already registered (its SIRET was taken
+    when they tried to create it); its owners accept or refuse."""
+
+    organisation = ForeignKey(Organisation, on_delete=OnDelete.cascade, index=True)
+    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    status = Varchar(length=10, choices=JoinStatus, default=JoinStatus.pending.value)
+    created_at = Timestamptz(default=TimestamptzNow())
+    decided_at = Timestamptz(null=True, default=None)
+    decided_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)

@@ -5,13 +5,14 @@ agreement, submit a report), the overdue first. A fixed number of queries."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from app.applications import services as applications
 from app.applications.services import ApplicationSummary
 from app.core.time import paris_date
 from app.grants import todo
+from app.organisations import services as organisations
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,8 @@ class MySpace:
     # A file sent back (kind ``complete``) and the grants' tasks, the overdue first.
     expected: list[todo.GrantTask]
     files: int  # every file of the person's organisations
+    # Requests to join the organisations the person owns, waiting for their answer.
+    join_requests: list[dict] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -28,7 +31,7 @@ class MySpace:
 
 
 async def my_space(user_id: int, at: datetime) -> MySpace:
-    """What « Mon espace » shows this person at ``at`` (four queries at most)."""
+    """What « Mon espace » shows this person at ``at`` (five queries at most)."""
     files = await applications.applications_of(user_id)
     today = paris_date(at)
     expected = [
@@ -54,4 +57,5 @@ async def my_space(user_id: int, at: datetime) -> MySpace:
         unread=[f for f in files if f.unread],
         expected=expected,
         files=len(files),
+        join_requests=await organisations.requests_to_answer(user_id),
     )

@@ -198,6 +198,13 @@ MATRIX = {
         only(["owner"], 303, others=404, anonymous=401),
     ),
     ("GET", "/structures/invitation"): ("/structures/invitation?jeton=forged", same(400)),
+    # No SIRET / no decision sent: nothing to ask or answer (the rules of asking and
+    # answering, owners only, are in tests/integration/organisations/test_join_requests.py).
+    ("POST", "/structures/rejoindre"): ("/structures/rejoindre", form(404)),
+    ("POST", "/structures/{org_id:int}/demandes/{request_id:int}"): (
+        "/structures/{org}/demandes/0",
+        form(404),
+    ),
     # Calls: officers and admins prepare them (the draft call D, the published call P)
     ("GET", "/instruction/appels"): ("/instruction/appels", only(CALL_STAFF, 200)),
     ("GET", "/instruction/appels/nouveau"): ("/instruction/appels/nouveau", only(CALL_STAFF, 200)),

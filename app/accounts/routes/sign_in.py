@@ -61,6 +61,14 @@ SIGN_IN_NOTICES = {
             "for you. Sign in again to find them on your file, then save."
         ),
     ),
+    "document-a-renvoyer": (
+        "warning",
+        N_(
+            "Your session had ended when you sent a document: your answers are kept for "
+            "you, but the document was not received. Sign in again, check your answers, "
+            "then choose the document again."
+        ),
+    ),
     "candidater": (
         "info",
         N_(

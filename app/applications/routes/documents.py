@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from app.accounts.guards import KEEP_ANSWERS, KEEP_ANSWERS_READER
+from app.accounts.services import load_current_user
 from app.applications import budget as budgets
 from app.applications import services
 from app.applications.deps import own_application, visible_application
@@ -73,9 +75,45 @@ def file_input(key: str) -> str:
     return f"file-{key}"
 
 
+async def answers_sent_after_session_end(request: Request, user_id: int) -> dict | None:
+    """The draft's answers posted with a document after the session ended (the guard's
+    ``KEEP_ANSWERS_READER``): read from the stream as an upload is, the CSRF token
+    first, every file read past and dropped (none is stored without a session). None —
+    nothing kept — unless this person may edit this file and every answer arrived."""
+    user = await load_current_user(user_id)
+    app_id = request.path_params["app_id"]
+    app = None if user is None else await services.application_for(user, app_id, members_only=True)
+    if app is None or not services.is_editable(app):
+        return None
+    text_fields, list_fields, file_inputs = _draft_fields(app)
+    try:
+        received = await storage.receive_upload(
+            request,
+            max_bytes=1,
+            file_fields=(),
+            skipped_file_fields=file_inputs | {"file"},
+            text_fields=text_fields,
+            list_fields=list_fields,
+            max_list_values=sum(
+                len(f["choices"]) for f in formspec.fields_of(app.form) if f["key"] in list_fields
+            ),
+            max_field_bytes=MAX_ANSWER_BYTES,
+            form_bytes=FORM_BYTES,
+        )
+    except (storage.UploadError, PermissionDeniedException):
+        return None
+    if received.fields.get(ANSWERS_END) != "1":
+        return None
+    return {**received.fields, **received.lists}
+
+
 @post(
     UPLOAD,
-    opt={"exclude_from_csrf": True},
+    opt={
+        "exclude_from_csrf": True,
+        KEEP_ANSWERS: DRAFT,
+        KEEP_ANSWERS_READER: answers_sent_after_session_end,
+    },
     request_max_body_size=UPLOAD_BODY_CEILING,
     name="applications:upload",
 )

@@ -236,7 +236,7 @@ def test_report_emails_date_in_words_and_say_which_report(client, people):
     ][-1]
     assert "bilan final" in mail["subject"]
     body = mail["body_text"].replace("\u202f", " ").replace("\xa0", " ")
-    assert "Le bilan final du dossier" in body and "31 décembre 2018" in body
+    assert "Le bilan final du projet" in body and "31 décembre 2018" in body
     assert "2018-12-31" not in body
     assert "service des subventions" in body
     assert f"/dossiers/{g['app']}/bilans/final" in body
