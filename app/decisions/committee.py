@@ -20,7 +20,7 @@ from app.core.i18n import gettext_noop as N_
 from app.core.money import format_amount
 from app.core.time import now
 from app.decisions.errors import NOT_FOUND, TOO_LONG, DecisionError
-from app.decisions.models import CommitteeDecision, decisions_of, decisions_on
+from app.decisions.models import DECIDED_LABELS, CommitteeDecision, decisions_of, decisions_on
 from app.decisions.services import check_amount, decidable, lock_call, settings_for
 from app.decisions.tables import Decision, Outcome
 from app.reviews.services import RankedFile, ranked_files
@@ -29,12 +29,7 @@ from app.reviews.services import RankedFile, ranked_files
 # audit summary is bounded (core.audit.MAX_SUMMARY_CHARS).
 MAX_BULK = 400
 # The sheet's « decision » filter: not decided yet, or one outcome.
-DECISION_FILTERS = {
-    "none": N_("not decided"),
-    "award": N_("award"),
-    "reject": N_("reject"),
-    "waitlist": N_("waiting list"),
-}
+DECISION_FILTERS = {"none": N_("not decided"), **DECIDED_LABELS}
 BULK_OUTCOMES = (Outcome.award, Outcome.reject)
 
 

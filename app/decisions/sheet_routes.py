@@ -27,7 +27,7 @@ from app.core.storage import content_disposition
 from app.core.web import flash, is_partial_request, path_to, render
 from app.decisions import annex, committee, jobs, pages, services
 from app.decisions.committee import DECISION_FILTERS, SheetFilters, SheetRow
-from app.decisions.models import OUTCOME_LABELS
+from app.decisions.models import DECIDED_LABELS, OUTCOME_LABELS
 from app.decisions.pages import call_or_404
 from app.decisions.services import CommitteeSettings, DecisionError
 from app.grants import schedule as schedules
@@ -110,6 +110,7 @@ def _settings_values(settings: CommitteeSettings) -> dict[str, str]:
 def _row_context(filter_form: FormState) -> dict:
     return {
         "outcomes": OUTCOME_LABELS,
+        "decided": DECIDED_LABELS,
         "labels": application_states.LABELS,
         "filter_query": _query(filter_form),
         "filter_form": filter_form,
