@@ -108,7 +108,7 @@ async def annex_of(call_id: int, locale: str) -> Annex:
     awards = [r for r in rows if r["outcome"] == Outcome.award]
     awarded = sum(r["amount_cents"] for r in awards)
     with use_locale(locale):
-        deliberation = reference or _("reference to be given")
+        deliberation = reference or _("(reference to be given)")
         if when:
             deliberation = _("%(reference)s of %(date)s") % {
                 "reference": deliberation,
@@ -176,7 +176,7 @@ async def annex_of(call_id: int, locale: str) -> Annex:
 # --- PDF ---------------------------------------------------------------------------------------
 
 # Column widths in mm: 257 mm of text across a landscape A4 page.
-PDF_COLUMNS = (34, 58, 34, 71, 30, 30)
+PDF_COLUMNS = (32, 56, 32, 63, 37, 37)
 
 
 def render_pdf(annex: Annex) -> bytes:
