@@ -3,6 +3,7 @@ officer narrows the sheet to the files reviewed, ticks them all (the script), aw
 the amount requested to three, rejects the others with one reason, and downloads the
 annex to the deliberation (PDF and XLSX, marked « projet »)."""
 
+import io
 import re
 
 import openpyxl
@@ -76,7 +77,21 @@ def test_committee_decides_in_two_bulk_actions_and_exports_the_annex(
 
     with page.expect_download() as xlsx_download:
         page.get_by_role("link", name="Annexe au format Excel").click()
-    sheet = openpyxl.load_workbook(xlsx_download.value.path()).active
+    with open(xlsx_download.value.path(), "rb") as workbook:
+        sheet = openpyxl.load_workbook(io.BytesIO(workbook.read())).active
     assert "PROJET" in sheet["A1"].value and sheet.freeze_panes == "A3"
     amounts = [sheet.cell(row=r, column=5).value for r in range(3, 8)]
     assert sum(a for a in amounts if a) > 0 and sheet.cell(row=8, column=1).value == "Total"
+
+    # One row's own form, opened and saved in place (htmx): the totals follow.
+    page.goto(page.url.split("?")[0])
+    url = page.url
+    row = page.locator("tr", has=page.get_by_role("link", name="CVL-2026-0006"))
+    row.get_by_role("link", name=re.compile("Modifier")).click()
+    page.get_by_label("Décision sur CVL-2026-0006").select_option(label="attribuer")
+    page.get_by_label("Montant attribué (€)").fill("10 000")
+    assert page.url == url  # swapped in place, no navigation
+    page.get_by_role("button", name=re.compile("Enregistrer")).click()
+    page.locator("#decision-totals", has_text="4 attributions").wait_for()
+    assert page.get_by_label("Décision sur CVL-2026-0006").count() == 0
+    watched.assert_clean()

@@ -366,3 +366,27 @@ def test_json_summary_stays_small(client, officer, as_officer):
         client, audit_search, object_type="call", object_id=call, action="decisions.decided_many"
     )
     assert len(json.dumps(entries[0]["summary"])) < 4000
+
+
+def test_the_annex_keeps_hostile_text_as_text(client, officer, as_officer):
+    """A project title as markup or as a spreadsheet formula: shown as typed in the
+    PDF (never reportlab markup) and stored as a string in the workbook (never a
+    formula)."""
+    call, ids = make_committee(client, officer, files=2)
+    titles = {ids[0]: '=HYPERLINK("http://evil.test","x")', ids[1]: "<font color=red>rouge</font>"}
+    for app_id, title in titles.items():
+        run(
+            client,
+            lambda a=app_id, t=title: (
+                Application.update({Application.title: t}).where(Application.id == a).run()
+            ),
+        )
+    assert bulk(client, call, ids, "award").status_code == 303
+    _reader, text = pdf_text(annex_pdf(client, call).content)
+    assert "<font color=red>rouge</font>" in text
+    sheet = openpyxl.load_workbook(
+        io.BytesIO(client.get(f"{sheet_url(call)}/annexe.xlsx").content)
+    ).active
+    cells = {sheet.cell(row=r, column=4).value: sheet.cell(row=r, column=4) for r in (3, 4)}
+    formula = cells['=HYPERLINK("http://evil.test","x")']
+    assert formula.data_type == "s"
