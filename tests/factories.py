@@ -448,3 +448,51 @@ def attach_report_documents(client, app_id: int, kind: str, *documents: str) -> 
         follow_redirects=False,
     )
     assert sent.status_code == 303, sent.text[:300]
+
+
+def make_committee(
+    client,
+    officer: dict,
+    *,
+    files: int,
+    requested: int = 1_500_000,
+    organisations: int = 3,
+    status: str = "reviewed",
+    **call_values,
+) -> tuple[int, list[int]]:
+    """A published call with ``files`` files waiting for the committee (``status``),
+    each requesting ``requested`` cents, spread over a few organisations, inserted in
+    bulk (as an import would); returns the call and its files' ids, in id order."""
+    from app.applications.tables import Application
+    from app.calls.tables import FormVersion
+    from app.core.bulk import insert_many
+    from app.core.db import write_transaction
+
+    call_id = make_call(client, officer, publish=True, **call_values)
+    owner = make_user(client)
+    orgs = [make_organisation(client, owner, name=f"Asso comité {n}") for n in range(organisations)]
+
+    async def load() -> list[int]:
+        version = (
+            await FormVersion.select(FormVersion.id).where(FormVersion.call == call_id).first()
+        )["id"]
+        async with write_transaction():
+            await insert_many(
+                Application,
+                [
+                    Application(
+                        call=call_id,
+                        organisation=orgs[n % organisations],
+                        form_version=version,
+                        status=status,
+                        reference=f"COM{call_id}-{n:05d}",
+                        title=f"Projet {n}",
+                        requested_cents=requested,
+                    )
+                    for n in range(files)
+                ],
+            )
+        rows = await Application.select(Application.id).where(Application.call == call_id)
+        return sorted(r["id"] for r in rows)
+
+    return call_id, run(client, load)

@@ -1,4 +1,4 @@
-"""Many rows inserted at once, in chunks that both databases accept.
+"""Many rows inserted, or given the same new values, in chunks both databases accept.
 
 One INSERT carries one bind parameter per column of each row: asyncpg refuses a
 statement of more than 32 767 (PostgreSQL's limit), SQLite (3.32 and later) more than
@@ -41,3 +41,13 @@ async def insert_many(
             query = query.on_conflict(target=ignore_conflicts_on, action="DO NOTHING")
         await query
     return len(rows)
+
+
+async def update_where_in(table: type[Table], values: dict[Any, Any], ids: Sequence[int]) -> int:
+    """``UPDATE table SET values WHERE id IN ids``, the ids in chunks under the bind
+    limit: the one way to give many rows the same new values (call it inside the
+    ``write_transaction`` that makes the change). Returns the number of ids given."""
+    ids = sorted(set(ids))
+    for part in chunked(ids, MAX_PARAMETERS - len(values)):
+        await table.update(values).where(table._meta.primary_key.is_in(list(part)))
+    return len(ids)

@@ -218,6 +218,18 @@ def styles() -> dict[str, ParagraphStyle]:
             alignment=TA_LEFT,
             spaceAfter=0,
         ),
+        "cell_right": ParagraphStyle(
+            "cell_right", parent=body, fontSize=9, leading=12, alignment=TA_RIGHT, spaceAfter=0
+        ),
+        "cell_bold_right": ParagraphStyle(
+            "cell_bold_right",
+            parent=body,
+            fontName=FONT_BOLD,
+            fontSize=9,
+            leading=12,
+            alignment=TA_RIGHT,
+            spaceAfter=0,
+        ),
         "mono": ParagraphStyle(
             "mono",
             parent=body,
@@ -302,6 +314,7 @@ class LetterBuilder:
     lang: str = "fr"
     author: str = ""
     subject: str = ""
+    landscape: bool = False  # A4 on its side, for wide tables (an annex)
     story: list[Flowable] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -362,6 +375,10 @@ class LetterBuilder:
     def spacer(self, height_mm: float) -> None:
         self.story.append(Spacer(1, height_mm * mm))
 
+    @property
+    def page_size(self) -> tuple[float, float]:
+        return (PAGE_HEIGHT, PAGE_WIDTH) if self.landscape else (PAGE_WIDTH, PAGE_HEIGHT)
+
     def table(
         self,
         rows: Sequence[Sequence[str]],
@@ -369,12 +386,23 @@ class LetterBuilder:
         header: Sequence[str] | None = None,
         col_widths: Sequence[float] | None = None,
         mono_columns: Sequence[int] = (),
+        right_columns: Sequence[int] = (),
+        footer: Sequence[str] | None = None,
     ) -> None:
-        """A bordered table of plain-text cells; ``col_widths`` in mm (default: equal).
+        """A bordered table of plain-text cells; ``col_widths`` in mm (default: equal);
+        ``right_columns`` aligned right (amounts); ``footer``: a bold last row (totals).
 
         The header row repeats on every page the table spans."""
         self.story.append(
-            text_table(rows, header=header, col_widths=col_widths, mono_columns=mono_columns)
+            text_table(
+                rows,
+                header=header,
+                col_widths=col_widths,
+                mono_columns=mono_columns,
+                right_columns=right_columns,
+                footer=footer,
+                width=self.page_size[0] - 2 * MARGIN_X,
+            )
         )
 
     def key_values(self, pairs: Sequence[tuple[str, str]], label_width_mm: float = 60) -> None:
@@ -411,20 +439,22 @@ class LetterBuilder:
         canvas.setStrokeColor(RULE)
         canvas.setLineWidth(0.5)
         y = MARGIN_BOTTOM - 8 * mm
-        canvas.line(MARGIN_X, y + 4 * mm, PAGE_WIDTH - MARGIN_X, y + 4 * mm)
+        width = self.page_size[0]
+        canvas.line(MARGIN_X, y + 4 * mm, width - MARGIN_X, y + 4 * mm)
         canvas.setFont(FONT, 8)
         canvas.setFillColor(GREY)
         if self.footer_text:
             canvas.drawString(MARGIN_X, y, printable(self.footer_text).replace("\n", " "))
         label = printable(self.page_label.format(page=page, pages=pages))
-        canvas.drawRightString(PAGE_WIDTH - MARGIN_X, y, label)
+        canvas.drawRightString(width - MARGIN_X, y, label)
         canvas.restoreState()
 
     def build(self) -> bytes:
         buffer = io.BytesIO()
+        page_width, page_height = self.page_size
         document = BaseDocTemplate(
             buffer,
-            pagesize=A4,
+            pagesize=(page_width, page_height),
             leftMargin=MARGIN_X,
             rightMargin=MARGIN_X,
             topMargin=MARGIN_TOP,
@@ -441,8 +471,8 @@ class LetterBuilder:
         frame = Frame(
             MARGIN_X,
             MARGIN_BOTTOM,
-            TEXT_WIDTH,
-            PAGE_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM,
+            page_width - 2 * MARGIN_X,
+            page_height - MARGIN_TOP - MARGIN_BOTTOM,
             leftPadding=0,
             rightPadding=0,
             topPadding=0,
@@ -482,17 +512,30 @@ def text_table(
     header: Sequence[str] | None = None,
     col_widths: Sequence[float] | None = None,
     mono_columns: Sequence[int] = (),
+    right_columns: Sequence[int] = (),
+    footer: Sequence[str] | None = None,
+    width: float = TEXT_WIDTH,
 ) -> Table:
     """A table of escaped plain-text cells (see ``LetterBuilder.table``)."""
     columns = len(header) if header else max((len(r) for r in rows), default=1)
-    widths = [w * mm for w in col_widths] if col_widths else [TEXT_WIDTH / columns] * columns
+    widths = [w * mm for w in col_widths] if col_widths else [width / columns] * columns
+
+    def style(i: int, bold: bool) -> str:
+        if i in right_columns:
+            return "cell_bold_right" if bold else "cell_right"
+        if bold:
+            return "cell_bold"
+        return "mono" if i in mono_columns else "cell"
+
     data: list[list[Flowable]] = []
     if header:
-        data.append([paragraph(h, "cell_bold") for h in header])
+        data.append([paragraph(h, style(i, True)) for i, h in enumerate(header)])
     for row in rows:
-        data.append(
-            [paragraph(cell, "mono" if i in mono_columns else "cell") for i, cell in enumerate(row)]
-        )
+        data.append([paragraph(cell, style(i, False)) for i, cell in enumerate(row)])
+    if footer:
+        data.append([paragraph(cell, style(i, True)) for i, cell in enumerate(footer)])
     table = Table(data, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
     table.setStyle(_grid_style(header=bool(header)))
+    if footer:
+        table.setStyle(TableStyle([("BACKGROUND", (0, -1), (-1, -1), HEADER_FILL)]))
     return table

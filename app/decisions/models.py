@@ -7,9 +7,21 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from app.applications import states as application_states
+from app.core.i18n import gettext_noop as N_
 from app.decisions.tables import Decision, Outcome
 
 LETTER_KIND = {"award": "award", "reject": "rejection"}
+OUTCOME_LABELS = {
+    "award": N_("award"),
+    "reject": N_("reject"),
+    "waitlist": N_("waiting list"),
+}
+# A decision taken, shown as the state it gives the file (« subvention accordée »).
+DECIDED_LABELS = {
+    outcome: application_states.LABELS[application_states.APPLICATION.target(outcome)]
+    for outcome in OUTCOME_LABELS
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,25 +6,23 @@ from __future__ import annotations
 from litestar import Response
 from litestar.exceptions import NotFoundException
 
-from app.applications import states as application_states
 from app.calls import services as calls
 from app.core.domain import DomainError
 from app.core.forms import FormState
-from app.core.i18n import gettext_noop as N_
+from app.core.i18n import gettext as _
 from app.core.storage import FileStorage
 from app.decisions import jobs, services
+from app.grants import schedule as schedules
 from app.grants.schedule import ScheduleError
 
-OUTCOME_LABELS = {
-    "award": N_("award"),
-    "reject": N_("reject"),
-    "waitlist": N_("waiting list"),
-}
-# A decision taken, shown as the state it gives the file (« subvention accordée »).
-DECIDED_LABELS = {
-    outcome: application_states.LABELS[application_states.APPLICATION.target(outcome)]
-    for outcome in OUTCOME_LABELS
-}
+
+def schedule_context() -> dict:
+    """The schedule fields' choices (``_schedule_fields.html``), translated."""
+    return {
+        "presets": [(k, _(v)) for k, v in schedules.PRESET_LABELS.items()],
+        "triggers": [(k, _(v)) for k, v in schedules.TRIGGERS.items()],
+        "schedule_rows": range(1, schedules.MAX_ITEMS + 1),
+    }
 
 
 def refusal(exc: DomainError) -> tuple[str, str | None]:

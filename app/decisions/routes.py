@@ -1,5 +1,5 @@
-"""Decision pages for officers: the committee sheet, one file's decision and letters,
-the letters' wording, publication. The organisation's side is in
+"""Decision pages for officers: one file's decision and letters, the letters'
+wording, publication (the committee's sheet and its annex: ``sheet_routes.py``). The organisation's side is in
 ``organisation_routes.py``; what both read of other domains, in ``pages.py``."""
 
 from __future__ import annotations
@@ -12,180 +12,34 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app.accounts.guards import requires
-from app.applications import states as application_states
 from app.applications.deps import visible_application
 from app.core.audit import Actor
 from app.core.domain import DomainError
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
-from app.core.money import amount_input
 from app.core.storage import FileStorage, content_disposition
 from app.core.time import now
 from app.core.web import act, flash, is_partial_request, path_to, render
 from app.decisions import jobs, letters, pages, services
 from app.decisions.letters import PLACEHOLDERS
+from app.decisions.models import DECIDED_LABELS
 from app.decisions.organisation_routes import ORGANISATIONS
-from app.decisions.pages import DECIDED_LABELS, OUTCOME_LABELS, call_or_404
-from app.decisions.services import CommitteeSettings, DecisionError, SheetRow
+from app.decisions.pages import call_or_404
+from app.decisions.services import DecisionError
+from app.decisions.sheet_routes import DECISION
+from app.decisions.sheet_routes import HANDLERS as SHEET_HANDLERS
 from app.grants import schedule as schedules
 from app.grants import services as grants
 from app.grants.schedule import ScheduleError
 from app.settings import Settings
 
-SHEET = "/instruction/appels/{call_id:int}/decisions"
-SHEET_SETTINGS = "/instruction/appels/{call_id:int}/decisions/reglages"
 TEMPLATES = "/instruction/appels/{call_id:int}/decisions/courriers"
 PREVIEW = "/instruction/appels/{call_id:int}/decisions/courriers/apercu"
 PUBLISH = "/instruction/appels/{call_id:int}/decisions/publier"
 PROGRESS = "/instruction/appels/{call_id:int}/decisions/publication"
-DECISION = "/instruction/dossiers/{app_id:int}/decision"
 SCHEDULE = "/instruction/dossiers/{app_id:int}/decision/echeancier"
 STAFF_LETTER = "/instruction/dossiers/{app_id:int}/courriers/{letter_id:int}"
 REGENERATE = "/instruction/dossiers/{app_id:int}/courriers"
-
-
-# --- The sheet --------------------------------------------------------------------------------
-
-
-def _row_form(row: SheetRow) -> FormState:
-    decision = row.decision
-    amount = decision.amount_cents if decision and decision.is_award else None
-    return FormState(
-        values={
-            "outcome": decision.outcome if decision else "",
-            "amount": amount_input(amount if amount else row.file.requested_cents),
-            "reason": decision.reason if decision else "",
-        },
-        prefix=f"d{row.id}",
-    )
-
-
-def _settings_values(settings: CommitteeSettings) -> dict[str, str]:
-    when = settings.deliberation_date
-    return {
-        "deliberation_reference": settings.deliberation_reference,
-        "deliberation_date": when.isoformat() if when else "",
-        "place": settings.place,
-        "signatory_name": settings.signatory_name,
-        "signatory_title": settings.signatory_title,
-        "share_reviews": "yes" if settings.share_reviews else "",
-        "agreement_required": "yes" if settings.agreement_required else "",
-        "conditions": settings.conditions,
-        **schedules.form_values(dict(settings.default_schedule)),
-    }
-
-
-def _schedule_context() -> dict:
-    return {
-        "presets": [(k, _(v)) for k, v in schedules.PRESET_LABELS.items()],
-        "triggers": [(k, _(v)) for k, v in schedules.TRIGGERS.items()],
-        "schedule_rows": range(1, schedules.MAX_ITEMS + 1),
-    }
-
-
-async def _sheet_page(
-    request: Request,
-    call: dict,
-    *,
-    settings_form: FormState | None = None,
-    status_code: int = 200,
-    rows: list[SheetRow] | None = None,
-    forms: dict[int, FormState] | None = None,
-) -> Template:
-    settings = await services.settings_for(call["id"])
-    if settings_form is None:
-        settings_form = FormState(values=_settings_values(settings), prefix="sheet")
-    rows = rows if rows is not None else await services.sheet(call["id"])
-    return render(
-        request,
-        "decisions/sheet.html",
-        status_code=status_code,
-        call=call,
-        rows=rows,
-        forms={row.id: _row_form(row) for row in rows} | (forms or {}),
-        saved=None,
-        totals=await services.totals(call["id"]),
-        pending=await services.pending(call["id"]),
-        job=await jobs.job_of(call["id"]),
-        form=settings_form,
-        settings=settings,
-        outcomes=OUTCOME_LABELS,
-        labels=application_states.LABELS,
-        **_schedule_context(),
-    )
-
-
-@get(SHEET, name="decisions:sheet")
-async def sheet(request: Request, call_id: FromPath[int]) -> Template:
-    return await _sheet_page(request, await call_or_404(call_id))
-
-
-@post(SHEET_SETTINGS, name="decisions:settings")
-async def save_settings(
-    request: Request,
-    call_id: FromPath[int],
-    data: URLEncodedBody[dict[str, str]],
-    actor: NamedDependency[Actor],
-) -> Template | Redirect:
-    call = await call_or_404(call_id)
-    form = FormState(values=dict(data), prefix="sheet")
-    try:
-        await services.save_settings(call_id, data, actor=actor)
-    except ScheduleError as exc:
-        pages.refuse_schedule(form, exc)
-    except DecisionError as exc:
-        form.refuse(exc, field="deliberation_reference")
-    if not form.ok:
-        return await _sheet_page(request, call, settings_form=form, status_code=422)
-    flash(request, _("The committee's settings are saved."))
-    return Redirect(path_to(SHEET, call_id=call_id) + "#settings", status_code=303)
-
-
-@post(DECISION, name="decisions:decide")
-async def decide(
-    request: Request,
-    app_id: FromPath[int],
-    data: URLEncodedBody[dict[str, str]],
-    actor: NamedDependency[Actor],
-) -> Template | Redirect:
-    """One row of the sheet. htmx: the row and the totals come back; else the sheet."""
-    file = await visible_application(request, app_id)
-    form = FormState(values=dict(data), prefix=f"d{app_id}")
-    outcome = data.get("outcome", "")
-    try:
-        await services.decide(
-            app_id,
-            outcome=outcome,
-            amount=services.read_amount(data.get("amount", "")) if outcome == "award" else None,
-            reason=data.get("reason", ""),
-            actor=actor,
-        )
-    except DecisionError as exc:
-        form.refuse(exc, field="outcome")
-    rows = await services.sheet(file.call)
-    row = next((r for r in rows if r.id == app_id), None)
-    forms = {app_id: form} if not form.ok else {}
-    if is_partial_request(request) and row is not None:
-        # htmx swaps the row either way; a 200 keeps browsers from logging an error.
-        call = await call_or_404(file.call)
-        return render(
-            request,
-            "decisions/_row_update.html",
-            row=row,
-            forms={app_id: forms.get(app_id) or _row_form(row)},
-            # Focus comes back to the row saved (htmx honours autofocus).
-            saved=app_id if form.ok else None,
-            call=call,
-            totals=await services.totals(file.call),
-            pending=await services.pending(file.call),
-            outcomes=OUTCOME_LABELS,
-            labels=application_states.LABELS,
-        )
-    if not form.ok:
-        call = await call_or_404(file.call)
-        return await _sheet_page(request, call, status_code=422, rows=rows, forms=forms)
-    flash(request, _("The decision on %(reference)s is saved.") % {"reference": file.reference})
-    return Redirect(path_to(SHEET, call_id=file.call) + f"#row-{app_id}", status_code=303)
 
 
 # --- One file: decision, schedule, letters (staff) --------------------------------------------
@@ -221,7 +75,7 @@ async def _decision_page(
         outcomes=DECIDED_LABELS,
         trigger_labels=schedules.TRIGGERS,
         instalment_labels=grants.INSTALMENT_LABELS,
-        **_schedule_context(),
+        **pages.schedule_context(),
     )
 
 
@@ -429,9 +283,7 @@ STAFF = Router(
     guards=[requires("manage_calls")],
     include_in_schema=False,
     route_handlers=[
-        sheet,
-        save_settings,
-        decide,
+        *SHEET_HANDLERS,
         decision_file,
         set_schedule,
         staff_letter,

@@ -40,7 +40,6 @@ from app.decisions.tables import Decision, LetterJob, Outcome
 from app.grants import schedule as schedules
 from app.grants import services as grants
 from app.grants.schedule import ScheduleError
-from app.reviews.services import RankedFile, ranked_files
 
 __all__ = [  # from the sibling modules, where they live: the committee's settings, the decisions read
     "LETTER_KIND",
@@ -81,29 +80,7 @@ def schedule_of(decision: CommitteeDecision, settings: CommitteeSettings) -> Map
     return decision.schedule or settings.default_schedule
 
 
-# --- The sheet --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SheetRow:
-    """A file of the committee's sheet, best ranked first, with its decision."""
-
-    file: RankedFile
-    decision: CommitteeDecision | None
-
-    @property
-    def id(self) -> int:
-        return self.file.id
-
-    @property
-    def locked(self) -> bool:
-        return bool(self.decision and self.decision.locked)
-
-
-async def sheet(call_id: int) -> list[SheetRow]:
-    """The files the committee decides on, in the ranking's order, with their decisions."""
-    decided = await decisions_of(call_id)
-    return [SheetRow(file=f, decision=decided.get(f.id)) for f in await ranked_files(call_id)]
+# --- The sheet (its rows: committee.py) ------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +181,7 @@ def decidable(status: str) -> bool:
     return bool(APPLICATION.allowed(status, "officer") & set(OUTCOMES))
 
 
-async def _lock_call(call_id: int) -> dict:
+async def lock_call(call_id: int) -> dict:
     """Serialise the decisions of one call (the envelope is shared): a row lock on
     PostgreSQL; SQLite's IMMEDIATE transaction already holds the write lock."""
     rows = await for_update(
@@ -269,7 +246,7 @@ async def decide(
         )
         if app is None:
             raise DecisionError("not_found", NOT_FOUND)
-        call = await _lock_call(app["call"])
+        call = await lock_call(app["call"])
         current = await decision_of(app_id)
         if current is not None and current.locked:
             raise DecisionError(
@@ -391,7 +368,7 @@ async def publish(call_id: int, token: str, *, actor: Actor) -> int | None:
     Returns the letter batch's id (None: no letter)."""
     at = now()
     async with write_transaction():
-        call = await _lock_call(call_id)
+        call = await lock_call(call_id)
         current = await pending(call_id)
         if current.count == 0:
             raise DecisionError(

@@ -461,6 +461,18 @@ MATRIX = {
         "/instruction/appels/{decided_call}/decisions/reglages",
         only(CALL_STAFF, 422, anonymous=401),
     ),
+    ("POST", "/instruction/appels/{call_id:int}/decisions/lot"): (
+        "/instruction/appels/{decided_call}/decisions/lot",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}/decisions/annexe.pdf"): (
+        "/instruction/appels/{decided_call}/decisions/annexe.pdf",
+        only(CALL_STAFF, 200),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}/decisions/annexe.xlsx"): (
+        "/instruction/appels/{decided_call}/decisions/annexe.xlsx",
+        only(CALL_STAFF, 200),
+    ),
     ("GET", "/instruction/appels/{call_id:int}/decisions/courriers"): (
         "/instruction/appels/{decided_call}/decisions/courriers",
         only(CALL_STAFF, 200),

@@ -104,12 +104,16 @@ async def _staff_table_page(
     *,
     bulk: FormState | None = None,
     ticked: frozenset[int] = frozenset(),
+    tick_all: bool = False,
     status_code: int = 200,
 ) -> Template:
     """The table as filtered by ``filters`` (the page's query string); ``bulk`` and
-    ``ticked``: a refused bulk screening shown again as it was typed."""
+    ``ticked``: a refused bulk screening shown again as it was typed; ``tick_all``:
+    every row shown ticked (« select all » without JavaScript)."""
     query, form = _table_query(filters)
     rows, total = await services.staff_table(call["id"], query)
+    if tick_all:
+        ticked = frozenset(row.id for row in rows)
     template = (
         "applications/_staff_rows.html"
         if is_partial_request(request)
@@ -251,10 +255,19 @@ async def screen_bulk(
 ) -> Template | Redirect:
     """The same for the files ticked in the table: all of them or none. The form posts
     with the table's query string: its filters stay, after a refusal (with the ticks,
-    the decision and the reason as typed) and after success."""
+    the decision and the reason as typed) and after success. « Select all / none »
+    (``select``) only shows the page again, every row shown ticked or none."""
     call = await _call(call_id)
     filters = dict(request.query_params)
     data = await request.form()
+    if data.get("select") in ("all", "none"):
+        kept = FormState(
+            values={"decision": data.get("decision", ""), "reason": data.get("reason", "")},
+            prefix="bulk",
+        )
+        return await _staff_table_page(
+            request, call, filters, bulk=kept, tick_all=data.get("select") == "all"
+        )
     ids = [i for v in data.getall("ids", []) if (i := whole_number(v)) is not None]
     mine = {row.id async for row in services.iter_table(call_id, TableQuery())}
     if any(i not in mine for i in ids):

@@ -755,6 +755,51 @@ def test_screening_one_by_one_and_in_bulk(client):
     sign_out(client)
 
 
+def test_screening_select_all_and_none_on_the_rows_shown(client):
+    """Without JavaScript « select all » is a submit button of the bulk form: the page
+    comes back with every row shown ticked (the filters and what was typed kept), and
+    nothing is screened."""
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    call_id = make_call(client, officer, publish=True)
+    ids = []
+    for status in ("submitted", "submitted", "eligible"):
+        app_id = make_application(client, owner, make_organisation(client, owner), call_id)
+        run(
+            client,
+            lambda a=app_id, s=status: (
+                Application.update({Application.status: s, Application.reference: f"T-{a}"})
+                .where(Application.id == a)
+                .run()
+            ),
+        )
+        ids.append(app_id)
+    sign_in(client, officer)
+    page = client.get(f"/instruction/appels/{call_id}/dossiers").text
+    assert 'name="select" value="all"' in page and 'data-select="all"' in page
+    shown = client.post(
+        f"/instruction/appels/{call_id}/dossiers/recevabilite?status=submitted",
+        data={
+            "_csrf_token": csrf_token(client),
+            "select": "all",
+            "decision": "ineligible",
+            "reason": "Gardé",
+        },
+    )
+    assert shown.status_code == 200
+    for app_id in ids[:2]:
+        assert f'value="{app_id}" id="select-{app_id}" form="bulk" checked' in shown.text
+    assert f'id="select-{ids[2]}"' not in shown.text  # not shown: not ticked
+    assert '<option value="ineligible" selected' in shown.text and 'value="Gardé"' in shown.text
+    assert 'recevabilite?status=submitted"' in shown.text
+    none = client.post(
+        f"/instruction/appels/{call_id}/dossiers/recevabilite",
+        data={"_csrf_token": csrf_token(client), "select": "none", "ids": [str(ids[0])]},
+    )
+    assert none.status_code == 200 and 'form="bulk" checked' not in none.text
+    assert {draft_of(client, i)["status"] for i in ids[:2]} == {"submitted"}
+    sign_out(client)
+
+
 def test_calls_sharing_a_reference_prefix_number_their_files_in_one_sequence(client):
     """A prefix typed again (or a call duplicated twice): references stay unique, in
     one sequence for the prefix, instead of a 500 on the second call's first file."""
