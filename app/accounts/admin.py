@@ -82,6 +82,7 @@ async def users(
         pages=max(1, -(-total // PAGE_SIZE)),
         roles=role_options(),
         role_labels=ROLE_LABELS,
+        funders=await _funder_names(),
     )
 
 
@@ -147,8 +148,19 @@ async def user_detail(request: Request, user_id: FromPath[int]) -> Template:
     if person is None:
         raise NotFoundException()
     return render(
-        request, "admin/user.html", person=person, roles=role_options(), role_labels=ROLE_LABELS
+        request,
+        "admin/user.html",
+        person=person,
+        roles=role_options(),
+        role_labels=ROLE_LABELS,
+        funders=await _funder_names(),
     )
+
+
+async def _funder_names() -> dict[int, str]:
+    from app.funders.services import list_funders  # funders come after accounts
+
+    return {f["id"]: f["name"] for f in await list_funders()}
 
 
 @post(USER_ROLES, guards=SENSITIVE, name="admin:user-roles")
@@ -160,14 +172,32 @@ async def user_roles(
 ) -> Redirect:
     role = data.get("role", "")
     action = data.get("action")
-    if role not in ROLE_LABELS or action not in ("grant", "revoke"):
+    back = path_to(USER, user_id=user_id)
+    if action == "revoke_grant":
+        # One grant: a role for every funder, or for one funder.
+        grant_id = whole_number(data.get("grant", ""))
+        if grant_id is None:
+            raise NotFoundException()
+        await _existing(user_id)
+        change = services.revoke_role_grant(user_id, grant_id, actor=actor)
+    elif role not in ROLE_LABELS or action not in ("grant", "revoke"):
         raise NotFoundException()
-    await _existing(user_id)
-    change = services.grant_role if action == "grant" else services.revoke_role
+    else:
+        await _existing(user_id)
+        if action == "revoke":
+            change = services.revoke_role(user_id, role, actor=actor)
+        else:
+            # « Every funder » (empty) or one funder of the list: another id is refused.
+            raw = (data.get("funder") or "").strip()
+            funder_id = whole_number(raw) if raw else None
+            if raw and funder_id not in await _funder_names():
+                flash(request, _("Choose a funder from the list."), "error")
+                return Redirect(back, status_code=303)
+            change = services.grant_role(user_id, role, actor=actor, funder_id=funder_id)
     return await act(
         request,
-        change(user_id, role, actor=actor),
-        back=path_to(USER, user_id=user_id),
+        change,
+        back=back,
         done=_("The roles are updated. The person's open sessions have been closed."),
     )
 

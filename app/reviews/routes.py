@@ -99,7 +99,7 @@ async def _setup_page(
         pool=members,
         candidates=[
             (str(r.id), f"{r.full_name} ({r.email})")
-            for r in await pool.reviewers()
+            for r in await pool.reviewers(call["funder"])
             if r.id not in in_pool
         ],
         conflicts=await conflicts.conflicts(call_id),
