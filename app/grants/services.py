@@ -143,6 +143,7 @@ GRANT_COLUMNS = (
     Grant.call.funder.name.as_alias("funder_name"),
     Grant.organisation.name.as_alias("organisation_name"),
     Grant.call.funder.address.as_alias("funder_address"),
+    Grant.call.funder.as_alias("funder_id"),
 )
 
 

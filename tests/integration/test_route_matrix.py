@@ -801,6 +801,13 @@ def world(client):
         run(client, grant_role, people[name]["id"], role, actor=SYSTEM, funder_id=funder_a)
     ids["funder_a"] = funder_a
     ids["a_call"] = make_call(client, people["officer"], publish=True, funder=funder_a)
+    a_decided = make_call(client, people["officer"], publish=True, funder=funder_a)
+    a_awarded = make_decidable(client, people["owner"], a_decided)
+    publish_award(client, people["officer"], a_decided, a_awarded, schedule="single")
+    ids["a_grant"] = run(
+        client,
+        lambda: Grant.select(Grant.id).where(Grant.application == a_awarded).first().run(),
+    )["id"]
     client.app.state.rate_limiter._counts.clear()
     sessions = {}
     for name, person in people.items():
@@ -1035,11 +1042,6 @@ def test_access_of_staff_of_another_funder(client, world, role, route):
     client.cookies.clear()
 
 
-def _titles_of_other_funders(client) -> list[str]:
-    rows = run(client, lambda: Call.select(Call.title, Call.funder).run())
-    return [r["title"] for r in rows]
-
-
 def _page(client, world, role: str, path: str) -> str:
     use(client, world, role)
     response = client.get(path, follow_redirects=False)
@@ -1064,10 +1066,10 @@ def _page(client, world, role: str, path: str) -> str:
 def test_lists_show_no_other_funder(client, world, role, path):
     """Lists, queues and the dashboard name no call of another funder (the same pages
     name them for the same role held for every funder)."""
-    a_call = world["ids"]["a_call"]
+    funder_a = world["ids"]["funder_a"]
     others = [
         r["title"]
-        for r in run(client, lambda: Call.select(Call.title).where(Call.id != a_call).run())
+        for r in run(client, lambda: Call.select(Call.title).where(Call.funder != funder_a).run())
     ]
     text = _page(client, world, role, path)
     assert not [t for t in others if t in text]
@@ -1126,8 +1128,10 @@ def test_queues_and_dashboard_totals_count_only_their_funder(client, world):
         funders = funders_for(user(role), "follow_grants")
         assert funders == {world["ids"]["funder_a"]}
         mine = run(client, lambda funders=funders: dashboard.summary(funders=funders))
-        assert mine.committed == mine.paid == mine.grants == 0
-        assert [f.key for f in mine.calls] in ([], [world["ids"]["funder_a"]])
+        # Funder A's line alone: its one grant, nothing paid (the payment is elsewhere).
+        assert [f.key for f in mine.calls] == [world["ids"]["funder_a"]]
+        assert mine.grants == 1 and mine.paid == 0
+        assert 0 < mine.committed < everything.committed
         months = run(client, lambda funders=funders: dashboard.monthly_payments(funders=funders))
         assert months == []
 
@@ -1157,31 +1161,35 @@ def _a_payment(client, world) -> None:
 @pytest.mark.parametrize("name", ["subventions", "echeances", "versements"])
 @pytest.mark.parametrize("extension", ["csv", "xlsx"])
 def test_finance_exports_hold_only_their_funder(client, world, name, extension):
+    """Every export names only grants of the person's funders: the world's grant (of
+    another funder) is in finance's export, never in funder A's staff's."""
     import io
 
     import openpyxl
 
-    def rows(role):
+    column = 0 if name == "subventions" else 1  # the grant's id
+
+    def grant_ids(role) -> set[str]:
         use(client, world, role)
         response = client.get(f"/finances/export/{name}.{extension}")
         world["sessions"][role] = dict(client.cookies.items())
         client.cookies.clear()
         assert response.status_code == 200
         if extension == "csv":
-            return [line for line in response.text.splitlines() if line.strip()]
-        sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
-        return [row for row in sheet.iter_rows(values_only=True) if any(row)]
+            rows = [line.split(";") for line in response.text.splitlines()[1:] if line.strip()]
+        else:
+            sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+            rows = [[str(v) for v in r] for r in sheet.iter_rows(min_row=2, values_only=True)]
+        return {row[column].strip() for row in rows if row and row[column].strip().isdigit()}
 
     _a_payment(client, world)
-    everyone = rows("finance")
-    assert len(everyone) > 1  # the header and the world's grant
+    world_grant, a_grant = str(world["ids"]["grant"]), str(world["ids"]["a_grant"])
+    assert world_grant in grant_ids("finance")
     for role in ("finance_a", "officer_a"):
-        # The header alone (and a totals row where the export has one, with zero).
-        mine = rows(role)
-        assert mine[0] == everyone[0] and len(mine) <= 2, mine
-        assert all(
-            not any(ref in str(cell) for cell in row for ref in ("AAP",)) for row in mine[1:]
-        ), mine
+        mine = grant_ids(role)
+        assert mine <= {a_grant}, (role, mine)
+        if name != "versements":  # funder A's grant has no payment
+            assert mine == {a_grant}
 
 
 @pytest.mark.parametrize("role", sorted(SCOPED.keys() - {"reviewer_a"}))
@@ -1198,12 +1206,15 @@ def test_api_answers_only_their_funder(client, world, role):
         return client.get(path.format(**world["ids"]), headers=headers)
 
     calls = get("/api/v1/calls").json()
-    assert [c["id"] for c in calls["items"]] == [world["ids"]["a_call"]], calls
-    assert calls["total"] == 1
+    assert {c["funder"] for c in calls["items"]} == {"Région A"}, calls
+    assert calls["total"] == 2  # funder A's two calls
     assert get("/api/v1/calls/{a_call}").status_code == 200
     assert get("/api/v1/calls/{published}").status_code == 404
-    assert get("/api/v1/grants").json()["total"] == 0
+    grants = get("/api/v1/grants").json()
+    assert [g["id"] for g in grants["items"]] == [world["ids"]["a_grant"]], grants
+    assert grants["total"] == 1
     assert get("/api/v1/grants?call={decided_call}").json()["total"] == 0
+    assert get("/api/v1/grants/{a_grant}").status_code == 200
     assert get("/api/v1/grants/{grant}").status_code == 404
     assert get("/api/v1/grants/{grant}/instalments").status_code == 404
     assert get("/api/v1/payments").json()["total"] == 0
@@ -1241,3 +1252,43 @@ def test_the_pool_offers_only_reviewers_of_the_calls_funder(client, world):
         client, world, "officer", f"/instruction/appels/{world['ids']['reviewed_call']}/evaluation"
     )
     assert world["people"]["reviewer_a"]["email"] not in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/instruction/appels/{a_call}",
+        "/instruction/appels/{a_call}/formulaire",
+        "/instruction/appels/{a_call}/dossiers",
+        "/instruction/appels/{a_call}/dossiers/export.csv",
+        "/instruction/appels/{a_call}/evaluation",
+        "/instruction/appels/{a_call}/classement",
+        "/instruction/appels/{a_call}/decisions",
+    ],
+)
+def test_staff_of_funder_a_work_on_its_calls(client, world, path):
+    """The same pages open for funder A's own call (and list it)."""
+    _page(client, world, "officer_a", path.format(**world["ids"]))
+
+
+@pytest.mark.parametrize("role", ["officer_a", "finance_a"])
+def test_staff_of_funder_a_act_on_its_grants(client, world, role):
+    """Funder A's grant opens with the actions of the role (the page asks the
+    permissions about the grant, which carries its funder)."""
+    page = _page(client, world, role, "/suivi/subventions/{a_grant}".format(**world["ids"]))
+    schedule = "/suivi/subventions/{a_grant}/delais".format(**world["ids"])
+    # Finance's payment part (nothing approved yet: its message stands for the form).
+    payments = "/suivi/subventions/{a_grant}/versements".format(**world["ids"])
+    assert ("Aucune échéance n’est validée" in page or payments in page) is (role == "finance_a"), (
+        page[page.find('id="ledger"') :][:400]
+    )
+    assert (schedule in page) is (role == "officer_a")
+
+
+def test_staff_of_funder_a_see_its_call_in_their_lists(client, world):
+    title = run(
+        client,
+        lambda: Call.select(Call.title).where(Call.id == world["ids"]["a_call"]).first().run(),
+    )["title"]
+    assert title in _page(client, world, "officer_a", "/instruction/appels")
+    assert title in _page(client, world, "finance_a", "/finances")

@@ -141,3 +141,11 @@ def test_funders_for():
     assert funders_for(scoped(("officer", FUNDER_A), ("finance", None)), "follow_grants") is None
     # An admin is global even with a (refused, never written) funder on the row.
     assert funders_for(scoped(("admin", FUNDER_A)), "manage_calls") is None
+
+
+def test_a_read_model_carries_its_funder_as_an_attribute():
+    from types import SimpleNamespace
+
+    finance_a = scoped(("finance", FUNDER_A))
+    assert can(finance_a, "pay", SimpleNamespace(funder_id=FUNDER_A))
+    assert not can(finance_a, "pay", SimpleNamespace(funder_id=FUNDER_B))
