@@ -1073,6 +1073,7 @@ def test_lists_show_no_other_funder(client, world, role, path):
     ]
     text = _page(client, world, role, path)
     assert not [t for t in others if t in text]
+    assert 'href="/journal"' not in text  # the trail is for officers of every funder
     if role != "reviewer_a":
         everyone = _page(client, world, SCOPED[role], path)
         if path in ("/instruction/appels", "/finances"):
