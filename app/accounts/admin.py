@@ -91,10 +91,15 @@ async def invite_page(request: Request) -> Template:
     return render(
         request,
         "admin/invite.html",
-        form=FormState(values={"language": "fr"}),
+        form=FormState(values={"language": "fr", "funder": ""}),
         roles=role_options(),
         chosen=[],
+        funder_options=await _funder_options(),
     )
+
+
+async def _funder_options() -> list[tuple[str, str]]:
+    return [(str(i), name) for i, name in (await _funder_names()).items()]
 
 
 @post(INVITE, guards=SENSITIVE, name="admin:invite-post")
@@ -104,7 +109,9 @@ async def invite(
     data = await request.form()
     chosen = [r for r in data.getall("roles", []) if r in ROLE_LABELS]
     form = FormState(
-        values={k: (data.get(k) or "").strip() for k in ("email", "full_name", "language")}
+        values={
+            k: (data.get(k) or "").strip() for k in ("email", "full_name", "language", "funder")
+        }
     )
     require_email(form, own=False)
     if not form.values["full_name"]:
@@ -113,8 +120,12 @@ async def invite(
         form.error("full_name", _("Enter at most 200 characters."))
     if form.values["language"] not in ("fr", "en"):
         form.error("language", _("Choose a language from the list."))
+    # Roles per funder: the roles may be given for one funder of the list.
+    funder_id = whole_number(form.values["funder"]) if form.values["funder"] else None
+    if form.values["funder"] and funder_id not in await _funder_names():
+        form.error("funder", _("Choose a funder from the list."))
     try:
-        services.check_roles(chosen)
+        services.check_roles(chosen, funder_id=funder_id)
     except AccountError as exc:
         form.refuse(exc)
     if form.ok:
@@ -126,6 +137,7 @@ async def invite(
                 language=form.values["language"],
                 base_url=settings.base_url,
                 actor=actor,
+                funder_id=funder_id,
             )
         except AccountError as exc:
             form.refuse(exc, field="email")
@@ -139,6 +151,7 @@ async def invite(
         form=form,
         roles=role_options(),
         chosen=chosen,
+        funder_options=await _funder_options(),
     )
 
 

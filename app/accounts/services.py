@@ -320,22 +320,39 @@ async def update_profile(user_id: int, *, full_name: str, language: str, actor: 
 # --- Staff: invitations, roles, disabling --------------------------------------------
 
 
-def check_roles(roles: Iterable[str]) -> list[str]:
-    """The staff roles asked for, at least one."""
+def check_roles(roles: Iterable[str], *, funder_id: int | None = None) -> list[str]:
+    """The staff roles asked for, at least one; for one funder (``funder_id``), never
+    the administrator role (admins are global)."""
     role_values = sorted({StaffRole(r).value for r in roles})
     if not role_values:
         raise AccountError("roles_required", N_("Choose at least one role."), field="roles")
+    if funder_id is not None and StaffRole.admin.value in role_values:
+        raise _admin_is_global()
     return role_values
 
 
+def _admin_is_global() -> AccountError:
+    return AccountError(
+        "admin_is_global", N_("The administrator role is for every funder."), field="funder"
+    )
+
+
 async def invite_staff(
-    *, email: str, full_name: str, roles: Iterable[str], language: str, base_url: str, actor: Actor
+    *,
+    email: str,
+    full_name: str,
+    roles: Iterable[str],
+    language: str,
+    base_url: str,
+    actor: Actor,
+    funder_id: int | None = None,
 ) -> int:
-    """Invite a staff member: a new account gets a 7-day link to set a password; an
-    existing, confirmed account gets the roles at once and is told by e-mail. An
-    unconfirmed account is refused: whoever created it may not own the address."""
+    """Invite a staff member, with roles for every funder or (``funder_id``) for one
+    funder: a new account gets a 7-day link to set a password; an existing, confirmed
+    account gets the roles at once and is told by e-mail. An unconfirmed account is
+    refused: whoever created it may not own the address."""
     email = normalise_email(email)
-    role_values = check_roles(roles)
+    role_values = check_roles(roles, funder_id=funder_id)
     async with write_transaction():
         existing = (
             await User.select(User.id, User.language, User.email_verified_at, User.password_hash)
@@ -353,7 +370,7 @@ async def invite_staff(
                 )
             user_id = existing["id"]
             for role in role_values:
-                await _grant(user_id, role, actor)
+                await _grant(user_id, role, actor, funder_id)
             await enqueue_email(
                 to=email,
                 template="roles_granted",
@@ -366,7 +383,7 @@ async def invite_staff(
         ).returning(User.id)
         user_id = rows[0]["id"]
         for role in role_values:
-            await RoleGrant.insert(RoleGrant(user=user_id, role=role))
+            await RoleGrant.insert(RoleGrant(user=user_id, role=role, funder_id=funder_id))
         raw = await issue_token(user_id, TokenPurpose.staff_invitation)
         await enqueue_email(
             to=email,
@@ -378,7 +395,10 @@ async def invite_staff(
                 "roles": role_values,
             },
         )
-        await audit_account("accounts.staff_invited", actor, user_id=user_id, roles=role_values)
+        scope = {} if funder_id is None else {"funder": funder_id}
+        await audit_account(
+            "accounts.staff_invited", actor, user_id=user_id, roles=role_values, **scope
+        )
     return user_id
 
 
@@ -420,9 +440,7 @@ async def grant_role(
     never limited to a funder."""
     role = StaffRole(role).value
     if funder_id is not None and role == StaffRole.admin:
-        raise AccountError(
-            "admin_is_global", N_("The administrator role is for every funder."), field="funder"
-        )
+        raise _admin_is_global()
     async with write_transaction():
         await require_user(user_id)
         await _grant(user_id, role, actor, funder_id)

@@ -119,3 +119,34 @@ def test_the_person_and_their_scopes_are_still_one_query(client, monkeypatch):
     assert user.roles == {"reviewer", "officer"}
     assert {role for role, _f in user.funder_scopes} == {"officer"}
     assert len(user.funder_scopes) == 2
+
+
+def test_staff_are_invited_for_one_funder(client):
+    """Invited for a funder, the person never holds the role for every funder, not even
+    before an admin could narrow it; the admin role is refused a funder, the form kept."""
+    admin = make_user(client, roles=["admin"])
+    funder = _funder(client, 7)
+    sign_in(client, admin)
+    assert "Région Centre-Val de Loire 7" in client.get("/admin/utilisateurs/inviter").text
+    fields = {"full_name": "Noa Invitée", "email": "noa.cvl@example.test", "language": "fr"}
+    response = post_form(
+        client,
+        "/admin/utilisateurs/inviter",
+        {**fields, "roles": ["officer", "admin"], "funder": str(funder)},
+    )
+    assert response.status_code == 422
+    assert "pour tous les financeurs" in response.text and "Noa Invitée" in response.text
+    response = post_form(
+        client,
+        "/admin/utilisateurs/inviter",
+        {**fields, "roles": ["officer", "finance"], "funder": str(funder)},
+    )
+    assert response.status_code == 303
+    person = int(response.headers["location"].rsplit("/", 1)[1])
+    assert {(g["role"], g["funder_id"]) for g in _grants(client, person)} == {
+        ("officer", funder),
+        ("finance", funder),
+    }
+    entries, _ = run(client, audit.search, action="accounts.staff_invited", object_id=person)
+    assert entries[0]["summary"] == {"roles": ["finance", "officer"], "funder": funder}
+    sign_out(client)
