@@ -206,14 +206,16 @@ async def _recoveries(funders: frozenset[int] | None) -> Queue:
     return Queue(key="recoveries", count=row["count"], amount_cents=row["amount"] or 0)
 
 
-async def reviewer_queues(reviewer_id: int) -> tuple[Queue, ...]:
+async def reviewer_queues(
+    reviewer_id: int, funders: frozenset[int] | None = None
+) -> tuple[Queue, ...]:
     rows = await (
         Assignment.select(
             Assignment.application.call.id.as_alias("call_id"),
             Assignment.application.call.title.as_alias("call_title"),
             Count(alias="count"),
         )
-        .where(mine(reviewer_id) & Assignment.submitted_at.is_null())
+        .where(mine(reviewer_id, funders) & Assignment.submitted_at.is_null())
         .group_by(Assignment.application.call.id, Assignment.application.call.title)
     )
     due = {
@@ -251,7 +253,9 @@ async def queues_for(user) -> WorkQueues:
         officer=await officer_queues(at, funders_for(user, "manage_calls"))
         if can_manage_calls(user)
         else (),
-        reviewer=await reviewer_queues(user.id) if can_review(user) else (),
+        reviewer=await reviewer_queues(user.id, funders_for(user, "review"))
+        if can_review(user)
+        else (),
         finance=await finance_queues(funders_for(user, "pay")) if can_pay(user) else (),
         admin=await admin_queues() if can_administer(user) else (),
     )

@@ -1293,3 +1293,27 @@ def test_staff_of_funder_a_see_its_call_in_their_lists(client, world):
     )["title"]
     assert title in _page(client, world, "officer_a", "/instruction/appels")
     assert title in _page(client, world, "finance_a", "/finances")
+
+
+def test_a_reviewer_of_funder_a_is_not_shown_another_funders_files(client, world):
+    """An assignment on another funder's file (given before the role was narrowed) is
+    left out of the reviewer's list and queue, and its page is « not found »."""
+    from app.accounts.services import load_current_user
+    from app.site.queues import queues_for
+
+    reviewer_a = world["people"]["reviewer_a"]["id"]
+    elsewhere = run(
+        client,
+        lambda: (
+            Assignment.insert(Assignment(application=world["ids"]["reviewed"], reviewer=reviewer_a))
+            .returning(Assignment.id)
+            .run()
+        ),
+    )[0]["id"]
+    assert f"/evaluation/{elsewhere}" not in _page(client, world, "reviewer_a", "/evaluation")
+    user = run(client, load_current_user, reviewer_a)
+    assert sum(q.count for q in run(client, queues_for, user).reviewer) == 0
+    use(client, world, "reviewer_a")
+    assert client.get(f"/evaluation/{elsewhere}").status_code == 404
+    world["sessions"]["reviewer_a"] = dict(client.cookies.items())
+    client.cookies.clear()
