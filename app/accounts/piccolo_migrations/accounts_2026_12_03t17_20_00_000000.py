@@ -2,7 +2,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import Integer
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-12-03T17:00:00:000000"
+ID = "2026-12-03T17:20:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "role_grant.funder_id: a staff role limited to one funder (NULL = every funder)"
 
