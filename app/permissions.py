@@ -4,9 +4,14 @@ The one place roles are combined (pretalx's rules style). Route guards
 (``accounts.guards.requires``), services that filter their queries and templates
 (``can("pay", grant)``) all ask these predicates; no role tuple is written anywhere
 else. Each predicate takes the person (a ``CurrentUser``, or None for a visitor) and
-the object the question is about (a call, a grant, an organisation…): today the
-answer depends on the roles only, and per-funder roles will read the object's funder
-here, in one place.
+the object the question is about (a call, a grant, an organisation…).
+
+Roles per funder: a staff role (officer, reviewer, finance) may be granted for one
+funder only (``RoleGrant.funder_id``); a grant without a funder is for every funder, and
+admins are global. A predicate asked about an object (a call, a file, a grant: anything
+carrying ``funder_id`` or ``funder``) says no when the person holds the role only for
+other funders; asked about no object (a route's guard, a menu), it answers for the role.
+Queries narrow lists with ``funder_ids_for`` (None = every funder).
 """
 
 from __future__ import annotations
@@ -37,6 +42,47 @@ def _has(user: Person | None, *roles: str) -> bool:
     return user is not None and user.has_role(*roles)
 
 
+def funder_ids_for(user: Person | None, *roles: str) -> frozenset[int] | None:
+    """The funders whose calls, files and grants this person reaches through any of
+    ``roles``: None for every funder (a grant without a funder, or admin), else the set
+    (empty without any of the roles). Lists are narrowed to it in their queries."""
+    if user is None:
+        return frozenset()
+    held = user.roles.intersection(roles)
+    if not held:
+        return frozenset()
+    scopes: frozenset[tuple[str, int]] = getattr(user, "funder_scopes", frozenset())
+    limited = {role for role, _funder in scopes}
+    if ADMIN in held or held - limited:
+        return None
+    return frozenset(funder for role, funder in scopes if role in held)
+
+
+def is_scoped(user: Person | None) -> bool:
+    """Holds some role for some funders only (the guards then check each object)."""
+    return bool(getattr(user, "funder_scopes", None))
+
+
+def funder_of(obj: Any) -> int | None:
+    """The funder an object belongs to: its ``funder_id`` or ``funder`` (a dict's key or
+    an attribute); None when it says nothing (which a scoped person is refused)."""
+    for name in ("funder_id", "funder"):
+        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def _reaches(user: Person | None, obj: Any, *roles: str) -> bool:
+    """Holds one of ``roles``, and, asked about an object, holds it for its funder."""
+    if not _has(user, *roles):
+        return False
+    if obj is None:
+        return True
+    funders = funder_ids_for(user, *roles)
+    return funders is None or funder_of(obj) in funders
+
+
 def sees_applicant_pages(user: Person | None, _obj: Any = None) -> bool:
     """« My applications » and « My organisations » in the menu: applicants, and staff
     who also belong to an organisation."""
@@ -53,8 +99,8 @@ def is_staff(user: Person | None, _obj: Any = None) -> bool:
 
 def can_manage_calls(user: Person | None, call: Any = None) -> bool:
     """Prepare, publish and close calls; screen their files; run their review and
-    committee: officers (and admins)."""
-    return _has(user, OFFICER, ADMIN)
+    committee: officers (and admins), of the call's funder."""
+    return _reaches(user, call, OFFICER, ADMIN)
 
 
 def can_view_every_application(user: Person | None, call: Any = None) -> bool:
@@ -65,25 +111,26 @@ def can_view_every_application(user: Person | None, call: Any = None) -> bool:
 
 def can_review(user: Person | None, assignment: Any = None) -> bool:
     """Score the files assigned to them: reviewers (the assignment itself is checked
-    in the query: their own, without a conflict)."""
-    return _has(user, REVIEWER)
+    in the query: their own, without a conflict), of the file's funder."""
+    return _reaches(user, assignment, REVIEWER)
 
 
 def can_follow_grants(user: Person | None, grant: Any = None) -> bool:
     """Read every grant, its schedule, ledger and reports, and the dashboard:
-    officers, finance staff and admins."""
-    return _has(user, OFFICER, FINANCE, ADMIN)
+    officers, finance staff and admins, of the grant's funder."""
+    return _reaches(user, grant, OFFICER, FINANCE, ADMIN)
 
 
 def can_instruct_grant(user: Person | None, grant: Any = None) -> bool:
     """Approve or cancel instalments, amend the schedule, examine reports, reduce the
-    grant, check the agreement: officers (and admins)."""
-    return _has(user, OFFICER, ADMIN)
+    grant, check the agreement: officers (and admins), of the grant's funder."""
+    return _reaches(user, grant, OFFICER, ADMIN)
 
 
 def can_pay(user: Person | None, grant: Any = None) -> bool:
-    """Record payments, reversals and recoveries received: finance staff (and admins)."""
-    return _has(user, FINANCE, ADMIN)
+    """Record payments, reversals and recoveries received: finance staff (and admins),
+    of the grant's funder."""
+    return _reaches(user, grant, FINANCE, ADMIN)
 
 
 def can_view_every_organisation(user: Person | None, organisation: Any = None) -> bool:
@@ -102,8 +149,9 @@ def can_use_api(user: Person | None, _obj: Any = None) -> bool:
 
 
 def can_read_audit(user: Person | None, _obj: Any = None) -> bool:
-    """Browse and export the audit trail: officers and admins."""
-    return _has(user, OFFICER, ADMIN)
+    """Browse and export the audit trail: officers of every funder and admins (the trail
+    is not split by funder, so an officer limited to some funders does not read it)."""
+    return _has(user, ADMIN) or (_has(user, OFFICER) and funder_ids_for(user, OFFICER) is None)
 
 
 def can_administer(user: Person | None, _obj: Any = None) -> bool:
@@ -135,6 +183,24 @@ PERMISSIONS: dict[str, Predicate] = {
     "read_audit": can_read_audit,
     "administer": can_administer,
 }
+
+
+# The roles behind the permissions whose lists are narrowed to funders (``funders_for``).
+_ROLES_OF: dict[str, tuple[str, ...]] = {
+    "manage_calls": (OFFICER, ADMIN),
+    "view_every_application": (OFFICER, ADMIN),
+    "review": (REVIEWER,),
+    "follow_grants": (OFFICER, FINANCE, ADMIN),
+    "instruct_grant": (OFFICER, ADMIN),
+    "pay": (FINANCE, ADMIN),
+    "use_api": (OFFICER, FINANCE, ADMIN),
+}
+
+
+def funders_for(user: Person | None, permission: str) -> frozenset[int] | None:
+    """The funders whose objects ``permission`` reaches for this person (None: every
+    funder): what the queries of lists, exports, totals and the API are narrowed to."""
+    return funder_ids_for(user, *_ROLES_OF[permission])
 
 
 def can(user: Person | None, permission: str, obj: Any = None) -> bool:

@@ -82,6 +82,7 @@ async def users(
         pages=max(1, -(-total // PAGE_SIZE)),
         roles=role_options(),
         role_labels=ROLE_LABELS,
+        funders=await _funder_names(),
     )
 
 
@@ -90,10 +91,15 @@ async def invite_page(request: Request) -> Template:
     return render(
         request,
         "admin/invite.html",
-        form=FormState(values={"language": "fr"}),
+        form=FormState(values={"language": "fr", "funder": ""}),
         roles=role_options(),
         chosen=[],
+        funder_options=await _funder_options(),
     )
+
+
+async def _funder_options() -> list[tuple[str, str]]:
+    return [(str(i), name) for i, name in (await _funder_names()).items()]
 
 
 @post(INVITE, guards=SENSITIVE, name="admin:invite-post")
@@ -103,7 +109,9 @@ async def invite(
     data = await request.form()
     chosen = [r for r in data.getall("roles", []) if r in ROLE_LABELS]
     form = FormState(
-        values={k: (data.get(k) or "").strip() for k in ("email", "full_name", "language")}
+        values={
+            k: (data.get(k) or "").strip() for k in ("email", "full_name", "language", "funder")
+        }
     )
     require_email(form, own=False)
     if not form.values["full_name"]:
@@ -112,8 +120,12 @@ async def invite(
         form.error("full_name", _("Enter at most 200 characters."))
     if form.values["language"] not in ("fr", "en"):
         form.error("language", _("Choose a language from the list."))
+    # Roles per funder: the roles may be given for one funder of the list.
+    funder_id = whole_number(form.values["funder"]) if form.values["funder"] else None
+    if form.values["funder"] and funder_id not in await _funder_names():
+        form.error("funder", _("Choose a funder from the list."))
     try:
-        services.check_roles(chosen)
+        services.check_roles(chosen, funder_id=funder_id)
     except AccountError as exc:
         form.refuse(exc)
     if form.ok:
@@ -125,6 +137,7 @@ async def invite(
                 language=form.values["language"],
                 base_url=settings.base_url,
                 actor=actor,
+                funder_id=funder_id,
             )
         except AccountError as exc:
             form.refuse(exc, field="email")
@@ -138,6 +151,7 @@ async def invite(
         form=form,
         roles=role_options(),
         chosen=chosen,
+        funder_options=await _funder_options(),
     )
 
 
@@ -147,8 +161,19 @@ async def user_detail(request: Request, user_id: FromPath[int]) -> Template:
     if person is None:
         raise NotFoundException()
     return render(
-        request, "admin/user.html", person=person, roles=role_options(), role_labels=ROLE_LABELS
+        request,
+        "admin/user.html",
+        person=person,
+        roles=role_options(),
+        role_labels=ROLE_LABELS,
+        funders=await _funder_names(),
     )
+
+
+async def _funder_names() -> dict[int, str]:
+    from app.funders.services import list_funders  # funders come after accounts
+
+    return {f["id"]: f["name"] for f in await list_funders()}
 
 
 @post(USER_ROLES, guards=SENSITIVE, name="admin:user-roles")
@@ -160,14 +185,32 @@ async def user_roles(
 ) -> Redirect:
     role = data.get("role", "")
     action = data.get("action")
-    if role not in ROLE_LABELS or action not in ("grant", "revoke"):
+    back = path_to(USER, user_id=user_id)
+    if action == "revoke_grant":
+        # One grant: a role for every funder, or for one funder.
+        grant_id = whole_number(data.get("grant", ""))
+        if grant_id is None:
+            raise NotFoundException()
+        await _existing(user_id)
+        change = services.revoke_role_grant(user_id, grant_id, actor=actor)
+    elif role not in ROLE_LABELS or action not in ("grant", "revoke"):
         raise NotFoundException()
-    await _existing(user_id)
-    change = services.grant_role if action == "grant" else services.revoke_role
+    else:
+        await _existing(user_id)
+        if action == "revoke":
+            change = services.revoke_role(user_id, role, actor=actor)
+        else:
+            # « Every funder » (empty) or one funder of the list: another id is refused.
+            raw = (data.get("funder") or "").strip()
+            funder_id = whole_number(raw) if raw else None
+            if raw and funder_id not in await _funder_names():
+                flash(request, _("Choose a funder from the list."), "error")
+                return Redirect(back, status_code=303)
+            change = services.grant_role(user_id, role, actor=actor, funder_id=funder_id)
     return await act(
         request,
-        change(user_id, role, actor=actor),
-        back=path_to(USER, user_id=user_id),
+        change,
+        back=back,
         done=_("The roles are updated. The person's open sessions have been closed."),
     )
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+)
 from litestar.handlers.base import BaseRouteHandler
 
 from app.accounts.services import CurrentUser, must_enrol_totp
@@ -14,7 +18,7 @@ from app.core import kept_forms
 from app.core.errors import SIGN_IN_PATH, RedirectRequired, SessionEnded
 from app.core.ratelimit import Limit
 from app.core.web import path_to
-from app.permissions import PERMISSIONS
+from app.permissions import PERMISSIONS, is_scoped
 
 PUBLIC = {"public": True}
 # The pages a person who must set up two-factor can still open: the enrolment page,
@@ -115,16 +119,24 @@ def _client(connection: ASGIConnection) -> str:
 
 def requires(permission: str):
     """A guard that lets through the people ``app.permissions`` grants ``permission``
-    (403 for others, sign-in first for visitors). The route matrix reads
+    (403 for others, sign-in first for visitors). For someone holding a role for some
+    funders only, the call, file, review or grant the path names must be of one of
+    them (404 otherwise, like any object one may not see). The route matrix reads
     ``guard.permission`` to check each route against the permissions module."""
     predicate = PERMISSIONS[permission]
 
-    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
         user = connection.scope.get("user")
         if user is None:
             raise NotAuthorizedException()
         if not predicate(user, None):
             raise PermissionDeniedException()
+        if is_scoped(user) and connection.path_params:
+            from app.scopes import object_of  # the domains' tables, after accounts
+
+            obj = await object_of(connection.path_params)
+            if obj is not None and not predicate(user, obj):
+                raise NotFoundException()
 
     guard.__name__ = f"requires_{permission}"
     guard.permission = permission  # type: ignore[attr-defined]

@@ -71,6 +71,8 @@ __all__ = [
     "normalise_email",
     "require_user",
     "revoke_role",
+    "revoke_role_grant",
+    "role_scopes",
     "set_active",
     "set_setting",
     "totp_required",
@@ -92,6 +94,9 @@ class CurrentUser:
     roles: frozenset[str] = field(default_factory=frozenset)
     # Staff who also belong to an organisation (applicants always see their pages).
     is_member: bool = False
+    # (role, funder id) for each role held for some funders only; a role of ``roles``
+    # without a pair here is held for every funder (``permissions.funder_ids_for``).
+    funder_scopes: frozenset[tuple[str, int]] = frozenset()
 
     def has_role(self, *roles: str) -> bool:
         """For ``app.permissions`` only: pages and routes ask it by name (``can``)."""
@@ -172,13 +177,13 @@ async def create_user(
     return user_id
 
 
-# One query for the person, their roles and whether they belong to an organisation, run
-# by every signed-in request: a row per role, one with a NULL role for someone who has
-# none. ("user" is quoted: a reserved word in PostgreSQL; organisations come after
+# One query for the person, their roles (with the funder each is limited to) and whether
+# they belong to an organisation, run by every signed-in request: a row per role grant,
+# one with a NULL role for someone who has none. ("user" is quoted: a reserved word in PostgreSQL; organisations come after
 # accounts, so their membership table is named here, not imported.)
 _CURRENT_USER_SQL = """
 SELECT u.id, u.email, u.full_name, u.language, u.session_version, u.totp_enabled_at,
-       r.role,
+       r.role, r.funder_id,
        EXISTS (SELECT 1 FROM membership m WHERE m."user" = u.id) AS is_member
 FROM guichet_user u LEFT JOIN role_grant r ON r."user" = u.id
 WHERE u.id = {} AND u.is_active = {}
@@ -203,6 +208,18 @@ async def load_current_user(user_id: int) -> CurrentUser | None:
         # Read for staff (the menus hide the applicant's pages from staff who are not
         # members of an organisation).
         is_member=bool(user["is_member"]),
+        funder_scopes=role_scopes(rows),
+    )
+
+
+def role_scopes(grants: Iterable[dict]) -> frozenset[tuple[str, int]]:
+    """(role, funder) for the roles these grant rows give for some funders only: one
+    grant of a role without a funder gives it for every funder (and wins)."""
+    everywhere = {g["role"] for g in grants if g["role"] is not None and g["funder_id"] is None}
+    return frozenset(
+        (g["role"], g["funder_id"])
+        for g in grants
+        if g["role"] is not None and g["funder_id"] is not None and g["role"] not in everywhere
     )
 
 
@@ -250,15 +267,18 @@ async def list_users(
     rows = await query.order_by(User.email).limit(limit).offset(offset)
     ids = [r["id"] for r in rows]
     grants = (
-        await RoleGrant.select(RoleGrant.user, RoleGrant.role).where(RoleGrant.user.is_in(ids))
+        await RoleGrant.select(RoleGrant.user, RoleGrant.role, RoleGrant.funder_id)
+        .where(RoleGrant.user.is_in(ids))
+        .order_by(RoleGrant.role, RoleGrant.id)
         if ids
         else []
     )
-    by_user: dict[int, list[str]] = {}
+    by_user: dict[int, list[dict]] = {}
     for grant in grants:
-        by_user.setdefault(grant["user"], []).append(grant["role"])
+        by_user.setdefault(grant["user"], []).append(grant)
     for row in rows:
-        row["roles"] = sorted(by_user.get(row["id"], []))
+        row["grants"] = by_user.get(row["id"], [])
+        row["roles"] = sorted({g["role"] for g in row["grants"]})
     return rows, await count
 
 
@@ -279,8 +299,13 @@ async def get_user(user_id: int) -> dict | None:
         .first()
     )
     if row:
-        grants = await RoleGrant.select(RoleGrant.role).where(RoleGrant.user == user_id)
-        row["roles"] = sorted(g["role"] for g in grants)
+        # Each grant: a role for every funder (funder_id None) or for one funder.
+        row["grants"] = (
+            await RoleGrant.select(RoleGrant.id, RoleGrant.role, RoleGrant.funder_id)
+            .where(RoleGrant.user == user_id)
+            .order_by(RoleGrant.role, RoleGrant.id)
+        )
+        row["roles"] = sorted({g["role"] for g in row["grants"]})
     return row
 
 
@@ -295,22 +320,39 @@ async def update_profile(user_id: int, *, full_name: str, language: str, actor: 
 # --- Staff: invitations, roles, disabling --------------------------------------------
 
 
-def check_roles(roles: Iterable[str]) -> list[str]:
-    """The staff roles asked for, at least one."""
+def check_roles(roles: Iterable[str], *, funder_id: int | None = None) -> list[str]:
+    """The staff roles asked for, at least one; for one funder (``funder_id``), never
+    the administrator role (admins are global)."""
     role_values = sorted({StaffRole(r).value for r in roles})
     if not role_values:
         raise AccountError("roles_required", N_("Choose at least one role."), field="roles")
+    if funder_id is not None and StaffRole.admin.value in role_values:
+        raise _admin_is_global()
     return role_values
 
 
+def _admin_is_global() -> AccountError:
+    return AccountError(
+        "admin_is_global", N_("The administrator role is for every funder."), field="funder"
+    )
+
+
 async def invite_staff(
-    *, email: str, full_name: str, roles: Iterable[str], language: str, base_url: str, actor: Actor
+    *,
+    email: str,
+    full_name: str,
+    roles: Iterable[str],
+    language: str,
+    base_url: str,
+    actor: Actor,
+    funder_id: int | None = None,
 ) -> int:
-    """Invite a staff member: a new account gets a 7-day link to set a password; an
-    existing, confirmed account gets the roles at once and is told by e-mail. An
-    unconfirmed account is refused: whoever created it may not own the address."""
+    """Invite a staff member, with roles for every funder or (``funder_id``) for one
+    funder: a new account gets a 7-day link to set a password; an existing, confirmed
+    account gets the roles at once and is told by e-mail. An unconfirmed account is
+    refused: whoever created it may not own the address."""
     email = normalise_email(email)
-    role_values = check_roles(roles)
+    role_values = check_roles(roles, funder_id=funder_id)
     async with write_transaction():
         existing = (
             await User.select(User.id, User.language, User.email_verified_at, User.password_hash)
@@ -328,7 +370,7 @@ async def invite_staff(
                 )
             user_id = existing["id"]
             for role in role_values:
-                await _grant(user_id, role, actor)
+                await _grant(user_id, role, actor, funder_id)
             await enqueue_email(
                 to=email,
                 template="roles_granted",
@@ -341,7 +383,7 @@ async def invite_staff(
         ).returning(User.id)
         user_id = rows[0]["id"]
         for role in role_values:
-            await RoleGrant.insert(RoleGrant(user=user_id, role=role))
+            await RoleGrant.insert(RoleGrant(user=user_id, role=role, funder_id=funder_id))
         raw = await issue_token(user_id, TokenPurpose.staff_invitation)
         await enqueue_email(
             to=email,
@@ -353,7 +395,10 @@ async def invite_staff(
                 "roles": role_values,
             },
         )
-        await audit_account("accounts.staff_invited", actor, user_id=user_id, roles=role_values)
+        scope = {} if funder_id is None else {"funder": funder_id}
+        await audit_account(
+            "accounts.staff_invited", actor, user_id=user_id, roles=role_values, **scope
+        )
     return user_id
 
 
@@ -374,20 +419,31 @@ async def accept_staff_invitation(raw_token: str, password: str, *, actor: Actor
     return user_id
 
 
-async def _grant(user_id: int, role: str, actor: Actor) -> None:
-    if await RoleGrant.exists().where((RoleGrant.user == user_id) & (RoleGrant.role == role)):
+async def _grant(user_id: int, role: str, actor: Actor, funder_id: int | None = None) -> None:
+    same = (RoleGrant.user == user_id) & (RoleGrant.role == role)
+    same = same & (
+        RoleGrant.funder_id.is_null() if funder_id is None else RoleGrant.funder_id == funder_id
+    )
+    if await RoleGrant.exists().where(same):
         return
-    await RoleGrant.insert(RoleGrant(user=user_id, role=role))
+    await RoleGrant.insert(RoleGrant(user=user_id, role=role, funder_id=funder_id))
     await end_sessions(user_id)
-    await audit_account("accounts.role_granted", actor, user_id=user_id, role=role)
+    summary = {"role": role} if funder_id is None else {"role": role, "funder": funder_id}
+    await audit_account("accounts.role_granted", actor, user_id=user_id, **summary)
 
 
-async def grant_role(user_id: int, role: str, *, actor: Actor) -> None:
-    """Give a staff role; the person's sessions end (a privilege change)."""
+async def grant_role(
+    user_id: int, role: str, *, actor: Actor, funder_id: int | None = None
+) -> None:
+    """Give a staff role, for every funder or (``funder_id``) for one funder only; the
+    person's sessions end (a privilege change). Admins are global: an admin role is
+    never limited to a funder."""
     role = StaffRole(role).value
+    if funder_id is not None and role == StaffRole.admin:
+        raise _admin_is_global()
     async with write_transaction():
         await require_user(user_id)
-        await _grant(user_id, role, actor)
+        await _grant(user_id, role, actor, funder_id)
 
 
 async def revoke_role(user_id: int, role: str, *, actor: Actor) -> None:
@@ -404,6 +460,27 @@ async def revoke_role(user_id: int, role: str, *, actor: Actor) -> None:
         if deleted:
             await end_sessions(user_id)
             await audit_account("accounts.role_revoked", actor, user_id=user_id, role=role)
+
+
+async def revoke_role_grant(user_id: int, grant_id: int, *, actor: Actor) -> None:
+    """Take back one grant of a role (for every funder, or for one funder): what an
+    admin does to narrow a role to some funders. The last admin keeps theirs."""
+    async with write_transaction():
+        row = (
+            await RoleGrant.select(RoleGrant.role, RoleGrant.funder_id)
+            .where((RoleGrant.id == grant_id) & (RoleGrant.user == user_id))
+            .first()
+        )
+        if row is None:
+            return
+        if row["role"] == StaffRole.admin:
+            await keep_an_admin(user_id)
+        await RoleGrant.delete().where(RoleGrant.id == grant_id)
+        await end_sessions(user_id)
+        summary = {"role": row["role"]}
+        if row["funder_id"] is not None:
+            summary["funder"] = row["funder_id"]
+        await audit_account("accounts.role_revoked", actor, user_id=user_id, **summary)
 
 
 async def is_last_active_admin(user_id: int) -> bool:

@@ -47,6 +47,10 @@ class RoleGrant(Table, tablename="role_grant"):
     user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
     role = Varchar(length=20, choices=StaffRole)
     granted_at = Timestamptz(default=TimestamptzNow())
+    # The funder this grant is limited to; NULL = every funder (admins always). A plain
+    # id, not a foreign key: funders come after accounts (their table is created later
+    # by the migrations), and an id that names no funder opens nothing.
+    funder_id = Integer(null=True, default=None)
 
 
 class AccountToken(Table, tablename="account_token"):

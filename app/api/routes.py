@@ -24,6 +24,7 @@ from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.money import to_decimal
 from app.core.web import flash, path_to, render
+from app.permissions import funders_for
 
 log = logging.getLogger("guichet.api")
 TOKENS = "/compte/api"
@@ -214,16 +215,24 @@ def _grant(r: dict) -> GrantOut:
     )
 
 
+def _funders(request: Request) -> frozenset[int] | None:
+    """The funders the token's holder reaches (None: every funder): every read is
+    narrowed to them, another funder's call or grant is « not found »."""
+    return funders_for(request.scope["api_user"], "use_api")
+
+
 @get("/calls", summary="Calls for projects (not drafts)")
-async def list_calls(page: FromQuery[int] = 1, per_page: FromQuery[int] = 50) -> CallPage:
+async def list_calls(
+    request: Request, page: FromQuery[int] = 1, per_page: FromQuery[int] = 50
+) -> CallPage:
     page, per_page = services.page_bounds(page, per_page)
-    rows, total = await services.calls(page, per_page)
+    rows, total = await services.calls(page, per_page, funders=_funders(request))
     return CallPage([_call(r) for r in rows], page, per_page, total)
 
 
 @get("/calls/{call_id:int}", summary="One call")
-async def get_call(call_id: FromPath[int]) -> CallOut:
-    row = await services.call(call_id)
+async def get_call(request: Request, call_id: FromPath[int]) -> CallOut:
+    row = await services.call(call_id, funders=_funders(request))
     if row is None:
         raise NotFoundException()
     return _call(row)
@@ -231,24 +240,27 @@ async def get_call(call_id: FromPath[int]) -> CallOut:
 
 @get("/grants", summary="Grants, optionally of one call")
 async def list_grants(
-    call: FromQuery[int | None] = None, page: FromQuery[int] = 1, per_page: FromQuery[int] = 50
+    request: Request,
+    call: FromQuery[int | None] = None,
+    page: FromQuery[int] = 1,
+    per_page: FromQuery[int] = 50,
 ) -> GrantPage:
     page, per_page = services.page_bounds(page, per_page)
-    rows, total = await services.grants(call, page, per_page)
+    rows, total = await services.grants(call, page, per_page, funders=_funders(request))
     return GrantPage([_grant(r) for r in rows], page, per_page, total)
 
 
 @get("/grants/{grant_id:int}", summary="One grant")
-async def get_grant(grant_id: FromPath[int]) -> GrantOut:
-    row = await services.grant(grant_id)
+async def get_grant(request: Request, grant_id: FromPath[int]) -> GrantOut:
+    row = await services.grant(grant_id, funders=_funders(request))
     if row is None:
         raise NotFoundException()
     return _grant(row)
 
 
 @get("/grants/{grant_id:int}/instalments", summary="A grant's instalment schedule")
-async def list_instalments(grant_id: FromPath[int]) -> list[InstalmentOut]:
-    if await services.grant(grant_id) is None:
+async def list_instalments(request: Request, grant_id: FromPath[int]) -> list[InstalmentOut]:
+    if await services.grant(grant_id, funders=_funders(request)) is None:
         raise NotFoundException()
     return [
         InstalmentOut(
@@ -266,10 +278,13 @@ async def list_instalments(grant_id: FromPath[int]) -> list[InstalmentOut]:
 
 @get("/payments", summary="The ledger: payments, reversals and recoveries")
 async def list_payments(
-    grant: FromQuery[int | None] = None, page: FromQuery[int] = 1, per_page: FromQuery[int] = 50
+    request: Request,
+    grant: FromQuery[int | None] = None,
+    page: FromQuery[int] = 1,
+    per_page: FromQuery[int] = 50,
 ) -> PaymentPage:
     page, per_page = services.page_bounds(page, per_page)
-    rows, total = await services.payments(grant, page, per_page)
+    rows, total = await services.payments(grant, page, per_page, funders=_funders(request))
     return PaymentPage(
         [
             PaymentOut(

@@ -11,7 +11,7 @@ from app.accounts.services import Actor, CurrentUser, load_current_user, must_en
 from app.accounts.tables import ApiToken
 from app.calls.tables import Call
 from app.core import audit
-from app.core.db import write_transaction
+from app.core.db import within, write_transaction
 from app.core.domain import DomainError
 from app.core.i18n import gettext_noop as N_
 from app.grants.tables import Grant, Instalment, LedgerEntry
@@ -150,11 +150,14 @@ CALL_COLUMNS = (
 )
 
 
-async def calls(page: int, per_page: int) -> tuple[list[dict], int]:
-    """Published, closed and archived calls (drafts are nobody's business)."""
-    total = await Call.count().where(Call.status != "draft")
+async def calls(
+    page: int, per_page: int, *, funders: frozenset[int] | None = None
+) -> tuple[list[dict], int]:
+    """Published, closed and archived calls (drafts are nobody's business), of
+    ``funders`` (None: every funder)."""
+    total = await within(Call.count(), Call.funder, funders).where(Call.status != "draft")
     rows = (
-        await Call.select(*CALL_COLUMNS)
+        await within(Call.select(*CALL_COLUMNS), Call.funder, funders)
         .where(Call.status != "draft")
         .order_by(Call.id)
         .limit(per_page)
@@ -168,11 +171,11 @@ def _out_of_range(*ids: int | None) -> bool:
     return any(i is not None and not 0 <= i <= MAX_ID for i in ids)
 
 
-async def call(call_id: int) -> dict | None:
+async def call(call_id: int, *, funders: frozenset[int] | None = None) -> dict | None:
     if _out_of_range(call_id):
         return None
     return (
-        await Call.select(*CALL_COLUMNS)
+        await within(Call.select(*CALL_COLUMNS), Call.funder, funders)
         .where((Call.id == call_id) & (Call.status != "draft"))
         .first()
     )
@@ -191,13 +194,15 @@ GRANT_COLUMNS = (
 )
 
 
-async def grants(call_id: int | None, page: int, per_page: int) -> tuple[list[dict], int]:
+async def grants(
+    call_id: int | None, page: int, per_page: int, *, funders: frozenset[int] | None = None
+) -> tuple[list[dict], int]:
     if _out_of_range(call_id):
         return [], 0
     condition = Grant.call == call_id if call_id else Grant.id > 0
-    total = await Grant.count().where(condition)
+    total = await within(Grant.count(), Grant.call.funder, funders).where(condition)
     rows = (
-        await Grant.select(*GRANT_COLUMNS)
+        await within(Grant.select(*GRANT_COLUMNS), Grant.call.funder, funders)
         .where(condition)
         .order_by(Grant.id)
         .limit(per_page)
@@ -206,10 +211,11 @@ async def grants(call_id: int | None, page: int, per_page: int) -> tuple[list[di
     return rows, total
 
 
-async def grant(grant_id: int) -> dict | None:
+async def grant(grant_id: int, *, funders: frozenset[int] | None = None) -> dict | None:
     if _out_of_range(grant_id):
         return None
-    return await Grant.select(*GRANT_COLUMNS).where(Grant.id == grant_id).first()
+    query = within(Grant.select(*GRANT_COLUMNS), Grant.call.funder, funders)
+    return await query.where(Grant.id == grant_id).first()
 
 
 async def instalments(grant_id: int) -> list[dict]:
@@ -228,21 +234,28 @@ async def instalments(grant_id: int) -> list[dict]:
     )
 
 
-async def payments(grant_id: int | None, page: int, per_page: int) -> tuple[list[dict], int]:
+async def payments(
+    grant_id: int | None, page: int, per_page: int, *, funders: frozenset[int] | None = None
+) -> tuple[list[dict], int]:
     if _out_of_range(grant_id):
         return [], 0
     condition = LedgerEntry.grant == grant_id if grant_id else LedgerEntry.id > 0
-    total = await LedgerEntry.count().where(condition)
+    funder = LedgerEntry.grant.call.funder
+    total = await within(LedgerEntry.count(), funder, funders).where(condition)
     rows = (
-        await LedgerEntry.select(
-            LedgerEntry.id,
-            LedgerEntry.grant,
-            LedgerEntry.instalment,
-            LedgerEntry.kind,
-            LedgerEntry.amount_cents,
-            LedgerEntry.value_date,
-            LedgerEntry.reference,
-            LedgerEntry.reverses,
+        await within(
+            LedgerEntry.select(
+                LedgerEntry.id,
+                LedgerEntry.grant,
+                LedgerEntry.instalment,
+                LedgerEntry.kind,
+                LedgerEntry.amount_cents,
+                LedgerEntry.value_date,
+                LedgerEntry.reference,
+                LedgerEntry.reverses,
+            ),
+            funder,
+            funders,
         )
         .where(condition)
         .order_by(LedgerEntry.id)

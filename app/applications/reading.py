@@ -28,7 +28,7 @@ from app.core import audit
 from app.core.db import Prepared, write_transaction
 from app.core.i18n import gettext_noop as N_
 from app.organisations.tables import Membership
-from app.permissions import can_view_every_application
+from app.permissions import funders_for
 
 
 def now() -> datetime:
@@ -100,12 +100,27 @@ async def application_for(
     user: CurrentUser, app_id: int, *, members_only: bool = False
 ) -> ApplicationView | None:
     """The application if this person may see it: a member of its organisation, or
-    an officer or admin (not with ``members_only``: what only its applicants may do).
-    Anyone else gets None (answered as 404)."""
-    if can_view_every_application(user) and not members_only:
+    an officer or admin of its call's funder (not with ``members_only``: what only its
+    applicants may do). Anyone else gets None (answered as 404)."""
+    funders = frozenset() if members_only else funders_for(user, "view_every_application")
+    if funders is None:
         row = await _EVERY_APPLICATION.first(app_id=app_id)
-    else:
+    elif not funders:
         row = await _MEMBERS_APPLICATION.first(app_id=app_id, user_id=user.id)
+    else:  # staff of some funders only: theirs, or their own organisations' files
+        members = Membership.select(Membership.organisation).where(Membership.user == user.id)
+        row = (
+            await Application.select(*VIEW_COLUMNS)
+            .where(
+                (Application.id == app_id)
+                & (
+                    Application.call.funder.is_in(sorted(funders))
+                    | Application.organisation.is_in(members)
+                )
+            )
+            .output(load_json=True)
+            .first()
+        )
     return None if row is None else _view(row)
 
 

@@ -20,6 +20,7 @@ from app.core.i18n import gettext_noop as N_
 from app.core.money import amount_input
 from app.core.time import paris_input
 from app.core.web import act, act_on_form, flash, path_to, render
+from app.permissions import funders_for
 
 STAFF_LIST = "/instruction/appels"
 CREATE = "/instruction/appels/nouveau"
@@ -91,7 +92,10 @@ async def _edit_page(
         status_code=status_code,
         call=call,
         form=form or FormState(values=_settings_values(call)),
-        funders=[(str(f["id"]), f["name"]) for f in await services.funders()],
+        funders=[
+            (str(f["id"]), f["name"])
+            for f in await services.funders(funders_for(request.user, "manage_calls"))
+        ],
         status_labels=states.LABELS,
         action_labels=states.ACTION_LABELS,
         kind_labels=KIND_LABELS,
@@ -109,7 +113,7 @@ async def staff_list(request: Request) -> Template:
     return render(
         request,
         "calls/staff_list.html",
-        calls=await services.staff_calls(),
+        calls=await services.staff_calls(funders_for(request.user, "manage_calls")),
         status_labels=states.LABELS,
     )
 
@@ -120,7 +124,10 @@ async def create_page(request: Request) -> Template:
         request,
         "calls/create.html",
         form=FormState(values={"max_rate": "80"}),
-        funders=[(str(f["id"]), f["name"]) for f in await services.funders()],
+        funders=[
+            (str(f["id"]), f["name"])
+            for f in await services.funders(funders_for(request.user, "manage_calls"))
+        ],
     )
 
 
@@ -135,7 +142,8 @@ def _form_state(data: dict[str, str], errors: dict[str, DomainError]) -> FormSta
 async def create(
     request: Request, data: URLEncodedBody[dict[str, str]], actor: NamedDependency[Actor]
 ) -> Template | Redirect:
-    funders = await services.funders()
+    # Only for a funder the officer works for (the list offers no other).
+    funders = await services.funders(funders_for(request.user, "manage_calls"))
     cleaned, errors = services.clean_settings(data, {f["id"] for f in funders})
     if errors:
         return render(
@@ -166,7 +174,9 @@ async def edit(
     actor: NamedDependency[Actor],
 ) -> Template | Redirect:
     call = await _call(call_id)
-    cleaned, errors = services.clean_settings(data, {f["id"] for f in await services.funders()})
+    # A call is moved only to a funder the officer works for.
+    funders = await services.funders(funders_for(request.user, "manage_calls"))
+    cleaned, errors = services.clean_settings(data, {f["id"] for f in funders})
     if not errors:
         try:
             await services.update_settings(call_id, cleaned, actor=actor)

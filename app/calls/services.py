@@ -15,7 +15,7 @@ from app.calls import formspec, states
 from app.calls.tables import Call, CallStatus, FormVersion
 from app.core import audit
 from app.core.audit import Actor
-from app.core.db import for_update, write_transaction
+from app.core.db import for_update, within, write_transaction
 from app.core.domain import DomainError
 from app.core.forms import parse_date
 from app.core.i18n import gettext_noop as N_
@@ -172,8 +172,10 @@ def _columns(cleaned: dict) -> dict:
     return {getattr(Call, k): v for k, v in cleaned.items()}
 
 
-async def funders() -> list[dict]:
-    return await Funder.select(Funder.id, Funder.name).order_by(Funder.name)
+async def funders(among: frozenset[int] | None = None) -> list[dict]:
+    """The funders a call may be created for: those of ``among`` (None: all)."""
+    query = within(Funder.select(Funder.id, Funder.name), Funder.id, among)
+    return await query.order_by(Funder.name)
 
 
 async def create_call(cleaned: dict, *, actor: Actor) -> int:
@@ -249,15 +251,20 @@ async def get_call(call_id: int) -> dict | None:
     return call
 
 
-async def staff_calls() -> list[dict]:
-    return await Call.select(
-        Call.id,
-        Call.title,
-        Call.status,
-        Call.opens_at,
-        Call.closes_at,
-        Call.envelope_cents,
-        Call.funder.name.as_alias("funder_name"),
+async def staff_calls(funders: frozenset[int] | None = None) -> list[dict]:
+    """Every call of ``funders`` (None: every funder), the latest deadline first."""
+    return await within(
+        Call.select(
+            Call.id,
+            Call.title,
+            Call.status,
+            Call.opens_at,
+            Call.closes_at,
+            Call.envelope_cents,
+            Call.funder.name.as_alias("funder_name"),
+        ),
+        Call.funder,
+        funders,
     ).order_by(Call.closes_at, ascending=False)
 
 

@@ -298,6 +298,14 @@ class KeptSQLiteEngine(SQLiteEngine):
             connection.close()
 
 
+def within(query, column, ids):
+    """``query`` narrowed to rows whose ``column`` is one of ``ids``; None leaves it
+    whole (every funder, say), an empty set keeps nothing (ids start at 1)."""
+    if ids is None:
+        return query
+    return query.where(column.is_in(sorted(ids)) if ids else column == 0)
+
+
 async def migrate() -> None:
     """Apply every pending migration of every registered app (Piccolo's forwards)."""
     from piccolo.apps.migrations.commands.forwards import run_forwards

@@ -9,6 +9,7 @@ from app.accounts.services import (
     Actor,
     count_users,
     create_user,
+    grant_role,
     user_id_by_email,
 )
 from app.applications.receipts import Receipts
@@ -33,6 +34,7 @@ from app.demo.people import (
     FUNDER_LEGAL,
     FUNDERS,
     ORGANISATIONS,
+    SCOPED_ACCOUNTS,
     check,
     demo_logo,
     demo_signature,
@@ -74,6 +76,10 @@ async def load(*, if_empty: bool = True, settings=None, committee: bool = True) 
             await set_signature(funder_id, signed.storage_id, actor=SYSTEM)
     for email, name, roles, _purpose in ACCOUNTS:
         await create_user(email=email, full_name=name, password=DEMO_PASSWORD, roles=roles)
+    funder_ids = {f["slug"]: f["id"] for f in await list_funders()}
+    for email, name, role, funder_slug, _purpose in SCOPED_ACCOUNTS:
+        user_id = await create_user(email=email, full_name=name, password=DEMO_PASSWORD)
+        await grant_role(user_id, role, actor=SYSTEM, funder_id=funder_ids[funder_slug])
     for owner_email, values in ORGANISATIONS:
         cleaned, errors = clean_organisation(values)
         check(errors)

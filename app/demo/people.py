@@ -100,6 +100,26 @@ ACCOUNTS: list[tuple[str, str, list[StaffRole], str]] = [
     ("admin@demo.guichet.test", "Sacha Démo", [StaffRole.admin], "admin"),
 ]
 
+# Roles per funder: staff who work for one funder only (email, full name, role, the
+# funder's slug, what the account is for). The officer and finance accounts above are
+# for every funder; these see nothing of Île-de-France.
+SCOPED_ACCOUNTS: list[tuple[str, str, StaffRole, str, str]] = [
+    (
+        "instruction-cvl@demo.guichet.test",
+        "Noa Gabarit",
+        StaffRole.officer,
+        "region-centre-val-de-loire",
+        "officer, CVL only",
+    ),
+    (
+        "finances-cvl@demo.guichet.test",
+        "Eden Maquette",
+        StaffRole.finance,
+        "region-centre-val-de-loire",
+        "finance, CVL only",
+    ),
+]
+
 
 # Organisations from the story; identifiers are fictitious but well-formed.
 ORGANISATIONS = [
@@ -193,4 +213,5 @@ def fictitious_organisation(n: int, name: str, city: str, postcode: str, email: 
 def accounts_text() -> str:
     lines = ["Demo accounts (password for all: " + DEMO_PASSWORD + "):"]
     lines += [f"  {purpose:<22} {email}" for email, _name, _roles, purpose in ACCOUNTS]
+    lines += [f"  {purpose:<22} {email}" for email, _n, _r, _f, purpose in SCOPED_ACCOUNTS]
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from datetime import date
 from piccolo.query.functions.aggregate import Sum
 
 from app.calls.tables import Call
+from app.core.db import within
 from app.core.money import to_decimal
 from app.grants import totals
 from app.grants.ledger import Balance
@@ -57,8 +58,11 @@ class Line:
         return cls(label=label, key=key, calls=tuple(parts), **sums)
 
 
-async def summary(*, funder: int | None = None, call: int | None = None) -> Line:
-    """Everything, with a line per funder holding a line per call."""
+async def summary(
+    *, funder: int | None = None, call: int | None = None, funders: frozenset[int] | None = None
+) -> Line:
+    """Everything, with a line per funder holding a line per call (only the funders of
+    ``funders``, None: every funder)."""
     calls_query = Call.select(
         Call.id,
         Call.title,
@@ -70,6 +74,7 @@ async def summary(*, funder: int | None = None, call: int | None = None) -> Line
         calls_query = calls_query.where(Call.funder == funder)
     if call:
         calls_query = calls_query.where(Call.id == call)
+    calls_query = within(calls_query, Call.funder, funders)
     calls = await calls_query.order_by(Call.id)
     # Each call's line as kept by the ledger's writes (grants/totals.py): one query,
     # whatever the number of grants and entries.
@@ -95,7 +100,7 @@ def _cents(rows: list[dict]) -> list[dict]:
 
 
 async def monthly_payments(
-    *, funder: int | None = None, call: int | None = None
+    *, funder: int | None = None, call: int | None = None, funders: frozenset[int] | None = None
 ) -> list[tuple[str, int]]:
     """Net payments per month (YYYY-MM), oldest first."""
     query = (
@@ -111,6 +116,7 @@ async def monthly_payments(
         query = query.where(LedgerEntry.grant.call.funder == funder)
     if call:
         query = query.where(LedgerEntry.grant.call == call)
+    query = within(query, LedgerEntry.grant.call.funder, funders)
     months: dict[str, int] = defaultdict(int)
     for e in _cents(await query):
         sign = 1 if e["kind"] == "payment" else -1
@@ -154,13 +160,16 @@ def call_bars(total: Line) -> list[tuple[Line, int]]:
     return [(c, c.committed and min(c.paid * 100 // c.committed, 100)) for c in calls if c.grants]
 
 
-def scope(query, grant, *, funder: int | None, call: int | None):
-    """Limit a query to a funder or a call; ``grant`` is the Grant table or a path to it."""
+def scope(
+    query, grant, *, funder: int | None, call: int | None, funders: frozenset[int] | None = None
+):
+    """Limit a query to a funder or a call, and to the funders the person reaches
+    (``funders``, None: every funder); ``grant`` is the Grant table or a path to it."""
     if funder:
         query = query.where(grant.call.funder == funder)
     if call:
         query = query.where(grant.call == call)
-    return query
+    return within(query, grant.call.funder, funders)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,12 +217,16 @@ class Worklists:
 
 
 async def worklists(
-    today: date, *, funder: int | None = None, call: int | None = None
+    today: date,
+    *,
+    funder: int | None = None,
+    call: int | None = None,
+    funders: frozenset[int] | None = None,
 ) -> Worklists:
     """The lists finance staff and officers work from."""
 
     def scoped(query, grant):
-        return scope(query, grant, funder=funder, call=call)
+        return scope(query, grant, funder=funder, call=call, funders=funders)
 
     payable = list(INSTALMENT.sources("pay"))
     instalment_columns = (
@@ -316,19 +329,23 @@ class CallGrant(Record):
         return self.status == GrantStatus.active
 
 
-async def grants_of_call(call: int) -> list[CallGrant]:
+async def grants_of_call(call: int, *, funders: frozenset[int] | None = None) -> list[CallGrant]:
     """Each grant of a call with its balance (one query: the ledger's sums are kept on
-    the grant)."""
+    the grant); none when the call's funder is not among ``funders``."""
     rows = (
-        await Grant.select(
-            Grant.id,
-            Grant.status,
-            Grant.amount_cents,
-            Grant.reduction_cents,
-            Grant.paid_cents,
-            Grant.recovered_cents,
-            Grant.application.reference.as_alias("reference"),
-            Grant.organisation.name.as_alias("organisation_name"),
+        await within(
+            Grant.select(
+                Grant.id,
+                Grant.status,
+                Grant.amount_cents,
+                Grant.reduction_cents,
+                Grant.paid_cents,
+                Grant.recovered_cents,
+                Grant.application.reference.as_alias("reference"),
+                Grant.organisation.name.as_alias("organisation_name"),
+            ),
+            Grant.call.funder,
+            funders,
         )
         .where(Grant.call == call)
         .order_by(Grant.application)
@@ -353,17 +370,21 @@ class CallChoice(Record):
     title: str
 
 
-async def published_calls() -> list[CallChoice]:
-    rows = await Call.select(Call.id, Call.title).where(Call.status != "draft").order_by(Call.id)
+async def published_calls(*, funders: frozenset[int] | None = None) -> list[CallChoice]:
+    query = within(Call.select(Call.id, Call.title), Call.funder, funders)
+    rows = await query.where(Call.status != "draft").order_by(Call.id)
     return [CallChoice.of(r) for r in rows]
 
 
-def export_rows(name: str, funder: int | None, call: int | None):
+def export_rows(
+    name: str, funder: int | None, call: int | None, *, funders: frozenset[int] | None = None
+):
     """Header and rows (streamed in pages of 500) of the grants, instalments or
-    payments export, amounts as Decimals in euros, dates in ISO format."""
+    payments export, amounts as Decimals in euros, dates in ISO format (only of
+    ``funders``, None: every funder)."""
 
     def scoped(query, grant):
-        return scope(query, grant, funder=funder, call=call)
+        return scope(query, grant, funder=funder, call=call, funders=funders)
 
     if name == "subventions":
         header = [

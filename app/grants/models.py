@@ -55,6 +55,7 @@ class GrantRecord(Record):
     funder_name: str
     organisation_name: str
     funder_address: str = ""  # the funder's service: signs the e-mails and receipts
+    funder_id: int = 0  # whose staff may act on it (``app.permissions``: roles per funder)
 
     @property
     def accepted(self) -> bool:

@@ -40,6 +40,7 @@ from app.grants import (
 )
 from app.grants import services as grants
 from app.grants.pages import GRANT, at, back, grant_or_404
+from app.permissions import funders_for
 from app.settings import Settings
 
 DASHBOARD = "/finances"
@@ -76,8 +77,10 @@ async def finance_dashboard(
     appel: FromQuery[str | None] = None,
 ) -> Template:
     funder, call = _scope(financeur, appel)
-    total = await dashboard.summary(funder=funder, call=call)
-    months = await dashboard.monthly_payments(funder=funder, call=call)
+    # A person following the grants of some funders only sees their figures alone.
+    funders = funders_for(request.user, "follow_grants")
+    total = await dashboard.summary(funder=funder, call=call, funders=funders)
+    months = await dashboard.monthly_payments(funder=funder, call=call, funders=funders)
     query = {k: v for k, v in (("financeur", funder), ("appel", call)) if v}
     return render(
         request,
@@ -86,18 +89,21 @@ async def finance_dashboard(
         months=months,
         month_bars=dashboard.bars(months[-24:]),
         call_bars=dashboard.call_bars(total),
-        lists=await dashboard.worklists(datetime.now(UTC).date(), funder=funder, call=call),
-        call_grants=await dashboard.grants_of_call(call) if call else [],
-        funders=await list_funders(),
+        lists=await dashboard.worklists(
+            datetime.now(UTC).date(), funder=funder, call=call, funders=funders
+        ),
+        call_grants=await dashboard.grants_of_call(call, funders=funders) if call else [],
+        funders=[f for f in await list_funders() if funders is None or f["id"] in funders],
         filters={"financeur": funder, "appel": call},
         export_query=("?" + urlencode(query)) if query else "",
-        all_calls=await dashboard.published_calls(),
+        all_calls=await dashboard.published_calls(funders=funders),
         kind_labels=followup.KIND_LABELS,
     )
 
 
 @get(EXPORT, name="grants:export")
 async def export(
+    request: Request,
     file: FromPath[str],
     settings: NamedDependency[Settings],
     financeur: FromQuery[str | None] = None,
@@ -109,7 +115,9 @@ async def export(
     if stem not in EXPORTS or extension not in ("csv", "xlsx"):
         raise NotFoundException()
     funder, call = _scope(financeur, appel)
-    header, rows = dashboard.export_rows(stem, funder, call)
+    header, rows = dashboard.export_rows(
+        stem, funder, call, funders=funders_for(request.user, "follow_grants")
+    )
     return await table_response(extension, settings.data_dir / "tmp", stem, header, rows)
 
 

@@ -34,7 +34,7 @@ from app.grants.tables import (
     Recovery,
     ScheduleAmendment,
 )
-from app.permissions import can_follow_grants
+from app.permissions import funders_for
 
 # French law: a written agreement (convention) for a subsidy above 23 000 € (loi
 # n° 2000-321 art. 10, décret n° 2001-495; product.md). ``agreement_reason`` is the rule.
@@ -143,6 +143,7 @@ GRANT_COLUMNS = (
     Grant.call.funder.name.as_alias("funder_name"),
     Grant.organisation.name.as_alias("organisation_name"),
     Grant.call.funder.address.as_alias("funder_address"),
+    Grant.call.funder.as_alias("funder_id"),
 )
 
 
@@ -163,13 +164,17 @@ async def grant_of(application_id: int) -> GrantRecord | None:
 
 async def grant_for(user, grant_id: int) -> GrantRecord | None:
     """The grant with its call, organisation and file, if this person may see it: staff
-    (officers, finance, admins) or a member of the organisation."""
+    (officers, finance, admins) of its funder or a member of the organisation."""
     from app.organisations.tables import Membership
 
     condition = Grant.id == grant_id
-    if not can_follow_grants(user):
+    funders = funders_for(user, "follow_grants")  # None: staff of every funder
+    if funders is not None:
         members = Membership.select(Membership.organisation).where(Membership.user == user.id)
-        condition = condition & Grant.organisation.is_in(members)
+        mine = Grant.organisation.is_in(members)
+        if funders:
+            mine = mine | Grant.call.funder.is_in(sorted(funders))
+        condition = condition & mine
     return await _one_grant(condition)
 
 

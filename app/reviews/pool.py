@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from app.accounts.tables import RoleGrant, StaffRole, User
 from app.applications.states import APPLICATION
 from app.applications.tables import Application, ApplicationStatus
+from app.calls.tables import Call
 from app.core import audit
 from app.core.audit import Actor
 from app.core.bulk import insert_many
@@ -57,9 +58,14 @@ class Choice:
     label: str
 
 
-async def reviewers() -> list[Reviewer]:
-    """Active people with the reviewer role."""
-    ids = RoleGrant.select(RoleGrant.user).where(RoleGrant.role == StaffRole.reviewer.value)
+async def reviewers(funder: int | None = None) -> list[Reviewer]:
+    """Active people with the reviewer role; with ``funder``, those who hold it for
+    every funder or for this one (roles per funder: a reviewer of one funder is not
+    offered to another's calls)."""
+    grants = RoleGrant.role == StaffRole.reviewer.value
+    if funder is not None:
+        grants = grants & (RoleGrant.funder_id.is_null() | (RoleGrant.funder_id == funder))
+    ids = RoleGrant.select(RoleGrant.user).where(grants)
     rows = (
         await User.select(User.id, User.full_name, User.email)
         .where(User.id.is_in(ids) & (User.is_active.eq(True)))
@@ -85,7 +91,9 @@ async def pool(call_id: int) -> list[PoolEntry]:
 async def add_to_pool(call_id: int, reviewer_id: int | None, *, actor: Actor) -> None:
     """A person with the reviewer role joins the call's pool (once)."""
     async with write_transaction():
-        if reviewer_id not in {r.id for r in await reviewers()}:
+        call = await Call.select(Call.funder).where(Call.id == call_id).first()
+        funder = call["funder"] if call else 0
+        if reviewer_id not in {r.id for r in await reviewers(funder)}:
             raise ReviewError("not_a_reviewer", NOT_A_REVIEWER, field="reviewer")
         if not await PoolMember.exists().where(
             (PoolMember.call == call_id) & (PoolMember.reviewer == reviewer_id)

@@ -27,6 +27,7 @@ from app.core.numbers import whole_number
 from app.core.storage import FileStorage
 from app.core.time import now, paris_input
 from app.core.web import act, flash, path_to, render
+from app.permissions import funders_for
 from app.reviews import conflicts, notices, pool, progress, ranking, scoring
 from app.reviews.errors import ReviewError
 from app.reviews.scoring import OPINION_LABELS, ReviewAssignment
@@ -99,7 +100,7 @@ async def _setup_page(
         pool=members,
         candidates=[
             (str(r.id), f"{r.full_name} ({r.email})")
-            for r in await pool.reviewers()
+            for r in await pool.reviewers(call["funder"])
             if r.id not in in_pool
         ],
         conflicts=await conflicts.conflicts(call_id),
@@ -406,11 +407,15 @@ async def unassign(
 @get(DASHBOARD, name="reviews:dashboard")
 async def dashboard(request: Request, page: FromQuery[str] = "1") -> Template:
     """The reviewer's files, DASHBOARD_PAGE a page, those to review first."""
-    done, total = await scoring.my_assignment_counts(request.user.id)
+    funders = funders_for(request.user, "review")  # roles per funder
+    done, total = await scoring.my_assignment_counts(request.user.id, funders=funders)
     pages = max(1, -(-total // DASHBOARD_PAGE))
     current = _page_of(page, pages)
     rows = await scoring.my_assignments(
-        request.user.id, limit=DASHBOARD_PAGE, offset=(current - 1) * DASHBOARD_PAGE
+        request.user.id,
+        limit=DASHBOARD_PAGE,
+        offset=(current - 1) * DASHBOARD_PAGE,
+        funders=funders,
     )
     return render(
         request,

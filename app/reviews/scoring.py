@@ -27,6 +27,7 @@ from app.core.db import write_transaction
 from app.core.i18n import gettext_noop as N_
 from app.core.numbers import whole_number
 from app.core.time import now
+from app.permissions import funders_for
 from app.reviews import aggregation, marks
 from app.reviews.errors import ReviewError
 from app.reviews.settings import ReviewSetup, due_dates, settings_for
@@ -181,13 +182,17 @@ def mark_of(rubric: Sequence[Mapping[str, Any]], scores: Mapping[str, int]) -> D
 # --- The reviewer's files ----------------------------------------------------------------
 
 
-def mine(reviewer_id: int):
+def mine(reviewer_id: int, funders: frozenset[int] | None = None):
     """The reviewer's assignments, without files of organisations they declared a link
-    with."""
+    with; with ``funders`` (roles per funder), only of those funders' calls."""
     conflicted = Conflict.select(Conflict.organisation).where(Conflict.reviewer == reviewer_id)
-    return (Assignment.reviewer == reviewer_id) & Assignment.application.organisation.not_in(
+    condition = (Assignment.reviewer == reviewer_id) & Assignment.application.organisation.not_in(
         conflicted
     )
+    if funders is not None:
+        funder = Assignment.application.call.funder
+        condition = condition & (funder.is_in(sorted(funders)) if funders else funder == 0)
+    return condition
 
 
 async def assignment_for(reviewer: CurrentUser, assignment_id: int) -> ReviewAssignment | None:
@@ -207,7 +212,12 @@ async def assignment_for(reviewer: CurrentUser, assignment_id: int) -> ReviewAss
             Assignment.application.call.id.as_alias("call_id"),
             Assignment.application.organisation.id.as_alias("organisation_id"),
         )
-        .where((Assignment.id == assignment_id) & mine(reviewer.id))
+        # A reviewer of some funders only: their assignments of those funders' calls
+        # (an empty set is someone without the role: their own assignments, as ever).
+        .where(
+            (Assignment.id == assignment_id)
+            & mine(reviewer.id, funders_for(reviewer, "review") or None)
+        )
         .output(load_json=True)
         .first()
     )
@@ -301,21 +311,25 @@ async def review_documents(
     return documents
 
 
-async def my_assignment_counts(reviewer_id: int) -> tuple[int, int]:
-    """(reviewed, assigned) for the reviewer's dashboard."""
+async def my_assignment_counts(
+    reviewer_id: int, *, funders: frozenset[int] | None = None
+) -> tuple[int, int]:
+    """(reviewed, assigned) for the reviewer's dashboard (of ``funders``: None, all)."""
     row = await (
         Assignment.select(
             Count().as_alias("total"), Count(Assignment.submitted_at).as_alias("done")
         )
-        .where(mine(reviewer_id))
+        .where(mine(reviewer_id, funders))
         .first()
     )
     return row["done"], row["total"]
 
 
-async def my_assignments(reviewer_id: int, *, limit: int, offset: int = 0) -> list[MyReview]:
+async def my_assignments(
+    reviewer_id: int, *, limit: int, offset: int = 0, funders: frozenset[int] | None = None
+) -> list[MyReview]:
     """One page of the reviewer's files, those still to review first, with the due
-    date of their call."""
+    date of their call (of ``funders``: None, every funder)."""
     rows = await (
         Assignment.select(
             Assignment.id,
@@ -326,7 +340,7 @@ async def my_assignments(reviewer_id: int, *, limit: int, offset: int = 0) -> li
             Assignment.application.call.title.as_alias("call_title"),
             Assignment.application.call.id.as_alias("call_id"),
         )
-        .where(mine(reviewer_id))
+        .where(mine(reviewer_id, funders))
         # To review first (NULLs sort differently on SQLite and PostgreSQL: say it).
         .order_by(
             QueryString(f'"{Assignment._meta.tablename}"."submitted_at" IS NOT NULL'),

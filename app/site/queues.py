@@ -18,11 +18,12 @@ from piccolo.query.functions.aggregate import Count, Sum
 from app.accounts.services import invitation_pending
 from app.accounts.tables import User
 from app.applications.tables import Application, ApplicationStatus
+from app.core.db import within
 from app.core.time import now
 from app.decisions.tables import Decision
 from app.grants.states import INSTALMENT
 from app.grants.tables import Grant, GrantStatus, Instalment, Recovery, Report
-from app.permissions import can_administer, can_manage_calls, can_pay, can_review
+from app.permissions import can_administer, can_manage_calls, can_pay, can_review, funders_for
 from app.reviews.scoring import mine
 from app.reviews.tables import Assignment, Decline, ReviewSettings
 
@@ -82,16 +83,18 @@ def _by_call(rows: Sequence[dict], key: str, due: dict[int, datetime] | None = N
     return Queue(key=key, count=sum(c.count for c in calls), calls=calls)
 
 
-def _application_count(condition):
-    """Files matching ``condition``, counted per call (one query)."""
-    return (
+def _application_count(condition, funders: frozenset[int] | None):
+    """Files matching ``condition``, counted per call (one query), of ``funders``."""
+    return within(
         Application.select(
             Application.call.id.as_alias("call_id"),
             Application.call.title.as_alias("call_title"),
             Count(alias="count"),
         )
         .where(condition)
-        .group_by(Application.call.id, Application.call.title)
+        .group_by(Application.call.id, Application.call.title),
+        Application.call.funder,
+        funders,
     )
 
 
@@ -104,11 +107,14 @@ _SHORT_OF_REVIEWS = WhereRaw(
 )
 
 
-async def officer_queues(at: datetime) -> tuple[Queue, ...]:
+async def officer_queues(at: datetime, funders: frozenset[int] | None = None) -> tuple[Queue, ...]:
+    """The officers' queues, of ``funders`` (None: every funder)."""
     submitted = Application.status == ApplicationStatus.submitted.value
-    to_screen = await _application_count(submitted & (Application.completion_message == ""))
-    answered = await _application_count(submitted & (Application.completion_message != ""))
-    late = await (
+    to_screen = await _application_count(
+        submitted & (Application.completion_message == ""), funders
+    )
+    answered = await _application_count(submitted & (Application.completion_message != ""), funders)
+    late = await within(
         Assignment.select(
             Assignment.application.call.id.as_alias("call_id"),
             Assignment.application.call.title.as_alias("call_title"),
@@ -120,29 +126,35 @@ async def officer_queues(at: datetime) -> tuple[Queue, ...]:
                 ReviewSettings.select(ReviewSettings.call).where(ReviewSettings.due_at < at)
             )
         )
-        .group_by(Assignment.application.call.id, Assignment.application.call.title)
+        .group_by(Assignment.application.call.id, Assignment.application.call.title),
+        Assignment.application.call.funder,
+        funders,
     )
     declined = await _application_count(
         Application.status.is_in(
             [ApplicationStatus.eligible.value, ApplicationStatus.in_review.value]
         )
         & Application.id.is_in(Decline.select(Decline.application))
-        & _SHORT_OF_REVIEWS
+        & _SHORT_OF_REVIEWS,
+        funders,
     )
-    to_publish = await (
+    to_publish = await within(
         Decision.select(
             Decision.call.id.as_alias("call_id"),
             Decision.call.title.as_alias("call_title"),
             Count(alias="count"),
         )
         .where(Decision.published_at.is_null())
-        .group_by(Decision.call.id, Decision.call.title)
+        .group_by(Decision.call.id, Decision.call.title),
+        Decision.call.funder,
+        funders,
     )
-    to_approve = await Instalment.count().where(
+    to_approve = await within(Instalment.count(), Instalment.grant.call.funder, funders).where(
         Instalment.status.is_in(list(INSTALMENT.sources("approve")))
     )
     reports = await _grant_lines(
-        Grant.id.is_in(Report.select(Report.grant).where(Report.status == "submitted"))
+        Grant.id.is_in(Report.select(Report.grant).where(Report.status == "submitted")),
+        funders,
     )
     agreements = await _grant_lines(
         (Grant.status == GrantStatus.active.value)
@@ -150,7 +162,8 @@ async def officer_queues(at: datetime) -> tuple[Queue, ...]:
         & Grant.agreement_uploaded_at.is_not_null()
         & Grant.id.not_in(
             Instalment.select(Instalment.grant).where(Instalment.status.is_in(["approved", "paid"]))
-        )
+        ),
+        funders,
     )
     return (
         _by_call(to_screen, "to_screen"),
@@ -161,14 +174,16 @@ async def officer_queues(at: datetime) -> tuple[Queue, ...]:
         Queue(key="to_approve", count=to_approve),
         Queue(key="reports", count=reports[0], grants=reports[1]),
         Queue(key="agreements", count=agreements[0], grants=agreements[1]),
-        await _recoveries(),
+        await _recoveries(funders),
     )
 
 
-async def _grant_lines(condition) -> tuple[int, tuple[GrantLine, ...]]:
+async def _grant_lines(
+    condition, funders: frozenset[int] | None
+) -> tuple[int, tuple[GrantLine, ...]]:
     """How many grants match, and the first ITEMS_SHOWN of them (two queries)."""
-    count = await Grant.count().where(condition)
-    rows = await (
+    count = await within(Grant.count(), Grant.call.funder, funders).where(condition)
+    rows = await within(
         Grant.select(
             Grant.id.as_alias("grant_id"),
             Grant.application.reference.as_alias("reference"),
@@ -176,28 +191,31 @@ async def _grant_lines(condition) -> tuple[int, tuple[GrantLine, ...]]:
         )
         .where(condition)
         .order_by(Grant.id)
-        .limit(ITEMS_SHOWN)
+        .limit(ITEMS_SHOWN),
+        Grant.call.funder,
+        funders,
     )
     return count, tuple(GrantLine(**r) for r in rows)
 
 
-async def _recoveries() -> Queue:
+async def _recoveries(funders: frozenset[int] | None) -> Queue:
+    query = Recovery.select(Count(alias="count"), Sum(Recovery.amount_cents, alias="amount"))
     row = await (
-        Recovery.select(Count(alias="count"), Sum(Recovery.amount_cents, alias="amount"))
-        .where(Recovery.status == "open")
-        .first()
+        within(query, Recovery.grant.call.funder, funders).where(Recovery.status == "open").first()
     )
     return Queue(key="recoveries", count=row["count"], amount_cents=row["amount"] or 0)
 
 
-async def reviewer_queues(reviewer_id: int) -> tuple[Queue, ...]:
+async def reviewer_queues(
+    reviewer_id: int, funders: frozenset[int] | None = None
+) -> tuple[Queue, ...]:
     rows = await (
         Assignment.select(
             Assignment.application.call.id.as_alias("call_id"),
             Assignment.application.call.title.as_alias("call_title"),
             Count(alias="count"),
         )
-        .where(mine(reviewer_id) & Assignment.submitted_at.is_null())
+        .where(mine(reviewer_id, funders) & Assignment.submitted_at.is_null())
         .group_by(Assignment.application.call.id, Assignment.application.call.title)
     )
     due = {
@@ -209,15 +227,17 @@ async def reviewer_queues(reviewer_id: int) -> tuple[Queue, ...]:
     return (_by_call(rows, "reviews", due),)
 
 
-async def finance_queues() -> tuple[Queue, ...]:
+async def finance_queues(funders: frozenset[int] | None = None) -> tuple[Queue, ...]:
+    """Finance's queues, of ``funders`` (None: every funder)."""
+    query = Instalment.select(Count(alias="count"), Sum(Instalment.amount_cents, alias="amount"))
     row = await (
-        Instalment.select(Count(alias="count"), Sum(Instalment.amount_cents, alias="amount"))
+        within(query, Instalment.grant.call.funder, funders)
         .where(Instalment.status.is_in(list(INSTALMENT.sources("pay"))))
         .first()
     )
     return (
         Queue(key="to_pay", count=row["count"], amount_cents=row["amount"] or 0),
-        await _recoveries(),
+        await _recoveries(funders),
     )
 
 
@@ -227,11 +247,15 @@ async def admin_queues() -> tuple[Queue, ...]:
 
 
 async def queues_for(user) -> WorkQueues:
-    """The queues of every role the person holds."""
+    """The queues of every role the person holds, each of the funders it is held for."""
     at = now()
     return WorkQueues(
-        officer=await officer_queues(at) if can_manage_calls(user) else (),
-        reviewer=await reviewer_queues(user.id) if can_review(user) else (),
-        finance=await finance_queues() if can_pay(user) else (),
+        officer=await officer_queues(at, funders_for(user, "manage_calls"))
+        if can_manage_calls(user)
+        else (),
+        reviewer=await reviewer_queues(user.id, funders_for(user, "review"))
+        if can_review(user)
+        else (),
+        finance=await finance_queues(funders_for(user, "pay")) if can_pay(user) else (),
         admin=await admin_queues() if can_administer(user) else (),
     )

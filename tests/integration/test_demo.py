@@ -139,3 +139,29 @@ def test_the_demo_applicant_sees_something_in_each_part_of_my_space(client):
     check = text_of(client.get(f"/dossiers/{draft}/deposer").text)
     assert "Avant de pouvoir déposer" not in check and "Déclaration sur l’honneur" in check
     sign_out(client)
+
+
+def test_the_centre_val_de_loire_officer_sees_nothing_of_ile_de_france(client, loaded):
+    """Roles per funder in the demo: the Centre-Val de Loire officer and finance
+    accounts work on their region's call alone; the 2017 file is « not found »."""
+    from tests.factories import signed_in
+
+    idf_file = run(
+        client,
+        lambda: (
+            Application.select(Application.id)
+            .where(Application.reference == "IDF-2017-0001")
+            .first()
+            .run()
+        ),
+    )["id"]
+    idf_title = "Le numérique au service de la formation professionnelle"
+    officer = {"email": "instruction-cvl@demo.guichet.test", "password": demo.DEMO_PASSWORD}
+    with signed_in(client, officer):
+        calls = client.get("/instruction/appels").text
+        assert "Centre-Val de Loire" in calls and idf_title not in calls
+        assert client.get(f"/instruction/dossiers/{idf_file}").status_code == 404
+    finance = {"email": "finances-cvl@demo.guichet.test", "password": demo.DEMO_PASSWORD}
+    with signed_in(client, finance):
+        dashboard = client.get("/finances").text
+        assert idf_title not in dashboard and "26 000 000" not in dashboard

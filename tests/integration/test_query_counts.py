@@ -167,3 +167,30 @@ def test_reviewer_dashboard_pages_its_files_to_do_first(client, calls_with_1_and
     sign_in(client, one)
     assert counter.measure(lambda: client.get("/evaluation")) == queries
     sign_out(client)
+
+
+def test_staff_of_some_funders_cost_the_same_whatever_the_rows(
+    client, calls_with_1_and_50, monkeypatch
+):
+    """Roles per funder: an officer of the two calls' funders only pays one query more
+    (the guard reads the call's funder), still constant in the number of files."""
+    from app.accounts.services import SYSTEM, grant_role
+    from app.calls.tables import Call
+    from tests.factories import run
+
+    _officer, _owner, small, large = calls_with_1_and_50
+    scoped = make_user(client)
+    for call in (small, large):
+        funder = run(
+            client, lambda c=call: Call.select(Call.funder).where(Call.id == c).first().run()
+        )["funder"]
+        run(client, grant_role, scoped["id"], "officer", actor=SYSTEM, funder_id=funder)
+    sign_in(client, scoped)
+    counter = QueryCounter(monkeypatch)
+    for suffix in ("dossiers", "dossiers/export.csv"):
+        for call in (small, large):
+            assert client.get(f"/instruction/appels/{call}/{suffix}").status_code == 200
+        few = counter.measure(lambda s=suffix: client.get(f"/instruction/appels/{small}/{s}"))
+        many = counter.measure(lambda s=suffix: client.get(f"/instruction/appels/{large}/{s}"))
+        assert 0 < few == many, (suffix, few, many)
+    sign_out(client)

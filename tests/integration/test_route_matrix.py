@@ -30,6 +30,8 @@ from tests.factories import (
 )
 
 ROLES = ["anonymous", "owner", "stranger", "reviewer", "officer", "finance", "admin"]
+# Staff whose role is limited to one funder (« funder A »), and the role they hold.
+SCOPED = {"reviewer_a": "reviewer", "officer_a": "officer", "finance_a": "finance"}
 SIGNED_IN = ROLES[1:]
 
 
@@ -805,6 +807,26 @@ def world(client):
         "published": published,
         "field": formspec.fields_of(form)[0]["key"],
     }
+    # Roles per funder: staff of funder A only; every object above is of other funders.
+    from app.accounts.services import SYSTEM, grant_role
+    from app.funders.services import ensure_funder
+
+    funder_a = run(
+        client, ensure_funder, name="Région A", slug="region-a", kind="région", address="",
+        website="",
+    )  # fmt: skip
+    for name, role in SCOPED.items():
+        people[name] = make_user(client)
+        run(client, grant_role, people[name]["id"], role, actor=SYSTEM, funder_id=funder_a)
+    ids["funder_a"] = funder_a
+    ids["a_call"] = make_call(client, people["officer"], publish=True, funder=funder_a)
+    a_decided = make_call(client, people["officer"], publish=True, funder=funder_a)
+    a_awarded = make_decidable(client, people["owner"], a_decided)
+    publish_award(client, people["officer"], a_decided, a_awarded, schedule="single")
+    ids["a_grant"] = run(
+        client,
+        lambda: Grant.select(Grant.id).where(Grant.application == a_awarded).first().run(),
+    )["id"]
     client.app.state.rate_limiter._counts.clear()
     sessions = {}
     for name, person in people.items():
@@ -978,3 +1000,339 @@ def test_api_endpoints_with_a_token(client, world, role):
         path = MATRIX[("GET", route)][0].format(**world["ids"])
         response = client.get(path, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == (401 if role == "demoted" else 200), (role, path)
+
+
+# --- Roles per funder: staff of funder A see nothing of the other funders --------------------
+
+# A path naming one of these objects is checked against the person's funders.
+OBJECT_PARAMS = ("{call_id", "{app_id", "{grant_id", "{assignment_id")
+FUNDER_PERMISSIONS = {"manage_calls", "review", "follow_grants", "instruct_grant", "pay"}
+# Pages of files and grants that their organisation's members and the staff share.
+SHARED_PAGES = ("/dossiers/", "/suivi/")
+# The audit trail is not split by funder: it is for officers of every funder.
+EVERY_FUNDER_ONLY = {("GET", "/journal"), ("GET", "/journal/export.csv")}
+
+
+def scoped_expectation(route, role: str, permissions: dict) -> int:
+    """What staff of funder A get where the same role for every funder gets
+    ``MATRIX``'s answer: « not found » for every call, file, review or grant (all of
+    other funders here), the rest as everyone."""
+    _method, template = route
+    status = MATRIX[route][1][SCOPED[role]]
+    if route in EVERY_FUNDER_ONLY:
+        return 403
+    if status == 403 or not any(p in template for p in OBJECT_PARAMS):
+        return status
+    if permissions.get(route) in FUNDER_PERMISSIONS or template.startswith(SHARED_PAGES):
+        return 404
+    return status
+
+
+def test_scoped_staff_are_refused_most_object_routes(client):
+    """The rule above turns many answers into 404 (a guard on the way keeps it so)."""
+    permissions = _route_permissions(client.app)
+    changed = [
+        (route, role)
+        for route in MATRIX
+        for role in SCOPED
+        if scoped_expectation(route, role, permissions) != MATRIX[route][1][SCOPED[role]]
+    ]
+    assert len(changed) > 60
+
+
+@pytest.mark.parametrize("role", sorted(SCOPED))
+@pytest.mark.parametrize("route", sorted(MATRIX))
+def test_access_of_staff_of_another_funder(client, world, role, route):
+    method, _template = route
+    path = MATRIX[route][0].format(
+        **world["ids"], spare_of_role=world["ids"]["spares"].get(SCOPED[role])
+    )
+    expected = scoped_expectation(route, role, _route_permissions(client.app))
+    use(client, world, role)
+    if route in OPENED_FIRST:
+        client.get(OPENED_FIRST[route])
+    kwargs = {"data": {"_csrf_token": csrf_token(client)}} if method == "POST" else {}
+    response = client.request(method, path, follow_redirects=False, **kwargs)
+    assert response.status_code == expected, (role, method, path, response.text[:300])
+    if route == ("POST", "/deconnexion"):
+        client.cookies.clear()
+        sign_in(client, world["people"][role])
+    world["sessions"][role] = dict(client.cookies.items())
+    client.cookies.clear()
+
+
+def _page(client, world, role: str, path: str) -> str:
+    use(client, world, role)
+    response = client.get(path, follow_redirects=False)
+    world["sessions"][role] = dict(client.cookies.items())
+    client.cookies.clear()
+    assert response.status_code == 200, (role, path, response.status_code)
+    return response.text
+
+
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [
+        ("officer_a", "/instruction/appels"),
+        ("officer_a", "/a-traiter"),
+        ("officer_a", "/finances"),
+        ("finance_a", "/finances"),
+        ("finance_a", "/a-traiter"),
+        ("officer_a", "/instruction/appels/nouveau"),
+        ("reviewer_a", "/evaluation"),
+    ],
+)
+def test_lists_show_no_other_funder(client, world, role, path):
+    """Lists, queues and the dashboard name no call of another funder (the same pages
+    name them for the same role held for every funder)."""
+    funder_a = world["ids"]["funder_a"]
+    others = [
+        r["title"]
+        for r in run(client, lambda: Call.select(Call.title).where(Call.funder != funder_a).run())
+    ]
+    text = _page(client, world, role, path)
+    assert not [t for t in others if t in text]
+    assert 'href="/journal"' not in text  # the trail is for officers of every funder
+    if role != "reviewer_a":
+        everyone = _page(client, world, SCOPED[role], path)
+        if path in ("/instruction/appels", "/finances"):
+            assert [t for t in others if t in everyone]  # the test sees what it hides
+    if path == "/instruction/appels/nouveau":
+        assert "Région A" in text and "Région 1<" not in text
+
+
+def test_queues_and_dashboard_totals_count_only_their_funder(client, world):
+    from app.accounts.services import load_current_user
+    from app.grants import dashboard
+    from app.permissions import funders_for
+    from app.site.queues import queues_for
+
+    def user(role):
+        return run(client, load_current_user, world["people"][role]["id"])
+
+    from app.grants.tables import Instalment
+
+    # Work waiting at another funder: a file to screen, an instalment to pay.
+    waiting = make_application(
+        client,
+        world["people"]["owner"],
+        make_organisation(client, world["people"]["owner"]),
+        world["ids"]["published"],
+    )
+    run(
+        client,
+        lambda: (
+            Application.update({Application.status: "submitted"})
+            .where(Application.id == waiting)
+            .run()
+        ),
+    )
+    run(
+        client,
+        lambda: (
+            Instalment.update({Instalment.status: "approved"})
+            .where(Instalment.id == world["ids"]["instalment"])
+            .run()
+        ),
+    )
+    for role in ("officer", "finance"):
+        assert not run(client, queues_for, user(role)).empty, role
+    for role in ("officer_a", "finance_a"):
+        queues = run(client, queues_for, user(role))
+        assert queues.empty, (role, queues)
+    _a_payment(client, world)
+    assert run(client, dashboard.monthly_payments)
+    everything = run(client, dashboard.summary)
+    assert everything.committed > 0
+    for role in ("officer_a", "finance_a"):
+        funders = funders_for(user(role), "follow_grants")
+        assert funders == {world["ids"]["funder_a"]}
+        mine = run(client, lambda funders=funders: dashboard.summary(funders=funders))
+        # Funder A's line alone: its one grant, nothing paid (the payment is elsewhere).
+        assert [f.key for f in mine.calls] == [world["ids"]["funder_a"]]
+        assert mine.grants == 1 and mine.paid == 0
+        assert 0 < mine.committed < everything.committed
+        months = run(client, lambda funders=funders: dashboard.monthly_payments(funders=funders))
+        assert months == []
+
+
+def _a_payment(client, world) -> None:
+    """One payment in the ledger of the world's grant (written once, as test data)."""
+    from datetime import date
+
+    from app.grants.tables import LedgerEntry
+
+    key = "matrix-payment"
+    if not run(
+        client, lambda: LedgerEntry.exists().where(LedgerEntry.idempotency_key == key).run()
+    ):
+        entry = LedgerEntry(
+            grant=world["ids"]["grant"],
+            instalment=world["ids"]["instalment"],
+            kind="payment",
+            amount_cents=100,
+            value_date=date(2026, 1, 15),
+            reference="MANDAT-1",
+            idempotency_key=key,
+        )
+        run(client, lambda: LedgerEntry.insert(entry).run())
+
+
+@pytest.mark.parametrize("name", ["subventions", "echeances", "versements"])
+@pytest.mark.parametrize("extension", ["csv", "xlsx"])
+def test_finance_exports_hold_only_their_funder(client, world, name, extension):
+    """Every export names only grants of the person's funders: the world's grant (of
+    another funder) is in finance's export, never in funder A's staff's."""
+    import io
+
+    import openpyxl
+
+    column = 0 if name == "subventions" else 1  # the grant's id
+
+    def grant_ids(role) -> set[str]:
+        use(client, world, role)
+        response = client.get(f"/finances/export/{name}.{extension}")
+        world["sessions"][role] = dict(client.cookies.items())
+        client.cookies.clear()
+        assert response.status_code == 200
+        if extension == "csv":
+            rows = [line.split(";") for line in response.text.splitlines()[1:] if line.strip()]
+        else:
+            sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+            rows = [[str(v) for v in r] for r in sheet.iter_rows(min_row=2, values_only=True)]
+        return {row[column].strip() for row in rows if row and row[column].strip().isdigit()}
+
+    _a_payment(client, world)
+    world_grant, a_grant = str(world["ids"]["grant"]), str(world["ids"]["a_grant"])
+    assert world_grant in grant_ids("finance")
+    for role in ("finance_a", "officer_a"):
+        mine = grant_ids(role)
+        assert mine <= {a_grant}, (role, mine)
+        if name != "versements":  # funder A's grant has no payment
+            assert mine == {a_grant}
+
+
+@pytest.mark.parametrize("role", sorted(SCOPED.keys() - {"reviewer_a"}))
+def test_api_answers_only_their_funder(client, world, role):
+    from app.accounts.services import Actor, load_current_user
+    from app.api import services as api
+
+    user = run(client, load_current_user, world["people"][role]["id"])
+    token = run(client, api.create_token, user, f"scoped {role}", actor=Actor(user_id=user.id))
+    client.cookies.clear()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def get(path):
+        return client.get(path.format(**world["ids"]), headers=headers)
+
+    calls = get("/api/v1/calls").json()
+    assert {c["funder"] for c in calls["items"]} == {"Région A"}, calls
+    assert calls["total"] == 2  # funder A's two calls
+    assert get("/api/v1/calls/{a_call}").status_code == 200
+    assert get("/api/v1/calls/{published}").status_code == 404
+    grants = get("/api/v1/grants").json()
+    assert [g["id"] for g in grants["items"]] == [world["ids"]["a_grant"]], grants
+    assert grants["total"] == 1
+    assert get("/api/v1/grants?call={decided_call}").json()["total"] == 0
+    assert get("/api/v1/grants/{a_grant}").status_code == 200
+    assert get("/api/v1/grants/{grant}").status_code == 404
+    assert get("/api/v1/grants/{grant}/instalments").status_code == 404
+    assert get("/api/v1/payments").json()["total"] == 0
+    assert get("/api/v1/payments?grant={grant}").json()["total"] == 0
+
+
+def test_the_pool_offers_only_reviewers_of_the_calls_funder(client, world):
+    """Assigning offers a reviewer of funder A for A's calls only; reviewers of every
+    funder everywhere; adding one of funder A to another funder's call is refused."""
+    from app.core.audit import Actor
+    from app.reviews import pool
+    from app.reviews.errors import ReviewError
+
+    reviewer_a = world["people"]["reviewer_a"]["id"]
+    reviewer = world["people"]["reviewer"]["id"]
+    other_funder = run(
+        client,
+        lambda: (
+            Call.select(Call.funder).where(Call.id == world["ids"]["reviewed_call"]).first().run()
+        ),
+    )["funder"]
+    offered_a = {r.id for r in run(client, pool.reviewers, world["ids"]["funder_a"])}
+    offered_b = {r.id for r in run(client, pool.reviewers, other_funder)}
+    assert {reviewer_a, reviewer} <= offered_a
+    assert reviewer in offered_b and reviewer_a not in offered_b
+    with pytest.raises(ReviewError):
+        run(
+            client,
+            pool.add_to_pool,
+            world["ids"]["reviewed_call"],
+            reviewer_a,
+            actor=Actor(user_id=world["people"]["admin"]["id"]),
+        )
+    page = _page(
+        client, world, "officer", f"/instruction/appels/{world['ids']['reviewed_call']}/evaluation"
+    )
+    assert world["people"]["reviewer_a"]["email"] not in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/instruction/appels/{a_call}",
+        "/instruction/appels/{a_call}/formulaire",
+        "/instruction/appels/{a_call}/dossiers",
+        "/instruction/appels/{a_call}/dossiers/export.csv",
+        "/instruction/appels/{a_call}/evaluation",
+        "/instruction/appels/{a_call}/classement",
+        "/instruction/appels/{a_call}/decisions",
+    ],
+)
+def test_staff_of_funder_a_work_on_its_calls(client, world, path):
+    """The same pages open for funder A's own call (and list it)."""
+    _page(client, world, "officer_a", path.format(**world["ids"]))
+
+
+@pytest.mark.parametrize("role", ["officer_a", "finance_a"])
+def test_staff_of_funder_a_act_on_its_grants(client, world, role):
+    """Funder A's grant opens with the actions of the role (the page asks the
+    permissions about the grant, which carries its funder)."""
+    page = _page(client, world, role, "/suivi/subventions/{a_grant}".format(**world["ids"]))
+    schedule = "/suivi/subventions/{a_grant}/delais".format(**world["ids"])
+    # Finance's payment part (nothing approved yet: its message stands for the form).
+    payments = "/suivi/subventions/{a_grant}/versements".format(**world["ids"])
+    assert ("Aucune échéance n’est validée" in page or payments in page) is (role == "finance_a"), (
+        page[page.find('id="ledger"') :][:400]
+    )
+    assert (schedule in page) is (role == "officer_a")
+
+
+def test_staff_of_funder_a_see_its_call_in_their_lists(client, world):
+    title = run(
+        client,
+        lambda: Call.select(Call.title).where(Call.id == world["ids"]["a_call"]).first().run(),
+    )["title"]
+    assert title in _page(client, world, "officer_a", "/instruction/appels")
+    assert title in _page(client, world, "finance_a", "/finances")
+
+
+def test_a_reviewer_of_funder_a_is_not_shown_another_funders_files(client, world):
+    """An assignment on another funder's file (given before the role was narrowed) is
+    left out of the reviewer's list and queue, and its page is « not found »."""
+    from app.accounts.services import load_current_user
+    from app.site.queues import queues_for
+
+    reviewer_a = world["people"]["reviewer_a"]["id"]
+    elsewhere = run(
+        client,
+        lambda: (
+            Assignment.insert(Assignment(application=world["ids"]["reviewed"], reviewer=reviewer_a))
+            .returning(Assignment.id)
+            .run()
+        ),
+    )[0]["id"]
+    assert f"/evaluation/{elsewhere}" not in _page(client, world, "reviewer_a", "/evaluation")
+    user = run(client, load_current_user, reviewer_a)
+    assert sum(q.count for q in run(client, queues_for, user).reviewer) == 0
+    use(client, world, "reviewer_a")
+    assert client.get(f"/evaluation/{elsewhere}").status_code == 404
+    world["sessions"]["reviewer_a"] = dict(client.cookies.items())
+    client.cookies.clear()
