@@ -196,6 +196,7 @@ async def upload(
             values=kept,
             reason="upload" if complete else "upload_partial",
             replaces=request.cookies.get(kept_forms.COOKIE),
+            organisation=app.organisation,
         )
         if token:
             response.set_cookie(
