@@ -81,6 +81,7 @@ def _settings_values(call: dict) -> dict[str, str]:
         "max_rate": f"{call['max_rate_bp'] / 100:g}".replace(".", ","),
         "opens_at": paris_input(call["opens_at"]),
         "closes_at": paris_input(call["closes_at"]),
+        "silence_months": str(call["silence_months"]),
     }
 
 
@@ -122,7 +123,7 @@ async def create_page(request: Request) -> Template:
     return render(
         request,
         "calls/create.html",
-        form=FormState(values={"max_rate": "80"}),
+        form=FormState(values={"max_rate": "80", "silence_months": "2"}),
         funders=[(str(f["id"]), f["name"]) for f in await services.funders()],
     )
 

@@ -39,7 +39,9 @@ SETTINGS_FIELDS = (
     "max_rate",
     "opens_at",
     "closes_at",
+    "silence_months",
 )
+DEFAULT_SILENCE_MONTHS = 2
 
 
 class CallError(DomainError):
@@ -128,6 +130,18 @@ def clean_settings(
         errors["max_rate"] = CallError(
             "rate", N_("Enter a percentage between 0 and 100, e.g. 80."), field="max_rate"
         )
+    # Left empty: two months, the rule for grants (CRPA L231-4, décret 2014-1273).
+    silence = (
+        whole_number(raw["silence_months"]) if raw["silence_months"] else DEFAULT_SILENCE_MONTHS
+    )
+    if silence is None or not 1 <= silence <= 12:
+        errors["silence_months"] = CallError(
+            "silence_months",
+            N_("Enter a number of months between 1 and 12, e.g. 2."),
+            field="silence_months",
+        )
+    else:
+        cleaned["silence_months"] = silence
     for name in ("opens_at", "closes_at"):
         if not raw[name]:
             errors[name] = CallError("required", REQUIRED, field=name)
@@ -752,6 +766,7 @@ async def duplicate(call_id: int, *, actor: Actor) -> int:
             "min_award_cents": call["min_award_cents"],
             "max_award_cents": call["max_award_cents"],
             "max_rate_bp": call["max_rate_bp"],
+            "silence_months": call["silence_months"],
             "opens_at": _plus_one_year(call["opens_at"]),
             "closes_at": _plus_one_year(call["closes_at"]),
             "eligibility": json.dumps(call["eligibility"]),

@@ -10,10 +10,10 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.applications import budget as budgets
+from app.applications import ineligibility as decision_pdf
 from app.applications import services
 from app.applications.deps import own_application, visible_application
 from app.applications.drafts import NOT_EDITABLE
-from app.applications.ineligibility import ineligibility_decision
 from app.applications.receipts import Receipts
 from app.applications.routes.pages import (
     DOWNLOAD,
@@ -359,18 +359,23 @@ async def receipt(
 async def ineligibility(
     request: Request, app_id: FromPath[int], files: NamedDependency[FileStorage]
 ) -> Response:
-    """The decision that the file is ineligible, with the appeal routes (a GET writes
-    nothing: the PDF is made from the file as screened)."""
+    """The decision that the file is ineligible, with the appeal routes: the one stored
+    at screening; made again, not stored, for a file screened before (a GET writes
+    nothing)."""
     app = await visible_application(request, app_id)
-    data = await ineligibility_decision(app, files)
+    if app.screened_out and app.ineligibility_file:
+        return files.download(
+            app.ineligibility_file,
+            filename=decision_pdf.file_name(app),
+            content_type="application/pdf",
+        )
+    data = await decision_pdf.ineligibility_decision(app, files)
     if data is None:
         raise NotFoundException()
     return Response(
         data,
         media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="irrecevabilite-{app.reference}.pdf"'
-        },
+        headers={"Content-Disposition": f'attachment; filename="{decision_pdf.file_name(app)}"'},
     )
 
 
