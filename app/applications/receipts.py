@@ -188,6 +188,7 @@ def build_receipt(
             col_widths=[110, TEXT_WIDTH / mm - 110],
             mono_columns=[1],
         )
+    letter.spacer(3)
     letter.paragraph(texts.content_hash_label)
     letter.story.append(paragraph(content_sha256, "mono"))
     letter.spacer(2)

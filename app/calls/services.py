@@ -21,7 +21,7 @@ from app.core.i18n import gettext
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, format_amount, parse_amount
 from app.core.numbers import NumberError, parse_percentage, whole_number
-from app.core.time import PARIS, TimeError, paris_datetime_text, parse_paris
+from app.core.time import PARIS, TimeError, format_paris, parse_paris
 from app.funders.tables import Funder
 
 DOCUMENT_KINDS = ("pdf", "image", "office", "opendocument")
@@ -613,7 +613,7 @@ class CheckItem:
     def values(self) -> dict[str, Any]:
         """The placeholders' values as shown: dates in Paris, amounts in euros."""
         return {
-            name: paris_datetime_text(value)
+            name: format_paris(value, "day")
             if isinstance(value, datetime)
             else format_amount(value)
             if name.endswith("_cents")
