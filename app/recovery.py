@@ -53,6 +53,7 @@ def file_columns() -> list[Column]:
     return [
         Attachment.storage_id,
         Application.receipt_file,
+        Application.ineligibility_file,
         Letter.storage_id,
         Grant.agreement_file,
         ReportAttachment.storage_id,

@@ -1,14 +1,21 @@
 """The decision that a file is ineligible (décision d'irrecevabilité) as a PDF: the
-reason given at screening, the date, and the appeal routes of the funder. Written from
-the file as it stands (the reason and date never change once screened out)."""
+reason given at screening, the date, and the appeal routes of the funder.
+
+Stored once, just after the screening commits (``store_decision``: written once in the
+file storage, its id in ``application.ineligibility_file``, which the crash recovery
+knows); its page serves the stored one, and a GET never writes. A file screened out
+before the decision was stored (or a server stopped in between) has its decision made
+again from the file, which never changes once screened out — and not stored by the GET."""
 
 from __future__ import annotations
 
 import anyio
 
 from app.applications.models import ApplicationView
+from app.applications.tables import Application
 from app.calls.tables import Call
 from app.core import i18n
+from app.core.db import write_transaction
 from app.core.i18n import gettext as _
 from app.core.pdf import LetterBuilder, Letterhead
 from app.core.storage import FileStorage
@@ -104,3 +111,39 @@ async def ineligibility_decision(app: ApplicationView, files: FileStorage) -> by
     if funder is None or rep is None:
         return None
     return await anyio.to_thread.run_sync(lambda: render(app, funder, rep, call["logo"], files))
+
+
+def file_name(app: ApplicationView) -> str:
+    return f"irrecevabilite-{app.reference or app.id}.pdf"
+
+
+async def store_decision(app: ApplicationView, files: FileStorage) -> str | None:
+    """Write the decision of a screened-out file once and record it (the first stored
+    stays: a second call, or a race, discards its copy); its storage id."""
+    if app.ineligibility_file:
+        return app.ineligibility_file
+    data = await ineligibility_decision(app, files)
+    if data is None:
+        return None
+    stored = await anyio.to_thread.run_sync(
+        lambda: files.store_bytes(data, filename=file_name(app), kinds={"pdf"})
+    )
+    try:
+        async with write_transaction():
+            updated = (
+                await Application.update({Application.ineligibility_file: stored.storage_id})
+                .where((Application.id == app.id) & Application.ineligibility_file.is_null())
+                .returning(Application.id)
+            )
+    except BaseException:
+        files.delete(stored.storage_id)
+        raise
+    if updated:
+        return stored.storage_id
+    files.delete(stored.storage_id)
+    row = (
+        await Application.select(Application.ineligibility_file)
+        .where(Application.id == app.id)
+        .first()
+    )
+    return row["ineligibility_file"] if row else None

@@ -101,6 +101,7 @@ class ApplicationView:
     complete_by: datetime | None
     screened_at: datetime | None
     screening_reason: str
+    ineligibility_file: str | None  # the decision's PDF, stored at screening
     # The sworn statement of the person who submitted it
     declarant_name: str
     declarant_capacity: str

@@ -7,8 +7,10 @@ from datetime import datetime
 
 from app.accounts.services import CurrentUser
 from app.applications import states
+from app.applications.ineligibility import store_decision
 from app.applications.models import NOT_FOUND, ApplicationError
 from app.applications.reading import application_for, now
+from app.applications.receipts import Receipts, rewrite_for_completion
 from app.applications.tables import Application
 from app.applications.thread import MESSAGE_REQUIRED
 from app.calls.tables import Call
@@ -16,6 +18,7 @@ from app.core import audit
 from app.core.audit import Actor
 from app.core.db import for_update, write_transaction
 from app.core.i18n import gettext_noop as N_
+from app.core.storage import FileStorage
 from app.funders.models import funder_context
 from app.funders.services import legal_by_id, legal_of
 from app.organisations.services import email_members
@@ -31,8 +34,11 @@ async def request_completion(
     user: CurrentUser,
     actor: Actor,
     base_url: str,
+    receipts: Receipts | None = None,
 ) -> None:
-    """An officer sends the file back « à compléter » with a message and a deadline."""
+    """An officer sends the file back « à compléter » with a message and a deadline;
+    with ``receipts``, the file's receipt is written again with what is missing and by
+    when (``receipts.rewrite_for_completion``)."""
     if not message.strip():
         raise ApplicationError("message_required", MESSAGE_REQUIRED, field="message")
     if complete_by <= now():
@@ -74,6 +80,10 @@ async def request_completion(
                 **funder_context(await legal_of(app.funder_id)),
             },
         )
+    if receipts is not None:
+        sent_back = await application_for(user, app_id)
+        if sent_back is not None:
+            await rewrite_for_completion(sent_back, receipts)
 
 
 # The screening decisions, as the staff choose them, and the action each fires.
@@ -88,9 +98,11 @@ async def screen(
     user: CurrentUser,
     actor: Actor,
     base_url: str,
+    files: FileStorage | None = None,
 ) -> int:
     """Screening (recevabilité), for one file or many: all of them or none. An
-    ineligible file needs a reason, which the applicant receives by e-mail."""
+    ineligible file needs a reason, which the applicant receives by e-mail; with
+    ``files``, its decision (PDF) is stored once, after the screening commits."""
     action = SCREENING.get(decision)
     if action is None:
         raise ApplicationError("transition", NOT_NOW, field="decision")
@@ -168,4 +180,9 @@ async def screen(
                     **funder_context(funders.get(calls[row["call"]]["funder"])),
                 },
             )
+    if decision == "ineligible" and files is not None:
+        for row in rows:
+            screened_out = await application_for(user, row["id"])
+            if screened_out is not None:
+                await store_decision(screened_out, files)
     return len(rows)

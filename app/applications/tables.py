@@ -48,6 +48,8 @@ class Application(Table):
     submitted_at = Timestamptz(null=True, default=None, index=True)
     content_sha256 = Varchar(length=64, null=True, default=None)
     receipt_file = Varchar(length=64, null=True, default=None)
+    # The ineligibility decision's PDF, stored once at screening (``ineligibility``).
+    ineligibility_file = Varchar(length=64, null=True, default=None)
     # Sent back « à compléter »: the officer's message and the response deadline.
     completion_message = Text(default="")
     complete_by = Timestamptz(null=True, default=None)

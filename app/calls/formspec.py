@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.core.domain import DomainError
+from app.core.i18n import gettext
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, parse_amount
 from app.core.numbers import NumberError, parse_decimal, whole_number
@@ -85,6 +86,32 @@ def fields_of(form: dict) -> list[dict]:
 
 def field_by_key(form: dict, key: str) -> dict | None:
     return next((f for f in fields_of(form) if f["key"] == key), None)
+
+
+def condition_text(form: dict, field: dict) -> str:
+    """A conditional question's condition, in words: « Only if you answered Yes to
+    “Do you employ staff?” » (the applicant's form, its preview and the builder)."""
+    condition = field.get("condition")
+    if not condition:
+        return ""
+    target = field_by_key(form, condition["field"]) or {}
+    value = condition["equals"]
+    shown = gettext("Yes") if value == "yes" else gettext("No") if value == "no" else value
+    if target.get("type") == "multiple_choice":
+        message = gettext("Only if you ticked « %(value)s » in « %(field)s ».")
+    else:
+        message = gettext("Only if you answered « %(value)s » to « %(field)s ».")
+    return message % {"value": shown, "field": target.get("label", "")}
+
+
+def condition_choice(values: dict[str, Any]) -> dict[str, Any]:
+    """The builder's one « Show only if… » select (``condition``: ``key=answer``, its
+    options the controlling question's own answers) as ``condition_field`` and
+    ``condition_value`` for ``clean_field``; keys never hold « = », answers may."""
+    if "condition" not in values:
+        return values
+    key, _sep, answer = (values.get("condition") or "").partition("=")
+    return {**values, "condition_field": key, "condition_value": answer}
 
 
 def clean_field(values: dict[str, Any], form: dict, *, key: str | None = None) -> dict:

@@ -26,12 +26,17 @@ STAFF_LIST = "/instruction/appels"
 CREATE = "/instruction/appels/nouveau"
 EDIT = "/instruction/appels/{call_id:int}"
 TRANSITION = "/instruction/appels/{call_id:int}/etat"
+PUBLISH = "/instruction/appels/{call_id:int}/publier"
+PREVIEW = "/instruction/appels/{call_id:int}/apercu"
 DUPLICATE = "/instruction/appels/{call_id:int}/dupliquer"
 ELIGIBILITY_ADD = "/instruction/appels/{call_id:int}/eligibilite"
+ELIGIBILITY_EDIT = "/instruction/appels/{call_id:int}/eligibilite/{key:str}"
 ELIGIBILITY_REMOVE = "/instruction/appels/{call_id:int}/eligibilite/{key:str}/supprimer"
 DOCUMENT_ADD = "/instruction/appels/{call_id:int}/documents"
+DOCUMENT_EDIT = "/instruction/appels/{call_id:int}/documents/{key:str}"
 DOCUMENT_REMOVE = "/instruction/appels/{call_id:int}/documents/{key:str}/supprimer"
 CRITERION_ADD = "/instruction/appels/{call_id:int}/grille"
+CRITERION_EDIT = "/instruction/appels/{call_id:int}/grille/{key:str}"
 CRITERION_REMOVE = "/instruction/appels/{call_id:int}/grille/{key:str}/supprimer"
 FORM = "/instruction/appels/{call_id:int}/formulaire"
 SECTION_ADD = "/instruction/appels/{call_id:int}/formulaire/sections"
@@ -80,6 +85,7 @@ def _settings_values(call: dict) -> dict[str, str]:
         "decision_expected_on": (
             call["decision_expected_on"].isoformat() if call.get("decision_expected_on") else ""
         ),
+        "silence_months": str(call["silence_months"]),
     }
 
 
@@ -105,6 +111,7 @@ async def _edit_page(
         or FormState(values={"max_mb": "10", "required": "yes"}, prefix="document"),
         criterion_form=extra.get("criterion_form")
         or FormState(values={"weight": "1", "scale": "5"}, prefix="criterion"),
+        use=await services.setup_use(call["id"]),
     )
 
 
@@ -123,7 +130,7 @@ async def create_page(request: Request) -> Template:
     return render(
         request,
         "calls/create.html",
-        form=FormState(values={"max_rate": "80"}),
+        form=FormState(values={"max_rate": "80", "silence_months": "2"}),
         funders=[
             (str(f["id"]), f["name"])
             for f in await services.funders(funders_for(request.user, "manage_calls"))
@@ -181,7 +188,7 @@ async def edit(
         try:
             await services.update_settings(call_id, cleaned, actor=actor)
         except CallError as exc:
-            errors = {"title": exc}
+            errors = {exc.field or "title": exc}
     if errors:
         return await _edit_page(request, call, form=_form_state(data, errors), status_code=422)
     flash(request, _("The changes are saved."))
@@ -196,11 +203,28 @@ async def transition(
     actor: NamedDependency[Actor],
 ) -> Redirect:
     await _call(call_id)
+    action = data.get("action", "")
     return await act(
         request,
-        services.transition(call_id, data.get("action", ""), actor=actor),
-        back=path_to(EDIT, call_id=call_id),
+        services.transition(call_id, action, actor=actor),
+        back=path_to(PUBLISH if action == "publish" else EDIT, call_id=call_id),
         done=_("The status of the call is updated."),
+    )
+
+
+@get(PUBLISH, name="calls:publish")
+async def publish_page(request: Request, call_id: FromPath[int]) -> Template:
+    """The checklist before publication, each item with where to fix it; the button
+    that publishes comes only when nothing blocks (the service checks again)."""
+    call = await _call(call_id)
+    items = await services.publication_checklist(call)
+    return render(
+        request,
+        "calls/publish.html",
+        call=call,
+        items=items,
+        ready="publish" in call["stage"].actions and all(i.ok for i in items if i.blocking),
+        status_labels=states.LABELS,
     )
 
 
@@ -233,6 +257,67 @@ async def eligibility_add(
     )
 
 
+def _item(items: list[dict], key: str) -> dict:
+    item = next((i for i in items if i["key"] == key), None)
+    if item is None:
+        raise NotFoundException()
+    return item
+
+
+async def _item_page(
+    request: Request, call: dict, heading: str, anchor: str, status_code: int = 200, **form
+) -> Template:
+    return render(
+        request,
+        "calls/setup_item_edit.html",
+        status_code=status_code,
+        call=call,
+        heading=heading,
+        anchor=anchor,
+        kind_labels=KIND_LABELS,
+        **{"question_form": None, "document_form": None, "criterion_form": None, **form},
+    )
+
+
+QUESTION_HEADING = N_("Edit an eligibility question")
+DOCUMENT_HEADING = N_("Edit a document to provide")
+CRITERION_HEADING = N_("Edit a criterion")
+
+
+@get(ELIGIBILITY_EDIT, name="calls:eligibility-edit")
+async def eligibility_edit_page(
+    request: Request, call_id: FromPath[int], key: FromPath[str]
+) -> Template:
+    call = await _call(call_id)
+    question = _item(call["eligibility"], key)
+    form = FormState(values={k: question[k] for k in ("label", "blocking", "explanation")})
+    form.prefix = "question"
+    return await _item_page(request, call, QUESTION_HEADING, "eligibility", question_form=form)
+
+
+@post(ELIGIBILITY_EDIT, name="calls:eligibility-edit-post")
+async def eligibility_edit(
+    request: Request,
+    call_id: FromPath[int],
+    key: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
+) -> Template | Redirect:
+    call = await _call(call_id)
+    _item(call["eligibility"], key)
+    return await act_on_form(
+        request,
+        services.edit_eligibility_question(call_id, key, data, actor=actor),
+        FormState(values=dict(data), prefix="question"),
+        field="label",
+        page=lambda form: _item_page(
+            request, call, QUESTION_HEADING, "eligibility", 422, question_form=form
+        ),
+        back=path_to(EDIT, call_id=call_id) + "#eligibility",
+        done=_("The question is saved."),
+    )
+
+
 @post(ELIGIBILITY_REMOVE, name="calls:eligibility-remove")
 async def eligibility_remove(
     request: Request, call_id: FromPath[int], key: FromPath[str], actor: NamedDependency[Actor]
@@ -251,15 +336,7 @@ async def document_add(
     request: Request, call_id: FromPath[int], actor: NamedDependency[Actor]
 ) -> Template | Redirect:
     call = await _call(call_id)
-    data = await request.form()
-    values = {
-        "label": data.get("label", ""),
-        "required": data.get("required", ""),
-        "max_mb": data.get("max_mb", ""),
-        "kinds": data.getall("kinds", []),
-    }
-    form = FormState(values={k: v for k, v in values.items() if k != "kinds"}, prefix="document")
-    form.values["kinds"] = values["kinds"]
+    values, form = await _document_values(request)
     return await act_on_form(
         request,
         services.add_document(call_id, values, actor=actor),
@@ -268,6 +345,59 @@ async def document_add(
         page=lambda form: _edit_page(request, call, status_code=422, document_form=form),
         back=path_to(EDIT, call_id=call_id) + "#documents",
         done=_("The document is added."),
+    )
+
+
+async def _document_values(request: Request) -> tuple[dict, FormState]:
+    data = await request.form()
+    values = {
+        "label": data.get("label", ""),
+        "required": data.get("required", ""),
+        "about_organisation": data.get("about_organisation", ""),
+        "max_mb": data.get("max_mb", ""),
+        "kinds": data.getall("kinds", []),
+    }
+    form = FormState(values={k: v for k, v in values.items() if k != "kinds"}, prefix="document")
+    form.values["kinds"] = values["kinds"]
+    return values, form
+
+
+@get(DOCUMENT_EDIT, name="calls:document-edit")
+async def document_edit_page(
+    request: Request, call_id: FromPath[int], key: FromPath[str]
+) -> Template:
+    call = await _call(call_id)
+    document = _item(call["documents"], key)
+    form = FormState(
+        values={
+            "label": document["label"],
+            "required": "yes" if document["required"] else "",
+            "about_organisation": "yes" if document.get("about_organisation") else "",
+            "max_mb": str(document["max_mb"]),
+        },
+        prefix="document",
+    )
+    form.values["kinds"] = list(document["kinds"])
+    return await _item_page(request, call, DOCUMENT_HEADING, "documents", document_form=form)
+
+
+@post(DOCUMENT_EDIT, name="calls:document-edit-post")
+async def document_edit(
+    request: Request, call_id: FromPath[int], key: FromPath[str], actor: NamedDependency[Actor]
+) -> Template | Redirect:
+    call = await _call(call_id)
+    _item(call["documents"], key)
+    values, form = await _document_values(request)
+    return await act_on_form(
+        request,
+        services.edit_document(call_id, key, values, actor=actor),
+        form,
+        field="label",
+        page=lambda form: _item_page(
+            request, call, DOCUMENT_HEADING, "documents", 422, document_form=form
+        ),
+        back=path_to(EDIT, call_id=call_id) + "#documents",
+        done=_("The document is saved."),
     )
 
 
@@ -300,6 +430,47 @@ async def criterion_add(
         page=lambda form: _edit_page(request, call, status_code=422, criterion_form=form),
         back=path_to(EDIT, call_id=call_id) + "#rubric",
         done=_("The criterion is added."),
+    )
+
+
+@get(CRITERION_EDIT, name="calls:criterion-edit")
+async def criterion_edit_page(
+    request: Request, call_id: FromPath[int], key: FromPath[str]
+) -> Template:
+    call = await _call(call_id)
+    criterion = _item(call["rubric"], key)
+    form = FormState(
+        values={
+            "title": criterion["title"],
+            "guidance": criterion.get("guidance", ""),
+            "weight": str(criterion["weight"]),
+            "scale": str(criterion["scale"]),
+        },
+        prefix="criterion",
+    )
+    return await _item_page(request, call, CRITERION_HEADING, "rubric", criterion_form=form)
+
+
+@post(CRITERION_EDIT, name="calls:criterion-edit-post")
+async def criterion_edit(
+    request: Request,
+    call_id: FromPath[int],
+    key: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
+) -> Template | Redirect:
+    call = await _call(call_id)
+    _item(call["rubric"], key)
+    return await act_on_form(
+        request,
+        services.edit_criterion(call_id, key, data, actor=actor),
+        FormState(values=dict(data), prefix="criterion"),
+        field="title",
+        page=lambda form: _item_page(
+            request, call, CRITERION_HEADING, "rubric", 422, criterion_form=form
+        ),
+        back=path_to(EDIT, call_id=call_id) + "#rubric",
+        done=_("The criterion is saved."),
     )
 
 
@@ -338,25 +509,28 @@ def _builder(
         condition_fields=[f for f in fields if f["type"] in (*formspec.CHOICE_TYPES, "yes_no")],
         field_form=field_form or FormState(values={"type": "short_text"}),
         section_form=section_form or FormState(),
-        labels={f["key"]: f["label"] for f in fields},
+        condition_text=lambda field: formspec.condition_text(call["form"], field),
     )
 
 
 def _field_values(data) -> dict:
-    return {
+    values = {
         k: (data.get(k) or "")
-        for k in (
-            "type",
-            "label",
-            "help",
-            "required",
-            "max_length",
-            "choices",
-            "condition_field",
-            "condition_value",
-            "section",
-        )
+        for k in ("type", "label", "help", "required", "max_length", "choices", "section")
     }
+    values["condition"] = data.get("condition") or ""
+    return values
+
+
+def _refused_field(values: dict, exc: DomainError) -> FormState:
+    """The field's form again with its message; a refused condition shows on the
+    builder's one « Show only if… » select."""
+    form = FormState(values=values)
+    name = exc.field if exc.field in values else "label"
+    if exc.field in ("condition_field", "condition_value"):
+        name = "condition"
+    form.error(name, exc.text())
+    return form
 
 
 @get(FORM, name="calls:form")
@@ -396,14 +570,13 @@ async def field_add(
     values = _field_values(data)
 
     def change(form: dict) -> dict:
-        return formspec.add_field(form, values["section"], formspec.clean_field(values, form))
+        field = formspec.clean_field(formspec.condition_choice(values), form)
+        return formspec.add_field(form, values["section"], field)
 
     try:
         await services.change_form(call_id, change, actor=actor)
     except (CallError, FormError) as exc:
-        field_form = FormState(values=values)
-        field_form.refuse(exc, "label")
-        return _builder(request, call, field_form=field_form, status_code=422)
+        return _builder(request, call, field_form=_refused_field(values, exc), status_code=422)
     flash(request, _("The field is added."))
     return Redirect(path_to(FORM, call_id=call_id) + "#add-field", status_code=303)
 
@@ -419,8 +592,9 @@ async def field_edit_page(request: Request, call_id: FromPath[int], key: FromPat
         "required": "yes" if field["required"] else "",
         "max_length": str(field.get("max_length") or ""),
         "choices": "\n".join(field.get("choices") or []),
-        "condition_field": (field.get("condition") or {}).get("field", ""),
-        "condition_value": (field.get("condition") or {}).get("equals", ""),
+        "condition": "{field}={equals}".format(**field["condition"])
+        if field.get("condition")
+        else "",
     }
     return _field_page(request, call, field, FormState(values=values))
 
@@ -458,14 +632,13 @@ async def field_edit(
     values = _field_values(data)
 
     def change(form: dict) -> dict:
-        return formspec.replace_field(form, formspec.clean_field(values, form, key=key))
+        cleaned = formspec.clean_field(formspec.condition_choice(values), form, key=key)
+        return formspec.replace_field(form, cleaned)
 
     try:
         await services.change_form(call_id, change, actor=actor)
     except (CallError, FormError) as exc:
-        form = FormState(values=values)
-        form.error(exc.field if exc.field in values else "label", exc.text())
-        return _field_page(request, call, field, form, status_code=422)
+        return _field_page(request, call, field, _refused_field(values, exc), status_code=422)
     flash(request, _("The field is saved."))
     return Redirect(path_to(FORM, call_id=call_id), status_code=303)
 
@@ -500,6 +673,31 @@ async def field_move(
         ),
         back=path_to(FORM, call_id=call_id) + f"#field-{key}",
         done=_("The field is moved."),
+    )
+
+
+# --- Preview -------------------------------------------------------------------------------------
+
+
+@get(PREVIEW, name="calls:preview")
+async def preview(request: Request, call_id: FromPath[int]) -> Template:
+    """The call as an applicant will see it — its public page, the eligibility
+    questions and the form with its conditional questions and documents — read-only,
+    with the applicants' own templates; nothing is created or saved."""
+    call = await _call(call_id)
+    as_published = {**call, "status": "published"}
+    return render(
+        request,
+        "calls/preview.html",
+        call=call,
+        is_open=services.is_open(as_published),
+        opens_later=services.opens_later(as_published),
+        now=services.now(),
+        kind_labels=KIND_LABELS,
+        form=FormState(),
+        editable=False,
+        attachments={},
+        condition_text=lambda field: formspec.condition_text(call["form"], field),
     )
 
 
@@ -538,12 +736,20 @@ staff_router = Router(
         edit_page,
         edit,
         transition,
+        publish_page,
+        preview,
         duplicate,
         eligibility_add,
+        eligibility_edit_page,
+        eligibility_edit,
         eligibility_remove,
         document_add,
+        document_edit_page,
+        document_edit,
         document_remove,
         criterion_add,
+        criterion_edit_page,
+        criterion_edit,
         criterion_remove,
         form_page,
         section_add,

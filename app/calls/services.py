@@ -11,17 +11,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from app.calls import formspec, states
+from app.calls import dependants, formspec, states
 from app.calls.tables import Call, CallStatus, FormVersion
 from app.core import audit
 from app.core.audit import Actor
 from app.core.db import for_update, within, write_transaction
 from app.core.domain import DomainError
 from app.core.forms import parse_date
+from app.core.i18n import gettext
 from app.core.i18n import gettext_noop as N_
-from app.core.money import AmountError, parse_amount
+from app.core.money import AmountError, format_amount, parse_amount
 from app.core.numbers import NumberError, parse_percentage, whole_number
-from app.core.time import PARIS, TimeError, paris_date, parse_paris
+from app.core.time import PARIS, TimeError, format_paris, paris_date, parse_paris
 from app.funders.tables import Funder
 
 DOCUMENT_KINDS = ("pdf", "image", "office", "opendocument")
@@ -40,7 +41,9 @@ SETTINGS_FIELDS = (
     "opens_at",
     "closes_at",
     "decision_expected_on",
+    "silence_months",
 )
+DEFAULT_SILENCE_MONTHS = 2
 
 
 class CallError(DomainError):
@@ -129,6 +132,18 @@ def clean_settings(
         errors["max_rate"] = CallError(
             "rate", N_("Enter a percentage between 0 and 100, e.g. 80."), field="max_rate"
         )
+    # Left empty: two months, the rule for grants (CRPA L231-4, décret 2014-1273).
+    silence = (
+        whole_number(raw["silence_months"]) if raw["silence_months"] else DEFAULT_SILENCE_MONTHS
+    )
+    if silence is None or not 1 <= silence <= 12:
+        errors["silence_months"] = CallError(
+            "silence_months",
+            N_("Enter a number of months between 1 and 12, e.g. 2."),
+            field="silence_months",
+        )
+    else:
+        cleaned["silence_months"] = silence
     for name in ("opens_at", "closes_at"):
         if not raw[name]:
             errors[name] = CallError("required", REQUIRED, field=name)
@@ -191,6 +206,18 @@ async def update_settings(call_id: int, cleaned: dict, *, actor: Actor) -> None:
         call = await _locked(call_id)
         if call["status"] not in states.SETTINGS_OPEN:
             raise CallError("archived", N_("The call is archived."), field="title")
+        if cleaned["envelope_cents"] < call["envelope_cents"]:
+            committed = await dependants.committed_cents(call_id)
+            if cleaned["envelope_cents"] < committed:
+                raise CallError(
+                    "envelope_below_committed",
+                    N_(
+                        "The envelope cannot be lower than the %(committed)s the committee"
+                        " has already awarded on this call."
+                    ),
+                    field="envelope",
+                    committed=format_amount(committed),
+                )
         changed = sorted(k for k, v in cleaned.items() if call.get(k) != v)
         await Call.update({**_columns(cleaned), Call.updated_at: now()}).where(Call.id == call_id)
         await _audit("calls.settings_changed", actor, call_id, changed=changed)
@@ -311,7 +338,7 @@ def opens_later(call: dict, at: datetime | None = None) -> bool:
 # --- Eligibility and documents ------------------------------------------------------------
 
 
-async def add_eligibility_question(call_id: int, values: dict[str, str], *, actor: Actor) -> None:
+def _clean_question(values: dict[str, str]) -> dict:
     label = (values.get("label") or "").strip()
     blocking = values.get("blocking") or ""
     explanation = (values.get("explanation") or "").strip()
@@ -320,20 +347,31 @@ async def add_eligibility_question(call_id: int, values: dict[str, str], *, acto
         raise CallError("choice", CHOICE, field="blocking")
     if not explanation:
         raise CallError("required", REQUIRED, field="explanation")
+    return {"label": label, "blocking": blocking, "explanation": explanation[:1000]}
+
+
+async def add_eligibility_question(call_id: int, values: dict[str, str], *, actor: Actor) -> None:
+    question = _clean_question(values)
     async with write_transaction():
         call = await _locked(call_id)
         _editable(call)
-        questions = [
-            *call["eligibility"],
-            {
-                "key": "q" + secrets.token_hex(4),
-                "label": label,
-                "blocking": blocking,
-                "explanation": explanation[:1000],
-            },
-        ]
+        questions = [*call["eligibility"], {"key": "q" + secrets.token_hex(4), **question}]
         await Call.update({Call.eligibility: json.dumps(questions)}).where(Call.id == call_id)
         await _audit("calls.eligibility_changed", actor, call_id, count=len(questions))
+
+
+async def edit_eligibility_question(
+    call_id: int, key: str, values: dict[str, str], *, actor: Actor
+) -> None:
+    """Change a question's wording, blocking answer or explanation while nothing
+    depends on it (``dependants``: no application yet)."""
+    question = _clean_question(values)
+    async with write_transaction():
+        call = await _locked(call_id)
+        await _setup_unused(call)
+        questions = _replaced(call["eligibility"], key, question)
+        await Call.update({Call.eligibility: json.dumps(questions)}).where(Call.id == call_id)
+        await _audit("calls.eligibility_changed", actor, call_id, edited=key)
 
 
 async def remove_eligibility_question(call_id: int, key: str, *, actor: Actor) -> None:
@@ -354,7 +392,50 @@ def _editable(call: dict) -> None:
         )
 
 
-async def add_document(call_id: int, values: dict[str, Any], *, actor: Actor) -> None:
+async def _setup_unused(call: dict) -> None:
+    """An eligibility question or a document may be edited (not added or removed)
+    until the call closes, while no application depends on it."""
+    if call["status"] not in states.FORM_OPEN:
+        raise CallError("closed_locked", CLOSED_LOCKED)
+    if await dependants.has_applications(call["id"]):
+        raise CallError(
+            "in_use",
+            N_(
+                "Applications have been started on this call: its eligibility questions"
+                " and documents can no longer change."
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SetupUse:
+    """What depends on a call's setup now (``dependants``): its pages offer « Edit »
+    only where the services would accept it."""
+
+    applications: bool  # eligibility questions and documents are fixed
+    scored: frozenset[str]  # these criteria are fixed
+
+    def question_editable(self, call: dict) -> bool:
+        return call["stage"].form_open and not self.applications
+
+    def criterion_editable(self, call: dict, key: str) -> bool:
+        return call["stage"].rubric_open and key not in self.scored
+
+
+async def setup_use(call_id: int) -> SetupUse:
+    return SetupUse(
+        applications=await dependants.has_applications(call_id),
+        scored=frozenset(await dependants.scored_criteria(call_id)),
+    )
+
+
+def _replaced(items: list[dict], key: str, values: dict) -> list[dict]:
+    if not any(item["key"] == key for item in items):
+        raise CallError("not_found", NOT_FOUND)
+    return [{**item, **values} if item["key"] == key else item for item in items]
+
+
+def _clean_document(values: dict[str, Any]) -> dict:
     label = (values.get("label") or "").strip()
     kinds = [k for k in values.get("kinds", []) if k in DOCUMENT_KINDS]
     _required_or_too_long(label, 200, "label")
@@ -363,8 +444,7 @@ async def add_document(call_id: int, values: dict[str, Any], *, actor: Actor) ->
     max_mb = whole_number(str(values.get("max_mb") or ""))
     if max_mb is None or not 1 <= max_mb <= MAX_DOCUMENT_MB:
         raise CallError("max_mb", N_("Enter a size in megabytes between 1 and 50."), field="max_mb")
-    document = {
-        "key": "d" + secrets.token_hex(4),
+    return {
         "label": label,
         "required": values.get("required") == "yes",
         "kinds": kinds,
@@ -373,13 +453,34 @@ async def add_document(call_id: int, values: dict[str, Any], *, actor: Actor) ->
         # never shows them (``reviews.scoring.review_documents``).
         "about_organisation": values.get("about_organisation") == "yes",
     }
+
+
+async def add_document(call_id: int, values: dict[str, Any], *, actor: Actor) -> None:
+    document = {"key": "d" + secrets.token_hex(4), **_clean_document(values)}
     async with write_transaction():
         call = await _locked(call_id)
         _editable(call)
         await Call.update({Call.documents: json.dumps([*call["documents"], document])}).where(
             Call.id == call_id
         )
-        await _audit("calls.documents_changed", actor, call_id, added=label)
+        await _audit("calls.documents_changed", actor, call_id, added=document["label"])
+
+
+async def edit_document(call_id: int, key: str, values: dict[str, Any], *, actor: Actor) -> None:
+    """Change a document's label, kinds, size limit or « required » while nothing
+    depends on it (no application yet); once published, the change makes a new form
+    version, which the next applications are filled against."""
+    document = _clean_document(values)
+    async with write_transaction():
+        call = await _locked(call_id)
+        await _setup_unused(call)
+        documents = _replaced(call["documents"], key, document)
+        await Call.update({Call.documents: json.dumps(documents), Call.updated_at: now()}).where(
+            Call.id == call_id
+        )
+        if call["status"] in states.FORM_COMPATIBLE_ONLY:
+            await _new_version(call_id, call["form"], documents)
+        await _audit("calls.documents_changed", actor, call_id, edited=key)
 
 
 async def remove_document(call_id: int, key: str, *, actor: Actor) -> None:
@@ -396,8 +497,7 @@ async def remove_document(call_id: int, key: str, *, actor: Actor) -> None:
 MAX_SCALE = 100
 
 
-async def add_criterion(call_id: int, values: dict[str, str], *, actor: Actor) -> None:
-    """A criterion of the rubric: title, guidance, weight (1–100) and scale (0 to N)."""
+def _clean_criterion(values: dict[str, str]) -> dict:
     title = (values.get("title") or "").strip()
     _required_or_too_long(title, 200, "title")
     weight, scale = whole_number(values.get("weight")), whole_number(values.get("scale"))
@@ -407,19 +507,39 @@ async def add_criterion(call_id: int, values: dict[str, str], *, actor: Actor) -
         raise CallError(
             "scale", N_("Enter the highest mark, between 1 and 100 (e.g. 5 or 20)."), field="scale"
         )
-    criterion = {
-        "key": "c" + secrets.token_hex(4),
+    return {
         "title": title,
         "guidance": (values.get("guidance") or "").strip()[:2000],
         "weight": weight,
         "scale": scale,
     }
+
+
+async def add_criterion(call_id: int, values: dict[str, str], *, actor: Actor) -> None:
+    """A criterion of the rubric: title, guidance, weight (1–100) and scale (0 to N)."""
+    criterion = {"key": "c" + secrets.token_hex(4), **_clean_criterion(values)}
     async with write_transaction():
         call = await _rubric_open(call_id)
         await Call.update({Call.rubric: json.dumps([*call["rubric"], criterion])}).where(
             Call.id == call_id
         )
-        await _audit("calls.rubric_changed", actor, call_id, added=title)
+        await _audit("calls.rubric_changed", actor, call_id, added=criterion["title"])
+
+
+async def edit_criterion(call_id: int, key: str, values: dict[str, str], *, actor: Actor) -> None:
+    """Change a criterion while no review (draft or submitted) has marked it: a mark
+    given on a scale of 5 must not be read on a scale of 20."""
+    criterion = _clean_criterion(values)
+    async with write_transaction():
+        call = await _rubric_open(call_id)
+        if key in await dependants.scored_criteria(call_id):
+            raise CallError(
+                "criterion_in_use",
+                N_("A reviewer has already marked this criterion: it can no longer change."),
+            )
+        rubric = _replaced(call["rubric"], key, criterion)
+        await Call.update({Call.rubric: json.dumps(rubric)}).where(Call.id == call_id)
+        await _audit("calls.rubric_changed", actor, call_id, edited=key)
 
 
 async def remove_criterion(call_id: int, key: str, *, actor: Actor) -> None:
@@ -503,11 +623,138 @@ async def current_form_version(call_id: int) -> dict | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CheckItem:
+    """One line of the checklist before publication: ``ok``, or what to fix and where
+    (``fix``: ``settings`` with the field, ``eligibility``, ``documents``, ``rubric``,
+    ``form``); a ``blocking`` item not ok refuses the publication."""
+
+    code: str
+    ok: bool
+    blocking: bool
+    message: str  # marked with N_, ``%(name)s`` filled from ``params`` when shown
+    fix: str
+    field: str = ""
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def values(self) -> dict[str, Any]:
+        """The placeholders' values as shown: dates in Paris, amounts in euros."""
+        return {
+            name: format_paris(value, "day")
+            if isinstance(value, datetime)
+            else format_amount(value)
+            if name.endswith("_cents")
+            else value
+            for name, value in self.params
+        }
+
+    def text(self) -> str:
+        message = gettext(self.message)
+        return message % self.values() if self.params else message
+
+
+def checklist(call: dict, *, review_planned: bool, at: datetime | None = None) -> list[CheckItem]:
+    """What must hold before a call is published: its closing date to come, an
+    envelope, the form with at least one question, the documents to provide, and —
+    once its review is set up — the rubric's criteria. A pure rule, tested as such."""
+    at = at or now()
+    items = []
+    closes_ok = call["closes_at"] > at
+    items.append(
+        CheckItem(
+            "closes_at",
+            closes_ok,
+            True,
+            N_("Closing date: %(date)s.")
+            if closes_ok
+            else N_("The closing date, %(date)s, has passed: set a date to come."),
+            "settings",
+            "closes_at",
+            (("date", call["closes_at"]),),
+        )
+    )
+    opens_later = call["opens_at"] > at
+    items.append(
+        CheckItem(
+            "opens_at",
+            True,
+            False,
+            N_("Applications open on %(date)s.")
+            if opens_later
+            else N_("Applications open as soon as the call is published."),
+            "settings",
+            "opens_at",
+            (("date", call["opens_at"]),) if opens_later else (),
+        )
+    )
+    envelope_ok = call["envelope_cents"] > 0
+    items.append(
+        CheckItem(
+            "envelope",
+            envelope_ok,
+            True,
+            N_("Envelope: %(envelope_cents)s.")
+            if envelope_ok
+            else N_("Set the envelope: the total the call may award."),
+            "settings",
+            "envelope",
+            (("envelope_cents", call["envelope_cents"]),) if envelope_ok else (),
+        )
+    )
+    questions = len(formspec.fields_of(call["form"]))
+    items.append(
+        CheckItem(
+            "form",
+            questions > 0,
+            True,
+            N_("Questions in the form: %(n)d.")
+            if questions
+            else N_("Add at least one field to the form before publishing."),
+            "form",
+            params=(("n", questions),) if questions else (),
+        )
+    )
+    documents = len(call["documents"])
+    items.append(
+        CheckItem(
+            "documents",
+            documents > 0,
+            True,
+            N_("Documents to provide: %(n)d.")
+            if documents
+            else N_("List the documents applicants must provide (statutes, bank details…)."),
+            "documents",
+            params=(("n", documents),) if documents else (),
+        )
+    )
+    criteria = len(call["rubric"])
+    items.append(
+        CheckItem(
+            "rubric",
+            criteria > 0,
+            review_planned,
+            N_("Criteria in the rubric: %(n)d.")
+            if criteria
+            else N_("The review of this call is set up: add at least one criterion to its rubric.")
+            if review_planned
+            else N_("No rubric yet: add its criteria before the review starts."),
+            "rubric",
+            params=(("n", criteria),) if criteria else (),
+        )
+    )
+    return items
+
+
+async def publication_checklist(call: dict) -> list[CheckItem]:
+    return checklist(call, review_planned=await dependants.review_planned(call["id"]))
+
+
 # --- Life cycle --------------------------------------------------------------------------------
 
 
 async def transition(call_id: int, action: str, *, actor: Actor) -> str:
-    """Publish, close or archive, as the state table (``states.CALL``) allows."""
+    """Publish, close or archive, as the state table (``states.CALL``) allows; a call is
+    published only when its checklist (``checklist``) has no blocking item left."""
     not_now = CallError("transition", N_("This change of status is not possible now."))
     if action not in states.CALL.transitions:
         raise not_now
@@ -517,10 +764,14 @@ async def transition(call_id: int, action: str, *, actor: Actor) -> str:
             raise not_now
         target = states.CALL.fire(action, call["status"], "officer")
         if action == "publish":
-            if not formspec.fields_of(call["form"]):
-                raise CallError(
-                    "form_empty", N_("Add at least one field to the form before publishing.")
-                )
+            for item in await publication_checklist(call):
+                if item.blocking and not item.ok:
+                    raise CallError(
+                        item.code,
+                        item.message,
+                        field=item.field or None,
+                        **item.values(),
+                    )
             await _new_version(call_id, call["form"], call["documents"])
         await Call.update({Call.status: target, Call.updated_at: now()}).where(Call.id == call_id)
         await _audit(f"calls.{target}", actor, call_id)
@@ -542,6 +793,7 @@ async def duplicate(call_id: int, *, actor: Actor) -> int:
             "min_award_cents": call["min_award_cents"],
             "max_award_cents": call["max_award_cents"],
             "max_rate_bp": call["max_rate_bp"],
+            "silence_months": call["silence_months"],
             "opens_at": _plus_one_year(call["opens_at"]),
             "closes_at": _plus_one_year(call["closes_at"]),
             "eligibility": json.dumps(call["eligibility"]),

@@ -30,6 +30,9 @@ class Call(Table):
     min_award_cents = BigInt(default=0)
     max_award_cents = BigInt(default=0)
     max_rate_bp = Integer(default=10_000)
+    # The funder's silence on a complete file for this long means rejection (CRPA
+    # L231-4 for grants): the receipt says so, with the appeal routes.
+    silence_months = Integer(default=2)
     opens_at = Timestamptz()
     closes_at = Timestamptz()
     # When the funder expects to decide (told to applicants after they submit); optional.

@@ -6,6 +6,12 @@ One small file per browser under ``<data dir>/kept/``, named by the SHA-256 of a
 token that only the browser holds (an HttpOnly cookie); it says which page it is for
 and, when known, whose answers they are. ``take`` gives them back once, to that page and
 that person, and deletes the file; files past their time are deleted on the next keep.
+
+The cookie alone never decides who gets the answers (a shared computer, a cookie set
+by someone else): answers kept for a known person go to that person only; answers kept
+for an unknown person (no session at all when they were posted) go only into a file of
+an organisation the person signing in belongs to, and, when the keeper knew the file's
+organisation, only into a file of that organisation.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +61,12 @@ def keep(
     values: dict[str, Any],
     reason: str,
     replaces: str | None = None,
+    organisation: int | None = None,
 ) -> str | None:
     """Keep ``values`` for ``page`` (a path) and return the token to set in the cookie
     (None: not kept, too large or too many kept already); ``replaces``: the browser's
-    previous token, whose answers go."""
+    previous token, whose answers go; ``organisation``: the organisation of the file the
+    page shows, when known."""
     directory = _directory(data_dir)
     directory.mkdir(parents=True, exist_ok=True)
     now = time.time()
@@ -70,6 +79,7 @@ def keep(
         {
             "page": page,
             "user_id": user_id,
+            "organisation": organisation,
             "until": int(now) + KEPT_FOR_S,
             "reason": reason,
             "values": values,
@@ -85,12 +95,22 @@ def keep(
     return token
 
 
-def take(data_dir: Path, token: str | None, *, page: str, user_id: int) -> tuple[dict, str] | None:
+def take(
+    data_dir: Path,
+    token: str | None,
+    *,
+    page: str,
+    user_id: int,
+    organisation: int | None = None,
+    member_of: Collection[int] = (),
+) -> tuple[dict, str] | None:
     """The answers kept by this token for ``page`` and this person, and why they were
-    kept (``"session_ended"``, ``"upload_refused"``); once, then deleted. Answers kept
-    for someone else or another page are not given and stay until their time is up;
-    answers of a session that ended without a known person go to whoever signs in with
-    this browser's cookie and may open the page (the page checks that)."""
+    kept (``"session_ended"``, ``"upload_refused"``); once, then deleted.
+
+    ``organisation`` is the organisation of the file ``page`` shows, ``member_of`` the
+    organisations the person belongs to. Answers kept for someone else, for another
+    page, or (kept for an unknown person) for a file outside the person's organisations
+    are not given and stay until their time is up."""
     path = _path_of(data_dir, token or "")
     if path is None:
         return None
@@ -98,9 +118,19 @@ def take(data_dir: Path, token: str | None, *, page: str, user_id: int) -> tuple
         kept = json.loads(path.read_bytes())
     except (FileNotFoundError, ValueError):
         return None
-    if kept.get("page") != page or kept.get("user_id") not in (None, user_id):
+    if kept.get("page") != page or not _theirs(kept, user_id, organisation, member_of):
         return None
     path.unlink(missing_ok=True)
     if kept.get("until", 0) < time.time():
         return None
     return kept.get("values") or {}, kept.get("reason", "")
+
+
+def _theirs(kept: dict, user_id: int, organisation: int | None, member_of: Collection[int]) -> bool:
+    kept_for = kept.get("user_id")
+    if kept_for is not None:
+        return kept_for == user_id
+    kept_in = kept.get("organisation")
+    return (
+        organisation is not None and organisation in member_of and kept_in in (None, organisation)
+    )

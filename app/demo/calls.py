@@ -1,4 +1,5 @@
-"""The two demo calls: their form, documents, rubric, and dating a call back."""
+"""The two demo calls: their form, documents, rubric, and dating a call back; the next
+edition of the open one, as a draft."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from app.applications.tables import Application
 from app.calls import formspec
 from app.calls import services as calls
 from app.calls.tables import Call
-from app.core.time import paris_date
+from app.core.time import paris_date, paris_input
 
 
 def demo_form() -> dict:
@@ -228,3 +229,31 @@ async def date_back(
         new = await receipts.write(app, attachments)
         await Application.update({Application.receipt_file: new}).where(Application.id == row["id"])
         receipts.discard(old)
+
+
+async def next_edition(call_id: int, officer: Actor) -> int:
+    """Next year's edition of a call, as a draft (« Dupliquer pour l'année suivante »):
+    its checklist before publication and its preview as applicants will see it."""
+    draft = await calls.duplicate(call_id, actor=officer)
+    call = await calls.get_call(draft)
+    cleaned, errors = calls.clean_settings(
+        {
+            "funder": str(call["funder"]),
+            "title": call["title"].replace(" (copie)", f" — édition {call['closes_at'].year}"),
+            "reference_prefix": call["reference_prefix"],
+            "summary": call["summary"],
+            "body": call["body"],
+            "envelope": str(call["envelope_cents"] // 100),
+            "min_award": str(call["min_award_cents"] // 100),
+            "max_award": str(call["max_award_cents"] // 100),
+            "max_rate": str(call["max_rate_bp"] // 100),
+            "opens_at": paris_input(call["opens_at"]),
+            "closes_at": paris_input(call["closes_at"]),
+            "silence_months": "2",
+        },
+        {call["funder"]},
+    )
+    if errors:
+        raise RuntimeError(f"demo: the next edition's settings are refused: {errors}")
+    await calls.update_settings(draft, cleaned, actor=officer)
+    return draft

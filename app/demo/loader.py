@@ -16,7 +16,7 @@ from app.applications.receipts import Receipts
 from app.calls import services as calls
 from app.core.storage import FileStorage
 from app.core.time import PARIS
-from app.demo.calls import date_back, demo_call
+from app.demo.calls import date_back, demo_call, next_edition
 from app.demo.committee import decide_idf, follow_idf
 from app.demo.files import (
     COOPAXIS_PROJECT,
@@ -180,6 +180,7 @@ async def load(*, if_empty: bool = True, settings=None, committee: bool = True) 
         }
         await apply(cvl, email, project, receipts, storage, limits=limits, submit=True)
     await review_demo(cvl, officer)
+    await next_edition(cvl, officer)
     if committee:
         await decide_idf(idf, officer, settings)
         await follow_idf(idf, officer, storage, settings)

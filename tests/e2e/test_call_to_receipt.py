@@ -98,14 +98,19 @@ def test_from_a_new_call_to_a_receipt(live: Live, watched: Watched):
     # « afficher si Quartiers prioritaires ? = oui »
     page.get_by_label("Type", exact=True).select_option("long_text")
     page.get_by_label("Libellé", exact=True).fill("Quels quartiers ?")
-    page.get_by_label("Champ", exact=True).select_option(label="Quartiers prioritaires ?")
-    page.get_by_label("a la réponse").fill("yes")
+    page.get_by_label("Afficher seulement si… (facultatif)").select_option(
+        label="« Quartiers prioritaires ? » vaut « Oui »"
+    )
     page.get_by_role("button", name="Ajouter le champ").click()
     fields.nth(len(FIELDS)).wait_for()
-    assert "Affiché si « Quartiers prioritaires ? » = yes" in fields.nth(len(FIELDS)).inner_text()
+    assert "Seulement si vous avez répondu « Oui » à « Quartiers prioritaires ? »." in (
+        fields.nth(len(FIELDS)).inner_text()
+    )
     watched.assert_clean()
 
     page.goto(f"{live.url}/instruction/appels/{call_id}")
+    page.get_by_role("link", name="Publier l’appel").click()  # the checklist first
+    page.get_by_role("heading", name="Avant de publier").wait_for()
     page.get_by_role("button", name="Publier l’appel").click()
     page.get_by_text("L’état de l’appel est mis à jour.").wait_for()
     sign_out(page)

@@ -361,6 +361,7 @@ def _call_values(ids: dict) -> dict:
         "max_rate": "80",
         "opens_at": "2026-01-01T09:00",
         "closes_at": "2099-12-31T12:00",
+        "silence_months": "2",
     }
 
 
@@ -573,8 +574,7 @@ FORMS: dict[str, Form] = {
             "help": "",
             "choices": "oui\nnon",
             "max_length": "",
-            "condition_field": "",
-            "condition_value": "",
+            "condition": "",
             "section": _first_section(client, ids["draft"]),
         },
         shown=(("officer", "/instruction/appels/{draft}/formulaire"),),
@@ -898,6 +898,7 @@ STRUCTURED = [
     ("call_create", "max_rate", True, ()),
     ("call_create", "opens_at", True, ()),
     ("call_create", "closes_at", True, ()),
+    ("call_create", "silence_months", True, ()),
     ("call_create", "funder", False, ()),
     ("eligibility", "blocking", False, ()),
     ("document", "max_mb", True, ()),
@@ -905,7 +906,7 @@ STRUCTURED = [
     ("criterion", "weight", True, ()),
     ("criterion", "scale", True, ()),
     ("form_field", "type", False, ()),
-    ("form_field", "condition_field", False, ()),
+    ("form_field", "condition", False, ()),
     ("form_field_long", "max_length", True, ()),
     ("apply", "{question}", False, ()),
     ("apply", "organisation", False, ()),

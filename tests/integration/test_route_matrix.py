@@ -226,6 +226,40 @@ MATRIX = {
         "/instruction/appels/{draft}/etat",
         only(CALL_STAFF, 303, anonymous=401),
     ),
+    # The checklist before publication, and the call as an applicant will see it
+    # (a draft is 404 to the public and to applicants: see « /appels/{draft} » below).
+    ("GET", "/instruction/appels/{call_id:int}/publier"): (
+        "/instruction/appels/{draft}/publier",
+        only(CALL_STAFF, 200),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}/apercu"): (
+        "/instruction/appels/{draft}/apercu",
+        only(CALL_STAFF, 200),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}/eligibilite/{key:str}"): (
+        "/instruction/appels/{draft}/eligibilite/{draft_question}",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/eligibilite/{key:str}"): (
+        "/instruction/appels/{draft}/eligibilite/{draft_question}",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}/documents/{key:str}"): (
+        "/instruction/appels/{draft}/documents/{draft_document}",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/documents/{key:str}"): (
+        "/instruction/appels/{draft}/documents/{draft_document}",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("GET", "/instruction/appels/{call_id:int}/grille/{key:str}"): (
+        "/instruction/appels/{draft}/grille/{draft_criterion}",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/instruction/appels/{call_id:int}/grille/{key:str}"): (
+        "/instruction/appels/{draft}/grille/{draft_criterion}",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
     ("POST", "/instruction/appels/{call_id:int}/dupliquer"): (
         "/instruction/appels/{draft}/dupliquer",
         only(CALL_STAFF, 303, anonymous=401),
@@ -689,6 +723,7 @@ def world(client):
     victim = make_user(client)
     draft = make_call(client, people["officer"])
     published = make_call(client, people["officer"], publish=True)
+    draft_setup = _draft_setup(client, people["officer"], draft)
     row = run(client, lambda: Call.select(Call.form).where(Call.id == draft).first().run())
     form = json.loads(row["form"]) if isinstance(row["form"], str) else row["form"]
     call_row = run(
@@ -806,6 +841,7 @@ def world(client):
         "draft": draft,
         "published": published,
         "field": formspec.fields_of(form)[0]["key"],
+        **draft_setup,
     }
     # Roles per funder: staff of funder A only; every object above is of other funders.
     from app.accounts.services import SYSTEM, grant_role
@@ -835,6 +871,34 @@ def world(client):
         sessions[name] = dict(client.cookies.items())
     client.cookies.clear()
     return {"people": people, "ids": ids, "sessions": sessions}
+
+
+def _draft_setup(client, officer: dict, draft: int) -> dict:
+    """An eligibility question and a criterion on the draft call, and the keys of its
+    question, document and criterion (their edit pages)."""
+    from app.calls import services as calls
+
+    actor = calls.Actor(user_id=officer["id"])
+    run(
+        client,
+        calls.add_eligibility_question,
+        draft,
+        {"label": "Association ?", "blocking": "no", "explanation": "Réservé."},
+        actor=actor,
+    )
+    run(
+        client,
+        calls.add_criterion,
+        draft,
+        {"title": "Qualité", "weight": "1", "scale": "5"},
+        actor=actor,
+    )
+    call = run(client, calls.get_call, draft)
+    return {
+        "draft_question": call["eligibility"][0]["key"],
+        "draft_document": call["documents"][0]["key"],
+        "draft_criterion": call["rubric"][0]["key"],
+    }
 
 
 def _message_with_pdf(client, author: dict, app_id: int) -> int:

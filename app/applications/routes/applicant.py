@@ -148,7 +148,12 @@ async def draft(
     kept = None
     if token:
         kept = kept_forms.take(
-            settings.data_dir, token, page=request.url.path, user_id=request.user.id
+            settings.data_dir,
+            token,
+            page=request.url.path,
+            user_id=request.user.id,
+            organisation=app.organisation,
+            member_of={o["id"] for o in await services.member_organisations(request.user.id)},
         )
     if kept is None or not services.is_editable(app):
         response = await draft_page(

@@ -12,10 +12,10 @@ from litestar.response import Redirect, Template
 from app.accounts.guards import KEEP_ANSWERS, KEEP_ANSWERS_READER
 from app.accounts.services import load_current_user
 from app.applications import budget as budgets
+from app.applications import ineligibility as decision_pdf
 from app.applications import services
 from app.applications.deps import own_application, visible_application
 from app.applications.drafts import NOT_EDITABLE
-from app.applications.ineligibility import ineligibility_decision
 from app.applications.receipts import Receipts
 from app.applications.routes.pages import (
     DOWNLOAD,
@@ -234,6 +234,7 @@ async def upload(
             values=kept,
             reason="upload" if complete else "upload_partial",
             replaces=request.cookies.get(kept_forms.COOKIE),
+            organisation=app.organisation,
         )
         if token:
             response.set_cookie(
@@ -396,18 +397,23 @@ async def receipt(
 async def ineligibility(
     request: Request, app_id: FromPath[int], files: NamedDependency[FileStorage]
 ) -> Response:
-    """The decision that the file is ineligible, with the appeal routes (a GET writes
-    nothing: the PDF is made from the file as screened)."""
+    """The decision that the file is ineligible, with the appeal routes: the one stored
+    at screening; made again, not stored, for a file screened before (a GET writes
+    nothing)."""
     app = await visible_application(request, app_id)
-    data = await ineligibility_decision(app, files)
+    if app.screened_out and app.ineligibility_file:
+        return files.download(
+            app.ineligibility_file,
+            filename=decision_pdf.file_name(app),
+            content_type="application/pdf",
+        )
+    data = await decision_pdf.ineligibility_decision(app, files)
     if data is None:
         raise NotFoundException()
     return Response(
         data,
         media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="irrecevabilite-{app.reference}.pdf"'
-        },
+        headers={"Content-Disposition": f'attachment; filename="{decision_pdf.file_name(app)}"'},
     )
 
 

@@ -18,7 +18,6 @@ from app.calls import formspec
 from app.calls.formspec import KIND_LABELS
 from app.core import storage
 from app.core.forms import FormState
-from app.core.i18n import gettext as _
 from app.core.money import amount_input
 from app.core.web import render, settings_of
 from app.quotas import StorageLimits
@@ -117,23 +116,8 @@ async def draft_page(
 
 
 def condition_text(app: ApplicationView, field: dict) -> str:
-    """A conditional question's condition, in words: « Only if you answered Yes to
-    “Do you employ staff?” »."""
-    condition = field.get("condition")
-    if not condition:
-        return ""
-    target = formspec.field_by_key(app.form, condition["field"]) or {}
-    value = condition["equals"]
-    shown = _("Yes") if value == "yes" else _("No") if value == "no" else value
-    if target.get("type") == "multiple_choice":
-        return _("Only if you ticked « %(value)s » in « %(field)s ».") % {
-            "value": shown,
-            "field": target.get("label", ""),
-        }
-    return _("Only if you answered « %(value)s » to « %(field)s ».") % {
-        "value": shown,
-        "field": target.get("label", ""),
-    }
+    """A conditional question's condition, in words (``formspec.condition_text``)."""
+    return formspec.condition_text(app.form, field)
 
 
 async def staff_page(

@@ -15,6 +15,7 @@ from litestar.response import File, Redirect, Stream, Template
 from app.accounts.guards import requires
 from app.applications import services, states
 from app.applications.deps import visible_application
+from app.applications.receipts import Receipts
 from app.applications.routes.pages import (
     SCREEN,
     SCREEN_BULK,
@@ -36,6 +37,7 @@ from app.core.i18n import gettext as _
 from app.core.i18n import ngettext
 from app.core.money import AmountError, parse_amount, to_decimal
 from app.core.numbers import whole_number
+from app.core.storage import FileStorage
 from app.core.time import TimeError, parse_paris
 from app.core.web import flash, is_partial_request, path_to, render
 from app.settings import Settings
@@ -208,6 +210,7 @@ async def send_back(
             user=request.user,
             actor=actor,
             base_url=settings.base_url,
+            receipts=Receipts(settings),
         )
     except (CallError, ApplicationError) as exc:
         form.refuse(exc, "complete_by")
@@ -238,6 +241,7 @@ async def screen(
             user=request.user,
             actor=actor,
             base_url=settings.base_url,
+            files=FileStorage.from_settings(settings),
         )
     except ApplicationError as exc:
         form.refuse(exc, "decision")
@@ -281,6 +285,7 @@ async def screen_bulk(
             user=request.user,
             actor=actor,
             base_url=settings.base_url,
+            files=FileStorage.from_settings(settings),
         )
     except ApplicationError as exc:
         bulk = FormState(

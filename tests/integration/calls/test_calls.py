@@ -53,15 +53,10 @@ def test_create_with_clear_errors_then_build_the_form_and_publish(client):
         and call["max_rate_bp"] == 8000
     )
 
-    assert (
-        post_form(
-            client,
-            f"/instruction/appels/{call_id}/etat",
-            {"action": "publish"},
-            follow_redirects=True,
-        ).text.count("Ajoutez au moins un champ")
-        == 1
-    )
+    refused = post_form(client, f"/instruction/appels/{call_id}/etat", {"action": "publish"})
+    assert refused.headers["location"] == f"/instruction/appels/{call_id}/publier"
+    checklist = client.get(refused.headers["location"]).text
+    assert "Ajoutez au moins un champ" in checklist and 'name="action"' not in checklist
     post_form(client, f"/instruction/appels/{call_id}/formulaire/sections", {"title": "Le projet"})
     section = run(client, calls.get_call, call_id)["form"]["sections"][0]["key"]
     post_form(
@@ -77,8 +72,7 @@ def test_create_with_clear_errors_then_build_the_form_and_publish(client):
             "section": section,
             "type": "long_text",
             "label": "Quels quartiers ?",
-            "condition_field": qpv,
-            "condition_value": "yes",
+            "condition": f"{qpv}=yes",
         },
     )
     assert added.status_code == 303
@@ -88,6 +82,11 @@ def test_create_with_clear_errors_then_build_the_form_and_publish(client):
         {"section": section, "type": "single_choice", "label": "Public", "choices": "un seul"},
     )
     assert bad_field.status_code == 422 and "au moins deux choix" in bad_field.text
+    post_form(
+        client,
+        f"/instruction/appels/{call_id}/documents",
+        {"label": "Statuts", "required": "yes", "kinds": "pdf", "max_mb": "5"},
+    )
     assert (
         post_form(client, f"/instruction/appels/{call_id}/etat", {"action": "publish"}).status_code
         == 303

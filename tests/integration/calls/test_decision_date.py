@@ -55,3 +55,21 @@ def test_the_submitted_file_says_when_the_decision_is_expected(client):
     text = text_of(client.get(f"/dossiers/{app_id}").text)
     assert "La décision est attendue d’ici le 31 décembre 2099." in text
     sign_out(client)
+
+
+def test_the_receipt_gives_the_expected_decision_date_when_the_call_has_one(client):
+    from tests.integration.applications.test_lawful_receipt import pdf_text
+
+    _owner, _officer, call, app_id = ready_to_submit(client)
+    run(
+        client,
+        lambda: (
+            Call.update({Call.decision_expected_on: date(2099, 12, 31)})
+            .where(Call.id == call["id"])
+            .run()
+        ),
+    )
+    assert post_form(client, f"/dossiers/{app_id}/deposer", DECLARATION).status_code == 303
+    text = pdf_text(client.get(f"/dossiers/{app_id}/accuse-de-reception.pdf").content)
+    assert "Décision attendue d’ici le 31 décembre 2099" in text
+    sign_out(client)

@@ -121,7 +121,8 @@ def test_the_receipt_says_what_was_submitted(receipt_pdf):
         "aaaaaaaaaaaaaaaa…",
         "3f2a9c1b3f2a9c1b…",
         CONTENT_SHA,
-        "Page 1 / 1",
+        "Page 1 / 2",
+        "Page 2 / 2",  # the « Intégrité » block ends the receipt
     ):
         assert expected in text, expected
 
