@@ -401,6 +401,9 @@ def _fixed(values: dict) -> Callable:
 
 
 _DRAFT_ROW = _row(Application, "app", Application.title, Application.answers, Application.budget)
+# An autosave keeps what is valid of what was typed (nothing typed is lost) and refuses
+# the rest: the answers, where a hostile answer would land, must stay as they were.
+_DRAFT_ANSWERS = _row(Application, "app", Application.answers)
 
 FORMS: dict[str, Form] = {
     # Accounts
@@ -611,7 +614,7 @@ FORMS: dict[str, Form] = {
         snapshot=_DRAFT_ROW,
     ),
     "draft_autosave": Form(
-        "applicant", "/dossiers/{app}/enregistrer", _draft_values, snapshot=_DRAFT_ROW
+        "applicant", "/dossiers/{app}/enregistrer", _draft_values, snapshot=_DRAFT_ANSWERS
     ),
     "send_back": Form(
         "officer",
@@ -1028,6 +1031,16 @@ READS_QUERY_STRING = {
     "/instruction/appels/{call_id:int}/dossiers": (*_TABLE_FILTERS, "page"),
     "/instruction/appels/{call_id:int}/dossiers/export.csv": _TABLE_FILTERS,
     "/instruction/appels/{call_id:int}/dossiers/export.xlsx": _TABLE_FILTERS,
+    # The committee sheet: its filters and the row opened for editing.
+    "/instruction/appels/{call_id:int}/decisions": (
+        "decision",
+        "status",
+        "mark_min",
+        "mark_max",
+        "q",
+        "edit",
+        "row",
+    ),
 }
 
 
@@ -1117,7 +1130,12 @@ def _concrete(world, route: str) -> tuple[str, str]:
     person it lets in."""
     from tests.integration.test_route_matrix import MATRIX
 
-    ids = {**world["ids"], "published": world["ids"]["open"], "reviewed_call": world["ids"]["open"]}
+    ids = {
+        **world["ids"],
+        "published": world["ids"]["open"],
+        "reviewed_call": world["ids"]["open"],
+        "decided_call": world["ids"]["open"],
+    }
     return _role_for(route), MATRIX[("GET", route)][0].split("?")[0].format(**ids)
 
 
