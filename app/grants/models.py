@@ -44,7 +44,7 @@ class GrantRecord(Record):
     agreement_required: bool
     agreement_file: str | None
     agreement_name: str
-    agreement_uploaded_at: datetime | None
+    agreement_uploaded_at: datetime | None  # when the agreement came into force
     interim_report_due: date | None
     final_report_due: date | None
     reference: str | None
@@ -55,6 +55,7 @@ class GrantRecord(Record):
     funder_name: str
     organisation_name: str
     funder_address: str = ""  # the funder's service: signs the e-mails and receipts
+    agreement_sha256: str = ""  # the agreement in force's fingerprint (checked when served)
 
     @property
     def accepted(self) -> bool:
