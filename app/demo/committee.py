@@ -195,10 +195,12 @@ async def follow_idf(call_id: int, officer: Actor, storage: FileStorage, setting
             await agreements.check_upload(
                 grant["id"], agreement_id, accept=True, reason="", files=storage, actor=officer
             )
-        # Signed in June 2017 in the story (the open-data file's « dateConvention »).
-        await Grant.update(
-            {Grant.agreement_uploaded_at: datetime(2017, 6, 20, 10, tzinfo=UTC)}
-        ).where(Grant.id == grant["id"])
+        # Signed in June 2017 in the story (the open-data file's « dateConvention »); the
+        # one signed online keeps the date of its signatures (its evidence page's).
+        if not online:
+            await Grant.update(
+                {Grant.agreement_uploaded_at: datetime(2017, 6, 20, 10, tzinfo=UTC)}
+            ).where(Grant.id == grant["id"])
         if deadlines:
             await grant_services.set_deadlines(
                 grant["id"], date(2018, 1, 31), date(2018, 12, 31), actor=officer

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
 from reportlab.lib.units import mm
-from reportlab.platypus import PageBreak
+from reportlab.platypus import KeepTogether, PageBreak
 
-from app.core.pdf import TEXT_WIDTH, LetterBuilder, Letterhead, paragraph
+from app.core.pdf import TEXT_WIDTH, LetterBuilder, Letterhead, paragraph, text_table
 from app.grants.agreement_text import Article
 
 
@@ -58,12 +58,19 @@ def render_agreement(content: AgreementContent) -> bytes:
         letter.heading(article.title)
         letter.paragraphs(article.paragraphs)
     letter.spacer(6)
-    letter.paragraph(content.signature_note)
     half = TEXT_WIDTH / mm / 2
-    letter.table(
-        [["\n".join(content.organisation_lines), "\n".join(content.funder_lines)]],
-        header=list(content.signature_header),
-        col_widths=[half, half],
+    # The signature blocks never alone on a page: the note goes along.
+    letter.story.append(
+        KeepTogether(
+            [
+                paragraph(content.signature_note),
+                text_table(
+                    [["\n".join(content.organisation_lines), "\n".join(content.funder_lines)]],
+                    header=list(content.signature_header),
+                    col_widths=[half, half],
+                ),
+            ]
+        )
     )
     letter.story.append(PageBreak())
     letter.heading(content.annex_project_title)

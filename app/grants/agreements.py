@@ -399,10 +399,11 @@ def _budget_rows(facts: AgreementFacts) -> tuple[tuple, tuple]:
 def _letterhead(facts: AgreementFacts, files: FileStorage) -> Letterhead:
     funder = facts.funder
     logo = files.path_of(facts.funder_logo) if facts.funder_logo else None
+    contacts = (funder.service_name, funder.service_email, funder.service_phone)
     return Letterhead(
         name=funder.name,
         address_lines=tuple(funder.address.splitlines()),
-        contact_lines=funder.contact_lines,
+        contact_lines=tuple(line for line in contacts if line),
         logo_path=logo if logo and logo.is_file() else None,
     )
 
@@ -757,7 +758,8 @@ def evidence_content(
         else "code de son application de vérification en deux étapes"
     )
     return agreement_pdf.EvidenceContent(
-        letterhead=_letterhead(facts, files),
+        # The funder's name only: the page must hold on one sheet.
+        letterhead=Letterhead(name=facts.funder.name),
         title="Preuve des signatures électroniques",
         intro=(
             "Cette page complète la convention qui la précède. Elle indique qui l’a signée, "
