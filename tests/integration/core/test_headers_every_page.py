@@ -277,6 +277,7 @@ def extra(client, world):
     )
     agreed = make_grant(client, people["officer"], people["owner"])
     from app.grants.tables import Agreement
+
     report = run(client, reports.report_of, agreed["grant"], "interim")
     document = storage.store_bytes(MINIMAL_PDF, filename="bilan.pdf", kinds={"pdf"})
     owner = Actor(user_id=people["owner"]["id"])
