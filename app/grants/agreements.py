@@ -1021,6 +1021,11 @@ async def check_upload(
             await _put_in_force(
                 grant_id, row["document_file"], row["document_name"], row["document_sha256"]
             )
+            # A generated version nobody signed yet is not signed any more.
+            step = AGREEMENT.step("replace", "officer")
+            await Agreement.update({Agreement.status: step.target}).where(
+                (Agreement.grant == grant_id) & Agreement.status.is_in(list(step.sources))
+            )
         await audit.record_by(
             actor,
             f"grants.agreement_{'accepted' if accept else 'refused'}",

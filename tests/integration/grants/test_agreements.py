@@ -329,7 +329,8 @@ def test_a_scanned_copy_is_in_force_only_once_an_officer_accepts_it(client, peop
     assert any(
         "Page 3 absente" in m["body_text"] for m in emails_to(client, people["owner"]["email"])
     )
-    # Sent again, accepted: in force.
+    # Sent again, accepted: in force; a generated version nobody signed is replaced.
+    generated = generate(client, people, grant)
     stored = FileStorage.of_app(client.app).store_bytes(
         MINIMAL_PDF, filename="c.pdf", kinds={"pdf"}
     )
@@ -350,6 +351,13 @@ def test_a_scanned_copy_is_in_force_only_once_an_officer_accepts_it(client, peop
         == 303
     )
     assert latest(client, grant)["status"] == "accepted"
+    replaced = run(
+        client,
+        lambda: (
+            Agreement.select(Agreement.status).where(Agreement.id == generated["id"]).first().run()
+        ),
+    )
+    assert replaced["status"] == "replaced"
     assert approve_first(client, people, grant) == "approved"
 
 
