@@ -31,14 +31,15 @@ class AgreementContent:
     funder_lines: tuple[str, ...]  # the funder's, « par délégation »
     signature_header: tuple[str, str]
     signature_note: str
-    annex_project_title: str
-    annex_project: tuple[tuple[str, str], ...]
-    annex_budget_title: str
-    budget_header: tuple[str, str]
-    budget_charges: tuple[tuple[str, str], ...]
-    budget_produits: tuple[tuple[str, str], ...]
-    charges_label: str
-    produits_label: str
+    # The annexes (an avenant has none).
+    annex_project_title: str = ""
+    annex_project: tuple[tuple[str, str], ...] = ()
+    annex_budget_title: str = ""
+    budget_header: tuple[str, str] = ("", "")
+    budget_charges: tuple[tuple[str, str], ...] = ()
+    budget_produits: tuple[tuple[str, str], ...] = ()
+    charges_label: str = ""
+    produits_label: str = ""
 
 
 def render_agreement(content: AgreementContent) -> bytes:
@@ -72,6 +73,8 @@ def render_agreement(content: AgreementContent) -> bytes:
             ]
         )
     )
+    if not content.annex_project:
+        return letter.build()
     letter.story.append(PageBreak())
     letter.heading(content.annex_project_title)
     letter.key_values(list(content.annex_project))

@@ -35,6 +35,7 @@ CODE = "/suivi/subventions/{grant_id:int}/convention/{agreement_id:int}/code"
 SIGN = "/suivi/subventions/{grant_id:int}/convention/{agreement_id:int}/signature"
 COUNTERSIGN = "/suivi/subventions/{grant_id:int}/convention/{agreement_id:int}/contresignature"
 CHECK = "/suivi/subventions/{grant_id:int}/convention/{agreement_id:int}/verification"
+AMENDMENT = "/suivi/subventions/{grant_id:int}/convention/avenants/{amendment_id:int}"
 TEMPLATES = "/suivi/conventions"
 THRESHOLD = "/suivi/conventions/seuil"
 FUNDER_TEMPLATE = "/suivi/conventions/financeurs/{funder_id:int}"
@@ -77,6 +78,9 @@ async def _page(
         can_generate=can(request.user, "instruct_grant", grant)
         and grant.agreement_required
         and (current is None or current.status == "to_sign"),
+        to_draw=await agreements.amendments_to_draw(grant.id)
+        if grant.agreement_file and can(request.user, "instruct_grant", grant)
+        else [],
         code_sent=bool(
             current
             and current.code_user == request.user.id
@@ -150,6 +154,27 @@ async def generate(
         agreements.generate(grant_id, files=files, actor=actor, base_url=settings.base_url),
         back=_back(grant_id),
         done=_("The agreement is generated: the organisation is asked to sign it."),
+    )
+
+
+@post(AMENDMENT, name="grants:amendment-generate", guards=[requires("instruct_grant")])
+async def generate_amendment(
+    request: Request,
+    grant_id: FromPath[int],
+    amendment_id: FromPath[int],
+    actor: NamedDependency[Actor],
+    files: NamedDependency[FileStorage],
+    settings: NamedDependency[Settings],
+) -> Redirect:
+    """The avenant of a schedule amendment, for both parties to sign."""
+    await grant_or_404(request, grant_id)
+    return await act(
+        request,
+        agreements.generate_amendment(
+            grant_id, amendment_id, files=files, actor=actor, base_url=settings.base_url
+        ),
+        back=_back(grant_id),
+        done=_("The amendment (avenant) is drawn up: the organisation is asked to sign it."),
     )
 
 
@@ -280,6 +305,7 @@ GRANT_AGREEMENTS = Router(
         agreement_page,
         agreement_pdf,
         generate,
+        generate_amendment,
         send_code,
         sign,
         countersign,

@@ -219,6 +219,8 @@ class Agreement(Table, tablename="grant_agreement"):
 
     grant = ForeignKey(Grant, on_delete=OnDelete.restrict, index=True)
     kind = Varchar(length=12, default="agreement")  # agreement | amendment (avenant)
+    # An avenant's schedule amendment (its before and after).
+    amendment = ForeignKey(ScheduleAmendment, on_delete=OnDelete.restrict, null=True, default=None)
     method = Varchar(length=8, default="online")  # online | upload
     status = Varchar(length=24)
     # The document to sign (generated), or the scan received: its exact bytes' SHA-256.

@@ -569,6 +569,11 @@ MATRIX = {
         "/suivi/subventions/{grant}/convention/generer",
         only(CALL_STAFF, 303, anonymous=401),
     ),
+    # No such amendment: refused by the service, said on the page.
+    ("POST", "/suivi/subventions/{grant_id:int}/convention/avenants/{amendment_id:int}"): (
+        "/suivi/subventions/{grant}/convention/avenants/0",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
     # No such version: those who see the grant are told so (the service refuses).
     ("POST", "/suivi/subventions/{grant_id:int}/convention/{agreement_id:int}/code"): (
         "/suivi/subventions/{grant}/convention/0/code",

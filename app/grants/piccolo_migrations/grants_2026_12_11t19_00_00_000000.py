@@ -64,6 +64,19 @@ class User(Table, tablename="guichet_user", schema=None):
     )
 
 
+class ScheduleAmendment(Table, tablename="schedule_amendment", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name="id",
+        secret=False,
+    )
+
+
 ID = "2026-12-11T19:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = (
@@ -764,6 +777,30 @@ async def forwards():
         params={
             "default": "",
             "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Agreement",
+        tablename="grant_agreement",
+        column_name="amendment",
+        db_column_name="amendment",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": ScheduleAmendment,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,

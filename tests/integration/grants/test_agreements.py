@@ -425,3 +425,75 @@ def test_the_threshold_is_a_setting_admins_may_lower(client, people):
         assert required["agreement_required"] is True
     finally:
         post_form(client, "/suivi/conventions/seuil", {"threshold": "23 000"})
+
+
+def test_an_amended_schedule_gets_its_avenant_signed_the_same_way(client, people):
+    from app.grants import services as grants
+    from app.grants.tables import ScheduleAmendment
+
+    g = make_grant(client, people["officer"], people["owner"], agreement=False)
+    grant = g["grant"]
+    agreement = generate(client, people, grant)
+    code = ask_code(client, people["owner"], grant, agreement)
+    assert sign(client, people["owner"], grant, agreement, code=code).status_code == 303
+    assert countersign(client, people["officer"], grant, agreement).status_code == 303
+    in_force = latest(client, grant)["signed_file"]
+    parts = run(
+        client,
+        lambda: (
+            Instalment.select().where(Instalment.grant == grant).order_by(Instalment.position).run()
+        ),
+    )
+    run(
+        client,
+        grants.amend_schedule,
+        grant,
+        {parts[1]["id"]: 5_000_000, parts[2]["id"]: 5_000_000},
+        reason="Calendrier du chantier décalé",
+        actor=Actor(user_id=people["officer"]["id"]),
+    )
+    amendment = run(
+        client,
+        lambda: (
+            ScheduleAmendment.select(ScheduleAmendment.id)
+            .where(ScheduleAmendment.grant == grant)
+            .first()
+            .run()
+        ),
+    )["id"]
+    as_(client, people["officer"])
+    assert "Établir l’avenant" in plain(client.get(page(grant)).text)
+    assert post_form(client, f"{page(grant)}/avenants/{amendment}").status_code == 303
+    avenant = latest(client, grant)
+    assert (avenant["kind"], avenant["status"], avenant["amendment"]) == (
+        "amendment",
+        "to_sign",
+        amendment,
+    )
+    text = pdf_text(client.get(f"{page(grant)}/{avenant['id']}/document").content)
+    for words in (
+        "Avenant n° 1 à la convention d’attribution de subvention",
+        "Calendrier du chantier décalé",
+        "Échéancier antérieur : — Échéance 1 : 100 000,00 € — Échéance 2 : 60 000,00 €",
+        "Nouvel échéancier : — Échéance 1 : 100 000,00 € — Échéance 2 : 50 000,00 € "
+        "— Échéance 3 : 50 000,00 €",
+        "200 000,00 € (deux cent mille euros)",
+    ):
+        assert words in text, (words, text)
+    # Once only for one amendment.
+    post_form(client, f"{page(grant)}/avenants/{amendment}")
+    assert latest(client, grant)["id"] == avenant["id"]
+    code = ask_code(client, people["owner"], grant, avenant)
+    assert sign(client, people["owner"], grant, avenant, code=code).status_code == 303
+    assert countersign(client, people["officer"], grant, avenant).status_code == 303
+    signed = latest(client, grant)
+    assert signed["status"] == "signed" and signed["signed_file"]
+    as_(client, people["owner"])
+    evidence = PdfReader(io.BytesIO(client.get(f"{page(grant)}/{avenant['id']}/signee").content))
+    last = re.sub(r"\s+", " ", evidence.pages[-1].extract_text())
+    assert "Avenant à la convention" in last and avenant["document_sha256"] in last.replace(" ", "")
+    # The agreement in force stays the agreement; the avenant is kept beside it.
+    kept = run(
+        client, lambda: Grant.select(Grant.agreement_file).where(Grant.id == grant).first().run()
+    )
+    assert kept["agreement_file"] == in_force
