@@ -235,6 +235,25 @@ def cmd_finance_check_totals(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_agreements_verify(args: argparse.Namespace) -> int:
+    """Every stored agreement PDF against the SHA-256 recorded when it was written:
+    exit code 1 and one line per altered or missing file."""
+    from app.core.storage import FileStorage
+    from app.grants import agreements
+
+    settings = _settings()
+    results = asyncio.run(
+        _with_database(settings, lambda: agreements.verify_all(FileStorage.from_settings(settings)))
+    )
+    altered = [(n, which) for n, which, ok in results if not ok]
+    for n, which in altered:
+        print(f"guichet: agreement {n}: the {which} file is altered or missing", file=sys.stderr)
+    if altered:
+        return 1
+    print(f"guichet: {len(results)} agreement files intact")
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -340,6 +359,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--repair", action="store_true", help="write the totals again from the ledger"
     )
     check_totals.set_defaults(func=cmd_finance_check_totals)
+    agreements_cmd = sub.add_parser("agreements", help="grant agreements (conventions)")
+    agreements_sub = agreements_cmd.add_subparsers(dest="agreements_command", required=True)
+    verify = agreements_sub.add_parser(
+        "verify",
+        help="check every stored agreement PDF against its recorded SHA-256 (exit code 1 "
+        "when one is altered or missing)",
+    )
+    verify.set_defaults(func=cmd_agreements_verify)
     backup = sub.add_parser(
         "backup", help="write a consistent copy of the database and the stored files"
     )

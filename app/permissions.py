@@ -127,6 +127,12 @@ def can_instruct_grant(user: Person | None, grant: Any = None) -> bool:
     return _reaches(user, grant, OFFICER, ADMIN)
 
 
+def can_sign_agreements(user: Person | None, grant: Any = None) -> bool:
+    """Countersign a grant's agreement for the funder, by the signing delegation its
+    executive gives: officers (and admins)."""
+    return _has(user, OFFICER, ADMIN)
+
+
 def can_pay(user: Person | None, grant: Any = None) -> bool:
     """Record payments, reversals and recoveries received: finance staff (and admins),
     of the grant's funder."""
@@ -176,6 +182,7 @@ PERMISSIONS: dict[str, Predicate] = {
     "review": can_review,
     "follow_grants": can_follow_grants,
     "instruct_grant": can_instruct_grant,
+    "sign_agreements": can_sign_agreements,
     "pay": can_pay,
     "view_every_organisation": can_view_every_organisation,
     "read_bank_details": can_read_bank_details,

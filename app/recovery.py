@@ -48,7 +48,7 @@ def file_columns() -> list[Column]:
     from app.applications.tables import Application, Attachment
     from app.decisions.tables import Letter
     from app.funders.tables import Funder
-    from app.grants.tables import Grant, GrantNotice, Report, ReportAttachment
+    from app.grants.tables import Agreement, Grant, GrantNotice, Report, ReportAttachment
 
     return [
         Attachment.storage_id,
@@ -56,6 +56,8 @@ def file_columns() -> list[Column]:
         Application.ineligibility_file,
         Letter.storage_id,
         Grant.agreement_file,
+        Agreement.document_file,
+        Agreement.signed_file,
         ReportAttachment.storage_id,
         Report.receipt_file,
         GrantNotice.storage_id,

@@ -3,7 +3,7 @@
 Roles per funder (``app.permissions``): a person who holds a role for some funders
 only must not open another funder's call, file, review or grant. Route guards
 (``accounts.guards.requires``) ask ``object_of`` for the object named by the path
-(``call_id``, ``app_id``, ``assignment_id``, ``grant_id``) and give it to the
+(``call_id``, ``app_id``, ``assignment_id``, ``grant_id``, ``funder_id``) and give it to the
 permission's predicate; a miss is « not found », like any object one may not see. Only
 for people with such a limited role: for everyone else no query is run.
 """
@@ -14,6 +14,7 @@ from typing import Any
 
 from app.applications.tables import Application
 from app.calls.tables import Call
+from app.funders.tables import Funder
 from app.grants.tables import Grant
 from app.reviews.tables import Assignment
 
@@ -35,6 +36,8 @@ _FUNDER_OF = (
         ),
     ),
     ("grant_id", lambda i: Grant.select(Grant.call.funder.as_alias("funder")).where(Grant.id == i)),
+    # A funder's own settings (its agreement articles, say).
+    ("funder_id", lambda i: Funder.select(Funder.id.as_alias("funder")).where(Funder.id == i)),
 )
 
 

@@ -424,14 +424,27 @@ def make_grant(
             stored = FileStorage.of_app(client.app).store_bytes(
                 MINIMAL_PDF, filename="convention.pdf", kinds={"pdf"}
             )
-            run(
+            from app.grants import agreements
+
+            files = FileStorage.of_app(client.app)
+            agreement_id = run(
                 client,
-                grants.attach_agreement,
+                agreements.receive_upload,
                 grant.id,
                 storage_id=stored.storage_id,
                 name=stored.filename,
                 sha256=stored.sha256,
                 actor=Actor(user_id=owner["id"]),
+            )
+            run(
+                client,
+                agreements.check_upload,
+                grant.id,
+                agreement_id,
+                accept=True,
+                reason="",
+                files=files,
+                actor=Actor(user_id=officer["id"]),
             )
     return {"grant": grant.id, "app": app_id, "call": call}
 

@@ -33,8 +33,8 @@ from app.decisions.models import CommitteeDecision, decisions_on
 from app.decisions.tables import Decision
 from app.funders import services as funder_services
 from app.funders.models import FunderLegal
+from app.grants import agreement_rule
 from app.grants import schedule as schedules
-from app.grants import services as grant_services
 from app.grants.tables import Grant, Instalment
 from app.organisations.addressing import salutation
 from app.reviews.services import applicant_comments
@@ -243,6 +243,7 @@ class LetterFacts:
     decision: CommitteeDecision | None = None
     instalments: tuple[LetterInstalment, ...] = ()
     comments: tuple[str, ...] = ()
+    agreement_threshold_cents: int = agreement_rule.LEGAL_THRESHOLD_CENTS
 
 
 async def letter_facts(app_ids: Sequence[int]) -> list[LetterFacts]:
@@ -288,6 +289,7 @@ async def letter_facts(app_ids: Sequence[int]) -> list[LetterFacts]:
         parts.setdefault(grant, []).append(LetterInstalment(**part))
     comments = await applicant_comments(ids)
     funders = await funder_services.legal_by_id(list({row["funder_id"] for row in rows}))
+    threshold = await agreement_rule.threshold_cents()
     return [
         LetterFacts(
             **{
@@ -301,6 +303,7 @@ async def letter_facts(app_ids: Sequence[int]) -> list[LetterFacts]:
             decision=decisions.get(row["id"]),
             instalments=tuple(parts.get(grants[row["id"]], ())) if row["id"] in grants else (),
             comments=tuple(comments.get(row["id"], ())),
+            agreement_threshold_cents=threshold,
         )
         for row in rows
     ]
@@ -470,7 +473,7 @@ def _conditions(
     settings: CommitteeSettings, decision: CommitteeDecision, facts: LetterFacts
 ) -> tuple[str, ...]:
     """The conditions of an award: the call's own, else the standard ones; the written
-    agreement with the rule that asks for it (``grants.services.agreement_reason``)."""
+    agreement with the rule that asks for it (``grants.agreement_rule``, with the threshold in force)."""
     conditions = list(paragraphs_of(settings.conditions)) or [
         _(
             "An interim report is due halfway through the project and a final report, "
@@ -485,8 +488,10 @@ def _conditions(
             "justified, will be claimed back."
         ),
     ]
-    reason = grant_services.agreement_reason(
-        decision.amount_cents or 0, call_asks=settings.agreement_required
+    reason = agreement_rule.agreement_reason(
+        decision.amount_cents or 0,
+        call_asks=settings.agreement_required,
+        threshold_cents=facts.agreement_threshold_cents,
     )
     if reason == "law":
         conditions.append(
@@ -497,7 +502,7 @@ def _conditions(
                 "6 June 2001); it must be signed before the first payment."
             )
             % {
-                "threshold": format_amount(grant_services.AGREEMENT_THRESHOLD_CENTS, "fr_FR"),
+                "threshold": format_amount(facts.agreement_threshold_cents, "fr_FR"),
                 "funder": facts.funder_name,
                 "organisation": facts.org_name,
             }

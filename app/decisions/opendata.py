@@ -14,7 +14,7 @@ from app.core.money import to_decimal
 from app.core.time import PARIS
 from app.decisions.tables import Decision, Outcome
 from app.funders import services as funder_services
-from app.grants.services import AGREEMENT_THRESHOLD_CENTS
+from app.grants.agreement_rule import LEGAL_THRESHOLD_CENTS as AGREEMENT_THRESHOLD_CENTS
 from app.grants.tables import Grant, Instalment
 
 SCHEMA_VERSION = "2.0.1"

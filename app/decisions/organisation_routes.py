@@ -21,10 +21,13 @@ from app.core.i18n import gettext_noop as N_
 from app.core.storage import FileStorage
 from app.core.web import flash, path_to, render
 from app.decisions import jobs, pages
-from app.grants import followup
+from app.grants import agreements, followup
 from app.grants import services as grants
+from app.grants.agreements import AgreementError
 from app.grants.models import GrantRecord
+from app.grants.pages import altered_response
 from app.grants.services import GrantError
+from app.settings import Settings
 
 MY_DECISION = "/dossiers/{app_id:int}/decision"
 MY_LETTER = "/dossiers/{app_id:int}/courriers/{letter_id:int}"
@@ -136,20 +139,24 @@ async def upload_agreement(
     app_id: FromPath[int],
     actor: NamedDependency[Actor],
     files: NamedDependency[FileStorage],
+    settings: NamedDependency[Settings],
 ) -> Redirect:
-    """The signed agreement (PDF), streamed to storage (CSRF checked while reading)."""
+    """The signed agreement (PDF), streamed to storage (CSRF checked while reading); an
+    officer checks it before it is in force."""
     await own_application(request, app_id)
     grant = await _grant_of_published(app_id)
-    error = await _receive_agreement(request, grant, actor=actor, files=files)
+    error = await _receive_agreement(
+        request, grant, actor=actor, files=files, base_url=settings.base_url
+    )
     if error:
         flash(request, error, "error")
     else:
-        flash(request, _("The signed agreement is received."))
+        flash(request, _("The signed agreement is received: the department checks it."))
     return Redirect(path_to(MY_DECISION, app_id=app_id) + "#agreement", status_code=303)
 
 
 async def _receive_agreement(
-    request: Request, grant: GrantRecord, *, actor: Actor, files: FileStorage
+    request: Request, grant: GrantRecord, *, actor: Actor, files: FileStorage, base_url: str
 ) -> str | None:
     """Store the uploaded agreement and record it on the grant; the refusal, if any."""
     if not grant.accepted:
@@ -162,14 +169,15 @@ async def _receive_agreement(
     if stored is None:
         return _("Choose the signed agreement (PDF).")
     try:
-        await grants.attach_agreement(
+        await agreements.receive_upload(
             grant.id,
             storage_id=stored.storage_id,
             name=stored.filename,
             sha256=stored.sha256,
             actor=actor,
+            base_url=base_url,
         )
-    except GrantError as exc:
+    except (GrantError, AgreementError) as exc:
         files.delete(stored.storage_id)
         return pages.refusal(exc)[0]
     except BaseException:
@@ -182,11 +190,14 @@ async def _receive_agreement(
 async def agreement_download(
     request: Request, app_id: FromPath[int], files: NamedDependency[FileStorage]
 ) -> Response:
-    """The signed agreement: the organisation's members and the staff."""
+    """The agreement in force: the organisation's members and the staff; refused when
+    the stored file no longer matches its fingerprint."""
     await visible_application(request, app_id)
     grant = await grants.grant_of(app_id)
     if grant is None or not grant.agreement_file:
         raise NotFoundException()
+    if not await agreements.verify(files, grant.agreement_file, grant.agreement_sha256):
+        return altered_response(request)
     return files.download(
         grant.agreement_file, filename=grant.agreement_name, content_type="application/pdf"
     )

@@ -21,6 +21,7 @@ from app.decisions import services as decisions
 from app.demo.files import LAUREATES, award_euros, document_pdf
 from app.demo.people import check
 from app.demo.review import DEMO_REVIEWERS
+from app.grants import agreements
 from app.grants import ledger as grant_ledger
 from app.grants import notices as grant_notices
 from app.grants import reports as grant_reports
@@ -158,7 +159,7 @@ async def follow_idf(call_id: int, officer: Actor, storage: FileStorage, setting
         .order_by(Grant.application)
     )
 
-    async def accept(grant: dict, deadlines: bool = True) -> Actor:
+    async def accept(grant: dict, deadlines: bool = True, online: bool = False) -> Actor:
         owner = (
             await Membership.select(Membership.user, Membership.user.email.as_alias("email"))
             .where(Membership.organisation == grant["organisation"])
@@ -173,28 +174,65 @@ async def follow_idf(call_id: int, officer: Actor, storage: FileStorage, setting
             user_id=owner["user"],
             actor=member,
         )
-        # Above 23 000 €, the signed agreement comes before the first payment.
-        stored = await anyio.to_thread.run_sync(
-            lambda: storage.store_bytes(
-                document_pdf("Convention signée"), filename="convention.pdf", kinds={"pdf"}
+        # Above 23 000 €, the signed agreement comes before the first instalment: Le
+        # PoleS's is generated and signed online by both sides (its evidence page), the
+        # others' scans were uploaded and accepted by the officer.
+        if online:
+            await sign_online(grant, owner["user"], member)
+        else:
+            stored = await anyio.to_thread.run_sync(
+                lambda: storage.store_bytes(
+                    document_pdf("Convention signée"), filename="convention.pdf", kinds={"pdf"}
+                )
             )
-        )
-        await grant_services.attach_agreement(
-            grant["id"],
-            storage_id=stored.storage_id,
-            name=stored.filename,
-            sha256=stored.sha256,
-            actor=member,
-        )
-        # Signed in June 2017 in the story (the open-data file's « dateConvention »).
-        await Grant.update(
-            {Grant.agreement_uploaded_at: datetime(2017, 6, 20, 10, tzinfo=UTC)}
-        ).where(Grant.id == grant["id"])
+            agreement_id = await agreements.receive_upload(
+                grant["id"],
+                storage_id=stored.storage_id,
+                name=stored.filename,
+                sha256=stored.sha256,
+                actor=member,
+            )
+            await agreements.check_upload(
+                grant["id"], agreement_id, accept=True, reason="", files=storage, actor=officer
+            )
+        # Signed in June 2017 in the story (the open-data file's « dateConvention »); the
+        # one signed online keeps the date of its signatures (its evidence page's).
+        if not online:
+            await Grant.update(
+                {Grant.agreement_uploaded_at: datetime(2017, 6, 20, 10, tzinfo=UTC)}
+            ).where(Grant.id == grant["id"])
         if deadlines:
             await grant_services.set_deadlines(
                 grant["id"], date(2018, 1, 31), date(2018, 12, 31), actor=officer
             )
         return member
+
+    async def sign_online(grant: dict, member_id: int, member: Actor) -> None:
+        agreement_id = await agreements.generate(grant["id"], files=storage, actor=officer)
+        record = await agreements.agreement_of(grant["id"], agreement_id)
+        # The code e-mailed to the representative, as they would type it.
+        await agreements.demo_code(agreement_id, member_id, "424242")
+        await agreements.sign(
+            grant["id"],
+            agreement_id,
+            user=await load_current_user(member_id),
+            name="Présidence Démo",
+            capacity="Président·e",
+            consent=True,
+            sha256=record.document_sha256,
+            code="424242",
+            files=storage,
+            actor=member,
+        )
+        await agreements.countersign(
+            grant["id"],
+            agreement_id,
+            user=await load_current_user(officer.user_id),
+            capacity="Chargée de mission, par délégation de la présidente du conseil régional",
+            consent=True,
+            files=storage,
+            actor=officer,
+        )
 
     async def pay(grant: dict, position: int, value_date: date, mandate: str) -> None:
         part = (await grant_services.instalments(grant["id"]))[position - 1]
@@ -265,7 +303,7 @@ async def follow_idf(call_id: int, officer: Actor, storage: FileStorage, setting
 
     for n, grant in enumerate(grants_):
         if n == 0:  # Le PoleS
-            member = await accept(grant)
+            member = await accept(grant, online=True)
             await pay(grant, 1, date(2017, 7, 3), "M-2017-04512")
             await report(grant, member, "interim", 100)
             await pay(grant, 2, date(2018, 2, 15), "M-2018-00871")

@@ -189,7 +189,7 @@ def next_instalment(
         elif part.trigger == "date" and part.due_on:
             waiting.append(_("the date of %(date)s") % {"date": long_date(part.due_on)})
     if grant.agreement_required and not grant.agreement_file:
-        waiting.append(_("the signed agreement (convention), to send"))
+        waiting.append(_("the agreement (convention), signed by both parties"))
     if part.status in ("scheduled", "due"):
         waiting.append(_("the funder's approval for payment"))
     waiting.append(_("the payment order, then the transfer to your account"))
@@ -241,6 +241,8 @@ async def staff_context(grant: GrantRecord, *, today: str) -> dict[str, Any]:
             for i in page["instalments"]
             if pending and i.trigger == "final_report" and "approve" in i.actions
         ),
+        # No approval before the agreement is in force (``states.agreement_holds_back``).
+        "agreement_first": grant.agreement_required and not grant.agreement_file,
         "payment_defaults": payment_defaults(page["instalments"], today),
         "payable": [i for i in page["instalments"] if i.payable],
         "amendable": [i for i in page["instalments"] if i.amendable],

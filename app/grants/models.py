@@ -44,7 +44,7 @@ class GrantRecord(Record):
     agreement_required: bool
     agreement_file: str | None
     agreement_name: str
-    agreement_uploaded_at: datetime | None
+    agreement_uploaded_at: datetime | None  # when the agreement came into force
     interim_report_due: date | None
     final_report_due: date | None
     reference: str | None
@@ -56,6 +56,7 @@ class GrantRecord(Record):
     organisation_name: str
     funder_address: str = ""  # the funder's service: signs the e-mails and receipts
     funder_id: int = 0  # whose staff may act on it (``app.permissions``: roles per funder)
+    agreement_sha256: str = ""  # the agreement in force's fingerprint (checked when served)
 
     @property
     def accepted(self) -> bool:

@@ -60,3 +60,9 @@ def at(grant_id: int, anchor: str = "") -> str:
 def back(grant_id: int, anchor: str = "") -> Redirect:
     """After an action: back to the grant's page, at its section."""
     return Redirect(at(grant_id, anchor), status_code=303)
+
+
+def altered_response(request: Request) -> Template:
+    """A stored agreement whose bytes no longer match their fingerprint: never served
+    (409, « altéré »)."""
+    return render(request, "grants/agreement_altered.html", status_code=409)

@@ -3,6 +3,8 @@ import os
 from piccolo.conf.apps import AppConfig
 
 from app.grants.tables import (
+    Agreement,
+    AgreementTemplate,
     CallTotals,
     Grant,
     GrantNotice,
@@ -29,12 +31,15 @@ APP_CONFIG = AppConfig(
         ReportAttachment,
         GrantNotice,
         CallTotals,
+        Agreement,
+        AgreementTemplate,
     ],
     migration_dependencies=[
         "app.accounts.piccolo_app",
         "app.calls.piccolo_app",
         "app.applications.piccolo_app",
         "app.organisations.piccolo_app",
+        "app.funders.piccolo_app",
     ],
     commands=[],
 )

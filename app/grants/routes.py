@@ -30,6 +30,7 @@ from app.core.time import now
 from app.core.web import act, flash, render
 from app.funders.services import list_funders
 from app.grants import (
+    agreement_routes,
     dashboard,
     followup,
     notices,
@@ -316,4 +317,11 @@ INSTRUCTION = Router(
     include_in_schema=False,
 )
 
-ROUTES = [FOLLOWING, INSTRUCTION, NOTICES, payment_routes.PAYMENTS, report_routes.REPORTS]
+ROUTES = [
+    FOLLOWING,
+    INSTRUCTION,
+    NOTICES,
+    payment_routes.PAYMENTS,
+    report_routes.REPORTS,
+    *agreement_routes.ROUTES,
+]

@@ -17,6 +17,7 @@ from app.core.i18n import gettext_noop as N_
 from app.core.money import format_amount
 from app.grants import schedule as schedules
 from app.grants import totals
+from app.grants.agreement_rule import needs_agreement
 from app.grants.models import (
     AmendmentRecord,
     GrantRecord,
@@ -24,7 +25,7 @@ from app.grants.models import (
     RecoveryRecord,
     ReductionResult,
 )
-from app.grants.states import AMENDABLE, GRANT, INSTALMENT
+from app.grants.states import AMENDABLE, GRANT, INSTALMENT, agreement_holds_back
 from app.grants.tables import (
     AmendmentKind,
     Grant,
@@ -35,22 +36,6 @@ from app.grants.tables import (
     ScheduleAmendment,
 )
 from app.permissions import funders_for
-
-# French law: a written agreement (convention) for a subsidy above 23 000 € (loi
-# n° 2000-321 art. 10, décret n° 2001-495; product.md). ``agreement_reason`` is the rule.
-AGREEMENT_THRESHOLD_CENTS = 2_300_000
-
-
-def agreement_reason(amount_cents: int, *, call_asks: bool) -> str | None:
-    """Why an award needs a signed agreement before its first payment: ``"law"`` (above
-    the threshold), ``"call"`` (the call asks every laureate for one), else None. The
-    grant's ``agreement_required`` and the award letter's sentence both come from here."""
-    if amount_cents > AGREEMENT_THRESHOLD_CENTS:
-        return "law"
-    if call_asks:
-        return "call"
-    return None
-
 
 INSTALMENT_LABELS = INSTALMENT.labels
 
@@ -82,7 +67,7 @@ async def create_grant(
     actor: Actor,
 ) -> int:
     """The grant of a published award and its instalments (adding up exactly to the
-    award). A signed agreement is required as ``agreement_reason`` says. Called inside the publication's transaction."""
+    award). A signed agreement is required as ``agreement_rule.needs_agreement`` says. Called inside the publication's transaction."""
     parts = schedules.amounts(amount_cents, schedule)
     grant_id = (
         await Grant.insert(
@@ -91,7 +76,7 @@ async def create_grant(
                 call=call_id,
                 organisation=organisation_id,
                 amount_cents=amount_cents,
-                agreement_required=agreement_reason(amount_cents, call_asks=agreement_asked)
+                agreement_required=await needs_agreement(amount_cents, call_asks=agreement_asked)
                 is not None,
             )
         ).returning(Grant.id)
@@ -133,6 +118,7 @@ GRANT_COLUMNS = (
     Grant.agreement_file,
     Grant.agreement_name,
     Grant.agreement_uploaded_at,
+    Grant.agreement_sha256,
     Grant.interim_report_due,
     Grant.final_report_due,
     Grant.application.reference.as_alias("reference"),
@@ -220,7 +206,7 @@ async def recoveries(grant_id: int) -> list[RecoveryRecord]:
     return [RecoveryRecord.of(r) for r in rows]
 
 
-# --- Acceptance and the agreement --------------------------------------------------------------
+# --- Acceptance (the agreement: ``agreements``) --------------------------------------------------------------
 
 
 async def accept(
@@ -275,41 +261,6 @@ async def accept(
         )
 
 
-async def attach_agreement(
-    grant_id: int, *, storage_id: str, name: str, sha256: str, actor: Actor
-) -> None:
-    """Record the signed agreement (convention), once: a received agreement is part of
-    the file and is not replaced by the organisation."""
-    async with write_transaction():
-        current = await for_update(Grant.select(Grant.agreement_file).where(Grant.id == grant_id))
-        if not current:
-            raise not_found()
-        if current[0]["agreement_file"]:
-            raise GrantError(
-                "agreement_exists",
-                N_(
-                    "The signed agreement is already received. To replace it, write to the "
-                    "reviewing department from your file's messages."
-                ),
-            )
-        await Grant.update(
-            {
-                Grant.agreement_file: storage_id,
-                Grant.agreement_name: name[:255],
-                Grant.agreement_sha256: sha256,
-                Grant.agreement_uploaded_at: now(),
-            }
-        ).where(Grant.id == grant_id)
-        await audit_change(
-            "grants.agreement_uploaded",
-            actor,
-            grant_id,
-            name=name[:255],
-            sha256=sha256,
-            storage_id=storage_id,
-        )
-
-
 # --- Instalments ------------------------------------------------------------------------------
 
 # What an officer does with one instalment from its page.
@@ -335,6 +286,21 @@ async def transition_instalment(
         instalment = rows[0]
         if action not in OFFICER_ACTIONS or not INSTALMENT.can(action, instalment["status"], role):
             raise GrantError("transition", N_("This instalment cannot change that way now."))
+        grant = (
+            await Grant.select(Grant.agreement_required, Grant.agreement_file)
+            .where(Grant.id == grant_id)
+            .first()
+        )
+        if agreement_holds_back(
+            action, required=grant["agreement_required"], in_force=bool(grant["agreement_file"])
+        ):
+            raise GrantError(
+                "agreement_first",
+                N_(
+                    "The agreement (convention) is not signed by both parties yet: no "
+                    "instalment is approved before it."
+                ),
+            )
         if action == "cancel":
             from app.grants.ledger import instalment_paid
 

@@ -56,6 +56,17 @@ INSTALMENT = Machine(
     ],
 )
 
+# No instalment of a grant that needs a written agreement is approved before that
+# agreement is in force (signed by both parties, or its scan accepted): the actions
+# of ``INSTALMENT`` that wait for it (loi n° 2000-321 art. 10).
+WAIT_FOR_AGREEMENT = frozenset({"approve"})
+
+
+def agreement_holds_back(action: str, *, required: bool, in_force: bool) -> bool:
+    """Whether ``action`` on an instalment must wait for the grant's agreement."""
+    return action in WAIT_FOR_AGREEMENT and required and not in_force
+
+
 # Amounts an amendment (avenant) may still move: not yet approved nor paid.
 AMENDABLE = frozenset({"scheduled", "due"})
 
@@ -93,3 +104,34 @@ RECOVERY = Machine(
         Transition("receive", frozenset({"open"}), "received", "finance"),
     ],
 )
+
+# --- The written agreement (convention) -------------------------------------------------------
+
+AGREEMENT = Machine(
+    "agreement",
+    {
+        "to_sign": N_("to sign by the organisation"),
+        "to_countersign": N_("signed by the organisation, to countersign"),
+        "signed": N_("signed by both parties"),
+        "uploaded": N_("received, to check"),
+        "accepted": N_("accepted"),
+        "refused": N_("refused"),
+        "replaced": N_("replaced"),
+    },
+    [
+        # Online: the organisation's legal representative signs, then staff holding the
+        # signing delegation countersign.
+        Transition("sign", frozenset({"to_sign"}), "to_countersign", "applicant"),
+        Transition("countersign", frozenset({"to_countersign"}), "signed", "officer"),
+        # Generated again before anyone signed it (the text or the grant changed).
+        Transition("replace", frozenset({"to_sign"}), "replaced", "officer"),
+        # A printed-and-scanned copy: an officer checks it.
+        Transition("accept", frozenset({"uploaded"}), "accepted", "officer"),
+        Transition("refuse", frozenset({"uploaded"}), "refused", "officer"),
+    ],
+)
+
+# An agreement that binds both parties: the grant's instalments may be approved.
+AGREEMENT_IN_FORCE = frozenset({"signed", "accepted"})
+# Under way: no other version is generated or uploaded meanwhile.
+AGREEMENT_PENDING = frozenset({"to_sign", "to_countersign", "uploaded"})

@@ -18,6 +18,7 @@ from piccolo.table import Table
 from app.accounts.tables import User
 from app.applications.tables import Application
 from app.calls.tables import Call
+from app.funders.tables import Funder
 from app.organisations.tables import Organisation
 
 
@@ -207,3 +208,62 @@ class CallTotals(Table, tablename="grant_call_totals"):
     recovered_cents = BigInt(default=0)
     to_pay_cents = BigInt(default=0)
     to_recover_cents = BigInt(default=0)
+
+
+class Agreement(Table, tablename="grant_agreement"):
+    """One version of a grant's written agreement (convention): generated here and
+    signed online by both parties (``method`` online), or a printed-and-scanned copy
+    uploaded by the organisation and checked by an officer (``method`` upload). Its
+    status changes through ``states.AGREEMENT``. Every stored PDF is written once and
+    kept with its SHA-256; the grant's ``agreement_file`` names the one in force."""
+
+    grant = ForeignKey(Grant, on_delete=OnDelete.restrict, index=True)
+    kind = Varchar(length=12, default="agreement")  # agreement | amendment (avenant)
+    # An avenant's schedule amendment (its before and after).
+    amendment = ForeignKey(ScheduleAmendment, on_delete=OnDelete.restrict, null=True, default=None)
+    method = Varchar(length=8, default="online")  # online | upload
+    status = Varchar(length=24)
+    # The document to sign (generated), or the scan received: its exact bytes' SHA-256.
+    document_file = Varchar(length=64, null=True, default=None)
+    document_name = Varchar(length=255, default="")
+    document_sha256 = Varchar(length=64, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    created_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    # The one-time code e-mailed to the signer: its hash, expiry and failed attempts.
+    code_hash = Varchar(length=64, default="", secret=True)
+    code_user = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    code_expires_at = Timestamptz(null=True, default=None)
+    code_attempts = Integer(default=0)
+    # The organisation's legal representative's signature.
+    signer = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    signer_name = Varchar(length=200, default="")
+    signer_capacity = Varchar(length=200, default="")
+    signer_email = Varchar(length=254, default="")
+    signer_ip = Varchar(length=45, default="")
+    signer_method = Varchar(length=12, default="")  # email_code | totp
+    signed_at = Timestamptz(null=True, default=None)
+    # The funder's countersignature, by staff holding the signing delegation.
+    countersigner = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    countersigner_name = Varchar(length=200, default="")
+    countersigner_capacity = Varchar(length=200, default="")
+    countersigner_email = Varchar(length=254, default="")
+    countersigner_ip = Varchar(length=45, default="")
+    countersigned_at = Timestamptz(null=True, default=None)
+    # The signed PDF: the document and its evidence page, written once.
+    signed_file = Varchar(length=64, null=True, default=None)
+    signed_sha256 = Varchar(length=64, default="")
+    # An uploaded scan's check by an officer.
+    checked_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    checked_at = Timestamptz(null=True, default=None)
+    refusal_reason = Text(default="")
+
+
+class AgreementTemplate(Table, tablename="agreement_template"):
+    """The articles of a funder's agreements (``call`` null), or of one call's: text
+    with placeholders (``agreement_text.PLACEHOLDERS``), « # » opening an article."""
+
+    funder = ForeignKey(Funder, on_delete=OnDelete.cascade, null=True, default=None, unique=True)
+    call = ForeignKey(Call, on_delete=OnDelete.cascade, null=True, default=None, unique=True)
+    body = Text()
+    updated_at = Timestamptz(default=TimestamptzNow())
+    updated_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)

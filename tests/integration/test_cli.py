@@ -224,6 +224,23 @@ def test_finance_check_totals_names_a_difference_then_repairs_it(empty_env):
     repaired = guichet("finance", "check-totals", "--repair", env=empty_env)
     assert repaired.returncode == 0 and "repaired" in repaired.stdout
     assert guichet("finance", "check-totals", env=empty_env).returncode == 0
+    # The same demo's agreements (Le PoleS's signed online): intact, until a byte changes.
+    intact = guichet("agreements", "verify", env=empty_env)
+    assert intact.returncode == 0 and "agreement files intact" in intact.stdout, intact.stderr
+    from pathlib import Path
+
+    signed = _query(
+        url, "SELECT id, signed_file FROM grant_agreement WHERE signed_file IS NOT NULL"
+    )
+    stored = signed[0]["signed_file"]
+    path = Path(empty_env["GUICHET_DATA_DIR"]) / "files" / stored[:2] / stored[2:4] / stored
+    data = bytearray(path.read_bytes())
+    data[100] ^= 0x20
+    path.chmod(0o644)
+    path.write_bytes(bytes(data))
+    altered = guichet("agreements", "verify", env=empty_env)
+    assert altered.returncode == 1
+    assert f"agreement {signed[0]['id']}: the signed file is altered" in altered.stderr
 
 
 def _count_users(url: str) -> int:

@@ -611,6 +611,62 @@ MATRIX = {
         "/suivi/subventions/{grant}/reduction",
         only(CALL_STAFF, 303, anonymous=401),
     ),
+    # The agreement: its organisation's members and staff see it; each side acts.
+    ("GET", "/suivi/subventions/{grant_id:int}/convention"): (
+        "/suivi/subventions/{grant}/convention",
+        only(STAFF_VIEWERS, 200, others=404),
+    ),
+    ("GET", "/suivi/subventions/{grant_id:int}/convention/{agreement_id:int}/{which:str}"): (
+        "/suivi/subventions/{grant}/convention/0/document",
+        page(404),
+    ),
+    ("POST", "/suivi/subventions/{grant_id:int}/convention/generer"): (
+        "/suivi/subventions/{grant}/convention/generer",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    # No such amendment: refused by the service, said on the page.
+    ("POST", "/suivi/subventions/{grant_id:int}/convention/avenants/{amendment_id:int}"): (
+        "/suivi/subventions/{grant}/convention/avenants/0",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    # No such version: those who see the grant are told so (the service refuses).
+    ("POST", "/suivi/subventions/{grant_id:int}/convention/{agreement_id:int}/code"): (
+        "/suivi/subventions/{grant}/convention/0/code",
+        only(STAFF_VIEWERS, 303, others=404, anonymous=401),
+    ),
+    ("POST", "/suivi/subventions/{grant_id:int}/convention/{agreement_id:int}/signature"): (
+        "/suivi/subventions/{grant}/convention/0/signature",
+        only(STAFF_VIEWERS, 422, others=404, anonymous=401),
+    ),
+    ("POST", "/suivi/subventions/{grant_id:int}/convention/{agreement_id:int}/contresignature"): (
+        "/suivi/subventions/{grant}/convention/0/contresignature",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("POST", "/suivi/subventions/{grant_id:int}/convention/{agreement_id:int}/verification"): (
+        "/suivi/subventions/{grant}/convention/0/verification",
+        only(CALL_STAFF, 422, anonymous=401),
+    ),
+    ("GET", "/suivi/conventions"): ("/suivi/conventions", only(CALL_STAFF, 200)),
+    ("POST", "/suivi/conventions/seuil"): (
+        "/suivi/conventions/seuil",
+        only(["admin"], 303, anonymous=401),
+    ),
+    ("GET", "/suivi/conventions/financeurs/{funder_id:int}"): (
+        "/suivi/conventions/financeurs/{funder}",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/suivi/conventions/financeurs/{funder_id:int}"): (
+        "/suivi/conventions/financeurs/{funder}",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
+    ("GET", "/suivi/conventions/appels/{call_id:int}"): (
+        "/suivi/conventions/appels/{draft}",
+        only(CALL_STAFF, 200),
+    ),
+    ("POST", "/suivi/conventions/appels/{call_id:int}"): (
+        "/suivi/conventions/appels/{draft}",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
     ("GET", "/dossiers/{app_id:int}/bilans/{kind:str}"): (
         "/dossiers/{awarded}/bilans/interim",
         only(["owner"], 200, others=404),

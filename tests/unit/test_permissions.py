@@ -17,6 +17,7 @@ TABLE = {
     "review":                  (N, N, Y, N, N, N),
     "follow_grants":           (N, N, N, Y, Y, Y),
     "instruct_grant":          (N, N, N, Y, N, Y),
+    "sign_agreements":         (N, N, N, Y, N, Y),
     "pay":                     (N, N, N, N, Y, Y),
     "view_every_organisation": (N, N, N, Y, Y, Y),
     "read_bank_details":       (N, N, N, N, Y, N),

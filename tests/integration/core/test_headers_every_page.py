@@ -57,6 +57,11 @@ EXAMPLES = {
         "owner",
         200,
     ),
+    "/suivi/subventions/{grant_id:int}/convention/{agreement_id:int}/{which:str}": (
+        "/suivi/subventions/{agreed_grant}/convention/{agreement}/document",
+        "owner",
+        200,
+    ),
     "/suivi/subventions/{grant_id:int}/avis/{notice_id:int}": (
         "/suivi/subventions/{agreed_grant}/avis/{notice}",
         "owner",
@@ -271,6 +276,8 @@ def extra(client, world):
         ),
     )
     agreed = make_grant(client, people["officer"], people["owner"])
+    from app.grants.tables import Agreement
+
     report = run(client, reports.report_of, agreed["grant"], "interim")
     document = storage.store_bytes(MINIMAL_PDF, filename="bilan.pdf", kinds={"pdf"})
     owner = Actor(user_id=people["owner"]["id"])
@@ -386,6 +393,15 @@ def extra(client, world):
             "member_link": last_link(people["stranger"]["email"]),
             "agreed": agreed["app"],
             "agreed_grant": agreed["grant"],
+            "agreement": run(
+                client,
+                lambda: (
+                    Agreement.select(Agreement.id)
+                    .where(Agreement.grant == agreed["grant"])
+                    .first()
+                    .run()
+                ),
+            )["id"],
             "report_document": report_document,
             "ineligible": ineligible,
             "notice": notice,

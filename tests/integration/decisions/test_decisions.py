@@ -324,6 +324,27 @@ def test_the_organisation_downloads_its_letter_and_accepts_online(client, world)
         follow_redirects=False,
     )
     assert sent.status_code == 303
+    # Received, not in force before an officer checks it (grants/test_agreements.py).
+    assert client.get(f"/dossiers/{w['award']}/convention").status_code == 404
+    from app.core.audit import SYSTEM
+    from app.core.storage import FileStorage
+    from app.grants import agreements
+    from app.grants.tables import Agreement
+
+    uploaded = run(
+        client,
+        lambda: Agreement.select(Agreement.id).where(Agreement.grant == grant["id"]).first().run(),
+    )
+    run(
+        client,
+        agreements.check_upload,
+        grant["id"],
+        uploaded["id"],
+        accept=True,
+        reason="",
+        files=FileStorage.of_app(client.app),
+        actor=SYSTEM,
+    )
     assert client.get(f"/dossiers/{w['award']}/convention").content == MINIMAL_PDF
     # Received once: the organisation cannot swap it afterwards.
     swap = client.post(

@@ -110,7 +110,7 @@ from app.decisions.letters import LetterFacts, compose  # noqa: E402
 from app.decisions.models import CommitteeDecision  # noqa: E402
 from app.decisions.settings import CommitteeSettings  # noqa: E402
 from app.funders.models import FunderLegal  # noqa: E402
-from app.grants.services import agreement_reason  # noqa: E402
+from app.grants.agreement_rule import agreement_reason  # noqa: E402
 from app.organisations.addressing import salutation  # noqa: E402
 
 FUNDER = FunderLegal(
