@@ -129,8 +129,8 @@ def can_instruct_grant(user: Person | None, grant: Any = None) -> bool:
 
 def can_sign_agreements(user: Person | None, grant: Any = None) -> bool:
     """Countersign a grant's agreement for the funder, by the signing delegation its
-    executive gives: officers (and admins)."""
-    return _has(user, OFFICER, ADMIN)
+    executive gives: officers (and admins), of the grant's funder."""
+    return _reaches(user, grant, OFFICER, ADMIN)
 
 
 def can_pay(user: Person | None, grant: Any = None) -> bool:
@@ -199,6 +199,7 @@ _ROLES_OF: dict[str, tuple[str, ...]] = {
     "review": (REVIEWER,),
     "follow_grants": (OFFICER, FINANCE, ADMIN),
     "instruct_grant": (OFFICER, ADMIN),
+    "sign_agreements": (OFFICER, ADMIN),
     "pay": (FINANCE, ADMIN),
     "use_api": (OFFICER, FINANCE, ADMIN),
 }

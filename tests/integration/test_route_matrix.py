@@ -1125,8 +1125,15 @@ def test_api_endpoints_with_a_token(client, world, role):
 # --- Roles per funder: staff of funder A see nothing of the other funders --------------------
 
 # A path naming one of these objects is checked against the person's funders.
-OBJECT_PARAMS = ("{call_id", "{app_id", "{grant_id", "{assignment_id")
-FUNDER_PERMISSIONS = {"manage_calls", "review", "follow_grants", "instruct_grant", "pay"}
+OBJECT_PARAMS = ("{call_id", "{app_id", "{grant_id", "{assignment_id", "{funder_id")
+FUNDER_PERMISSIONS = {
+    "manage_calls",
+    "review",
+    "follow_grants",
+    "instruct_grant",
+    "sign_agreements",
+    "pay",
+}
 # Pages of files and grants that their organisation's members and the staff share.
 SHARED_PAGES = ("/dossiers/", "/suivi/")
 # The audit trail is not split by funder: it is for officers of every funder.

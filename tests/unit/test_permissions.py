@@ -84,6 +84,7 @@ SCOPED_TABLE = {
     "review":                  (Y, Y, N, N, N, N, N, N, N),
     "follow_grants":           (N, N, N, Y, Y, N, Y, Y, N),
     "instruct_grant":          (N, N, N, Y, Y, N, N, N, N),
+    "sign_agreements":         (N, N, N, Y, Y, N, N, N, N),
     "pay":                     (N, N, N, N, N, N, Y, Y, N),
     # Organisations apply to several funders: not split by funder.
     "view_every_organisation": (N, N, N, Y, Y, Y, Y, Y, Y),

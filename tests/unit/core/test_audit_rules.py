@@ -2,6 +2,7 @@
 refusals, CSV."""
 
 import csv
+import hashlib
 import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -289,6 +290,17 @@ def test_full_ibans_are_refused(text):
 )
 def test_masked_or_invalid_ibans_pass(text):
     assert not audit.contains_iban(text)
+
+
+def test_a_sha256_digest_is_not_taken_for_an_iban():
+    # sha256(b"103982") holds a run that passes an IBAN's checks; a document's
+    # fingerprint in a summary (the agreements record theirs) must not be refused.
+    digest = hashlib.sha256(b"103982").hexdigest()
+    assert audit.contains_iban(digest.upper())  # the same characters, not a digest
+    assert not audit.contains_iban(digest)
+    audit.summary_json({"sha256": digest})
+    # An IBAN beside a digest is still found.
+    assert audit.contains_iban(f"{digest} FR7630006000011234567890189")
 
 
 def test_summary_turns_dates_and_decimals_into_stored_strings():
