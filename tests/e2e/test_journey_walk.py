@@ -310,6 +310,10 @@ def test_a_new_association_from_the_call_to_a_submitted_file(walk: Walk):
     page.get_by_role("heading", name="Vérifier et déposer").wait_for()
     assert page.get_by_text("Tapé pendant que la session prenait fin.").is_visible()
     walk.check()
+    # Each part's « Modifier » stays beside its title, even a title on two lines.
+    for head in page.locator(".summary__head").all():
+        title, change = head.locator("h2").bounding_box(), head.locator("a").bounding_box()
+        assert change["y"] < title["y"] + title["height"], head.inner_text()
     walk.shoot("verifier-et-deposer")
     page.get_by_label("Vos nom et prénom").fill(f"Camille Trésorière {run.number}")
     page.get_by_label("Votre qualité").fill("Trésorière")
