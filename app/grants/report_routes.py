@@ -94,13 +94,18 @@ async def _report_page(
 
 def _report_form(data: dict[str, str], refused: list[DomainError]) -> FormState:
     """The typed values with each refusal on its field; each missing document on its
-    own upload."""
+    own upload, named in the error summary (one line each, not the same count twice)."""
     form = FormState(values=dict(data), prefix="report")
     for exc in refused:
-        form.refuse(exc, "narrative")
         if isinstance(exc, reports.DocumentsMissing):
-            for document in exc.missing[1:]:
-                form.error(f"file-{document.key}", exc.text())
+            for document in exc.missing:
+                form.error(
+                    f"file-{document.key}",
+                    _("Attach this document before submitting the report."),
+                    label=_(document.label),
+                )
+        else:
+            form.refuse(exc, "narrative")
     return form
 
 

@@ -76,7 +76,10 @@ def test_a_report_is_refused_without_its_required_documents(client, people):
     refused = submit(client, g["app"], "interim")
     assert refused.status_code == 422
     page = plain(refused.text)
-    assert "Joignez les pièces obligatoires avant de déposer : 1 manquante(s)." in page
+    # The error summary names the missing document.
+    assert (
+        "Rapport d’activité intermédiaire : Joignez cette pièce avant de déposer le bilan."
+    ) in page
     assert "Trois promotions formées." in page  # what was typed is kept
     assert status(client, g["grant"], "interim") != "submitted"
     # The rule is the service's, not only the page's.
