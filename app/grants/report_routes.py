@@ -66,10 +66,11 @@ async def _report_page(
             if line.actual is not None:
                 values[line.field] = amount_input(line.actual)
         form = FormState(values=values, prefix="report")
-    else:  # the figures typed, when they read: their effect is what the page shows
+    else:  # the figures typed, when they read: their effect and totals are what it shows
         typed, refused = reports.parse_actuals(form.values, lines)
         if not refused:
             actuals = typed
+            lines = reports.statement(grant.budget, grant.requested_cents, typed)
     files = (await reports.attachments([report.id])).get(report.id, [])
     return render(
         request,
