@@ -66,10 +66,11 @@ async def _report_page(
             if line.actual is not None:
                 values[line.field] = amount_input(line.actual)
         form = FormState(values=values, prefix="report")
-    else:  # the figures typed, when they read: their effect is what the page shows
+    else:  # the figures typed, when they read: their effect and totals are what it shows
         typed, refused = reports.parse_actuals(form.values, lines)
         if not refused:
             actuals = typed
+            lines = reports.statement(grant.budget, grant.requested_cents, typed)
     files = (await reports.attachments([report.id])).get(report.id, [])
     return render(
         request,
@@ -94,13 +95,18 @@ async def _report_page(
 
 def _report_form(data: dict[str, str], refused: list[DomainError]) -> FormState:
     """The typed values with each refusal on its field; each missing document on its
-    own upload."""
+    own upload, named in the error summary (one line each, not the same count twice)."""
     form = FormState(values=dict(data), prefix="report")
     for exc in refused:
-        form.refuse(exc, "narrative")
         if isinstance(exc, reports.DocumentsMissing):
-            for document in exc.missing[1:]:
-                form.error(f"file-{document.key}", exc.text())
+            for document in exc.missing:
+                form.error(
+                    f"file-{document.key}",
+                    _("Attach this document before submitting the report."),
+                    label=_(document.label),
+                )
+        else:
+            form.refuse(exc, "narrative")
     return form
 
 

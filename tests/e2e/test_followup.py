@@ -60,9 +60,7 @@ def test_final_report_reduction_payment_and_export(live: Live, watched: Watched)
     ) in effect, effect
     # Without its required documents: refused, what was typed kept.
     page.get_by_role("button", name="Déposer le bilan").click()
-    page.get_by_text(
-        "Joignez les pièces obligatoires avant de déposer : 2 manquante(s)."
-    ).first.wait_for()
+    page.get_by_text("Joignez cette pièce avant de déposer le bilan.").first.wait_for()
     assert page.get_by_label(re.compile("^64 – Charges de personnel")).input_value() == "130 000"
     # Both documents chosen, sent with « Joindre » (what was typed is saved with them).
     pdf = {"mimeType": "application/pdf", "buffer": DOCUMENT_PDF}

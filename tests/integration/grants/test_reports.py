@@ -4,6 +4,7 @@ the receipt (PDF) and the e-mails, the payments received and the next instalment
 
 import html
 import io
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -73,10 +74,16 @@ def status(client, grant, kind):
 def test_a_report_is_refused_without_its_required_documents(client, people):
     g = make_grant(client, people["officer"], people["owner"])
     as_(client, people["owner"])
-    refused = submit(client, g["app"], "interim")
+    refused = submit(client, g["app"], "interim", actual_charges_64="1 234,56")
     assert refused.status_code == 422
+    # The statement's totals read the figures typed (as its effect does), not 0,00 €.
+    total = re.search(r"data-actual[^>]*>([^<]+)<", refused.text).group(1)
+    assert plain(total) == "1 234,56 €"
     page = plain(refused.text)
-    assert "Joignez les pièces obligatoires avant de déposer : 1 manquante(s)." in page
+    # The error summary names the missing document.
+    assert (
+        "Rapport d’activité intermédiaire : Joignez cette pièce avant de déposer le bilan."
+    ) in page
     assert "Trois promotions formées." in page  # what was typed is kept
     assert status(client, g["grant"], "interim") != "submitted"
     # The rule is the service's, not only the page's.
