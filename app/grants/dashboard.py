@@ -12,12 +12,21 @@ from datetime import date
 from piccolo.query.functions.aggregate import Sum
 
 from app.calls.tables import Call
+from app.core.i18n import gettext as _
+from app.core.i18n import gettext_noop as N_
 from app.core.money import to_decimal
 from app.grants import totals
 from app.grants.ledger import Balance
 from app.grants.models import Record
-from app.grants.states import INSTALMENT, RECOVERY, REPORT_IN
+from app.grants.schedule import TRIGGERS
+from app.grants.states import GRANT, INSTALMENT, RECOVERY, REPORT_IN
 from app.grants.tables import Grant, GrantStatus, Instalment, LedgerEntry, Recovery, Report
+
+ENTRY_LABELS = {
+    "payment": N_("Payment"),
+    "reversal": N_("Payment cancelled"),
+    "recovery": N_("Recovery received"),
+}
 
 # The work lists show the oldest first, this many at most (the exports have them all).
 LIST_LIMIT = 50
@@ -360,15 +369,17 @@ async def published_calls() -> list[CallChoice]:
 
 def export_rows(name: str, funder: int | None, call: int | None):
     """Header and rows (streamed in pages of 500) of the grants, instalments or
-    payments export, amounts as Decimals in euros, dates in ISO format."""
+    payments export: titles and statuses in the page's language (the codes beside
+    them), amounts as Decimals in euros, dates as dates (``core.exports``)."""
 
     def scoped(query, grant):
         return scope(query, grant, funder=funder, call=call)
 
     if name == "subventions":
         header = [
-            "grant_id", "file_reference", "organisation", "siret", "call", "status",
-            "amount_eur", "reduction_eur", "accepted_on",
+            _("Grant no."), _("File number"), _("Organisation"), _("SIRET"),
+            _("Call for projects"), _("Status"), _("Status (code)"), _("Amount awarded (€)"),
+            _("Reduction (€)"), _("Paid out (€)"), _("Recovered (€)"), _("Accepted on"),
         ]  # fmt: skip
         query = scoped(
             Grant.select(
@@ -380,6 +391,8 @@ def export_rows(name: str, funder: int | None, call: int | None):
                 Grant.status,
                 Grant.amount_cents,
                 Grant.reduction_cents,
+                Grant.paid_cents,
+                Grant.recovered_cents,
                 Grant.accepted_at,
             ),
             Grant,
@@ -388,20 +401,23 @@ def export_rows(name: str, funder: int | None, call: int | None):
         def row(r):
             return [
                 r["id"], r["application.reference"], r["organisation.name"],
-                r["organisation.siret"], r["call.title"], r["status"],
-                to_decimal(r["amount_cents"]), to_decimal(r["reduction_cents"]),
-                r["accepted_at"].date().isoformat() if r["accepted_at"] else "",
+                r["organisation.siret"], r["call.title"], _(GRANT.labels[r["status"]]),
+                r["status"], to_decimal(r["amount_cents"]), to_decimal(r["reduction_cents"]),
+                to_decimal(r["paid_cents"]), to_decimal(r["recovered_cents"]),
+                r["accepted_at"],
             ]  # fmt: skip
     elif name == "echeances":
         header = [
-            "instalment_id", "grant_id", "file_reference", "position", "amount_eur",
-            "trigger", "due_on", "status",
+            _("Instalment no."), _("Grant no."), _("File number"), _("Organisation"),
+            _("Instalment"), _("Amount (€)"), _("Paid when"), _("Due on"), _("Status"),
+            _("Status (code)"),
         ]  # fmt: skip
         query = scoped(
             Instalment.select(
                 Instalment.id,
                 Instalment.grant,
                 Instalment.grant.application.reference,
+                Instalment.grant.organisation.name,
                 Instalment.position,
                 Instalment.amount_cents,
                 Instalment.trigger,
@@ -413,20 +429,23 @@ def export_rows(name: str, funder: int | None, call: int | None):
 
         def row(r):
             return [
-                r["id"], r["grant"], r["grant.application.reference"], r["position"],
-                to_decimal(r["amount_cents"]), r["trigger"],
-                r["due_on"].isoformat() if r["due_on"] else "", r["status"],
+                r["id"], r["grant"], r["grant.application.reference"],
+                r["grant.organisation.name"], r["position"], to_decimal(r["amount_cents"]),
+                _(TRIGGERS[r["trigger"]]) if r["trigger"] in TRIGGERS else r["trigger"],
+                r["due_on"], _(INSTALMENT.labels[r["status"]]), r["status"],
             ]  # fmt: skip
     else:
         header = [
-            "entry_id", "grant_id", "file_reference", "kind", "amount_eur", "signed_amount_eur",
-            "value_date", "reference", "bank_reference", "instalment", "reverses",
+            _("Entry no."), _("Grant no."), _("File number"), _("Organisation"), _("Entry"),
+            _("Entry (code)"), _("Signed amount (€)"), _("Value date"),
+            _("Reference"), _("Bank reference"), _("Instalment"), _("Cancels entry no."),
         ]  # fmt: skip
         query = scoped(
             LedgerEntry.select(
                 LedgerEntry.id,
                 LedgerEntry.grant,
                 LedgerEntry.grant.application.reference,
+                LedgerEntry.grant.organisation.name,
                 LedgerEntry.kind,
                 LedgerEntry.amount_cents,
                 LedgerEntry.value_date,
@@ -441,10 +460,10 @@ def export_rows(name: str, funder: int | None, call: int | None):
         def row(r):
             sign = 1 if r["kind"] == "payment" else -1
             return [
-                r["id"], r["grant"], r["grant.application.reference"], r["kind"],
-                to_decimal(r["amount_cents"]), to_decimal(sign * r["amount_cents"]),
-                r["value_date"].isoformat(), r["reference"], r["bank_reference"],
-                r["instalment.position"] or "", r["reverses"] or "",
+                r["id"], r["grant"], r["grant.application.reference"],
+                r["grant.organisation.name"], _(ENTRY_LABELS[r["kind"]]), r["kind"],
+                to_decimal(sign * r["amount_cents"]), r["value_date"], r["reference"], r["bank_reference"],
+                r["instalment.position"], r["reverses"],
             ]  # fmt: skip
 
     async def rows():

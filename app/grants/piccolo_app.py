@@ -8,6 +8,8 @@ from app.grants.tables import (
     GrantNotice,
     Instalment,
     LedgerEntry,
+    PaymentBatch,
+    PaymentBatchLine,
     Recovery,
     Report,
     ReportAttachment,
@@ -29,6 +31,8 @@ APP_CONFIG = AppConfig(
         ReportAttachment,
         GrantNotice,
         CallTotals,
+        PaymentBatch,
+        PaymentBatchLine,
     ],
     migration_dependencies=[
         "app.accounts.piccolo_app",

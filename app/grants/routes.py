@@ -30,6 +30,7 @@ from app.core.time import now
 from app.core.web import act, flash, render
 from app.funders.services import list_funders
 from app.grants import (
+    batch_routes,
     dashboard,
     followup,
     notices,
@@ -308,4 +309,11 @@ INSTRUCTION = Router(
     include_in_schema=False,
 )
 
-ROUTES = [FOLLOWING, INSTRUCTION, NOTICES, payment_routes.PAYMENTS, report_routes.REPORTS]
+ROUTES = [
+    FOLLOWING,
+    INSTRUCTION,
+    NOTICES,
+    payment_routes.PAYMENTS,
+    report_routes.REPORTS,
+    batch_routes.BATCH_ROUTES,
+]

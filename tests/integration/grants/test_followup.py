@@ -451,11 +451,13 @@ def test_the_exports_match_the_ledger_to_the_cent(client, people):
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff")), delimiter=";"))
     # A reversal is a negative number, never text (no leading quote).
-    assert [r["signed_amount_eur"] for r in rows] == ["61000.00", "-61000.00", "61728.39"]
-    total = sum(Decimal(r["signed_amount_eur"]) for r in rows)
+    amounts = [r["Montant signé (€)"] for r in rows]
+    assert amounts == ["61000,00", "-61000,00", "61728,39"]
+    total = sum(Decimal(a.replace(",", ".")) for a in amounts)
     balance = run(client, ledger.balance, g["grant"])
     assert total * 100 == balance.net_paid_cents == 6_172_839
-    assert rows[0]["value_date"] == "2017-07-03"
+    assert rows[0]["Date de valeur"] == "03/07/2017"
+    assert [r["Écriture"] for r in rows] == ["Versement", "Versement annulé", "Versement"]
     for name in ("subventions", "echeances", "versements"):
         assert client.get(f"/finances/export/{name}.xlsx").status_code == 200
     assert client.get("/finances/export/autre.csv").status_code == 404
