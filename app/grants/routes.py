@@ -30,6 +30,7 @@ from app.core.time import now
 from app.core.web import act, flash, render
 from app.funders.services import list_funders
 from app.grants import (
+    bank,
     batch_routes,
     dashboard,
     followup,
@@ -51,6 +52,8 @@ DEADLINES = "/suivi/subventions/{grant_id:int}/delais"
 REVIEW_REPORT = "/suivi/subventions/{grant_id:int}/bilans/{kind:str}"
 REDUCTION = "/suivi/subventions/{grant_id:int}/reduction"
 NOTICE = "/suivi/subventions/{grant_id:int}/avis/{notice_id:int}"
+BANK_DETAILS = "/suivi/subventions/{grant_id:int}/coordonnees-bancaires"
+AGREEMENT = "/suivi/subventions/{grant_id:int}/convention"
 
 ID = re.compile(r"[0-9]{1,9}")
 EXPORTS = {
@@ -123,9 +126,41 @@ async def grant_page(request: Request, grant_id: FromPath[int]) -> Template:
     return await pages.staff_page(request, grant, key=uuid.uuid4().hex)
 
 
+@get(AGREEMENT, name="grants:agreement")
+async def agreement_download(
+    request: Request, grant_id: FromPath[int], files: NamedDependency[FileStorage]
+) -> Response:
+    """The signed agreement, for the staff who follow the grant (finance checks it is
+    there before paying; the file's own page is the officers')."""
+    grant = await grant_or_404(request, grant_id)
+    if not grant.agreement_file:
+        raise NotFoundException()
+    return files.download(
+        grant.agreement_file, filename=grant.agreement_name, content_type="application/pdf"
+    )
+
+
+@post(BANK_DETAILS, name="grants:bank-details")
+async def reveal_bank_details(
+    request: Request, grant_id: FromPath[int], actor: NamedDependency[Actor]
+) -> Template:
+    """« Afficher »: the page again with the full IBAN and BIC, recorded in the audit
+    trail each time (a POST: it writes)."""
+    grant = await grant_or_404(request, grant_id)
+    shown = await bank.reveal(grant.id, grant.organisation, actor=actor)
+    return await pages.staff_page(request, grant, key=uuid.uuid4().hex, bank_details=shown)
+
+
+BANK = Router(
+    path="",
+    route_handlers=[reveal_bank_details],
+    guards=[requires("read_bank_details")],
+    include_in_schema=False,
+)
+
 FOLLOWING = Router(
     path="",
-    route_handlers=[finance_dashboard, export, grant_page],
+    route_handlers=[finance_dashboard, export, grant_page, agreement_download],
     guards=[requires("follow_grants")],
     include_in_schema=False,
 )
@@ -311,6 +346,7 @@ INSTRUCTION = Router(
 
 ROUTES = [
     FOLLOWING,
+    BANK,
     INSTRUCTION,
     NOTICES,
     payment_routes.PAYMENTS,

@@ -524,6 +524,14 @@ MATRIX = {
         "/suivi/subventions/{grant}",
         only(FOLLOWERS, 200),
     ),
+    ("POST", "/suivi/subventions/{grant_id:int}/coordonnees-bancaires"): (
+        "/suivi/subventions/{grant}/coordonnees-bancaires",
+        only(["finance"], 200, anonymous=401),
+    ),
+    ("GET", "/suivi/subventions/{grant_id:int}/convention"): (
+        "/suivi/subventions/{grant}/convention",
+        only(FOLLOWERS, 404),
+    ),
     # Payment batches: finance only (the officer approves, finance pays).
     ("GET", "/finances/lots"): ("/finances/lots", only(PAYERS, 200)),
     ("POST", "/finances/lots"): ("/finances/lots", only(PAYERS, 422, anonymous=401)),
