@@ -53,6 +53,32 @@ def format_decimal_percent(basis_points: int) -> str:
     )
 
 
+def share(part: int, whole: int) -> str:
+    """``part`` of ``whole`` as a percentage to one decimal, the user's way (« 6,6 % »,
+    « 6.6% »); « — » when there is no whole to share."""
+    from babel.numbers import format_percent
+
+    if not whole:
+        return "—"
+    locale = i18n.babel_locale()
+    pattern = locale.percent_formats[None].pattern.replace("#,##0", "#,##0.0", 1)
+    return format_percent(Decimal(part) / Decimal(whole), format=pattern, locale=locale)
+
+
+def month(value: str, *, short: bool = False) -> str:
+    """« juil. 2017 » (« juil. 17 » short) from « 2017-07 »: a month, the user's way."""
+    from datetime import date
+
+    from babel.dates import format_date
+
+    year, number = value.split("-")
+    return format_date(
+        date(int(year), int(number), 1),
+        "MMM yy" if short else "MMM yyyy",
+        locale=i18n.babel_locale(),
+    )
+
+
 def signed_percent(value: float) -> str:
     """« +4,2 % », « -1,3 % »: a change, the user's way."""
     from babel.numbers import format_decimal
@@ -121,6 +147,8 @@ def build_environment() -> Environment:
         long_date=long_date_filter,
         signed_percent=signed_percent,
         file_size=file_size,
+        share=share,
+        month=month,
     )
     env.globals.update(time_left=time_left)
     return env

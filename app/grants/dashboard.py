@@ -59,6 +59,17 @@ class Line:
     key: int | None = None
     calls: tuple[Line, ...] = ()
 
+    @property
+    def due(self) -> int:
+        """Committed less reductions: what the grants' holders are owed in all."""
+        return self.committed - self.reduced
+
+    @property
+    def to_commit(self) -> int:
+        """« Reste à engager »: the envelope less what is committed (a reduction frees
+        its amount); negative when more is committed than the envelope holds."""
+        return self.envelope - self.due
+
     @classmethod
     def total(cls, label: str, parts: list[Line], key: int | None = None) -> Line:
         """The sum of ``parts``, which it holds (a funder's calls, every funder)."""
@@ -156,11 +167,23 @@ def bars(series: list[tuple[str, int]], *, width: float = 640, height: float = 1
     ]
 
 
-def call_bars(total: Line) -> list[tuple[Line, int]]:
-    """Each call with grants and the share of its commitments paid out (percent, at
-    most 100)."""
+def ticks(series: list[tuple[str, int]], *, height: float = 180) -> list[tuple[float, int]]:
+    """The value axis of ``bars``: (y, cents) at 0, half and the top."""
+    if not series:
+        return []
+    top = max(max(v for _l, v in series), 1)
+    return [(height - height * part / 2, top * part // 2) for part in range(3)]
+
+
+def call_bars(total: Line) -> list[tuple[Line, float]]:
+    """Each call with grants and the share of what is due on it paid out (percent for
+    the bar's width, at most 100; the label says the exact share)."""
     calls = [c for f in total.calls for c in f.calls]
-    return [(c, c.committed and min(c.paid * 100 // c.committed, 100)) for c in calls if c.grants]
+    return [
+        (c, min(max(c.paid - c.recovered, 0) * 100 / c.due, 100) if c.due > 0 else 0)
+        for c in calls
+        if c.grants
+    ]
 
 
 def scope(query, grant, *, funder: int | None, call: int | None):

@@ -89,6 +89,7 @@ async def finance_dashboard(
         total=total,
         months=months,
         month_bars=dashboard.bars(months[-24:]),
+        month_ticks=dashboard.ticks(months[-24:]),
         call_bars=dashboard.call_bars(total),
         lists=await dashboard.worklists(datetime.now(UTC).date(), funder=funder, call=call),
         call_grants=await dashboard.grants_of_call(call) if call else [],

@@ -469,8 +469,14 @@ def test_the_dashboard_and_the_grantee_timeline(client, people):
     pay(client, people, g["grant"], first, "100 000", "dash-1")
     as_(client, people["finance"])
     page = plain(client.get(f"/finances?appel={g['call']}").text)
-    assert "Versé 100 000,00 €" in page
+    assert "Versé 100 000,00 € (50,0 %)" in page
     assert "Reste à payer 100 000,00 €" in page
+    # Per call: every figure, « reste à engager » and the shares to one decimal.
+    assert "Reste à engager" in page and "Engagé sur l’enveloppe" in page
+    assert "Versé sur le dû, par appel" in page and "100 000,00 € / 200 000,00 € (50,0 %)" in page
+    # The monthly chart names its months and axis; its figures are a table beside it.
+    assert "Mois de la date de valeur" in page and "juil. 17" in page
+    assert "juil. 2017 100 000,00 €" in page
     as_(client, people["owner"])
     mine = plain(client.get(f"/dossiers/{g['app']}/decision").text)
     assert "Versement — 100 000,00 €" in mine
