@@ -52,6 +52,7 @@ DEADLINES = "/suivi/subventions/{grant_id:int}/delais"
 REVIEW_REPORT = "/suivi/subventions/{grant_id:int}/bilans/{kind:str}"
 REDUCTION = "/suivi/subventions/{grant_id:int}/reduction"
 NOTICE = "/suivi/subventions/{grant_id:int}/avis/{notice_id:int}"
+OPEN_RECOVERY = "/suivi/subventions/{grant_id:int}/reversements"
 BANK_DETAILS = "/suivi/subventions/{grant_id:int}/coordonnees-bancaires"
 AGREEMENT = "/suivi/subventions/{grant_id:int}/convention"
 
@@ -319,6 +320,42 @@ async def reduce(
     return back(grant_id, "#instalments")
 
 
+@post(OPEN_RECOVERY, name="grants:open-recovery")
+async def open_recovery(
+    request: Request,
+    grant_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
+    files: NamedDependency[FileStorage],
+    settings: NamedDependency[Settings],
+) -> Redirect:
+    """A recovery opened by hand (not through the final report): the grant is reduced
+    by its amount and the grantee is sent the notice (reason, amount, deadline, how to
+    pay, appeal routes)."""
+    await grant_or_404(request, grant_id)
+    try:
+        amount = parse_amount(data.get("amount", ""))
+    except AmountError:
+        flash(request, _("Enter an amount in euros, e.g. 60 000,00."), "error")
+        return back(grant_id, "#recoveries")
+    try:
+        await grants.open_recovery(
+            grant_id, amount_cents=amount, reason=data.get("reason", ""), actor=actor
+        )
+    except DomainError as exc:
+        flash(request, exc.text(), "error")
+        return back(grant_id, "#recoveries")
+    await notices.issue_recovery_notice(
+        grant_id, storage=files, base_url=settings.base_url, actor=actor, today=now()
+    )
+    flash(
+        request,
+        _("A recovery of %(amount)s is opened; the grantee is sent the notice.")
+        % {"amount": format_amount(amount)},
+    )
+    return back(grant_id, "#recoveries")
+
+
 @get(NOTICE, name="grants:notice")
 async def notice_download(
     request: Request,
@@ -340,7 +377,7 @@ NOTICES = Router(path="", route_handlers=[notice_download], include_in_schema=Fa
 
 INSTRUCTION = Router(
     path="",
-    route_handlers=[instalment_action, amend, deadlines, review_report, reduce],
+    route_handlers=[instalment_action, amend, deadlines, review_report, reduce, open_recovery],
     guards=[requires("instruct_grant")],
     include_in_schema=False,
 )

@@ -560,6 +560,10 @@ MATRIX = {
         "/suivi/subventions/{grant}/reversements/0",
         only(PAYERS, 303, anonymous=401),
     ),
+    ("POST", "/suivi/subventions/{grant_id:int}/reversements"): (
+        "/suivi/subventions/{grant}/reversements",
+        only(CALL_STAFF, 303, anonymous=401),
+    ),
     ("POST", "/suivi/subventions/{grant_id:int}/echeancier"): (
         "/suivi/subventions/{grant}/echeancier",
         only(CALL_STAFF, 303, anonymous=401),

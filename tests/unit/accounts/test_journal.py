@@ -18,6 +18,7 @@ LITERAL = re.compile('"((?:' + "|".join(DOMAINS) + r')\.[a-z_]+)"')
 # codes it makes (the actions or targets its variable takes).
 FORMATTED = {
     'f"grants.instalment_{action}"': ("grants.instalment_approve", "grants.instalment_cancel"),
+    'f"grants.{kind}_notice"': ("grants.reduction_notice", "grants.recovery_notice"),
     'f"calls.{target}"': ("calls.published", "calls.closed", "calls.archived"),
     'f"applications.{action}"': ("applications.reviews_complete", "applications.reviews_reopened"),
 }
