@@ -158,6 +158,16 @@ DETAIL_LABELS = {
     "email": N_("email"),
     "title": N_("title"),
     "status": N_("status"),
+    "name": N_("name"),
+    "document": N_("document"),
+    "sha256": N_("SHA-256 fingerprint"),
+    "storage_id": N_("stored file"),
+    "capacity": N_("capacity"),
+    "signatory": N_("signatory"),
+    "parts": N_("instalments"),
+    "notice": N_("notice no."),
+    "interim": N_("interim report"),
+    "final": N_("final report"),
 }
 
 # Each object type with a name: the query naming the given ids (one query a type).

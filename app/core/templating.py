@@ -65,6 +65,15 @@ def share(part: int, whole: int) -> str:
     return format_percent(Decimal(part) / Decimal(whole), format=pattern, locale=locale)
 
 
+def short_money(cents: int) -> str:
+    """« 2,5 M € », « 60 k € »: an amount rounded for a chart's axis, the user's way."""
+    from babel.numbers import format_compact_currency
+
+    return format_compact_currency(
+        Decimal(cents) / 100, "EUR", locale=i18n.babel_locale(), fraction_digits=1
+    )
+
+
 def month(value: str, *, short: bool = False) -> str:
     """« juil. 2017 » (« juil. 17 » short) from « 2017-07 »: a month, the user's way."""
     from datetime import date
@@ -149,6 +158,7 @@ def build_environment() -> Environment:
         file_size=file_size,
         share=share,
         month=month,
+        short_money=short_money,
     )
     env.globals.update(time_left=time_left)
     return env

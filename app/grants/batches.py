@@ -72,6 +72,7 @@ class BatchSummary(Record):
     status: str
     created_at: datetime
     paid_at: datetime | None
+    value_date: date | None
     mandate_reference: str
     lines: int = 0
     total_cents: int = 0
@@ -251,6 +252,7 @@ async def batches(limit: int = 50) -> list[BatchSummary]:
             PaymentBatch.status,
             PaymentBatch.created_at,
             PaymentBatch.paid_at,
+            PaymentBatch.value_date,
             PaymentBatch.mandate_reference,
         )
         .order_by(PaymentBatch.id, ascending=False)
