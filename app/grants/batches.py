@@ -187,7 +187,9 @@ async def create_batch(instalment_ids: list[int], *, actor: Actor) -> int:
             "too_many", N_("A batch holds %(max)d instalments at most."), max=MAX_LINES
         )
     async with write_transaction():
-        rows = await for_update(
+        # Locked alone (PostgreSQL refuses FOR UPDATE across the joins below).
+        await for_update(Instalment.select(Instalment.id).where(Instalment.id.is_in(wanted)))
+        rows = await (
             Instalment.select(
                 Instalment.id,
                 Instalment.grant,
