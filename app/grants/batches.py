@@ -189,17 +189,15 @@ async def create_batch(instalment_ids: list[int], *, actor: Actor) -> int:
     async with write_transaction():
         # Locked alone (PostgreSQL refuses FOR UPDATE across the joins below).
         await for_update(Instalment.select(Instalment.id).where(Instalment.id.is_in(wanted)))
-        rows = await (
-            Instalment.select(
-                Instalment.id,
-                Instalment.grant,
-                Instalment.position,
-                Instalment.amount_cents,
-                Instalment.status,
-                Instalment.grant.status.as_alias("grant_status"),
-                Instalment.grant.application.reference.as_alias("reference"),
-            ).where(Instalment.id.is_in(wanted))
-        )
+        rows = await Instalment.select(
+            Instalment.id,
+            Instalment.grant,
+            Instalment.position,
+            Instalment.amount_cents,
+            Instalment.status,
+            Instalment.grant.status.as_alias("grant_status"),
+            Instalment.grant.application.reference.as_alias("reference"),
+        ).where(Instalment.id.is_in(wanted))
         if len(rows) != len(wanted):
             raise not_found()
         taken = {

@@ -40,6 +40,7 @@ async def staff_page(
     status_code: int = 200,
     key: str,
     bank_details: BankDetails | None = None,
+    recovery_form: FormState | None = None,
 ) -> Template:
     """A grant's page for staff: ``form`` is the payment form (refused: 422), ``key``
     the idempotency key of the page's money forms, ``bank_details`` the beneficiary's
@@ -52,6 +53,7 @@ async def staff_page(
         form=form or FormState(values=page["payment_defaults"], prefix="pay"),
         key=key,
         bank=bank_details or await bank.masked(grant.organisation),
+        recovery_form=recovery_form or FormState(prefix="open-recovery"),
         **page,
     )
 

@@ -20,7 +20,7 @@ from app.accounts.guards import requires
 from app.core.audit import Actor
 from app.core.domain import DomainError
 from app.core.exports import table_response
-from app.core.forms import parse_date
+from app.core.forms import FormState, parse_date
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, format_amount, parse_amount
@@ -328,23 +328,28 @@ async def open_recovery(
     actor: NamedDependency[Actor],
     files: NamedDependency[FileStorage],
     settings: NamedDependency[Settings],
-) -> Redirect:
+) -> Template | Redirect:
     """A recovery opened by hand (not through the final report): the grant is reduced
     by its amount and the grantee is sent the notice (reason, amount, deadline, how to
-    pay, appeal routes)."""
-    await grant_or_404(request, grant_id)
+    pay, appeal routes). Refused, the page comes back with what was typed."""
+    grant = await grant_or_404(request, grant_id)
+    form = FormState(values=dict(data), prefix="open-recovery")
+    amount = 0
     try:
         amount = parse_amount(data.get("amount", ""))
     except AmountError:
-        flash(request, _("Enter an amount in euros, e.g. 60 000,00."), "error")
-        return back(grant_id, "#recoveries")
-    try:
-        await grants.open_recovery(
-            grant_id, amount_cents=amount, reason=data.get("reason", ""), actor=actor
+        form.error("amount", _("Enter an amount in euros, e.g. 60 000,00."))
+    if form.ok:
+        try:
+            await grants.open_recovery(
+                grant_id, amount_cents=amount, reason=data.get("reason", ""), actor=actor
+            )
+        except DomainError as exc:
+            form.refuse(exc, "amount")
+    if not form.ok:
+        return await pages.staff_page(
+            request, grant, key=uuid.uuid4().hex, recovery_form=form, status_code=422
         )
-    except DomainError as exc:
-        flash(request, exc.text(), "error")
-        return back(grant_id, "#recoveries")
     await notices.issue_recovery_notice(
         grant_id, storage=files, base_url=settings.base_url, actor=actor, today=now()
     )

@@ -562,7 +562,7 @@ MATRIX = {
     ),
     ("POST", "/suivi/subventions/{grant_id:int}/reversements"): (
         "/suivi/subventions/{grant}/reversements",
-        only(CALL_STAFF, 303, anonymous=401),
+        only(CALL_STAFF, 422, anonymous=401),
     ),
     ("POST", "/suivi/subventions/{grant_id:int}/echeancier"): (
         "/suivi/subventions/{grant}/echeancier",

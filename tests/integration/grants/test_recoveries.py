@@ -78,14 +78,15 @@ def test_a_recovery_opened_by_hand_is_paid_back_in_parts(client, people):
         {"amount": "250 000", "reason": "Action non réalisée"},
         follow_redirects=True,
     )
-    assert "au-dessus de ce qui a été versé" in plain(too_much.text)
+    assert too_much.status_code == 422 and "au-dessus de ce qui a été versé" in plain(too_much.text)
+    assert "Action non réalisée</textarea>" in too_much.text  # what was typed stays
     no_reason = post_form(
         client,
         f"/suivi/subventions/{grant}/reversements",
         {"amount": "30 000", "reason": " "},
         follow_redirects=True,
     )
-    assert "Indiquez le motif du reversement" in no_reason.text
+    assert no_reason.status_code == 422 and "Indiquez le motif du reversement" in no_reason.text
     opened = post_form(
         client,
         f"/suivi/subventions/{grant}/reversements",
@@ -178,5 +179,5 @@ def test_no_recovery_while_instalments_are_left_to_pay_and_only_officers_open_on
         {"amount": "1 000", "reason": "Erreur"},
         follow_redirects=True,
     )
-    assert "annulez-les avant" in refused.text
+    assert refused.status_code == 422 and "annulez-les avant" in refused.text
     assert run(client, lambda: Recovery.count().where(Recovery.grant == g["grant"]).run()) == 0
