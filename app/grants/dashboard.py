@@ -226,6 +226,11 @@ class RecoveryItem(Record):
     amount_cents: int
     reference: str | None
     organisation_name: str
+    received_cents: int = 0  # paid back so far
+
+    @property
+    def left_cents(self) -> int:
+        return self.amount_cents - self.received_cents
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,12 +329,19 @@ async def worklists(
         ).where(Recovery.status.is_in(list(RECOVERY.sources("receive")))),
         Recovery.grant,
     ).order_by(Recovery.id)
+    received: dict[int, int] = defaultdict(int)
+    for e in await LedgerEntry.select(LedgerEntry.recovery, LedgerEntry.amount_cents).where(
+        LedgerEntry.recovery.is_in([r["id"] for r in recoveries] or [0])
+    ):
+        received[e["recovery"]] += e["amount_cents"]
     return Worklists(
         approved_total=approved_total,
         approved=tuple(InstalmentItem.of(r) for r in approved),
         due_this_month=tuple(InstalmentItem.of(r) for r in due_this_month),
         overdue_reports=tuple(overdue[:LIST_LIMIT]),
-        open_recoveries=tuple(RecoveryItem.of(r) for r in recoveries),
+        open_recoveries=tuple(
+            RecoveryItem.of(r, received_cents=received[r["id"]]) for r in recoveries
+        ),
     )
 
 

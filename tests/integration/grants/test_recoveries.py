@@ -9,7 +9,7 @@ import pytest
 
 from app.grants import ledger, totals
 from app.grants.tables import GrantNotice, Instalment, LedgerEntry, Recovery
-from tests.factories import emails_to, make_grant, make_user, post_form, run, sign_in
+from tests.factories import emails_to, make_grant, make_user, post_form, run, sign_in, text_of
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +136,8 @@ def test_a_recovery_opened_by_hand_is_paid_back_in_parts(client, people):
     assert run(client, totals.check) == []
     page = plain(client.get(f"/suivi/subventions/{grant}").text)
     assert "10 000,00 € reversés, 20 000,00 € restants" in page
+    dashboard = plain(text_of(client.get("/finances").text))
+    assert "20 000,00 € (sur 30 000,00 €)" in dashboard  # what is left, in the open ones
 
     above = post_form(
         client, url, {**part, "amount": "25 000", "key": "tr-2"}, follow_redirects=True
