@@ -231,3 +231,20 @@ def test_the_decision_date_is_a_date_cell(client, people):
     decided = sheet.cell(2, header.index("Date de la décision") + 1)
     assert decided.is_date and decided.value == datetime(2017, 5, 17)
     assert sheet.cell(2, header.index("Référence de la décision") + 1).value == "CP-2017-05"
+
+
+def test_exports_follow_the_page_language(client, people):
+    g, _first = approved_first(client, people, 4_000_000)
+    as_(client, people["finance"])
+    client.cookies.set("guichet_lang", "en", domain="testserver.local", path="/")
+    try:
+        export = client.get(f"/finances/export/echeances.csv?appel={g['call']}")
+        rows = list(csv.DictReader(io.StringIO(export.text.lstrip("\ufeff"))))
+        assert rows[0]["Amount (€)"] == "20000.00" and rows[0]["Status"] == "approved for payment"
+        assert rows[0]["Status (code)"] == "approved"
+        assert rows[0]["Paid when"] == "on acceptance"
+    finally:
+        client.cookies.delete("guichet_lang", domain="testserver.local", path="/")
+    french = client.get(f"/finances/export/echeances.csv?appel={g['call']}")
+    rows = list(csv.DictReader(io.StringIO(french.text.lstrip("\ufeff")), delimiter=";"))
+    assert rows[0]["Montant (€)"] == "20000,00" and rows[0]["Statut"] == "validée pour paiement"
