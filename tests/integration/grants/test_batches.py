@@ -82,6 +82,8 @@ def test_a_batch_is_exported_then_marked_paid_once(client, people):
     g1, i1 = approved_first(client, people, 12_345_679)
     g2, i2 = approved_first(client, people, 2_000_000)
     batch = make_batch(client, people, i1, i2)
+    # Finance's « À traiter » leads to where the work is done.
+    assert 'href="/finances/lots"' in client.get("/a-traiter").text
     page = client.get(f"/finances/lots/{batch}").text
     assert "61 728,39" in page.replace("\u202f", " ").replace("\xa0", " "), page[
         page.find("<tbody") :
