@@ -271,6 +271,14 @@ async def _journal_filters(values: dict[str, str]) -> tuple[dict, FormState]:
         filters["object_type"] = form.values["object_type"]
     if form.values["object_id"]:
         filters["object_id"] = form.values["object_id"]
+        if not form.values["object_id"].isdigit():
+            # A file's reference (« IDF-2017-0001 »): the file, or its grant.
+            kind = "grant" if form.values["object_type"] == "grant" else "application"
+            found = await trail.object_by_reference(kind, form.values["object_id"])
+            if found is None:
+                form.error("object_id", _("No file has this reference."))
+            else:
+                filters.update(object_type=kind, object_id=found)
     if form.values["acteur"]:
         actor_id = await services.user_id_by_email(form.values["acteur"])
         if actor_id is None:

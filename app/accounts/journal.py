@@ -188,6 +188,19 @@ _NAMES = {
 }
 
 
+_BY_REFERENCE = {
+    "application": "SELECT id FROM application WHERE reference = {}",
+    "grant": 'SELECT g.id FROM "grant" g JOIN application a ON a.id = g.application '
+    "WHERE a.reference = {}",
+}
+
+
+async def object_by_reference(kind: str, reference: str) -> int | None:
+    """The file (``application``) or grant of a file's reference, to filter by."""
+    rows = await User.raw(_BY_REFERENCE[kind], reference.strip().upper()[:30])
+    return rows[0]["id"] if rows else None
+
+
 def action_label(code: str) -> str:
     """The action in words, in the page's language (the code itself if unknown)."""
     return _(ACTION_LABELS[code]) if code in ACTION_LABELS else code

@@ -4,6 +4,7 @@ French Excel."""
 
 import csv
 import io
+import re
 
 from app.grants.tables import Grant, Instalment
 from tests.factories import make_grant, make_user, post_form, run, sign_in, text_of
@@ -52,6 +53,15 @@ def test_the_trail_names_objects_and_reads_in_words(client):
     assert f"subvention {grant['reference']} — {grant['name']}" in page
     assert "montant : 10 000,00 €" in page and "échéance : 1" in page
     assert "Subvention acceptée en ligne" in page
+
+    # By the file's reference too, as people know it.
+    by_reference = {"object_type": "grant", "object_id": grant["reference"].lower()}
+    found = flat(client.get("/journal", params=by_reference).text)
+    count = re.compile(r"(\d+) entrées")
+    assert count.search(found).group(1) == count.search(page).group(1)
+    assert "montant : 10 000,00 €" in found
+    unknown = client.get("/journal", params={"object_id": "IDF-1999-9999"})
+    assert unknown.status_code == 422 and "Aucun dossier ne porte cette référence" in unknown.text
 
     only = flat(client.get("/journal", params={**filters, "action": "grants.accepted"}).text)
     assert "1 entrée" in only and "montant : 10 000,00 €" not in only
