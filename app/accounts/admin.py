@@ -10,8 +10,9 @@ from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
-from litestar.response import Redirect, Stream, Template
+from litestar.response import File, Redirect, Stream, Template
 
+from app.accounts import journal as trail
 from app.accounts import services
 from app.accounts.credentials import AccountError
 from app.accounts.guards import require_recent_authentication, requires
@@ -19,6 +20,7 @@ from app.accounts.tables import StaffRole
 from app.core import audit
 from app.core.audit import Actor
 from app.core.audit_checkpoints import latest_checkpoint
+from app.core.exports import table_response
 from app.core.forms import FormState, require_email
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
@@ -283,67 +285,6 @@ people = Router(
 
 # --- Audit trail (officers and admins) -------------------------------------------------------
 
-# What each audited action means, for people reading the trail.
-ACTION_LABELS = {
-    "accounts.user_created": N_("Account created"),
-    "accounts.signed_up": N_("Signed up"),
-    "accounts.sign_up_existing": N_("Sign-up with an address already used"),
-    "accounts.email_confirmed": N_("Email address confirmed"),
-    "accounts.signed_in": N_("Signed in"),
-    "accounts.signed_out": N_("Signed out"),
-    "accounts.sign_in_failed": N_("Failed sign-in"),
-    "accounts.second_factor_failed": N_("Wrong two-step code"),
-    "accounts.recovery_code_used": N_("Recovery code used"),
-    "accounts.password_reset_requested": N_("Password reset asked"),
-    "accounts.password_reset": N_("Password reset"),
-    "accounts.password_changed": N_("Password changed"),
-    "accounts.profile_updated": N_("Details changed"),
-    "accounts.staff_invited": N_("Staff member invited"),
-    "accounts.invitation_accepted": N_("Invitation accepted"),
-    "accounts.role_granted": N_("Role given"),
-    "accounts.role_revoked": N_("Role removed"),
-    "accounts.enabled": N_("Account enabled"),
-    "accounts.disabled": N_("Account disabled"),
-    "accounts.totp_enabled": N_("Two-step verification on"),
-    "accounts.totp_disabled": N_("Two-step verification off"),
-    "accounts.setting_changed": N_("Setting changed"),
-    "audit.actor_pseudonymised": N_("Person erased from the trail"),
-    "organisations.created": N_("Organisation created"),
-    "organisations.updated": N_("Organisation changed"),
-    "organisations.member_invited": N_("Member invited"),
-    "organisations.member_joined": N_("Member joined"),
-    "organisations.member_removed": N_("Member removed"),
-    "organisations.member_role_changed": N_("Member's role changed"),
-    "organisations.join_requested": N_("Asked to join"),
-    "organisations.join_accepted": N_("Request to join accepted"),
-    "organisations.join_refused": N_("Request to join refused"),
-    "calls.created": N_("Call created"),
-    "calls.settings_changed": N_("Call settings changed"),
-    "calls.eligibility_changed": N_("Eligibility changed"),
-    "calls.documents_changed": N_("Documents to provide changed"),
-    "calls.rubric_changed": N_("Scoring rubric changed"),
-    "calls.form_changed": N_("Form changed"),
-    "calls.published": N_("Call published"),
-    "calls.closed": N_("Call closed"),
-    "calls.archived": N_("Call archived"),
-    "calls.duplicated": N_("Call duplicated"),
-    "applications.started": N_("Application started"),
-    "applications.document_added": N_("Document attached"),
-    "applications.submitted": N_("Application submitted"),
-    "applications.withdrawn": N_("Application withdrawn"),
-    "applications.sent_back": N_("Sent back « to complete »"),
-    "applications.eligible": N_("Found eligible"),
-    "applications.ineligible": N_("Found ineligible"),
-    "applications.message_posted": N_("Message posted"),
-}
-OBJECT_LABELS = {
-    "user": N_("person"),
-    "organisation": N_("organisation"),
-    "call": N_("call"),
-    "application": N_("application"),
-    "setting": N_("setting"),
-}
-
 JOURNAL = "/journal"
 JOURNAL_EXPORT = "/journal/export.csv"
 
@@ -360,14 +301,27 @@ async def _journal_filters(values: dict[str, str]) -> tuple[dict, FormState]:
     form = FormState(
         values={
             k: (values.get(k) or "").strip()[:254]
-            for k in ("object_type", "object_id", "acteur", "du", "au")
+            for k in ("object_type", "object_id", "acteur", "action", "du", "au")
         }
     )
     filters: dict = {}
+    if form.values["action"]:
+        if form.values["action"] in trail.ACTION_LABELS:
+            filters["action"] = form.values["action"]
+        else:
+            form.error("action", _("Choose an action from the list."))
     if form.values["object_type"]:
         filters["object_type"] = form.values["object_type"]
     if form.values["object_id"]:
         filters["object_id"] = form.values["object_id"]
+        if not form.values["object_id"].isdigit():
+            # A file's reference (« IDF-2017-0001 »): the file, or its grant.
+            kind = "grant" if form.values["object_type"] == "grant" else "application"
+            found = await trail.object_by_reference(kind, form.values["object_id"])
+            if found is None:
+                form.error("object_id", _("No file has this reference."))
+            else:
+                filters.update(object_type=kind, object_id=found)
     if form.values["acteur"]:
         actor_id = await services.user_id_by_email(form.values["acteur"])
         if actor_id is None:
@@ -409,27 +363,30 @@ async def journal(
         "admin/journal.html",
         status_code=200 if form.ok else 422,
         form=form,
-        entries=entries,
+        entries=await trail.readable(entries),
         total=total,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
         query=query,
-        action_labels=ACTION_LABELS,
-        object_labels=OBJECT_LABELS,
-        object_choices=[(key, _(label)) for key, label in OBJECT_LABELS.items()],
+        action_choices=trail.action_choices(),
+        object_choices=[(key, _(label)) for key, label in trail.OBJECT_LABELS.items()],
         checkpoint=checkpoint,
     )
 
 
 @get(JOURNAL_EXPORT, name="audit:journal-export")
-async def journal_export(request: Request) -> Stream:
+async def journal_export(request: Request, settings: NamedDependency[Settings]) -> Stream | File:
+    """The filtered trail as a CSV file for a spreadsheet (in words, with the codes and
+    each entry's fingerprint), oldest first."""
     filters, form = await _journal_filters(dict(request.query_params))
     if not form.ok:
         filters = {"object_id": "\x00none"}  # a wrong filter exports nothing, never everything
-    return Stream(
-        audit.stream_csv(**filters),
-        media_type="text/csv",  # Litestar adds "; charset=utf-8"
-        headers={"Content-Disposition": 'attachment; filename="guichet-journal.csv"'},
+    return await table_response(
+        "csv",
+        settings.data_dir / "tmp",
+        "guichet-journal",
+        trail.export_header(),
+        trail.export_rows(filters),
     )
 
 

@@ -44,6 +44,7 @@ from uuid import UUID
 from stdnum import iban
 
 from app.core.db import is_sqlite, write_transaction
+from app.core.exports import neutralise
 from app.core.tables import AuditEntry
 
 
@@ -626,9 +627,8 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
-    text = canonical_json(value) if isinstance(value, dict) else str(value)
-    # A spreadsheet runs a cell that starts like a formula: make it plain text.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    # A spreadsheet runs a cell that starts like a formula: made plain text.
+    return neutralise(canonical_json(value) if isinstance(value, dict) else value)
 
 
 def csv_line(values: Iterable[Any]) -> str:

@@ -53,6 +53,41 @@ def format_decimal_percent(basis_points: int) -> str:
     )
 
 
+def share(part: int, whole: int) -> str:
+    """``part`` of ``whole`` as a percentage to one decimal, the user's way (« 6,6 % »,
+    « 6.6% »); « — » when there is no whole to share."""
+    from babel.numbers import format_percent
+
+    if not whole:
+        return "—"
+    locale = i18n.babel_locale()
+    pattern = locale.percent_formats[None].pattern.replace("#,##0", "#,##0.0", 1)
+    return format_percent(Decimal(part) / Decimal(whole), format=pattern, locale=locale)
+
+
+def short_money(cents: int) -> str:
+    """« 2,5 M € », « 60 k € »: an amount rounded for a chart's axis, the user's way."""
+    from babel.numbers import format_compact_currency
+
+    return format_compact_currency(
+        Decimal(cents) / 100, "EUR", locale=i18n.babel_locale(), fraction_digits=1
+    )
+
+
+def month(value: str, *, short: bool = False) -> str:
+    """« juil. 2017 » (« juil. 17 » short) from « 2017-07 »: a month, the user's way."""
+    from datetime import date
+
+    from babel.dates import format_date
+
+    year, number = value.split("-")
+    return format_date(
+        date(int(year), int(number), 1),
+        "MMM yy" if short else "MMM yyyy",
+        locale=i18n.babel_locale(),
+    )
+
+
 def signed_percent(value: float) -> str:
     """« +4,2 % », « -1,3 % »: a change, the user's way."""
     from babel.numbers import format_decimal
@@ -125,6 +160,9 @@ def build_environment() -> Environment:
         clock=clock,
         signed_percent=signed_percent,
         file_size=file_size,
+        share=share,
+        month=month,
+        short_money=short_money,
     )
     env.globals.update(time_left=time_left)
     return env

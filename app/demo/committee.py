@@ -22,6 +22,7 @@ from app.demo.files import LAUREATES, award_euros, document_pdf
 from app.demo.people import check
 from app.demo.review import DEMO_REVIEWERS
 from app.grants import agreements
+from app.grants import batches as grant_batches
 from app.grants import ledger as grant_ledger
 from app.grants import notices as grant_notices
 from app.grants import reports as grant_reports
@@ -301,6 +302,7 @@ async def follow_idf(call_id: int, officer: Actor, storage: FileStorage, setting
             grant["id"], kind, approve=True, message="", actor=officer, base_url=""
         )
 
+    batched: list[int] = []
     for n, grant in enumerate(grants_):
         if n == 0:  # Le PoleS
             member = await accept(grant, online=True)
@@ -321,12 +323,31 @@ async def follow_idf(call_id: int, officer: Actor, storage: FileStorage, setting
                 actor=officer,
                 today=datetime(2019, 3, 4, 10, tzinfo=UTC),
             )
-        elif n < 12:  # accepted, first instalment paid (a few with report deadlines)
+        elif n < 6:  # accepted, first instalment paid (a few with report deadlines)
             await accept(grant, deadlines=n < 5)
             await pay(grant, 1, date(2017, 7 + n % 4, 5 + n), f"M-2017-0{4600 + n}")
+        elif n < 12:  # accepted, first instalment approved, paid below in one batch
+            await accept(grant, deadlines=False)
+            part = (await grant_services.instalments(grant["id"]))[0]
+            await grant_services.transition_instalment(
+                grant["id"], part.id, "approve", role="officer", actor=officer
+            )
+            batched.append(part.id)
         elif n < 16:  # accepted, first instalment approved, waiting for payment
             await accept(grant, deadlines=False)
             part = (await grant_services.instalments(grant["id"]))[0]
             await grant_services.transition_instalment(
                 grant["id"], part.id, "approve", role="officer", actor=officer
             )
+    # Finance's payment batch of September 2017 (« Lots de mandatement »): exported for
+    # the accounting system, then marked paid with the batch's mandate number.
+    if batched:
+        batch_id = await grant_batches.create_batch(batched, actor=finance)
+        await grant_batches.export_rows(batch_id, actor=finance)
+        await grant_batches.mark_paid(
+            batch_id,
+            value_date=date(2017, 9, 15),
+            mandate_reference="M-2017-05120",
+            line_mandates={},
+            actor=finance,
+        )

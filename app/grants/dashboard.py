@@ -13,12 +13,21 @@ from piccolo.query.functions.aggregate import Sum
 
 from app.calls.tables import Call
 from app.core.db import within
+from app.core.i18n import gettext as _
+from app.core.i18n import gettext_noop as N_
 from app.core.money import to_decimal
 from app.grants import totals
 from app.grants.ledger import Balance
 from app.grants.models import Record
-from app.grants.states import INSTALMENT, RECOVERY, REPORT_IN
+from app.grants.schedule import TRIGGERS
+from app.grants.states import GRANT, INSTALMENT, RECOVERY, REPORT_IN
 from app.grants.tables import Grant, GrantStatus, Instalment, LedgerEntry, Recovery, Report
+
+ENTRY_LABELS = {
+    "payment": N_("Payment"),
+    "reversal": N_("Payment cancelled"),
+    "recovery": N_("Recovery received"),
+}
 
 # The work lists show the oldest first, this many at most (the exports have them all).
 LIST_LIMIT = 50
@@ -50,6 +59,17 @@ class Line:
     to_recover: int = 0  # the sum of what was paid beyond what is due, not yet recovered
     key: int | None = None
     calls: tuple[Line, ...] = ()
+
+    @property
+    def due(self) -> int:
+        """Committed less reductions: what the grants' holders are owed in all."""
+        return self.committed - self.reduced
+
+    @property
+    def to_commit(self) -> int:
+        """« Reste à engager »: the envelope less what is committed (a reduction frees
+        its amount); negative when more is committed than the envelope holds."""
+        return self.envelope - self.due
 
     @classmethod
     def total(cls, label: str, parts: list[Line], key: int | None = None) -> Line:
@@ -153,11 +173,23 @@ def bars(series: list[tuple[str, int]], *, width: float = 640, height: float = 1
     ]
 
 
-def call_bars(total: Line) -> list[tuple[Line, int]]:
-    """Each call with grants and the share of its commitments paid out (percent, at
-    most 100)."""
+def ticks(series: list[tuple[str, int]], *, height: float = 180) -> list[tuple[float, int]]:
+    """The value axis of ``bars``: (y, cents) at 0, half and the top."""
+    if not series:
+        return []
+    top = max(max(v for _l, v in series), 1)
+    return [(height - height * part / 2, top * part // 2) for part in range(3)]
+
+
+def call_bars(total: Line) -> list[tuple[Line, float]]:
+    """Each call with grants and the share of what is due on it paid out (percent for
+    the bar's width, at most 100; the label says the exact share)."""
     calls = [c for f in total.calls for c in f.calls]
-    return [(c, c.committed and min(c.paid * 100 // c.committed, 100)) for c in calls if c.grants]
+    return [
+        (c, min(max(c.paid - c.recovered, 0) * 100 / c.due, 100) if c.due > 0 else 0)
+        for c in calls
+        if c.grants
+    ]
 
 
 def scope(
@@ -203,6 +235,11 @@ class RecoveryItem(Record):
     amount_cents: int
     reference: str | None
     organisation_name: str
+    received_cents: int = 0  # paid back so far
+
+    @property
+    def left_cents(self) -> int:
+        return self.amount_cents - self.received_cents
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,12 +342,19 @@ async def worklists(
         ).where(Recovery.status.is_in(list(RECOVERY.sources("receive")))),
         Recovery.grant,
     ).order_by(Recovery.id)
+    received: dict[int, int] = defaultdict(int)
+    for e in await LedgerEntry.select(LedgerEntry.recovery, LedgerEntry.amount_cents).where(
+        LedgerEntry.recovery.is_in([r["id"] for r in recoveries] or [0])
+    ):
+        received[e["recovery"]] += e["amount_cents"]
     return Worklists(
         approved_total=approved_total,
         approved=tuple(InstalmentItem.of(r) for r in approved),
         due_this_month=tuple(InstalmentItem.of(r) for r in due_this_month),
         overdue_reports=tuple(overdue[:LIST_LIMIT]),
-        open_recoveries=tuple(RecoveryItem.of(r) for r in recoveries),
+        open_recoveries=tuple(
+            RecoveryItem.of(r, received_cents=received[r["id"]]) for r in recoveries
+        ),
     )
 
 
@@ -380,16 +424,18 @@ def export_rows(
     name: str, funder: int | None, call: int | None, *, funders: frozenset[int] | None = None
 ):
     """Header and rows (streamed in pages of 500) of the grants, instalments or
-    payments export, amounts as Decimals in euros, dates in ISO format (only of
-    ``funders``, None: every funder)."""
+    payments export: titles and statuses in the page's language (the codes beside
+    them), amounts as Decimals in euros, dates as dates (``core.exports``); only of
+    ``funders`` (None: every funder)."""
 
     def scoped(query, grant):
         return scope(query, grant, funder=funder, call=call, funders=funders)
 
     if name == "subventions":
         header = [
-            "grant_id", "file_reference", "organisation", "siret", "call", "status",
-            "amount_eur", "reduction_eur", "accepted_on",
+            _("Grant no."), _("File number"), _("Organisation"), _("SIRET"),
+            _("Call for projects"), _("Status"), _("Status (code)"), _("Amount awarded (€)"),
+            _("Reduction (€)"), _("Paid out (€)"), _("Recovered (€)"), _("Accepted on"),
         ]  # fmt: skip
         query = scoped(
             Grant.select(
@@ -401,6 +447,8 @@ def export_rows(
                 Grant.status,
                 Grant.amount_cents,
                 Grant.reduction_cents,
+                Grant.paid_cents,
+                Grant.recovered_cents,
                 Grant.accepted_at,
             ),
             Grant,
@@ -409,20 +457,23 @@ def export_rows(
         def row(r):
             return [
                 r["id"], r["application.reference"], r["organisation.name"],
-                r["organisation.siret"], r["call.title"], r["status"],
-                to_decimal(r["amount_cents"]), to_decimal(r["reduction_cents"]),
-                r["accepted_at"].date().isoformat() if r["accepted_at"] else "",
+                r["organisation.siret"], r["call.title"], _(GRANT.labels[r["status"]]),
+                r["status"], to_decimal(r["amount_cents"]), to_decimal(r["reduction_cents"]),
+                to_decimal(r["paid_cents"]), to_decimal(r["recovered_cents"]),
+                r["accepted_at"],
             ]  # fmt: skip
     elif name == "echeances":
         header = [
-            "instalment_id", "grant_id", "file_reference", "position", "amount_eur",
-            "trigger", "due_on", "status",
+            _("Instalment no."), _("Grant no."), _("File number"), _("Organisation"),
+            _("Instalment"), _("Amount (€)"), _("Paid when"), _("Due on"), _("Status"),
+            _("Status (code)"),
         ]  # fmt: skip
         query = scoped(
             Instalment.select(
                 Instalment.id,
                 Instalment.grant,
                 Instalment.grant.application.reference,
+                Instalment.grant.organisation.name,
                 Instalment.position,
                 Instalment.amount_cents,
                 Instalment.trigger,
@@ -434,20 +485,23 @@ def export_rows(
 
         def row(r):
             return [
-                r["id"], r["grant"], r["grant.application.reference"], r["position"],
-                to_decimal(r["amount_cents"]), r["trigger"],
-                r["due_on"].isoformat() if r["due_on"] else "", r["status"],
+                r["id"], r["grant"], r["grant.application.reference"],
+                r["grant.organisation.name"], r["position"], to_decimal(r["amount_cents"]),
+                _(TRIGGERS[r["trigger"]]) if r["trigger"] in TRIGGERS else r["trigger"],
+                r["due_on"], _(INSTALMENT.labels[r["status"]]), r["status"],
             ]  # fmt: skip
     else:
         header = [
-            "entry_id", "grant_id", "file_reference", "kind", "amount_eur", "signed_amount_eur",
-            "value_date", "reference", "bank_reference", "instalment", "reverses",
+            _("Entry no."), _("Grant no."), _("File number"), _("Organisation"), _("Entry"),
+            _("Entry (code)"), _("Signed amount (€)"), _("Value date"),
+            _("Reference"), _("Bank reference"), _("Instalment"), _("Cancels entry no."),
         ]  # fmt: skip
         query = scoped(
             LedgerEntry.select(
                 LedgerEntry.id,
                 LedgerEntry.grant,
                 LedgerEntry.grant.application.reference,
+                LedgerEntry.grant.organisation.name,
                 LedgerEntry.kind,
                 LedgerEntry.amount_cents,
                 LedgerEntry.value_date,
@@ -462,10 +516,10 @@ def export_rows(
         def row(r):
             sign = 1 if r["kind"] == "payment" else -1
             return [
-                r["id"], r["grant"], r["grant.application.reference"], r["kind"],
-                to_decimal(r["amount_cents"]), to_decimal(sign * r["amount_cents"]),
-                r["value_date"].isoformat(), r["reference"], r["bank_reference"],
-                r["instalment.position"] or "", r["reverses"] or "",
+                r["id"], r["grant"], r["grant.application.reference"],
+                r["grant.organisation.name"], _(ENTRY_LABELS[r["kind"]]), r["kind"],
+                to_decimal(sign * r["amount_cents"]), r["value_date"], r["reference"], r["bank_reference"],
+                r["instalment.position"], r["reverses"],
             ]  # fmt: skip
 
     async def rows():

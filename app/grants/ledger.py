@@ -312,6 +312,21 @@ async def reverse_payment(
         return entry
 
 
+async def recorded(idempotency_key: str) -> bool:
+    """Whether a form with this key was already recorded (a second click)."""
+    return bool(idempotency_key) and await LedgerEntry.exists().where(
+        LedgerEntry.idempotency_key == idempotency_key
+    )
+
+
+async def recovered_on(recovery_id: int) -> int:
+    """What was paid back so far on one recovery."""
+    rows = await LedgerEntry.select(LedgerEntry.amount_cents).where(
+        (LedgerEntry.recovery == recovery_id) & (LedgerEntry.kind == LedgerKind.recovery)
+    )
+    return sum(r["amount_cents"] for r in rows)
+
+
 async def receive_recovery(
     grant_id: int,
     recovery_id: int,
@@ -320,9 +335,11 @@ async def receive_recovery(
     reference: str,
     idempotency_key: str,
     actor: Actor,
+    amount_cents: int | None = None,
 ) -> dict:
-    """The grantee paid back an open recovery (reversement): a ledger entry of its
-    amount, and the recovery closed."""
+    """The grantee paid back all or part (``amount_cents``; None: all that is left) of
+    an open recovery (reversement): a ledger entry of that amount; the recovery is
+    closed when what was paid back covers it."""
     async with write_transaction():
         await _lock_grant(grant_id)
         recovery = await for_update(
@@ -331,23 +348,42 @@ async def receive_recovery(
         if not recovery:
             raise not_found()
         recovery = recovery[0]
-        _check_common(recovery["amount_cents"], reference, idempotency_key, recovery=True)
+        earlier = (
+            await LedgerEntry.select()
+            .where(
+                (LedgerEntry.idempotency_key == idempotency_key)
+                & (LedgerEntry.recovery == recovery_id)
+            )
+            .first()
+        )
+        if earlier is not None and amount_cents in (None, earlier["amount_cents"]):
+            return earlier  # the same form sent again (« all that is left » included)
+        left = recovery["amount_cents"] - await recovered_on(recovery_id)
+        amount = left if amount_cents is None else amount_cents
+        _check_common(amount, reference, idempotency_key, recovery=True)
         replay = await _replayed(
             idempotency_key,
             grant_id=grant_id,
             kind=LedgerKind.recovery,
-            amount_cents=recovery["amount_cents"],
+            amount_cents=amount,
         )
         if replay is not None:
             return replay
         if not RECOVERY.can("receive", recovery["status"], "finance"):
             raise LedgerError("recovery_closed", N_("This recovery is already received."))
+        if amount > left:
+            raise LedgerError(
+                "above_recovery",
+                N_("The amount is above what is left to pay back (%(limit)s)."),
+                "amount",
+                limit=format_amount(left),
+            )
         entry = (
             await LedgerEntry.insert(
                 LedgerEntry(
                     grant=grant_id,
                     kind=LedgerKind.recovery,
-                    amount_cents=recovery["amount_cents"],
+                    amount_cents=amount,
                     value_date=value_date,
                     reference=reference.strip(),
                     recovery=recovery_id,
@@ -356,18 +392,18 @@ async def receive_recovery(
                 )
             ).returning(*LedgerEntry.all_columns())
         )[0]
-        await Recovery.update(
-            {
-                Recovery.status: RECOVERY.fire("receive", recovery["status"], "finance"),
-                Recovery.received_at: now(),
-            }
-        ).where(Recovery.id == recovery_id)
+        action = "receive" if amount == left else "receive_part"
+        values = {Recovery.status: RECOVERY.fire(action, recovery["status"], "finance")}
+        if action == "receive":
+            values[Recovery.received_at] = now()
+        await Recovery.update(values).where(Recovery.id == recovery_id)
         await follow_totals(grant_id)
         await audit_change(
             "grants.recovery_received",
             actor,
             grant_id,
-            amount_cents=recovery["amount_cents"],
+            amount_cents=amount,
+            left_cents=left - amount,
             reference=reference.strip(),
         )
         return entry

@@ -166,6 +166,11 @@ class RecoveryRecord(Record):
     status: str
     created_at: datetime
     received_at: datetime | None
+    received_cents: int = 0  # paid back so far
+
+    @property
+    def left_cents(self) -> int:
+        return self.amount_cents - self.received_cents
 
     @property
     def actions(self) -> frozenset[str]:

@@ -21,11 +21,12 @@ from app.core.time import PARIS, long_date
 from app.funders import services as funder_services
 from app.funders.models import FunderLegal, funder_context
 from app.grants import reports
-from app.grants.ledger import balance
+from app.grants.ledger import balance, recovered_on
 from app.grants.tables import Grant, GrantNotice, Recovery
 from app.organisations.addressing import salutation
 from app.organisations.services import email_members
 
+FILE_STEMS = {"reduction": "reduction", "recovery": "reversement"}
 # The time given to pay back, from the notice (the recovery order follows it).
 REPAY_WITHIN = timedelta(days=30)
 
@@ -53,11 +54,14 @@ class NoticeFacts:
     planned_cents: int
     actual_cents: int
     paid_cents: int
-    recovery_cents: int
+    recovery_cents: int  # left to pay back on the latest open recovery
     repay_by: date | None
+    kind: str = "reduction"  # reduction (the final report) | recovery (opened by hand)
+    reason: str = ""  # the recovery's reason
+    received_cents: int = 0  # already paid back on it
 
 
-async def notice_facts(grant_id: int, today: date) -> NoticeFacts | None:
+async def notice_facts(grant_id: int, today: date, kind: str = "reduction") -> NoticeFacts | None:
     row = (
         await Grant.select(
             Grant.id,
@@ -87,13 +91,14 @@ async def notice_facts(grant_id: int, today: date) -> NoticeFacts | None:
     funder = await funder_services.legal_of(row["funder_id"])
     final = await reports.find(grant_id, "final")
     owed = (
-        await Recovery.select(Recovery.amount_cents)
+        await Recovery.select(Recovery.id, Recovery.amount_cents, Recovery.reason)
         .where((Recovery.grant == grant_id) & (Recovery.status == "open"))
         .order_by(Recovery.id, ascending=False)
         .first()
     )
     money = await balance(grant_id)
-    recovery = owed["amount_cents"] if owed else 0
+    received = await recovered_on(owed["id"]) if owed else 0
+    recovery = owed["amount_cents"] - received if owed else 0
     return NoticeFacts(
         grant_id=grant_id,
         organisation_id=row["organisation"],
@@ -115,23 +120,28 @@ async def notice_facts(grant_id: int, today: date) -> NoticeFacts | None:
         paid_cents=money.net_paid_cents,
         recovery_cents=recovery,
         repay_by=today + REPAY_WITHIN if recovery else None,
+        kind=kind,
+        reason=owed["reason"] if owed and kind == "recovery" else "",
+        received_cents=received,
     )
 
 
 def render_notice(facts: NoticeFacts, *, today: date, files: FileStorage) -> bytes:
     """The notice as PDF bytes, in French (``files``: where the logo and signature are)."""
     funder = facts.funder
-    fr = "fr_FR"
     with i18n.use_locale("fr"):
         due = facts.amount_cents - facts.reduction_cents
+        recovery = facts.kind == "recovery"
+        heading = _("Notice of recovery") if recovery else _("Notice of reduction of a grant")
+        subject = _("paying back part of the grant") if recovery else _("reduction of the grant")
         letter = LetterBuilder(
             letterhead=Letterhead(
                 name=funder.name,
                 address_lines=tuple(funder.address.splitlines()),
                 logo_path=files.path_of(facts.funder_logo) if facts.funder_logo else None,
             ),
-            title=f"{_('Notice of reduction of a grant')} — {facts.reference}",
-            subject=_("reduction of the grant"),
+            title=f"{heading} — {facts.reference}",
+            subject=subject,
             footer_text=f"{funder.name} — {facts.reference}",
             page_label=_("Page {page} / {pages}"),
             lang="fr",
@@ -153,54 +163,15 @@ def render_notice(facts: NoticeFacts, *, today: date, files: FileStorage) -> byt
         if funder.contact_lines:
             references.append((_("Followed by:"), ", ".join(funder.contact_lines)))
         letter.references(references)
-        letter.subject_line(_("Subject:"), _("reduction of the grant"))
-        letter.document_title(_("Notice of reduction of a grant"))
+        letter.subject_line(_("Subject:"), subject)
+        letter.document_title(heading)
         greeting = salutation(facts.rep_title)
-        letter.paragraphs(
-            [
-                f"{greeting},",
-                _(
-                    "The final report of the project « %(project)s » (call « %(call)s ») shows "
-                    "eligible spending of %(actual)s against %(planned)s in the forecast budget. "
-                    "As the conditions of the grant provide, the grant is reduced in proportion."
-                )
-                % {
-                    "project": facts.title,
-                    "call": facts.call_title,
-                    "actual": format_amount(facts.actual_cents, fr),
-                    "planned": format_amount(facts.planned_cents, fr),
-                },
-            ]
-        )
-        letter.key_values(
-            [
-                (_("Amount awarded"), format_amount(facts.amount_cents, fr)),
-                (_("Forecast eligible spending"), format_amount(facts.planned_cents, fr)),
-                (_("Actual eligible spending"), format_amount(facts.actual_cents, fr)),
-                (_("Reduction"), format_amount(facts.reduction_cents, fr)),
-                (_("Amount now due"), format_amount(due, fr)),
-                (_("Already paid"), format_amount(facts.paid_cents, fr)),
-                (_("To pay back"), format_amount(facts.recovery_cents, fr)),
-            ]
-        )
+        if recovery:
+            _recovery_body(letter, facts, greeting)
+        else:
+            _reduction_body(letter, facts, greeting, due)
         if facts.recovery_cents and facts.repay_by:
-            letter.heading(_("Paying back"))
-            letter.paragraphs(
-                [
-                    _(
-                        "You are asked to pay back %(amount)s (%(words)s) by %(date)s at the "
-                        "latest. A recovery order (titre de recette) will be sent to you: pay "
-                        "by bank transfer to the public accountant named on it, quoting its "
-                        "number and file %(reference)s."
-                    )
-                    % {
-                        "amount": format_amount(facts.recovery_cents, fr),
-                        "words": amount_in_words(facts.recovery_cents, "fr"),
-                        "date": long_date(facts.repay_by, "fr"),
-                        "reference": facts.reference,
-                    }
-                ]
-            )
+            _paying_back(letter, facts)
         else:
             letter.paragraph(
                 _(
@@ -208,20 +179,100 @@ def render_notice(facts: NoticeFacts, *, today: date, files: FileStorage) -> byt
                     "accordingly."
                 )
             )
-        letter.heading(_("Appeal routes and time limits"))
-        letter.paragraph(funder.appeal_routes)
-        letter.spacer(3)
-        letter.paragraph(
-            _("Please accept, %(greeting)s, the expression of my best regards.")
-            % {"greeting": greeting}
-        )
-        letter.signature(
-            list(funder.signature_lines()),
-            files.path_of(funder.signature_file)
-            if funder.signatory_name and funder.signature_file
-            else None,
-        )
+        _closing(letter, facts, greeting, files)
         return letter.build()
+
+
+def _reduction_body(letter: LetterBuilder, facts: NoticeFacts, greeting: str, due: int) -> None:
+    fr = "fr_FR"
+    letter.paragraphs(
+        [
+            f"{greeting},",
+            _(
+                "The final report of the project « %(project)s » (call « %(call)s ») shows "
+                "eligible spending of %(actual)s against %(planned)s in the forecast budget. "
+                "As the conditions of the grant provide, the grant is reduced in proportion."
+            )
+            % {
+                "project": facts.title,
+                "call": facts.call_title,
+                "actual": format_amount(facts.actual_cents, fr),
+                "planned": format_amount(facts.planned_cents, fr),
+            },
+        ]
+    )
+    letter.key_values(
+        [
+            (_("Amount awarded"), format_amount(facts.amount_cents, fr)),
+            (_("Forecast eligible spending"), format_amount(facts.planned_cents, fr)),
+            (_("Actual eligible spending"), format_amount(facts.actual_cents, fr)),
+            (_("Reduction"), format_amount(facts.reduction_cents, fr)),
+            (_("Amount now due"), format_amount(due, fr)),
+            (_("Already paid"), format_amount(facts.paid_cents, fr)),
+            (_("To pay back"), format_amount(facts.recovery_cents, fr)),
+        ]
+    )
+
+
+def _recovery_body(letter: LetterBuilder, facts: NoticeFacts, greeting: str) -> None:
+    fr = "fr_FR"
+    letter.paragraphs(
+        [
+            f"{greeting},",
+            _(
+                "For the project « %(project)s » (call « %(call)s »), the funder asks you to "
+                "pay back part of the grant, for this reason: %(reason)s"
+            )
+            % {"project": facts.title, "call": facts.call_title, "reason": facts.reason},
+        ]
+    )
+    rows = [
+        (_("Amount awarded"), format_amount(facts.amount_cents, fr)),
+        (_("Amount now due"), format_amount(facts.amount_cents - facts.reduction_cents, fr)),
+        (_("Already paid"), format_amount(facts.paid_cents, fr)),
+    ]
+    if facts.received_cents:
+        rows.append((_("Already paid back"), format_amount(facts.received_cents, fr)))
+    rows.append((_("To pay back"), format_amount(facts.recovery_cents, fr)))
+    letter.key_values(rows)
+
+
+def _paying_back(letter: LetterBuilder, facts: NoticeFacts) -> None:
+    fr = "fr_FR"
+    letter.heading(_("Paying back"))
+    letter.paragraphs(
+        [
+            _(
+                "You are asked to pay back %(amount)s (%(words)s) by %(date)s at the "
+                "latest. A recovery order (titre de recette) will be sent to you: pay "
+                "by bank transfer to the public accountant named on it, quoting its "
+                "number and file %(reference)s."
+            )
+            % {
+                "amount": format_amount(facts.recovery_cents, fr),
+                "words": amount_in_words(facts.recovery_cents, "fr"),
+                "date": long_date(facts.repay_by, "fr"),
+                "reference": facts.reference,
+            }
+        ]
+    )
+
+
+def _closing(letter: LetterBuilder, facts: NoticeFacts, greeting: str, files: FileStorage) -> None:
+    funder = facts.funder
+    letter.heading(_("Appeal routes and time limits"))
+    letter.paragraph(funder.appeal_routes)
+    letter.spacer(3)
+    letter.paragraph(
+        _("Please accept, %(greeting)s, the expression of my best regards.")
+        % {"greeting": greeting}
+    )
+    letter.signature(
+        list(funder.signature_lines()),
+        files.path_of(funder.signature_file)
+        if funder.signatory_name and funder.signature_file
+        else None,
+    )
 
 
 async def issue_reduction_notice(
@@ -232,17 +283,47 @@ async def issue_reduction_notice(
     actor: Actor,
     today: datetime,
 ) -> int | None:
-    """After a reduction: the notice rendered (off the loop), stored, recorded with its
-    fingerprint, audited and e-mailed to the organisation's members, in one transaction.
-    Returns the notice's id (None: no such grant)."""
+    """After a reduction: its notice (``issue_notice``)."""
+    return await issue_notice(
+        grant_id, kind="reduction", storage=storage, base_url=base_url, actor=actor, today=today
+    )
+
+
+async def issue_recovery_notice(
+    grant_id: int,
+    *,
+    storage: FileStorage,
+    base_url: str,
+    actor: Actor,
+    today: datetime,
+) -> int | None:
+    """After a recovery is opened by hand, or part of it paid back: the notice of what is
+    left to pay back (``issue_notice``); each one is a new notice, the earlier kept."""
+    return await issue_notice(
+        grant_id, kind="recovery", storage=storage, base_url=base_url, actor=actor, today=today
+    )
+
+
+async def issue_notice(
+    grant_id: int,
+    *,
+    kind: str,
+    storage: FileStorage,
+    base_url: str,
+    actor: Actor,
+    today: datetime,
+) -> int | None:
+    """A notice (``kind``: reduction or recovery) rendered (off the loop), stored,
+    recorded with its fingerprint, audited and e-mailed to the organisation's members,
+    in one transaction. Returns the notice's id (None: no such grant)."""
     day = today.astimezone(PARIS).date()
-    facts = await notice_facts(grant_id, day)
+    facts = await notice_facts(grant_id, day, kind)
     if facts is None:
         return None
     data = await anyio.to_thread.run_sync(lambda: render_notice(facts, today=day, files=storage))
     stored = await anyio.to_thread.run_sync(
         lambda: storage.store_bytes(
-            data, filename=f"avis-reduction-{facts.reference}.pdf", kinds={"pdf"}
+            data, filename=f"avis-{FILE_STEMS[kind]}-{facts.reference}.pdf", kinds={"pdf"}
         )
     )
     try:
@@ -251,7 +332,7 @@ async def issue_reduction_notice(
                 await GrantNotice.insert(
                     GrantNotice(
                         grant=grant_id,
-                        kind="reduction",
+                        kind=kind,
                         reduction_cents=facts.reduction_cents,
                         recovery_cents=facts.recovery_cents,
                         repay_by=facts.repay_by,
@@ -264,7 +345,7 @@ async def issue_reduction_notice(
             )[0]["id"]
             await audit.record_by(
                 actor,
-                "grants.reduction_notice",
+                f"grants.{kind}_notice",
                 "grant",
                 grant_id,
                 notice=notice_id,
@@ -274,7 +355,7 @@ async def issue_reduction_notice(
             )
             await email_members(
                 facts.organisation_id,
-                "grant_reduced",
+                "grant_reduced" if kind == "reduction" else "grant_recovery",
                 {
                     "reference": facts.reference,
                     "title": facts.title,
@@ -283,6 +364,10 @@ async def issue_reduction_notice(
                     if facts.recovery_cents
                     else "",
                     "repay_by": long_date(facts.repay_by, "fr") if facts.repay_by else "",
+                    "reason": facts.reason,
+                    "received": format_amount(facts.received_cents, "fr_FR")
+                    if facts.received_cents
+                    else "",
                     "url": f"{base_url}/suivi/subventions/{grant_id}/avis/{notice_id}",
                     **funder_context(facts.funder),
                 },

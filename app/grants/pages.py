@@ -12,8 +12,9 @@ from litestar.response import Redirect, Template
 
 from app.core.forms import FormState
 from app.core.web import path_to, render
-from app.grants import followup
+from app.grants import bank, followup
 from app.grants import services as grants
+from app.grants.bank import BankDetails
 from app.grants.models import GrantRecord
 
 GRANT = "/suivi/subventions/{grant_id:int}"
@@ -38,9 +39,12 @@ async def staff_page(
     form: FormState | None = None,
     status_code: int = 200,
     key: str,
+    bank_details: BankDetails | None = None,
+    recovery_form: FormState | None = None,
 ) -> Template:
     """A grant's page for staff: ``form`` is the payment form (refused: 422), ``key``
-    the idempotency key of the page's money forms."""
+    the idempotency key of the page's money forms, ``bank_details`` the beneficiary's
+    (masked unless given revealed)."""
     page = await followup.staff_context(grant, today=today())
     return render(
         request,
@@ -48,6 +52,8 @@ async def staff_page(
         status_code=status_code,
         form=form or FormState(values=page["payment_defaults"], prefix="pay"),
         key=key,
+        bank=bank_details or await bank.masked(grant.organisation),
+        recovery_form=recovery_form or FormState(prefix="open-recovery"),
         **page,
     )
 

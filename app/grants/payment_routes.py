@@ -16,11 +16,15 @@ from app.accounts.guards import requires
 from app.core.audit import Actor
 from app.core.forms import FormState, parse_date
 from app.core.i18n import gettext as _
-from app.core.money import AmountError, parse_amount
+from app.core.money import AmountError, format_amount, parse_amount
+from app.core.storage import FileStorage
+from app.core.time import now
 from app.core.web import act, flash
-from app.grants import ledger, pages
+from app.grants import ledger, notices, pages
+from app.grants import services as grants
 from app.grants.ledger import LedgerError
 from app.grants.pages import at, back, grant_or_404
+from app.settings import Settings
 
 PAY = "/suivi/subventions/{grant_id:int}/versements"
 REVERSAL = "/suivi/subventions/{grant_id:int}/versements/{entry_id:int}/annulation"
@@ -109,26 +113,55 @@ async def recovery_received(
     recovery_id: FromPath[int],
     data: URLEncodedBody[dict[str, str]],
     actor: NamedDependency[Actor],
+    files: NamedDependency[FileStorage],
+    settings: NamedDependency[Settings],
 ) -> Redirect:
+    """All or part (the amount typed; empty: all that is left) of a recovery paid back;
+    after a part, the grantee is sent the notice of what is left."""
     await grant_or_404(request, grant_id)
     try:
         value_date = parse_date(data.get("value_date", ""))
     except ValueError:
         flash(request, _("Enter a date, e.g. 17/05/2017."), "error")
         return back(grant_id, "#recoveries")
-    return await act(
-        request,
-        ledger.receive_recovery(
+    amount = None
+    if data.get("amount", "").strip():
+        try:
+            amount = parse_amount(data["amount"])
+        except AmountError:
+            flash(request, _("Enter an amount in euros, e.g. 60 000,00."), "error")
+            return back(grant_id, "#recoveries")
+    replayed = await ledger.recorded(data.get("key", ""))
+    try:
+        await ledger.receive_recovery(
             grant_id,
             recovery_id,
+            amount_cents=amount,
             value_date=value_date,
             reference=data.get("reference", ""),
             idempotency_key=data.get("key", ""),
             actor=actor,
-        ),
-        back=at(grant_id, "#recoveries"),
-        done=_("The recovery is recorded as received."),
-    )
+        )
+    except LedgerError as exc:
+        flash(request, exc.text(), "error")
+        return back(grant_id, "#recoveries")
+    left = next((r.left_cents for r in await grants.recoveries(grant_id) if r.id == recovery_id), 0)
+    if replayed:
+        flash(request, _("This repayment was already recorded."))
+    elif left > 0:
+        await notices.issue_recovery_notice(
+            grant_id, storage=files, base_url=settings.base_url, actor=actor, today=now()
+        )
+        flash(
+            request,
+            _(
+                "The repayment is recorded; %(left)s is left to pay back: the grantee is sent the notice."
+            )
+            % {"left": format_amount(left)},
+        )
+    else:
+        flash(request, _("The recovery is recorded as received."))
+    return back(grant_id, "#recoveries")
 
 
 PAYMENTS = Router(

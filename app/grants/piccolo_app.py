@@ -10,6 +10,8 @@ from app.grants.tables import (
     GrantNotice,
     Instalment,
     LedgerEntry,
+    PaymentBatch,
+    PaymentBatchLine,
     Recovery,
     Report,
     ReportAttachment,
@@ -33,6 +35,8 @@ APP_CONFIG = AppConfig(
         CallTotals,
         Agreement,
         AgreementTemplate,
+        PaymentBatch,
+        PaymentBatchLine,
     ],
     migration_dependencies=[
         "app.accounts.piccolo_app",

@@ -20,7 +20,7 @@ from app.accounts.guards import requires
 from app.core.audit import Actor
 from app.core.domain import DomainError
 from app.core.exports import table_response
-from app.core.forms import parse_date
+from app.core.forms import FormState, parse_date
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.money import AmountError, format_amount, parse_amount
@@ -31,6 +31,8 @@ from app.core.web import act, flash, render
 from app.funders.services import list_funders
 from app.grants import (
     agreement_routes,
+    bank,
+    batch_routes,
     dashboard,
     followup,
     notices,
@@ -52,6 +54,8 @@ DEADLINES = "/suivi/subventions/{grant_id:int}/delais"
 REVIEW_REPORT = "/suivi/subventions/{grant_id:int}/bilans/{kind:str}"
 REDUCTION = "/suivi/subventions/{grant_id:int}/reduction"
 NOTICE = "/suivi/subventions/{grant_id:int}/avis/{notice_id:int}"
+OPEN_RECOVERY = "/suivi/subventions/{grant_id:int}/reversements"
+BANK_DETAILS = "/suivi/subventions/{grant_id:int}/coordonnees-bancaires"
 
 ID = re.compile(r"[0-9]{1,9}")
 EXPORTS = {
@@ -89,6 +93,7 @@ async def finance_dashboard(
         total=total,
         months=months,
         month_bars=dashboard.bars(months[-24:]),
+        month_ticks=dashboard.ticks(months[-24:]),
         call_bars=dashboard.call_bars(total),
         lists=await dashboard.worklists(
             datetime.now(UTC).date(), funder=funder, call=call, funders=funders
@@ -130,6 +135,24 @@ async def grant_page(request: Request, grant_id: FromPath[int]) -> Template:
     grant = await grant_or_404(request, grant_id)
     return await pages.staff_page(request, grant, key=uuid.uuid4().hex)
 
+
+@post(BANK_DETAILS, name="grants:bank-details")
+async def reveal_bank_details(
+    request: Request, grant_id: FromPath[int], actor: NamedDependency[Actor]
+) -> Template:
+    """« Afficher »: the page again with the full IBAN and BIC, recorded in the audit
+    trail each time (a POST: it writes)."""
+    grant = await grant_or_404(request, grant_id)
+    shown = await bank.reveal(grant.id, grant.organisation, actor=actor)
+    return await pages.staff_page(request, grant, key=uuid.uuid4().hex, bank_details=shown)
+
+
+BANK = Router(
+    path="",
+    route_handlers=[reveal_bank_details],
+    guards=[requires("read_bank_details")],
+    include_in_schema=False,
+)
 
 FOLLOWING = Router(
     path="",
@@ -291,6 +314,47 @@ async def reduce(
     return back(grant_id, "#instalments")
 
 
+@post(OPEN_RECOVERY, name="grants:open-recovery")
+async def open_recovery(
+    request: Request,
+    grant_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+    actor: NamedDependency[Actor],
+    files: NamedDependency[FileStorage],
+    settings: NamedDependency[Settings],
+) -> Template | Redirect:
+    """A recovery opened by hand (not through the final report): the grant is reduced
+    by its amount and the grantee is sent the notice (reason, amount, deadline, how to
+    pay, appeal routes). Refused, the page comes back with what was typed."""
+    grant = await grant_or_404(request, grant_id)
+    form = FormState(values=dict(data), prefix="open-recovery")
+    amount = 0
+    try:
+        amount = parse_amount(data.get("amount", ""))
+    except AmountError:
+        form.error("amount", _("Enter an amount in euros, e.g. 60 000,00."))
+    if form.ok:
+        try:
+            await grants.open_recovery(
+                grant_id, amount_cents=amount, reason=data.get("reason", ""), actor=actor
+            )
+        except DomainError as exc:
+            form.refuse(exc, "amount")
+    if not form.ok:
+        return await pages.staff_page(
+            request, grant, key=uuid.uuid4().hex, recovery_form=form, status_code=422
+        )
+    await notices.issue_recovery_notice(
+        grant_id, storage=files, base_url=settings.base_url, actor=actor, today=now()
+    )
+    flash(
+        request,
+        _("A recovery of %(amount)s is opened; the grantee is sent the notice.")
+        % {"amount": format_amount(amount)},
+    )
+    return back(grant_id, "#recoveries")
+
+
 @get(NOTICE, name="grants:notice")
 async def notice_download(
     request: Request,
@@ -312,16 +376,18 @@ NOTICES = Router(path="", route_handlers=[notice_download], include_in_schema=Fa
 
 INSTRUCTION = Router(
     path="",
-    route_handlers=[instalment_action, amend, deadlines, review_report, reduce],
+    route_handlers=[instalment_action, amend, deadlines, review_report, reduce, open_recovery],
     guards=[requires("instruct_grant")],
     include_in_schema=False,
 )
 
 ROUTES = [
     FOLLOWING,
+    BANK,
     INSTRUCTION,
     NOTICES,
     payment_routes.PAYMENTS,
     report_routes.REPORTS,
     *agreement_routes.ROUTES,
+    batch_routes.BATCH_ROUTES,
 ]

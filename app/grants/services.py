@@ -25,7 +25,7 @@ from app.grants.models import (
     RecoveryRecord,
     ReductionResult,
 )
-from app.grants.states import AMENDABLE, GRANT, INSTALMENT, agreement_holds_back
+from app.grants.states import AMENDABLE, GRANT, INSTALMENT, UNPAID, agreement_holds_back
 from app.grants.tables import (
     AmendmentKind,
     Grant,
@@ -202,8 +202,14 @@ async def reduction_applied(grant_id: int) -> bool:
 
 
 async def recoveries(grant_id: int) -> list[RecoveryRecord]:
+    """The grant's recoveries, each with what was paid back on it so far."""
     rows = await Recovery.select().where(Recovery.grant == grant_id).order_by(Recovery.id)
-    return [RecoveryRecord.of(r) for r in rows]
+    received: dict[int, int] = {}
+    for e in await LedgerEntry.select(LedgerEntry.recovery, LedgerEntry.amount_cents).where(
+        (LedgerEntry.grant == grant_id) & LedgerEntry.recovery.is_not_null()
+    ):
+        received[e["recovery"]] = received.get(e["recovery"], 0) + e["amount_cents"]
+    return [RecoveryRecord.of(r, received_cents=received.get(r["id"], 0)) for r in rows]
 
 
 # --- Acceptance (the agreement: ``agreements``) --------------------------------------------------------------
@@ -540,3 +546,66 @@ async def apply_reduction(
             recovery_cents=max(owed, 0),
         )
         return ReductionResult(reduction, max(owed, 0))
+
+
+async def open_recovery(grant_id: int, *, amount_cents: int, reason: str, actor: Actor) -> int:
+    """An officer asks the grantee to pay back part of what it received (the project
+    not carried out in full, money used otherwise…), outside the final report's
+    reduction: what is paid back is no longer due, so the grant is reduced by the same
+    amount. Only on what is paid and not already being recovered, once no instalment
+    is left to pay (cancel them first: they would be paid while money is asked back)."""
+    from app.grants.ledger import balance, recovered_on
+
+    reason = reason.strip()
+    if not reason:
+        raise GrantError("recovery_reason", N_("Give the reason of the recovery."), "reason")
+    if amount_cents <= 0:
+        raise GrantError("amount_positive", N_("Enter an amount above zero."), "amount")
+    async with write_transaction():
+        rows = await for_update(Grant.select().where(Grant.id == grant_id))
+        if not rows:
+            raise not_found()
+        unpaid = await Instalment.count().where(
+            (Instalment.grant == grant_id) & Instalment.status.is_in(sorted(UNPAID))
+        )
+        if unpaid:
+            raise GrantError(
+                "instalments_left",
+                N_("Instalments are still to pay: cancel them before asking money back."),
+                "amount",
+            )
+        open_left = 0
+        for r in await Recovery.select(Recovery.id, Recovery.amount_cents).where(
+            (Recovery.grant == grant_id) & (Recovery.status == "open")
+        ):
+            open_left += r["amount_cents"] - await recovered_on(r["id"])
+        limit = (await balance(grant_id)).net_paid_cents - open_left
+        if amount_cents > limit:
+            raise GrantError(
+                "above_paid",
+                N_("The amount is above what was paid and is not yet asked back (%(limit)s)."),
+                "amount",
+                limit=format_amount(max(limit, 0)),
+            )
+        await Grant.update({Grant.reduction_cents: Grant.reduction_cents + amount_cents}).where(
+            Grant.id == grant_id
+        )
+        recovery_id = (
+            await Recovery.insert(
+                Recovery(
+                    grant=grant_id,
+                    amount_cents=amount_cents,
+                    reason=reason[:2000],
+                    created_by=actor.user_id,
+                )
+            ).returning(Recovery.id)
+        )[0]["id"]
+        await totals.follow(grant_id)
+        await audit_change(
+            "grants.recovery_opened",
+            actor,
+            grant_id,
+            amount_cents=amount_cents,
+            reason=reason[:200],
+        )
+    return recovery_id

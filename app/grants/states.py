@@ -99,8 +99,9 @@ RECOVERY = Machine(
     "recovery",
     {"open": N_("open"), "received": N_("received")},
     [
-        # Paid back in full (a ledger entry of its whole amount): partial receipts do
-        # not exist.
+        # Part of it paid back (a ledger entry of that part): it stays open.
+        Transition("receive_part", frozenset({"open"}), "open", "finance"),
+        # The rest paid back (the entry that covers it): received.
         Transition("receive", frozenset({"open"}), "received", "finance"),
     ],
 )

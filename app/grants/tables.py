@@ -267,3 +267,32 @@ class AgreementTemplate(Table, tablename="agreement_template"):
     body = Text()
     updated_at = Timestamptz(default=TimestamptzNow())
     updated_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+
+
+class PaymentBatch(Table, tablename="payment_batch"):
+    """A payment batch (lot de mandatement): approved instalments finance selected,
+    exported for the accounting system (again as often as needed), then marked paid
+    once the mandate is issued — each line a ledger payment (``grants.batches``)."""
+
+    status = Varchar(length=10, default="open")  # open | paid
+    created_at = Timestamptz(default=TimestamptzNow())
+    created_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+    exported_at = Timestamptz(null=True, default=None)  # the last export
+    mandate_reference = Varchar(length=60, default="")  # one number for the batch
+    value_date = Date(null=True, default=None)
+    paid_at = Timestamptz(null=True, default=None)
+    paid_by = ForeignKey(User, on_delete=OnDelete.set_null, null=True, default=None)
+
+
+class PaymentBatchLine(Table, tablename="payment_batch_line"):
+    """An instalment of a batch: what was left to pay on it when the batch was made,
+    its mandate number (else the batch's), and once marked the ledger entry that paid
+    it — or why it was skipped (already paid otherwise)."""
+
+    batch = ForeignKey(PaymentBatch, on_delete=OnDelete.restrict, index=True)
+    instalment = ForeignKey(Instalment, on_delete=OnDelete.restrict, index=True)
+    grant = ForeignKey(Grant, on_delete=OnDelete.restrict, index=True)
+    amount_cents = BigInt()
+    mandate_reference = Varchar(length=60, default="")
+    entry = ForeignKey(LedgerEntry, on_delete=OnDelete.restrict, null=True, default=None)
+    outcome = Varchar(length=10, default="")  # "" (to pay) | paid | skipped

@@ -10,9 +10,10 @@ from typing import Any
 from app.applications.tables import Application
 from app.calls import services as calls
 from app.core.db import is_sqlite
+from app.core.i18n import gettext as _
 from app.reviews import aggregation
 from app.reviews.marks import Mark
-from app.reviews.scoring import FileReview, mark_of
+from app.reviews.scoring import OPINION_LABELS, FileReview, mark_of
 from app.reviews.settings import settings_for
 from app.reviews.tables import Assignment
 
@@ -161,6 +162,11 @@ async def file_aggregate(
     )
 
 
+def _mark_number(mark: Any) -> float | None:
+    # A number, not an amount: the exports write Decimals as euros.
+    return None if mark is None else float(mark)
+
+
 async def scores_export_rows(call_id: int) -> tuple[list[str], list[list[Any]]]:
     """Every submitted review of the call: file, reviewer, marks, opinion, comments."""
     call = await calls.get_call(call_id)
@@ -181,14 +187,15 @@ async def scores_export_rows(call_id: int) -> tuple[list[str], list[list[Any]]]:
     )
     rubric = call["rubric"]
     header = [
-        "reference",
-        "organisation",
-        "reviewer",
+        _("File number"),
+        _("Organisation"),
+        _("Reviewer"),
         *[c["title"] for c in rubric],
-        "mark_20",
-        "opinion",
-        "comment_staff",
-        "comment_applicant",
+        _("Mark /20"),
+        _("Opinion"),
+        _("Opinion (code)"),
+        _("Comment for the staff"),
+        _("Comment for the applicant"),
     ]
     lines = []
     for row in rows:
@@ -199,7 +206,8 @@ async def scores_export_rows(call_id: int) -> tuple[list[str], list[list[Any]]]:
                 row["organisation"],
                 row["reviewer"],
                 *[scores.get(c["key"], "") for c in rubric],
-                mark_of(rubric, scores),
+                _mark_number(mark_of(rubric, scores)),
+                _(OPINION_LABELS[row["opinion"]]) if row["opinion"] in OPINION_LABELS else "",
                 row["opinion"],
                 row["comment_staff"],
                 row["comment_applicant"],

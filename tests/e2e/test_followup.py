@@ -129,8 +129,9 @@ def test_final_report_reduction_payment_and_export(live: Live, watched: Watched)
     export = page.request.get(f"{live.url}/finances/export/versements.csv?appel={call}")
     assert export.status == 200
     rows = list(csv.DictReader(io.StringIO(export.text().lstrip("\ufeff")), delimiter=";"))
-    poles = [r for r in rows if r["file_reference"] == "IDF-2017-0001"]
-    assert sum(Decimal(r["signed_amount_eur"]) for r in poles) == Decimal("180000.00")
+    poles = [r for r in rows if r["Numéro de dossier"] == "IDF-2017-0001"]
+    signed = [Decimal(r["Montant signé (€)"].replace(",", ".")) for r in poles]
+    assert sum(signed) == Decimal("180000.00")
     ledger = page.get_by_role("table", name="Grand livre").locator("tbody tr")
     shown = sum(
         Decimal(

@@ -1024,7 +1024,7 @@ def test_hidden_and_id_fields_never_break(client, world, case, name, payload):
 # Pages that read their whole query string (a filter form) rather than declared
 # parameters: the names their filter form sends.
 _TABLE_FILTERS = ("status", "organisation", "q", "min", "max", "from", "to", "sort", "order")
-_JOURNAL_FILTERS = ("object_type", "object_id", "acteur", "du", "au")
+_JOURNAL_FILTERS = ("object_type", "object_id", "acteur", "action", "du", "au")
 READS_QUERY_STRING = {
     "/journal": _JOURNAL_FILTERS,
     "/journal/export.csv": _JOURNAL_FILTERS,

@@ -579,6 +579,22 @@ MATRIX = {
         "/suivi/subventions/{grant}",
         only(FOLLOWERS, 200),
     ),
+    ("POST", "/suivi/subventions/{grant_id:int}/coordonnees-bancaires"): (
+        "/suivi/subventions/{grant}/coordonnees-bancaires",
+        only(["finance"], 200, anonymous=401),
+    ),
+    # Payment batches: finance only (the officer approves, finance pays).
+    ("GET", "/finances/lots"): ("/finances/lots", only(PAYERS, 200)),
+    ("POST", "/finances/lots"): ("/finances/lots", only(PAYERS, 422, anonymous=401)),
+    ("GET", "/finances/lots/{batch_id:int}"): ("/finances/lots/{batch}", only(PAYERS, 200)),
+    ("GET", "/finances/lots/{batch_id:int}/export/{file:str}"): (
+        "/finances/lots/{batch}/export/lot-{batch}.csv",
+        only(PAYERS, 200),
+    ),
+    ("POST", "/finances/lots/{batch_id:int}/paiement"): (
+        "/finances/lots/{batch}/paiement",
+        only(PAYERS, 422, anonymous=401),
+    ),
     ("POST", "/suivi/subventions/{grant_id:int}/echeances/{instalment_id:int}"): (
         "/suivi/subventions/{grant}/echeances/{instalment}",
         only(CALL_STAFF, 303, anonymous=401),
@@ -594,6 +610,10 @@ MATRIX = {
     ("POST", "/suivi/subventions/{grant_id:int}/reversements/{recovery_id:int}"): (
         "/suivi/subventions/{grant}/reversements/0",
         only(PAYERS, 303, anonymous=401),
+    ),
+    ("POST", "/suivi/subventions/{grant_id:int}/reversements"): (
+        "/suivi/subventions/{grant}/reversements",
+        only(CALL_STAFF, 422, anonymous=401),
     ),
     ("POST", "/suivi/subventions/{grant_id:int}/echeancier"): (
         "/suivi/subventions/{grant}/echeancier",
@@ -859,6 +879,11 @@ def world(client):
             Instalment.select(Instalment.id).where(Instalment.grant == grant["id"]).first().run()
         ),
     )
+    from app.grants.tables import PaymentBatch
+
+    batch = run(
+        client, lambda: PaymentBatch.insert(PaymentBatch()).returning(PaymentBatch.id).run()
+    )[0]["id"]
     funder = run(
         client,
         lambda: (
@@ -871,6 +896,7 @@ def world(client):
     ids = {
         "funder_slug": funder["slug"],
         "grant": grant["id"],
+        "batch": batch,
         "instalment": instalment["id"],
         "funder": funder["funder"],
         "decided_call": decided_call,

@@ -168,6 +168,7 @@ async def _staff_export(
                 row.organisation_name,
                 row.siret,
                 row.title,
+                _(states.LABELS[row.status]) if row.status in states.LABELS else row.status,
                 row.status,
                 to_decimal(row.requested_cents),
                 row.submitted_at,
@@ -177,7 +178,16 @@ async def _staff_export(
         extension,
         settings.data_dir / "tmp",
         f"dossiers-appel-{call_id}",
-        ["reference", "organisation", "siret", "title", "status", "requested_eur", "submitted_at"],
+        [
+            _("File number"),
+            _("Organisation"),
+            _("SIRET"),
+            _("Project title"),
+            _("Status"),
+            _("Status (code)"),
+            _("Amount requested (€)"),
+            _("Submitted on"),
+        ],
         rows(),
     )
 

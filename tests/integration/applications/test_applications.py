@@ -438,8 +438,8 @@ def test_staff_table_filters_and_exports(client):
     )
     export = client.get(f"/instruction/appels/{call_id}/dossiers/export.csv")
     lines = export.text.lstrip("\ufeff").strip().splitlines()
-    assert lines[0].startswith("reference;organisation;siret") and len(lines) == 4
-    assert any(";50000.00;" in line for line in lines)
+    assert lines[0].startswith("Numéro de dossier;Structure;SIRET") and len(lines) == 4
+    assert any(";50000,00;" in line for line in lines)
     bad = client.get(f"/instruction/appels/{call_id}/dossiers", params={"min": "abc"})
     assert "Indiquez un montant" in bad.text
     sign_out(client)
@@ -588,9 +588,10 @@ def test_excel_export_holds_amounts_as_numbers(client):
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.values)
-    assert rows[0][0] == "reference" and rows[1][5] == 200000.5
+    assert rows[0][0] == "Numéro de dossier" and rows[1][6] == 200000.5
+    assert "€" in sheet.cell(2, 7).number_format
     assert (
-        rows[1][1] == '=HYPERLINK("x")' and sheet.cell(2, 2).data_type == "s"
+        rows[1][1] == '\'=HYPERLINK("x")' and sheet.cell(2, 2).data_type == "s"
     )  # text, not a formula
     sign_out(client)
 

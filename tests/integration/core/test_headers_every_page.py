@@ -52,6 +52,11 @@ EXAMPLES = {
         200,
     ),
     "/dossiers/{app_id:int}/convention": ("/dossiers/{agreed}/convention", "owner", 200),
+    "/suivi/subventions/{grant_id:int}/convention": (
+        "/suivi/subventions/{agreed_grant}/convention",
+        "finance",
+        200,
+    ),
     "/dossiers/{app_id:int}/irrecevabilite.pdf": (
         "/dossiers/{ineligible}/irrecevabilite.pdf",
         "owner",

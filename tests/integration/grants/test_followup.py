@@ -451,11 +451,13 @@ def test_the_exports_match_the_ledger_to_the_cent(client, people):
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff")), delimiter=";"))
     # A reversal is a negative number, never text (no leading quote).
-    assert [r["signed_amount_eur"] for r in rows] == ["61000.00", "-61000.00", "61728.39"]
-    total = sum(Decimal(r["signed_amount_eur"]) for r in rows)
+    amounts = [r["Montant signé (€)"] for r in rows]
+    assert amounts == ["61000,00", "-61000,00", "61728,39"]
+    total = sum(Decimal(a.replace(",", ".")) for a in amounts)
     balance = run(client, ledger.balance, g["grant"])
     assert total * 100 == balance.net_paid_cents == 6_172_839
-    assert rows[0]["value_date"] == "2017-07-03"
+    assert rows[0]["Date de valeur"] == "03/07/2017"
+    assert [r["Écriture"] for r in rows] == ["Versement", "Versement annulé", "Versement"]
     for name in ("subventions", "echeances", "versements"):
         assert client.get(f"/finances/export/{name}.xlsx").status_code == 200
     assert client.get("/finances/export/autre.csv").status_code == 404
@@ -467,8 +469,14 @@ def test_the_dashboard_and_the_grantee_timeline(client, people):
     pay(client, people, g["grant"], first, "100 000", "dash-1")
     as_(client, people["finance"])
     page = plain(client.get(f"/finances?appel={g['call']}").text)
-    assert "Versé 100 000,00 €" in page
+    assert "Versé 100 000,00 € (50,0 %)" in page
     assert "Reste à payer 100 000,00 €" in page
+    # Per call: every figure, « reste à engager » and the shares to one decimal.
+    assert "Reste à engager" in page and "Engagé sur l’enveloppe" in page
+    assert "Versé sur le dû, par appel" in page and "100 000,00 € / 200 000,00 € (50,0 %)" in page
+    # The monthly chart names its months and axis; its figures are a table beside it.
+    assert "Mois de la date de valeur" in page and "juil. 17" in page
+    assert "juil. 2017 100 000,00 €" in page
     as_(client, people["owner"])
     mine = plain(client.get(f"/dossiers/{g['app']}/decision").text)
     assert "Versement — 100 000,00 €" in mine

@@ -489,8 +489,10 @@ def test_manual_assignment_refuses_a_conflict_and_scores_export(client):
         .text.lstrip("\ufeff")
         .splitlines()
     )
-    assert export[0].startswith("reference;organisation;reviewer;Qualité;Budget;mark_20")
-    assert "20.00;favourable;'=cmd()" in export[1]
+    assert export[0].startswith(
+        "Numéro de dossier;Structure;Évaluateur·rice;Qualité;Budget;Note /20"
+    )
+    assert ";20,00;favorable;favourable;'=cmd()" in export[1]
     assert export[1].endswith(";'=cmd();")  # an empty comment stays empty, not « ' »
     import io
 
@@ -499,7 +501,7 @@ def test_manual_assignment_refuses_a_conflict_and_scores_export(client):
     workbook = client.get(f"/instruction/appels/{call_id}/classement/evaluations.xlsx")
     sheet = load_workbook(io.BytesIO(workbook.content)).active
     row = [c.value for c in sheet[2]]
-    assert row[5] == 20 and row[7] == "=cmd()" and sheet.cell(2, 8).data_type == "s"
+    assert row[5] == 20 and row[8] == "'=cmd()" and sheet.cell(2, 9).data_type == "s"
     sign_out(client)
 
 

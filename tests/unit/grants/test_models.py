@@ -73,7 +73,7 @@ def test_only_an_open_recovery_can_be_received():
     def recovery(status):
         return RecoveryRecord(1, 1, 500, "Trop-perçu", status, AT, None)
 
-    assert recovery("open").actions == {"receive"}
+    assert recovery("open").actions == {"receive", "receive_part"}
     assert recovery("received").actions == set()
 
 

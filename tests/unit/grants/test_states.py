@@ -28,7 +28,7 @@ ALLOWED = {
         "returned": {"submit": "applicant"},
     },
     states.RECOVERY: {
-        "open": {"receive": "finance"},
+        "open": {"receive": "finance", "receive_part": "finance"},
         "received": {},
     },
 }
@@ -44,7 +44,7 @@ TARGETS = {
         "reverse_payment": "approved",
     },
     states.REPORT: {"submit": "submitted", "approve": "approved", "send_back": "returned"},
-    states.RECOVERY: {"receive": "received"},
+    states.RECOVERY: {"receive": "received", "receive_part": "open"},
 }
 
 
