@@ -21,12 +21,18 @@ from app.core.numbers import whole_number
 from app.core.web import flash, path_to, render
 from app.grants import batches
 from app.grants.pages import today
+from app.permissions import funders_for
 from app.settings import Settings
 
 BATCHES = "/finances/lots"
 BATCH = "/finances/lots/{batch_id:int}"
 BATCH_EXPORT = "/finances/lots/{batch_id:int}/export/{file:str}"
 BATCH_PAID = "/finances/lots/{batch_id:int}/paiement"
+
+
+def _scope(request: Request) -> frozenset[int] | None:
+    """The funders whose instalments this person pays (None: every funder)."""
+    return funders_for(request.user, "pay")
 
 
 async def _list_page(
@@ -36,8 +42,8 @@ async def _list_page(
         request,
         "grants/batches.html",
         status_code=status_code,
-        candidates=await batches.candidates(),
-        batches=await batches.batches(),
+        candidates=await batches.candidates(funders=_scope(request)),
+        batches=await batches.batches(funders=_scope(request)),
         chosen=chosen,
         form=form or FormState(values={}, prefix="batch"),
     )
@@ -58,7 +64,7 @@ async def batch_create(request: Request, actor: NamedDependency[Actor]) -> Templ
     data = await request.form()
     ids = [i for v in data.getall("instalment", []) if (i := whole_number(v)) is not None]
     try:
-        batch_id = await batches.create_batch(ids, actor=actor)
+        batch_id = await batches.create_batch(ids, actor=actor, funders=_scope(request))
     except DomainError as exc:
         form = FormState(values={}, prefix="batch")
         form.refuse(exc, "instalment")
@@ -67,8 +73,8 @@ async def batch_create(request: Request, actor: NamedDependency[Actor]) -> Templ
     return Redirect(path_to(BATCH, batch_id=batch_id), status_code=303)
 
 
-async def _batch_or_404(batch_id: int) -> batches.Batch:
-    found = await batches.batch(batch_id)
+async def _batch_or_404(request: Request, batch_id: int) -> batches.Batch:
+    found = await batches.batch(batch_id, funders=_scope(request))
     if found is None:
         raise NotFoundException()
     return found
@@ -77,7 +83,7 @@ async def _batch_or_404(batch_id: int) -> batches.Batch:
 async def _batch_page(
     request: Request, batch_id: int, *, form: FormState | None = None, status_code: int = 200
 ) -> Template:
-    found = await _batch_or_404(batch_id)
+    found = await _batch_or_404(request, batch_id)
     return render(
         request,
         "grants/batch.html",
@@ -95,6 +101,7 @@ async def batch_page(request: Request, batch_id: FromPath[int]) -> Template:
 
 @get(BATCH_EXPORT, name="grants:batch-export")
 async def batch_export(
+    request: Request,
     batch_id: FromPath[int],
     file: FromPath[str],
     actor: NamedDependency[Actor],
@@ -104,6 +111,7 @@ async def batch_export(
     stem, _dot, extension = file.partition(".")
     if stem != f"lot-{batch_id}" or extension not in ("csv", "xlsx"):
         raise NotFoundException()
+    await _batch_or_404(request, batch_id)
     try:
         header, rows = await batches.export_rows(batch_id, actor=actor)
     except DomainError:
@@ -116,7 +124,7 @@ async def batch_paid(
     request: Request, batch_id: FromPath[int], actor: NamedDependency[Actor]
 ) -> Template | Redirect:
     """The mandate is issued: the batch's payments into the ledger (see ``batches``)."""
-    await _batch_or_404(batch_id)
+    await _batch_or_404(request, batch_id)
     data = await request.form()
     values = {k: v for k, v in data.items() if isinstance(v, str)}
     form = FormState(values=values, prefix="paid")

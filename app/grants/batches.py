@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from app.core.audit import Actor, record_by
-from app.core.db import for_update, write_transaction
+from app.core.db import for_update, within, write_transaction
 from app.core.domain import DomainError
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
@@ -146,12 +146,14 @@ def _in_open_batch():
     )
 
 
-async def candidates(limit: int = MAX_LINES) -> list[Candidate]:
-    """Approved instalments of accepted grants, not in an open batch, oldest approval
-    first, with what is left to pay on each (grants waiting for their signed agreement
-    are left out: no payment before it)."""
-    rows = (
-        await Instalment.select(
+async def candidates(
+    limit: int = MAX_LINES, funders: frozenset[int] | None = None
+) -> list[Candidate]:
+    """Approved instalments of accepted grants of ``funders`` (None: every funder), not
+    in an open batch, oldest approval first, with what is left to pay on each (grants
+    waiting for their signed agreement are left out: no payment before it)."""
+    rows = await within(
+        Instalment.select(
             Instalment.id,
             Instalment.grant,
             Instalment.position,
@@ -169,7 +171,9 @@ async def candidates(limit: int = MAX_LINES) -> list[Candidate]:
         )
         .order_by(Instalment.approved_at)
         .order_by(Instalment.id)
-        .limit(limit)
+        .limit(limit),
+        Instalment.grant.call.funder,
+        funders,
     )
     rows = [r for r in rows if not r["agreement_required"] or r["agreement_file"]]
     paid = await _paid_on([r["id"] for r in rows])
@@ -177,8 +181,11 @@ async def candidates(limit: int = MAX_LINES) -> list[Candidate]:
     return [c for c in found if c.left_cents > 0]
 
 
-async def create_batch(instalment_ids: list[int], *, actor: Actor) -> int:
-    """A batch of these approved instalments, each for what is left to pay on it."""
+async def create_batch(
+    instalment_ids: list[int], *, actor: Actor, funders: frozenset[int] | None = None
+) -> int:
+    """A batch of these approved instalments, each for what is left to pay on it; an
+    instalment of a funder outside ``funders`` is « not found »."""
     wanted = sorted(set(instalment_ids))
     if not wanted:
         raise BatchError("empty", N_("Select at least one instalment."))
@@ -189,15 +196,19 @@ async def create_batch(instalment_ids: list[int], *, actor: Actor) -> int:
     async with write_transaction():
         # Locked alone (PostgreSQL refuses FOR UPDATE across the joins below).
         await for_update(Instalment.select(Instalment.id).where(Instalment.id.is_in(wanted)))
-        rows = await Instalment.select(
-            Instalment.id,
-            Instalment.grant,
-            Instalment.position,
-            Instalment.amount_cents,
-            Instalment.status,
-            Instalment.grant.status.as_alias("grant_status"),
-            Instalment.grant.application.reference.as_alias("reference"),
-        ).where(Instalment.id.is_in(wanted))
+        rows = await within(
+            Instalment.select(
+                Instalment.id,
+                Instalment.grant,
+                Instalment.position,
+                Instalment.amount_cents,
+                Instalment.status,
+                Instalment.grant.status.as_alias("grant_status"),
+                Instalment.grant.application.reference.as_alias("reference"),
+            ).where(Instalment.id.is_in(wanted)),
+            Instalment.grant.call.funder,
+            funders,
+        )
         if len(rows) != len(wanted):
             raise not_found()
         taken = {
@@ -244,20 +255,27 @@ async def create_batch(instalment_ids: list[int], *, actor: Actor) -> int:
     return batch_id
 
 
-async def batches(limit: int = 50) -> list[BatchSummary]:
-    """The latest batches, newest first, with their number of lines and total."""
-    rows = (
-        await PaymentBatch.select(
-            PaymentBatch.id,
-            PaymentBatch.status,
-            PaymentBatch.created_at,
-            PaymentBatch.paid_at,
-            PaymentBatch.value_date,
-            PaymentBatch.mandate_reference,
-        )
-        .order_by(PaymentBatch.id, ascending=False)
-        .limit(limit)
+def _outside(funders: frozenset[int]):
+    """The batches holding a line of a funder outside ``funders``."""
+    return PaymentBatchLine.select(PaymentBatchLine.batch).where(
+        PaymentBatchLine.grant.call.funder.not_in(sorted(funders) or [0])
     )
+
+
+async def batches(limit: int = 50, funders: frozenset[int] | None = None) -> list[BatchSummary]:
+    """The latest batches, newest first, with their number of lines and total; only
+    those whose every line is of ``funders`` (None: every batch)."""
+    query = PaymentBatch.select(
+        PaymentBatch.id,
+        PaymentBatch.status,
+        PaymentBatch.created_at,
+        PaymentBatch.paid_at,
+        PaymentBatch.value_date,
+        PaymentBatch.mandate_reference,
+    ).order_by(PaymentBatch.id, ascending=False)
+    if funders is not None:
+        query = query.where(PaymentBatch.id.not_in(_outside(funders)))
+    rows = await query.limit(limit)
     sums: dict[int, list[int]] = {}
     for line in await PaymentBatchLine.select(
         PaymentBatchLine.batch, PaymentBatchLine.amount_cents
@@ -273,9 +291,13 @@ async def batches(limit: int = 50) -> list[BatchSummary]:
     ]
 
 
-async def batch(batch_id: int) -> Batch | None:
-    """A batch with its lines (file, organisation, SIRET), in instalment order."""
-    row = await PaymentBatch.select().where(PaymentBatch.id == batch_id).first()
+async def batch(batch_id: int, funders: frozenset[int] | None = None) -> Batch | None:
+    """A batch with its lines (file, organisation, SIRET), in instalment order; None
+    when it holds a line of a funder outside ``funders``."""
+    query = PaymentBatch.select().where(PaymentBatch.id == batch_id)
+    if funders is not None:
+        query = query.where(PaymentBatch.id.not_in(_outside(funders)))
+    row = await query.first()
     if row is None:
         return None
     lines = (

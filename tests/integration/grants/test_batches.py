@@ -250,3 +250,70 @@ def test_exports_follow_the_page_language(client, people):
     french = client.get(f"/finances/export/echeances.csv?appel={g['call']}")
     rows = list(csv.DictReader(io.StringIO(french.text.lstrip("\ufeff")), delimiter=";"))
     assert rows[0]["Montant (€)"] == "20000,00" and rows[0]["Statut"] == "validée pour paiement"
+
+
+def test_finance_of_one_funder_batches_only_its_instalments(client, people):
+    """Roles per funder: finance staff of another funder neither see the instalments
+    nor the batch, cannot put them in a batch, export it or mark it paid (404); finance
+    of the grant's funder can."""
+    from app.accounts.services import SYSTEM, grant_role
+    from app.funders.services import ensure_funder
+
+    g, first = approved_first(client, people, 3_000_000)
+    funder = run(
+        client,
+        lambda: (
+            Grant.select(Grant.call.funder.as_alias("f"))
+            .where(Grant.id == g["grant"])
+            .first()
+            .run()
+        ),
+    )["f"]
+    other = run(
+        client,
+        ensure_funder,
+        name="Région Autre",
+        slug="region-autre-batches",
+        kind="région",
+        address="",
+        website="",
+    )
+    theirs = make_user(client)
+    run(client, grant_role, theirs["id"], "finance", actor=SYSTEM, funder_id=other)
+    ours = make_user(client)
+    run(client, grant_role, ours["id"], "finance", actor=SYSTEM, funder_id=funder)
+
+    as_(client, theirs)
+    assert f'id="batch-{first["id"]}"' not in client.get("/finances/lots?tous=1").text
+    refused = post_form(client, "/finances/lots", {"instalment": [str(first["id"])]})
+    assert refused.status_code == 422
+    count = run(
+        client,
+        lambda: PaymentBatchLine.count().where(PaymentBatchLine.instalment == first["id"]).run(),
+    )
+    assert count == 0
+
+    as_(client, ours)
+    assert f'id="batch-{first["id"]}"' in client.get("/finances/lots?tous=1").text
+    made = post_form(client, "/finances/lots", {"instalment": [str(first["id"])]})
+    assert made.status_code == 303, made.text
+    batch_id = int(re.search(r"/finances/lots/(\d+)$", made.headers["location"]).group(1))
+    assert client.get(f"/finances/lots/{batch_id}").status_code == 200
+
+    as_(client, theirs)
+    assert f"/finances/lots/{batch_id}" not in client.get("/finances/lots").text
+    assert client.get(f"/finances/lots/{batch_id}").status_code == 404
+    assert client.get(f"/finances/lots/{batch_id}/export/lot-{batch_id}.csv").status_code == 404
+    paid = post_form(
+        client,
+        f"/finances/lots/{batch_id}/paiement",
+        {"mandate": "M-1", "value_date": "01/02/2027"},
+    )
+    assert paid.status_code == 404
+    assert (
+        run(
+            client,
+            lambda: LedgerEntry.count().where(LedgerEntry.grant == g["grant"]).run(),
+        )
+        == 0
+    )
