@@ -39,7 +39,7 @@ from app.core.pdf import Letterhead
 from app.core.storage import FileStorage, InvalidStorageId, StoredFile
 from app.core.time import PARIS, long_date, now
 from app.funders import services as funder_services
-from app.funders.models import FunderLegal
+from app.funders.models import FunderLegal, funder_context
 from app.grants import agreement_pdf, agreement_text
 from app.grants import schedule as schedules
 from app.grants.states import AGREEMENT, AGREEMENT_IN_FORCE, AGREEMENT_PENDING
@@ -540,8 +540,7 @@ async def _tell(
         "title": facts.title,
         "step": step,
         "url": f"{base_url}/suivi/subventions/{facts.grant_id}/convention",
-        "funder": facts.funder.name,
-        "service_contact": facts.funder.contact_sentence,
+        **funder_context(facts.funder),
     }
     await email_members(facts.organisation_id, "agreement_step", context)
     if officer and facts.call_officer:

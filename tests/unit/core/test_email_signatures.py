@@ -48,10 +48,14 @@ FILE = {
     "reduction": "5 000,00 €",
     "recovery": "",
     "repay_by": "",
+    "received": "",
+    "step": "to_sign",
 }
 
 # The e-mails an organisation receives about one of its files (the funder writes).
 ABOUT_A_FILE = [
+    "agreement_step",
+    "grant_recovery",
     "application_eligible",
     "application_ineligible",
     "application_message",
@@ -65,6 +69,7 @@ ABOUT_A_FILE = [
 ]
 # About an account or the platform: no funder is behind them.
 ABOUT_AN_ACCOUNT = [
+    "agreement_code",  # a one-time code, like a sign-in link
     "account_exists",
     "audit_checkpoint",
     "iban_changed",
