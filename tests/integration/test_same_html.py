@@ -8,8 +8,8 @@ import difflib
 import pytest
 
 from app import demo
-from tests.factories import run, signed_in
-from tests.pages_before_perf import PAGES, PASSWORD, SNAPSHOTS, normalise
+from tests.factories import QueryCounter, run, signed_in
+from tests.pages_before_perf import PAGES, PASSWORD, QUERIES_BEFORE, SNAPSHOTS, normalise
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +29,16 @@ def test_page_renders_as_before_the_performance_work(client, loaded, name):
             before.splitlines(), today.splitlines(), "before", "today", lineterm=""
         )
     )
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_issues_no_more_queries_than_before(client, loaded, name, monkeypatch):
+    email, path = PAGES[name]
+    with signed_in(client, {"email": email, "password": PASSWORD}):
+        client.get(path)
+        counter = QueryCounter(monkeypatch)
+        queries = counter.measure(lambda: client.get(path))
+    assert 0 < queries <= QUERIES_BEFORE[name], (name, queries)
 
 
 def test_normalise_keeps_what_is_data():
