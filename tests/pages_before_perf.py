@@ -11,6 +11,8 @@ that commit (never from today's code, which is what they check)::
     DATABASE_URL=sqlite:////tmp/demo-copy.db guichet serve --port N   # in /tmp/oldperf
     python -m tests.pages_before_perf http://127.0.0.1:N
 
+(postgresql/: the same from a PostgreSQL database filled by ``guichet demo``.)
+
 Only the page's ``<main>`` is compared (the layout around it has changed since, on
 purpose: « À traiter » in the menu, the footer's personal-data link), and only what
 legitimately varies is normalised: CSRF tokens, date-times within a year of today
@@ -97,6 +99,14 @@ _CSRF = re.compile(r'(name="_csrf_token" value=")[^"]*(")')
 # The demo's documents are PDFs written at each load (their dates inside): their
 # SHA-256, and the submitted content's hash that includes them, change with each load.
 _DIGEST = re.compile(r"\b[0-9a-f]{64}\b|(?<=SHA-256 )[0-9a-f]{16}(?=…)")
+
+
+def snapshot(name: str, backend: str) -> str:
+    """The page as rendered before, on this database: ``postgresql/`` holds the pages
+    whose rows PostgreSQL orders otherwise (files without a reference sort last there,
+    first on SQLite: the same ORDER BY before and after the work)."""
+    own = SNAPSHOTS / backend / f"{name}.html"
+    return (own if own.exists() else SNAPSHOTS / f"{name}.html").read_text()
 
 
 def _near(day: date, today: date) -> bool:

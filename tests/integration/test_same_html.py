@@ -8,8 +8,9 @@ import difflib
 import pytest
 
 from app import demo
+from app.core.db import is_sqlite
 from tests.factories import QueryCounter, run, signed_in
-from tests.pages_before_perf import PAGES, PASSWORD, QUERIES_BEFORE, SNAPSHOTS, normalise
+from tests.pages_before_perf import PAGES, PASSWORD, QUERIES_BEFORE, normalise, snapshot
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,8 @@ def test_page_renders_as_before_the_performance_work(client, loaded, name):
     with signed_in(client, {"email": email, "password": PASSWORD}):
         response = client.get(path)
     assert response.status_code == 200
-    today, before = normalise(response.text), (SNAPSHOTS / f"{name}.html").read_text()
+    backend = "sqlite" if is_sqlite() else "postgresql"
+    today, before = normalise(response.text), snapshot(name, backend)
     assert today == before, "\n".join(
         difflib.unified_diff(
             before.splitlines(), today.splitlines(), "before", "today", lineterm=""
