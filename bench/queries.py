@@ -60,7 +60,7 @@ async def _time(work, runs: int) -> float:
 
 
 async def counts_before(reviewer: int):
-    from app.reviews.scoring import _mine
+    from app.reviews.scoring import mine as _mine
     from app.reviews.tables import Assignment
 
     total = await Assignment.count().where(_mine(reviewer))
@@ -146,7 +146,8 @@ async def run_all(runs: int) -> list[tuple]:
     from app.applications.staff_table import TableQuery, staff_table
     from app.calls.tables import Call
     from app.grants import dashboard
-    from app.reviews.scoring import _mine, my_assignment_counts
+    from app.reviews.scoring import mine as _mine
+    from app.reviews.scoring import my_assignment_counts
     from app.reviews.tables import Assignment
     from bench.dataset import REVIEWER
 

@@ -13,15 +13,17 @@ PostgreSQL); PostgreSQL runs two workers with sessions and rate limits in Redis
 (database 11, emptied first) when Redis answers, else one.
 
 Writes bench/surge.json, read by ``bench.load`` into results.json and RESULTS.md.
-Run from the project root: ``python -m bench.surge``.
+Run from the project root: ``python -m bench.surge [--only SQLite|PostgreSQL]``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
+import re
 import socket
 import statistics
 import subprocess
@@ -301,17 +303,32 @@ def run_database(url: str, data_dir: Path) -> dict:
     result["lost"] = ASSOCIATIONS - result["database"]["submitted"]
     result["database_is_locked"] = server_log.count("database is locked")
     result["server_errors_logged"] = server_log.count("Traceback")
+    # What the errors were: the last line of each distinct traceback, counted.
+    errors: dict[str, int] = {}
+    for line in server_log.splitlines():
+        with contextlib.suppress(ValueError, IndexError, AttributeError):
+            line = json.loads(line).get("exception", "").strip().splitlines()[-1]
+        if re.match(r"^[\w.]+(Error|Exception|Timeout\w*)\b", line):
+            errors[line[:200]] = errors.get(line[:200], 0) + 1
+    result["errors_logged"] = dict(sorted(errors.items(), key=lambda e: -e[1])[:5])
     return result
 
 
 def main() -> int:
     results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        results["SQLite"] = run_database(
-            f"sqlite:///{tmp}/surge.sqlite3", Path(tmp) / "sqlite-data"
-        )
-        print(json.dumps(results["SQLite"], indent=2), flush=True)
-    if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"], check=False).returncode == 0:
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""
+    if only:  # one database again, the other's figures kept
+        results = json.loads((HERE / "surge.json").read_text())
+    if only in ("", "SQLite"):
+        with tempfile.TemporaryDirectory() as tmp:
+            results["SQLite"] = run_database(
+                f"sqlite:///{tmp}/surge.sqlite3", Path(tmp) / "sqlite-data"
+            )
+            print(json.dumps(results["SQLite"], indent=2), flush=True)
+    if (
+        only in ("", "PostgreSQL")
+        and subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1"], check=False).returncode == 0
+    ):
         name = f"bench_surge_{os.getpid()}"
         psql = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc"]
         subprocess.run([*psql, f'CREATE DATABASE "{name}"'], check=True)

@@ -312,7 +312,7 @@ async def worklists(
             & ((Grant.interim_report_due < today) | (Grant.final_report_due < today))
         ),
         Grant,
-    )
+    ).order_by(Grant.id)  # one order on both databases (PostgreSQL's heap order is not)
     done = {
         (r["grant"], r["kind"])
         for r in await Report.select(Report.grant, Report.kind).where(

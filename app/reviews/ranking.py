@@ -106,7 +106,8 @@ async def ranked_files(
     """Each file under review or decided (RANKED) with its mark, filtered by status,
     disagreement or reviewer, best first by default; the running total of the amounts
     requested follows the order shown, over every file before the row (earlier pages
-    too). One query, sorted, summed and paged in SQL (a window function); marks are
+    too). One query, sorted, summed and paged in SQL (window functions over the
+    narrow rows, the page's titles and organisations joined after); marks are
     read as stored (``marks``: kept by the writes, never computed here)."""
     call = await calls.get_call(call_id)
     marked = bool(call["rubric"])
@@ -120,14 +121,22 @@ async def ranked_files(
     if limit is not None:
         page = " LIMIT {} OFFSET {}"
         values += [limit, max(offset, 0)]
+    # The window runs over the narrow rows (id, amount, sort keys) of every file; the
+    # titles and organisations are read for the page's rows only. Only the code's
+    # constants go into the text (ORDER, the filters' placeholders); values are bound.
     rows = await Application.raw(
+        "WITH ranked_page AS (SELECT a.id, "  # noqa: S608  # nosec B608
+        f"SUM(a.requested_cents) OVER (ORDER BY {order} "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running_total, "
+        f"ROW_NUMBER() OVER (ORDER BY {order}) AS ranked_position "
+        f"{_FROM}WHERE {where} ORDER BY {order}{page}) "
         "SELECT a.id, a.reference, a.title, a.status, a.requested_cents, "
         "o.name AS organisation_name, m.reviews, m.mean, m.median, m.spread, m.ranking, "
-        "m.disagreement, "
-        f"SUM(a.requested_cents) OVER (ORDER BY {order} "
-        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running_total "
-        f"{_FROM}JOIN organisation o ON o.id = a.organisation "
-        f"WHERE {where} ORDER BY {order}{page}",
+        "m.disagreement, p.running_total "
+        "FROM ranked_page p JOIN application a ON a.id = p.id "
+        "JOIN organisation o ON o.id = a.organisation "
+        "LEFT JOIN review_file_mark m ON m.application = a.id "
+        "ORDER BY p.ranked_position",
         *values,
     )
     return [

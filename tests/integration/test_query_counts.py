@@ -10,6 +10,7 @@ from tests.factories import (
     make_user,
     sign_in,
     sign_out,
+    signed_in,
 )
 
 
@@ -223,3 +224,27 @@ def test_staff_of_some_funders_cost_the_same_whatever_the_rows(
         many = counter.measure(lambda s=suffix: client.get(f"/instruction/appels/{large}/{s}"))
         assert 0 < few == many, (suffix, few, many)
     sign_out(client)
+
+
+def test_ranking_and_a_file_do_not_grow_with_rows(client, monkeypatch):
+    """The ranking (a count and one page, sorted and summed in SQL) and an officer's
+    view of a file issue a fixed number of queries, whatever the call's size."""
+    from tests.factories import make_decidable
+
+    officer, owner = make_user(client, roles=["officer"]), make_user(client)
+    small = make_call(client, officer, publish=True)
+    large = make_call(client, officer, publish=True)
+    one = make_decidable(client, owner, small, status="in_review")
+    many = [make_decidable(client, owner, large, status="in_review") for _ in range(30)]
+    counter = QueryCounter(monkeypatch)
+    with signed_in(client, officer):
+        ranking = [
+            counter.measure(lambda c=c: client.get(f"/instruction/appels/{c}/classement"))
+            for c in (small, large)
+        ]
+        files = [
+            counter.measure(lambda a=a: client.get(f"/instruction/dossiers/{a}"))
+            for a in (one, many[-1])
+        ]
+    assert 0 < ranking[0] == ranking[1], ranking
+    assert 0 < files[0] == files[1], files
