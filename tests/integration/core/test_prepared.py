@@ -5,6 +5,7 @@ from app.accounts.services import load_current_user
 from app.applications import reading
 from app.applications.tables import Application
 from app.organisations.tables import Membership
+from app.permissions import can
 from tests.factories import make_application, make_call, make_organisation, make_user, run
 
 
@@ -15,7 +16,7 @@ async def built_each_time(user, app_id):
         .where(Application.id == app_id)
         .output(load_json=True)
     )
-    if not reading.can_view_every_application(user):
+    if not can(user, "view_every_application"):
         members = Membership.select(Membership.organisation).where(Membership.user == user.id)
         query = query.where(Application.organisation.is_in(members))
     row = await query.first()
