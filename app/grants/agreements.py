@@ -856,6 +856,16 @@ async def countersign(
     )
     if facts is None or row is None:
         raise _not_found()
+    # One person is never on both sides of the contract: a member of the beneficiary
+    # (who may have signed it for the organisation) does not countersign for the funder.
+    if row["signer"] == user.id or await is_member(facts.organisation_id, user.id):
+        raise AgreementError(
+            "conflict",
+            N_(
+                "You belong to the organisation: another person holding the signing "
+                "delegation countersigns."
+            ),
+        )
     if not AGREEMENT.can("countersign", row["status"], "officer"):
         raise AgreementError("transition", N_("This agreement cannot be countersigned now."))
     if not await verify(files, row["document_file"], row["document_sha256"]):

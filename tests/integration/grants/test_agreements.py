@@ -497,3 +497,19 @@ def test_an_amended_schedule_gets_its_avenant_signed_the_same_way(client, people
         client, lambda: Grant.select(Grant.agreement_file).where(Grant.id == grant).first().run()
     )
     assert kept["agreement_file"] == in_force
+
+
+def test_a_member_of_the_organisation_does_not_countersign_for_the_funder(client, people):
+    """Review finding: an officer who is also a member of the beneficiary signed its
+    agreement for the organisation, then countersigned it for the funder: one person on
+    both sides of the contract."""
+    insider = make_user(client, roles=["officer"])
+    g = make_grant(client, people["officer"], insider, agreement=False)
+    grant = g["grant"]
+    agreement = generate(client, people, grant)
+    code = ask_code(client, insider, grant, agreement)
+    assert sign(client, insider, grant, agreement, code=code).status_code == 303
+    refused = countersign(client, insider, grant, agreement)
+    assert refused.status_code == 422 and "membre de la structure" in plain(refused.text)
+    assert latest(client, grant)["status"] == "to_countersign"
+    assert countersign(client, people["officer"], grant, agreement).status_code == 303
