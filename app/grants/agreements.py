@@ -49,6 +49,9 @@ from app.permissions import can
 
 CODE_LIFETIME = timedelta(minutes=10)
 CODE_ATTEMPTS = 5
+# Codes one person may ask for one agreement in an hour: each new code starts a new count
+# of wrong ones, so the number of codes bounds the guesses too.
+CODES_PER_HOUR = 5
 TITLE = "Convention d’attribution de subvention"
 
 

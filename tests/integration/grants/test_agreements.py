@@ -513,3 +513,16 @@ def test_a_member_of_the_organisation_does_not_countersign_for_the_funder(client
     assert refused.status_code == 422 and "membre de la structure" in plain(refused.text)
     assert latest(client, grant)["status"] == "to_countersign"
     assert countersign(client, people["officer"], grant, agreement).status_code == 303
+
+
+def test_new_codes_are_bounded_so_the_code_cannot_be_guessed_by_asking_again(client, people):
+    """Review finding: each new code reset the count of wrong codes, and codes could be
+    asked without limit: five guesses per code, as many codes as one likes."""
+    owner = make_user(client)
+    g = make_grant(client, people["officer"], owner, agreement=False)
+    grant = g["grant"]
+    agreement = generate(client, people, grant)
+    url = f"{page(grant)}/{agreement['id']}/code"
+    as_(client, owner)
+    statuses = [post_form(client, url).status_code for _ in range(agreements.CODES_PER_HOUR + 1)]
+    assert statuses == [303] * agreements.CODES_PER_HOUR + [429]
