@@ -750,6 +750,13 @@ async def count_wrong_code(agreement_id: int) -> None:
         )
 
 
+def _conflict() -> AgreementError:
+    return AgreementError(
+        "conflict",
+        N_("You belong to the organisation: another member of staff acts on its agreement."),
+    )
+
+
 # --- The funder countersigns -----------------------------------------------------------------
 
 
@@ -862,13 +869,7 @@ async def countersign(
     # One person is never on both sides of the contract: a member of the beneficiary
     # (who may have signed it for the organisation) does not countersign for the funder.
     if row["signer"] == user.id or await is_member(facts.organisation_id, user.id):
-        raise AgreementError(
-            "conflict",
-            N_(
-                "You belong to the organisation: another person holding the signing "
-                "delegation countersigns."
-            ),
-        )
+        raise _conflict()
     if not AGREEMENT.can("countersign", row["status"], "officer"):
         raise AgreementError("transition", N_("This agreement cannot be countersigned now."))
     if not await verify(files, row["document_file"], row["document_sha256"]):
@@ -1017,6 +1018,9 @@ async def check_upload(
     facts = await facts_of(grant_id)
     if facts is None:
         raise _not_found()
+    # Nobody checks their own organisation's copy (it would be in force on their word).
+    if await is_member(facts.organisation_id, actor.user_id):
+        raise _conflict()
     async with write_transaction():
         rows = await for_update(
             Agreement.select().where((Agreement.id == agreement_id) & (Agreement.grant == grant_id))

@@ -510,7 +510,7 @@ def test_a_member_of_the_organisation_does_not_countersign_for_the_funder(client
     code = ask_code(client, insider, grant, agreement)
     assert sign(client, insider, grant, agreement, code=code).status_code == 303
     refused = countersign(client, insider, grant, agreement)
-    assert refused.status_code == 422 and "membre de la structure" in plain(refused.text)
+    assert refused.status_code == 422 and "un autre agent traite" in plain(refused.text)
     assert latest(client, grant)["status"] == "to_countersign"
     assert countersign(client, people["officer"], grant, agreement).status_code == 303
 
@@ -526,3 +526,29 @@ def test_new_codes_are_bounded_so_the_code_cannot_be_guessed_by_asking_again(cli
     as_(client, owner)
     statuses = [post_form(client, url).status_code for _ in range(agreements.CODES_PER_HOUR + 1)]
     assert statuses == [303] * agreements.CODES_PER_HOUR + [429]
+
+
+def test_a_member_of_the_organisation_does_not_accept_its_own_scanned_copy(client, people):
+    """Review finding: an officer who is also a member of the beneficiary uploaded any
+    PDF as « the signed agreement » and accepted it themselves: in force, with no
+    signature of the funder's."""
+    insider = make_user(client, roles=["officer"])
+    g = make_grant(client, people["officer"], insider, agreement=False)
+    grant = g["grant"]
+    as_(client, insider)
+    sent = client.post(
+        f"/dossiers/{g['app']}/convention",
+        files=[
+            ("_csrf_token", (None, csrf_token(client))),
+            ("file", ("convention.pdf", MINIMAL_PDF, "application/pdf")),
+        ],
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    uploaded = latest(client, grant)
+    check = f"{page(grant)}/{uploaded['id']}/verification"
+    refused = post_form(client, check, {"decision": "accept"})
+    assert refused.status_code == 422 and "un autre agent traite" in plain(refused.text)
+    assert latest(client, grant)["status"] == "uploaded"
+    as_(client, people["officer"])
+    assert post_form(client, check, {"decision": "accept"}).status_code == 303
