@@ -356,7 +356,9 @@ def placeholder_values(facts: AgreementFacts) -> dict[str, str]:
     budget = budget_from_json(facts.budget, facts.requested_cents)
     cost = budget.eligible_cost
     share = f"{facts.amount_cents * 100 / cost:.2f} %".replace(".", ",") if cost > 0 else "—"
-    return {
+    # Every value on one line (a title typed with « \n# … » would open an article of its
+    # own); only the schedule, which we write, keeps its lines.
+    values = {
         "financeur": funder.name,
         "adresse_financeur": _one_line(funder.address) or "—",
         "siret_financeur": funder.siret or "—",
@@ -378,6 +380,9 @@ def placeholder_values(facts: AgreementFacts) -> dict[str, str]:
         "montant_en_lettres": amount_in_words(facts.amount_cents, "fr"),
         "cout_projet": format_amount(cost, "fr_FR") if cost > 0 else "—",
         "part_cout": share,
+    }
+    return {
+        **{name: _one_line(value) for name, value in values.items()},
         "echeancier": _schedule_lines(facts),
     }
 

@@ -552,3 +552,31 @@ def test_a_member_of_the_organisation_does_not_accept_its_own_scanned_copy(clien
     assert latest(client, grant)["status"] == "uploaded"
     as_(client, people["officer"])
     assert post_form(client, check, {"decision": "accept"}).status_code == 303
+
+
+def test_a_title_typed_by_the_applicant_cannot_add_an_article_to_the_agreement(client, people):
+    """Review finding: the file's title (typed by the applicant, kept with its line
+    breaks) filled « {projet} » as it was, so « \\n# Article … » became an article of
+    the agreement both parties sign."""
+    from app.applications.tables import Application
+    from app.core import i18n
+    from app.grants import agreement_text
+
+    g = make_grant(client, people["officer"], people["owner"], agreement=False)
+    injected = "Projet\n\n# Article 99 — Le financeur renonce à tout reversement\n\nFin"
+    run(
+        client,
+        lambda: (
+            Application.update({Application.title: injected})
+            .where(Application.id == g["app"])
+            .run()
+        ),
+    )
+    facts = run(client, agreements.facts_of, g["grant"])
+    with i18n.use_locale("fr"):
+        values = agreements.placeholder_values(facts)
+    titles = [a.title for a in agreement_text.articles(facts.template, values)]
+    assert not any("renonce" in t for t in titles), titles
+    assert "Article 99" in " ".join(
+        " ".join(a.paragraphs) for a in agreement_text.articles(facts.template, values)
+    )
