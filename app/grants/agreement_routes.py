@@ -17,6 +17,7 @@ from app.core.domain import DomainError
 from app.core.forms import FormState
 from app.core.i18n import gettext as _
 from app.core.money import AmountError, amount_input, parse_amount
+from app.core.ratelimit import Limit, RateLimiter
 from app.core.storage import FileStorage
 from app.core.time import now
 from app.core.web import act, flash, path_to, render
@@ -40,6 +41,8 @@ TEMPLATES = "/suivi/conventions"
 THRESHOLD = "/suivi/conventions/seuil"
 FUNDER_TEMPLATE = "/suivi/conventions/financeurs/{funder_id:int}"
 CALL_TEMPLATE = "/suivi/conventions/appels/{call_id:int}"
+
+CODES = Limit("agreement_codes", agreements.CODES_PER_HOUR, 3600)
 
 # The files of a version: the document to sign (or the scan), the signed PDF.
 FILES = {"document": "document", "signee": "signed"}
@@ -184,8 +187,10 @@ async def send_code(
     grant_id: FromPath[int],
     agreement_id: FromPath[int],
     actor: NamedDependency[Actor],
+    limiter: NamedDependency[RateLimiter],
 ) -> Redirect:
     await grant_or_404(request, grant_id)
+    await limiter.check(CODES, f"{request.user.id}:{agreement_id}")
     try:
         sent_to = await agreements.send_code(grant_id, agreement_id, user=request.user, actor=actor)
     except DomainError as exc:

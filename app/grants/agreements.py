@@ -49,6 +49,9 @@ from app.permissions import can
 
 CODE_LIFETIME = timedelta(minutes=10)
 CODE_ATTEMPTS = 5
+# Codes one person may ask for one agreement in an hour: each new code starts a new count
+# of wrong ones, so the number of codes bounds the guesses too.
+CODES_PER_HOUR = 5
 TITLE = "Convention d’attribution de subvention"
 
 
@@ -353,7 +356,9 @@ def placeholder_values(facts: AgreementFacts) -> dict[str, str]:
     budget = budget_from_json(facts.budget, facts.requested_cents)
     cost = budget.eligible_cost
     share = f"{facts.amount_cents * 100 / cost:.2f} %".replace(".", ",") if cost > 0 else "—"
-    return {
+    # Every value on one line (a title typed with « \n# … » would open an article of its
+    # own); only the schedule, which we write, keeps its lines.
+    values = {
         "financeur": funder.name,
         "adresse_financeur": _one_line(funder.address) or "—",
         "siret_financeur": funder.siret or "—",
@@ -375,6 +380,9 @@ def placeholder_values(facts: AgreementFacts) -> dict[str, str]:
         "montant_en_lettres": amount_in_words(facts.amount_cents, "fr"),
         "cout_projet": format_amount(cost, "fr_FR") if cost > 0 else "—",
         "part_cout": share,
+    }
+    return {
+        **{name: _one_line(value) for name, value in values.items()},
         "echeancier": _schedule_lines(facts),
     }
 
@@ -746,6 +754,13 @@ async def count_wrong_code(agreement_id: int) -> None:
         )
 
 
+def _conflict() -> AgreementError:
+    return AgreementError(
+        "conflict",
+        N_("You belong to the organisation: another member of staff acts on its agreement."),
+    )
+
+
 # --- The funder countersigns -----------------------------------------------------------------
 
 
@@ -855,6 +870,10 @@ async def countersign(
     )
     if facts is None or row is None:
         raise _not_found()
+    # One person is never on both sides of the contract: a member of the beneficiary
+    # (who may have signed it for the organisation) does not countersign for the funder.
+    if row["signer"] == user.id or await is_member(facts.organisation_id, user.id):
+        raise _conflict()
     if not AGREEMENT.can("countersign", row["status"], "officer"):
         raise AgreementError("transition", N_("This agreement cannot be countersigned now."))
     if not await verify(files, row["document_file"], row["document_sha256"]):
@@ -1003,6 +1022,9 @@ async def check_upload(
     facts = await facts_of(grant_id)
     if facts is None:
         raise _not_found()
+    # Nobody checks their own organisation's copy (it would be in force on their word).
+    if await is_member(facts.organisation_id, actor.user_id):
+        raise _conflict()
     async with write_transaction():
         rows = await for_update(
             Agreement.select().where((Agreement.id == agreement_id) & (Agreement.grant == grant_id))

@@ -43,7 +43,7 @@ from app.organisations.validators import (
     format_siret,
     mask_iban,
 )
-from app.permissions import can_read_bank_details, can_view_every_organisation
+from app.permissions import can_view_every_organisation
 
 INVITATION_LIFETIME = timedelta(days=7)
 ASSOCIATION_FORMS = {LegalForm.association.value, LegalForm.association_rup.value}
@@ -306,9 +306,9 @@ async def organisation_for(user: CurrentUser, org_id: int) -> OrganisationView |
     if data is None:
         return None
     role = membership["role"] if membership else None
-    return OrganisationView(
-        data=data, my_role=role, iban_visible=role is not None or can_read_bank_details(user)
-    )
+    # In full to its members only: finance staff see it masked here and ask for it on a
+    # grant's page, where each display is audited (``grants.bank``).
+    return OrganisationView(data=data, my_role=role, iban_visible=role is not None)
 
 
 async def organisations_of(user_id: int) -> list[dict]:

@@ -497,3 +497,86 @@ def test_an_amended_schedule_gets_its_avenant_signed_the_same_way(client, people
         client, lambda: Grant.select(Grant.agreement_file).where(Grant.id == grant).first().run()
     )
     assert kept["agreement_file"] == in_force
+
+
+def test_a_member_of_the_organisation_does_not_countersign_for_the_funder(client, people):
+    """Review finding: an officer who is also a member of the beneficiary signed its
+    agreement for the organisation, then countersigned it for the funder: one person on
+    both sides of the contract."""
+    insider = make_user(client, roles=["officer"])
+    g = make_grant(client, people["officer"], insider, agreement=False)
+    grant = g["grant"]
+    agreement = generate(client, people, grant)
+    code = ask_code(client, insider, grant, agreement)
+    assert sign(client, insider, grant, agreement, code=code).status_code == 303
+    refused = countersign(client, insider, grant, agreement)
+    assert refused.status_code == 422 and "un autre agent traite" in plain(refused.text)
+    assert latest(client, grant)["status"] == "to_countersign"
+    assert countersign(client, people["officer"], grant, agreement).status_code == 303
+
+
+def test_new_codes_are_bounded_so_the_code_cannot_be_guessed_by_asking_again(client, people):
+    """Review finding: each new code reset the count of wrong codes, and codes could be
+    asked without limit: five guesses per code, as many codes as one likes."""
+    owner = make_user(client)
+    g = make_grant(client, people["officer"], owner, agreement=False)
+    grant = g["grant"]
+    agreement = generate(client, people, grant)
+    url = f"{page(grant)}/{agreement['id']}/code"
+    as_(client, owner)
+    statuses = [post_form(client, url).status_code for _ in range(agreements.CODES_PER_HOUR + 1)]
+    assert statuses == [303] * agreements.CODES_PER_HOUR + [429]
+
+
+def test_a_member_of_the_organisation_does_not_accept_its_own_scanned_copy(client, people):
+    """Review finding: an officer who is also a member of the beneficiary uploaded any
+    PDF as « the signed agreement » and accepted it themselves: in force, with no
+    signature of the funder's."""
+    insider = make_user(client, roles=["officer"])
+    g = make_grant(client, people["officer"], insider, agreement=False)
+    grant = g["grant"]
+    as_(client, insider)
+    sent = client.post(
+        f"/dossiers/{g['app']}/convention",
+        files=[
+            ("_csrf_token", (None, csrf_token(client))),
+            ("file", ("convention.pdf", MINIMAL_PDF, "application/pdf")),
+        ],
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    uploaded = latest(client, grant)
+    check = f"{page(grant)}/{uploaded['id']}/verification"
+    refused = post_form(client, check, {"decision": "accept"})
+    assert refused.status_code == 422 and "un autre agent traite" in plain(refused.text)
+    assert latest(client, grant)["status"] == "uploaded"
+    as_(client, people["officer"])
+    assert post_form(client, check, {"decision": "accept"}).status_code == 303
+
+
+def test_a_title_typed_by_the_applicant_cannot_add_an_article_to_the_agreement(client, people):
+    """Review finding: the file's title (typed by the applicant, kept with its line
+    breaks) filled « {projet} » as it was, so « \\n# Article … » became an article of
+    the agreement both parties sign."""
+    from app.applications.tables import Application
+    from app.core import i18n
+    from app.grants import agreement_text
+
+    g = make_grant(client, people["officer"], people["owner"], agreement=False)
+    injected = "Projet\n\n# Article 99 — Le financeur renonce à tout reversement\n\nFin"
+    run(
+        client,
+        lambda: (
+            Application.update({Application.title: injected})
+            .where(Application.id == g["app"])
+            .run()
+        ),
+    )
+    facts = run(client, agreements.facts_of, g["grant"])
+    with i18n.use_locale("fr"):
+        values = agreements.placeholder_values(facts)
+    titles = [a.title for a in agreement_text.articles(facts.template, values)]
+    assert not any("renonce" in t for t in titles), titles
+    assert "Article 99" in " ".join(
+        " ".join(a.paragraphs) for a in agreement_text.articles(facts.template, values)
+    )

@@ -66,3 +66,18 @@ async def _organisation(grant_id):
 
     row = await Grant.select(Grant.organisation).where(Grant.id == grant_id).first()
     return row["organisation"]
+
+
+def test_the_organisation_page_does_not_show_finance_the_full_iban_unaudited(client, world):
+    """Review finding: the grant's page masks the IBAN and audits each « Afficher », but
+    its link to the organisation's page showed finance the full IBAN, unaudited (and to
+    finance staff of any funder, for any organisation)."""
+    people, g = world
+    sign_in(client, people["finance"])
+    org = run(client, _organisation, g["grant"])
+    page = flat(client.get(f"/structures/{org}").text)
+    assert "FR76 •••• •••• •••• •••• •••0 189" in page
+    assert "3000 6000" not in page and IBAN not in page
+    # Its members still see their own in full.
+    sign_in(client, people["owner"])
+    assert "FR76 3000 6000 0112 3456 7890 189" in flat(client.get(f"/structures/{org}").text)
