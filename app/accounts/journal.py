@@ -181,6 +181,33 @@ DETAIL_LABELS = {
     "notice": N_("notice no."),
     "interim": N_("interim report"),
     "final": N_("final report"),
+    "roles": N_("roles"),
+    "call": N_("call no."),
+    "siret": N_("SIRET"),
+    "declarant": N_("declared by"),
+    "agreement": N_("agreement no."),
+    "outcome": N_("decision"),
+    "version": N_("version"),
+    "added": N_("added"),
+    "reviewer": N_("reviewer no."),
+    "count": N_("number"),
+    "funder": N_("funder no."),
+    "fields": N_("questions"),
+    "source": N_("copied from call no."),
+    "changed": N_("changed"),
+    "deliberation": N_("deliberation"),
+    "schedule": N_("schedule"),
+    "awards": N_("awards"),
+    "rejections": N_("rejections"),
+    "waitlisted": N_("waiting list"),
+    "awarded_cents": N_("amount awarded"),
+    "method": N_("method"),
+    "signer": N_("signed by"),
+    "document_sha256": N_("SHA-256 of the document"),
+    "signed_sha256": N_("SHA-256 of the signed file"),
+    "from_staff": N_("from the staff"),
+    "scores": N_("marks"),
+    "wanted": N_("reviews per file"),
 }
 
 # Each object type with a name: the query naming the given ids (one query a type).
@@ -244,7 +271,7 @@ def details(summary: dict) -> list[tuple[str, str]]:
             _detail_value(key, value),
         )
         for key, value in summary.items()
-        if value is not None and value != ""
+        if value is not None and value != "" and value != [] and value != {}
     ]
 
 

@@ -73,3 +73,15 @@ def test_details_format_amounts_and_name_their_keys():
         ("échéances", "2"),
         ("x", "oui"),
     ]
+
+
+def test_details_name_the_common_keys_in_words_and_skip_empty_lists():
+    """The keys the demo's trail writes most (a file's call, a signer, a decision) read in
+    French, not as their code; an empty list (a new account's roles) shows nothing."""
+    with use_locale("fr"):
+        shown = journal.details(
+            {"roles": [], "call": 2, "signer": "A. B.", "awarded_cents": 100, "outcome": "award"}
+        )
+    assert [k for k, _v in shown] == ["appel n°", "signé par", "montant attribué", "décision"]
+    with use_locale("en"):
+        assert [k for k, _v in journal.details({"call": 2})] == ["call no."]
