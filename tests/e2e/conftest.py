@@ -96,9 +96,9 @@ class Live:
 
 
 # One per live server (the demo, the demo before the committee, the production one, the
-# untouched demo of « Mon espace », the demo sending by SMTP); 10-13 belong to other
-# tests, 11 to the bench.
-_redis_databases = iter((14, 15, 9, 8, 7))
+# untouched demo of « Mon espace », the demo sending by SMTP, the committee of 300 files);
+# 10-13 belong to other tests, 11 to the bench.
+_redis_databases = iter((14, 15, 9, 8, 7, 6))
 
 
 def _own_redis_database(url: str) -> str:
@@ -125,6 +125,7 @@ def _live(
     *demo_args: str,
     production: bool = False,
     extra_env: dict[str, str] | None = None,
+    fill: list[str] | None = None,
 ):
     """A server as deployed by `guichet serve`. In .ci/run's last step it runs as
     WORKERS=2 with REDIS_URL, over PostgreSQL: the browser tests then pass through two
@@ -133,7 +134,8 @@ def _live(
     ``production``: served with GUICHET_ENV=production (Secure cookies, HSTS,
     STAFF_MFA=required by default) on http://127.0.0.1, after the demo was loaded as
     in development (it is refused in production). ``extra_env``: more settings (e.g.
-    SMTP_URL)."""
+    SMTP_URL). ``fill``: a command that fills the empty database instead of the demo
+    (run with the server's settings)."""
     data_dir = tmp_path_factory.mktemp("e2e-data")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -152,7 +154,7 @@ def _live(
     if os.environ.get("REDIS_URL"):
         env["REDIS_URL"] = _own_redis_database(os.environ["REDIS_URL"])
     demo = subprocess.run(
-        [sys.executable, "-m", "app.cli", "demo", "--if-empty", *demo_args],
+        fill or [sys.executable, "-m", "app.cli", "demo", "--if-empty", *demo_args],
         env=env,
         capture_output=True,
         text=True,

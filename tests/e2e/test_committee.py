@@ -33,7 +33,10 @@ def test_committee_decides_in_two_bulk_actions_and_exports_the_annex(
     page = watched.page
     sign_in(page, live, "instruction@demo.guichet.test")
     page.goto(live.url + "/instruction/appels")
-    page.get_by_role("link", name=CVL_CALL).first.click()
+    # The open call, not next year's edition (a draft of the same title).
+    page.locator("tbody tr", has=page.locator(".tag--published")).get_by_role(
+        "link", name=CVL_CALL
+    ).click()
     page.wait_for_url(re.compile(r"/instruction/appels/\d+$"))
     page.get_by_role("link", name="Décisions", exact=True).click()
     page.wait_for_url(re.compile(r"/decisions$"))
