@@ -82,11 +82,11 @@ def test_from_a_new_call_to_a_receipt(live: Live, watched: Watched):
     page.get_by_text("La pièce est ajoutée.").wait_for()
 
     page.goto(f"{live.url}/instruction/appels/{call_id}/formulaire")
-    page.get_by_label("Titre de la section").fill("Le projet")
+    page.get_by_label("Titre de la section").fill("La formation")
     page.get_by_role("button", name="Ajouter la section").click()
     page.get_by_text("La section est ajoutée.").wait_for()
     fields = page.locator(".builder-field")
-    for count, (kind, label, required, choices) in enumerate(FIELDS, start=1):
+    for kind, label, required, choices in FIELDS:
         page.get_by_label("Type", exact=True).select_option(kind)
         page.get_by_label("Libellé", exact=True).fill(label)
         if required:
@@ -94,7 +94,8 @@ def test_from_a_new_call_to_a_receipt(live: Live, watched: Watched):
         if choices:
             page.get_by_label("Choix (un par ligne").fill(choices)
         page.get_by_role("button", name="Ajouter le champ").click()
-        fields.nth(count - 1).wait_for()  # the new page lists it
+        # The new page lists it (the built-in « Le projet » section's fields come first).
+        fields.filter(has_text=label).wait_for()
     # « afficher si Quartiers prioritaires ? = oui »
     page.get_by_label("Type", exact=True).select_option("long_text")
     page.get_by_label("Libellé", exact=True).fill("Quels quartiers ?")
@@ -102,9 +103,10 @@ def test_from_a_new_call_to_a_receipt(live: Live, watched: Watched):
         label="« Quartiers prioritaires ? » vaut « Oui »"
     )
     page.get_by_role("button", name="Ajouter le champ").click()
-    fields.nth(len(FIELDS)).wait_for()
+    conditional = fields.filter(has_text="Quels quartiers ?")
+    conditional.wait_for()
     assert "Seulement si vous avez répondu « Oui » à « Quartiers prioritaires ? »." in (
-        fields.nth(len(FIELDS)).inner_text()
+        conditional.inner_text()
     )
     watched.assert_clean()
 

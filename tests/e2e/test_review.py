@@ -139,22 +139,25 @@ def test_committee_awards_rejects_publishes_and_the_association_accepts(
     page.get_by_role("button", name="Enregistrer les réglages").click()
     page.get_by_text("Les réglages de la commission sont enregistrés.").wait_for()
 
-    # Award Le PoleS (htmx: the row and the totals come back without a reload).
-    poles = page.locator("tr").filter(has_text="IDF-2017-0001")
-    poles.get_by_label("Décision sur IDF-2017-0001").select_option("award")
-    poles.get_by_label("Montant attribué (€)").fill("250 000")
-    poles.get_by_role("button", name="Enregistrer").click()
-    page.locator("tr").filter(has_text="IDF-2017-0001").get_by_text(
-        "au-dessus du montant demandé"
-    ).wait_for()
-    poles = page.locator("tr").filter(has_text="IDF-2017-0001")
-    poles.get_by_label("Montant attribué (€)").fill("200 000")
-    poles.get_by_role("button", name="Enregistrer").click()
+    # Award Le PoleS: its row's form opens in place (htmx), the row and the totals come
+    # back without a reload; a refused amount keeps the form open with its message.
+    def open_row(reference: str):
+        row = page.locator("tr", has=page.get_by_role("link", name=reference))
+        row.get_by_role("link", name=re.compile("Modifier")).click()
+        page.get_by_label(f"Décision sur {reference}").wait_for()
+
+    open_row("IDF-2017-0001")
+    page.get_by_label("Décision sur IDF-2017-0001").select_option("award")
+    page.get_by_label("Montant attribué (€)").fill("250 000")
+    page.get_by_role("button", name=re.compile("Enregistrer")).click()
+    page.get_by_text("au-dessus du montant demandé").wait_for()
+    page.get_by_label("Montant attribué (€)").fill("200 000")
+    page.get_by_role("button", name=re.compile("Enregistrer")).click()
     page.locator("#decision-totals").get_by_text("200\u202f000,00\u00a0€").first.wait_for()
-    other = page.locator("tr").filter(has_text="IDF-2017-0002")
-    other.get_by_label("Décision sur IDF-2017-0002").select_option("reject")
-    other.get_by_label("Motif (en cas de rejet)").fill("Le budget ne tient pas.")
-    other.get_by_role("button", name="Enregistrer").click()
+    open_row("IDF-2017-0002")
+    page.get_by_label("Décision sur IDF-2017-0002").select_option("reject")
+    page.get_by_label("Motif (en cas de rejet)").fill("Le budget ne tient pas.")
+    page.get_by_role("button", name=re.compile("Enregistrer")).click()
     page.locator("#decision-totals").get_by_text("1 rejet").wait_for()
     watched.assert_clean()
 
