@@ -210,6 +210,27 @@ DETAIL_LABELS = {
     "wanted": N_("reviews per file"),
 }
 
+# Codes stored as the values of these keys, in words (others show as written).
+CODED_KEYS = {"outcome", "method", "role", "roles", "kind"}
+CODE_LABELS = {
+    "award": N_("award granted"),
+    "reject": N_("rejection"),
+    "waitlist": N_("waiting list"),
+    "email_code": N_("code sent by e-mail"),
+    "totp": N_("authenticator app"),
+    "online": N_("signed online"),
+    "upload": N_("scanned copy"),
+    "reviewer": N_("reviewer"),
+    "officer": N_("officer"),
+    "finance": N_("finance"),
+    "admin": N_("administrator"),
+    "interim": N_("interim report"),
+    "final": N_("final report"),
+    "reduction": N_("reduction"),
+    "recovery": N_("recovery of funds"),
+    "amendment": N_("amendment (avenant)"),
+}
+
 # Each object type with a name: the query naming the given ids (one query a type).
 _NAMES = {
     "user": "SELECT id, full_name AS name, email AS detail FROM guichet_user WHERE id IN ({ids})",
@@ -251,7 +272,15 @@ def action_choices() -> list[tuple[str, str]]:
     return sorted(((code, _(label)) for code, label in ACTION_LABELS.items()), key=lambda c: c[1])
 
 
+def _code(value: Any) -> str:
+    return _(CODE_LABELS[value]) if isinstance(value, str) and value in CODE_LABELS else str(value)
+
+
 def _detail_value(key: str, value: Any) -> str:
+    if key in CODED_KEYS:
+        return (
+            ", ".join(_code(v) for v in value) if isinstance(value, list | tuple) else _code(value)
+        )
     if key.endswith("_cents") and isinstance(value, int) and not isinstance(value, bool):
         return format_amount(value)
     if isinstance(value, bool):

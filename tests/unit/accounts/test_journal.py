@@ -85,3 +85,25 @@ def test_details_name_the_common_keys_in_words_and_skip_empty_lists():
     assert [k for k, _v in shown] == ["appel n°", "signé par", "montant attribué", "décision"]
     with use_locale("en"):
         assert [k for k, _v in journal.details({"call": 2})] == ["call no."]
+
+
+def test_coded_values_read_in_words():
+    """A decision, a signing method, roles and a report's kind are stored as codes; the
+    trail shows them in the reader's language (an unknown code as written)."""
+    summary = {
+        "outcome": "award",
+        "method": "email_code",
+        "roles": ["officer", "x"],
+        "kind": "final",
+    }
+    with use_locale("fr"):
+        assert [v for _k, v in journal.details(summary)] == [
+            "attribution",
+            "code envoyé par courriel",
+            "chargé·e de mission, x",
+            "bilan final",
+        ]
+    for code, label in journal.CODE_LABELS.items():
+        assert catalogue("fr").ugettext(label) != label, code
+    with use_locale("en"):
+        assert journal.details({"outcome": "reject"}) == [("decision", "rejection")]
