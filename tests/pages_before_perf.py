@@ -86,6 +86,8 @@ LATER_FEATURES: list[tuple[re.Pattern[str], str]] = [
     # The ranking (committee work): the compact table and its « au-delà de l’enveloppe ».
     (re.compile(r'<table class="table table--compact ranking">'), '<table class="table">'),
     (re.compile(r'<span class="muted small ranking__over">'), '<span class="muted">'),
+    # The spread's cell, styled so that « désaccord » goes under the figure (look pass).
+    (re.compile(r'<td class="num ranking__spread">'), '<td class="num">'),
     # The ranking's reviewer filter: the demo's user ids (two staff accounts,
     # instruction-cvl@ and finances-cvl@, are now created before the reviewers), the
     # id replaced by the name it shows.
