@@ -423,7 +423,8 @@ async def mark_paid(
         if rows[0]["status"] == "paid":
             return Marked(paid=0, skipped=(), already=True)
         found = await batch(batch_id)
-        assert found is not None
+        if found is None:  # locked above: only a concurrent delete, which nothing does
+            raise not_found()
         for line in found.lines:
             mandate = mandates.get(line.id) or mandate_reference
             try:
