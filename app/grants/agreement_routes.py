@@ -22,7 +22,7 @@ from app.core.storage import FileStorage
 from app.core.time import now
 from app.core.web import act, flash, path_to, render
 from app.funders.services import get_funder, list_funders
-from app.grants import agreement_rule, agreement_text, agreements
+from app.grants import agreement_rule, agreement_text, agreements, amendments
 from app.grants.pages import altered_response, grant_or_404
 from app.grants.states import AGREEMENT, AGREEMENT_IN_FORCE, AGREEMENT_PENDING
 from app.organisations.services import is_member
@@ -81,7 +81,7 @@ async def _page(
         can_generate=can(request.user, "instruct_grant", grant)
         and grant.agreement_required
         and (current is None or current.status == "to_sign"),
-        to_draw=await agreements.amendments_to_draw(grant.id)
+        to_draw=await amendments.amendments_to_draw(grant.id)
         if grant.agreement_file and can(request.user, "instruct_grant", grant)
         else [],
         code_sent=bool(
@@ -173,7 +173,7 @@ async def generate_amendment(
     await grant_or_404(request, grant_id)
     return await act(
         request,
-        agreements.generate_amendment(
+        amendments.generate_amendment(
             grant_id, amendment_id, files=files, actor=actor, base_url=settings.base_url
         ),
         back=_back(grant_id),
