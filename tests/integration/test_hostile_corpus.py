@@ -830,7 +830,8 @@ FREE_TEXT = [
     ("criterion", "guidance"),
     ("section", "title"),
     ("form_field", "label"),
-    ("form_field", "help"),
+    # The builder lists a field without its help: the preview shows it as applicants will.
+    ("form_field", "help", (("officer", "/instruction/appels/{draft}/apercu"),)),
     ("draft_save", "title"),
     ("draft_save", "{key_short_text}"),
     ("draft_save", "{key_long_text}"),
