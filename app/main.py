@@ -42,7 +42,7 @@ from app.core.security import (
     session_config,
     session_sweep_job,
 )
-from app.core.templating import build_environment
+from app.core.templating import build_environment, url_for
 from app.core.web import DEPENDENCIES, ids_in_range
 from app.decisions.jobs import letters_job
 from app.decisions.routes import ROUTES as DECISION_ROUTES
@@ -80,11 +80,14 @@ async def before_each_handler(request: Request) -> None:
     ids_in_range(request)
 
 
-def template_environment():
-    """The pages' Jinja environment: core's filters, and ``can()`` from the permissions."""
+def template_engine() -> JinjaTemplateEngine:
+    """The pages' Jinja engine: core's filters, ``can()`` from the permissions, and
+    core's ``url_for`` (Litestar's, its routes looked up once)."""
     environment = build_environment()
     environment.globals["can"] = template_can
-    return environment
+    engine = JinjaTemplateEngine.from_environment(environment)
+    engine.register_template_callable("url_for", url_for)
+    return engine
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -123,9 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[*ROUTE_HANDLERS, static_router],
         plugins=[HTMXPlugin()],
-        template_config=TemplateConfig(
-            instance=JinjaTemplateEngine.from_environment(template_environment())
-        ),
+        template_config=TemplateConfig(instance=template_engine()),
         middleware=[
             arrival_middleware,
             proxy_headers_middleware(settings),

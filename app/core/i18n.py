@@ -44,6 +44,12 @@ def babel_locale() -> Locale:
     return _parsed(BABEL_LOCALES[_current.get()])
 
 
+def babel_code() -> str:
+    """The current language's babel code (« fr_FR »): the key of the formatters prepared
+    once per locale (``str(Locale)`` rebuilds it at each call: 6 % of the finance page)."""
+    return BABEL_LOCALES[_current.get()]
+
+
 @cache
 def _parsed(code: str) -> Locale:
     return Locale.parse(code)

@@ -13,7 +13,7 @@ from functools import cache
 from babel.numbers import format_currency, format_decimal
 from num2words import num2words
 
-from app.core.i18n import babel_locale
+from app.core.i18n import babel_code
 from app.core.numbers import GROUP_SPACES as _GROUP_SPACES
 
 MAX_CENTS = 10**15  # ten thousand billion euros: above any envelope, within BIGINT
@@ -160,12 +160,12 @@ def amount_input(cents: int, locale: str | None = None) -> str:
     """An amount as a form field shows it, in the person's language: « 200 000,00 »,
     « 200,000.00 » (no currency sign; a plain space between thousands). Every amount
     field is prefilled with it, and ``parse_amount`` reads it back in both languages."""
-    return _input_layout(str(locale or babel_locale())).apply(cents)
+    return _input_layout(str(locale) if locale else babel_code()).apply(cents)
 
 
 def format_amount(cents: int, locale: str | None = None) -> str:
     """« 200 000,00 € » in French (narrow no-break spaces between thousands)."""
-    return _currency_layout(str(locale or babel_locale())).apply(cents)
+    return _currency_layout(str(locale) if locale else babel_code()).apply(cents)
 
 
 _ENDS_WITH_QUANTITY_NOUN = re.compile(r"(?:million|milliard|billion|billiard|trillion)s?$")

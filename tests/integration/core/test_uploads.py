@@ -21,7 +21,6 @@ from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.middleware.csrf import generate_csrf_token
 from litestar.params import FromPath, FromQuery, URLEncodedBody
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import File
 from litestar.template.config import TemplateConfig
 from litestar.testing import TestClient
@@ -32,7 +31,7 @@ from app.core.ratelimit import RateLimiter
 from app.core.security import csrf_config, security_headers
 from app.core.storage import FileStorage, UploadError, body_limit, receive_upload
 from app.core.web import DEPENDENCIES, csrf_token
-from app.main import ROUTE_HANDLERS, template_environment
+from app.main import ROUTE_HANDLERS, template_engine
 from tests.conftest import make_settings
 
 MAX_BYTES = 64 * 1024
@@ -145,9 +144,7 @@ def build_app(settings) -> Litestar:
         ],
         csrf_config=csrf_config(settings),
         dependencies=DEPENDENCIES,
-        template_config=TemplateConfig(
-            instance=JinjaTemplateEngine.from_environment(template_environment())
-        ),
+        template_config=TemplateConfig(instance=template_engine()),
         exception_handlers={UploadError: upload_error_page, Exception: html_exception_handler},
         before_send=[security_headers(settings)],
         request_max_body_size=settings.max_body_bytes,
