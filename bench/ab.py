@@ -3,7 +3,7 @@ server each on the same dataset, their wrk runs alternated, each ratio to its ow
 page.
 
     python -m bench.ab --other /tmp/main [--pages file,table,reviewer] [--rounds 2]
-    python -m bench.ab --variants kept_connections,session_rewrite,prepared,formatters
+    python -m bench.ab --variants kept_connections,session_rewrite,prepared,formatters,kept_parts
 
 ``--other`` is another checkout (e.g. ``git archive main | tar -x -C /tmp/main``);
 ``--variants`` are copies of this one with one item of issue 20 undone (VARIANTS: the
@@ -68,6 +68,20 @@ VARIANTS = {
         "    prepared = _compiled(tokens, babel)\n",
         "    prepared = None\n",
     ),
+    # Pages kept rendered while their data versions stand (core.web.kept_part).
+    "kept_parts": (
+        "app/core/web.py",
+        "    if seen is None:\n        html = await render_part()",
+        "    if True:\n        html = await render_part()",
+    ),
+    # Litestar's own url_for (its routes looked up and sorted at every call).
+    "url_for": (
+        "app/main.py",
+        '    engine.register_template_callable("url_for", url_for)\n',
+        "",
+    ),
+    # Templates stat'ed at every render (Jinja's default).
+    "auto_reload": ("app/core/templating.py", "        auto_reload=False,\n", ""),
 }
 VARIANT_ALSO = {
     "formatters": (

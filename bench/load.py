@@ -40,37 +40,31 @@ HERE = Path(__file__).resolve().parent
 GOAL_RATIO = 0.30
 # What limits each page, from profiling its services on the dataset (bench/RESULTS.md).
 LIMITS = {
-    "officer: applications table (50 a page)": "one page query on the index (call, "
-    "reference) and a count, the session and user in one query, then the 50-row "
-    "template: about 10 ms of one core where the bare page costs under 1 ms. To 0.30 "
-    "(a request in about 2.5 ms): the rendered table kept per (call, data version, "
-    "filters, page, language), the version a counter of the call bumped in every write "
-    "transaction that changes one of its files; a request is then the session, one "
-    "version read and the layout.",
-    "officer: ranking (200 a page)": "sorted, summed (window functions over the narrow "
-    "rows, titles and organisations joined for the page only) and paged in SQL over the "
-    "marks the writes keep (review_file_mark: never computed on display), a count and "
-    "the page on the index (call, status, requested amount); about 20–30 ms of one core "
-    "a request, half of it the 200-row template. To 0.30: the rendered page kept per "
-    "(call, marks version, filters, page), the version bumped by store_mark and "
-    "refresh_marks in their transactions; 200 rows cannot be rendered in 2.5 ms.",
-    "officer: an application": "seven queries (the file with its call and funder, "
-    "built once; answers, budget, documents, messages, history, reviews) and the largest "
-    "template. To 0.30: the rendered file kept per (file, version): Application.version "
-    "already moves with every change of the file; messages, documents and reviews would "
-    "have to move it too (or a version of their own).",
-    "reviewer: dashboard (750 reviews)": "50 files a page, those to review first, one "
-    "query counting the 750 assignments (all, submitted) on the index (reviewer, "
-    "submitted, id), four queries in all; the 50-row table is most of the rest. To 0.30: "
-    "the table kept per (reviewer, version of their assignments), bumped when one of "
-    "theirs is assigned, submitted, reopened or withdrawn.",
-    "finance: dashboard": "the sums per call are kept by the ledger's writes "
-    "(grant_call_totals, grant.paid_cents / recovered_cents; guichet finance "
-    "check-totals compares them with the ledger): one query for them; the payments per "
-    "month read a covering index; the work lists (thirteen queries in all) and the chart "
-    "are what is left. To 0.30: the page kept per ledger version, a counter written in "
-    "the same transactions as the kept totals (the work lists depend on today's date "
-    "too: the key includes it).",
+    "officer: applications table (50 a page)": "kept rendered (core.web.kept_part) under "
+    "the call's versions (call:N, files:N, organisations: moved by triggers in every "
+    "write transaction touching them): a request reads the person, the versions and the "
+    "call (three queries) and renders the layout around the kept table. Rendering it "
+    "again (after a write to the call's files, or another filter or page) is the page "
+    "query on the index (call, reference), a count and the 50-row template: about 10 ms "
+    "of one core. What is left on a kept request: the session, three queries, the "
+    "layout and sending the page.",
+    "officer: ranking (200 a page)": "kept rendered under call:N, files:N (the files, "
+    "their marks and reviewers), organisations and people (the pool's names); rendering "
+    "it again is the window query over the marks the writes keep and the 200-row "
+    "template, about 20–30 ms of one core. A kept request is as the table's, with a "
+    "page four times as long to send.",
+    "officer: an application": "kept rendered under file:N (the file, its documents, "
+    "messages and history: audit entries about it), calls, organisations and people; "
+    "the file itself is still read at each request (who may see it: the route's 404). "
+    "Rendering it again: four prepared queries and the largest template.",
+    "reviewer: dashboard (750 reviews)": "kept rendered under reviews:R (the reviewer's "
+    "assignments and declared links), titles (a file's number or title changed) and "
+    "calls; rendering it again: the counts and the page of 50 (prepared queries on the "
+    "index (reviewer, submitted, id)) and the 50-row table.",
+    "finance: dashboard": "kept rendered under funding (grants, instalments, ledger, "
+    "reports, recoveries, kept totals), calls, organisations and titles, and the day "
+    "(the work lists depend on it); rendering it again: thirteen prepared queries (the "
+    "sums per call kept by the ledger's writes) and the chart.",
 }
 GOAL_P99_MS = 100.0
 # Issue 20's goals, ratio to the bare page of the same run (one worker).
@@ -466,9 +460,12 @@ def markdown(results: dict) -> str:
         "The 0.30 moonshot: the bare page costs under a millisecond of Python, so a page "
         "that queries the database and renders a table of 50 to 200 rows stays below it "
         "on one worker however its queries are written; what reaches it is not rendering "
-        "the table again while its data has not changed (above, per page: a cache keyed "
-        "by a data version bumped inside the write transactions, so that it is never "
-        "stale). More workers (PostgreSQL) multiply the throughput of all pages alike. "
+        "the table again while its data has not changed: each key page is kept rendered "
+        "under data versions the database moves in the transaction of every write they "
+        "follow (app/versions.py), so it is never stale. The figures above are of kept "
+        "pages (the load test writes nothing); a page whose data changes is rendered "
+        "again once, at the cost given above. More workers (PostgreSQL) multiply the "
+        "throughput of all pages alike. "
         "The exports stream in constant memory: the server's RSS does not grow while "
         "they run (the peak column).",
         "",

@@ -282,9 +282,9 @@ async def current_attachment(app_id: int, attachment_id: int) -> dict | None:
     )
 
 
-async def attachment_history(app_id: int) -> list[AttachmentVersion]:
-    rows = (
-        await Attachment.select(
+_ATTACHMENT_HISTORY = Prepared(
+    lambda app_id: (
+        Attachment.select(
             Attachment.id,
             Attachment.document_key,
             Attachment.original_name,
@@ -297,6 +297,11 @@ async def attachment_history(app_id: int) -> list[AttachmentVersion]:
         .where((Attachment.application == app_id) & Attachment.message.is_null())
         .order_by(Attachment.id)
     )
+)
+
+
+async def attachment_history(app_id: int) -> list[AttachmentVersion]:
+    rows = await _ATTACHMENT_HISTORY.run(app_id=app_id)
     return [AttachmentVersion(**row) for row in rows]
 
 
@@ -319,10 +324,9 @@ async def attachment_for(user: CurrentUser, app_id: int, attachment_id: int) -> 
 # --- Messages and history -----------------------------------------------------------------------
 
 
-async def messages(app_id: int) -> list[MessageView]:
-    """The thread, oldest first, with each message's attachments (two queries)."""
-    rows = (
-        await Message.select(
+_MESSAGES = Prepared(
+    lambda app_id: (
+        Message.select(
             Message.id,
             Message.body,
             Message.created_at,
@@ -332,9 +336,18 @@ async def messages(app_id: int) -> list[MessageView]:
         .where(Message.application == app_id)
         .order_by(Message.id)
     )
-    files = await Attachment.select(
+)
+_MESSAGE_FILES = Prepared(
+    lambda app_id: Attachment.select(
         Attachment.id, Attachment.message, Attachment.original_name, Attachment.size
     ).where((Attachment.application == app_id) & Attachment.message.is_not_null())
+)
+
+
+async def messages(app_id: int) -> list[MessageView]:
+    """The thread, oldest first, with each message's attachments (two queries)."""
+    rows = await _MESSAGES.run(app_id=app_id)
+    files = await _MESSAGE_FILES.run(app_id=app_id)
     by_message: dict[int, list[MessageFile]] = {}
     for f in files:
         by_message.setdefault(f["message"], []).append(
@@ -375,7 +388,7 @@ HISTORY_LABELS = {
 
 async def history(app_id: int) -> list[HistoryEntry]:
     """The file's audit trail, newest first (the latest 200 entries)."""
-    entries, _total = await audit.search(object_type="application", object_id=app_id, limit=200)
+    entries = await audit.of_object("application", app_id, limit=200)
     return [
         HistoryEntry(
             created_at=e["created_at"],

@@ -15,7 +15,7 @@ from app.calls import dependants, formspec, states
 from app.calls.tables import Call, CallStatus, FormVersion
 from app.core import audit
 from app.core.audit import Actor
-from app.core.db import for_update, within, write_transaction
+from app.core.db import Prepared, for_update, within, write_transaction
 from app.core.domain import DomainError
 from app.core.forms import parse_date
 from app.core.i18n import gettext
@@ -260,19 +260,25 @@ class CallStage:
         )
 
 
-async def get_call(call_id: int) -> dict | None:
-    """The call, its JSON decoded, with its funder's name and address and its
-    ``stage`` (``CallStage``)."""
-    call = (
-        await Call.select(
+# Built once (core.db.Prepared): every page of a call reads it.
+_CALL = Prepared(
+    lambda call_id: (
+        Call.select(
             *Call.all_columns(),
             Call.funder.name.as_alias("funder_name"),
             Call.funder.address.as_alias("funder_address"),
         )
         .where(Call.id == call_id)
         .output(load_json=True)
-        .first()
+        .limit(1)
     )
+)
+
+
+async def get_call(call_id: int) -> dict | None:
+    """The call, its JSON decoded, with its funder's name and address and its
+    ``stage`` (``CallStage``)."""
+    call = await _CALL.first(call_id=call_id)
     if call:
         call["stage"] = CallStage.of(call)
     return call

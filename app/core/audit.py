@@ -43,7 +43,7 @@ from uuid import UUID
 
 from stdnum import iban
 
-from app.core.db import is_sqlite, write_transaction
+from app.core.db import is_sqlite, prepared, write_transaction
 from app.core.exports import neutralise
 from app.core.tables import AuditEntry
 
@@ -579,6 +579,22 @@ async def search(
         .offset(max(0, offset))
     )
     return [_as_entry(r) for r in rows], await count
+
+
+async def of_object(object_type: str, object_id: str | int, *, limit: int) -> list[dict]:
+    """The latest ``limit`` entries about one object, newest first (a file's history:
+    one query, built once)."""
+    query = prepared(
+        (of_object, limit),
+        lambda object_type, object_id: (
+            AuditEntry.select(*_ENTRY_COLUMNS)
+            .where((AuditEntry.object_type == object_type) & (AuditEntry.object_id == object_id))
+            .order_by(AuditEntry.id, ascending=False)
+            .limit(limit)
+        ),
+    )
+    rows = await query.run(object_type=object_type, object_id=str(object_id))
+    return [_as_entry(r) for r in rows]
 
 
 async def iter_entries(

@@ -14,7 +14,8 @@ import os
 import sqlite3
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -427,9 +428,9 @@ class Prepared:
     Relies on two details of Piccolo 1.38 (a query string's frozen SQL, the query's
     result processing), checked by tests/integration/core/test_prepared.py."""
 
-    def __init__(self, build: Callable[..., Any]):
+    def __init__(self, build: Callable[..., Any], names: Iterable[str] | None = None):
         self._build = build
-        self._names = list(inspect.signature(build).parameters)
+        self._names = list(inspect.signature(build).parameters if names is None else names)
         self._compiled: dict[str, tuple[Any, Any, str, list[Any]]] = {}
 
     def _for(self, engine_type: str) -> tuple[Any, Any, str, list[Any]]:
@@ -455,6 +456,31 @@ class Prepared:
     async def first(self, **values: Any) -> Any:
         rows = await self.run(**values)
         return rows[0] if rows else None
+
+
+# Prepared queries by key (``prepared``): the least recently used go beyond this many.
+PREPARED_KEPT = 1024
+_by_key: OrderedDict[Hashable, Prepared] = OrderedDict()
+
+
+def prepared(
+    key: Hashable, build: Callable[..., Any], names: Iterable[str] | None = None
+) -> Prepared:
+    """The ``Prepared`` query of ``key``, made from ``build`` at the key's first use.
+
+    For a query whose form depends on a few values (a person's funders, a call, a page
+    of a list): ``key`` holds every value ``build`` puts in the query as a constant, so
+    one key always means one SQL; values that vary widely (a person's id, a date) are
+    ``Param``s of ``build`` instead, given to ``run`` (named by ``names``, else by
+    ``build``'s parameters)."""
+    found = _by_key.get(key)
+    if found is None:
+        found = _by_key[key] = Prepared(build, names)
+        if len(_by_key) > PREPARED_KEPT:
+            _by_key.popitem(last=False)
+    else:
+        _by_key.move_to_end(key)
+    return found
 
 
 def for_update(query: Q) -> Q:

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from piccolo.columns import (
     JSON,
+    BigInt,
     BigSerial,
     ForeignKey,
     Integer,
@@ -95,3 +96,11 @@ class DeliveryAttempt(Table, tablename="delivery_attempt"):
     # sending, sent, retry, failed, uncertain, released
     outcome = Varchar(length=12, default="sending")
     error = Varchar(length=300, null=True, default=None)
+
+
+class DataVersion(Table, tablename="data_version"):
+    """A counter moved by triggers in the same transaction as the writes it follows
+    (``core.versions``): one row per version name, made at its first move."""
+
+    name = Varchar(length=80, primary_key=True)
+    version = BigInt(default=0)

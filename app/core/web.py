@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import secrets
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Any
 
 from litestar import Request
@@ -10,7 +12,7 @@ from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 from litestar.utils.scope.state import ScopeState
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.core import i18n
 from app.core.audit import Actor
@@ -18,6 +20,7 @@ from app.core.domain import DomainError
 from app.core.forms import FormState
 from app.core.ratelimit import RateLimiter
 from app.core.storage import FileStorage
+from app.core.versions import Seen
 from app.settings import Settings
 
 FLASH_KEY = "_flash"
@@ -109,18 +112,108 @@ def _pop_flashes(request: Request) -> list[list[str]]:
     return session.pop(FLASH_KEY, [])
 
 
-def base_context(request: Request) -> dict[str, Any]:
-    token = csrf_token(request)
+def _context(request: Request, token: str) -> dict[str, Any]:
     return {
         "request": request,
         "current_user": request.scope.get("user"),
         "csrf_token": token,
         "csrf_field": Markup('<input type="hidden" name="_csrf_token" value="{}">').format(token),
-        "layout": "partial.html" if is_partial_request(request) else "base.html",
-        "flashes": _pop_flashes(request),
         "locale": i18n.get_locale(),
         "current_path": request.url.path,
     }
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    return {
+        **_context(request, csrf_token(request)),
+        "layout": "partial.html" if is_partial_request(request) else "base.html",
+        "flashes": _pop_flashes(request),
+    }
+
+
+# --- Page parts kept rendered --------------------------------------------------------------
+
+# Per app (in its state, so that two apps never share one); the least recently used go
+# when they hold more characters than this.
+KEPT_CHARS = 32 * 1024 * 1024
+_KEPT = "guichet_kept_parts"
+# Stands for the person's CSRF token in a kept part (which anyone with the same key
+# may be shown): put back at each request.
+_TOKEN_MARK = "kept-csrf-" + secrets.token_hex(16)
+
+
+class _Kept:
+    def __init__(self) -> None:
+        self.parts: OrderedDict[Hashable, str] = OrderedDict()
+        self.chars = 0
+
+    def get(self, key: Hashable) -> str | None:
+        html = self.parts.get(key)
+        if html is not None:
+            self.parts.move_to_end(key)
+        return html
+
+    def put(self, key: Hashable, html: str) -> None:
+        if key in self.parts:
+            return
+        self.parts[key] = html
+        self.chars += len(html)
+        while self.chars > KEPT_CHARS and self.parts:
+            self.chars -= len(self.parts.popitem(last=False)[1])
+
+
+def forget_kept_parts(app: Any) -> None:
+    """Every part kept by ``app`` forgotten: what a test measuring a page's own work
+    starts from."""
+    app.state[_KEPT] = _Kept()
+
+
+async def kept_part(
+    request: Request,
+    template: str,
+    *,
+    seen: Seen | None,
+    context: Callable[[], Awaitable[Mapping[str, Any]]],
+    key: Hashable = (),
+) -> Markup:
+    """``template`` rendered with ``await context()``, kept while nothing it shows has
+    changed: kept under ``seen`` (the data versions of app/versions.py, moved by the
+    database in the transaction of every write they follow), the page's address with
+    its query string, the person (their roles and scopes with them), the language and
+    ``key`` (anything else it depends on, e.g. today's date). A request whose data has
+    not changed reads the versions (one query) instead of running the part's queries
+    and rendering it again.
+
+    What the part shows must come from tables its versions follow, read after ``seen``
+    was (older data could be kept under newer versions); the person's CSRF token is put
+    in at each request. ``seen=None``: rendered now, not kept (a refused form shown
+    again as it was typed)."""
+
+    async def render_part() -> str:
+        part = request.app.template_engine.get_template(template)
+        return part.render(**_context(request, _TOKEN_MARK), **await context())
+
+    if seen is None:
+        html = await render_part()
+    else:
+        full_key = (
+            template,
+            i18n.get_locale(),
+            request.url.path,
+            request.url.query,
+            request.scope.get("user"),
+            key,
+            seen,
+        )
+        kept = request.app.state.get(_KEPT)
+        if kept is None:
+            kept = request.app.state[_KEPT] = _Kept()
+        html = kept.get(full_key)
+        if html is None:
+            html = await render_part()
+            kept.put(full_key, html)
+    # Rendered by the pages' autoescaping environment; the token escaped as they do.
+    return Markup(html.replace(_TOKEN_MARK, escape(csrf_token(request))))  # noqa: S704  # nosec B704
 
 
 async def act(

@@ -10,7 +10,12 @@ APP_CONFIG = AppConfig(
     app_name="decisions",
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
     table_classes=[DecisionSettings, Decision, LetterJob, Letter],
+    # Its last migration makes the data versions' triggers on every domain's tables.
     migration_dependencies=[
+        "app.core.piccolo_app",
+        "app.funders.piccolo_app",
+        "app.organisations.piccolo_app",
+        "app.reviews.piccolo_app",
         "app.accounts.piccolo_app",
         "app.calls.piccolo_app",
         "app.applications.piccolo_app",

@@ -5,6 +5,7 @@ grant are kept by the ledger's writes (``grants.totals``), not summed here."""
 
 from __future__ import annotations
 
+import inspect
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -12,7 +13,7 @@ from datetime import date
 from piccolo.query.functions.aggregate import Sum
 
 from app.calls.tables import Call
-from app.core.db import within
+from app.core.db import prepared, within
 from app.core.i18n import gettext as _
 from app.core.i18n import gettext_noop as N_
 from app.core.money import to_decimal
@@ -83,19 +84,22 @@ async def summary(
 ) -> Line:
     """Everything, with a line per funder holding a line per call (only the funders of
     ``funders``, None: every funder)."""
-    calls_query = Call.select(
-        Call.id,
-        Call.title,
-        Call.envelope_cents,
-        Call.funder,
-        Call.funder.name.as_alias("funder_name"),
-    ).where(Call.status != "draft")
-    if funder:
-        calls_query = calls_query.where(Call.funder == funder)
-    if call:
-        calls_query = calls_query.where(Call.id == call)
-    calls_query = within(calls_query, Call.funder, funders)
-    calls = await calls_query.order_by(Call.id)
+
+    def build():
+        query = Call.select(
+            Call.id,
+            Call.title,
+            Call.envelope_cents,
+            Call.funder,
+            Call.funder.name.as_alias("funder_name"),
+        ).where(Call.status != "draft")
+        if funder:
+            query = query.where(Call.funder == funder)
+        if call:
+            query = query.where(Call.id == call)
+        return within(query, Call.funder, funders).order_by(Call.id)
+
+    calls = await prepared((summary, funder, call, funders), build).run()
     # Each call's line as kept by the ledger's writes (grants/totals.py): one query,
     # whatever the number of grants and entries.
     kept = await totals.of_calls([c["id"] for c in calls])
@@ -123,22 +127,24 @@ async def monthly_payments(
     *, funder: int | None = None, call: int | None = None, funders: frozenset[int] | None = None
 ) -> list[tuple[str, int]]:
     """Net payments per month (YYYY-MM), oldest first."""
-    query = (
-        LedgerEntry.select(
-            LedgerEntry.kind,
-            LedgerEntry.value_date,
-            Sum(LedgerEntry.amount_cents).as_alias("amount_cents"),
-        )
-        .where(LedgerEntry.kind.is_in(["payment", "reversal"]))
-        .group_by(LedgerEntry.kind, LedgerEntry.value_date)
+    query = prepared(
+        (monthly_payments, funder, call, funders),
+        lambda: scope(
+            LedgerEntry.select(
+                LedgerEntry.kind,
+                LedgerEntry.value_date,
+                Sum(LedgerEntry.amount_cents).as_alias("amount_cents"),
+            )
+            .where(LedgerEntry.kind.is_in(["payment", "reversal"]))
+            .group_by(LedgerEntry.kind, LedgerEntry.value_date),
+            LedgerEntry.grant,
+            funder=funder,
+            call=call,
+            funders=funders,
+        ),
     )
-    if funder:
-        query = query.where(LedgerEntry.grant.call.funder == funder)
-    if call:
-        query = query.where(LedgerEntry.grant.call == call)
-    query = within(query, LedgerEntry.grant.call.funder, funders)
     months: dict[str, int] = defaultdict(int)
-    for e in _cents(await query):
+    for e in _cents(await query.run()):
         sign = 1 if e["kind"] == "payment" else -1
         months[e["value_date"].strftime("%Y-%m")] += sign * e["amount_cents"]
     return sorted(months.items())
@@ -262,31 +268,45 @@ async def worklists(
 ) -> Worklists:
     """The lists finance staff and officers work from."""
 
-    def scoped(query, grant):
-        return scope(query, grant, funder=funder, call=call, funders=funders)
+    def scoped(name: str, build):
+        """The query of ``build()`` narrowed to the scope, built once per scope (its
+        join paths cost more to build than the database takes to answer)."""
+        return prepared(
+            (worklists, name, funder, call, funders),
+            lambda **dates: scope(*build(**dates), funder=funder, call=call, funders=funders),
+            names=inspect.signature(build).parameters,
+        )
 
     payable = list(INSTALMENT.sources("pay"))
-    instalment_columns = (
-        *Instalment.all_columns(),
-        Instalment.grant.application.reference.as_alias("reference"),
-        Instalment.grant.organisation.name.as_alias("organisation_name"),
-    )
-    approved = (
-        await scoped(
-            Instalment.select(*instalment_columns).where(Instalment.status.is_in(payable)),
-            Instalment.grant,
+
+    def instalment_columns():
+        return (
+            *Instalment.all_columns(),
+            Instalment.grant.application.reference.as_alias("reference"),
+            Instalment.grant.organisation.name.as_alias("organisation_name"),
         )
-        .order_by(Instalment.approved_at)
-        .limit(LIST_LIMIT)
-    )
+
+    approved = await scoped(
+        "approved",
+        lambda: (
+            Instalment.select(*instalment_columns())
+            .where(Instalment.status.is_in(payable))
+            .order_by(Instalment.approved_at)
+            .limit(LIST_LIMIT),
+            Instalment.grant,
+        ),
+    ).run()
     approved_total = await scoped(
-        Instalment.count().where(Instalment.status.is_in(payable)), Instalment.grant
-    )
+        "approved_total",
+        lambda: (Instalment.count().where(Instalment.status.is_in(payable)), Instalment.grant),
+    ).run()
     month_start = today.replace(day=1)
     next_month = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
-    due_this_month = (
-        await scoped(
-            Instalment.select(*instalment_columns).where(
+    due_this_month = await scoped(
+        "due_this_month",
+        lambda month_start, next_month: (
+            Instalment.select(*instalment_columns())
+            .where(
                 Instalment.status.is_in(list(INSTALMENT.sources("approve")))
                 | (
                     Instalment.status.is_in(list(INSTALMENT.sources("make_due")))
@@ -294,25 +314,30 @@ async def worklists(
                     & (Instalment.due_on >= month_start)
                     & (Instalment.due_on < next_month)
                 )
-            ),
+            )
+            .order_by(Instalment.id)
+            .limit(LIST_LIMIT),
             Instalment.grant,
-        )
-        .order_by(Instalment.id)
-        .limit(LIST_LIMIT)
-    )
-    with_reports = await scoped(
-        Grant.select(
-            Grant.id,
-            Grant.interim_report_due,
-            Grant.final_report_due,
-            Grant.application.reference.as_alias("reference"),
-            Grant.organisation.name.as_alias("organisation_name"),
-        ).where(
-            (Grant.status == GrantStatus.active)
-            & ((Grant.interim_report_due < today) | (Grant.final_report_due < today))
         ),
-        Grant,
-    ).order_by(Grant.id)  # one order on both databases (PostgreSQL's heap order is not)
+    ).run(month_start=month_start, next_month=next_month)
+    with_reports = await scoped(
+        "with_reports",
+        lambda today: (
+            Grant.select(
+                Grant.id,
+                Grant.interim_report_due,
+                Grant.final_report_due,
+                Grant.application.reference.as_alias("reference"),
+                Grant.organisation.name.as_alias("organisation_name"),
+            )
+            .where(
+                (Grant.status == GrantStatus.active)
+                & ((Grant.interim_report_due < today) | (Grant.final_report_due < today))
+            )
+            .order_by(Grant.id),  # one order on both databases (PostgreSQL's heap order is not)
+            Grant,
+        ),
+    ).run(today=today)
     done = {
         (r["grant"], r["kind"])
         for r in await Report.select(Report.grant, Report.kind).where(
@@ -335,13 +360,18 @@ async def worklists(
         and (g["id"], kind) not in done
     ]
     recoveries = await scoped(
-        Recovery.select(
-            *Recovery.all_columns(),
-            Recovery.grant.application.reference.as_alias("reference"),
-            Recovery.grant.organisation.name.as_alias("organisation_name"),
-        ).where(Recovery.status.is_in(list(RECOVERY.sources("receive")))),
-        Recovery.grant,
-    ).order_by(Recovery.id)
+        "recoveries",
+        lambda: (
+            Recovery.select(
+                *Recovery.all_columns(),
+                Recovery.grant.application.reference.as_alias("reference"),
+                Recovery.grant.organisation.name.as_alias("organisation_name"),
+            )
+            .where(Recovery.status.is_in(list(RECOVERY.sources("receive"))))
+            .order_by(Recovery.id),
+            Recovery.grant,
+        ),
+    ).run()
     received: dict[int, int] = defaultdict(int)
     for e in await LedgerEntry.select(LedgerEntry.recovery, LedgerEntry.amount_cents).where(
         LedgerEntry.recovery.is_in([r["id"] for r in recoveries] or [0])
@@ -376,24 +406,27 @@ class CallGrant(Record):
 async def grants_of_call(call: int, *, funders: frozenset[int] | None = None) -> list[CallGrant]:
     """Each grant of a call with its balance (one query: the ledger's sums are kept on
     the grant); none when the call's funder is not among ``funders``."""
-    rows = (
-        await within(
-            Grant.select(
-                Grant.id,
-                Grant.status,
-                Grant.amount_cents,
-                Grant.reduction_cents,
-                Grant.paid_cents,
-                Grant.recovered_cents,
-                Grant.application.reference.as_alias("reference"),
-                Grant.organisation.name.as_alias("organisation_name"),
-            ),
-            Grant.call.funder,
-            funders,
-        )
-        .where(Grant.call == call)
-        .order_by(Grant.application)
-    )
+    rows = await prepared(
+        (grants_of_call, funders),
+        lambda call: (
+            within(
+                Grant.select(
+                    Grant.id,
+                    Grant.status,
+                    Grant.amount_cents,
+                    Grant.reduction_cents,
+                    Grant.paid_cents,
+                    Grant.recovered_cents,
+                    Grant.application.reference.as_alias("reference"),
+                    Grant.organisation.name.as_alias("organisation_name"),
+                ),
+                Grant.call.funder,
+                funders,
+            )
+            .where(Grant.call == call)
+            .order_by(Grant.application)
+        ),
+    ).run(call=call)
     return [
         CallGrant.of(
             row,

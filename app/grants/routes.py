@@ -16,6 +16,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import File, Redirect, Stream, Template
 
+from app import versions
 from app.accounts.guards import requires
 from app.core.audit import Actor
 from app.core.domain import DomainError
@@ -27,7 +28,7 @@ from app.core.money import AmountError, format_amount, parse_amount
 from app.core.numbers import whole_number
 from app.core.storage import FileStorage
 from app.core.time import now
-from app.core.web import act, flash, render
+from app.core.web import act, flash, kept_part, render
 from app.funders.services import list_funders
 from app.grants import (
     agreement_routes,
@@ -84,27 +85,31 @@ async def finance_dashboard(
     funder, call = _scope(financeur, appel)
     # A person following the grants of some funders only sees their figures alone.
     funders = funders_for(request.user, "follow_grants")
-    total = await dashboard.summary(funder=funder, call=call, funders=funders)
-    months = await dashboard.monthly_payments(funder=funder, call=call, funders=funders)
-    query = {k: v for k, v in (("financeur", funder), ("appel", call)) if v}
-    return render(
-        request,
-        "grants/dashboard.html",
-        total=total,
-        months=months,
-        month_bars=dashboard.bars(months[-24:]),
-        month_ticks=dashboard.ticks(months[-24:]),
-        call_bars=dashboard.call_bars(total),
-        lists=await dashboard.worklists(
-            datetime.now(UTC).date(), funder=funder, call=call, funders=funders
-        ),
-        call_grants=await dashboard.grants_of_call(call, funders=funders) if call else [],
-        funders=[f for f in await list_funders() if funders is None or f["id"] in funders],
-        filters={"financeur": funder, "appel": call},
-        export_query=("?" + urlencode(query)) if query else "",
-        all_calls=await dashboard.published_calls(funders=funders),
-        kind_labels=followup.KIND_LABELS,
-    )
+    today = datetime.now(UTC).date()
+    seen = await versions.finance()  # before the data (core.web.kept_part)
+
+    async def context() -> dict:
+        total = await dashboard.summary(funder=funder, call=call, funders=funders)
+        months = await dashboard.monthly_payments(funder=funder, call=call, funders=funders)
+        query = {k: v for k, v in (("financeur", funder), ("appel", call)) if v}
+        return {
+            "total": total,
+            "months": months,
+            "month_bars": dashboard.bars(months[-24:]),
+            "month_ticks": dashboard.ticks(months[-24:]),
+            "call_bars": dashboard.call_bars(total),
+            "lists": await dashboard.worklists(today, funder=funder, call=call, funders=funders),
+            "call_grants": await dashboard.grants_of_call(call, funders=funders) if call else [],
+            "funders": [f for f in await list_funders() if funders is None or f["id"] in funders],
+            "filters": {"financeur": funder, "appel": call},
+            "export_query": ("?" + urlencode(query)) if query else "",
+            "all_calls": await dashboard.published_calls(funders=funders),
+            "kind_labels": followup.KIND_LABELS,
+        }
+
+    # Kept rendered while the grants' money, the calls, names and the day are the same.
+    part = await kept_part(request, "grants/_dashboard.html", seen=seen, context=context, key=today)
+    return render(request, "grants/dashboard.html", part=part)
 
 
 @get(EXPORT, name="grants:export")

@@ -11,6 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import File, Redirect, Stream, Template
 
+from app import versions
 from app.accounts.guards import requires
 from app.applications import budget as budgets
 from app.applications import services as applications
@@ -26,7 +27,7 @@ from app.core.i18n import ngettext
 from app.core.numbers import whole_number
 from app.core.storage import FileStorage
 from app.core.time import now, paris_input
-from app.core.web import act, flash, path_to, render
+from app.core.web import act, flash, kept_part, path_to, render
 from app.permissions import funders_for
 from app.reviews import conflicts, notices, pool, progress, ranking, scoring
 from app.reviews.errors import ReviewError
@@ -303,6 +304,7 @@ async def ranking_page(
 ) -> Template:
     """The ranking, RANKING_PAGE files per page; the running total counts every file
     before the row, on earlier pages too."""
+    seen = await versions.ranking(call_id)  # before the data (core.web.kept_part)
     call = await _call(call_id)
     status = status if status in ranking.RANKED else ""
     sort = tri if tri in ranking.RANKING_SORTS else "rank"
@@ -311,38 +313,42 @@ async def ranking_page(
         "disagreement": desaccord == "1",
         "reviewer": whole_number(evaluateur),
     }
-    total = await ranking.ranked_count(call_id, **filters)
-    pages = max(1, -(-total // RANKING_PAGE))
-    current = _page_of(page, pages)
-    rows = await ranking.ranked_files(
-        call_id,
-        **filters,
-        sort=sort,
-        limit=RANKING_PAGE,
-        offset=(current - 1) * RANKING_PAGE,
-    )
-    return render(
-        request,
-        "reviews/ranking.html",
-        call=call,
-        rows=rows,
-        total=total,
-        page=current,
-        pages=pages,
-        query=urlencode(
-            {"status": status, "desaccord": desaccord, "evaluateur": evaluateur, "tri": sort}
-        ),
-        settings=await settings_for(call_id),
-        pool=await pool.pool(call_id),
-        statuses=ranking.RANKED,
-        labels=application_states.LABELS,
-        filters={
-            "status": status,
-            "desaccord": desaccord == "1",
-            "evaluateur": evaluateur,
-            "tri": sort,
-        },
-    )
+
+    async def context() -> dict:
+        total = await ranking.ranked_count(call_id, **filters)
+        pages = max(1, -(-total // RANKING_PAGE))
+        current = _page_of(page, pages)
+        rows = await ranking.ranked_files(
+            call_id,
+            **filters,
+            sort=sort,
+            limit=RANKING_PAGE,
+            offset=(current - 1) * RANKING_PAGE,
+        )
+        return {
+            "call": call,
+            "rows": rows,
+            "total": total,
+            "page": current,
+            "pages": pages,
+            "query": urlencode(
+                {"status": status, "desaccord": desaccord, "evaluateur": evaluateur, "tri": sort}
+            ),
+            "settings": await settings_for(call_id),
+            "pool": await pool.pool(call_id),
+            "statuses": ranking.RANKED,
+            "labels": application_states.LABELS,
+            "filters": {
+                "status": status,
+                "desaccord": desaccord == "1",
+                "evaluateur": evaluateur,
+                "tri": sort,
+            },
+        }
+
+    # Kept rendered while the call, its files, their marks and its pool are the same.
+    part = await kept_part(request, "reviews/_ranking.html", seen=seen, context=context)
+    return render(request, "reviews/ranking.html", call=call, part=part)
 
 
 @get(FILE_REVIEWS, name="reviews:file-reviews")
@@ -408,24 +414,24 @@ async def unassign(
 async def dashboard(request: Request, page: FromQuery[str] = "1") -> Template:
     """The reviewer's files, DASHBOARD_PAGE a page, those to review first."""
     funders = funders_for(request.user, "review")  # roles per funder
-    done, total = await scoring.my_assignment_counts(request.user.id, funders=funders)
-    pages = max(1, -(-total // DASHBOARD_PAGE))
-    current = _page_of(page, pages)
-    rows = await scoring.my_assignments(
-        request.user.id,
-        limit=DASHBOARD_PAGE,
-        offset=(current - 1) * DASHBOARD_PAGE,
-        funders=funders,
-    )
-    return render(
-        request,
-        "reviews/dashboard.html",
-        rows=rows,
-        done=done,
-        total=total,
-        page=current,
-        pages=pages,
-    )
+    seen = await versions.reviewer_files(request.user.id)  # before the data (kept_part)
+
+    async def context() -> dict:
+        done, total = await scoring.my_assignment_counts(request.user.id, funders=funders)
+        pages = max(1, -(-total // DASHBOARD_PAGE))
+        current = _page_of(page, pages)
+        rows = await scoring.my_assignments(
+            request.user.id,
+            limit=DASHBOARD_PAGE,
+            offset=(current - 1) * DASHBOARD_PAGE,
+            funders=funders,
+        )
+        return {"rows": rows, "done": done, "total": total, "page": current, "pages": pages}
+
+    # Kept rendered while the reviewer's assignments, their files' titles and the calls
+    # (titles, due dates) are the same.
+    part = await kept_part(request, "reviews/_dashboard.html", seen=seen, context=context)
+    return render(request, "reviews/dashboard.html", part=part)
 
 
 async def _assignment(request: Request, assignment_id: int) -> ReviewAssignment:

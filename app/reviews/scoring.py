@@ -23,7 +23,7 @@ from app.applications.tables import Application
 from app.calls import services as calls
 from app.core import audit
 from app.core.audit import Actor
-from app.core.db import write_transaction
+from app.core.db import prepared, write_transaction
 from app.core.i18n import gettext_noop as N_
 from app.core.numbers import whole_number
 from app.core.time import now
@@ -315,13 +315,13 @@ async def my_assignment_counts(
     reviewer_id: int, *, funders: frozenset[int] | None = None
 ) -> tuple[int, int]:
     """(reviewed, assigned) for the reviewer's dashboard (of ``funders``: None, all)."""
-    row = await (
-        Assignment.select(
+    query = prepared(
+        (my_assignment_counts, funders),
+        lambda reviewer_id: Assignment.select(
             Count().as_alias("total"), Count(Assignment.submitted_at).as_alias("done")
-        )
-        .where(mine(reviewer_id, funders))
-        .first()
+        ).where(mine(reviewer_id, funders)),
     )
+    row = await query.first(reviewer_id=reviewer_id)
     return row["done"], row["total"]
 
 
@@ -330,25 +330,29 @@ async def my_assignments(
 ) -> list[MyReview]:
     """One page of the reviewer's files, those still to review first, with the due
     date of their call (of ``funders``: None, every funder)."""
-    rows = await (
-        Assignment.select(
-            Assignment.id,
-            Assignment.submitted_at,
-            Assignment.updated_at,
-            Assignment.application.reference.as_alias("reference"),
-            Assignment.application.title.as_alias("title"),
-            Assignment.application.call.title.as_alias("call_title"),
-            Assignment.application.call.id.as_alias("call_id"),
-        )
-        .where(mine(reviewer_id, funders))
-        # To review first (NULLs sort differently on SQLite and PostgreSQL: say it).
-        .order_by(
-            QueryString(f'"{Assignment._meta.tablename}"."submitted_at" IS NOT NULL'),
-            Assignment.id,
-        )
-        .limit(limit)
-        .offset(offset)
+    query = prepared(
+        (my_assignments, funders, limit, offset),
+        lambda reviewer_id: (
+            Assignment.select(
+                Assignment.id,
+                Assignment.submitted_at,
+                Assignment.updated_at,
+                Assignment.application.reference.as_alias("reference"),
+                Assignment.application.title.as_alias("title"),
+                Assignment.application.call.title.as_alias("call_title"),
+                Assignment.application.call.id.as_alias("call_id"),
+            )
+            .where(mine(reviewer_id, funders))
+            # To review first (NULLs sort differently on SQLite and PostgreSQL: say it).
+            .order_by(
+                QueryString(f'"{Assignment._meta.tablename}"."submitted_at" IS NOT NULL'),
+                Assignment.id,
+            )
+            .limit(limit)
+            .offset(offset)
+        ),
     )
+    rows = await query.run(reviewer_id=reviewer_id)
     due = await due_dates(r["call_id"] for r in rows)
     return [MyReview(**r, due_at=due.get(r["call_id"])) for r in rows]
 

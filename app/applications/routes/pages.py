@@ -19,7 +19,8 @@ from app.calls.formspec import KIND_LABELS
 from app.core import storage
 from app.core.forms import FormState
 from app.core.money import amount_input
-from app.core.web import render, settings_of
+from app.core.versions import Seen
+from app.core.web import kept_part, render, settings_of
 from app.quotas import StorageLimits
 
 APPLY = "/appels/{call_id:int}/candidater"
@@ -128,27 +129,35 @@ async def staff_page(
     screening_form: FormState | None = None,
     message_form: FormState | None = None,
     status_code: int = 200,
+    seen: Seen | None = None,
 ) -> Template:
     """The staff's view of the file: answers, budget, every document version, the
     screening and « to complete » forms when they apply, messages and history."""
+
+    async def context() -> dict:
+        return {
+            "app": app,
+            "actions": app.actions("officer"),
+            "labels": states.LABELS,
+            "attachments": await services.attachment_history(app.id),
+            "history": await services.history(app.id),
+            "budget": app.forecast,
+            "budget_lines": budgets,
+            "form": form or FormState(),
+            "fields": formspec.fields_of(app.form),
+            "screening_form": screening_form
+            or FormState(values={"decision": "eligible"}, prefix="screening"),
+            "messages": await services.messages(app.id),
+            "message_form": message_form or FormState(prefix="message"),
+            "message_file_limit": _message_file_limit(request),
+        }
+
+    # Kept rendered while the file (its documents, messages and history), its call and
+    # the names it shows are the same (``seen``: the page as asked for; not a refused
+    # form shown again as it was typed).
+    part = await kept_part(request, "applications/_staff_file.html", seen=seen, context=context)
     return render(
-        request,
-        "applications/staff_file.html",
-        status_code=status_code,
-        app=app,
-        actions=app.actions("officer"),
-        labels=states.LABELS,
-        attachments=await services.attachment_history(app.id),
-        history=await services.history(app.id),
-        budget=app.forecast,
-        budget_lines=budgets,
-        form=form or FormState(),
-        fields=formspec.fields_of(app.form),
-        screening_form=screening_form
-        or FormState(values={"decision": "eligible"}, prefix="screening"),
-        messages=await services.messages(app.id),
-        message_form=message_form or FormState(prefix="message"),
-        message_file_limit=_message_file_limit(request),
+        request, "applications/staff_file.html", status_code=status_code, app=app, part=part
     )
 
 

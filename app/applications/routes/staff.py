@@ -12,6 +12,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import File, Redirect, Stream, Template
 
+from app import versions
 from app.accounts.guards import requires
 from app.applications import services, states
 from app.applications.deps import visible_application
@@ -39,7 +40,8 @@ from app.core.money import AmountError, parse_amount, to_decimal
 from app.core.numbers import whole_number
 from app.core.storage import FileStorage
 from app.core.time import TimeError, parse_paris
-from app.core.web import flash, is_partial_request, path_to, render
+from app.core.versions import Seen
+from app.core.web import flash, is_partial_request, kept_part, path_to, render
 from app.settings import Settings
 
 # --- The table ---------------------------------------------------------------------------------
@@ -96,7 +98,10 @@ async def _call(call_id: int) -> dict:
 
 @get(STAFF_TABLE, name="applications:staff-table")
 async def staff_table(request: Request, call_id: FromPath[int]) -> Template:
-    return await _staff_table_page(request, await _call(call_id), dict(request.query_params))
+    seen = await versions.call_files(call_id)  # before the data (core.web.kept_part)
+    return await _staff_table_page(
+        request, await _call(call_id), dict(request.query_params), seen=seen
+    )
 
 
 async def _staff_table_page(
@@ -108,34 +113,37 @@ async def _staff_table_page(
     ticked: frozenset[int] = frozenset(),
     tick_all: bool = False,
     status_code: int = 200,
+    seen: Seen | None = None,
 ) -> Template:
     """The table as filtered by ``filters`` (the page's query string); ``bulk`` and
     ``ticked``: a refused bulk screening shown again as it was typed; ``tick_all``:
     every row shown ticked (« select all » without JavaScript)."""
     query, form = _table_query(filters)
-    rows, total = await services.staff_table(call["id"], query)
-    if tick_all:
-        ticked = frozenset(row.id for row in rows)
-    template = (
-        "applications/_staff_rows.html"
-        if is_partial_request(request)
-        else "applications/staff_table.html"
-    )
+
+    async def context() -> dict:
+        rows, total = await services.staff_table(call["id"], query)
+        return {
+            "call": call,
+            "rows": rows,
+            "total": total,
+            "form": form,
+            "query": query,
+            "pages": max(1, -(-total // services.PAGE_SIZE)),
+            "labels": states.LABELS,
+            "params": {k: v for k, v in form.values.items() if v},
+            "sorts": list(services.SORTS),
+            "bulk": bulk or FormState(prefix="bulk"),
+            "ticked": frozenset(row.id for row in rows) if tick_all else ticked,
+        }
+
+    if is_partial_request(request):
+        values = await context()
+        return render(request, "applications/_staff_rows.html", status_code=status_code, **values)
+    # Kept rendered while the call and its files are the same (``seen``: the page as
+    # asked for; not a refused screening shown again as it was typed).
+    part = await kept_part(request, "applications/_staff_table.html", seen=seen, context=context)
     return render(
-        request,
-        template,
-        status_code=status_code,
-        call=call,
-        rows=rows,
-        total=total,
-        form=form,
-        query=query,
-        pages=max(1, -(-total // services.PAGE_SIZE)),
-        labels=states.LABELS,
-        params={k: v for k, v in form.values.items() if v},
-        sorts=list(services.SORTS),
-        bulk=bulk or FormState(prefix="bulk"),
-        ticked=ticked,
+        request, "applications/staff_table.html", status_code=status_code, call=call, part=part
     )
 
 
@@ -197,7 +205,8 @@ async def _staff_export(
 
 @get(STAFF_FILE, name="applications:staff-file")
 async def staff_file(request: Request, app_id: FromPath[int]) -> Template:
-    return await staff_page(request, await visible_application(request, app_id))
+    seen = await versions.staff_file(app_id)  # before the data (core.web.kept_part)
+    return await staff_page(request, await visible_application(request, app_id), seen=seen)
 
 
 @post(SEND_BACK, name="applications:send-back")
