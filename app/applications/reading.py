@@ -255,9 +255,9 @@ def current_of(app_id: int):
     )
 
 
-async def current_attachments(app_id: int) -> list[AttachmentView]:
-    rows = (
-        await Attachment.select(
+_CURRENT_ATTACHMENTS = Prepared(
+    lambda app_id: (
+        Attachment.select(
             Attachment.id,
             Attachment.document_key,
             Attachment.original_name,
@@ -269,6 +269,11 @@ async def current_attachments(app_id: int) -> list[AttachmentView]:
         .where(current_of(app_id))
         .order_by(Attachment.id)
     )
+)
+
+
+async def current_attachments(app_id: int) -> list[AttachmentView]:
+    rows = await _CURRENT_ATTACHMENTS.run(app_id=app_id)
     return [AttachmentView(**row) for row in rows]
 
 

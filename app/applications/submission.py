@@ -31,7 +31,7 @@ from app.calls import services as calls
 from app.calls.tables import Call
 from app.core import audit
 from app.core.audit import Actor
-from app.core.db import for_update, write_transaction
+from app.core.db import Prepared, for_update, is_sqlite, write_transaction
 from app.core.i18n import gettext_noop as N_
 from app.core.money import format_amount
 from app.funders.models import funder_context
@@ -42,12 +42,17 @@ if TYPE_CHECKING:
     from app.applications.receipts import Receipts
 
 
-async def submission_problems(app: ApplicationView) -> list[Problem]:
-    """Everything missing or wrong, with where to fix it."""
+async def submission_problems(
+    app: ApplicationView, current: list[AttachmentView] | None = None
+) -> list[Problem]:
+    """Everything missing or wrong, with where to fix it (``current``: the file's
+    documents, when already read)."""
     found: list[Problem] = []
     if not app.title:
         found.append(Problem("title_missing", "field-title", N_("Give your project a title.")))
-    attachments = {a.document_key for a in await current_attachments(app.id)}
+    if current is None:
+        current = await current_attachments(app.id)
+    attachments = {a.document_key for a in current}
     for field in formspec.missing_answers(app.form, app.answers, attachments):
         found.append(
             Problem(
@@ -111,14 +116,21 @@ def _calls_sharing_a_prefix_with(app_id: int):
     )
 
 
+# Built once (core.db.Prepared): both run under the call's lock at each submission.
+_LOCK_CALLS = Prepared(lambda app_id: for_update(_calls_sharing_a_prefix_with(app_id)))
+_REFERENCES_GIVEN = Prepared(
+    lambda app_id: Application.count().where(
+        Application.call.is_in(_calls_sharing_a_prefix_with(app_id))
+        & Application.reference.is_not_null()
+    )
+)
+
+
 async def _next_reference(app_id: int, prefix: str) -> str:
     # Numbered per prefix, not per call: two calls may share a prefix (typed again, or
     # a call duplicated twice) and a reference is unique across calls. References are
     # never removed, so the count of those given is the last number.
-    count = await Application.count().where(
-        Application.call.is_in(_calls_sharing_a_prefix_with(app_id))
-        & Application.reference.is_not_null()
-    )
+    count = await _REFERENCES_GIVEN.run(app_id=app_id)
     return f"{prefix}-{count + 1:04d}"
 
 
@@ -195,8 +207,10 @@ async def submit(
     declarant_name, declarant_capacity = declaration.name.strip(), declaration.capacity.strip()
     async with write_transaction():
         # One submitter at a time per reference prefix (its calls locked): reference
-        # numbers never collide. The file is read (and its access checked) after.
-        await for_update(_calls_sharing_a_prefix_with(app_id))
+        # numbers never collide. The file is read (and its access checked) after. On
+        # SQLite the write transaction (BEGIN IMMEDIATE) already holds the only lock.
+        if not is_sqlite():
+            await _LOCK_CALLS.run(app_id=app_id)
         # Its applicants only (staff work from /instruction): the route reads it no
         # earlier, this one query checks who may submit.
         app = await application_for(user, app_id, members_only=True)
@@ -208,7 +222,8 @@ async def submit(
         deadline = app.call_closes_at if app.in_draft else app.complete_by
         if deadline is not None and at >= deadline:
             raise ApplicationError("deadline_passed", DEADLINE_PASSED)
-        problems = await submission_problems(app)
+        attachments = await current_attachments(app_id)
+        problems = await submission_problems(app, attachments)
         if problems:
             raise Incomplete(problems)
         refused = declaration_errors(declaration)
@@ -216,7 +231,6 @@ async def submit(
             raise Undeclared(refused)
         call = await calls.get_call(app.call)
         reference = app.reference or await _next_reference(app_id, call["reference_prefix"])
-        attachments = await current_attachments(app_id)
         app = dataclasses.replace(
             app,
             status=states.APPLICATION.fire("submit", app.status, "applicant"),
