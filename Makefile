@@ -78,7 +78,8 @@ bench: install-dev translations
 	  else $(BIN)/python -m bench.assignment; fi
 	$(BIN)/python -m bench.aggregation
 	rm -f bench/letters.json
-	$(BIN)/python -m bench.letters
+	# A goal not met is reported in RESULTS.md; the other benchmarks still run.
+	-$(BIN)/python -m bench.letters
 	if pg_isready -q -h 127.0.0.1; then \
 	  psql -h 127.0.0.1 -U postgres -qc 'DROP DATABASE IF EXISTS bench_letters' -qc 'CREATE DATABASE bench_letters' && \
 	  BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_letters $(BIN)/python -m bench.letters; \

@@ -86,8 +86,8 @@ VARIANTS = {
 VARIANT_ALSO = {
     "formatters": (
         "app/core/money.py",
-        "    return _currency_layout(str(locale or babel_locale())).apply(cents)",
-        '    return format_currency(to_decimal(cents), "EUR", locale=locale or babel_locale())',
+        "    return _currency_layout(str(locale) if locale else babel_code()).apply(cents)",
+        '    return format_currency(to_decimal(cents), "EUR", locale=locale or babel_code())',
     ),
 }
 

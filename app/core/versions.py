@@ -56,7 +56,12 @@ class Tracked:
 
     @property
     def trigger(self) -> str:
-        return f"{PREFIX}{self.name}__{self.table}"
+        # PostgreSQL fires a table's triggers in the order of their names: the versions
+        # shared by more rows first (the table's, then one per call, then the row's
+        # own), so that two transactions writing rows of one table (a bulk action, a
+        # single one) take the version rows in the same order and never deadlock.
+        order = 0 if self.per is None else 2 if self.per == "id" and not self.via else 1
+        return f"{PREFIX}{order}_{self.name}__{self.table}"
 
     def value(self, row: str) -> str | None:
         """The SQL of the ``per`` value for ``row`` (NEW or OLD), None for one version."""
