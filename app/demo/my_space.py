@@ -12,7 +12,7 @@ from app.accounts.services import (
 from app.applications import services as applications
 from app.demo.files import POLES_ORLEANS_PROJECT, apply
 from app.demo.people import DEMO_PASSWORD, ORGANISATIONS
-from app.organisations.services import request_to_join
+from app.organisations.joining import request_to_join
 from app.quotas import StorageLimits
 
 # Typed Le PoleS's SIRET when creating « its » organisation, and asked to join it.

@@ -19,7 +19,7 @@ from app.core.i18n import gettext_noop as N_
 from app.core.ratelimit import Limit, RateLimiter
 from app.core.security import rotate_session
 from app.core.web import act, flash, path_to, render
-from app.organisations import services
+from app.organisations import joining, services
 from app.organisations.services import OrganisationError
 from app.organisations.tables import LegalForm, MemberRole
 from app.organisations.validators import IdentifierError, clean_siret
@@ -85,7 +85,7 @@ async def organisation_list(request: Request) -> Template:
         request,
         "organisations/list.html",
         organisations=mine,
-        join_requests=await services.my_join_requests(request.user.id),
+        join_requests=await joining.my_join_requests(request.user.id),
         current=request.session.get(SESSION_ORG),
     )
 
@@ -119,7 +119,7 @@ async def create(
             form.refuse(exc, field="siret")
             if exc.code == "siret_taken":
                 await limiter.check(SIRETS_TAKEN_PER_PERSON, str(request.user.id))
-                registered = await services.registered_with_siret(cleaned["siret"], request.user.id)
+                registered = await joining.registered_with_siret(cleaned["siret"], request.user.id)
     if not form.ok:
         return render(
             request,
@@ -142,7 +142,7 @@ async def _members_context(org_id: int, *, owner: bool) -> dict:
     return {
         "members": members,
         "sole_owner": services.sole_owner(members),
-        "join_requests": await services.join_requests(org_id) if owner else [],
+        "join_requests": await joining.join_requests(org_id) if owner else [],
     }
 
 
@@ -317,7 +317,7 @@ async def request_join(
         raise NotFoundException() from None
     await limiter.check(JOIN_REQUESTS_PER_PERSON, str(request.user.id))
     try:
-        found = await services.request_to_join(siret, base_url=settings.base_url, actor=actor)
+        found = await joining.request_to_join(siret, base_url=settings.base_url, actor=actor)
     except OrganisationError as exc:
         if exc.code == "not_found":
             raise NotFoundException() from None
@@ -350,7 +350,7 @@ async def answer_join(
     accept = decision == "accept"
     return await act(
         request,
-        services.answer_join_request(
+        joining.answer_join_request(
             org_id, request_id, accept=accept, base_url=settings.base_url, actor=actor
         ),
         back=path_to(DETAIL, org_id=org_id),

@@ -12,7 +12,7 @@ from app.applications import services as applications
 from app.applications.services import ApplicationSummary
 from app.core.time import paris_date
 from app.grants import todo
-from app.organisations import services as organisations
+from app.organisations import joining
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,5 +57,5 @@ async def my_space(user_id: int, at: datetime) -> MySpace:
         unread=[f for f in files if f.unread],
         expected=expected,
         files=len(files),
-        join_requests=await organisations.requests_to_answer(user_id),
+        join_requests=await joining.requests_to_answer(user_id),
     )
